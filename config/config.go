@@ -1,0 +1,247 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"time"
+	_ "time/tzdata" // timezone must load even on images without zoneinfo
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is a crmsync config file after defaults, ${ENV} expansion, *_file
+// secrets, path resolution and validation. Relative paths (source paths,
+// notify.outbox, templates, *_file) are already resolved against the
+// config file's folder; rule_files are resolved by RulePaths.
+type Config struct {
+	Redis     RedisConfig    `yaml:"redis"`
+	Timezone  string         `yaml:"timezone"`
+	Sources   []Source       `yaml:"sources"`
+	Notify    NotifyConfig   `yaml:"notify"`
+	Limits    LimitsConfig   `yaml:"limits"`
+	Evaluate  EvaluateConfig `yaml:"evaluate"`
+	Workers   WorkersConfig  `yaml:"workers"`
+	RuleFiles []string       `yaml:"rule_files"`
+	Templates string         `yaml:"templates"`
+	HTTP      HTTPConfig     `yaml:"http"`
+
+	file   string
+	dir    string
+	loc    *time.Location
+	ruleAt []*yaml.Node // position of each rule_files entry, for RulePaths errors
+}
+
+// RedisConfig says where state and queues live.
+type RedisConfig struct {
+	URL       Secret `yaml:"url"`       // redis:// or rediss://; empty means embedded in-memory Redis
+	URLFile   string `yaml:"url_file"`  // file holding the URL instead of URL
+	Namespace string `yaml:"namespace"` // prefix of every key
+}
+
+// Source is one CRM (or folder of CSV files) to sync from.
+type Source struct {
+	Name     string      `yaml:"name"`
+	Type     string      `yaml:"type"`
+	Schedule string      `yaml:"schedule"` // cron spec, "@every 15m" or @hourly and friends
+	BaseURL  string      `yaml:"base_url"` // API base URL override
+	Path     string      `yaml:"path"`     // csv: folder of CSV files, resolved
+	Auth     *SourceAuth `yaml:"auth"`     // nil when absent
+}
+
+// SourceAuth holds a source's credentials.
+type SourceAuth struct {
+	Token     Secret `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// NotifyConfig says how and from whom messages go out.
+type NotifyConfig struct {
+	Outbox string      `yaml:"outbox"` // folder where messages are written as JSON lines, resolved
+	Email  EmailConfig `yaml:"email"`
+	Slack  SlackConfig `yaml:"slack"`
+}
+
+// EmailConfig configures customer emails.
+type EmailConfig struct {
+	From         Address `yaml:"from"`
+	ReplyToOwner bool    `yaml:"reply_to_owner"` // Reply-To is the account owner's address
+}
+
+// Address is an email address with an optional display name.
+type Address struct {
+	Email string `yaml:"email"`
+	Name  string `yaml:"name"`
+}
+
+// SlackConfig configures Slack nudges.
+type SlackConfig struct {
+	FallbackChannel string `yaml:"fallback_channel"` // "#name" or channel ID; for owners without Slack
+}
+
+// LimitsConfig caps how often and when customers are emailed.
+type LimitsConfig struct {
+	EmailsPerContact RateLimit  `yaml:"emails_per_contact"`
+	QuietHours       QuietHours `yaml:"quiet_hours"`
+}
+
+// RateLimit allows at most Max messages in any window of length Per.
+type RateLimit struct {
+	Max int           `yaml:"max"`
+	Per time.Duration `yaml:"per"`
+}
+
+// QuietHours is a daily window, in the recipient's time zone, during which
+// no email is sent; with Weekends, Saturdays and Sundays are quiet all day.
+// From and To are "HH:MM"; both empty means no daily window. A window may
+// cross midnight ("19:00" to "08:30").
+type QuietHours struct {
+	From     string `yaml:"from"`
+	To       string `yaml:"to"`
+	Weekends bool   `yaml:"weekends"`
+}
+
+// Window returns From and To as offsets from midnight; ok is false when no
+// daily window is set.
+func (q QuietHours) Window() (from, to time.Duration, ok bool) {
+	if q.From == "" || q.To == "" {
+		return 0, 0, false
+	}
+	from, errFrom := parseClock(q.From)
+	to, errTo := parseClock(q.To)
+	return from, to, errFrom == nil && errTo == nil
+}
+
+// EvaluateConfig schedules the rule evaluation pass.
+type EvaluateConfig struct {
+	Schedule string `yaml:"schedule"`
+	Shards   int    `yaml:"shards"` // accounts are split into this many tasks
+}
+
+// WorkersConfig sizes the task workers.
+type WorkersConfig struct {
+	Concurrency int `yaml:"concurrency"`
+}
+
+// HTTPConfig configures the HTTP server (webhooks, Slack buttons, admin).
+type HTTPConfig struct {
+	Listen         string `yaml:"listen"`
+	AdminToken     Secret `yaml:"admin_token"`
+	AdminTokenFile string `yaml:"admin_token_file"`
+}
+
+// sourceTypes lists the known source types; each new connector adds its
+// type here.
+var sourceTypes = []string{"csv"}
+
+// DefaultSourceSchedule is the sync schedule of a source without one.
+const DefaultSourceSchedule = "@every 15m"
+
+// The sender of customer emails when notify.email.from is absent.
+const (
+	defaultFromEmail = "crmsync@localhost"
+	defaultFromName  = "crmsync"
+)
+
+// defaults returns a Config holding every default; the file is decoded
+// over it.
+func defaults() Config {
+	return Config{
+		Redis:    RedisConfig{Namespace: "crmsync"},
+		Timezone: "UTC",
+		Notify:   NotifyConfig{Email: EmailConfig{ReplyToOwner: true}},
+		Limits: LimitsConfig{
+			EmailsPerContact: RateLimit{Max: 2, Per: 30 * 24 * time.Hour},
+		},
+		Evaluate: EvaluateConfig{Schedule: "0 7 * * 1-5", Shards: 64},
+		Workers:  WorkersConfig{Concurrency: 10},
+		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080"},
+	}
+}
+
+// Load reads and parses the config file at path. Relative paths in it are
+// resolved against the file's folder.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	dir := filepath.Dir(path)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return Parse(path, data, dir)
+}
+
+// Parse parses a config file. name is used in error positions
+// ("crmsync.yaml:12:3: ..."), dir resolves relative paths. Every problem in
+// the file is reported, joined with errors.Join, each as an *Error.
+func Parse(name string, data []byte, dir string) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, syntaxError(name, err)
+	}
+	d := newDocument(name, &root)
+	c := defaults()
+	c.file, c.dir = name, dir
+	if d.root != nil {
+		d.expandEnv("", d.root, os.LookupEnv)
+		d.decode("", d.root, reflect.ValueOf(&c).Elem())
+	}
+	c.applySectionDefaults(d)
+	c.resolvePaths()
+	c.readSecrets(d)
+	c.validate(d)
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	for i := range c.RuleFiles {
+		c.ruleAt = append(c.ruleAt, d.node(indexPath("rule_files", i)))
+	}
+	return &c, nil
+}
+
+// applySectionDefaults fills defaults that depend on whether a whole
+// section is present.
+func (c *Config) applySectionDefaults(d *document) {
+	if !d.has("notify.email.from") {
+		c.Notify.Email.From = Address{Email: defaultFromEmail, Name: defaultFromName}
+	}
+	for i := range c.Sources {
+		if c.Sources[i].Schedule == "" {
+			c.Sources[i].Schedule = DefaultSourceSchedule
+		}
+	}
+}
+
+// resolvePaths makes every file and folder path absolute (or relative to
+// the working directory, when dir is) by joining it to the config folder.
+func (c *Config) resolvePaths() {
+	paths := []*string{&c.Redis.URLFile, &c.Notify.Outbox, &c.Templates, &c.HTTP.AdminTokenFile}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		paths = append(paths, &s.Path)
+		if s.Auth != nil {
+			paths = append(paths, &s.Auth.TokenFile)
+		}
+	}
+	for _, p := range paths {
+		*p = c.resolve(*p)
+	}
+}
+
+func (c *Config) resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// Location returns the time zone of the timezone key (UTC by default).
+func (c *Config) Location() *time.Location {
+	if c.loc == nil {
+		return time.UTC
+	}
+	return c.loc
+}

@@ -1,0 +1,328 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testRedisURL = "redis://:hunter2@redis.internal:6379/0"
+
+// parseFile parses testdata/<file> as "<file>" with testdata as its folder,
+// so that error positions and resolved paths are the same on every machine.
+func parseFile(t *testing.T, file string) (*Config, error) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Parse(file, data, "testdata")
+}
+
+// unsetenv unsets name for the duration of the test.
+func unsetenv(t *testing.T, name string) {
+	t.Helper()
+	t.Setenv(name, "")
+	if err := os.Unsetenv(name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exported returns c without its unexported fields, for comparisons.
+func exported(c *Config) Config {
+	e := *c
+	e.file, e.dir, e.loc, e.ruleAt = "", "", nil, nil
+	return e
+}
+
+func TestParseGood(t *testing.T) {
+	t.Setenv("CRMSYNC_TEST_REDIS_URL", testRedisURL)
+	c, err := parseFile(t, "good.yaml")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := Config{
+		Redis:    RedisConfig{URL: testRedisURL, Namespace: "acme"},
+		Timezone: "Europe/Paris",
+		Sources: []Source{
+			{Name: "files", Type: "csv", Schedule: "@every 15m", Path: "testdata/data"},
+			{Name: "archive", Type: "csv", Schedule: "0 */6 * * *", Path: "/srv/archive"},
+		},
+		Notify: NotifyConfig{
+			Outbox: "testdata/outbox",
+			Email:  EmailConfig{From: Address{Email: "success@example.com", Name: "Example"}},
+			Slack:  SlackConfig{FallbackChannel: "#sales-alerts"},
+		},
+		Limits: LimitsConfig{
+			EmailsPerContact: RateLimit{Max: 3, Per: 14 * 24 * time.Hour},
+			QuietHours:       QuietHours{From: "19:00", To: "08:30", Weekends: true},
+		},
+		Evaluate:  EvaluateConfig{Schedule: "30 6 * * 1-5", Shards: 128},
+		Workers:   WorkersConfig{Concurrency: 4},
+		RuleFiles: []string{"rules/*.yaml"},
+		Templates: "testdata/templates",
+		HTTP: HTTPConfig{
+			Listen:         "0.0.0.0:9090",
+			AdminToken:     "admin-token-from-file",
+			AdminTokenFile: "testdata/secrets/admin_token",
+		},
+	}
+	if got := exported(c); !reflect.DeepEqual(got, want) {
+		t.Errorf("Parse(good.yaml) =\n%#v\nwant\n%#v", got, want)
+	}
+	if got := c.Location().String(); got != "Europe/Paris" {
+		t.Errorf("Location() = %s, want Europe/Paris", got)
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	c, err := parseFile(t, "minimal.yaml")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := defaults()
+	want.Notify.Outbox = "testdata/outbox"
+	want.Notify.Email.From = Address{Email: "crmsync@localhost", Name: "crmsync"}
+	want.RuleFiles = []string{"rules/a.yaml"}
+	if got := exported(c); !reflect.DeepEqual(got, want) {
+		t.Errorf("Parse(minimal.yaml) =\n%#v\nwant\n%#v", got, want)
+	}
+	if c.Location() != time.UTC {
+		t.Errorf("Location() = %v, want UTC", c.Location())
+	}
+	if !c.Notify.Email.ReplyToOwner || c.Redis.Namespace != "crmsync" || c.HTTP.Listen != "127.0.0.1:8080" {
+		t.Errorf("defaults not applied: %+v", exported(c))
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	unsetenv(t, "CRMSYNC_TEST_UNSET_VAR")
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"bad.syntax.yaml", []string{
+			`bad.syntax.yaml:2: yaml: did not find expected key`,
+		}},
+		{"bad.root.yaml", []string{
+			`bad.root.yaml:1:1: want a mapping, got a list`,
+		}},
+		{"bad.unknown-key.yaml", []string{
+			`bad.unknown-key.yaml:3:3: redis.urll: unknown key (did you mean "url"?)`,
+			`bad.unknown-key.yaml:6:3: notify.emial: unknown key (did you mean "email"?)`,
+			`bad.unknown-key.yaml:8:1: colour: unknown key`,
+		}},
+		{"bad.duplicate-key.yaml", []string{
+			`bad.duplicate-key.yaml:5:3: workers.concurrency: duplicate key (first at line 4)`,
+		}},
+		{"bad.type.yaml", []string{
+			`bad.type.yaml:3:16: workers.concurrency: want an integer, got "ten"`,
+			`bad.type.yaml:5:37: limits.emails_per_contact.per: invalid duration "3x" (want e.g. 30d, 2w, 12h, 90m)`,
+			`bad.type.yaml:7:15: limits.quiet_hours.weekends: want true or false, got "sometimes"`,
+			`bad.type.yaml:8:13: rule_files: want a list, got a single value`,
+		}},
+		{"bad.duplicate-source.yaml", []string{
+			`bad.duplicate-source.yaml:7:11: sources[1].name: duplicate source name "files" (first at line 4)`,
+		}},
+		{"bad.source.yaml", []string{
+			`bad.source.yaml:8:11: sources[1].type: unknown source type "hubspott" (want one of csv)`,
+			`bad.source.yaml:9:5: sources[2].path: required for source type csv`,
+			`bad.source.yaml:10:11: sources[2].name: invalid name "Bad Name" (want lower-case letters, digits, "-" and "_")`,
+			`bad.source.yaml:11:15: sources[2].schedule: invalid schedule "*/5 25 * * *": hour field: value 25 out of range 0-23`,
+			`bad.source.yaml:12:15: sources[2].base_url: invalid URL "api.example.com" (want an absolute http or https URL)`,
+			`bad.source.yaml:14:7: sources[2].auth: not supported by source type csv`,
+			`bad.source.yaml:15:5: sources[3].name: required`,
+			`bad.source.yaml:15:5: sources[3].type: required`,
+		}},
+		{"bad.missing-outbox.yaml", []string{
+			`bad.missing-outbox.yaml:2:3: notify.outbox: required: real email and Slack delivery are not available yet; set an outbox folder`,
+		}},
+		{"bad.no-rule-files.yaml", []string{
+			`bad.no-rule-files.yaml:1:1: rule_files: at least one rule file is required`,
+		}},
+		{"bad.env.yaml", []string{
+			`bad.env.yaml:6:11: sources[0].path: environment variable CRMSYNC_TEST_UNSET_VAR is not set`,
+			`bad.env.yaml:8:11: http.listen: unterminated "${" (write "$$" for a literal "$")`,
+		}},
+		{"bad.secret-both.yaml", []string{
+			`bad.secret-both.yaml:2:3: redis: at most one of url and url_file`,
+			`bad.secret-both.yaml:7:21: http.admin_token_file: cannot read "testdata/secrets/missing": no such file or directory`,
+		}},
+		{"bad.redis-url.yaml", []string{
+			`bad.redis-url.yaml:2:8: redis.url: want a redis://host:port/db or rediss://host:port/db URL`,
+		}},
+		{"bad.values.yaml", []string{
+			`bad.values.yaml:1:11: timezone: unknown time zone "Mars/Olympus" (want an IANA name such as Europe/Paris, or UTC)`,
+			`bad.values.yaml:5:11: notify.email.from.email: required`,
+			`bad.values.yaml:7:23: notify.slack.fallback_channel: invalid channel "sales" (want "#name" or a channel ID such as C0123456789)`,
+			`bad.values.yaml:9:29: limits.emails_per_contact.max: must be at least 1, got 0`,
+			`bad.values.yaml:9:37: limits.emails_per_contact.per: must be a positive duration such as 30d`,
+			`bad.values.yaml:10:16: limits.quiet_hours.to: required when from is set`,
+			`bad.values.yaml:10:23: limits.quiet_hours.from: invalid time "7pm" (want HH:MM, 00:00 to 23:59)`,
+			`bad.values.yaml:12:13: evaluate.schedule: unknown schedule "@every" (want @every <duration>, @hourly, @daily, @weekly, @monthly or @yearly)`,
+			`bad.values.yaml:13:11: evaluate.shards: must be between 1 and 4096, got 5000`,
+			`bad.values.yaml:15:16: workers.concurrency: must be at least 1, got 0`,
+			`bad.values.yaml:16:14: rule_files[0]: invalid glob pattern "rules/[a.yaml"`,
+			`bad.values.yaml:17:12: templates: folder "testdata/no-such-folder" does not exist or cannot be read`,
+			`bad.values.yaml:19:11: http.listen: invalid address "localhost" (want host:port such as 127.0.0.1:8080)`,
+		}},
+		{"merge.yaml", []string{
+			`merge.yaml:12:5: sources[1].bogus: unknown key`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			_, err := parseFile(t, tt.file)
+			if err == nil {
+				t.Fatal("Parse succeeded, want errors")
+			}
+			if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, tt.want) {
+				t.Errorf("Parse errors:\n%s\nwant:\n%s", err, strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestParseReportsEveryError(t *testing.T) {
+	_, err := parseFile(t, "bad.three.yaml")
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("Parse error %T is not a joined error: %v", err, err)
+	}
+	want := []struct {
+		line, col int
+		key       string
+	}{{2, 3, "redis.namespce"}, {7, 11, "sources[0].type"}, {8, 24, "workers.concurrency"}}
+	errs := joined.Unwrap()
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), err)
+	}
+	for i, w := range want {
+		var e *Error
+		if !errors.As(errs[i], &e) {
+			t.Fatalf("error %d is %T, want *Error", i, errs[i])
+		}
+		if e.File != "bad.three.yaml" || e.Line != w.line || e.Column != w.col || e.Key != w.key {
+			t.Errorf("error %d = %+v, want %s:%d:%d %s", i, e, "bad.three.yaml", w.line, w.col, w.key)
+		}
+	}
+}
+
+func TestParseEmptyFile(t *testing.T) {
+	_, err := Parse("empty.yaml", []byte("# nothing\n"), t.TempDir())
+	want := "empty.yaml:1:1: notify.outbox: required: real email and Slack delivery are not available yet; set an outbox folder\n" +
+		"empty.yaml:1:1: rule_files: at least one rule file is required"
+	if err == nil || err.Error() != want {
+		t.Errorf("Parse(empty) error = %v, want %s", err, want)
+	}
+}
+
+func TestParseMerge(t *testing.T) {
+	data := []byte(`notify: {outbox: out}
+rule_files: [x]
+sources:
+  - &csv {name: one, type: csv, schedule: "@hourly", path: one}
+  - <<: *csv
+    name: two
+    path: two
+`)
+	c, err := Parse("crmsync.yaml", data, "/etc/crmsync")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Source{Name: "two", Type: "csv", Schedule: "@hourly", Path: "/etc/crmsync/two"}
+	if got := c.Sources[1]; got != want {
+		t.Errorf("merged source = %+v, want %+v", got, want)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	t.Setenv("CRMSYNC_TEST_REDIS_URL", testRedisURL)
+	c, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	dir, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]string{
+		"sources[0].path":       c.Sources[0].Path,
+		"sources[1].path":       c.Sources[1].Path,
+		"notify.outbox":         c.Notify.Outbox,
+		"templates":             c.Templates,
+		"http.admin_token_file": c.HTTP.AdminTokenFile,
+	} {
+		want := map[string]string{
+			"sources[0].path":       filepath.Join(dir, "data"),
+			"sources[1].path":       "/srv/archive",
+			"notify.outbox":         filepath.Join(dir, "outbox"),
+			"templates":             filepath.Join(dir, "templates"),
+			"http.admin_token_file": filepath.Join(dir, "secrets", "admin_token"),
+		}[name]
+		if got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if got := c.HTTP.AdminToken.Reveal(); got != "admin-token-from-file" {
+		t.Errorf("admin token = %q, want the file content without newline", got)
+	}
+	_, err = Load("testdata/no-such-file.yaml")
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load(missing) error = %v, want fs.ErrNotExist", err)
+	}
+}
+
+func TestQuietHoursWindow(t *testing.T) {
+	from, to, ok := QuietHours{From: "19:00", To: "08:30"}.Window()
+	if !ok || from != 19*time.Hour || to != 8*time.Hour+30*time.Minute {
+		t.Errorf("Window() = %v, %v, %v", from, to, ok)
+	}
+	if _, _, ok := (QuietHours{Weekends: true}).Window(); ok {
+		t.Error("Window() without from/to reports a window")
+	}
+}
+
+func TestParseAliasAbuse(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string
+	}{
+		{
+			name: "merge of its own mapping",
+			yaml: "notify: {outbox: o}\nrule_files: [x]\nsources:\n  - &csv\n    <<: *csv\n    name: o\n    type: csv\n    path: p\n",
+			want: "crmsync.yaml:5:9: sources[0]: merge key refers to its own mapping",
+		},
+		{
+			name: "alias bomb",
+			yaml: "notify: {outbox: o}\nrule_files: [x]\nsources:\n" + aliasBomb(),
+			want: "too many aliases (more than 10000)",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("crmsync.yaml", []byte(tt.yaml), "/")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Parse error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// aliasBomb returns a list of sources whose merge keys double at each level.
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("  - &s0 {name: a, type: csv, path: p}\n")
+	for i := 1; i < 30; i++ {
+		fmt.Fprintf(&b, "  - &s%d {<<: [*s%d, *s%d]}\n", i, i-1, i-1)
+	}
+	return b.String()
+}

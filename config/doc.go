@@ -1,0 +1,117 @@
+// Package config loads and validates the crmsync config file.
+//
+// The file is strict YAML: an unknown key anywhere is an error (with a
+// "did you mean" suggestion), and so is a duplicate key. Every problem in
+// the file is reported at once, each as
+//
+//	FILE:LINE:COL: KEY.PATH: message
+//
+// for example
+//
+//	crmsync.yaml:12:11: sources[1].type: unknown source type "hubspott" (want one of csv)
+//
+// The position is that of the value, of the key for an unknown key, and of
+// the enclosing mapping for a missing key.
+//
+// # Environment variables
+//
+// Scalar values (never keys) may use ${NAME}, which is replaced by the
+// environment variable NAME (an unset variable is an error), and
+// ${NAME:-default}, which uses default when NAME is unset or empty. Write
+// $$ for a literal $; a $ not followed by { or $ is kept as is. Expansion
+// happens after parsing, so a variable's value is always one plain value and
+// can never add keys. Values are read as text, so quoting does not matter:
+// shards: "${SHARDS}" is an integer.
+//
+// # Secrets
+//
+// Every secret key (redis.url, sources[].auth.token, http.admin_token) has a
+// sibling <key>_file naming a file that holds the secret, read at load with
+// its trailing newline removed; at most one of the two may be set. Secrets
+// never appear in error messages, in logs or in "crmsync config check"
+// output: they print as <secret>.
+//
+// # Paths
+//
+// Relative paths (sources[].path, notify.outbox, templates, every *_file and
+// rule_files) are relative to the folder of the config file, not to the
+// working directory.
+//
+// # Durations and schedules
+//
+// Durations are Go durations ("90m", "12h") or whole days and weeks ("30d",
+// "2w", "1d12h"). A schedule is a 5-field cron spec ("minute hour
+// day-of-month month day-of-week", each field *, a number, a range a-b, a
+// list a,b and an optional /step; day of week 0-6 with 0 = Sunday), or
+// "@every <duration>", or one of @hourly, @daily, @weekly, @monthly,
+// @yearly. "@every 1d" is stored as "@every 24h0m0s".
+//
+// # Keys
+//
+//	redis:
+//	  url:        # redis://[user:password@]host:port/db or rediss://…; secret.
+//	              # Absent: an embedded in-memory Redis, whose state is lost on exit.
+//	  url_file:   # file holding url
+//	  namespace:  # prefix of every Redis key. Default "crmsync".
+//
+//	timezone:     # IANA time zone of the business (schedules, quiet hours of
+//	              # contacts without their own zone). Default "UTC".
+//
+//	sources:      # CRMs to sync from; may be empty (evaluate-only set-up).
+//	  - name:     # required, unique, lower-case letters, digits, "-" and "_"
+//	    type:     # required; one of: csv
+//	    schedule: # sync schedule. Default "@every 15m".
+//	    base_url: # API base URL override (sandbox, region, proxy); absolute http(s) URL
+//	    path:     # csv: required; folder holding accounts.csv, contacts.csv,
+//	              # deals.csv and owners.csv
+//	    auth:     # credentials; not allowed for csv
+//	      token:      # secret
+//	      token_file: # file holding token
+//
+//	notify:
+//	  outbox:     # required for now: folder where every email and Slack message
+//	              # is written as JSON lines instead of being sent (real
+//	              # delivery is not available yet)
+//	  email:
+//	    from:     # sender of customer emails. Default
+//	              # {email: crmsync@localhost, name: crmsync}.
+//	      email:  # required when from is set; a plain address
+//	      name:   # display name
+//	    reply_to_owner: # replies go to the account owner. Default true.
+//	  slack:
+//	    fallback_channel: # "#channel" or channel ID (C…) for owners without a
+//	                      # Slack account
+//
+//	limits:
+//	  emails_per_contact: # at most max emails to one contact in any window of length per
+//	    max:      # at least 1. Default 2.
+//	    per:      # duration. Default 30d.
+//	  quiet_hours: # no email in this window, in the recipient's time zone. Default: none.
+//	    from:     # "HH:MM"; required when to is set
+//	    to:       # "HH:MM"; required when from is set; may be earlier than from
+//	              # (the window crosses midnight)
+//	    weekends: # Saturdays and Sundays are quiet all day. Default false.
+//
+//	evaluate:
+//	  schedule:   # when rules are evaluated over the whole portfolio.
+//	              # Default "0 7 * * 1-5" (07:00 on weekdays).
+//	  shards:     # accounts are evaluated in this many tasks, 1 to 4096. Default 64.
+//
+//	workers:
+//	  concurrency: # tasks processed at once by this process, at least 1. Default 10.
+//
+//	rule_files:   # required, at least one: rule files or globs ("rules/*.yaml");
+//	              # each glob must match at least one file
+//
+//	templates:    # folder of email templates overriding the built-in ones;
+//	              # must exist when set. Default: built-in templates only.
+//
+//	http:
+//	  listen:     # host:port of the HTTP server (webhooks, Slack buttons,
+//	              # admin). Default "127.0.0.1:8080".
+//	  admin_token:      # secret required by admin endpoints
+//	  admin_token_file: # file holding admin_token
+//
+// YAML anchors, aliases and merge keys (<<: *anchor) may be used to share
+// settings between sources.
+package config

@@ -1,0 +1,227 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// validate checks every section and records each problem in d.
+func (c *Config) validate(d *document) {
+	c.validateRedis(d)
+	c.validateTimezone(d)
+	seen := map[string]int{}
+	for i := range c.Sources {
+		c.validateSource(d, i, seen)
+	}
+	c.validateNotify(d)
+	c.validateLimits(d)
+	c.validateEvaluate(d)
+	if c.Workers.Concurrency < 1 {
+		d.addf("workers.concurrency", "must be at least 1, got %d", c.Workers.Concurrency)
+	}
+	c.validateRuleFiles(d)
+	c.validateTemplates(d)
+	c.validateHTTP(d)
+}
+
+func (c *Config) validateRedis(d *document) {
+	if c.Redis.Namespace == "" {
+		d.addf("redis.namespace", "must not be empty")
+	}
+	if c.Redis.URL == "" {
+		return
+	}
+	key := "redis.url"
+	if c.Redis.URLFile != "" {
+		key = "redis.url_file"
+	}
+	// Never show the URL or url.Parse's error: both may hold a password.
+	u, err := url.Parse(c.Redis.URL.Reveal())
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		d.addf(key, "want a redis://host:port/db or rediss://host:port/db URL")
+	}
+}
+
+func (c *Config) validateTimezone(d *document) {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		d.addf("timezone", "unknown time zone %q (want an IANA name such as Europe/Paris, or UTC)", c.Timezone)
+		return
+	}
+	c.loc = loc
+}
+
+var sourceName = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+// validateSource checks sources[i]; seen maps source names to the line of
+// their first use.
+func (c *Config) validateSource(d *document, i int, seen map[string]int) {
+	s := &c.Sources[i]
+	p := indexPath("sources", i)
+	switch line, dup := seen[s.Name]; {
+	case s.Name == "":
+		d.addf(p+".name", "required")
+	case !sourceName.MatchString(s.Name):
+		d.addf(p+".name", `invalid name %q (want lower-case letters, digits, "-" and "_")`, s.Name)
+	case dup:
+		d.addf(p+".name", "duplicate source name %q (first at line %d)", s.Name, line)
+	default:
+		seen[s.Name] = d.node(p + ".name").Line
+	}
+	c.checkSchedule(d, p+".schedule", &s.Schedule)
+	if s.BaseURL != "" && !isHTTPURL(s.BaseURL) {
+		d.addf(p+".base_url", "invalid URL %q (want an absolute http or https URL)", s.BaseURL)
+	}
+	switch s.Type {
+	case "":
+		d.addf(p+".type", "required")
+	case "csv":
+		if s.Path == "" {
+			d.addf(p+".path", "required for source type csv")
+		}
+		if s.Auth != nil {
+			d.addf(p+".auth", "not supported by source type csv")
+		}
+	default:
+		d.addf(p+".type", "unknown source type %q (want one of %s)", s.Type, strings.Join(sourceTypes, ", "))
+	}
+}
+
+// checkSchedule validates a schedule and stores its normalised form.
+func (c *Config) checkSchedule(d *document, path string, s *string) {
+	norm, err := checkSchedule(*s)
+	if err != nil {
+		d.addf(path, "%v", err)
+		return
+	}
+	*s = norm
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func (c *Config) validateNotify(d *document) {
+	n := &c.Notify
+	if n.Outbox == "" {
+		d.addf("notify.outbox", "required: real email and Slack delivery are not available yet; set an outbox folder")
+	}
+	switch from := n.Email.From.Email; {
+	case from == "":
+		d.addf("notify.email.from.email", "required")
+	case !isEmail(from):
+		d.addf("notify.email.from.email", "invalid email address %q", from)
+	}
+	if ch := n.Slack.FallbackChannel; ch != "" && !isChannel(ch) {
+		d.addf("notify.slack.fallback_channel", `invalid channel %q (want "#name" or a channel ID such as C0123456789)`, ch)
+	}
+}
+
+func isEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
+}
+
+var channelID = regexp.MustCompile(`^C[A-Z0-9]+$`)
+
+func isChannel(s string) bool {
+	return len(s) > 1 && s[0] == '#' && !strings.ContainsAny(s, " \t") || channelID.MatchString(s)
+}
+
+func (c *Config) validateLimits(d *document) {
+	l := c.Limits
+	if l.EmailsPerContact.Max < 1 {
+		d.addf("limits.emails_per_contact.max", "must be at least 1, got %d", l.EmailsPerContact.Max)
+	}
+	if l.EmailsPerContact.Per <= 0 {
+		d.addf("limits.emails_per_contact.per", "must be a positive duration such as 30d")
+	}
+	q := l.QuietHours
+	c.checkClock(d, "limits.quiet_hours.from", q.From, q.To != "")
+	c.checkClock(d, "limits.quiet_hours.to", q.To, q.From != "")
+	if q.From != "" && q.From == q.To {
+		d.addf("limits.quiet_hours.to", "same as from (%q): the window would be empty", q.To)
+	}
+}
+
+// checkClock validates an "HH:MM" value, required when its pair is set.
+func (c *Config) checkClock(d *document, path, s string, required bool) {
+	if s == "" {
+		if required {
+			d.addf(path, "required when %s is set", quietPair(path))
+		}
+		return
+	}
+	if _, err := parseClock(s); err != nil {
+		d.addf(path, "%v", err)
+	}
+}
+
+func quietPair(path string) string {
+	if strings.HasSuffix(path, ".from") {
+		return "to"
+	}
+	return "from"
+}
+
+// parseClock parses "HH:MM" into an offset from midnight.
+func parseClock(s string) (time.Duration, error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil || len(s) != 5 {
+		return 0, fmt.Errorf("invalid time %q (want HH:MM, 00:00 to 23:59)", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+func (c *Config) validateEvaluate(d *document) {
+	c.checkSchedule(d, "evaluate.schedule", &c.Evaluate.Schedule)
+	if n := c.Evaluate.Shards; n < 1 || n > 4096 {
+		d.addf("evaluate.shards", "must be between 1 and 4096, got %d", n)
+	}
+}
+
+func (c *Config) validateRuleFiles(d *document) {
+	if len(c.RuleFiles) == 0 {
+		d.addf("rule_files", "at least one rule file is required")
+	}
+	for i, p := range c.RuleFiles {
+		if p == "" {
+			d.addf(indexPath("rule_files", i), "must not be empty")
+		} else if _, err := filepath.Match(p, ""); err != nil {
+			d.addf(indexPath("rule_files", i), "invalid glob pattern %q", p)
+		}
+	}
+}
+
+func (c *Config) validateTemplates(d *document) {
+	if c.Templates == "" {
+		return
+	}
+	fi, err := os.Stat(c.Templates)
+	switch {
+	case err != nil:
+		d.addf("templates", "folder %q does not exist or cannot be read", c.Templates)
+	case !fi.IsDir():
+		d.addf("templates", "%q is not a folder", c.Templates)
+	}
+}
+
+func (c *Config) validateHTTP(d *document) {
+	_, port, err := net.SplitHostPort(c.HTTP.Listen)
+	if err != nil {
+		d.addf("http.listen", "invalid address %q (want host:port such as 127.0.0.1:8080)", c.HTTP.Listen)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		d.addf("http.listen", "invalid port %q in %q", port, c.HTTP.Listen)
+	}
+}
