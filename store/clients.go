@@ -1,0 +1,232 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/crmsync/crmsync/model"
+)
+
+// CountAccounts returns the number of stored accounts.
+func (s *Store) CountAccounts(ctx context.Context) (int64, error) {
+	n, err := s.rdb.ZCard(ctx, s.key("accounts")).Result()
+	if err != nil {
+		return 0, fmt.Errorf("store: count accounts: %w", err)
+	}
+	return n, nil
+}
+
+// AccountIDs returns up to limit account ids from offset, in id order
+// (lexicographic), for sharding a pass over the portfolio.
+func (s *Store) AccountIDs(ctx context.Context, offset, limit int64) ([]string, error) {
+	if limit <= 0 || offset < 0 {
+		return []string{}, nil
+	}
+	ids, err := s.rdb.ZRange(ctx, s.key("accounts"), offset, offset+limit-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: account ids: %w", err)
+	}
+	return ids, nil
+}
+
+// accountIDsAfter returns up to limit account ids greater than after
+// ("" for the first), in id order.
+func (s *Store) accountIDsAfter(ctx context.Context, after string, limit int64) ([]string, error) {
+	lower := "-"
+	if after != "" {
+		lower = "(" + after
+	}
+	ids, err := s.rdb.ZRangeByLex(ctx, s.key("accounts"), &redis.ZRangeBy{
+		Min: lower, Max: "+", Count: limit,
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: account ids: %w", err)
+	}
+	return ids, nil
+}
+
+// Clients returns the accounts with these ids, in the order given, each
+// with its contacts and deals (sorted by id) and its owner (nil when
+// unknown). Ids without an account are skipped. It takes two round trips
+// however many ids it gets.
+func (s *Store) Clients(ctx context.Context, ids []string) ([]model.Client, error) {
+	if len(ids) == 0 {
+		return []model.Client{}, nil
+	}
+	accts := make([]*redis.StringCmd, len(ids))
+	contacts := make([]*redis.MapStringStringCmd, len(ids))
+	deals := make([]*redis.MapStringStringCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, id := range ids {
+			accts[i] = pipe.Get(ctx, s.key("acct", id))
+			contacts[i] = pipe.HGetAll(ctx, s.key("contacts", id))
+			deals[i] = pipe.HGetAll(ctx, s.key("deals", id))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("store: clients: %w", err)
+	}
+	out := make([]model.Client, 0, len(ids))
+	for i := range ids {
+		c, ok, err := decodeClient(accts[i], contacts[i], deals[i])
+		if err != nil {
+			return nil, fmt.Errorf("store: clients: %s: %w", ids[i], err)
+		}
+		if ok {
+			out = append(out, c)
+		}
+	}
+	if err := s.attachOwners(ctx, out); err != nil {
+		return nil, fmt.Errorf("store: clients: %w", err)
+	}
+	return out, nil
+}
+
+func decodeClient(acct *redis.StringCmd, contacts, deals *redis.MapStringStringCmd) (model.Client, bool, error) {
+	var c model.Client
+	raw, err := acct.Bytes()
+	if errors.Is(err, redis.Nil) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, err
+	}
+	if err := cmp.Or(contacts.Err(), deals.Err()); err != nil {
+		return c, false, err
+	}
+	if err := json.Unmarshal(raw, &c.Account); err != nil {
+		return c, false, fmt.Errorf("decode account: %w", err)
+	}
+	if c.Contacts, err = decodeSorted(contacts.Val(), func(x model.Contact) string { return x.ID }); err != nil {
+		return c, false, fmt.Errorf("decode contacts: %w", err)
+	}
+	if c.Deals, err = decodeSorted(deals.Val(), func(x model.Deal) string { return x.ID }); err != nil {
+		return c, false, fmt.Errorf("decode deals: %w", err)
+	}
+	return c, true, nil
+}
+
+// decodeSorted decodes the JSON values of a hash, sorted by id.
+func decodeSorted[T any](h map[string]string, id func(T) string) ([]T, error) {
+	if len(h) == 0 {
+		return nil, nil
+	}
+	out := make([]T, 0, len(h))
+	for _, v := range h {
+		var x T
+		if err := json.Unmarshal([]byte(v), &x); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	slices.SortFunc(out, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
+	return out, nil
+}
+
+// attachOwners reads the owners of cs in one round trip.
+func (s *Store) attachOwners(ctx context.Context, cs []model.Client) error {
+	var ids []string
+	for _, c := range cs {
+		if c.Account.OwnerID != "" && !slices.Contains(ids, c.Account.OwnerID) {
+			ids = append(ids, c.Account.OwnerID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.key("owner", id)
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return fmt.Errorf("owners: %w", err)
+	}
+	owners := make(map[string]*model.Owner, len(ids))
+	for i, v := range vals {
+		raw, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var o model.Owner
+		if err := json.Unmarshal([]byte(raw), &o); err != nil {
+			return fmt.Errorf("decode owner %s: %w", ids[i], err)
+		}
+		owners[ids[i]] = &o
+	}
+	for i := range cs {
+		cs[i].Owner = owners[cs[i].Account.OwnerID]
+	}
+	return nil
+}
+
+// Client returns one account with its contacts, deals and owner; false
+// when there is no such account.
+func (s *Store) Client(ctx context.Context, id string) (model.Client, bool, error) {
+	cs, err := s.Clients(ctx, []string{id})
+	if err != nil || len(cs) == 0 {
+		return model.Client{}, false, err
+	}
+	return cs[0], true, nil
+}
+
+// EachClient calls fn with every account in id order, reading batch
+// accounts at a time. It pages by id rather than by offset, so accounts
+// added or removed during the walk never make it skip or repeat one.
+// It stops at the first error fn returns and returns it.
+func (s *Store) EachClient(ctx context.Context, batch int, fn func(model.Client) error) error {
+	if batch <= 0 {
+		batch = 500
+	}
+	after := ""
+	for {
+		ids, err := s.accountIDsAfter(ctx, after, int64(batch))
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		cs, err := s.Clients(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// Owner returns the owner with this id; nil, nil when unknown.
+func (s *Store) Owner(ctx context.Context, id string) (*model.Owner, error) {
+	raw, err := s.rdb.Get(ctx, s.key("owner", id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: owner: %w", err)
+	}
+	var o model.Owner
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, fmt.Errorf("store: owner: decode: %w", err)
+	}
+	return &o, nil
+}
+
+// ContactIDsByEmail returns the ids of the contacts with this address
+// (case-insensitive), sorted.
+func (s *Store) ContactIDsByEmail(ctx context.Context, email string) ([]string, error) {
+	ids, err := s.rdb.SMembers(ctx, s.key("email", normEmail(email))).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: contacts by email: %w", err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}

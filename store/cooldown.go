@@ -1,0 +1,42 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// cooldownScript sets KEYS[1] to ARGV[1] for ARGV[2] ms unless it exists;
+// returns 1 when set now or already holding ARGV[1], else 0.
+var cooldownScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if v == ARGV[1] then return 1 end
+return 0
+`)
+
+// ruleEscaper keeps rule names with ':' from colliding in cooldown keys.
+var ruleEscaper = strings.NewReplacer("%", "%25", ":", "%3A")
+
+// AcquireCooldown starts the rule's cooldown for the account, for ttl, and
+// reports whether the rule may fire: true when no cooldown was running,
+// and also when the running one was acquired by this same pass, so a
+// retried evaluation of a pass gets the same answer.
+func (s *Store) AcquireCooldown(ctx context.Context, rule, accountID, pass string, ttl time.Duration) (bool, error) {
+	if ttl < time.Millisecond {
+		return false, errors.New("store: acquire cooldown: ttl must be at least 1ms")
+	}
+	k := s.key("cooldown", ruleEscaper.Replace(rule), accountID)
+	ok, err := cooldownScript.Run(ctx, s.rdb, []string{k}, pass, ttl.Milliseconds()).Bool()
+	if err != nil {
+		return false, fmt.Errorf("store: acquire cooldown: %w", err)
+	}
+	return ok, nil
+}

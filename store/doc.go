@@ -1,0 +1,51 @@
+// Package store keeps crmsync's state in Redis through go-redis v9: the
+// canonical records synced from the CRMs, per-source watermarks and
+// rejects, rule cooldowns, the notification ledger, suppressions and pass
+// reports.
+//
+// Every key lives under "<ns>:", where ns is the namespace given to Open or
+// New. Ids are the model's internal ids ("source:external"), so they may
+// contain ':'; each kind of key has its own prefix so that no id can make
+// two kinds collide. Values are JSON-encoded model types.
+//
+// Key layout (<id> is an internal id, <email> a trimmed, lower-cased address):
+//
+//	<ns>:accounts                  ZSET, score 0, member account id: ordered iteration
+//	<ns>:acct:<id>                 string, model.Account JSON
+//	<ns>:contacts:<account id>     hash, contact id → model.Contact JSON
+//	<ns>:deals:<account id>        hash, deal id → model.Deal JSON
+//	<ns>:contact:<id>              hash {account, email}: where the contact is filed
+//	<ns>:deal:<id>                 string, the deal's account id
+//	<ns>:email:<email>             set of contact ids with that address
+//	<ns>:owner:<id>                string, model.Owner JSON
+//	<ns>:watermark:<source>        hash, connectors.Watermark
+//	<ns>:rejects:<source>          list of model.Reject JSON, newest first, at most 1000
+//	<ns>:rejects-total:<source>    integer, rejects ever recorded for the source
+//	<ns>:cooldown:<rule>:<id>      string holding the pass that acquired it, with a TTL
+//	                               (':' and '%' in the rule name are %-escaped)
+//	<ns>:ledger:e:<key>            hash {data, status, token, claimed_ms, sent_ms, error},
+//	                               expires 400 days after its last write
+//	<ns>:ledger:by-account:<id>    ZSET of ledger keys, score = claimed time (ms)
+//	<ns>:ledger:by-recipient:<r>   ZSET of ledger keys by lower-cased recipient
+//	<ns>:suppress:<email>          hash {reason, at}
+//	<ns>:report:<pass>             string, the pass report, expires after 400 days
+//	<ns>:reports:latest            string, the pass of the latest report
+//
+// Contacts and deals may arrive before their account: they are filed under
+// their account id anyway, and only accounts that exist are returned.
+// A contact or deal whose account changes moves to the new account's hash
+// in the same transaction that stores it.
+//
+// Atomicity: StorePage is one MULTI/EXEC (under WATCH of the moved records'
+// pointers), so a source's watermark is never ahead of its stored records.
+// Cooldowns and the ledger are Lua scripts. Reads of many accounts are
+// pipelined.
+//
+// Redis Cluster: StorePage and the scripts touch several keys in one step,
+// so on a cluster pick a namespace with a hash tag, such as "{crmsync}", to
+// put every key in one slot.
+//
+// With an empty URL, Open starts an embedded miniredis whose TTLs follow
+// the wall clock (miniredis ClockTTL), so cooldowns, ledger entries and
+// asynq's own keys expire as they would on a real Redis.
+package store

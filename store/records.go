@@ -1,0 +1,306 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/model"
+)
+
+// MaxRejects is how many set-aside records are kept per source.
+const MaxRejects = 1000
+
+// pageAttempts bounds the optimistic retries of StorePage when a record it
+// moves is changed concurrently.
+const pageAttempts = 20
+
+// encoded is one record ready to write: its id, account and JSON.
+type encoded struct {
+	id, account, email string
+	json               []byte
+}
+
+// page is a batch encoded before the transaction starts.
+type page struct {
+	accounts, contacts, deals, owners []encoded
+	rejects                           []any
+}
+
+// filed is where a contact or deal was stored by a previous sync.
+type filed struct {
+	account, email string
+}
+
+// StorePage stores a page of records in one MULTI/EXEC: it upserts every
+// record of b, records the rejects and sets the source's watermark to wm
+// (an empty wm clears it). The watermark can thus never be ahead of the
+// stored records.
+func (s *Store) StorePage(ctx context.Context, source string, b model.Batch, rejects []model.Reject, wm connectors.Watermark) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: store page: %w", err)
+	}
+	p, err := encodePage(source, b, rejects)
+	if err != nil {
+		return fmt.Errorf("store: store page: %w", err)
+	}
+	watched := s.pointerKeys(p)
+	for attempt := range pageAttempts {
+		err = s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			return s.writePage(ctx, tx, source, p, wm)
+		}, watched...)
+		if !errors.Is(err, redis.TxFailedErr) {
+			break
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return fmt.Errorf("store: store page: %w", err)
+		}
+	}
+	if errors.Is(err, redis.TxFailedErr) {
+		return fmt.Errorf("store: store page: records changed concurrently %d times: %w", pageAttempts, err)
+	}
+	if err != nil {
+		return fmt.Errorf("store: store page: %w", err)
+	}
+	return nil
+}
+
+// backoff waits a short random time, growing with attempt, before a
+// transaction is retried.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(1+rand.IntN(1+attempt)) * time.Millisecond
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func encodePage(source string, b model.Batch, rejects []model.Reject) (page, error) {
+	var p page
+	var err error
+	enc := func(id, account, email string, v any) encoded {
+		data, e := json.Marshal(v)
+		err = errors.Join(err, e)
+		return encoded{id: id, account: account, email: normEmail(email), json: data}
+	}
+	for _, a := range b.Accounts {
+		p.accounts = append(p.accounts, enc(a.ID, "", "", a))
+	}
+	for _, c := range b.Contacts {
+		p.contacts = append(p.contacts, enc(c.ID, c.AccountID, c.Email, c))
+	}
+	for _, d := range b.Deals {
+		p.deals = append(p.deals, enc(d.ID, d.AccountID, "", d))
+	}
+	for _, o := range b.Owners {
+		p.owners = append(p.owners, enc(o.ID, "", "", o))
+	}
+	now := time.Now().UTC()
+	for _, r := range rejects {
+		if r.Source == "" {
+			r.Source = source
+		}
+		if r.At.IsZero() {
+			r.At = now
+		}
+		p.rejects = append(p.rejects, enc("", "", "", r).json)
+	}
+	return p, err
+}
+
+func (s *Store) pointerKeys(p page) []string {
+	keys := make([]string, 0, len(p.contacts)+len(p.deals))
+	for _, c := range p.contacts {
+		keys = append(keys, s.key("contact", c.id))
+	}
+	for _, d := range p.deals {
+		keys = append(keys, s.key("deal", d.id))
+	}
+	return keys
+}
+
+// writePage reads where the page's contacts and deals were filed, then
+// writes everything in one MULTI/EXEC on the watching connection.
+func (s *Store) writePage(ctx context.Context, tx *redis.Tx, source string, p page, wm connectors.Watermark) error {
+	contacts, deals, err := s.readFiled(ctx, tx, p)
+	if err != nil {
+		return err
+	}
+	_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		s.queueAccounts(ctx, pipe, p)
+		s.queueContacts(ctx, pipe, p.contacts, contacts)
+		s.queueDeals(ctx, pipe, p.deals, deals)
+		s.queueRejects(ctx, pipe, source, p.rejects)
+		s.queueWatermark(ctx, pipe, source, wm)
+		return nil
+	})
+	return err
+}
+
+// readFiled returns, per contact and deal id, where it is filed now.
+func (s *Store) readFiled(ctx context.Context, tx *redis.Tx, p page) (contacts, deals map[string]filed, err error) {
+	if len(p.contacts)+len(p.deals) == 0 {
+		return map[string]filed{}, map[string]filed{}, nil
+	}
+	ccmds := make(map[string]*redis.SliceCmd, len(p.contacts))
+	dcmds := make(map[string]*redis.StringCmd, len(p.deals))
+	_, err = tx.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, c := range p.contacts {
+			ccmds[c.id] = pipe.HMGet(ctx, s.key("contact", c.id), "account", "email")
+		}
+		for _, d := range p.deals {
+			dcmds[d.id] = pipe.Get(ctx, s.key("deal", d.id))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("read previous accounts: %w", err)
+	}
+	contacts = make(map[string]filed, len(ccmds))
+	for id, cmd := range ccmds {
+		if err := cmd.Err(); err != nil {
+			return nil, nil, fmt.Errorf("read previous accounts: %w", err)
+		}
+		v := cmd.Val()
+		contacts[id] = filed{account: str(v[0]), email: str(v[1])}
+	}
+	deals = make(map[string]filed, len(dcmds))
+	for id, cmd := range dcmds {
+		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, nil, fmt.Errorf("read previous accounts: %w", err)
+		}
+		deals[id] = filed{account: cmd.Val()}
+	}
+	return contacts, deals, nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func (s *Store) queueAccounts(ctx context.Context, pipe redis.Pipeliner, p page) {
+	for _, a := range p.accounts {
+		pipe.Set(ctx, s.key("acct", a.id), a.json, 0)
+		pipe.ZAdd(ctx, s.key("accounts"), redis.Z{Member: a.id})
+	}
+	for _, o := range p.owners {
+		pipe.Set(ctx, s.key("owner", o.id), o.json, 0)
+	}
+}
+
+// queueContacts files each contact under its account, moving it out of
+// the account it was filed under before, and keeps the email index.
+// prev is updated as the page goes, so a contact listed twice ends up
+// filed once.
+func (s *Store) queueContacts(ctx context.Context, pipe redis.Pipeliner, cs []encoded, prev map[string]filed) {
+	for _, c := range cs {
+		old := prev[c.id]
+		if old.account != "" && old.account != c.account {
+			pipe.HDel(ctx, s.key("contacts", old.account), c.id)
+		}
+		if c.account != "" {
+			pipe.HSet(ctx, s.key("contacts", c.account), c.id, c.json)
+		}
+		if old.email != "" && old.email != c.email {
+			pipe.SRem(ctx, s.key("email", old.email), c.id)
+		}
+		if c.email != "" {
+			pipe.SAdd(ctx, s.key("email", c.email), c.id)
+		}
+		pipe.HSet(ctx, s.key("contact", c.id), "account", c.account, "email", c.email)
+		prev[c.id] = filed{account: c.account, email: c.email}
+	}
+}
+
+// queueDeals is queueContacts for deals, without the email index.
+func (s *Store) queueDeals(ctx context.Context, pipe redis.Pipeliner, ds []encoded, prev map[string]filed) {
+	for _, d := range ds {
+		old := prev[d.id]
+		if old.account != "" && old.account != d.account {
+			pipe.HDel(ctx, s.key("deals", old.account), d.id)
+		}
+		if d.account != "" {
+			pipe.HSet(ctx, s.key("deals", d.account), d.id, d.json)
+		}
+		pipe.Set(ctx, s.key("deal", d.id), d.account, 0)
+		prev[d.id] = filed{account: d.account}
+	}
+}
+
+func (s *Store) queueRejects(ctx context.Context, pipe redis.Pipeliner, source string, rejects []any) {
+	if len(rejects) == 0 {
+		return
+	}
+	list := s.key("rejects", source)
+	pipe.LPush(ctx, list, rejects...)
+	pipe.LTrim(ctx, list, 0, MaxRejects-1)
+	pipe.IncrBy(ctx, s.key("rejects-total", source), int64(len(rejects)))
+}
+
+func (s *Store) queueWatermark(ctx context.Context, pipe redis.Pipeliner, source string, wm connectors.Watermark) {
+	k := s.key("watermark", source)
+	pipe.Del(ctx, k)
+	if len(wm) > 0 {
+		pipe.HSet(ctx, k, map[string]string(wm))
+	}
+}
+
+// Watermark returns the source's stored watermark: an empty, non-nil map
+// when there is none.
+func (s *Store) Watermark(ctx context.Context, source string) (connectors.Watermark, error) {
+	m, err := s.rdb.HGetAll(ctx, s.key("watermark", source)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: watermark: %w", err)
+	}
+	return connectors.Watermark(m), nil
+}
+
+// ResetWatermark forgets the source's watermark, so its next sync is full.
+func (s *Store) ResetWatermark(ctx context.Context, source string) error {
+	if err := s.rdb.Del(ctx, s.key("watermark", source)).Err(); err != nil {
+		return fmt.Errorf("store: reset watermark: %w", err)
+	}
+	return nil
+}
+
+// Rejects returns the source's last n set-aside records, newest first (at
+// most MaxRejects are kept), and how many were ever recorded.
+func (s *Store) Rejects(ctx context.Context, source string, n int) (recent []model.Reject, total int64, err error) {
+	var cnt *redis.StringCmd
+	var list *redis.StringSliceCmd
+	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		cnt = pipe.Get(ctx, s.key("rejects-total", source))
+		if n > 0 {
+			list = pipe.LRange(ctx, s.key("rejects", source), 0, int64(n-1))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, 0, fmt.Errorf("store: rejects: %w", err)
+	}
+	total, _ = cnt.Int64()
+	if list == nil {
+		return nil, total, nil
+	}
+	vals := list.Val()
+	recent = make([]model.Reject, 0, len(vals))
+	for _, v := range vals {
+		var r model.Reject
+		if err := json.Unmarshal([]byte(v), &r); err != nil {
+			return nil, 0, fmt.Errorf("store: rejects: decode: %w", err)
+		}
+		recent = append(recent, r)
+	}
+	return recent, total, nil
+}

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultNamespace is the key prefix used when New or Open get none.
+const DefaultNamespace = "crmsync"
+
+// ErrNotFound reports that the requested document does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrClaimLost reports that a ledger claim is no longer held by the token
+// that tries to complete or release it.
+var ErrClaimLost = errors.New("store: claim lost")
+
+// Store is crmsync's Redis store. It is safe for concurrent use.
+type Store struct {
+	rdb redis.UniversalClient
+	ns  string
+	mr  *miniredis.Miniredis // embedded server, nil on a real Redis
+
+	stopClock, clockDone chan struct{} // the embedded server's TTL clock
+}
+
+// Open connects to the Redis at url (redis:// or rediss://) and pings it.
+// An empty url starts an embedded, in-memory miniredis whose TTLs follow
+// the wall clock; its state is lost on Close.
+func Open(ctx context.Context, url, namespace string) (*Store, error) {
+	if url == "" {
+		return openEmbedded(namespace)
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("store: open: ping %s: %w", opt.Addr, err)
+	}
+	return New(rdb, namespace), nil
+}
+
+func openEmbedded(namespace string) (*Store, error) {
+	mr, err := miniredis.Run()
+	if err != nil {
+		return nil, fmt.Errorf("store: open embedded: %w", err)
+	}
+	s := New(redis.NewClient(&redis.Options{Addr: mr.Addr()}), namespace)
+	s.mr = mr
+	s.stopClock = make(chan struct{})
+	s.clockDone = make(chan struct{})
+	go tickTTLs(mr, s.stopClock, s.clockDone)
+	return s, nil
+}
+
+// ttlTick is how often the embedded server's TTLs are moved forward.
+const ttlTick = 100 * time.Millisecond
+
+// tickTTLs moves the embedded server's TTLs with the wall clock until stop
+// is closed. Without it miniredis TTLs only move on FastForward: cooldowns,
+// ledger entries and asynq's locks would never expire. (miniredis's own
+// ClockTTL does this on every command, walking every key each time, which
+// makes a page of writes quadratic in the size of the store.)
+func tickTTLs(mr *miniredis.Miniredis, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(ttlTick)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			mr.FastForward(now.Sub(last))
+			last = now
+		}
+	}
+}
+
+// New returns a Store over an existing client, for tests or to share one
+// client with asynq. An empty namespace means DefaultNamespace.
+func New(rdb redis.UniversalClient, namespace string) *Store {
+	if namespace == "" {
+		namespace = DefaultNamespace
+	}
+	return &Store{rdb: rdb, ns: namespace}
+}
+
+// Redis returns the underlying client, to share with asynq
+// (asynq.NewServerFromRedisClient).
+func (s *Store) Redis() redis.UniversalClient { return s.rdb }
+
+// Embedded reports whether the store runs on an embedded miniredis.
+func (s *Store) Embedded() bool { return s.mr != nil }
+
+// Namespace returns the key prefix, without the trailing ':'.
+func (s *Store) Namespace() string { return s.ns }
+
+// Close closes the client and stops the embedded server, if any.
+func (s *Store) Close() error {
+	err := s.rdb.Close()
+	if s.mr != nil {
+		close(s.stopClock)
+		<-s.clockDone
+		s.mr.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// key joins the namespace and parts with ':'.
+func (s *Store) key(parts ...string) string {
+	return s.ns + ":" + strings.Join(parts, ":")
+}
+
+// normEmail is the form of an address used in keys: trimmed, lower-cased.
+func normEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
