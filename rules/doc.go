@@ -1,0 +1,91 @@
+// Package rules loads crmsync's rule files, computes the features rules
+// look at, segments the portfolio and evaluates rules against accounts.
+//
+// # Rule files
+//
+// A rule file is YAML. Unknown keys are errors, and every problem in a set
+// of files is reported at once as FILE:LINE:COL: message (see Error).
+//
+//	segmentation:                 # optional, in at most one file
+//	  abc: {a: 0.80, b: 0.95}     # ABC cut-offs: 0 < a < b <= 1
+//	  pmg: {medium: 10000, large: 100000}  # revenue_12m thresholds: 0 < medium < large
+//	rules:
+//	  - name: inactive-90-days    # required, unique across files, [a-z0-9_-]+
+//	    description: Client with no recorded activity for 90 days
+//	    when: account.lifecycle == "customer" && days_inactive >= 90   # required, boolean
+//	    severity: info            # info (default) | warning | critical
+//	    labels: {team: success}   # free-form
+//	    cooldown: 30d             # default 30d; no repeat for the same account sooner
+//	    inhibits: [other-rule]    # existing rules, not itself
+//	    actions:                  # each item has exactly one of email / slack
+//	      - email: {to: primary_contact, template: reengage-90d}
+//	      - slack: {to: owner, channel: "#key-accounts", text: "{{ .Account.Name }} is quiet"}
+//
+// Durations accept Go durations and whole days and weeks ("30d", "2w").
+// email.to is primary_contact (default) or all_contacts; email.template is
+// required and names a local template. slack.to is owner (default) or ""
+// to post only to slack.channel, a "#name" or a channel id. slack.text is
+// an optional text/template over notify.Data ({{ .Account.Name }},
+// {{ .DaysInactive }}, {{ .Owner.Name }}, ...); it is executed against
+// sample data at load so that unknown fields are load errors. Every value
+// it prints is escaped for Slack mrkdwn (&, < and >), so CRM data such as
+// "<!channel>" is shown, never interpreted.
+//
+// While a rule fires for an account, the Slack actions of the rules it
+// inhibits are dropped for that account; their emails still go.
+//
+// # Features
+//
+// Compute derives, for one account at an instant now:
+//
+//	revenue_12m          sum of won deals closed in (now-365d, now]
+//	revenue_prev_12m     sum of won deals closed in (now-730d, now-365d]
+//	revenue_trend        revenue_12m / revenue_prev_12m; 1.0 when revenue_prev_12m is 0
+//	days_inactive        floor((now - last_activity_at) / 24h), where last_activity_at is
+//	                     the latest activity on the account or any of its contacts, else
+//	                     the account's created_at; activities after now count as now
+//	days_since_purchase  whole days since the latest won deal; null when none
+//
+// Deals that are not won, and won deals without a close date, are ignored.
+//
+// ClassifyABC sets abc over the whole portfolio: accounts with
+// revenue_12m > 0 are ranked by revenue_12m descending (ties by account id
+// ascending); S_prev is the revenue of the accounts ranked before one over
+// the total. A if S_prev < a, B if S_prev < b, else C. Accounts without
+// revenue are C.
+//
+// # Expressions
+//
+// when is an expr-lang expression (https://expr-lang.org), compiled at load
+// against a typed environment, so unknown names and type mismatches
+// (days_inactive >= "90") are load errors. It must be boolean. Names:
+//
+//	account               id, name, domain, lifecycle, timezone, created_at,
+//	                      last_activity_at (the account record's own), extra (map of
+//	                      custom fields: account.extra.industry; "" when missing), url
+//	owner                 id, name, email ("" when the account has no owner)
+//	contacts              list of {id, name, email, opt_out, primary, title, last_activity_at}
+//	revenue_12m, revenue_prev_12m, revenue_trend   float
+//	days_inactive         int
+//	days_since_purchase   int or nil
+//	abc                   "A", "B" or "C"
+//	lifecycle             same as account.lifecycle: prospect, customer, former, other
+//	now                   the evaluation time
+//	days(n)               n days as a duration: now - account.created_at > days(365)
+//	days_since(t)         whole days from time t to now, 0 when t is after now
+//
+// expr's builtins (len, any, all, filter, upper, ...) are available, except
+// now(): use now.
+//
+// days_since_purchase is nil for an account that never bought.
+// days_since_purchase == nil tests for that. An ordering comparison with
+// nil (<, <=, >, >=) is false rather than an error, so
+// days_since_purchase > 30 is false for such an account, and so is
+// days_since_purchase <= 30; not (days_since_purchase > 30) is true. Other
+// operations on nil, such as days_since_purchase + 1, are run-time errors:
+// write (days_since_purchase ?? 9999) to give nil a value.
+//
+// A run-time error (such as contacts[0] on an account without contacts)
+// makes the rule not match that account; Evaluate reports it with the rule
+// name and goes on with the other rules.
+package rules

@@ -1,0 +1,119 @@
+package rules
+
+import (
+	"time"
+
+	"github.com/crmsync/crmsync/model"
+)
+
+// day is the unit of every "days" feature.
+const day = 24 * time.Hour
+
+// year is the length of a revenue window.
+const year = 365 * day
+
+// Features are the figures computed for one account that rules look at.
+// See the package documentation for their exact definitions.
+type Features struct {
+	Revenue12m     float64
+	RevenuePrev12m float64
+	RevenueTrend   float64
+	DaysInactive   int
+	// DaysSincePurchase is nil when the account has no won deal.
+	DaysSincePurchase *int
+	// LastActivityAt is the instant DaysInactive counts from: the latest
+	// activity on the account or its contacts, else its creation, and
+	// never later than now.
+	LastActivityAt time.Time
+	// ABC is "A", "B" or "C", filled by the caller from ClassifyABC.
+	ABC string
+}
+
+// Compute returns every feature of c at now but ABC, which needs the whole
+// portfolio (see ClassifyABC). Deals that are not won, and won deals
+// without a close date, are ignored. Activities and purchases dated after
+// now count as now.
+func Compute(now time.Time, c *model.Client) Features {
+	var f Features
+	var lastPurchase time.Time
+	for i := range c.Deals {
+		d := &c.Deals[i]
+		if !d.Won || d.ClosedAt.IsZero() {
+			continue
+		}
+		addRevenue(&f, now, d)
+		if d.ClosedAt.After(lastPurchase) {
+			lastPurchase = d.ClosedAt
+		}
+	}
+	f.RevenueTrend = trend(f.Revenue12m, f.RevenuePrev12m)
+	if !lastPurchase.IsZero() {
+		n := daysBetween(lastPurchase, now)
+		f.DaysSincePurchase = &n
+	}
+	f.LastActivityAt = lastActivity(c)
+	if f.LastActivityAt.After(now) {
+		f.LastActivityAt = now
+	}
+	f.DaysInactive = daysBetween(f.LastActivityAt, now)
+	return f
+}
+
+// addRevenue adds the amount of won deal d to the revenue window it falls in.
+func addRevenue(f *Features, now time.Time, d *model.Deal) {
+	switch t := d.ClosedAt; {
+	case t.After(now):
+	case t.After(now.Add(-year)):
+		f.Revenue12m += d.Amount
+	case t.After(now.Add(-2 * year)):
+		f.RevenuePrev12m += d.Amount
+	}
+}
+
+// trend returns cur/prev, or 1 when prev is 0.
+func trend(cur, prev float64) float64 {
+	if prev == 0 {
+		return 1
+	}
+	return cur / prev
+}
+
+// lastActivity returns the latest activity on the account of c or any of
+// its contacts, else the account's creation time.
+func lastActivity(c *model.Client) time.Time {
+	last := c.Account.LastActivityAt
+	for i := range c.Contacts {
+		if t := c.Contacts[i].LastActivityAt; t.After(last) {
+			last = t
+		}
+	}
+	if last.IsZero() {
+		return c.Account.CreatedAt
+	}
+	return last
+}
+
+// daysBetween returns the whole days from t to now, 0 when t is after now.
+func daysBetween(t, now time.Time) int {
+	if t.After(now) {
+		return 0
+	}
+	return int(now.Sub(t) / day)
+}
+
+// Map returns f keyed by feature name, as rules and explanations name them.
+// days_since_purchase is nil (untyped) when there was no purchase.
+func (f Features) Map() map[string]any {
+	var dsp any
+	if f.DaysSincePurchase != nil {
+		dsp = *f.DaysSincePurchase
+	}
+	return map[string]any{
+		"revenue_12m":         f.Revenue12m,
+		"revenue_prev_12m":    f.RevenuePrev12m,
+		"revenue_trend":       f.RevenueTrend,
+		"days_inactive":       f.DaysInactive,
+		"days_since_purchase": dsp,
+		"abc":                 f.ABC,
+	}
+}

@@ -1,0 +1,163 @@
+package rules
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/model"
+)
+
+var testNow = time.Date(2025, 6, 15, 12, 0, 0, 0, time.UTC)
+
+// ago returns testNow minus d.
+func ago(d time.Duration) time.Time { return testNow.Add(-d) }
+
+// won returns a won deal of amount closed at t.
+func won(amount float64, t time.Time) model.Deal {
+	return model.Deal{Amount: amount, Won: true, ClosedAt: t}
+}
+
+// intp returns a pointer to n.
+func intp(n int) *int { return &n }
+
+func TestCompute(t *testing.T) {
+	created := ago(1000 * day)
+	tests := []struct {
+		name   string
+		client model.Client
+		want   Features
+	}{
+		{
+			name:   "with nothing but a creation date",
+			client: model.Client{Account: model.Account{CreatedAt: ago(100*day + 23*time.Hour)}},
+			want:   Features{RevenueTrend: 1, DaysInactive: 100, LastActivityAt: ago(100*day + 23*time.Hour)},
+		},
+		{
+			name: "with deals on the window boundaries",
+			client: model.Client{Account: model.Account{CreatedAt: created}, Deals: []model.Deal{
+				won(1, testNow),                     // in revenue_12m: the window is closed at now
+				won(2, ago(year-time.Nanosecond)),   // in revenue_12m
+				won(4, ago(year)),                   // exactly now-365d: previous window
+				won(8, ago(2*year-time.Nanosecond)), // previous window
+				won(16, ago(2*year)),                // exactly now-730d: neither
+			}},
+			want: Features{
+				Revenue12m: 3, RevenuePrev12m: 12, RevenueTrend: 0.25,
+				DaysInactive: 1000, DaysSincePurchase: intp(0), LastActivityAt: created,
+			},
+		},
+		{
+			name: "with lost deals, undated won deals and a future deal",
+			client: model.Client{Account: model.Account{CreatedAt: created}, Deals: []model.Deal{
+				{Amount: 100, Won: false, ClosedAt: ago(10 * day)},
+				{Amount: 200, Won: true},
+				won(300, testNow.Add(5*day)),
+				won(50, ago(40*day+23*time.Hour)),
+			}},
+			want: Features{
+				Revenue12m: 50, RevenueTrend: 1, DaysInactive: 1000,
+				DaysSincePurchase: intp(0), LastActivityAt: created,
+			},
+		},
+		{
+			name: "with a single purchase 40 days ago and a zero previous year",
+			client: model.Client{Account: model.Account{CreatedAt: created}, Deals: []model.Deal{
+				won(500, ago(40*day+23*time.Hour)),
+			}},
+			want: Features{
+				Revenue12m: 500, RevenueTrend: 1, DaysInactive: 1000,
+				DaysSincePurchase: intp(40), LastActivityAt: created,
+			},
+		},
+		{
+			name: "with revenue only in the previous year",
+			client: model.Client{Account: model.Account{CreatedAt: created}, Deals: []model.Deal{
+				won(500, ago(400*day)),
+			}},
+			want: Features{
+				RevenuePrev12m: 500, RevenueTrend: 0, DaysInactive: 1000,
+				DaysSincePurchase: intp(400), LastActivityAt: created,
+			},
+		},
+		{
+			name: "with a contact more recently active than the account",
+			client: model.Client{
+				Account:  model.Account{CreatedAt: created, LastActivityAt: ago(10 * day)},
+				Contacts: []model.Contact{{LastActivityAt: ago(3*day + time.Hour)}, {LastActivityAt: ago(20 * day)}},
+			},
+			want: Features{RevenueTrend: 1, DaysInactive: 3, LastActivityAt: ago(3*day + time.Hour)},
+		},
+		{
+			name: "with the account more recently active than its contacts",
+			client: model.Client{
+				Account:  model.Account{CreatedAt: created, LastActivityAt: ago(10*day + 5*time.Hour)},
+				Contacts: []model.Contact{{LastActivityAt: ago(20 * day)}, {}},
+			},
+			want: Features{RevenueTrend: 1, DaysInactive: 10, LastActivityAt: ago(10*day + 5*time.Hour)},
+		},
+		{
+			name:   "with an activity just under a day ago",
+			client: model.Client{Account: model.Account{CreatedAt: created, LastActivityAt: ago(day - time.Second)}},
+			want:   Features{RevenueTrend: 1, DaysInactive: 0, LastActivityAt: ago(day - time.Second)},
+		},
+		{
+			name: "with an activity in the future",
+			client: model.Client{
+				Account:  model.Account{CreatedAt: created, LastActivityAt: ago(10 * day)},
+				Contacts: []model.Contact{{LastActivityAt: testNow.Add(48 * time.Hour)}},
+			},
+			want: Features{RevenueTrend: 1, DaysInactive: 0, LastActivityAt: testNow},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Compute(testNow, &tt.client)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Compute() = %s\nwant        %s", fmtFeatures(got), fmtFeatures(tt.want))
+			}
+		})
+	}
+}
+
+// fmtFeatures prints f with its days_since_purchase dereferenced.
+func fmtFeatures(f Features) string {
+	return fmt.Sprintf("%v last=%s", f.Map(), f.LastActivityAt.Format(time.RFC3339))
+}
+
+func TestFeaturesMap(t *testing.T) {
+	tests := []struct {
+		name string
+		f    Features
+		want map[string]any
+	}{
+		{
+			name: "without a purchase",
+			f:    Features{Revenue12m: 1, RevenuePrev12m: 2, RevenueTrend: 0.5, DaysInactive: 7, ABC: "B"},
+			want: map[string]any{
+				"revenue_12m": 1.0, "revenue_prev_12m": 2.0, "revenue_trend": 0.5,
+				"days_inactive": 7, "days_since_purchase": nil, "abc": "B",
+			},
+		},
+		{
+			name: "with a purchase",
+			f:    Features{RevenueTrend: 1, DaysSincePurchase: intp(12), ABC: "C"},
+			want: map[string]any{
+				"revenue_12m": 0.0, "revenue_prev_12m": 0.0, "revenue_trend": 1.0,
+				"days_inactive": 0, "days_since_purchase": 12, "abc": "C",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.f.Map()
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Map() = %v, want %v", got, tt.want)
+			}
+			if v, ok := got["days_since_purchase"]; !ok || (tt.f.DaysSincePurchase == nil) != (v == nil) {
+				t.Errorf("days_since_purchase = %#v, want an untyped nil only without a purchase", v)
+			}
+		})
+	}
+}

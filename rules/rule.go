@@ -1,0 +1,121 @@
+package rules
+
+import (
+	"regexp"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/crmsync/crmsync/config"
+)
+
+// ruleKeys are the keys a rule may have.
+var ruleKeys = []string{"name", "description", "when", "severity", "labels", "cooldown", "inhibits", "actions"}
+
+// templateNameRe is what an email template name may be made of: a name,
+// never a path.
+var templateNameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// rule decodes the rule in mapping n; it returns nil when n is not a mapping.
+func (d *decoder) rule(n *yaml.Node, path string) *ruleDef {
+	m := d.mapping(n, path, ruleKeys...)
+	if m == nil {
+		return nil
+	}
+	r := &Rule{File: d.src.name, Line: n.Line, Severity: SeverityInfo, Cooldown: DefaultCooldown}
+	def := &ruleDef{rule: r, path: path, name: n}
+	d.ruleName(def, m)
+	d.ruleWhen(def, m)
+	if e, ok := m["description"]; ok {
+		r.Description, _ = d.str(e.val, path+".description")
+	}
+	if e, ok := m["severity"]; ok {
+		r.Severity = d.oneOf(e.val, path+".severity", SeverityInfo, SeverityInfo, SeverityWarning, SeverityCritical)
+	}
+	if e, ok := m["labels"]; ok {
+		r.Labels = d.strMap(e.val, path+".labels")
+	}
+	if e, ok := m["cooldown"]; ok {
+		r.Cooldown = d.cooldown(e.val, path+".cooldown")
+	}
+	if e, ok := m["inhibits"]; ok {
+		r.Inhibits, def.inhibits = d.strList(e.val, path+".inhibits")
+	}
+	if e, ok := m["actions"]; ok {
+		r.Actions = d.actions(e.val, path+".actions", r.Name)
+	}
+	return def
+}
+
+// ruleName sets the rule's name, which is required.
+func (d *decoder) ruleName(def *ruleDef, m map[string]entry) {
+	e, ok := m["name"]
+	if !ok || isNull(e.val) {
+		d.fail(def.name, "%s: missing name", def.path)
+		return
+	}
+	def.name = e.val
+	name, ok := d.str(e.val, def.path+".name")
+	if !ok {
+		return
+	}
+	if !ruleNameRe.MatchString(name) {
+		d.fail(e.val, "%s.name: %q: use only a-z, 0-9, - and _", def.path, name)
+		return
+	}
+	def.rule.Name = name
+}
+
+// ruleWhen compiles the rule's expression, which is required.
+func (d *decoder) ruleWhen(def *ruleDef, m map[string]entry) {
+	e, ok := m["when"]
+	if !ok || isNull(e.val) {
+		d.fail(def.name, "%s: missing when", def.path)
+		return
+	}
+	when, ok := d.str(e.val, def.path+".when")
+	if !ok {
+		return
+	}
+	def.rule.When = when
+	prog, err := compileWhen(d.src, def.path+".when", e.val)
+	if err != nil {
+		d.errs = append(d.errs, err)
+		return
+	}
+	def.rule.program = prog
+}
+
+// oneOf returns the string in n, which must be one of allowed; def when n
+// is null.
+func (d *decoder) oneOf(n *yaml.Node, path, def string, allowed ...string) string {
+	s, ok := d.str(n, path)
+	switch {
+	case !ok:
+		return def
+	case isNull(n):
+		return def
+	case !contains(allowed, s):
+		d.fail(n, "%s: %q is not one of %s", path, s, quoteList(allowed))
+		return def
+	}
+	return s
+}
+
+// cooldown parses a positive duration such as 30d, 2w or 12h.
+func (d *decoder) cooldown(n *yaml.Node, path string) time.Duration {
+	s, ok := d.str(n, path)
+	if !ok {
+		return DefaultCooldown
+	}
+	v, err := config.ParseDuration(s)
+	switch {
+	case err != nil:
+		d.fail(n, "%s: %v", path, err)
+		return DefaultCooldown
+	case v <= 0:
+		d.fail(n, "%s: must be positive", path)
+		return DefaultCooldown
+	}
+	return v
+}

@@ -1,0 +1,126 @@
+package rules
+
+import (
+	"sync"
+	"text/template"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/crmsync/crmsync/notify"
+)
+
+// Defaults applied when a rule file leaves a setting out.
+const (
+	DefaultABCA      = 0.80
+	DefaultABCB      = 0.95
+	DefaultPMGMedium = 10000
+	DefaultPMGLarge  = 100000
+	DefaultCooldown  = 30 * day
+)
+
+// Rule severities.
+const (
+	SeverityInfo     = "info"
+	SeverityWarning  = "warning"
+	SeverityCritical = "critical"
+)
+
+// Recipients of actions.
+const (
+	EmailToPrimaryContact = "primary_contact" // the account's primary contact (the default)
+	EmailToAllContacts    = "all_contacts"    // every eligible contact of the account
+	SlackToOwner          = "owner"           // the account's owner (the default)
+)
+
+// ABCCutoffs are the cumulative revenue shares that end classes A and B.
+type ABCCutoffs struct{ A, B float64 }
+
+// PMG holds the revenue_12m thresholds of medium and large accounts.
+type PMG struct{ Medium, Large float64 }
+
+// Segmentation configures how the portfolio is segmented.
+type Segmentation struct {
+	ABC ABCCutoffs
+	PMG PMG
+}
+
+// DefaultSegmentation returns the segmentation used when no rule file sets one.
+func DefaultSegmentation() Segmentation {
+	return Segmentation{
+		ABC: ABCCutoffs{A: DefaultABCA, B: DefaultABCB},
+		PMG: PMG{Medium: DefaultPMGMedium, Large: DefaultPMGLarge},
+	}
+}
+
+// RuleSet is every rule loaded from a set of rule files, in file order,
+// with the segmentation they configure. It is safe for concurrent use.
+type RuleSet struct {
+	Segmentation Segmentation
+	Rules        []*Rule
+
+	byName map[string]*Rule
+	needs  needs
+	pool   sync.Pool // of *evaluator
+}
+
+// Rule returns the rule called name, or nil.
+func (rs *RuleSet) Rule(name string) *Rule {
+	return rs.byName[name]
+}
+
+// Rule is one rule: when its expression is true for an account, its
+// actions are due for that account, no sooner than Cooldown after the
+// last time.
+type Rule struct {
+	Name        string
+	Description string
+	Severity    string // info, warning or critical
+	When        string // the expression, as written
+	Labels      map[string]string
+	// Cooldown is the shortest time between two firings for one account.
+	Cooldown time.Duration
+	// Inhibits names rules whose Slack actions are dropped for an account
+	// while this rule fires for it; their emails still go.
+	Inhibits []string
+	Actions  []Action
+	// File and Line locate the rule's definition.
+	File string
+	Line int
+
+	program *vm.Program
+}
+
+// SlackText renders the Text of the rule's first Slack action that has
+// one, or returns "" when none has. Use SlackAction.Render for the others.
+func (r *Rule) SlackText(d notify.Data) (string, error) {
+	for _, a := range r.Actions {
+		if a.Slack != nil && a.Slack.Text != "" {
+			return a.Slack.Render(d)
+		}
+	}
+	return "", nil
+}
+
+// Action is one thing to do when a rule fires: exactly one of its fields
+// is set.
+type Action struct {
+	Email *EmailAction
+	Slack *SlackAction
+}
+
+// EmailAction sends a template email to contacts of the account.
+type EmailAction struct {
+	To       string // primary_contact or all_contacts
+	Template string // name of a local email template
+}
+
+// SlackAction sends a Slack message to the account's owner, a channel, or
+// both.
+type SlackAction struct {
+	To      string // owner, or "" to post to Channel only
+	Channel string // optional channel ("#key-accounts") that gets a copy
+	Text    string // optional text/template over notify.Data
+
+	tmpl *template.Template
+}
