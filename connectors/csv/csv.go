@@ -1,0 +1,153 @@
+// Package csv is the connector for portfolios exported as CSV files:
+// owners.csv, accounts.csv, contacts.csv and deals.csv in one directory (or
+// any fs.FS). The format is documented in examples/sample/README.md.
+//
+// Rows that cannot be mapped are set aside as model.Reject with their
+// file:line and the reason; the rest of the file is kept. The watermark
+// holds, per file, the SHA-256 of its content and the number of data rows
+// already delivered, so an unchanged file is not read again and an
+// interrupted pull resumes where it stopped.
+package csv
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/crmsync/crmsync/connectors"
+)
+
+// PageSize is the default maximum number of rows in a page.
+const PageSize = 500
+
+var _ connectors.Connector = (*Connector)(nil)
+
+// Connector pulls a portfolio from CSV files.
+type Connector struct {
+	// PageSize is the maximum number of rows (records and rejects) in a
+	// page; the package's PageSize when zero or less.
+	PageSize int
+
+	source string
+	fsys   fs.FS
+	logger *slog.Logger
+
+	mu     sync.Mutex
+	absent map[string]bool // optional files already reported missing
+}
+
+// New returns a connector reading the CSV files at the root of fsys, such as
+// os.DirFS(path) or a sub-tree of an embed.FS, for the source named source.
+// A nil logger discards logs.
+func New(source string, fsys fs.FS, logger *slog.Logger) *Connector {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Connector{
+		PageSize: PageSize,
+		source:   source,
+		fsys:     fsys,
+		logger:   logger.With("connector", source),
+		absent:   make(map[string]bool),
+	}
+}
+
+// Pull reads owners.csv, accounts.csv, contacts.csv and deals.csv in that
+// order and calls fn with pages of at most PageSize rows, each of one file.
+// Files whose content and position match from are skipped, so when nothing
+// changed fn is not called at all.
+func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn connectors.PageFunc) error {
+	wm := from.Clone()
+	for _, s := range schemas {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := c.pullFile(ctx, s, wm, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pullFile delivers the rows of one file not yet covered by wm.
+func (c *Connector) pullFile(ctx context.Context, s *schema, wm connectors.Watermark, fn connectors.PageFunc) error {
+	data, err := c.readFile(s)
+	if err != nil || data == nil {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	f, err := openFile(c.source, s, data)
+	if err != nil {
+		return err
+	}
+	p := &pager{
+		fn:   fn,
+		file: s.file,
+		sha:  sha,
+		wm:   wm,
+		size: c.pageSize(),
+		skip: resumeAt(wm[s.file], sha),
+	}
+	return f.each(ctx, p)
+}
+
+// readFile returns the content of s's file, or nil when an optional file
+// is absent.
+func (c *Connector) readFile(s *schema) ([]byte, error) {
+	data, err := fs.ReadFile(c.fsys, s.file)
+	switch {
+	case err == nil:
+		return data, nil
+	case s.optional && errors.Is(err, fs.ErrNotExist):
+		c.reportAbsent(s.file)
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("read %s: %w", s.file, err)
+	}
+}
+
+// reportAbsent logs, once per connector, that an optional file is absent.
+func (c *Connector) reportAbsent(file string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.absent[file] {
+		return
+	}
+	c.absent[file] = true
+	c.logger.Info("csv file absent, treated as empty", "file", file)
+}
+
+func (c *Connector) pageSize() int {
+	if c.PageSize <= 0 {
+		return PageSize
+	}
+	return c.PageSize
+}
+
+// resumeAt returns the number of data rows already delivered according to
+// the watermark value v ("<sha256>:<rows>"), or 0 when v is empty,
+// malformed or about another version of the file.
+func resumeAt(v, sha string) int {
+	sum, rows, ok := strings.Cut(v, ":")
+	if !ok || sum != sha {
+		return 0
+	}
+	n, err := strconv.Atoi(rows)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// position returns the watermark value of a file after rows data rows.
+func position(sha string, rows int) string {
+	return sha + ":" + strconv.Itoa(rows)
+}
