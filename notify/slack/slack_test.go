@@ -1,0 +1,358 @@
+package slack
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/crmsync/crmsync/model"
+	"github.com/crmsync/crmsync/notify"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name.golden, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run with -update to accept):\n--- got ---\n%s\n--- want ---\n%s", p, got, want)
+	}
+}
+
+func normalData() notify.Data {
+	days := 130
+	return notify.Data{
+		Rule:        "inactive-90-days",
+		Description: "Client with no recorded activity for 90 days",
+		Severity:    "info",
+		Account: model.Account{
+			Ref: model.NewRef("hubspot", "42"), Name: "Acme Industries", Lifecycle: model.Customer,
+			URL: "https://app.hubspot.com/contacts/1/company/42?tab=activity&view=all",
+		},
+		Contact: &model.Contact{
+			FirstName: "Jane", LastName: "Doe", Email: "jane@acme.example",
+			Title: "Head of Purchasing", Phone: "+33 1 23 45 67 89",
+		},
+		Owner:             &model.Owner{Name: "Sam Rep", Email: "sam@example.com"},
+		Revenue12m:        12345.6,
+		RevenuePrev12m:    30000,
+		RevenueTrend:      0.41152,
+		DaysInactive:      97,
+		DaysSincePurchase: &days,
+		ABC:               "A",
+		Now:               time.Date(2025, 3, 3, 7, 0, 0, 0, time.UTC),
+	}
+}
+
+func criticalData() notify.Data {
+	d := normalData()
+	d.Rule, d.Severity, d.Description = "high-value-churning", "critical", ""
+	return d
+}
+
+func hostileData() notify.Data {
+	d := normalData()
+	d.Account.Name = "<!channel> Corp"
+	d.Contact = &model.Contact{FirstName: "<script>alert(1)</script>", Email: "x@evil.example>|<!here>", Title: "_Boss_ & `root`"}
+	d.Owner = &model.Owner{Name: "Bob *bold* & co", Email: "bob@example.com"}
+	d.Description = "Quiet & <b>risky</b>"
+	return d
+}
+
+// hostileText is a rule's line as the rules package renders it from a
+// template printing hostile CRM values: every value went through Escape.
+var hostileText = Escape("<!channel> R&D at <@U123> <https://evil.example|click here>") + " is quiet"
+
+func bareData() notify.Data {
+	d := normalData()
+	d.Contact, d.Owner, d.DaysSincePurchase = nil, nil, nil
+	d.RevenuePrev12m, d.RevenueTrend = 0, 1
+	d.Account.URL = ""
+	return d
+}
+
+func render(t *testing.T, d notify.Data, text string) (string, json.RawMessage) {
+	t.Helper()
+	fallback, blocks, err := Render(d, text)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	return fallback, blocks
+}
+
+func TestRenderGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		data notify.Data
+		text string
+	}{
+		{"info-default-line", normalData(), ""},
+		{"critical-default-line", criticalData(), ""},
+		{"custom-text", normalData(), "Acme has been quiet for 97 days, *call them*"},
+		{"hostile", hostileData(), hostileText},
+		{"no-contact-owner-purchase", bareData(), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fallback, blocks := render(t, tt.data, tt.text)
+			var b bytes.Buffer
+			if err := json.Indent(&b, blocks, "", "  "); err != nil {
+				t.Fatalf("blocks are not JSON: %v", err)
+			}
+			golden(t, tt.name, "fallback: "+fallback+"\n\n"+b.String()+"\n")
+		})
+	}
+}
+
+// texts returns every string of the decoded blocks except URLs, keyed by
+// nothing: what Slack would parse or show.
+func texts(t *testing.T, blocks json.RawMessage) []string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(blocks, &v); err != nil {
+		t.Fatalf("blocks are not JSON: %v", err)
+	}
+	var out []string
+	var walk func(key string, v any)
+	walk = func(key string, v any) {
+		switch v := v.(type) {
+		case string:
+			if key != "url" {
+				out = append(out, v)
+			}
+		case []any:
+			for _, e := range v {
+				walk(key, e)
+			}
+		case map[string]any:
+			for k, e := range v {
+				walk(k, e)
+			}
+		}
+	}
+	walk("", v)
+	return out
+}
+
+var (
+	// Render's own links; any other < or > in a text is a failure.
+	ownLink = regexp.MustCompile(`<mailto:[^|<>]+\|[^<>]*>`)
+	// A & may only start one of Slack's three entities.
+	entity = regexp.MustCompile(`&(?:amp|lt|gt);`)
+)
+
+func TestRenderNeutralisesHostileData(t *testing.T) {
+	fallback, blocks := render(t, hostileData(), hostileText)
+	all := append(texts(t, blocks), fallback)
+	joined := strings.Join(all, "\n")
+	for _, s := range all {
+		if strings.ContainsAny(ownLink.ReplaceAllString(s, ""), "<>") {
+			t.Errorf("unescaped < or > in %q", s)
+		}
+		if strings.Count(s, "&") != len(entity.FindAllString(s, -1)) {
+			t.Errorf("unescaped & in %q", s)
+		}
+	}
+	for _, raw := range []string{"<!channel>", "<!here>", "<script>", "<@U123>", "<https://evil", "Bob *bold*", "_Boss_", "`root`"} {
+		if strings.Contains(joined, raw) {
+			t.Errorf("blocks or fallback contain raw %q", raw)
+		}
+	}
+	for _, esc := range []string{"&lt;!channel&gt; Corp", "&lt;script&gt;", "R&amp;D", "&lt;@U123&gt;", "Bob \u200b*\u200bbold\u200b*\u200b &amp; co"} {
+		if !strings.Contains(joined, esc) {
+			t.Errorf("blocks or fallback lack escaped %q", esc)
+		}
+	}
+	if !strings.Contains(fallback, "&lt;!channel&gt; Corp") {
+		t.Errorf("fallback not escaped: %q", fallback)
+	}
+	if strings.Contains(joined, "<mailto:") {
+		t.Error("a crafted email address was made into a link")
+	}
+}
+
+func TestEscape(t *testing.T) {
+	z := "\u200b"
+	tests := []struct{ in, want string }{
+		{"Acme Industries", "Acme Industries"},
+		{"<!channel> Corp", "&lt;!channel&gt; Corp"},
+		{"R&D", "R&amp;D"},
+		{"*Bold* Ltd", z + "*" + z + "Bold" + z + "*" + z + " Ltd"},
+		{"_it_", z + "_" + z + "it" + z + "_" + z},
+		{"~x~", z + "~" + z + "x" + z + "~" + z},
+		{"`c`", z + "`" + z + "c" + z + "`" + z},
+		{"> quote", "&gt; quote"},
+		{"&amp;", "&amp;amp;"},
+	}
+	for _, tt := range tests {
+		if got := Escape(tt.in); got != tt.want {
+			t.Errorf("Escape(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDefaultLine(t *testing.T) {
+	bare := criticalData()
+	bare.RevenuePrev12m, bare.RevenueTrend = 0, 1
+	tests := []struct {
+		name string
+		data notify.Data
+		want string
+	}{
+		{"info", normalData(), "*Acme Industries* has been quiet for 97 days."},
+		{"critical with a falling trend", criticalData(), "*Acme Industries* is slipping away: revenue -59% vs the previous 12 months, quiet for 97 days."},
+		{"critical without previous revenue", bare, "*Acme Industries* is slipping away: quiet for 97 days."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fallback, _ := render(t, tt.data, "")
+			if !strings.HasSuffix(fallback, " — "+tt.want) {
+				t.Errorf("fallback = %q, want it to end with %q", fallback, tt.want)
+			}
+		})
+	}
+}
+
+// block decodes blocks and returns the first of type typ, or nil.
+func block(t *testing.T, blocks json.RawMessage, typ string) map[string]any {
+	t.Helper()
+	var list []map[string]any
+	if err := json.Unmarshal(blocks, &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range list {
+		if b["type"] == typ {
+			return b
+		}
+	}
+	return nil
+}
+
+func TestRenderLimits(t *testing.T) {
+	d := normalData()
+	d.Account.Name = strings.Repeat("Long & Co ", 40)
+	_, blocks := render(t, d, Escape(strings.Repeat("&", 4000)))
+
+	h := block(t, blocks, "header")["text"].(map[string]any)["text"].(string)
+	if n := utf8.RuneCountInString(h); n > maxHeader || !strings.HasSuffix(h, "…") {
+		t.Errorf("header has %d characters, want at most %d ending in …", n, maxHeader)
+	}
+	s := block(t, blocks, "section")["text"].(map[string]any)["text"].(string)
+	if n := utf8.RuneCountInString(s); n > maxText || !strings.HasSuffix(s, "&amp;…") {
+		t.Errorf("section has %d characters ending in %q, want at most %d ending in a whole entity and …", n, s[len(s)-10:], maxText)
+	}
+	fallback, _ := render(t, d, strings.Repeat("x", 4000))
+	if n := utf8.RuneCountInString(fallback); n > maxText {
+		t.Errorf("fallback has %d characters, want at most %d", n, maxText)
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"abcdefghijk", 10, "abcdefghi…"},
+		{"abcdef&amp;xyz", 10, "abcdef…"},
+		{"abcd&amp;xyz", 10, "abcd&amp;…"},
+		{"ééééééééééé", 5, "éééé…"},
+	}
+	for _, tt := range tests {
+		if got := truncate(tt.in, tt.max); got != tt.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
+		}
+	}
+}
+
+func TestCRMButton(t *testing.T) {
+	tests := []struct {
+		name string
+		url  string
+		want bool
+	}{
+		{"https", "https://crm.example/a/1", true},
+		{"http", "http://crm.example/a/1", true},
+		{"empty", "", false},
+		{"relative", "/a/1", false},
+		{"javascript", "javascript:alert(1)", false},
+		{"no host", "https:///a/1", false},
+		{"longest allowed", "https://crm.example/" + strings.Repeat("a", maxURL-len("https://crm.example/")), true},
+		{"too long", "https://crm.example/" + strings.Repeat("a", maxURL), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := normalData()
+			d.Account.URL = tt.url
+			_, blocks := render(t, d, "")
+			actions := block(t, blocks, "actions")
+			if got := actions != nil; got != tt.want {
+				t.Fatalf("button present = %v, want %v", got, tt.want)
+			}
+			if tt.want && !strings.Contains(string(blocks), `"url":"`+tt.url+`"`) {
+				t.Errorf("button url is not %q", tt.url)
+			}
+		})
+	}
+}
+
+func TestFigures(t *testing.T) {
+	tests := []struct {
+		name string
+		data notify.Data
+		want []string
+	}{
+		{"full", normalData(), []string{"*Revenue 12m*\n12,346", "*Trend*\n-59% vs previous 12m", "*ABC class*\nA", "*Days inactive*\n97", "*Last purchase*\n130 days ago", "*Owner*\nSam Rep"}},
+		{"bare", bareData(), []string{"*Revenue 12m*\n12,346", "*Trend*\nn/a (no revenue in the previous 12m)", "*ABC class*\nA", "*Days inactive*\n97", "*Last purchase*\nnever"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, blocks := render(t, tt.data, "")
+			var list []struct {
+				Fields []struct{ Text string } `json:"fields"`
+			}
+			if err := json.Unmarshal(blocks, &list); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, b := range list {
+				for _, f := range b.Fields {
+					got = append(got, f.Text)
+				}
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("fields = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestContactBlock(t *testing.T) {
+	_, blocks := render(t, normalData(), "")
+	if !strings.Contains(string(blocks), "*Contact to call:* Jane Doe, Head of Purchasing\\n<mailto:jane@acme.example|jane@acme.example>\\n+33 1 23 45 67 89") {
+		t.Errorf("contact section missing or wrong:\n%s", blocks)
+	}
+	_, blocks = render(t, bareData(), "")
+	if strings.Contains(string(blocks), "Contact to call") {
+		t.Error("contact section rendered without a contact")
+	}
+}

@@ -1,0 +1,75 @@
+package templates
+
+import (
+	"io/fs"
+	"math"
+	"testing"
+
+	"github.com/crmsync/crmsync/model"
+)
+
+func TestMoney(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{0, "0"},
+		{999.4, "999"},
+		{999.5, "1,000"},
+		{12345.6, "12,346"},
+		{1234567, "1,234,567"},
+		{-1500, "-1,500"},
+		{math.NaN(), "0"},
+	}
+	for _, tt := range tests {
+		if got := Money(tt.in); got != tt.want {
+			t.Errorf("Money(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestPercent(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{1, "+0%"},
+		{0.4, "-60%"},
+		{1.25, "+25%"},
+		{0, "-100%"},
+		{math.Inf(1), "n/a"},
+	}
+	for _, tt := range tests {
+		if got := Percent(tt.in); got != tt.want {
+			t.Errorf("Percent(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestFirstName(t *testing.T) {
+	tests := []struct {
+		name string
+		in   *model.Contact
+		want string
+	}{
+		{"nil contact", nil, ""},
+		{"no first name", &model.Contact{LastName: "Doe"}, ""},
+		{"padded", &model.Contact{FirstName: " Jane "}, "Jane"},
+	}
+	for _, tt := range tests {
+		if got := FirstName(tt.in); got != tt.want {
+			t.Errorf("%s: FirstName = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestFSHoldsBuiltins(t *testing.T) {
+	for _, name := range []string{
+		"email/reengage-90d.txt.tmpl", "email/reengage-90d.html.tmpl",
+		"email/high-value-checkin.txt.tmpl", "email/high-value-checkin.html.tmpl",
+	} {
+		if _, err := fs.Stat(FS, name); err != nil {
+			t.Errorf("built-in %s: %v", name, err)
+		}
+	}
+}
