@@ -1,0 +1,132 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/store"
+)
+
+// ledger is what delivery needs of the store: the claim-before-send ledger
+// and the suppression list, checked again at send time.
+type ledger interface {
+	Claim(ctx context.Context, e store.Entry, token string, lease time.Duration, now time.Time) (store.ClaimResult, error)
+	MarkSent(ctx context.Context, key, token string, at time.Time) error
+	Release(ctx context.Context, key, token, reason string) error
+	Suppressed(ctx context.Context, email string) (reason string, ok bool, err error)
+}
+
+// ClaimLease is how long a claim protects a message being sent; a worker
+// that died mid-send loses its claim after it, and a retry sends.
+const ClaimLease = 10 * time.Minute
+
+// Deliverer sends batches of messages of one channel.
+type Deliverer struct {
+	Channel notify.Channel
+	Sender  notify.Sender
+	Ledger  ledger
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time // defaults to time.Now
+}
+
+// ProcessTask implements asynq.Handler for TypeDeliverEmail and
+// TypeDeliverSlack.
+func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p DeliverPayload
+	if err := decode(t, &p); err != nil {
+		return err
+	}
+	token, ok := asynq.GetTaskID(ctx)
+	if !ok {
+		return fmt.Errorf("deliver: no task id in context: %w", asynq.SkipRetry)
+	}
+	return d.Deliver(ctx, token, p.Messages)
+}
+
+// Deliver sends each message once: it is claimed in the ledger under token
+// before the provider is called and marked sent after. A message already
+// sent is skipped; a failed one is released so the task's retry sends it;
+// a permanent failure is recorded and not retried.
+func (d *Deliverer) Deliver(ctx context.Context, token string, msgs []notify.Message) error {
+	var errs []error
+	for i := range msgs {
+		if err := d.deliverOne(ctx, token, &msgs[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("deliver %s: %d of %d failed: %w", d.Channel, len(errs), len(msgs), errors.Join(errs...))
+	}
+	return nil
+}
+
+func (d *Deliverer) deliverOne(ctx context.Context, token string, m *notify.Message) error {
+	if m.Channel == notify.Email {
+		if reason, ok, err := d.Ledger.Suppressed(ctx, strings.ToLower(m.To)); err != nil {
+			return err
+		} else if ok {
+			d.count("suppressed")
+			d.Logger.Info("suppressed at send time", "rule", m.Rule, "account", m.AccountID, "reason", reason)
+			return nil
+		}
+	}
+	res, err := d.Ledger.Claim(ctx, entryOf(m), token, ClaimLease, d.now())
+	if err != nil {
+		return err
+	}
+	switch res {
+	case store.AlreadySent:
+		d.count("duplicate")
+		return nil
+	case store.HeldByOther:
+		return fmt.Errorf("%s: being sent by another worker", m.LedgerKey)
+	}
+	if err := d.Sender.Send(ctx, m); err != nil {
+		return d.failed(ctx, token, m, err)
+	}
+	if err := d.Ledger.MarkSent(ctx, m.LedgerKey, token, d.now()); err != nil {
+		return err
+	}
+	d.count("sent")
+	return nil
+}
+
+func (d *Deliverer) failed(ctx context.Context, token string, m *notify.Message, sendErr error) error {
+	if err := d.Ledger.Release(ctx, m.LedgerKey, token, sendErr.Error()); err != nil {
+		return errors.Join(sendErr, err)
+	}
+	if errors.Is(sendErr, notify.ErrPermanent) {
+		d.count("failed")
+		d.Logger.Error("message rejected", "rule", m.Rule, "account", m.AccountID, "channel", m.Channel, "err", sendErr)
+		return nil
+	}
+	d.count("retry")
+	return sendErr
+}
+
+func (d *Deliverer) count(outcome string) {
+	d.Metrics.Messages.WithLabelValues(string(d.Channel), outcome).Inc()
+}
+
+func (d *Deliverer) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func entryOf(m *notify.Message) store.Entry {
+	return store.Entry{
+		Key: m.LedgerKey, Rule: m.Rule, AccountID: m.AccountID,
+		Recipient: strings.ToLower(m.To), Channel: string(m.Channel), Pass: m.Pass,
+		Expression: m.Expression, Features: m.Features,
+	}
+}

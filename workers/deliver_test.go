@@ -1,0 +1,157 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/store"
+)
+
+// recordingSender is a notify.Sender that records what it sends and fails
+// the way it is told to.
+type recordingSender struct {
+	mu   sync.Mutex
+	sent map[string]int // ledger key → times sent
+	fail map[string]error
+}
+
+func (r *recordingSender) Send(_ context.Context, m *notify.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.fail[m.To]; err != nil {
+		return err
+	}
+	if r.sent == nil {
+		r.sent = map[string]int{}
+	}
+	r.sent[m.LedgerKey]++
+	return nil
+}
+
+func (r *recordingSender) count(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sent[key]
+}
+
+func testStore(t *testing.T) *store.Store {
+	t.Helper()
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	return store.New(rdb, "test")
+}
+
+func testLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func messages(n int, ch notify.Channel) []notify.Message {
+	var out []notify.Message
+	for i := range n {
+		to := fmt.Sprintf("c%d@example.com", i)
+		out = append(out, notify.Message{
+			LedgerKey: LedgerKey("r", fmt.Sprintf("s:%d", i), ch, to, "p1"),
+			Channel:   ch, Rule: "r", AccountID: fmt.Sprintf("s:%d", i), Pass: "p1", To: to, Text: "hi",
+		})
+	}
+	return out
+}
+
+func newDeliverer(s *store.Store, snd notify.Sender) *Deliverer {
+	return &Deliverer{Channel: notify.Email, Sender: snd, Ledger: s, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+}
+
+func TestDeliverSendsEachMessageOnce(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	snd := &recordingSender{}
+	d := newDeliverer(s, snd)
+	msgs := messages(5, notify.Email)
+	if err := d.Deliver(ctx, "task-1", msgs); err != nil {
+		t.Fatal(err)
+	}
+	// A re-run of the same batch by another task (a retried evaluation) and
+	// by the same task (an asynq retry) sends nothing new.
+	for _, token := range []string{"task-2", "task-1"} {
+		if err := d.Deliver(ctx, token, msgs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range msgs {
+		if n := snd.count(m.LedgerKey); n != 1 {
+			t.Errorf("%s sent %d times, want 1", m.LedgerKey, n)
+		}
+	}
+	hist, err := s.History(ctx, msgs[0].AccountID)
+	if err != nil || len(hist) != 1 || hist[0].Status != "sent" {
+		t.Fatalf("history = %+v, %v; want one sent entry", hist, err)
+	}
+}
+
+func TestDeliverRetriesTransientFailures(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	msgs := messages(3, notify.Email)
+	snd := &recordingSender{fail: map[string]error{msgs[1].To: errors.New("provider down")}}
+	d := newDeliverer(s, snd)
+	err := d.Deliver(ctx, "task-1", msgs)
+	if err == nil || errors.Is(err, notify.ErrPermanent) {
+		t.Fatalf("Deliver error = %v, want a retryable error", err)
+	}
+	snd.mu.Lock()
+	snd.fail = nil
+	snd.mu.Unlock()
+	if err := d.Deliver(ctx, "task-1", msgs); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	for _, m := range msgs {
+		if n := snd.count(m.LedgerKey); n != 1 {
+			t.Errorf("%s sent %d times, want 1", m.To, n)
+		}
+	}
+}
+
+func TestDeliverDropsPermanentFailures(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	msgs := messages(2, notify.Email)
+	snd := &recordingSender{fail: map[string]error{msgs[0].To: fmt.Errorf("bad address: %w", notify.ErrPermanent)}}
+	d := newDeliverer(s, snd)
+	if err := d.Deliver(ctx, "task-1", msgs); err != nil {
+		t.Fatalf("a permanent failure must not fail the batch (no blind retry): %v", err)
+	}
+	if snd.count(msgs[1].LedgerKey) != 1 {
+		t.Fatal("the other message of the batch was not sent")
+	}
+	hist, err := s.History(ctx, msgs[0].AccountID)
+	if err != nil || len(hist) != 1 || hist[0].Status != "failed" || hist[0].Error == "" {
+		t.Fatalf("history = %+v, %v; want one failed entry with its reason", hist, err)
+	}
+}
+
+func TestDeliverChecksSuppressionsAtSendTime(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	msgs := messages(2, notify.Email)
+	// Unsubscribed after the message was planned, before it was sent.
+	if err := s.Suppress(ctx, "C0@EXAMPLE.COM", "unsubscribed", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	snd := &recordingSender{}
+	if err := newDeliverer(s, snd).Deliver(ctx, "task-1", msgs); err != nil {
+		t.Fatal(err)
+	}
+	if snd.count(msgs[0].LedgerKey) != 0 || snd.count(msgs[1].LedgerKey) != 1 {
+		t.Fatalf("sent = %v; the suppressed address must get nothing", snd.sent)
+	}
+}

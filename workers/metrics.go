@@ -1,0 +1,34 @@
+package workers
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Metrics are the counters the handlers keep, exported for Prometheus.
+type Metrics struct {
+	SyncRecords  *prometheus.CounterVec // source, entity
+	SyncRejects  *prometheus.CounterVec // source
+	SyncPages    *prometheus.CounterVec // source
+	Flags        *prometheus.CounterVec // rule
+	Skipped      *prometheus.CounterVec // rule, reason
+	Messages     *prometheus.CounterVec // channel, outcome (sent, duplicate, failed)
+	PassDuration prometheus.Histogram
+}
+
+// NewMetrics registers the metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	return &Metrics{
+		SyncRecords: f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_records_total", Help: "Records stored by syncs."}, []string{"source", "entity"}),
+		SyncRejects: f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_rejects_total", Help: "CRM records set aside because they could not be mapped."}, []string{"source"}),
+		SyncPages:   f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_pages_total", Help: "Pages stored by syncs."}, []string{"source"}),
+		Flags:       f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_flags_total", Help: "Accounts flagged, per rule."}, []string{"rule"}),
+		Skipped:     f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_messages_skipped_total", Help: "Messages not sent because a safety rail held them back."}, []string{"rule", "reason"}),
+		Messages:    f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_messages_total", Help: "Messages by channel and outcome."}, []string{"channel", "outcome"}),
+		PassDuration: f.NewHistogram(prometheus.HistogramOpts{
+			Name: "crmsync_evaluate_pass_seconds", Help: "Duration of evaluation passes.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+		}),
+	}
+}

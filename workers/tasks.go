@@ -1,0 +1,106 @@
+package workers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/crmsync/crmsync/notify"
+)
+
+// Task types.
+const (
+	TypeSync         = "sync:source"
+	TypeEvaluate     = "evaluate:pass"
+	TypeDeliverEmail = "deliver:email"
+	TypeDeliverSlack = "deliver:slack"
+)
+
+// Queues, by priority.
+const (
+	QueueSlack    = "slack"
+	QueueEmail    = "email"
+	QueueEvaluate = "evaluate"
+	QueueSync     = "sync"
+)
+
+// QueueWeights are the asynq queue priorities: a non-empty queue is picked
+// in proportion to its weight.
+var QueueWeights = map[string]int{QueueSlack: 6, QueueEmail: 4, QueueEvaluate: 2, QueueSync: 1}
+
+// Queues lists every queue crmsync uses.
+func Queues() []string { return []string{QueueSlack, QueueEmail, QueueEvaluate, QueueSync} }
+
+// BatchSize is the number of messages a delivery task carries.
+const BatchSize = 50
+
+// SyncPayload asks for one source to be synced.
+type SyncPayload struct {
+	Source string `json:"source"`
+	Full   bool   `json:"full,omitempty"` // forget the watermark and pull everything
+}
+
+// EvaluatePayload asks for one evaluation pass. The pass id names the pass
+// in the ledger and reports; Now is fixed at enqueue time so a retried pass
+// sees the same clock.
+type EvaluatePayload struct {
+	Pass string    `json:"pass"`
+	Now  time.Time `json:"now"`
+}
+
+// DeliverPayload is a batch of rendered messages of one channel.
+type DeliverPayload struct {
+	Pass     string           `json:"pass"`
+	Messages []notify.Message `json:"messages"`
+}
+
+// NewSyncTask returns a task syncing the named source.
+func NewSyncTask(p SyncPayload, opts ...asynq.Option) (*asynq.Task, error) {
+	return newTask(TypeSync, p, append([]asynq.Option{asynq.Queue(QueueSync), asynq.MaxRetry(10), asynq.Timeout(2 * time.Hour)}, opts...)...)
+}
+
+// NewEvaluateTask returns a task running one evaluation pass; its task id
+// is the pass, so a pass is enqueued once however many schedulers run.
+func NewEvaluateTask(p EvaluatePayload, opts ...asynq.Option) (*asynq.Task, error) {
+	base := []asynq.Option{asynq.Queue(QueueEvaluate), asynq.TaskID("evaluate:" + p.Pass), asynq.MaxRetry(5), asynq.Timeout(time.Hour), asynq.Retention(24 * time.Hour)}
+	return newTask(TypeEvaluate, p, append(base, opts...)...)
+}
+
+// NewDeliverTask returns a task delivering a batch of messages of channel
+// ch. Its id derives from the ledger keys it carries, so enqueuing the same
+// batch twice (a retried evaluation) is a no-op.
+func NewDeliverTask(ch notify.Channel, p DeliverPayload, opts ...asynq.Option) (*asynq.Task, error) {
+	typ, queue := TypeDeliverEmail, QueueEmail
+	if ch == notify.Slack {
+		typ, queue = TypeDeliverSlack, QueueSlack
+	}
+	h := sha256.New()
+	for _, m := range p.Messages {
+		h.Write([]byte(m.LedgerKey))
+		h.Write([]byte{0})
+	}
+	id := "deliver:" + hex.EncodeToString(h.Sum(nil))[:32]
+	base := []asynq.Option{asynq.Queue(queue), asynq.TaskID(id), asynq.MaxRetry(8), asynq.Timeout(5 * time.Minute)}
+	return newTask(typ, p, append(base, opts...)...)
+}
+
+func newTask(typ string, payload any, opts ...asynq.Option) (*asynq.Task, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s payload: %w", typ, err)
+	}
+	return asynq.NewTask(typ, b, opts...), nil
+}
+
+// decode reads a task payload; a payload that does not decode will never
+// decode, so it is not retried.
+func decode(t *asynq.Task, v any) error {
+	if err := json.Unmarshal(t.Payload(), v); err != nil {
+		return fmt.Errorf("decode %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
+	}
+	return nil
+}
