@@ -1,0 +1,194 @@
+// Package app wires crmsync's parts into a running process: the store, the
+// connectors, the rules, the channels, the asynq server and scheduler and
+// the HTTP endpoints. It is kept out of package main so that tests (and the
+// demo) run the real process in-process.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/crmsync/crmsync/config"
+	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/connectors/csv"
+	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/notify/email"
+	"github.com/crmsync/crmsync/notify/outbox"
+	"github.com/crmsync/crmsync/rules"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/workers"
+)
+
+// Options tune an App beyond its config.
+type Options struct {
+	Logger *slog.Logger
+	// TaskCheckInterval is how often idle workers poll for tasks (asynq
+	// default 1s); the demo and tests poll faster.
+	TaskCheckInterval time.Duration
+}
+
+// App is one crmsync process.
+type App struct {
+	Config   *config.Config
+	Store    *store.Store
+	Rules    *rules.RuleSet
+	Outbox   *outbox.Outbox
+	Registry *prometheus.Registry
+	Handlers workers.Handlers
+
+	log       *slog.Logger
+	opts      Options
+	client    *asynq.Client
+	inspector *asynq.Inspector
+	server    *asynq.Server
+	syncs     syncTracker
+}
+
+// syncTracker keeps the latest stats of each source's sync in this process.
+type syncTracker struct {
+	mu   sync.Mutex
+	last map[string]workers.SyncStats
+}
+
+func (t *syncTracker) record(source string, st workers.SyncStats) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.last == nil {
+		t.last = map[string]workers.SyncStats{}
+	}
+	t.last[source] = st
+}
+
+func (t *syncTracker) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.last = nil
+}
+
+func (t *syncTracker) snapshot() map[string]workers.SyncStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.last)
+}
+
+// New loads the rules and templates named by cfg, opens the store and
+// builds every handler. Nothing runs until Start or Run.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
+	log := cmpLogger(opts.Logger)
+	rs, renderer, err := LoadRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ob, err := outbox.New(cfg.Notify.Outbox)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	st, err := store.Open(ctx, cfg.Redis.URL.Reveal(), cfg.Redis.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	if st.Embedded() {
+		log.Warn("no redis.url configured: using an embedded in-memory Redis; state is lost on exit")
+	}
+	a := &App{Config: cfg, Store: st, Rules: rs, Outbox: ob, Registry: prometheus.NewRegistry(), log: log, opts: opts}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.client = asynq.NewClientFromRedisClient(st.Redis())
+	a.inspector = asynq.NewInspectorFromRedisClient(st.Redis())
+	a.Handlers = a.handlers(renderer)
+	return a, nil
+}
+
+// LoadRules loads cfg's rule files and email templates and checks that
+// every template a rule names exists and renders. It touches no network, so
+// `config check` uses it.
+func LoadRules(cfg *config.Config) (*rules.RuleSet, *email.Renderer, error) {
+	paths, err := cfg.RulePaths()
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := rules.LoadFiles(paths...)
+	if err != nil {
+		return nil, nil, err
+	}
+	renderer, err := email.NewRenderer(templatesFS(cfg))
+	if err != nil {
+		return nil, nil, fmt.Errorf("templates: %w", err)
+	}
+	var errs []error
+	for _, r := range rs.Rules {
+		for _, a := range r.Actions {
+			if a.Email == nil {
+				continue
+			}
+			if err := renderer.Check(a.Email.Template); err != nil {
+				errs = append(errs, fmt.Errorf("%s:%d: rule %s: template %q: %w", r.File, r.Line, r.Name, a.Email.Template, err))
+			}
+		}
+	}
+	return rs, renderer, errors.Join(errs...)
+}
+
+func (a *App) handlers(renderer *email.Renderer) workers.Handlers {
+	m := workers.NewMetrics(a.Registry)
+	cfg := a.Config
+	planner := &workers.Planner{
+		Email:           renderer,
+		From:            workers.Address{Email: cfg.Notify.Email.From.Email, Name: cfg.Notify.Email.From.Name},
+		ReplyToOwner:    cfg.Notify.Email.ReplyToOwner,
+		FallbackChannel: cfg.Notify.Slack.FallbackChannel,
+		Suppressions:    a.Store,
+	}
+	deliverer := func(ch notify.Channel) *workers.Deliverer {
+		return &workers.Deliverer{Channel: ch, Sender: a.Outbox, Ledger: a.Store, Metrics: m, Logger: a.log.With("channel", string(ch))}
+	}
+	return workers.Handlers{
+		Sync:     &workers.Syncer{Sources: a.connectors(), Store: a.Store, Metrics: m, Logger: a.log, Progress: a.syncs.record},
+		Evaluate: &workers.Evaluator{Store: a.Store, Rules: a.Rules, Planner: planner, Queue: a.client, Metrics: m, Logger: a.log},
+		Email:    deliverer(notify.Email),
+		Slack:    deliverer(notify.Slack),
+	}
+}
+
+// connectors builds one connector per configured source.
+func (a *App) connectors() map[string]connectors.Connector {
+	out := map[string]connectors.Connector{}
+	for _, s := range a.Config.Sources {
+		switch s.Type {
+		case "csv":
+			out[s.Name] = csv.New(s.Name, os.DirFS(s.Path), a.log.With("source", s.Name))
+		}
+	}
+	return out
+}
+
+// Close stops the workers if they run and closes the store. The asynq
+// client and inspector share the store's connection and need no closing.
+func (a *App) Close() error {
+	a.Stop()
+	return a.Store.Close()
+}
+
+func templatesFS(cfg *config.Config) fs.FS {
+	if cfg.Templates == "" {
+		return nil
+	}
+	return os.DirFS(cfg.Templates)
+}
+
+func cmpLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
+}

@@ -1,0 +1,219 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/config"
+	"github.com/crmsync/crmsync/examples"
+	"github.com/crmsync/crmsync/internal/redistest"
+	"github.com/crmsync/crmsync/notify"
+)
+
+// startDemo prepares the demo in a temporary folder, optionally pointed at
+// a real Redis, and starts its workers.
+func startDemo(t *testing.T, redisURL string) *App {
+	t.Helper()
+	dir := t.TempDir()
+	path, err := PrepareDemo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if redisURL != "" {
+		b, _ := os.ReadFile(path)
+		b = append([]byte("redis: {url: \""+redisURL+"\", namespace: crmsync-test}\n"), b...)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func runDemo(t *testing.T, a *App) (*DemoResult, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	res, err := a.Demo(ctx, examples.SampleAsOf, &out)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	return res, out.String()
+}
+
+func TestDemoEndToEnd(t *testing.T) {
+	testDemo(t, startDemo(t, ""))
+}
+
+func TestDemoEndToEndOnRealRedis(t *testing.T) {
+	testDemo(t, startDemo(t, redistest.URL(t, redistest.DBApp)))
+}
+
+func testDemo(t *testing.T, a *App) {
+	res, out := runDemo(t, a)
+	t.Log("\n" + out)
+
+	st := res.Sync["sample"]
+	if st.Accounts < 2500 || st.Contacts == 0 || st.Deals == 0 || st.Owners == 0 {
+		t.Fatalf("sync stats %+v: want the whole sample", st)
+	}
+	if st.Rejects == 0 || !strings.Contains(out, "records set aside") {
+		t.Errorf("the sample's bad rows were not reported as set aside:\n%s", out)
+	}
+	r := res.Report
+	if r.Accounts != st.Accounts {
+		t.Errorf("evaluated %d accounts, synced %d", r.Accounts, st.Accounts)
+	}
+	if r.Flags["inactive-90-days"] == 0 || r.Flags["high-value-churning"] == 0 {
+		t.Fatalf("flags = %v: both preset rules should flag part of the sample", r.Flags)
+	}
+	emails, slacks := res.Written[notify.Email], res.Written[notify.Slack]
+	if len(emails) == 0 || len(slacks) == 0 {
+		t.Fatalf("wrote %d emails and %d Slack messages, want some of each", len(emails), len(slacks))
+	}
+	for _, want := range []string{"class", "inactive-90-days", "high-value-churning", "Messages written to the outbox", a.Outbox.Path(notify.Email)} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+	checkNeverTwice(t, res)
+	checkNoOptedOut(t, emails)
+	checkHostileNamesStayText(t, res)
+	checkInhibition(t, res)
+
+	// The same process state again: nothing new is sent.
+	res2, out2 := runDemo(t, a)
+	if n := len(res2.Written[notify.Email]) + len(res2.Written[notify.Slack]); n != 0 {
+		t.Fatalf("second demo run wrote %d new messages, want 0:\n%s", n, out2)
+	}
+	if !strings.Contains(out2, "nothing new") {
+		t.Errorf("second run's summary should say nothing new was sent:\n%s", out2)
+	}
+}
+
+func checkNeverTwice(t *testing.T, res *DemoResult) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, msgs := range res.Written {
+		for _, m := range msgs {
+			if seen[m.LedgerKey] {
+				t.Errorf("message %s written twice", m.LedgerKey)
+			}
+			seen[m.LedgerKey] = true
+		}
+	}
+}
+
+// checkNoOptedOut reads the sample's contacts and checks that no opted-out
+// address received an email.
+func checkNoOptedOut(t *testing.T, emails []notify.Message) {
+	t.Helper()
+	f, err := examples.Sample.Open("sample/contacts.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	optedOut := map[string]bool{}
+	for _, row := range rows[1:] {
+		if len(row) == len(rows[0]) && row[col["opt_out"]] == "true" {
+			optedOut[strings.ToLower(row[col["email"]])] = true
+		}
+	}
+	if len(optedOut) == 0 {
+		t.Fatal("the sample has no opted-out contact to check against")
+	}
+	for _, m := range emails {
+		if optedOut[strings.ToLower(m.To)] {
+			t.Errorf("opted-out contact %s was emailed", m.To)
+		}
+	}
+}
+
+func checkHostileNamesStayText(t *testing.T, res *DemoResult) {
+	t.Helper()
+	hostile := 0
+	for _, m := range res.Written[notify.Slack] {
+		if strings.Contains(m.Text, "<!channel>") || strings.Contains(string(m.Blocks), "<!channel>") {
+			t.Errorf("a Slack message carries a live <!channel>: %s", m.Text)
+		}
+		if strings.Contains(m.Text, "&lt;!channel&gt;") {
+			hostile++
+		}
+	}
+	for _, m := range res.Written[notify.Email] {
+		if strings.Contains(m.HTML, "<script>") {
+			t.Errorf("an email's HTML carries a live <script>: %s", m.LedgerKey)
+		}
+	}
+	if hostile == 0 {
+		t.Log("no flagged account with a <!channel> name in this sample run")
+	}
+}
+
+// checkInhibition: an account flagged by both presets gets the urgent Slack
+// nudge only, and its email still goes.
+func checkInhibition(t *testing.T, res *DemoResult) {
+	t.Helper()
+	byAccount := map[string]map[string]bool{}
+	for ch, msgs := range res.Written {
+		for _, m := range msgs {
+			if byAccount[m.AccountID] == nil {
+				byAccount[m.AccountID] = map[string]bool{}
+			}
+			byAccount[m.AccountID][m.Rule+"/"+string(ch)] = true
+		}
+	}
+	for id, got := range byAccount {
+		if got["high-value-churning/slack"] && got["inactive-90-days/slack"] {
+			t.Errorf("account %s got both Slack nudges; high-value-churning inhibits the other", id)
+		}
+	}
+}
+
+func TestPrepareDemoWritesALoadableConfig(t *testing.T) {
+	dir := t.TempDir()
+	path, err := PrepareDemo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"crmsync.yaml", "rules.yaml", "sample/accounts.csv", "sample/contacts.csv", "sample/deals.csv", "sample/owners.csv"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("demo folder lacks %s: %v", f, err)
+		}
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadRules(cfg); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,165 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/crmsync/crmsync/workers"
+)
+
+// Start starts the asynq workers of this process.
+func (a *App) Start() error {
+	cfg := workers.ServerConfig(a.Config.Workers.Concurrency, a.log)
+	cfg.TaskCheckInterval = a.opts.TaskCheckInterval
+	if a.opts.TaskCheckInterval > 0 {
+		cfg.DelayedTaskCheckInterval = a.opts.TaskCheckInterval
+	}
+	a.server = asynq.NewServerFromRedisClient(a.Store.Redis(), cfg)
+	if err := a.server.Start(a.Handlers.Mux()); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	return nil
+}
+
+// Stop stops the workers, waiting for running tasks up to the shutdown
+// timeout; unfinished tasks go back to their queue.
+func (a *App) Stop() {
+	if a.server != nil {
+		a.server.Shutdown()
+		a.server = nil
+	}
+}
+
+// Run is `crmsync run`: workers, the scheduler and the HTTP server, until
+// ctx is done. Every source is synced once at start, then on its schedule.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Start(); err != nil {
+		return err
+	}
+	defer a.Stop()
+	sched, err := a.scheduler()
+	if err != nil {
+		return err
+	}
+	for _, s := range a.Config.Sources {
+		if err := a.EnqueueSync(ctx, s.Name, false, asynq.Unique(time.Minute)); err != nil && !errors.Is(err, asynq.ErrDuplicateTask) {
+			return err
+		}
+	}
+	srv := &http.Server{Addr: a.Config.HTTP.Listen, Handler: a.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- sched.Run(ctx) }()
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	a.log.Info("crmsync running", "http", a.Config.HTTP.Listen, "sources", len(a.Config.Sources), "rules", len(a.Rules.Rules))
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(err, srv.Shutdown(shutdown))
+}
+
+// scheduler registers a sync job per source and the evaluation job.
+func (a *App) scheduler() (*workers.Scheduler, error) {
+	s := &workers.Scheduler{Queue: a.client, Location: a.Config.Location(), Logger: a.log}
+	for _, src := range a.Config.Sources {
+		name := src.Name
+		err := s.Add(workers.Job{Name: "sync:" + name, Schedule: src.Schedule, Task: func(tick time.Time) (*asynq.Task, error) {
+			return workers.NewSyncTask(workers.SyncPayload{Source: name}, asynq.TaskID(workers.TickID("sync:"+name, tick)), asynq.Retention(time.Hour))
+		}})
+		if err != nil {
+			return nil, err
+		}
+	}
+	err := s.Add(workers.Job{Name: "evaluate", Schedule: a.Config.Evaluate.Schedule, Task: func(tick time.Time) (*asynq.Task, error) {
+		return workers.NewEvaluateTask(workers.EvaluatePayload{Pass: workers.TickID("evaluate", tick), Now: tick})
+	}})
+	return s, err
+}
+
+// EnqueueSync queues a sync of one source.
+func (a *App) EnqueueSync(ctx context.Context, source string, full bool, opts ...asynq.Option) error {
+	t, err := workers.NewSyncTask(workers.SyncPayload{Source: source, Full: full}, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = a.client.EnqueueContext(ctx, t)
+	return err
+}
+
+// EnqueueEvaluate queues an evaluation pass at now.
+func (a *App) EnqueueEvaluate(ctx context.Context, pass string, now time.Time) error {
+	t, err := workers.NewEvaluateTask(workers.EvaluatePayload{Pass: pass, Now: now})
+	if err != nil {
+		return err
+	}
+	_, err = a.client.EnqueueContext(ctx, t)
+	return err
+}
+
+// WaitIdle waits until no task is pending, running, scheduled or waiting
+// for a retry in any of crmsync's queues.
+func (a *App) WaitIdle(ctx context.Context) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		busy, err := a.busy()
+		if err != nil {
+			return err
+		}
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func (a *App) busy() (bool, error) {
+	existing, err := a.inspector.Queues()
+	if err != nil {
+		return false, fmt.Errorf("queues: %w", err)
+	}
+	for _, q := range existing {
+		if !slices.Contains(workers.Queues(), q) {
+			continue
+		}
+		info, err := a.inspector.GetQueueInfo(q)
+		if err != nil {
+			return false, fmt.Errorf("queue %s: %w", q, err)
+		}
+		if info.Pending+info.Active+info.Scheduled+info.Retry+info.Aggregating > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// HTTPHandler serves /healthz (Redis reachable) and /metrics.
+func (a *App) HTTPHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.Store.Redis().Ping(r.Context()).Err(); err != nil {
+			http.Error(w, "redis: unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	return mux
+}

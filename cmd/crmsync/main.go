@@ -1,0 +1,177 @@
+// Command crmsync syncs client portfolios from CRMs, flags clients that
+// have gone quiet or high-value accounts that are slipping away, and sends
+// re-engagement emails and Slack nudges. Run `crmsync help` for usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	_ "time/tzdata" // time zones work in a container with no zoneinfo
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+const usage = `crmsync keeps a copy of your client portfolio, flags clients that went quiet
+and high-value accounts slipping away, and nudges the right people.
+
+Usage:
+  crmsync demo [--dir DIR] [--now TIME]       run the whole flow on a bundled sample, zero set-up
+  crmsync run -c FILE                         worker + scheduler + HTTP server (long-running)
+  crmsync sync -c FILE [--source NAME] [--full]
+                                              one-shot sync, with progress
+  crmsync config check -c FILE [--show]       validate config, rules and templates offline
+  crmsync version                             print the version
+
+Run 'crmsync COMMAND --help' for a command's flags.
+Exit status: 0 ok, 1 failure, 2 usage error.
+`
+
+// errUsage marks a command-line mistake (exit 2); the command already
+// printed what is wrong.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line args and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, stdout, stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errUsage):
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "crmsync: %v\n", err)
+		return exitFailure
+	}
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
+	case "run":
+		return cmdRun(ctx, rest, stdout, stderr)
+	case "sync":
+		return cmdSync(ctx, rest, stdout, stderr)
+	case "config":
+		if len(rest) == 0 || rest[0] != "check" {
+			fmt.Fprint(stderr, "usage: crmsync config check -c FILE [--show]\n")
+			return errUsage
+		}
+		return cmdConfigCheck(rest[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "crmsync", buildVersion())
+		return nil
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "crmsync: unknown command %q\n\n%s", cmd, usage)
+		return errUsage
+	}
+}
+
+// newFlags returns a flag set for a command, writing errors and help to
+// stderr.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: crmsync %s\n\nflags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, mapping flag errors to errUsage and rejecting
+// positional arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "crmsync %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+// logFlags adds --log-level and --log-format and returns a constructor of
+// the logger they describe.
+func logFlags(fs *flag.FlagSet, defaultLevel string) func(io.Writer) (*slog.Logger, error) {
+	level := fs.String("log-level", defaultLevel, "log level: debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	return func(w io.Writer) (*slog.Logger, error) {
+		var lv slog.Level
+		if err := lv.UnmarshalText([]byte(*level)); err != nil {
+			return nil, fmt.Errorf("--log-level: %w", err)
+		}
+		opts := &slog.HandlerOptions{Level: lv}
+		switch strings.ToLower(*format) {
+		case "text":
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		case "json":
+			return slog.New(slog.NewJSONHandler(w, opts)), nil
+		}
+		return nil, fmt.Errorf("--log-format: want text or json, got %q", *format)
+	}
+}
+
+// configFlag adds -c / --config.
+func configFlag(fs *flag.FlagSet) *string {
+	var path string
+	fs.StringVar(&path, "c", "", "config file (required)")
+	fs.StringVar(&path, "config", "", "config file (same as -c)")
+	return &path
+}
+
+func requireConfig(fs *flag.FlagSet, path string) error {
+	if path == "" {
+		fmt.Fprintf(fs.Output(), "crmsync %s: -c FILE is required\n", fs.Name())
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	good := filepath.Join("..", "..", "examples", "crmsync.yaml")
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("redis:\n  urll: redis://x\nsources:\n  - name: a\n    type: hubspott\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		wantStdout string
+		wantStderr string
+	}{
+		{name: "no command", args: nil, code: exitUsage, wantStderr: "Usage:"},
+		{name: "unknown command", args: []string{"frobnicate"}, code: exitUsage, wantStderr: `unknown command "frobnicate"`},
+		{name: "help", args: []string{"help"}, code: exitOK, wantStdout: "crmsync demo"},
+		{name: "command help", args: []string{"sync", "--help"}, code: exitOK, wantStderr: "--source"},
+		{name: "unknown flag", args: []string{"demo", "--frob"}, code: exitUsage, wantStderr: "flag provided but not defined"},
+		{name: "stray argument", args: []string{"run", "-c", good, "extra"}, code: exitUsage, wantStderr: `unexpected argument "extra"`},
+		{name: "config required", args: []string{"run"}, code: exitUsage, wantStderr: "-c FILE is required"},
+		{name: "config check without check", args: []string{"config"}, code: exitUsage, wantStderr: "config check"},
+		{name: "bad --now", args: []string{"demo", "--now", "yesterday"}, code: exitUsage, wantStderr: "RFC 3339"},
+		{name: "unknown source", args: []string{"sync", "-c", good, "--source", "nope"}, code: exitUsage, wantStderr: `no source named "nope"`},
+		{name: "version", args: []string{"version"}, code: exitOK, wantStdout: "crmsync "},
+		{name: "config check ok", args: []string{"config", "check", "-c", good}, code: exitOK, wantStdout: "SUCCESS"},
+		{name: "config check names file, line and key", args: []string{"config", "check", "--config", bad}, code: exitFailure, wantStderr: "bad.yaml:2:"},
+		{name: "missing config file", args: []string{"config", "check", "-c", "nope.yaml"}, code: exitFailure, wantStderr: "nope.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout, stderr)
+			}
+			if !strings.Contains(stdout, tt.wantStdout) || !strings.Contains(stderr, tt.wantStderr) {
+				t.Fatalf("stdout %q / stderr %q: want %q / %q", stdout, stderr, tt.wantStdout, tt.wantStderr)
+			}
+		})
+	}
+}
+
+func TestConfigCheckReportsEveryError(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	body := "redis:\n  urll: redis://x\nsources:\n  - name: a\n    type: hubspott\nworkers:\n  concurrency: ten\n"
+	if err := os.WriteFile(bad, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, stderr := runCLI(t, "config", "check", "-c", bad)
+	for _, want := range []string{"bad.yaml:2:", "bad.yaml:5:", "bad.yaml:7:"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestConfigCheckShowRedactsSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	t.Setenv("CRMSYNC_TEST_SECRET", "s3cr3t-value")
+	rules, _ := filepath.Abs(filepath.Join("..", "..", "examples", "rules.yaml"))
+	body := "redis: {url: \"redis://:${CRMSYNC_TEST_SECRET}@127.0.0.1:6379/0\"}\nnotify: {outbox: out}\nhttp: {admin_token: \"${CRMSYNC_TEST_SECRET}\"}\nrule_files: [\"" + rules + "\"]\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "config", "check", "-c", path, "--show")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout+stderr, "s3cr3t-value") {
+		t.Fatalf("a secret leaked:\n%s", stdout)
+	}
+}
+
+func TestDemoCommand(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, "demo", "--dir", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"Portfolio:", "inactive-90-days", "high-value-churning", "Messages written to the outbox", filepath.Join(dir, "outbox")} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestSyncCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "demo", "--dir", dir); code != exitOK {
+		t.Fatal(stderr)
+	}
+	code, stdout, stderr := runCLI(t, "sync", "-c", filepath.Join(dir, "crmsync.yaml"), "--log-level", "error")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "sample: ") || !strings.Contains(stdout, "set aside") {
+		t.Fatalf("stdout lacks the per-source line:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "in-memory") {
+		t.Fatalf("sync on embedded Redis must warn that records are lost on exit:\n%s", stderr)
+	}
+}
