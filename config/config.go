@@ -116,7 +116,6 @@ func (q QuietHours) Window() (from, to time.Duration, ok bool) {
 // EvaluateConfig schedules the rule evaluation pass.
 type EvaluateConfig struct {
 	Schedule string `yaml:"schedule"`
-	Shards   int    `yaml:"shards"` // accounts are split into this many tasks
 }
 
 // WorkersConfig sizes the task workers.
@@ -154,7 +153,7 @@ func defaults() Config {
 		Limits: LimitsConfig{
 			EmailsPerContact: RateLimit{Max: 2, Per: 30 * 24 * time.Hour},
 		},
-		Evaluate: EvaluateConfig{Schedule: "0 7 * * 1-5", Shards: 64},
+		Evaluate: EvaluateConfig{Schedule: "0 7 * * 1-5"},
 		Workers:  WorkersConfig{Concurrency: 10},
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080"},
 	}

@@ -21,7 +21,7 @@
 // $$ for a literal $; a $ not followed by { or $ is kept as is. Expansion
 // happens after parsing, so a variable's value is always one plain value and
 // can never add keys. Values are read as text, so quoting does not matter:
-// shards: "${SHARDS}" is an integer.
+// max: "${MAX_EMAILS}" is an integer.
 //
 // # Secrets
 //
@@ -95,7 +95,6 @@
 //	evaluate:
 //	  schedule:   # when rules are evaluated over the whole portfolio.
 //	              # Default "0 7 * * 1-5" (07:00 on weekdays).
-//	  shards:     # accounts are evaluated in this many tasks, 1 to 4096. Default 64.
 //
 //	workers:
 //	  concurrency: # tasks processed at once by this process, at least 1. Default 10.

@@ -44,11 +44,11 @@ func TestExpand(t *testing.T) {
 }
 
 func TestEnvInParse(t *testing.T) {
-	t.Setenv("CRMSYNC_TEST_SHARDS", "32")
+	t.Setenv("CRMSYNC_TEST_MAX", "5")
 	t.Setenv("CRMSYNC_TEST_OUTBOX", "out\nworkers:\n  concurrency: 0")
 	unsetenv(t, "CRMSYNC_TEST_TZ")
 	data := []byte(`timezone: ${CRMSYNC_TEST_TZ:-America/New_York}
-evaluate: {shards: "${CRMSYNC_TEST_SHARDS}"}
+limits: {emails_per_contact: {max: "${CRMSYNC_TEST_MAX}", per: 30d}}
 notify: {outbox: "${CRMSYNC_TEST_OUTBOX}"}
 rule_files: ["$${literal}"]
 `)
@@ -59,8 +59,8 @@ rule_files: ["$${literal}"]
 	if c.Timezone != "America/New_York" || c.Location().String() != "America/New_York" {
 		t.Errorf("timezone = %q, want the default America/New_York", c.Timezone)
 	}
-	if c.Evaluate.Shards != 32 {
-		t.Errorf("shards = %d, want 32 from the environment", c.Evaluate.Shards)
+	if c.Limits.EmailsPerContact.Max != 5 {
+		t.Errorf("emails_per_contact.max = %d, want 5 from the environment", c.Limits.EmailsPerContact.Max)
 	}
 	// A value from the environment stays one scalar: it cannot add keys.
 	if c.Workers.Concurrency != 10 || !strings.HasSuffix(c.Notify.Outbox, "out\nworkers:\n  concurrency: 0") {

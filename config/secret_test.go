@@ -153,7 +153,7 @@ func TestStringRedacts(t *testing.T) {
 			t.Errorf("String() shows %q:\n%s", secret, out)
 		}
 	}
-	for _, want := range []string{"url: <secret>", "admin_token: <secret>", "per: 14d", "shards: 128", `schedule: 0 */6 * * *`} {
+	for _, want := range []string{"url: <secret>", "admin_token: <secret>", "per: 14d", `schedule: 0 */6 * * *`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("String() lacks %q:\n%s", want, out)
 		}

@@ -184,9 +184,6 @@ func parseClock(s string) (time.Duration, error) {
 
 func (c *Config) validateEvaluate(d *document) {
 	c.checkSchedule(d, "evaluate.schedule", &c.Evaluate.Schedule)
-	if n := c.Evaluate.Shards; n < 1 || n > 4096 {
-		d.addf("evaluate.shards", "must be between 1 and 4096, got %d", n)
-	}
 }
 
 func (c *Config) validateRuleFiles(d *document) {
