@@ -147,10 +147,13 @@ func (a *App) handlers(renderer *email.Renderer) workers.Handlers {
 		From:            workers.Address{Email: cfg.Notify.Email.From.Email, Name: cfg.Notify.Email.From.Name},
 		ReplyToOwner:    cfg.Notify.Email.ReplyToOwner,
 		FallbackChannel: cfg.Notify.Slack.FallbackChannel,
-		Suppressions:    a.Store,
+		Recipients:      a.Store,
+		Cap:             emailCap(cfg),
+		Quiet:           quietHours(cfg),
+		Location:        cfg.Location(),
 	}
 	deliverer := func(ch notify.Channel) *workers.Deliverer {
-		return &workers.Deliverer{Channel: ch, Sender: a.Outbox, Ledger: a.Store, Metrics: m, Logger: a.log.With("channel", string(ch))}
+		return &workers.Deliverer{Channel: ch, Sender: a.Outbox, Ledger: a.Store, Cap: emailCap(cfg), Metrics: m, Logger: a.log.With("channel", string(ch))}
 	}
 	return workers.Handlers{
 		Sync:     &workers.Syncer{Sources: a.connectors(), Store: a.Store, Metrics: m, Logger: a.log, Progress: a.syncs.record},
@@ -158,6 +161,20 @@ func (a *App) handlers(renderer *email.Renderer) workers.Handlers {
 		Email:    deliverer(notify.Email),
 		Slack:    deliverer(notify.Slack),
 	}
+}
+
+func emailCap(cfg *config.Config) workers.FrequencyCap {
+	return workers.FrequencyCap{Max: cfg.Limits.EmailsPerContact.Max, Per: cfg.Limits.EmailsPerContact.Per}
+}
+
+// quietHours returns the configured quiet hours, nil when there are none.
+func quietHours(cfg *config.Config) *workers.QuietHours {
+	q := cfg.Limits.QuietHours
+	from, to, ok := q.Window()
+	if !ok && !q.Weekends {
+		return nil
+	}
+	return &workers.QuietHours{From: from, To: to, Weekends: q.Weekends}
 }
 
 // connectors builds one connector per configured source.

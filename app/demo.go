@@ -259,4 +259,3 @@ func money(v float64) string {
 	}
 	return b.String()
 }
-

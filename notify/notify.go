@@ -40,6 +40,10 @@ type Message struct {
 
 	Blocks json.RawMessage `json:"blocks,omitempty"` // Slack Block Kit blocks
 
+	// NotBefore delays delivery: an email due in the recipient's quiet
+	// hours waits for the next allowed time instead of being dropped.
+	NotBefore time.Time `json:"not_before,omitzero"`
+
 	// Why the message exists: the rule's expression and the feature values
 	// that made it fire, kept in the ledger for explanations.
 	Expression string         `json:"expression,omitempty"`

@@ -28,7 +28,8 @@
 // an optional text/template over notify.Data ({{ .Account.Name }},
 // {{ .DaysInactive }}, {{ .Owner.Name }}, ...); it is executed against
 // sample data at load so that unknown fields are load errors. Every value
-// it prints is escaped for Slack mrkdwn (&, < and >), so CRM data such as
+// it prints is escaped for Slack mrkdwn (slack.Escape: &, <, > and the
+// formatting characters * _ ~ `), so CRM data such as
 // "<!channel>" is shown, never interpreted.
 //
 // While a rule fires for an account, the Slack actions of the rules it

@@ -21,6 +21,7 @@ type ledger interface {
 	MarkSent(ctx context.Context, key, token string, at time.Time) error
 	Release(ctx context.Context, key, token, reason string) error
 	Suppressed(ctx context.Context, email string) (reason string, ok bool, err error)
+	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
 }
 
 // ClaimLease is how long a claim protects a message being sent; a worker
@@ -32,6 +33,7 @@ type Deliverer struct {
 	Channel notify.Channel
 	Sender  notify.Sender
 	Ledger  ledger
+	Cap     FrequencyCap // checked again at send time: passes may overlap
 	Metrics *Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time // defaults to time.Now
@@ -70,11 +72,13 @@ func (d *Deliverer) Deliver(ctx context.Context, token string, msgs []notify.Mes
 
 func (d *Deliverer) deliverOne(ctx context.Context, token string, m *notify.Message) error {
 	if m.Channel == notify.Email {
-		if reason, ok, err := d.Ledger.Suppressed(ctx, strings.ToLower(m.To)); err != nil {
+		reason, err := d.holdBack(ctx, m)
+		if err != nil {
 			return err
-		} else if ok {
-			d.count("suppressed")
-			d.Logger.Info("suppressed at send time", "rule", m.Rule, "account", m.AccountID, "reason", reason)
+		}
+		if reason != "" {
+			d.count(reason)
+			d.Logger.Info("held back at send time", "rule", m.Rule, "account", m.AccountID, "reason", reason)
 			return nil
 		}
 	}
@@ -97,6 +101,23 @@ func (d *Deliverer) deliverOne(ctx context.Context, token string, m *notify.Mess
 	}
 	d.count("sent")
 	return nil
+}
+
+// holdBack returns why email m must not go now, or "": its recipient
+// unsubscribed since it was planned, or reached the frequency cap.
+func (d *Deliverer) holdBack(ctx context.Context, m *notify.Message) (string, error) {
+	addr := strings.ToLower(m.To)
+	if _, ok, err := d.Ledger.Suppressed(ctx, addr); err != nil || ok {
+		return SkipSuppressed, err
+	}
+	if d.Cap.Max <= 0 {
+		return "", nil
+	}
+	n, err := recentEmails(ctx, d.Ledger, addr, d.now().Add(-d.Cap.Per), m.LedgerKey)
+	if err != nil || n < d.Cap.Max {
+		return "", err
+	}
+	return SkipCapped, nil
 }
 
 func (d *Deliverer) failed(ctx context.Context, token string, m *notify.Message, sendErr error) error {

@@ -155,3 +155,24 @@ func TestDeliverChecksSuppressionsAtSendTime(t *testing.T) {
 		t.Fatalf("sent = %v; the suppressed address must get nothing", snd.sent)
 	}
 }
+
+func TestDeliverChecksTheFrequencyCapAtSendTime(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	msgs := messages(2, notify.Email)
+	msgs[1].To = msgs[0].To // a second message to the same person, from another pass
+	msgs[1].LedgerKey = LedgerKey("r", msgs[1].AccountID, notify.Email, msgs[1].To, "p2")
+	snd := &recordingSender{}
+	d := newDeliverer(s, snd)
+	d.Cap = FrequencyCap{Max: 1, Per: 24 * time.Hour}
+	if err := d.Deliver(ctx, "task-1", msgs); err != nil {
+		t.Fatal(err)
+	}
+	if snd.count(msgs[0].LedgerKey) != 1 || snd.count(msgs[1].LedgerKey) != 0 {
+		t.Fatalf("sent = %v; want the first only, the cap is 1 a day", snd.sent)
+	}
+	// A retry of the first is not counted against itself.
+	if err := d.Deliver(ctx, "task-1", msgs[:1]); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,12 +1,14 @@
 package workers
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -98,13 +100,14 @@ func (e *Evaluator) Evaluate(ctx context.Context, pass string, now time.Time) (*
 		return nil, fmt.Errorf("evaluate %s: %w", pass, err)
 	}
 	out := newBatcher(ctx, e.Queue, pass)
+	pp := newPassPlan(pass, now)
 	err = e.Store.EachClient(ctx, 500, func(c model.Client) error {
 		f, ok := features[c.Account.ID]
 		if !ok { // arrived during the pass: score it now; it has no ABC rank yet
 			f = rules.Compute(now, &c)
 			f.ABC = "C"
 		}
-		return e.evaluateClient(ctx, pass, now, &c, f, rep, out)
+		return e.evaluateClient(ctx, pp, &c, f, rep, out)
 	})
 	if err == nil {
 		err = out.flush()
@@ -155,8 +158,8 @@ func (e *Evaluator) score(ctx context.Context, now time.Time, rep *Report) (map[
 	return features, nil
 }
 
-func (e *Evaluator) evaluateClient(ctx context.Context, pass string, now time.Time, c *model.Client, f rules.Features, rep *Report, out *batcher) error {
-	matches, err := e.Rules.Evaluate(now, c, f)
+func (e *Evaluator) evaluateClient(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, rep *Report, out *batcher) error {
+	matches, err := e.Rules.Evaluate(pp.now, c, f)
 	if err != nil {
 		rep.RuleErrors++
 		e.Logger.Warn("rule error", "account", c.Account.ID, "err", err)
@@ -170,7 +173,7 @@ func (e *Evaluator) evaluateClient(ctx context.Context, pass string, now time.Ti
 		if len(m.Actions) == 0 {
 			continue
 		}
-		ok, err := e.Store.AcquireCooldown(ctx, m.Rule.Name, c.Account.ID, pass, m.Rule.Cooldown)
+		ok, err := e.Store.AcquireCooldown(ctx, m.Rule.Name, c.Account.ID, pp.pass, m.Rule.Cooldown)
 		if err != nil {
 			return err
 		}
@@ -178,7 +181,7 @@ func (e *Evaluator) evaluateClient(ctx context.Context, pass string, now time.Ti
 			e.skipped(rep, m.Rule.Name, SkipCooldown)
 			continue
 		}
-		pl, err := e.Planner.Plan(ctx, pass, now, c, f, m)
+		pl, err := e.Planner.Plan(ctx, pp, c, f, m)
 		if err != nil {
 			return err
 		}
@@ -208,24 +211,34 @@ func (e *Evaluator) saveReport(ctx context.Context, rep *Report) error {
 	return nil
 }
 
-// batcher groups messages per channel into delivery tasks.
+// batcher groups messages into delivery tasks: one channel and one
+// delivery time per task.
 type batcher struct {
 	ctx     context.Context
 	q       enqueuer
 	pass    string
-	pending map[notify.Channel][]notify.Message
+	pending map[batchKey][]notify.Message
 	counts  map[notify.Channel]int
 }
 
+type batchKey struct {
+	ch        notify.Channel
+	notBefore int64 // unix seconds; 0: now
+}
+
 func newBatcher(ctx context.Context, q enqueuer, pass string) *batcher {
-	return &batcher{ctx: ctx, q: q, pass: pass, pending: map[notify.Channel][]notify.Message{}, counts: map[notify.Channel]int{}}
+	return &batcher{ctx: ctx, q: q, pass: pass, pending: map[batchKey][]notify.Message{}, counts: map[notify.Channel]int{}}
 }
 
 func (b *batcher) add(msgs ...notify.Message) error {
 	for _, m := range msgs {
-		b.pending[m.Channel] = append(b.pending[m.Channel], m)
-		if len(b.pending[m.Channel]) >= BatchSize {
-			if err := b.send(m.Channel); err != nil {
+		k := batchKey{ch: m.Channel}
+		if !m.NotBefore.IsZero() {
+			k.notBefore = m.NotBefore.Unix()
+		}
+		b.pending[k] = append(b.pending[k], m)
+		if len(b.pending[k]) >= BatchSize {
+			if err := b.send(k); err != nil {
 				return err
 			}
 		}
@@ -234,32 +247,35 @@ func (b *batcher) add(msgs ...notify.Message) error {
 }
 
 func (b *batcher) flush() error {
-	chs := make([]string, 0, len(b.pending))
-	for ch := range b.pending {
-		chs = append(chs, string(ch))
-	}
-	sort.Strings(chs)
-	for _, ch := range chs {
-		if err := b.send(notify.Channel(ch)); err != nil {
+	keys := slices.Collect(maps.Keys(b.pending))
+	slices.SortFunc(keys, func(x, y batchKey) int {
+		return cmp.Or(cmp.Compare(x.ch, y.ch), cmp.Compare(x.notBefore, y.notBefore))
+	})
+	for _, k := range keys {
+		if err := b.send(k); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (b *batcher) send(ch notify.Channel) error {
-	msgs := b.pending[ch]
+func (b *batcher) send(k batchKey) error {
+	msgs := b.pending[k]
 	if len(msgs) == 0 {
 		return nil
 	}
-	t, err := NewDeliverTask(ch, DeliverPayload{Pass: b.pass, Messages: msgs})
+	var opts []asynq.Option
+	if k.notBefore != 0 {
+		opts = append(opts, asynq.ProcessAt(time.Unix(k.notBefore, 0)))
+	}
+	t, err := NewDeliverTask(k.ch, DeliverPayload{Pass: b.pass, Messages: msgs})
 	if err != nil {
 		return err
 	}
-	if _, err := b.q.EnqueueContext(b.ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return fmt.Errorf("enqueue %s batch: %w", ch, err)
+	if _, err := b.q.EnqueueContext(b.ctx, t, opts...); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue %s batch: %w", k.ch, err)
 	}
-	b.counts[ch] += len(msgs)
-	b.pending[ch] = nil
+	b.counts[k.ch] += len(msgs)
+	delete(b.pending, k)
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/crmsync/crmsync/notify/email"
 	"github.com/crmsync/crmsync/notify/slack"
 	"github.com/crmsync/crmsync/rules"
+	"github.com/crmsync/crmsync/store"
 )
 
 // Reasons a message is held back, as counted in reports and metrics.
@@ -23,11 +24,21 @@ const (
 	SkipNoOwner    = "no_owner"
 	SkipCooldown   = "cooldown"
 	SkipInhibited  = "inhibited" // a more urgent rule's message replaces it
+	SkipCapped     = "frequency_cap"
 )
 
-// suppressions is what the planner needs to keep the unwilling out.
-type suppressions interface {
+// recipients is what the planner needs of the store to keep the unwilling
+// out and the frequency cap honoured.
+type recipients interface {
 	Suppressed(ctx context.Context, email string) (reason string, ok bool, err error)
+	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
+}
+
+// FrequencyCap limits the emails one contact receives: at most Max in any
+// window of length Per, whatever rules fire. Max 0 means no cap.
+type FrequencyCap struct {
+	Max int
+	Per time.Duration
 }
 
 // Address is an email sender.
@@ -40,7 +51,24 @@ type Planner struct {
 	From            Address
 	ReplyToOwner    bool
 	FallbackChannel string // Slack channel for accounts whose owner is unknown
-	Suppressions    suppressions
+	Recipients      recipients
+	Cap             FrequencyCap
+	Quiet           *QuietHours    // nil: emails go at any hour
+	Location        *time.Location // business time zone, for contacts without one
+
+	zones zones
+}
+
+// passPlan is the state of one evaluation pass that planning shares
+// across accounts: emails planned so far per address, for the cap.
+type passPlan struct {
+	pass    string
+	now     time.Time
+	emailed map[string]int
+}
+
+func newPassPlan(pass string, now time.Time) *passPlan {
+	return &passPlan{pass: pass, now: now, emailed: map[string]int{}}
 }
 
 // planned is the outcome of planning one match.
@@ -49,15 +77,16 @@ type planned struct {
 	skips []string
 }
 
-// Plan renders the messages of match m for client c in pass.
-func (p *Planner) Plan(ctx context.Context, pass string, now time.Time, c *model.Client, f rules.Features, m rules.Match) (planned, error) {
+// Plan renders the messages of match m for client c in the pass.
+func (p *Planner) Plan(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, m rules.Match) (planned, error) {
 	var out planned
+	pass, now := pp.pass, pp.now
 	base := p.data(now, c, f, m.Rule)
 	for _, a := range m.Actions {
 		var err error
 		switch {
 		case a.Email != nil:
-			err = p.planEmail(ctx, &out, pass, base, c, m.Rule, a.Email)
+			err = p.planEmail(ctx, &out, pp, base, c, m.Rule, a.Email)
 		case a.Slack != nil:
 			err = p.planSlack(&out, pass, base, c, m.Rule, a.Slack)
 		}
@@ -86,7 +115,7 @@ func (p *Planner) data(now time.Time, c *model.Client, f rules.Features, r *rule
 	}
 }
 
-func (p *Planner) planEmail(ctx context.Context, out *planned, pass string, d notify.Data, c *model.Client, r *rules.Rule, a *rules.EmailAction) error {
+func (p *Planner) planEmail(ctx context.Context, out *planned, pp *passPlan, d notify.Data, c *model.Client, r *rules.Rule, a *rules.EmailAction) error {
 	recipients, skips := emailRecipients(c, a.To)
 	out.skips = append(out.skips, skips...)
 	seen := map[string]bool{}
@@ -96,21 +125,27 @@ func (p *Planner) planEmail(ctx context.Context, out *planned, pass string, d no
 			continue
 		}
 		seen[addr] = true
-		if _, ok, err := p.Suppressions.Suppressed(ctx, addr); err != nil {
+		reason, err := p.holdBack(ctx, pp, addr)
+		if err != nil {
 			return err
-		} else if ok {
-			out.skips = append(out.skips, SkipSuppressed)
+		}
+		if reason != "" {
+			out.skips = append(out.skips, reason)
 			continue
 		}
+		pp.emailed[addr]++
 		d.Contact = &ct
 		subject, text, html, err := p.Email.Render(a.Template, d)
 		if err != nil {
 			return err
 		}
 		m := notify.Message{
-			LedgerKey: LedgerKey(r.Name, c.Account.ID, notify.Email, addr, pass),
+			LedgerKey: LedgerKey(r.Name, c.Account.ID, notify.Email, addr, pp.pass),
 			Channel:   notify.Email, To: ct.Email, ToName: ct.Name(),
 			From: p.From.Email, Subject: subject, Text: text, HTML: html,
+		}
+		if p.Quiet != nil {
+			m.NotBefore = p.Quiet.Next(pp.now, p.zoneOf(c, &ct))
 		}
 		if p.ReplyToOwner && c.Owner != nil && validEmail(c.Owner.Email) {
 			m.ReplyTo = c.Owner.Email
@@ -118,6 +153,48 @@ func (p *Planner) planEmail(ctx context.Context, out *planned, pass string, d no
 		out.msgs = append(out.msgs, m)
 	}
 	return nil
+}
+
+// holdBack returns why an email to addr must not be planned, or "".
+func (p *Planner) holdBack(ctx context.Context, pp *passPlan, addr string) (string, error) {
+	if _, ok, err := p.Recipients.Suppressed(ctx, addr); err != nil || ok {
+		return SkipSuppressed, err
+	}
+	if p.Cap.Max <= 0 {
+		return "", nil
+	}
+	n, err := recentEmails(ctx, p.Recipients, addr, pp.now.Add(-p.Cap.Per), "")
+	if err != nil {
+		return "", err
+	}
+	if n+pp.emailed[addr] >= p.Cap.Max {
+		return SkipCapped, nil
+	}
+	return "", nil
+}
+
+// recentEmails counts the emails sent or being sent to addr since since,
+// other than the one under key.
+func recentEmails(ctx context.Context, h interface {
+	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
+}, addr string, since time.Time, key string) (int, error) {
+	entries, err := h.HistoryByRecipient(ctx, addr)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Channel == string(notify.Email) && e.Key != key && e.Status != store.StatusFailed && e.ClaimedAt.After(since) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// zoneOf is the time zone quiet hours are read in for contact ct: its own,
+// else its account's, else the business's.
+func (p *Planner) zoneOf(c *model.Client, ct *model.Contact) *time.Location {
+	return p.zones.get(p.Location, ct.TimeZone, c.Account.TimeZone)
 }
 
 func (p *Planner) planSlack(out *planned, pass string, d notify.Data, c *model.Client, r *rules.Rule, a *rules.SlackAction) error {

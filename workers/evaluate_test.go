@@ -1,0 +1,201 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/crmsync/crmsync/model"
+	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/notify/email"
+	"github.com/crmsync/crmsync/rules"
+	"github.com/crmsync/crmsync/store"
+)
+
+// taskRecorder is an enqueuer that keeps what it is given.
+type taskRecorder struct {
+	mu    sync.Mutex
+	tasks []recordedTask
+}
+
+type recordedTask struct {
+	payload   DeliverPayload
+	typ       string
+	processAt time.Time
+}
+
+func (r *taskRecorder) EnqueueContext(_ context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rt := recordedTask{typ: t.Type()}
+	if err := json.Unmarshal(t.Payload(), &rt.payload); err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		if o.Type() == asynq.ProcessAtOpt {
+			rt.processAt = o.Value().(time.Time)
+		}
+	}
+	r.tasks = append(r.tasks, rt)
+	return &asynq.TaskInfo{}, nil
+}
+
+func (r *taskRecorder) messages() []notify.Message {
+	var out []notify.Message
+	for _, t := range r.tasks {
+		out = append(out, t.payload.Messages...)
+	}
+	return out
+}
+
+const testRules = `
+rules:
+  - name: quiet
+    when: days_inactive >= 90
+    cooldown: 30d
+    actions:
+      - email: {to: primary_contact, template: reengage-90d}
+      - slack: {to: owner}
+  - name: also-quiet
+    when: days_inactive >= 90
+    cooldown: 30d
+    inhibits: [quiet]
+    actions:
+      - email: {to: primary_contact, template: high-value-checkin}
+`
+
+var evalNow = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC) // a Tuesday, 11:00 in Paris
+
+func newEvaluator(t *testing.T, s *store.Store, q *taskRecorder, p *Planner) *Evaluator {
+	t.Helper()
+	rs, err := rules.Parse("rules.yaml", []byte(testRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := email.NewRenderer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Email, p.Recipients = r, s
+	return &Evaluator{Store: s, Rules: rs, Planner: p, Queue: q, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+}
+
+// storeClient stores one quiet account with a contact and an owner.
+func storeClient(t *testing.T, s *store.Store, id, contactEmail, tz string) {
+	t.Helper()
+	acct := model.Account{Ref: model.NewRef("crm", id), Name: "Acme " + id, Lifecycle: model.Customer, OwnerID: "crm:o1", CreatedAt: evalNow.AddDate(-2, 0, 0)}
+	b := model.Batch{
+		Accounts: []model.Account{acct},
+		Contacts: []model.Contact{{Ref: model.NewRef("crm", "c"+id), AccountID: acct.ID, FirstName: "Ann", Email: contactEmail, TimeZone: tz, Primary: true}},
+		Owners:   []model.Owner{{Ref: model.NewRef("crm", "o1"), Name: "Rep", Email: "rep@example.com"}},
+	}
+	if err := s.StorePage(context.Background(), "crm", b, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEvaluateCapsEmailsPerContact(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	storeClient(t, s, "1", "ann@example.com", "")
+	storeClient(t, s, "2", "bob@example.com", "")
+	// bob already got an email from another rule within the window.
+	if _, err := s.Claim(ctx, store.Entry{Key: "earlier", Rule: "x", AccountID: "crm:2", Recipient: "bob@example.com", Channel: "email"}, "t0", time.Minute, evalNow.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	q := &taskRecorder{}
+	e := newEvaluator(t, s, q, &Planner{Cap: FrequencyCap{Max: 1, Per: 30 * 24 * time.Hour}})
+	rep, err := e.Evaluate(ctx, "p1", evalNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var to []string
+	for _, m := range q.messages() {
+		if m.Channel == notify.Email {
+			to = append(to, m.To+"/"+m.Rule)
+		}
+	}
+	// Two rules email ann: the cap of 1 lets only the first through. bob is at his cap.
+	if !slices.Equal(to, []string{"ann@example.com/quiet"}) {
+		t.Fatalf("emails = %v, want one to ann", to)
+	}
+	if got := rep.Skipped["also-quiet"][SkipCapped] + rep.Skipped["quiet"][SkipCapped]; got != 3 {
+		t.Fatalf("capped = %v, want 3 (ann's second, bob's two)", rep.Skipped)
+	}
+	if rep.Skipped["quiet"][SkipInhibited] != 2 {
+		t.Fatalf("inhibited = %v, want quiet's Slack nudge inhibited on both accounts", rep.Skipped)
+	}
+}
+
+func TestEvaluateDelaysEmailsInQuietHours(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	storeClient(t, s, "1", "tokyo@example.com", "Asia/Tokyo")   // 19:00 in Tokyo: quiet
+	storeClient(t, s, "2", "paris@example.com", "Europe/Paris") // 11:00 in Paris: allowed
+	q := &taskRecorder{}
+	quiet := &QuietHours{From: 19 * time.Hour, To: 8*time.Hour + 30*time.Minute, Weekends: true}
+	e := newEvaluator(t, s, q, &Planner{Quiet: quiet, Location: time.UTC})
+	if _, err := e.Evaluate(ctx, "p1", evalNow); err != nil {
+		t.Fatal(err)
+	}
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	want := map[string]time.Time{
+		"tokyo@example.com": time.Date(2026, 11, 25, 8, 30, 0, 0, tokyo),
+		"paris@example.com": evalNow,
+	}
+	n := 0
+	for _, tk := range q.tasks {
+		for _, m := range tk.payload.Messages {
+			if m.Channel != notify.Email {
+				continue
+			}
+			n++
+			due := tk.processAt
+			if due.IsZero() {
+				due = evalNow
+			}
+			if !due.Equal(want[m.To]) || !m.NotBefore.Equal(want[m.To]) {
+				t.Errorf("%s: task due %v, message not before %v; want %v", m.To, due, m.NotBefore, want[m.To])
+			}
+		}
+	}
+	if n != 4 {
+		t.Fatalf("%d emails planned, want 4 (two rules, two contacts; no cap configured)", n)
+	}
+}
+
+func TestEvaluateHonoursCooldownAcrossPasses(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	storeClient(t, s, "1", "ann@example.com", "")
+	q := &taskRecorder{}
+	e := newEvaluator(t, s, q, &Planner{})
+	if _, err := e.Evaluate(ctx, "p1", evalNow); err != nil {
+		t.Fatal(err)
+	}
+	first := len(q.messages())
+	// The same pass retried plans the same messages (same ledger keys).
+	if _, err := e.Evaluate(ctx, "p1", evalNow); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(q.messages()); got != 2*first {
+		t.Fatalf("a retried pass planned %d messages, want the same %d again", got-first, first)
+	}
+	// The next pass, inside the cooldown, plans nothing.
+	rep, err := e.Evaluate(ctx, "p2", evalNow.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(q.messages()); got != 2*first {
+		t.Fatalf("a pass inside the cooldown planned %d new messages", got-2*first)
+	}
+	if rep.Flags["quiet"] != 1 || rep.Skipped["quiet"][SkipCooldown] != 1 {
+		t.Fatalf("report = flags %v skipped %v; want the flag counted and held back by the cooldown", rep.Flags, rep.Skipped)
+	}
+}
