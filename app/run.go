@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -150,7 +151,8 @@ func (a *App) busy() (bool, error) {
 	return false, nil
 }
 
-// HTTPHandler serves /healthz (Redis reachable) and /metrics.
+// HTTPHandler serves /healthz (Redis reachable) and /metrics, which
+// requires "Authorization: Bearer <http.admin_token>" when a token is set.
 func (a *App) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -160,6 +162,23 @@ func (a *App) HTTPHandler() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", a.admin(promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})))
 	return mux
+}
+
+// admin guards h with the admin token, when one is configured.
+func (a *App) admin(h http.Handler) http.Handler {
+	token := a.Config.HTTP.AdminToken.Reveal()
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/config"
+	"github.com/crmsync/crmsync/internal/redistest"
+	"github.com/crmsync/crmsync/notify"
+)
+
+func TestHTTPHandler(t *testing.T) {
+	dir := t.TempDir()
+	path, err := PrepareDemo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, append(b, "http: {admin_token: s3cret}\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	srv := httptest.NewServer(a.HTTPHandler())
+	defer srv.Close()
+
+	tests := []struct {
+		path, auth string
+		code       int
+		body       string
+	}{
+		{path: "/healthz", code: 200, body: "ok"},
+		{path: "/metrics", code: 401},
+		{path: "/metrics", auth: "Bearer wrong", code: 401},
+		{path: "/metrics", auth: "Bearer s3cret", code: 200, body: "crmsync_"},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
+		if tt.auth != "" {
+			req.Header.Set("Authorization", tt.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || !strings.Contains(string(body), tt.body) {
+			t.Errorf("GET %s (%q): %d %q, want %d containing %q", tt.path, tt.auth, resp.StatusCode, body, tt.code, tt.body)
+		}
+	}
+}
+
+// TestRunOnRealRedis runs `crmsync run` in-process against a real Redis:
+// the start-up sync, a scheduled evaluation pass and delivery to the
+// outbox, then a clean stop when the context ends.
+func TestRunOnRealRedis(t *testing.T) {
+	url := redistest.URL(t, redistest.DBApp+10)
+	dir := t.TempDir()
+	path, err := PrepareDemo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	extra := "redis: {url: \"" + url + "\"}\nevaluate: {schedule: \"@every 1s\"}\nhttp: {listen: \"127.0.0.1:0\"}\n"
+	if err := os.WriteFile(path, append(b, extra...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+
+	// The evaluation schedule ticks every second, so the queues are never
+	// idle for long: wait for what a pass leaves behind instead.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pass, data, err := a.Store.LatestReport(ctx)
+		full := err == nil && strings.HasPrefix(pass, "evaluate@") && strings.Contains(string(data), `"accounts":3000`)
+		msgs, rerr := readOutbox(a.Outbox.Path(notify.Email))
+		if full && rerr == nil && len(msgs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("within a minute: last pass %q (%v), %d emails in the outbox (%v)", pass, err, len(msgs), rerr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run returned %v on shutdown, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
