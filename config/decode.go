@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/crmsync/crmsync/internal/suggest"
 	"reflect"
 	"slices"
 	"strconv"
@@ -75,7 +76,7 @@ func (d *document) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 		seen[k.Value] = k.Line
 		f, ok := fields[k.Value]
 		if !ok {
-			d.errorf(kp, k, "unknown key%s", suggest(k.Value, fieldNames(v.Type())))
+			d.errorf(kp, k, "unknown key%s", didYouMean(k.Value, fieldNames(v.Type())))
 			continue
 		}
 		d.decode(kp, val, v.FieldByIndex(f))
@@ -241,38 +242,11 @@ func yamlName(f reflect.StructField) string {
 	return name
 }
 
-// suggest returns ` (did you mean "x"?)` for the known key closest to key
-// by edit distance, when it is at most 2 edits away.
-func suggest(key string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if dist := editDistance(key, k); dist < bestDist {
-			best, bestDist = k, dist
-		}
+// didYouMean returns ` (did you mean "x"?)` for the known key closest to
+// key, when it is a plausible typo of one.
+func didYouMean(key string, known []string) string {
+	if best := suggest.Closest(key, known); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1]
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }

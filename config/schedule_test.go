@@ -48,17 +48,3 @@ func TestCheckSchedule(t *testing.T) {
 		}
 	}
 }
-
-func TestEditDistance(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{"url", "url", 0}, {"urll", "url", 1}, {"emial", "email", 2}, {"", "abc", 3}, {"colour", "timezone", 7},
-	}
-	for _, tt := range tests {
-		if got := editDistance(tt.a, tt.b); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-		}
-	}
-}

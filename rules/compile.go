@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"github.com/crmsync/crmsync/internal/suggest"
 	"reflect"
 	"regexp"
 	"strings"
@@ -77,7 +78,7 @@ func explain(msg string) string {
 
 // didYouMean appends the closest of candidates to name to msg, if any.
 func didYouMean(msg, name string, candidates []string) string {
-	if s := suggest(name, candidates); s != "" {
+	if s := suggest.Closest(name, candidates); s != "" {
 		return msg + " (did you mean " + s + "?)"
 	}
 	return msg

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/crmsync/crmsync/internal/suggest"
 	"os"
 	"regexp"
 	"slices"
@@ -198,7 +199,7 @@ func checkInhibits(fs *fileSet, defs map[string]*ruleDef) []error {
 				errs = append(errs, fs.src.at(def.inhibits[i], "%s: a rule cannot inhibit itself", path))
 			case !ok:
 				msg := fmt.Sprintf("%s: unknown rule %q", path, target)
-				if s := suggest(target, names); s != "" {
+				if s := suggest.Closest(target, names); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
 				errs = append(errs, fs.src.at(def.inhibits[i], "%s", msg))

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"github.com/crmsync/crmsync/internal/suggest"
 	"regexp"
 	"strconv"
 
@@ -75,7 +76,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed ...string) map[stri
 
 // unknownKey reports key k, not one of allowed.
 func (d *decoder) unknownKey(k *yaml.Node, path string, allowed []string) {
-	if s := suggest(k.Value, allowed); s != "" {
+	if s := suggest.Closest(k.Value, allowed); s != "" {
 		d.fail(k, "%s: unknown key (did you mean %q?)", path, s)
 		return
 	}

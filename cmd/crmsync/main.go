@@ -15,7 +15,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
-	_ "time/tzdata" // time zones work in a container with no zoneinfo
+
+	"github.com/crmsync/crmsync/config"
 )
 
 // Exit codes.
@@ -164,6 +165,24 @@ func requireConfig(fs *flag.FlagSet, path string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// loadConfig parses args of a command that needs -c FILE, then builds its
+// logger and loads its config.
+func loadConfig(fs *flag.FlagSet, args []string, path *string, logger func(io.Writer) (*slog.Logger, error), stderr io.Writer) (*config.Config, *slog.Logger, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, nil, err
+	}
+	if err := requireConfig(fs, *path); err != nil {
+		return nil, nil, err
+	}
+	log, err := logger(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "crmsync %s: %v\n", fs.Name(), err)
+		return nil, nil, errUsage
+	}
+	cfg, err := config.Load(*path)
+	return cfg, log, err
 }
 
 func buildVersion() string {

@@ -18,19 +18,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	path := configFlag(fs)
 	source := fs.String("source", "", "sync only this source (default: every source)")
 	full := fs.Bool("full", false, "forget the watermark and pull everything")
-	logger := logFlags(fs, "info")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := requireConfig(fs, *path); err != nil {
-		return err
-	}
-	log, err := logger(stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "crmsync sync: %v\n", err)
-		return errUsage
-	}
-	cfg, err := config.Load(*path)
+	cfg, log, err := loadConfig(fs, args, path, logFlags(fs, "info"), stderr)
 	if err != nil {
 		return err
 	}
