@@ -2,9 +2,7 @@ package email
 
 import (
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
+	"github.com/crmsync/crmsync/internal/golden"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -13,26 +11,6 @@ import (
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name.golden, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (run with -update to accept):\n--- got ---\n%s\n--- want ---\n%s", p, got, want)
-	}
-}
 
 func normalData() notify.Data {
 	days := 130
@@ -102,7 +80,7 @@ func TestRenderGolden(t *testing.T) {
 		for _, c := range cases {
 			t.Run(tmpl+"/"+c.name, func(t *testing.T) {
 				subject, text, html := render(t, r, tmpl, c.data)
-				golden(t, tmpl+"."+c.name, "Subject: "+subject+"\n\n--- text ---\n"+text+"\n--- html ---\n"+html)
+				golden.Assert(t, tmpl+"."+c.name, "Subject: "+subject+"\n\n--- text ---\n"+text+"\n--- html ---\n"+html)
 			})
 		}
 	}

@@ -3,9 +3,7 @@ package slack
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
+	"github.com/crmsync/crmsync/internal/golden"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,26 +13,6 @@ import (
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name.golden, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (run with -update to accept):\n--- got ---\n%s\n--- want ---\n%s", p, got, want)
-	}
-}
 
 func normalData() notify.Data {
 	days := 130
@@ -116,7 +94,7 @@ func TestRenderGolden(t *testing.T) {
 			if err := json.Indent(&b, blocks, "", "  "); err != nil {
 				t.Fatalf("blocks are not JSON: %v", err)
 			}
-			golden(t, tt.name, "fallback: "+fallback+"\n\n"+b.String()+"\n")
+			golden.Assert(t, tt.name, "fallback: "+fallback+"\n\n"+b.String()+"\n")
 		})
 	}
 }
