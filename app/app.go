@@ -209,3 +209,22 @@ func cmpLogger(l *slog.Logger) *slog.Logger {
 	}
 	return l
 }
+
+// ResolveAccount turns an account id as a user types it (the CRM's own id,
+// or source:id) into the internal id of a stored account; it returns id
+// unchanged when nothing matches, so callers report "no such account".
+func (a *App) ResolveAccount(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	candidates := []string{id}
+	for _, s := range a.Config.Sources {
+		candidates = append(candidates, s.Name+":"+id)
+	}
+	for _, c := range candidates {
+		if _, ok, err := a.Store.Client(ctx, c); err == nil && ok {
+			return c
+		}
+	}
+	return id
+}

@@ -6,8 +6,10 @@ import (
 	"encoding/csv"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/crmsync/crmsync/examples"
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/workers"
 )
 
 // startDemo prepares the demo in a temporary folder, optionally pointed at
@@ -252,4 +255,53 @@ func BenchmarkDemo(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(msgs), "messages/op")
+}
+
+// TestPreviewListsWhatDemoActsOn: a preview changes nothing, and the pass
+// that follows flags the same accounts and sends exactly the messages the
+// preview rendered.
+func TestPreviewListsWhatDemoActsOn(t *testing.T) {
+	a := startDemo(t, "")
+	ctx := t.Context()
+	for _, s := range a.Config.Sources {
+		if _, err := a.Handlers.Sync.Sync(ctx, s.Name, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flags, err := a.Handlers.Evaluate.Preview(ctx, examples.SampleAsOf, workers.PreviewFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perRule := map[string]int{}
+	previewed := map[string]bool{}
+	for _, f := range flags {
+		perRule[f.Rule]++
+		for _, m := range f.Messages {
+			previewed[m.Rule+"|"+m.AccountID+"|"+string(m.Channel)+"|"+m.To] = true
+		}
+	}
+	res, _ := runDemo(t, a) // the preview left no cooldown or ledger entry behind
+	if !maps.Equal(perRule, res.Report.Flags) {
+		t.Fatalf("preview flags %v, the pass flagged %v", perRule, res.Report.Flags)
+	}
+	sent := map[string]bool{}
+	for _, msgs := range res.Written {
+		for _, m := range msgs {
+			sent[m.Rule+"|"+m.AccountID+"|"+string(m.Channel)+"|"+m.To] = true
+		}
+	}
+	if len(sent) == 0 || !maps.Equal(previewed, sent) {
+		t.Fatalf("preview rendered %d messages, the pass sent %d; they must be the same", len(previewed), len(sent))
+	}
+	// After the pass, a preview shows the cooldown holding every flag back.
+	after, err := a.Handlers.Evaluate.Preview(ctx, examples.SampleAsOf, workers.PreviewFilter{Rule: "high-value-churning"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range after {
+		cooling := slices.ContainsFunc(f.HeldBack, func(r string) bool { return strings.HasPrefix(r, "cooldown until") })
+		if len(f.Messages) != 0 || !cooling {
+			t.Fatalf("after the pass, %s on %s: held back %v with %d messages; want the cooldown", f.Rule, f.AccountID, f.HeldBack, len(f.Messages))
+		}
+	}
 }

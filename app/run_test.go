@@ -118,3 +118,11 @@ func TestRunOnRealRedis(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 }
+
+func TestFormatFeatures(t *testing.T) {
+	got := FormatFeatures(map[string]any{"revenue_12m": 1234.5678, "days_inactive": 97, "days_since_purchase": nil, "abc": "A", "revenue_trend": 1.0})
+	want := "abc=A days_inactive=97 days_since_purchase=none revenue_12m=1234.57 revenue_trend=1"
+	if got != want {
+		t.Fatalf("FormatFeatures = %q, want %q", got, want)
+	}
+}

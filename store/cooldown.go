@@ -40,3 +40,17 @@ func (s *Store) AcquireCooldown(ctx context.Context, rule, accountID, pass strin
 	}
 	return ok, nil
 }
+
+// Cooldown reports whether the rule's cooldown for the account is running,
+// and until when. It changes nothing: previews use it.
+func (s *Store) Cooldown(ctx context.Context, rule, accountID string) (until time.Time, ok bool, err error) {
+	k := s.key("cooldown", ruleEscaper.Replace(rule), accountID)
+	ttl, err := s.rdb.PTTL(ctx, k).Result()
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: cooldown: %w", err)
+	}
+	if ttl <= 0 { // -2: no key; -1: no expiry, which AcquireCooldown never sets
+		return time.Time{}, false, nil
+	}
+	return time.Now().Add(ttl), true, nil
+}

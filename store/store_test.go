@@ -415,6 +415,13 @@ func testCooldown(t *testing.T, s *Store) {
 	if _, err := s.AcquireCooldown(ctx, "r", "a", "p", 0); err == nil {
 		t.Error("AcquireCooldown(ttl 0) succeeded, want an error")
 	}
+	until, ok, err := s.Cooldown(ctx, "inactive", "crm:a1")
+	if err != nil || !ok || time.Until(until) <= 0 || time.Until(until) > time.Hour {
+		t.Errorf("Cooldown(inactive, crm:a1) = %v, %v, %v; want running for up to an hour", until, ok, err)
+	}
+	if _, ok, err := s.Cooldown(ctx, "inactive", "crm:nobody"); ok || err != nil {
+		t.Errorf("Cooldown of an account never flagged = %v, %v; want not running", ok, err)
+	}
 }
 
 func entry(key string) Entry {

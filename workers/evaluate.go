@@ -22,6 +22,7 @@ import (
 type portfolio interface {
 	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
 	AcquireCooldown(ctx context.Context, rule, accountID, pass string, ttl time.Duration) (bool, error)
+	Cooldown(ctx context.Context, rule, accountID string) (until time.Time, ok bool, err error)
 	SaveReport(ctx context.Context, pass string, data []byte) error
 }
 

@@ -38,6 +38,11 @@ Usage:
   crmsync sync -c FILE [--source NAME] [--full]
                                               one-shot sync, with progress
   crmsync config check -c FILE [--show]       validate config, rules and templates offline
+  crmsync preview -c FILE [--rule NAME] [--account ID] [--format table|json]
+                                              dry run: who would be flagged now, why, and the exact messages
+  crmsync rules check FILE...                 lint rule files: every problem with line, column and a caret
+  crmsync history -c FILE [--account ID] [--contact EMAIL]
+                                              what was sent, when, by which rule and why
   crmsync version                             print the version
 
 Run 'crmsync COMMAND --help' for a command's flags.
@@ -63,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.Is(err, errUsage):
 		return exitUsage
+	case errors.Is(err, errReported):
+		return exitFailure
 	default:
 		fmt.Fprintf(stderr, "crmsync: %v\n", err)
 		return exitFailure
@@ -88,6 +95,12 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return errUsage
 		}
 		return cmdConfigCheck(rest[1:], stdout, stderr)
+	case "rules":
+		return cmdRules(rest, stdout, stderr)
+	case "preview":
+		return cmdPreview(ctx, rest, stdout, stderr)
+	case "history":
+		return cmdHistory(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "crmsync", buildVersion())
 		return nil

@@ -3,10 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/app"
+	"github.com/crmsync/crmsync/config"
+	"github.com/crmsync/crmsync/examples"
+	"github.com/crmsync/crmsync/internal/redistest"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -115,5 +124,125 @@ func TestSyncCommand(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "in-memory") {
 		t.Fatalf("sync on embedded Redis must warn that records are lost on exit:\n%s", stderr)
+	}
+}
+
+func TestRulesCheck(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	body := `rules:
+  - name: quiet
+    when: days_inactiv >= 90
+    cooldwn: 30d
+    actions:
+      - slack: {to: owner}
+  - name: typed
+    when: days_inactive >= "90"
+    actions:
+      - slack: {to: owner}
+`
+	if err := os.WriteFile(bad, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "rules", "check", bad)
+	if code != exitFailure {
+		t.Fatalf("exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"bad.yaml:3:11: rules[0].when: unknown name days_inactiv (did you mean days_inactive?)",
+		"    when: days_inactiv >= 90\n            ^\n",
+		"bad.yaml:4:5: rules[0].cooldwn: unknown key (did you mean \"cooldown\"?)",
+		"bad.yaml:8:25: rules[1].when: invalid operation: >= (mismatched types int and string)",
+		"3 problems",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "crmsync: ") {
+		t.Errorf("problems were printed twice:\n%s", stderr)
+	}
+
+	code, stdout, stderr = runCLI(t, "rules", "check", filepath.Join("..", "..", "examples", "rules.yaml"))
+	if code != exitOK || !strings.Contains(stdout, "OK: 2 rules") {
+		t.Fatalf("examples/rules.yaml: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, _ := runCLI(t, "rules", "check"); code != exitUsage {
+		t.Errorf("rules check without files: exit %d, want 2", code)
+	}
+}
+
+func TestPreviewCommand(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "demo", "--dir", dir); code != exitOK {
+		t.Fatal(stderr)
+	}
+	cfg := filepath.Join(dir, "crmsync.yaml")
+	code, stdout, stderr := runCLI(t, "preview", "-c", cfg, "--now", "2026-11-20T09:00:00Z", "--account", "A00042")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"high-value-churning  sample:A00042", "why:  abc == \"A\"", "with: abc=A days_inactive=71", "slack to #key-accounts", "nothing was sent"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("preview lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, _ = runCLI(t, "preview", "-c", cfg, "--now", "2026-11-20T09:00:00Z", "--rule", "inactive-90-days", "--format", "json")
+	var flags []struct {
+		Rule     string `json:"rule"`
+		Messages []any  `json:"messages"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &flags); code != exitOK || err != nil {
+		t.Fatalf("json preview: exit %d, %v", code, err)
+	}
+	if len(flags) != 434 {
+		t.Errorf("preview flags %d accounts with inactive-90-days, the demo acts on 434", len(flags))
+	}
+	if code, _, stderr := runCLI(t, "preview", "-c", cfg, "--rule", "nope"); code != exitFailure || !strings.Contains(stderr, `no rule named "nope"`) {
+		t.Errorf("unknown rule: exit %d: %s", code, stderr)
+	}
+}
+
+func TestHistoryCommand(t *testing.T) {
+	dir := t.TempDir()
+	path, err := app.PrepareDemo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	b = append([]byte("redis: {url: \""+redistest.URL(t, redistest.DBCmd)+"\"}\n"), b...)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(t.Context(), cfg, app.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Demo(t.Context(), examples.SampleAsOf, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "history", "-c", path, "--account", "A00042")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"sent    slack #key-accounts  rule high-value-churning  account sample:A00042", "when: abc == \"A\"", "with: abc=A days_inactive=71"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("history lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, _ = runCLI(t, "history", "-c", path, "--contact", "NOBODY@example.com")
+	if code != exitOK || !strings.Contains(stdout, "no messages") {
+		t.Errorf("unknown contact: exit %d: %s", code, stdout)
+	}
+	if code, _, _ := runCLI(t, "history", "-c", path); code != exitUsage {
+		t.Errorf("history without --account or --contact: exit %d, want 2", code)
 	}
 }

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/crmsync/crmsync/app"
+	"github.com/crmsync/crmsync/config"
+	"github.com/crmsync/crmsync/store"
+)
+
+// cmdHistory prints the ledger trail of an account or a contact: what was
+// sent, when, by which rule, and the figures that made the rule fire.
+func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("history", "history -c FILE (--account ID | --contact EMAIL) [--format table|json]", stderr)
+	path := configFlag(fs)
+	account := fs.String("account", "", "account id: the CRM's id, or source:id")
+	contact := fs.String("contact", "", "contact email address")
+	format := fs.String("format", "table", "output format: table or json")
+	cfg, _, err := loadConfig(fs, args, path, logFlags(fs, "error"), stderr)
+	if err != nil {
+		return err
+	}
+	if (*account == "") == (*contact == "") || (*format != "table" && *format != "json") {
+		fmt.Fprintln(stderr, "crmsync history: give one of --account or --contact, and --format table or json")
+		fs.Usage()
+		return errUsage
+	}
+	st, err := store.Open(ctx, cfg.Redis.URL.Reveal(), cfg.Redis.Namespace)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if st.Embedded() {
+		fmt.Fprintln(stderr, "crmsync history: no redis.url configured: the in-memory store is empty")
+	}
+	entries, err := history(ctx, st, cfg, *account, *contact)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(entries)
+	}
+	printHistory(stdout, entries)
+	return nil
+}
+
+// history reads the entries of an account (trying each source's prefix
+// when the id has none) or of a contact.
+func history(ctx context.Context, st *store.Store, cfg *config.Config, account, contact string) ([]store.Entry, error) {
+	if contact != "" {
+		return st.HistoryByRecipient(ctx, strings.ToLower(contact))
+	}
+	ids := []string{account}
+	for _, s := range cfg.Sources {
+		ids = append(ids, s.Name+":"+account)
+	}
+	var all []store.Entry
+	for _, id := range ids {
+		e, err := st.History(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, e...)
+	}
+	return all, nil
+}
+
+func printHistory(w io.Writer, entries []store.Entry) {
+	if len(entries) == 0 {
+		fmt.Fprintln(w, "no messages")
+		return
+	}
+	for _, e := range entries {
+		at := e.ClaimedAt
+		if !e.SentAt.IsZero() {
+			at = e.SentAt
+		}
+		fmt.Fprintf(w, "%s  %-7s %-5s %s  rule %s  account %s\n", at.UTC().Format(time.DateTime), e.Status, e.Channel, e.Recipient, e.Rule, e.AccountID)
+		if e.Expression != "" {
+			fmt.Fprintf(w, "    when: %s\n", e.Expression)
+		}
+		if len(e.Features) > 0 {
+			fmt.Fprintf(w, "    with: %s\n", app.FormatFeatures(e.Features))
+		}
+		if e.Error != "" {
+			fmt.Fprintf(w, "    error: %s\n", e.Error)
+		}
+	}
+}

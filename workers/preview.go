@@ -1,0 +1,99 @@
+package workers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/crmsync/crmsync/model"
+	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/rules"
+)
+
+// PreviewFilter narrows a preview to one rule and/or one account.
+type PreviewFilter struct {
+	Rule      string
+	AccountID string
+}
+
+// Flag is one rule firing on one account in a preview: why it fired, what
+// would be sent, and what would hold messages back.
+type Flag struct {
+	Rule       string           `json:"rule"`
+	Severity   string           `json:"severity"`
+	AccountID  string           `json:"account_id"`
+	Account    string           `json:"account"`
+	Expression string           `json:"expression"`
+	Features   map[string]any   `json:"features"`
+	HeldBack   []string         `json:"held_back,omitempty"` // cooldown, inhibited, opted_out, suppressed, frequency_cap, no_contact, no_owner
+	Messages   []notify.Message `json:"messages,omitempty"`  // rendered exactly as they would be sent
+}
+
+// Preview evaluates the rules over the whole portfolio at now like a pass,
+// but changes nothing: cooldowns are read, not started; messages are
+// rendered and returned, not enqueued; the ledger is not touched.
+func (e *Evaluator) Preview(ctx context.Context, now time.Time, flt PreviewFilter) ([]Flag, error) {
+	if flt.Rule != "" && e.Rules.Rule(flt.Rule) == nil {
+		return nil, fmt.Errorf("preview: no rule named %q", flt.Rule)
+	}
+	features, err := e.score(ctx, now, newReport("preview", now))
+	if err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
+	}
+	pp := newPassPlan("preview", now)
+	var out []Flag
+	err = e.Store.EachClient(ctx, 500, func(c model.Client) error {
+		if flt.AccountID != "" && c.Account.ID != flt.AccountID {
+			return nil
+		}
+		f, ok := features[c.Account.ID]
+		if !ok {
+			f = rules.Compute(now, &c)
+			f.ABC = "C"
+		}
+		flags, err := e.previewClient(ctx, pp, &c, f, flt.Rule)
+		out = append(out, flags...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
+	}
+	return out, nil
+}
+
+func (e *Evaluator) previewClient(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, only string) ([]Flag, error) {
+	matches, err := e.Rules.Evaluate(pp.now, c, f)
+	if err != nil {
+		e.Logger.Warn("rule error", "account", c.Account.ID, "err", err)
+	}
+	var out []Flag
+	for _, m := range matches {
+		if only != "" && m.Rule.Name != only {
+			continue
+		}
+		fl := Flag{
+			Rule: m.Rule.Name, Severity: m.Rule.Severity, AccountID: c.Account.ID, Account: c.Account.Name,
+			Expression: m.Rule.When, Features: f.Map(),
+		}
+		for range len(m.Rule.Actions) - len(m.Actions) {
+			fl.HeldBack = append(fl.HeldBack, SkipInhibited)
+		}
+		until, cooling, err := e.Store.Cooldown(ctx, m.Rule.Name, c.Account.ID)
+		if err != nil {
+			return out, err
+		}
+		if cooling { // as in a pass: nothing is planned for this rule and account
+			fl.HeldBack = append(fl.HeldBack, SkipCooldown+" until "+until.UTC().Format(time.DateTime))
+			out = append(out, fl)
+			continue
+		}
+		pl, err := e.Planner.Plan(ctx, pp, c, f, m)
+		if err != nil {
+			return out, err
+		}
+		fl.HeldBack = append(fl.HeldBack, pl.skips...)
+		fl.Messages = pl.msgs
+		out = append(out, fl)
+	}
+	return out, nil
+}
