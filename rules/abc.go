@@ -17,16 +17,18 @@ type Revenue struct {
 // descending (ties by account id ascending); S_prev is the share of the
 // total revenue made by the accounts ranked before one. An account is A
 // when S_prev < cut.A, B when S_prev < cut.B, else C. Accounts without a
-// positive revenue are C.
+// positive revenue are C. Revenues are summed in rank order, so the
+// result does not depend on the order of revs.
+//
+// It builds a map over the whole portfolio; NewSegmenter and
+// Segmenter.Apply give the same classes from two bounds, and scale.
 func ClassifyABC(revs []Revenue, cut ABCCutoffs) map[string]string {
 	classes := make(map[string]string, len(revs))
 	ranked := make([]Revenue, 0, len(revs))
-	var total float64
 	for _, r := range revs {
-		classes[r.AccountID] = "C"
+		classes[r.AccountID] = ClassC
 		if r.Revenue12m > 0 {
 			ranked = append(ranked, r)
-			total += r.Revenue12m
 		}
 	}
 	slices.SortFunc(ranked, func(a, b Revenue) int {
@@ -35,6 +37,10 @@ func ClassifyABC(revs []Revenue, cut ABCCutoffs) map[string]string {
 		}
 		return cmp.Compare(a.AccountID, b.AccountID)
 	})
+	var total float64
+	for _, r := range ranked {
+		total += r.Revenue12m
+	}
 	var before float64
 	for _, r := range ranked {
 		classes[r.AccountID] = abcClass(before/total, cut)
@@ -48,10 +54,10 @@ func ClassifyABC(revs []Revenue, cut ABCCutoffs) map[string]string {
 func abcClass(sPrev float64, cut ABCCutoffs) string {
 	switch {
 	case sPrev < cut.A:
-		return "A"
+		return ClassA
 	case sPrev < cut.B:
-		return "B"
+		return ClassB
 	default:
-		return "C"
+		return ClassC
 	}
 }

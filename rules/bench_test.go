@@ -9,11 +9,12 @@ import (
 	"github.com/crmsync/crmsync/model"
 )
 
-// benchClients generates n clients with contacts, deals and ABC classes.
+// benchClients generates n clients with contacts, deals and segmented
+// features.
 func benchClients(n int) ([]*model.Client, []Features) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	clients := make([]*model.Client, n)
-	revs := make([]Revenue, n)
+	samples := make([]Sample, n)
 	for i := range clients {
 		c := &model.Client{
 			Account: model.Account{
@@ -36,11 +37,11 @@ func benchClients(n int) ([]*model.Client, []Features) {
 	features := make([]Features, n)
 	for i, c := range clients {
 		features[i] = Compute(testNow, c)
-		revs[i] = Revenue{AccountID: c.Account.ID, Revenue12m: features[i].Revenue12m}
+		samples[i] = features[i].Sample(c.Account.ID)
 	}
-	classes := ClassifyABC(revs, DefaultSegmentation().ABC)
+	seg := NewSegmenter(DefaultSegmentation(), samples)
 	for i, c := range clients {
-		features[i].ABC = classes[c.Account.ID]
+		seg.Apply(c.Account.ID, &features[i])
 	}
 	return clients, features
 }
@@ -65,4 +66,52 @@ func BenchmarkEvaluate(b *testing.B) {
 	accounts := float64(b.N * len(clients))
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/accounts, "ns/account")
 	b.ReportMetric(float64(matched)/accounts, "matches/account")
+}
+
+// benchSamples returns n samples shaped like a real portfolio: a third
+// never bought, revenue and purchases skewed, many ties.
+func benchSamples(n int) []Sample {
+	rng := rand.New(rand.NewPCG(3, 4))
+	samples := make([]Sample, n)
+	for i, id := range rng.Perm(n) {
+		s := Sample{AccountID: fmt.Sprintf("bench:%07d", id)}
+		if rng.IntN(3) > 0 {
+			s.Purchases12m = rng.IntN(1 + rng.IntN(20))
+			s.Revenue12m = float64(s.Purchases12m) * float64(rng.IntN(5000))
+			d := rng.IntN(1000)
+			s.DaysSincePurchase = &d
+		}
+		samples[i] = s
+	}
+	return samples
+}
+
+func BenchmarkSegmenter(b *testing.B) {
+	const n = 1_000_000
+	samples := benchSamples(n)
+	seg := DefaultSegmentation()
+	b.Run("New", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			NewSegmenter(seg, samples)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/account")
+	})
+	b.Run("Apply", func(b *testing.B) {
+		s := NewSegmenter(seg, samples)
+		features := make([]Features, n)
+		for i := range features {
+			features[i] = Features{
+				Revenue12m: samples[i].Revenue12m, Purchases12m: samples[i].Purchases12m,
+				DaysSincePurchase: samples[i].DaysSincePurchase,
+			}
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			for i := range features {
+				s.Apply(samples[i].AccountID, &features[i])
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/account")
+	})
 }

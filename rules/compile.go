@@ -22,6 +22,7 @@ var fieldNames = map[string][]string{
 	reflect.TypeFor[accountEnv]().String(): exprTags(reflect.TypeFor[accountEnv]()),
 	reflect.TypeFor[ownerEnv]().String():   exprTags(reflect.TypeFor[ownerEnv]()),
 	reflect.TypeFor[contactEnv]().String(): exprTags(reflect.TypeFor[contactEnv]()),
+	reflect.TypeFor[rfmEnv]().String():     exprTags(reflect.TypeFor[rfmEnv]()),
 }
 
 // publicTypeNames replaces internal type names in expr's messages.
@@ -29,6 +30,7 @@ var publicTypeNames = strings.NewReplacer(
 	reflect.TypeFor[accountEnv]().String(), "account",
 	reflect.TypeFor[ownerEnv]().String(), "owner",
 	reflect.TypeFor[contactEnv]().String(), "contact",
+	reflect.TypeFor[rfmEnv]().String(), "rfm",
 )
 
 // exprTags returns the expr tags of struct type t's fields.

@@ -42,6 +42,7 @@
 //	revenue_12m          sum of won deals closed in (now-365d, now]
 //	revenue_prev_12m     sum of won deals closed in (now-730d, now-365d]
 //	revenue_trend        revenue_12m / revenue_prev_12m; 1.0 when revenue_prev_12m is 0
+//	purchases_12m        number of won deals closed in (now-365d, now]
 //	days_inactive        floor((now - last_activity_at) / 24h), where last_activity_at is
 //	                     the latest activity on the account or any of its contacts, else
 //	                     the account's created_at; activities after now count as now
@@ -49,11 +50,59 @@
 //
 // Deals that are not won, and won deals without a close date, are ignored.
 //
-// ClassifyABC sets abc over the whole portfolio: accounts with
-// revenue_12m > 0 are ranked by revenue_12m descending (ties by account id
-// ascending); S_prev is the revenue of the accounts ranked before one over
-// the total. A if S_prev < a, B if S_prev < b, else C. Accounts without
-// revenue are C.
+// # Segmentation
+//
+// The other features compare an account with the whole portfolio. Once
+// per evaluation pass, NewSegmenter reduces the portfolio (one Sample per
+// account) to a few thresholds, a Segmenter, which is JSON-encodable so
+// that shard workers can receive it; Segmenter.Apply then segments one
+// account in constant time, without allocating. ScorePortfolio does both
+// for an in-memory portfolio.
+//
+//	abc          accounts with revenue_12m > 0 are ranked by revenue_12m descending
+//	             (ties by account id ascending); S_prev is the revenue of the accounts
+//	             ranked before one over the total. A if S_prev < a, B if S_prev < b,
+//	             else C. Accounts without revenue are C.
+//	pareto_top   true for class A
+//	pmg          "large" when revenue_12m >= pmg.large, else "medium" when
+//	             revenue_12m >= pmg.medium, else "small"
+//	rfm.r        recency score, 1-5: fewer days since the latest won deal is better;
+//	             an account that never bought scores 1
+//	rfm.f        frequency score, 1-5: more purchases_12m is better
+//	rfm.m        monetary score, 1-5: more revenue_12m is better
+//	rfm.segment  the segment of (rfm.r, rfm.f), see below
+//
+// ClassifyABC computes abc alone into a map; it is the reference the
+// Segmenter is tested against. A Segmenter keeps the last account of
+// class A and the last of class B in the ranking, and classes an account
+// by where its (revenue_12m, id) falls against them.
+//
+// Each RFM score is a quintile over the portfolio of N accounts. With w
+// the number of accounts strictly worse on that score's value,
+//
+//	score = min(5, 1 + floor(5 × w / N))
+//
+// so tied accounts get the same score, the worst score 1, and the best
+// 5 only when at least 4N/5 accounts are strictly worse: a portfolio of
+// one account, or whose values are all equal, scores 1 throughout. For
+// recency, accounts that never bought are worse than every buyer, so
+// they score 1 and count as worse for every buyer. Zero values are
+// ordinary values: accounts without purchases or revenue tie at the
+// bottom. A Segmenter stores, for each score and k = 2..5, the value an
+// account must beat to score at least k (that of the ceil((k-1)N/5)-th
+// worst account); an account that was not in the portfolio, such as one
+// synced during the pass, is scored by the same thresholds.
+//
+// rfm.segment follows the usual R×F grid (m does not take part), whose
+// lowest corner, r = 1 and f = 1, is lost; every (r, f) pair has exactly
+// one segment:
+//
+//	        f=1             f=2                 f=3                 f=4         f=5
+//	r=5     new             potential_loyalist  potential_loyalist  champions   champions
+//	r=4     promising       potential_loyalist  potential_loyalist  loyal       loyal
+//	r=3     about_to_sleep  about_to_sleep      need_attention      loyal       loyal
+//	r=2     hibernating     hibernating         at_risk             at_risk     cant_lose
+//	r=1     lost            hibernating         at_risk             at_risk     cant_lose
 //
 // # Expressions
 //
@@ -69,7 +118,12 @@
 //	revenue_12m, revenue_prev_12m, revenue_trend   float
 //	days_inactive         int
 //	days_since_purchase   int or nil
+//	purchases_12m         int
 //	abc                   "A", "B" or "C"
+//	pareto_top            bool: abc == "A"
+//	pmg                   "small", "medium" or "large"
+//	rfm                   r, f, m (ints 1-5) and segment (champions, loyal, ...):
+//	                      rfm.segment == "cant_lose" && rfm.m >= 4
 //	lifecycle             same as account.lifecycle: prospect, customer, former, other
 //	now                   the evaluation time
 //	days(n)               n days as a duration: now - account.created_at > days(365)
@@ -85,6 +139,17 @@
 // days_since_purchase <= 30; not (days_since_purchase > 30) is true. Other
 // operations on nil, such as days_since_purchase + 1, are run-time errors:
 // write (days_since_purchase ?? 9999) to give nil a value.
+//
+// Missing data has defaults, never errors. An account with no deals has
+// revenues 0, revenue_trend 1, purchases_12m 0, days_since_purchase nil,
+// abc "C", pareto_top false, pmg "small", rfm.r and rfm.f 1, hence
+// rfm.segment "lost", and rfm.m 1 unless some accounts have a negative
+// revenue_12m. Without an owner, owner's fields are "". Without contacts,
+// contacts is empty. Without activity, days_inactive counts from
+// created_at, and from the zero time when that too is missing (106751
+// days, the longest duration). The portfolio-wide names (abc, pareto_top,
+// pmg, rfm) are zero values ("", false, 0) when the features were
+// computed with Compute alone, without a Segmenter.
 //
 // A run-time error (such as contacts[0] on an account without contacts)
 // makes the rule not match that account; Evaluate reports it with the rule

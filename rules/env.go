@@ -21,7 +21,11 @@ type env struct {
 	RevenueTrend      float64             `expr:"revenue_trend"`
 	DaysInactive      int                 `expr:"days_inactive"`
 	DaysSincePurchase *int                `expr:"days_since_purchase"`
+	Purchases12m      int                 `expr:"purchases_12m"`
 	ABC               string              `expr:"abc"`
+	ParetoTop         bool                `expr:"pareto_top"`
+	PMG               string              `expr:"pmg"`
+	RFM               rfmEnv              `expr:"rfm"`
 	Lifecycle         string              `expr:"lifecycle"`
 	Now               time.Time           `expr:"now"`
 	DaysSince         func(time.Time) int `expr:"days_since"`
@@ -38,6 +42,14 @@ type accountEnv struct {
 	LastActivityAt time.Time         `expr:"last_activity_at"`
 	Extra          map[string]string `expr:"extra"`
 	URL            string            `expr:"url"`
+}
+
+// rfmEnv is the RFM scores and segment as expressions see them.
+type rfmEnv struct {
+	R       int    `expr:"r"`
+	F       int    `expr:"f"`
+	M       int    `expr:"m"`
+	Segment string `expr:"segment"`
 }
 
 // ownerEnv is the account's owner as expressions see it.
@@ -123,7 +135,9 @@ func (e *env) fill(n needs, now time.Time, c *model.Client, f *Features) {
 	}
 	e.Revenue12m, e.RevenuePrev12m, e.RevenueTrend = f.Revenue12m, f.RevenuePrev12m, f.RevenueTrend
 	e.DaysInactive, e.DaysSincePurchase = f.DaysInactive, f.DaysSincePurchase
-	e.ABC, e.Lifecycle, e.Now = f.ABC, string(a.Lifecycle), now
+	e.Purchases12m, e.ABC, e.ParetoTop, e.PMG = f.Purchases12m, f.ABC, f.ParetoTop, f.PMG
+	e.RFM = rfmEnv{R: f.RFM.R, F: f.RFM.F, M: f.RFM.M, Segment: f.RFM.Segment}
+	e.Lifecycle, e.Now = string(a.Lifecycle), now
 }
 
 // fillAccount sets e.Account from a.

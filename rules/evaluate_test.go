@@ -139,6 +139,8 @@ func TestExpressionEnv(t *testing.T) {
 		{`contacts[0].id == "hs:c1" && contacts[0].email == "ada@acme.test" && days_since(contacts[0].last_activity_at) == 20`, c, true},
 		{`revenue_12m == 1000 && revenue_prev_12m == 4000 && revenue_trend == 0.25`, c, true},
 		{`days_inactive == 20 && abc == "A"`, c, true},
+		{`purchases_12m == 1 && rfm.segment == "" && pmg == "" && !pareto_top`, c, true}, // not segmented
+
 		{`days_since_purchase == 10 && days_since_purchase > 5 && days_since_purchase < 11.5`, c, true},
 		{`days_since_purchase == nil`, c, false},
 		{`days_since_purchase == nil`, noDeals, true},

@@ -25,14 +25,26 @@ type Features struct {
 	// activity on the account or its contacts, else its creation, and
 	// never later than now.
 	LastActivityAt time.Time
-	// ABC is "A", "B" or "C", filled by the caller from ClassifyABC.
+	// Purchases12m is the number of won deals closed in (now-365d, now].
+	Purchases12m int
+
+	// The fields below need the whole portfolio: Compute leaves them zero
+	// and Segmenter.Apply fills them.
+
+	// ABC is "A", "B" or "C".
 	ABC string
+	// ParetoTop is true for class A.
+	ParetoTop bool
+	// PMG is "small", "medium" or "large", by Revenue12m.
+	PMG string
+	// RFM holds the quintile scores over the portfolio and their segment.
+	RFM RFM
 }
 
-// Compute returns every feature of c at now but ABC, which needs the whole
-// portfolio (see ClassifyABC). Deals that are not won, and won deals
-// without a close date, are ignored. Activities and purchases dated after
-// now count as now.
+// Compute returns every feature of c at now but those that need the whole
+// portfolio (ABC, ParetoTop, PMG, RFM; see Segmenter and ScorePortfolio).
+// Deals that are not won, and won deals without a close date, are
+// ignored. Activities and purchases dated after now count as now.
 func Compute(now time.Time, c *model.Client) Features {
 	var f Features
 	var lastPurchase time.Time
@@ -59,12 +71,14 @@ func Compute(now time.Time, c *model.Client) Features {
 	return f
 }
 
-// addRevenue adds the amount of won deal d to the revenue window it falls in.
+// addRevenue adds the amount of won deal d to the revenue window it falls
+// in, and counts it in Purchases12m when that is the last 12 months.
 func addRevenue(f *Features, now time.Time, d *model.Deal) {
 	switch t := d.ClosedAt; {
 	case t.After(now):
 	case t.After(now.Add(-year)):
 		f.Revenue12m += d.Amount
+		f.Purchases12m++
 	case t.After(now.Add(-2 * year)):
 		f.RevenuePrev12m += d.Amount
 	}
@@ -114,6 +128,13 @@ func (f Features) Map() map[string]any {
 		"revenue_trend":       f.RevenueTrend,
 		"days_inactive":       f.DaysInactive,
 		"days_since_purchase": dsp,
+		"purchases_12m":       f.Purchases12m,
 		"abc":                 f.ABC,
+		"pareto_top":          f.ParetoTop,
+		"pmg":                 f.PMG,
+		"rfm_r":               f.RFM.R,
+		"rfm_f":               f.RFM.F,
+		"rfm_m":               f.RFM.M,
+		"rfm_segment":         f.RFM.Segment,
 	}
 }

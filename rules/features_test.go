@@ -44,7 +44,7 @@ func TestCompute(t *testing.T) {
 				won(16, ago(2*year)),                // exactly now-730d: neither
 			}},
 			want: Features{
-				Revenue12m: 3, RevenuePrev12m: 12, RevenueTrend: 0.25,
+				Revenue12m: 3, RevenuePrev12m: 12, RevenueTrend: 0.25, Purchases12m: 2,
 				DaysInactive: 1000, DaysSincePurchase: intp(0), LastActivityAt: created,
 			},
 		},
@@ -57,7 +57,7 @@ func TestCompute(t *testing.T) {
 				won(50, ago(40*day+23*time.Hour)),
 			}},
 			want: Features{
-				Revenue12m: 50, RevenueTrend: 1, DaysInactive: 1000,
+				Revenue12m: 50, RevenueTrend: 1, Purchases12m: 1, DaysInactive: 1000,
 				DaysSincePurchase: intp(0), LastActivityAt: created,
 			},
 		},
@@ -67,7 +67,7 @@ func TestCompute(t *testing.T) {
 				won(500, ago(40*day+23*time.Hour)),
 			}},
 			want: Features{
-				Revenue12m: 500, RevenueTrend: 1, DaysInactive: 1000,
+				Revenue12m: 500, RevenueTrend: 1, Purchases12m: 1, DaysInactive: 1000,
 				DaysSincePurchase: intp(40), LastActivityAt: created,
 			},
 		},
@@ -134,18 +134,20 @@ func TestFeaturesMap(t *testing.T) {
 	}{
 		{
 			name: "without a purchase",
-			f:    Features{Revenue12m: 1, RevenuePrev12m: 2, RevenueTrend: 0.5, DaysInactive: 7, ABC: "B"},
+			f:    Features{Revenue12m: 1, RevenuePrev12m: 2, RevenueTrend: 0.5, DaysInactive: 7, ABC: "B", PMG: "small", RFM: RFM{R: 1, F: 2, M: 3, Segment: "hibernating"}},
 			want: map[string]any{
 				"revenue_12m": 1.0, "revenue_prev_12m": 2.0, "revenue_trend": 0.5,
-				"days_inactive": 7, "days_since_purchase": nil, "abc": "B",
+				"days_inactive": 7, "days_since_purchase": nil, "purchases_12m": 0, "abc": "B",
+				"pareto_top": false, "pmg": "small", "rfm_r": 1, "rfm_f": 2, "rfm_m": 3, "rfm_segment": "hibernating",
 			},
 		},
 		{
 			name: "with a purchase",
-			f:    Features{RevenueTrend: 1, DaysSincePurchase: intp(12), ABC: "C"},
+			f:    Features{RevenueTrend: 1, DaysSincePurchase: intp(12), Purchases12m: 4, ABC: "A", ParetoTop: true, PMG: "large", RFM: RFM{R: 5, F: 5, M: 4, Segment: "champions"}},
 			want: map[string]any{
 				"revenue_12m": 0.0, "revenue_prev_12m": 0.0, "revenue_trend": 1.0,
-				"days_inactive": 0, "days_since_purchase": 12, "abc": "C",
+				"days_inactive": 0, "days_since_purchase": 12, "purchases_12m": 4, "abc": "A",
+				"pareto_top": true, "pmg": "large", "rfm_r": 5, "rfm_f": 5, "rfm_m": 4, "rfm_segment": "champions",
 			},
 		},
 	}

@@ -81,6 +81,60 @@ rules:
 			want: []string{`r.yaml:6:10: rules[0].when: unknown name days_inactiv (did you mean days_inactive?)`},
 		},
 		{
+			name: "with a string compared to an RFM score",
+			yaml: `
+rules:
+  - name: a
+    when: rfm.r == "5"
+`,
+			want: []string{`r.yaml:4:17: rules[0].when: invalid operation: == (mismatched types int and string)`},
+		},
+		{
+			name: "with pareto_top compared to a number",
+			yaml: `
+rules:
+  - name: a
+    when: pareto_top > 0 && pmg == "large"
+`,
+			want: []string{`r.yaml:4:22: rules[0].when: invalid operation: > (mismatched types bool and int)`},
+		},
+		{
+			name: "with pmg compared to a number",
+			yaml: `
+rules:
+  - name: a
+    when: pmg >= 10000
+`,
+			want: []string{`r.yaml:4:15: rules[0].when: invalid operation: >= (mismatched types string and int)`},
+		},
+		{
+			name: "with rfm used as a string",
+			yaml: `
+rules:
+  - name: a
+    when: rfm == "champions"
+`,
+			want: []string{`r.yaml:4:15: rules[0].when: invalid operation: == (mismatched types rfm and string)`},
+		},
+		{
+			name: "with an unknown RFM field",
+			yaml: `
+rules:
+  - name: a
+    when: rfm.segmnt == "lost"
+`,
+			want: []string{`r.yaml:4:15: rules[0].when: rfm has no field segmnt (did you mean segment?)`},
+		},
+		{
+			name: "with a misspelt new name",
+			yaml: `
+rules:
+  - name: a
+    when: paretotop || purchases_12 > 3
+`,
+			want: []string{`r.yaml:4:11: rules[0].when: unknown name paretotop (did you mean pareto_top?)`},
+		},
+		{
 			name: "with a type mismatch",
 			yaml: `
 rules:

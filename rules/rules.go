@@ -37,7 +37,10 @@ const (
 type ABCCutoffs struct{ A, B float64 }
 
 // PMG holds the revenue_12m thresholds of medium and large accounts.
-type PMG struct{ Medium, Large float64 }
+type PMG struct {
+	Medium float64 `json:"medium"`
+	Large  float64 `json:"large"`
+}
 
 // Segmentation configures how the portfolio is segmented.
 type Segmentation struct {
