@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ var coreTests = []struct {
 	{"ClaimConcurrent", testClaimConcurrent},
 	{"Suppression", testSuppression},
 	{"Reports", testReports},
+	{"AccountIDRange", testAccountIDRange},
+	{"Passes", testPasses},
 }
 
 func TestStoreMiniredis(t *testing.T) {
@@ -769,5 +772,88 @@ func TestClientsRoundTrips(t *testing.T) {
 		if got := rt.n.Load(); got != tt.want {
 			t.Errorf("Clients(%d ids) took %d round trips, want %d", len(tt.ids), got, tt.want)
 		}
+	}
+}
+
+func testAccountIDRange(t *testing.T, s *Store) {
+	ctx := context.Background()
+	var b model.Batch
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		b.Accounts = append(b.Accounts, account(id, ""))
+	}
+	if err := s.StorePage(ctx, "crm", b, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		from, to string
+		limit    int64
+		want     []string
+	}{
+		{"", "", 10, []string{"crm:a", "crm:b", "crm:c", "crm:d", "crm:e"}},
+		{"crm:b", "crm:d", 10, []string{"crm:b", "crm:c"}},
+		{"crm:d", "", 10, []string{"crm:d", "crm:e"}},
+		{"", "crm:b", 10, []string{"crm:a"}},
+		{"", "", 2, []string{"crm:a", "crm:b"}},
+		{"crm:bb", "crm:e", 10, []string{"crm:c", "crm:d"}},
+	}
+	for _, tt := range tests {
+		got, err := s.AccountIDRange(ctx, tt.from, tt.to, tt.limit)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("AccountIDRange(%q, %q, %d) = %v, %v; want %v", tt.from, tt.to, tt.limit, got, err, tt.want)
+		}
+	}
+}
+
+func testPasses(t *testing.T, s *Store) {
+	ctx := context.Background()
+	steps := []struct {
+		pass       string
+		ok         bool
+		wantHolder string
+	}{
+		{"p1", true, "p1"},
+		{"p1", true, "p1"},  // a retried coordinator
+		{"p2", false, "p1"}, // passes never overlap
+	}
+	for _, st := range steps {
+		ok, holder, err := s.LockPass(ctx, st.pass, time.Hour)
+		if err != nil || ok != st.ok || holder != st.wantHolder {
+			t.Fatalf("LockPass(%s) = %v, %q, %v; want %v, %q", st.pass, ok, holder, err, st.ok, st.wantHolder)
+		}
+	}
+	if err := s.UnlockPass(ctx, "p2"); err != nil { // not the holder: no effect
+		t.Fatal(err)
+	}
+	if ok, _, _ := s.LockPass(ctx, "p2", time.Hour); ok {
+		t.Fatal("p2 took the lock p1 holds")
+	}
+	if err := s.UnlockPass(ctx, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, _ := s.LockPass(ctx, "p2", time.Hour); !ok {
+		t.Fatal("p2 could not lock after p1 ended")
+	}
+
+	if _, err := s.PassPlan(ctx, "p1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("PassPlan of an unknown pass: %v, want ErrNotFound", err)
+	}
+	if err := s.SavePassPlan(ctx, "p1", []byte(`{"shards":3}`)); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.PassPlan(ctx, "p1"); err != nil || string(b) != `{"shards":3}` {
+		t.Fatalf("PassPlan = %s, %v", b, err)
+	}
+	for i, st := range []struct {
+		shard int
+		want  int64
+	}{{2, 1}, {0, 2}, {2, 2}, {10, 3}} { // shard 2 saved twice counts once
+		n, err := s.SaveShardResult(ctx, "p1", st.shard, []byte(strconv.Itoa(st.shard)))
+		if err != nil || n != st.want {
+			t.Fatalf("step %d: SaveShardResult(%d) = %d, %v; want %d", i, st.shard, n, err, st.want)
+		}
+	}
+	res, err := s.ShardResults(ctx, "p1")
+	if err != nil || len(res) != 3 || string(res[0]) != "0" || string(res[1]) != "2" || string(res[2]) != "10" {
+		t.Fatalf("ShardResults = %q, %v; want shards 0, 2, 10 in order", res, err)
 	}
 }

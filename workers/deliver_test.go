@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +39,12 @@ func (r *recordingSender) Send(_ context.Context, m *notify.Message) error {
 	}
 	r.sent[m.LedgerKey]++
 	return nil
+}
+
+func (r *recordingSender) sentKeys() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Collect(maps.Keys(r.sent))
 }
 
 func (r *recordingSender) count(key string) int {

@@ -6,9 +6,12 @@
 //	sync:source     [sync, 1]      SyncPayload: page one source's connector from its
 //	                               watermark into the store; the watermark moves
 //	                               with each stored page, in the same transaction.
-//	evaluate:pass   [evaluate, 2]  EvaluatePayload: score the whole portfolio, evaluate
-//	                               the rules, apply cooldowns and safety rails and
-//	                               enqueue the rendered messages in batches.
+//	evaluate:pass   [evaluate, 2]  EvaluatePayload: plan a pass: read the whole portfolio
+//	                               once for its thresholds (ABC bounds, RFM quintiles)
+//	                               and cut it into shards (ranges of account ids).
+//	evaluate:shard  [evaluate, 2]  ShardPayload: evaluate the rules on one shard, apply
+//	                               cooldowns and safety rails and enqueue the rendered
+//	                               messages in batches; the last shard writes the report.
 //	deliver:email   [email, 4]     DeliverPayload: a batch of emails, each claimed in
 //	deliver:slack   [slack, 6]     the ledger before it is sent, so a retry or a
 //	                               re-run never sends it twice.

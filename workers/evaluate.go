@@ -21,8 +21,16 @@ import (
 // portfolio is what an evaluation pass needs of the store.
 type portfolio interface {
 	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
+	AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error)
+	Clients(ctx context.Context, ids []string) ([]model.Client, error)
 	AcquireCooldown(ctx context.Context, rule, accountID, pass string, ttl time.Duration) (bool, error)
 	Cooldown(ctx context.Context, rule, accountID string) (until time.Time, ok bool, err error)
+	LockPass(ctx context.Context, pass string, ttl time.Duration) (ok bool, holder string, err error)
+	UnlockPass(ctx context.Context, pass string) error
+	SavePassPlan(ctx context.Context, pass string, data []byte) error
+	PassPlan(ctx context.Context, pass string) ([]byte, error)
+	SaveShardResult(ctx context.Context, pass string, shard int, data []byte) (int64, error)
+	ShardResults(ctx context.Context, pass string) ([][]byte, error)
 	SaveReport(ctx context.Context, pass string, data []byte) error
 }
 
@@ -63,14 +71,11 @@ func newReport(pass string, now time.Time) *Report {
 	}
 }
 
-func (r *Report) skip(rule, reason string) {
-	if r.Skipped[rule] == nil {
-		r.Skipped[rule] = map[string]int{}
-	}
-	r.Skipped[rule][reason]++
-}
-
-// Evaluator runs evaluation passes over the whole portfolio.
+// Evaluator runs evaluation passes over the whole portfolio. A pass is
+// planned once (the portfolio-wide thresholds: ABC bounds, RFM quintiles;
+// and the shards: ranges of account ids), then its shards are evaluated by
+// any number of workers in parallel, and the shard that completes the pass
+// writes its report. One pass runs at a time.
 type Evaluator struct {
 	Store   portfolio
 	Rules   *rules.RuleSet
@@ -78,98 +83,304 @@ type Evaluator struct {
 	Queue   enqueuer
 	Metrics *Metrics
 	Logger  *slog.Logger
+	// ShardSize is the number of accounts a shard holds (default
+	// DefaultShardSize).
+	ShardSize int
 }
 
-// ProcessTask implements asynq.Handler for TypeEvaluate.
+// DefaultShardSize is the number of accounts of a shard.
+const DefaultShardSize = 2000
+
+// PassLockTTL bounds how long a pass that died keeps others from running.
+const PassLockTTL = time.Hour
+
+// ProcessTask implements asynq.Handler for TypeEvaluate: it plans the pass
+// and enqueues its shards.
 func (e *Evaluator) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var p EvaluatePayload
 	if err := decode(t, &p); err != nil {
 		return err
 	}
-	_, err := e.Evaluate(ctx, p.Pass, p.Now)
-	return err
+	return e.Start(ctx, p.Pass, p.Now)
 }
 
-// Evaluate scores the portfolio at now, evaluates every rule on every
-// account and enqueues the messages of the accounts that flag, in batches.
-// Inactivity produces no CRM change, so the whole portfolio is evaluated,
-// not only what the last sync touched.
-func (e *Evaluator) Evaluate(ctx context.Context, pass string, now time.Time) (*Report, error) {
-	rep := newReport(pass, now)
-	features, err := e.score(ctx, now, rep)
-	if err != nil {
-		return nil, fmt.Errorf("evaluate %s: %w", pass, err)
+// ProcessShard is the asynq handler of TypeEvaluateShard.
+func (e *Evaluator) ProcessShard(ctx context.Context, t *asynq.Task) error {
+	var p ShardPayload
+	if err := decode(t, &p); err != nil {
+		return err
 	}
-	out := newBatcher(ctx, e.Queue, pass)
-	pp := newPassPlan(pass, now)
-	err = e.Store.EachClient(ctx, 500, func(c model.Client) error {
-		f, ok := features[c.Account.ID]
-		if !ok { // arrived during the pass: score it now; it has no ABC rank yet
-			f = rules.Compute(now, &c)
-			f.ABC = "C"
+	doc, err := e.loadPlan(ctx, p.Pass)
+	if err != nil {
+		return err
+	}
+	res, err := e.runShard(ctx, doc, p.Shard)
+	if err != nil {
+		return fmt.Errorf("evaluate %s shard %d: %w", p.Pass, p.Shard, err)
+	}
+	return e.shardDone(ctx, doc, p.Shard, res)
+}
+
+// Start plans pass at now and enqueues its shards. When another pass is
+// running, this one is skipped: passes never overlap.
+func (e *Evaluator) Start(ctx context.Context, pass string, now time.Time) error {
+	doc, ok, err := e.begin(ctx, pass, now)
+	if err != nil || !ok {
+		return err
+	}
+	if len(doc.Bounds) == 0 {
+		_, err := e.finish(ctx, doc, nil)
+		return err
+	}
+	for i := range doc.Bounds {
+		t, err := NewShardTask(ShardPayload{Pass: pass, Shard: i})
+		if err != nil {
+			return err
 		}
-		return e.evaluateClient(ctx, pp, &c, f, rep, out)
-	})
-	if err == nil {
-		err = out.flush()
+		if _, err := e.Queue.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return fmt.Errorf("evaluate %s: enqueue shard %d: %w", pass, i, err)
+		}
 	}
+	return nil
+}
+
+// Evaluate runs a whole pass in this goroutine, shard after shard, and
+// returns its report. Tests and one-shot commands use it; the queue runs
+// the same steps spread over workers.
+func (e *Evaluator) Evaluate(ctx context.Context, pass string, now time.Time) (*Report, error) {
+	doc, ok, err := e.begin(ctx, pass, now)
 	if err != nil {
-		return nil, fmt.Errorf("evaluate %s: %w", pass, err)
-	}
-	rep.Enqueued = out.counts
-	rep.Duration = time.Since(rep.StartedAt)
-	e.Metrics.PassDuration.Observe(rep.Duration.Seconds())
-	if err := e.saveReport(ctx, rep); err != nil {
 		return nil, err
 	}
-	e.Logger.Info("evaluation done", "pass", pass, "accounts", rep.Accounts, "flags", rep.Flags, "enqueued", rep.Enqueued, "duration", rep.Duration)
-	return rep, nil
+	if !ok {
+		return nil, fmt.Errorf("evaluate %s: another pass is running", pass)
+	}
+	results := make([]*shardResult, len(doc.Bounds))
+	for i := range doc.Bounds {
+		if results[i], err = e.runShard(ctx, doc, i); err != nil {
+			return nil, fmt.Errorf("evaluate %s shard %d: %w", pass, i, err)
+		}
+	}
+	return e.finish(ctx, doc, results)
 }
 
-// score computes every account's features and its ABC class, and fills the
-// portfolio part of the report.
-func (e *Evaluator) score(ctx context.Context, now time.Time, rep *Report) (map[string]rules.Features, error) {
-	features := map[string]rules.Features{}
-	var revs []rules.Revenue
+// begin takes the pass lock and returns the pass's plan: the saved one
+// when a retried coordinator finds it, so shards never change under it.
+func (e *Evaluator) begin(ctx context.Context, pass string, now time.Time) (*passDoc, bool, error) {
+	ok, holder, err := e.Store.LockPass(ctx, pass, PassLockTTL)
+	if err != nil {
+		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
+	}
+	if !ok {
+		e.Logger.Warn("evaluation pass skipped: another pass is running", "pass", pass, "running", holder)
+		return nil, false, nil
+	}
+	if doc, err := e.loadPlan(ctx, pass); err == nil {
+		return doc, true, nil
+	}
+	doc, err := e.plan(ctx, pass, now)
+	if err != nil {
+		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, false, fmt.Errorf("evaluate %s: encode plan: %w", pass, err)
+	}
+	if err := e.Store.SavePassPlan(ctx, pass, b); err != nil {
+		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
+	}
+	return doc, true, nil
+}
+
+func (e *Evaluator) loadPlan(ctx context.Context, pass string) (*passDoc, error) {
+	b, err := e.Store.PassPlan(ctx, pass)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s: %w", pass, err)
+	}
+	var doc passDoc
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("evaluate %s: decode plan: %v: %w", pass, err, asynq.SkipRetry)
+	}
+	return &doc, nil
+}
+
+// passDoc is the plan of a pass, shared with the shard workers.
+type passDoc struct {
+	Pass      string           `json:"pass"`
+	Now       time.Time        `json:"now"`
+	StartedAt time.Time        `json:"started_at"`
+	Segmenter *rules.Segmenter `json:"segmenter"`
+	// Bounds are the first account id of each shard: shard i holds the ids
+	// from Bounds[i] up to, not including, Bounds[i+1] (the last: to the end).
+	Bounds   []string               `json:"bounds"`
+	Accounts int                    `json:"accounts"`
+	Revenue  float64                `json:"revenue_12m"`
+	ABC      map[string]*ClassStats `json:"abc"`
+}
+
+// plan reads the whole portfolio once: the samples segmentation needs, the
+// shard bounds every ShardSize accounts, and the ABC distribution.
+func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*passDoc, error) {
+	doc := &passDoc{Pass: pass, Now: now, StartedAt: time.Now(), ABC: map[string]*ClassStats{"A": {}, "B": {}, "C": {}}}
+	size := cmp.Or(e.ShardSize, DefaultShardSize)
+	var samples []rules.Sample
 	err := e.Store.EachClient(ctx, 500, func(c model.Client) error {
+		if len(samples)%size == 0 {
+			doc.Bounds = append(doc.Bounds, c.Account.ID)
+		}
 		f := rules.Compute(now, &c)
-		features[c.Account.ID] = f
-		revs = append(revs, rules.Revenue{AccountID: c.Account.ID, Revenue12m: f.Revenue12m})
+		samples = append(samples, f.Sample(c.Account.ID))
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	classes := rules.ClassifyABC(revs, e.Rules.Segmentation.ABC)
-	for _, r := range revs {
-		f := features[r.AccountID]
-		f.ABC = classes[r.AccountID]
-		features[r.AccountID] = f
-		cs := rep.ABC[f.ABC]
+	doc.Segmenter = rules.NewSegmenter(e.Rules.Segmentation, samples)
+	for _, s := range samples {
+		f := rules.Features{Revenue12m: s.Revenue12m, Purchases12m: s.Purchases12m, DaysSincePurchase: s.DaysSincePurchase}
+		doc.Segmenter.Apply(s.AccountID, &f)
+		cs := doc.ABC[f.ABC]
 		cs.Accounts++
-		cs.Revenue += r.Revenue12m
-		rep.Revenue += r.Revenue12m
+		cs.Revenue += s.Revenue12m
+		doc.Revenue += s.Revenue12m
 	}
-	for _, cs := range rep.ABC {
-		if rep.Revenue > 0 {
-			cs.RevenueShare = cs.Revenue / rep.Revenue
+	for _, cs := range doc.ABC {
+		if doc.Revenue > 0 {
+			cs.RevenueShare = cs.Revenue / doc.Revenue
 		}
 	}
-	rep.Accounts = len(revs)
-	return features, nil
+	doc.Accounts = len(samples)
+	return doc, nil
 }
 
-func (e *Evaluator) evaluateClient(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, rep *Report, out *batcher) error {
+// shardResult is what one shard did, summed into the pass's report.
+type shardResult struct {
+	Accounts   int                       `json:"accounts"`
+	Flags      map[string]int            `json:"flags"`
+	Enqueued   map[notify.Channel]int    `json:"enqueued"`
+	Skipped    map[string]map[string]int `json:"skipped"`
+	RuleErrors int                       `json:"rule_errors"`
+}
+
+func (r *shardResult) skip(rule, reason string) {
+	if r.Skipped[rule] == nil {
+		r.Skipped[rule] = map[string]int{}
+	}
+	r.Skipped[rule][reason]++
+}
+
+// runShard evaluates the accounts of shard i and enqueues their messages.
+func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardResult, error) {
+	res := &shardResult{Flags: map[string]int{}, Skipped: map[string]map[string]int{}}
+	out := newBatcher(ctx, e.Queue, doc.Pass)
+	pp := newPassPlan(doc.Pass, doc.Now)
+	err := e.eachInShard(ctx, doc, i, func(c *model.Client, f rules.Features) error {
+		res.Accounts++
+		return e.evaluateClient(ctx, pp, c, f, res, out)
+	})
+	if err == nil {
+		err = out.flush()
+	}
+	res.Enqueued = out.counts
+	return res, err
+}
+
+// eachInShard calls fn with every account of shard i and its features.
+func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn func(*model.Client, rules.Features) error) error {
+	from, to := doc.Bounds[i], ""
+	if i+1 < len(doc.Bounds) {
+		to = doc.Bounds[i+1]
+	}
+	for {
+		ids, err := e.Store.AccountIDRange(ctx, from, to, 500)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		clients, err := e.Store.Clients(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for j := range clients {
+			f := rules.Compute(doc.Now, &clients[j])
+			doc.Segmenter.Apply(clients[j].Account.ID, &f)
+			if err := fn(&clients[j], f); err != nil {
+				return err
+			}
+		}
+		from = ids[len(ids)-1] + "\x00" // the next id after the last one read
+	}
+}
+
+// shardDone records shard i's result; the shard that completes the pass
+// writes its report.
+func (e *Evaluator) shardDone(ctx context.Context, doc *passDoc, i int, res *shardResult) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("evaluate %s shard %d: encode result: %w", doc.Pass, i, err)
+	}
+	n, err := e.Store.SaveShardResult(ctx, doc.Pass, i, b)
+	if err != nil || int(n) < len(doc.Bounds) {
+		return err
+	}
+	raw, err := e.Store.ShardResults(ctx, doc.Pass)
+	if err != nil {
+		return err
+	}
+	results := make([]*shardResult, len(raw))
+	for j, b := range raw {
+		if err := json.Unmarshal(b, &results[j]); err != nil {
+			return fmt.Errorf("evaluate %s: decode shard result: %w", doc.Pass, err)
+		}
+	}
+	_, err = e.finish(ctx, doc, results)
+	return err
+}
+
+// finish sums the shards' results into the pass's report, saves it and
+// lets the next pass run.
+func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardResult) (*Report, error) {
+	rep := newReport(doc.Pass, doc.Now)
+	rep.StartedAt, rep.Accounts, rep.Revenue, rep.ABC = doc.StartedAt, doc.Accounts, doc.Revenue, doc.ABC
+	for _, r := range results {
+		rep.RuleErrors += r.RuleErrors
+		for k, v := range r.Flags {
+			rep.Flags[k] += v
+		}
+		for k, v := range r.Enqueued {
+			rep.Enqueued[k] += v
+		}
+		for rule, reasons := range r.Skipped {
+			for reason, n := range reasons {
+				if rep.Skipped[rule] == nil {
+					rep.Skipped[rule] = map[string]int{}
+				}
+				rep.Skipped[rule][reason] += n
+			}
+		}
+	}
+	rep.Duration = time.Since(rep.StartedAt)
+	e.Metrics.PassDuration.Observe(rep.Duration.Seconds())
+	if err := e.saveReport(ctx, rep); err != nil {
+		return nil, err
+	}
+	if err := e.Store.UnlockPass(ctx, doc.Pass); err != nil {
+		return nil, err
+	}
+	e.Logger.Info("evaluation done", "pass", doc.Pass, "accounts", rep.Accounts, "flags", rep.Flags, "enqueued", rep.Enqueued, "duration", rep.Duration)
+	return rep, nil
+}
+
+func (e *Evaluator) evaluateClient(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, res *shardResult, out *batcher) error {
 	matches, err := e.Rules.Evaluate(pp.now, c, f)
 	if err != nil {
-		rep.RuleErrors++
+		res.RuleErrors++
 		e.Logger.Warn("rule error", "account", c.Account.ID, "err", err)
 	}
 	for _, m := range matches {
-		rep.Flags[m.Rule.Name]++
+		res.Flags[m.Rule.Name]++
 		e.Metrics.Flags.WithLabelValues(m.Rule.Name).Inc()
 		for range len(m.Rule.Actions) - len(m.Actions) {
-			e.skipped(rep, m.Rule.Name, SkipInhibited)
+			e.skipped(res, m.Rule.Name, SkipInhibited)
 		}
 		if len(m.Actions) == 0 {
 			continue
@@ -179,7 +390,7 @@ func (e *Evaluator) evaluateClient(ctx context.Context, pp *passPlan, c *model.C
 			return err
 		}
 		if !ok {
-			e.skipped(rep, m.Rule.Name, SkipCooldown)
+			e.skipped(res, m.Rule.Name, SkipCooldown)
 			continue
 		}
 		pl, err := e.Planner.Plan(ctx, pp, c, f, m)
@@ -187,7 +398,7 @@ func (e *Evaluator) evaluateClient(ctx context.Context, pp *passPlan, c *model.C
 			return err
 		}
 		for _, reason := range pl.skips {
-			e.skipped(rep, m.Rule.Name, reason)
+			e.skipped(res, m.Rule.Name, reason)
 		}
 		if err := out.add(pl.msgs...); err != nil {
 			return err
@@ -196,8 +407,8 @@ func (e *Evaluator) evaluateClient(ctx context.Context, pp *passPlan, c *model.C
 	return nil
 }
 
-func (e *Evaluator) skipped(rep *Report, rule, reason string) {
-	rep.skip(rule, reason)
+func (e *Evaluator) skipped(res *shardResult, rule, reason string) {
+	res.skip(rule, reason)
 	e.Metrics.Skipped.WithLabelValues(rule, reason).Inc()
 }
 

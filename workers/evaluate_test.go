@@ -3,6 +3,9 @@ package workers
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/email"
@@ -197,5 +201,138 @@ func TestEvaluateHonoursCooldownAcrossPasses(t *testing.T) {
 	}
 	if rep.Flags["quiet"] != 1 || rep.Skipped["quiet"][SkipCooldown] != 1 {
 		t.Fatalf("report = flags %v skipped %v; want the flag counted and held back by the cooldown", rep.Flags, rep.Skipped)
+	}
+}
+
+// storeQuietClients stores n quiet accounts with revenue spread so that
+// ABC classes differ.
+func storeQuietClients(t *testing.T, s *store.Store, n int) {
+	t.Helper()
+	var b model.Batch
+	for i := range n {
+		id := fmt.Sprintf("%03d", i)
+		b.Accounts = append(b.Accounts, model.Account{Ref: model.NewRef("crm", id), Name: "Acme " + id, Lifecycle: model.Customer, CreatedAt: evalNow.AddDate(-2, 0, 0)})
+		b.Contacts = append(b.Contacts, model.Contact{Ref: model.NewRef("crm", "c"+id), AccountID: "crm:" + id, Email: "c" + id + "@example.com", Primary: true})
+		b.Deals = append(b.Deals, model.Deal{Ref: model.NewRef("crm", "d"+id), AccountID: "crm:" + id, Amount: float64(1 + i*i), Won: true, ClosedAt: evalNow.AddDate(0, -4, 0)})
+	}
+	if err := s.StorePage(context.Background(), "crm", b, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEvaluateShardSizeDoesNotChangeTheResult(t *testing.T) {
+	var reports []*Report
+	for _, size := range []int{1, 3, 1000} {
+		s := testStore(t)
+		storeQuietClients(t, s, 10)
+		e := newEvaluator(t, s, &taskRecorder{}, &Planner{})
+		e.ShardSize = size
+		rep, err := e.Evaluate(context.Background(), "p1", evalNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports = append(reports, rep)
+	}
+	for i, r := range reports {
+		// Two rules email each account (no frequency cap here).
+		if r.Accounts != 10 || r.Flags["quiet"] != 10 || r.Flags["also-quiet"] != 10 || r.Enqueued[notify.Email] != 20 {
+			t.Fatalf("shard size #%d: accounts %d flags %v enqueued %v; want every account once", i, r.Accounts, r.Flags, r.Enqueued)
+		}
+		if r.ABC["A"].Accounts != reports[0].ABC["A"].Accounts || !maps.Equal(r.Flags, reports[0].Flags) {
+			t.Fatalf("shard size #%d changed the result: %+v vs %+v", i, r, reports[0])
+		}
+	}
+}
+
+func TestPassesNeverOverlap(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	storeQuietClients(t, s, 3)
+	q := &taskRecorder{}
+	e := newEvaluator(t, s, q, &Planner{})
+	e.ShardSize = 1
+	if err := e.Start(ctx, "p1", evalNow); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.tasks) != 3 {
+		t.Fatalf("p1 enqueued %d shard tasks, want 3", len(q.tasks))
+	}
+	// p1's shards have not run: p2 must wait its turn, and is skipped.
+	if err := e.Start(ctx, "p2", evalNow); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PassPlan(ctx, "p2"); !errors.Is(err, store.ErrNotFound) || len(q.tasks) != 3 {
+		t.Fatalf("p2 was planned (%v) or enqueued shards (%d tasks) while p1 ran", err, len(q.tasks))
+	}
+	// A retried coordinator of p1 keeps its plan: same shards, same tasks.
+	if err := e.Start(ctx, "p1", evalNow); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Evaluate(ctx, "p2", evalNow); err == nil {
+		t.Fatal("an inline pass ran while p1 held the lock")
+	}
+}
+
+// TestShardedPassOnRealRedis runs a pass through asynq on real Redis with
+// two servers: every account is evaluated once, every message enqueued
+// once, each message delivered once, and the last shard writes the report
+// and frees the lock.
+func TestShardedPassOnRealRedis(t *testing.T) {
+	rdb := redistest.Client(t, redistest.DBWorkers+10)
+	s := store.New(rdb, "shard")
+	ctx := t.Context()
+	storeQuietClients(t, s, 50)
+	client := asynq.NewClientFromRedisClient(rdb)
+	e := newEvaluator(t, s, nil, &Planner{})
+	e.Queue, e.ShardSize = client, 7
+	snd := &recordingSender{}
+	h := Handlers{Evaluate: e, Email: newDeliverer(s, snd), Slack: newDeliverer(s, snd), Sync: &Syncer{}}
+	for range 2 {
+		cfg := ServerConfig(3, testLogger())
+		cfg.TaskCheckInterval = 10 * time.Millisecond
+		srv := asynq.NewServerFromRedisClient(rdb, cfg)
+		if err := srv.Start(h.Mux()); err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Shutdown()
+	}
+	task, err := NewEvaluateTask(EvaluatePayload{Pass: "p1", Now: evalNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.EnqueueContext(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if b, err := s.Report(ctx, "p1"); err == nil {
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no report within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if rep.Accounts != 50 || rep.Flags["quiet"] != 50 || rep.Enqueued[notify.Email] != 100 {
+		t.Fatalf("report: accounts %d flags %v enqueued %v; want each of 50 accounts once", rep.Accounts, rep.Flags, rep.Enqueued)
+	}
+	deadline = time.Now().Add(time.Minute)
+	for n := 0; n < 100; n = len(snd.sentKeys()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 100 emails delivered within a minute", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for k, n := range snd.sent {
+		if n != 1 {
+			t.Fatalf("%s delivered %d times", k, n)
+		}
+	}
+	if ok, _, err := s.LockPass(ctx, "p2", time.Minute); !ok || err != nil {
+		t.Fatalf("the next pass cannot run after p1 finished: %v", err)
 	}
 }

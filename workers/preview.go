@@ -36,7 +36,7 @@ func (e *Evaluator) Preview(ctx context.Context, now time.Time, flt PreviewFilte
 	if flt.Rule != "" && e.Rules.Rule(flt.Rule) == nil {
 		return nil, fmt.Errorf("preview: no rule named %q", flt.Rule)
 	}
-	features, err := e.score(ctx, now, newReport("preview", now))
+	doc, err := e.plan(ctx, "preview", now)
 	if err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
 	}
@@ -46,11 +46,8 @@ func (e *Evaluator) Preview(ctx context.Context, now time.Time, flt PreviewFilte
 		if flt.AccountID != "" && c.Account.ID != flt.AccountID {
 			return nil
 		}
-		f, ok := features[c.Account.ID]
-		if !ok {
-			f = rules.Compute(now, &c)
-			f.ABC = "C"
-		}
+		f := rules.Compute(now, &c)
+		doc.Segmenter.Apply(c.Account.ID, &f)
 		flags, err := e.previewClient(ctx, pp, &c, f, flt.Rule)
 		out = append(out, flags...)
 		return err

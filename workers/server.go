@@ -54,6 +54,7 @@ func (h Handlers) Mux() *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.Handle(TypeSync, h.Sync)
 	mux.Handle(TypeEvaluate, h.Evaluate)
+	mux.HandleFunc(TypeEvaluateShard, h.Evaluate.ProcessShard)
 	mux.Handle(TypeDeliverEmail, h.Email)
 	mux.Handle(TypeDeliverSlack, h.Slack)
 	return mux

@@ -14,10 +14,11 @@ import (
 
 // Task types.
 const (
-	TypeSync         = "sync:source"
-	TypeEvaluate     = "evaluate:pass"
-	TypeDeliverEmail = "deliver:email"
-	TypeDeliverSlack = "deliver:slack"
+	TypeSync          = "sync:source"
+	TypeEvaluate      = "evaluate:pass"
+	TypeEvaluateShard = "evaluate:shard"
+	TypeDeliverEmail  = "deliver:email"
+	TypeDeliverSlack  = "deliver:slack"
 )
 
 // Queues, by priority.
@@ -50,6 +51,20 @@ type SyncPayload struct {
 type EvaluatePayload struct {
 	Pass string    `json:"pass"`
 	Now  time.Time `json:"now"`
+}
+
+// ShardPayload asks for one shard of a planned pass to be evaluated.
+type ShardPayload struct {
+	Pass  string `json:"pass"`
+	Shard int    `json:"shard"`
+}
+
+// NewShardTask returns a task evaluating one shard of a pass; its id names
+// the pass and the shard, so each shard is evaluated once per pass.
+func NewShardTask(p ShardPayload, opts ...asynq.Option) (*asynq.Task, error) {
+	base := []asynq.Option{asynq.Queue(QueueEvaluate), asynq.TaskID(fmt.Sprintf("evaluate:%s:shard:%d", p.Pass, p.Shard)),
+		asynq.MaxRetry(5), asynq.Timeout(30 * time.Minute), asynq.Retention(24 * time.Hour)}
+	return newTask(TypeEvaluateShard, p, append(base, opts...)...)
 }
 
 // DeliverPayload is a batch of rendered messages of one channel.

@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// PassTTL is how long the state of an evaluation pass (its plan and the
+// results of its shards) is kept.
+const PassTTL = 48 * time.Hour
+
+// AccountIDRange returns the ids of the accounts from from (inclusive; ""
+// for the first) to to (exclusive; "" for no end), in id order, at most
+// limit of them. A shard of an evaluation pass is such a range, so an
+// account added while a pass runs still falls in exactly one shard.
+func (s *Store) AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error) {
+	lo, hi := "-", "+"
+	if from != "" {
+		lo = "[" + from
+	}
+	if to != "" {
+		hi = "(" + to
+	}
+	ids, err := s.rdb.ZRangeByLex(ctx, s.key("accounts"), &redis.ZRangeBy{Min: lo, Max: hi, Count: limit}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: account id range: %w", err)
+	}
+	return ids, nil
+}
+
+// lockScript takes KEYS[1] for ARGV[1] for ARGV[2] ms unless another holds
+// it; returns the holder.
+var lockScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+return v
+`)
+
+// unlockScript deletes KEYS[1] if ARGV[1] holds it.
+var unlockScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// LockPass makes pass the running evaluation pass, for at most ttl, unless
+// another pass runs: then it returns false and that pass. Locking again
+// with the running pass (a retried task) succeeds.
+func (s *Store) LockPass(ctx context.Context, pass string, ttl time.Duration) (ok bool, holder string, err error) {
+	holder, err = lockScript.Run(ctx, s.rdb, []string{s.key("pass-lock")}, pass, ttl.Milliseconds()).Text()
+	if err != nil {
+		return false, "", fmt.Errorf("store: lock pass: %w", err)
+	}
+	return holder == pass, holder, nil
+}
+
+// UnlockPass ends pass's hold on the pass lock, if it has it.
+func (s *Store) UnlockPass(ctx context.Context, pass string) error {
+	if err := unlockScript.Run(ctx, s.rdb, []string{s.key("pass-lock")}, pass).Err(); err != nil {
+		return fmt.Errorf("store: unlock pass: %w", err)
+	}
+	return nil
+}
+
+// SavePassPlan keeps the plan of a pass (its thresholds and shards) for
+// the shard workers.
+func (s *Store) SavePassPlan(ctx context.Context, pass string, data []byte) error {
+	if err := s.rdb.Set(ctx, s.key("pass", pass, "plan"), data, PassTTL).Err(); err != nil {
+		return fmt.Errorf("store: save pass plan: %w", err)
+	}
+	return nil
+}
+
+// PassPlan returns the plan of a pass, or ErrNotFound.
+func (s *Store) PassPlan(ctx context.Context, pass string) ([]byte, error) {
+	b, err := s.rdb.Get(ctx, s.key("pass", pass, "plan")).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: pass plan: %w", err)
+	}
+	return b, nil
+}
+
+// SaveShardResult records the result of one shard of a pass and returns
+// how many shards of the pass have a result. Saving a shard again (a
+// retried task) replaces its result and does not count it twice.
+func (s *Store) SaveShardResult(ctx context.Context, pass string, shard int, data []byte) (int64, error) {
+	k := s.key("pass", pass, "shards")
+	var n *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, strconv.Itoa(shard), data)
+		p.Expire(ctx, k, PassTTL)
+		n = p.HLen(ctx, k)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: save shard result: %w", err)
+	}
+	return n.Val(), nil
+}
+
+// ShardResults returns the results of a pass's shards, in shard order.
+func (s *Store) ShardResults(ctx context.Context, pass string) ([][]byte, error) {
+	m, err := s.rdb.HGetAll(ctx, s.key("pass", pass, "shards")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: shard results: %w", err)
+	}
+	shards := make([]int, 0, len(m))
+	for k := range m {
+		n, err := strconv.Atoi(k)
+		if err != nil {
+			return nil, fmt.Errorf("store: shard results: bad shard %q", k)
+		}
+		shards = append(shards, n)
+	}
+	slices.Sort(shards)
+	out := make([][]byte, len(shards))
+	for i, n := range shards {
+		out[i] = []byte(m[strconv.Itoa(n)])
+	}
+	return out, nil
+}
