@@ -41,6 +41,7 @@ Usage:
   crmsync preview -c FILE [--rule NAME] [--account ID] [--format table|json]
                                               dry run: who would be flagged now, why, and the exact messages
   crmsync rules check FILE...                 lint rule files: every problem with line, column and a caret
+  crmsync rules test FILE...                  run rule unit tests (fixture accounts, expected flags)
   crmsync history -c FILE [--account ID] [--contact EMAIL]
                                               what was sent, when, by which rule and why
   crmsync version                             print the version

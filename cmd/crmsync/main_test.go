@@ -246,3 +246,39 @@ func TestHistoryCommand(t *testing.T) {
 		t.Errorf("history without --account or --contact: exit %d, want 2", code)
 	}
 }
+
+func TestRulesTest(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "rules", "test", filepath.Join("..", "..", "examples", "rules_test.yaml"))
+	if code != exitOK || !strings.Contains(stdout, " passed, 0 failed") {
+		t.Fatalf("examples/rules_test.yaml: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// A deliberately wrong expectation fails with a readable diff.
+	dir := t.TempDir()
+	rules, _ := filepath.Abs(filepath.Join("..", "..", "examples", "rules.yaml"))
+	body := `rule_files: ["` + rules + `"]
+evaluation_time: 2026-11-20T09:00:00Z
+tests:
+  - name: wrong on purpose
+    accounts:
+      - id: acme
+        last_activity_at: -100d
+    expect:
+      inactive-90-days: []
+`
+	f := filepath.Join(dir, "t.yaml")
+	if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ = runCLI(t, "rules", "test", f)
+	if code != exitFailure {
+		t.Fatalf("exit %d, want 1:\n%s", code, stdout)
+	}
+	for _, want := range []string{"FAIL", "wrong on purpose", "rule inactive-90-days:", "unexpected: acme", "days_inactive=100", "0 passed, 1 failed"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
+	}
+	if code, _, _ := runCLI(t, "rules", "test"); code != exitUsage {
+		t.Errorf("rules test without files: exit %d, want 2", code)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/rules"
+	"github.com/crmsync/crmsync/rules/ruletest"
 )
 
 // cmdRules dispatches `crmsync rules check|test`.
@@ -22,6 +23,8 @@ func cmdRules(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "check":
 		return cmdRulesCheck(args[1:], stdout, stderr)
+	case "test":
+		return cmdRulesTest(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "crmsync rules: unknown subcommand %q (want check or test)\n", args[0])
 	return errUsage
@@ -52,6 +55,31 @@ func cmdRulesCheck(args []string, stdout, stderr io.Writer) error {
 		return errReported
 	}
 	fmt.Fprintf(stdout, "OK: %d rules in %d files\n", len(rs.Rules), len(files))
+	return nil
+}
+
+// cmdRulesTest runs rule unit tests: fixture accounts, an evaluation time
+// and the expected flags per rule.
+func cmdRulesTest(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("rules test", "rules test FILE...", stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "crmsync rules test: name at least one test file")
+		fs.Usage()
+		return errUsage
+	}
+	failed, err := ruletest.Run(stdout, fs.Args()...)
+	if err != nil {
+		printRuleErrors(stderr, err)
+	}
+	if err != nil || failed > 0 {
+		return errReported
+	}
 	return nil
 }
 
