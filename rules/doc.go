@@ -16,7 +16,10 @@
 //	    severity: info            # info (default) | warning | critical
 //	    labels: {team: success}   # free-form
 //	    cooldown: 30d             # default 30d; no repeat for the same account sooner
+//	    for: 2d                   # default 0; the condition must hold this long, across passes, first
 //	    inhibits: [other-rule]    # existing rules, not itself
+//	    on_resolve:               # optional note when the flag stops holding
+//	      slack: {to: owner, text: "{{ .Account.Name }} re-engaged"}
 //	    actions:                  # each item has exactly one of email / slack
 //	      - email: {to: primary_contact, template: reengage-90d}
 //	      - slack: {to: owner, channel: "#key-accounts", text: "{{ .Account.Name }} is quiet"}
@@ -33,7 +36,16 @@
 // "<!channel>" is shown, never interpreted.
 //
 // While a rule fires for an account, the Slack actions of the rules it
-// inhibits are dropped for that account; their emails still go.
+// inhibits are dropped for that account; their emails still go. A rule
+// still waiting out its for inhibits nothing.
+//
+// A rule's flag on an account moves across evaluation passes: pending
+// from the first pass its condition holds, firing once it has held for
+// the rule's for (at once without for), and resolved at the first pass
+// where it no longer holds. A resolution is recorded in the account's
+// history; with on_resolve: {slack: {to: owner, channel: ..., text: ...}}
+// the rep also gets a note ("client re-engaged"). A flag that resolves
+// while pending leaves no trace: it never fired.
 //
 // # Features
 //

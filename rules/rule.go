@@ -10,7 +10,7 @@ import (
 )
 
 // ruleKeys are the keys a rule may have.
-var ruleKeys = []string{"name", "description", "when", "severity", "labels", "cooldown", "inhibits", "actions"}
+var ruleKeys = []string{"name", "description", "when", "severity", "labels", "cooldown", "for", "inhibits", "actions", "on_resolve"}
 
 // templateNameRe is what an email template name may be made of: a name,
 // never a path.
@@ -37,6 +37,12 @@ func (d *decoder) rule(n *yaml.Node, path string) *ruleDef {
 	}
 	if e, ok := m["cooldown"]; ok {
 		r.Cooldown = d.cooldown(e.val, path+".cooldown")
+	}
+	if e, ok := m["for"]; ok {
+		r.For = d.forDuration(e.val, path+".for")
+	}
+	if e, ok := m["on_resolve"]; ok {
+		r.OnResolve = d.onResolve(e.val, path+".on_resolve", r.Name)
 	}
 	if e, ok := m["inhibits"]; ok {
 		r.Inhibits, def.inhibits = d.strList(e.val, path+".inhibits")
@@ -100,6 +106,35 @@ func (d *decoder) oneOf(n *yaml.Node, path, def string, allowed ...string) strin
 		return def
 	}
 	return s
+}
+
+// forDuration parses a rule's for: a duration of 0 or more.
+func (d *decoder) forDuration(n *yaml.Node, path string) time.Duration {
+	s, ok := d.str(n, path)
+	if !ok {
+		return 0
+	}
+	v, err := config.ParseDuration(s)
+	if err != nil {
+		d.fail(n, "%s: %v", path, err)
+		return 0
+	}
+	return v
+}
+
+// onResolve decodes a rule's on_resolve: a Slack note sent when the flag
+// stops holding.
+func (d *decoder) onResolve(n *yaml.Node, path, rule string) *SlackAction {
+	m := d.mapping(n, path, "slack")
+	if m == nil {
+		return nil
+	}
+	e, ok := m["slack"]
+	if !ok {
+		d.fail(n, "%s: missing slack", path)
+		return nil
+	}
+	return d.slack(e.val, path+".slack", rule)
 }
 
 // cooldown parses a positive duration such as 30d, 2w or 12h.

@@ -83,6 +83,12 @@ type Rule struct {
 	Labels      map[string]string
 	// Cooldown is the shortest time between two firings for one account.
 	Cooldown time.Duration
+	// For is how long the condition must have held, across passes, before
+	// the rule fires (0: at once). It absorbs sync lag.
+	For time.Duration
+	// OnResolve, when set, is a Slack note sent when a flag that fired
+	// stops holding ("client re-engaged").
+	OnResolve *SlackAction
 	// Inhibits names rules whose Slack actions are dropped for an account
 	// while this rule fires for it; their emails still go.
 	Inhibits []string

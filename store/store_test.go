@@ -41,6 +41,7 @@ var coreTests = []struct {
 	{"Reports", testReports},
 	{"AccountIDRange", testAccountIDRange},
 	{"Passes", testPasses},
+	{"FlagStates", testFlagStates},
 }
 
 func TestStoreMiniredis(t *testing.T) {
@@ -855,5 +856,43 @@ func testPasses(t *testing.T, s *Store) {
 	res, err := s.ShardResults(ctx, "p1")
 	if err != nil || len(res) != 3 || string(res[0]) != "0" || string(res[1]) != "2" || string(res[2]) != "10" {
 		t.Fatalf("ShardResults = %q, %v; want shards 0, 2, 10 in order", res, err)
+	}
+}
+
+func testFlagStates(t *testing.T, s *Store) {
+	ctx := context.Background()
+	got, err := s.FlagStates(ctx, "x:quiet", []string{"crm:a", "crm:b"})
+	if err != nil || len(got) != 2 || got[0] != nil || got[1] != nil {
+		t.Fatalf("FlagStates before any = %v, %v; want two nils", got, err)
+	}
+	set := map[string]FlagState{
+		"crm:a": {Since: t0},
+		"crm:b": {Since: t0, FiredAt: t0.Add(time.Hour), Pass: "p1"},
+	}
+	if err := s.SetFlagStates(ctx, "x:quiet", set, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FlagStates(ctx, "x", []string{"crm:a"}); got[0] != nil {
+		t.Fatal("rule names with ':' collide")
+	}
+	got, err = s.FlagStates(ctx, "x:quiet", []string{"crm:b", "crm:c", "crm:a"})
+	if err != nil || got[0] == nil || !got[0].FiredAt.Equal(t0.Add(time.Hour)) || got[0].Pass != "p1" || got[1] != nil || got[2] == nil || !got[2].FiredAt.IsZero() {
+		t.Fatalf("FlagStates = %+v, %v", got, err)
+	}
+	if err := s.SetFlagStates(ctx, "x:quiet", map[string]FlagState{"crm:c": {Since: t0}}, []string{"crm:a"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.FlagStates(ctx, "x:quiet", []string{"crm:a", "crm:c"})
+	if got[0] != nil || got[1] == nil {
+		t.Fatalf("after set+clear: %+v; want a cleared, c set", got)
+	}
+
+	e := Entry{Key: "resolve|quiet|crm:a|p2", Rule: "quiet", AccountID: "crm:a", Pass: "p2", Expression: "days_inactive >= 90", Features: map[string]any{"days_inactive": 3.0}}
+	if err := s.RecordResolved(ctx, e, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := s.History(ctx, "crm:a")
+	if err != nil || len(hist) != 1 || hist[0].Status != StatusResolved || !hist[0].ClaimedAt.Equal(t0.Add(2*time.Hour)) || hist[0].Features["days_inactive"] != 3.0 {
+		t.Fatalf("History after RecordResolved = %+v, %v", hist, err)
 	}
 }

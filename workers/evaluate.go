@@ -16,6 +16,7 @@ import (
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/rules"
+	"github.com/crmsync/crmsync/store"
 )
 
 // portfolio is what an evaluation pass needs of the store.
@@ -32,6 +33,9 @@ type portfolio interface {
 	SaveShardResult(ctx context.Context, pass string, shard int, data []byte) (int64, error)
 	ShardResults(ctx context.Context, pass string) ([][]byte, error)
 	SaveReport(ctx context.Context, pass string, data []byte) error
+	FlagStates(ctx context.Context, rule string, ids []string) ([]*store.FlagState, error)
+	SetFlagStates(ctx context.Context, rule string, set map[string]store.FlagState, clear []string) error
+	RecordResolved(ctx context.Context, e store.Entry, at time.Time) error
 }
 
 // enqueuer is the part of asynq.Client the evaluation uses.
@@ -55,7 +59,8 @@ type Report struct {
 	Accounts   int                       `json:"accounts"`
 	Revenue    float64                   `json:"revenue_12m"`
 	ABC        map[string]*ClassStats    `json:"abc"`
-	Flags      map[string]int            `json:"flags"`    // rule → accounts flagged
+	Flags      map[string]int            `json:"flags"`    // rule → accounts flagged (fired)
+	Resolved   map[string]int            `json:"resolved"` // rule → flags that stopped holding
 	Enqueued   map[notify.Channel]int    `json:"enqueued"` // channel → messages enqueued
 	Skipped    map[string]map[string]int `json:"skipped"`  // rule → reason → count
 	RuleErrors int                       `json:"rule_errors,omitempty"`
@@ -66,6 +71,7 @@ func newReport(pass string, now time.Time) *Report {
 		Pass: pass, Now: now, StartedAt: time.Now(),
 		ABC:      map[string]*ClassStats{"A": {}, "B": {}, "C": {}},
 		Flags:    map[string]int{},
+		Resolved: map[string]int{},
 		Enqueued: map[notify.Channel]int{},
 		Skipped:  map[string]map[string]int{},
 	}
@@ -257,6 +263,7 @@ func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*pass
 type shardResult struct {
 	Accounts   int                       `json:"accounts"`
 	Flags      map[string]int            `json:"flags"`
+	Resolved   map[string]int            `json:"resolved"`
 	Enqueued   map[notify.Channel]int    `json:"enqueued"`
 	Skipped    map[string]map[string]int `json:"skipped"`
 	RuleErrors int                       `json:"rule_errors"`
@@ -271,12 +278,12 @@ func (r *shardResult) skip(rule, reason string) {
 
 // runShard evaluates the accounts of shard i and enqueues their messages.
 func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardResult, error) {
-	res := &shardResult{Flags: map[string]int{}, Skipped: map[string]map[string]int{}}
+	res := &shardResult{Flags: map[string]int{}, Resolved: map[string]int{}, Skipped: map[string]map[string]int{}}
 	out := newBatcher(ctx, e.Queue, doc.Pass)
 	pp := newPassPlan(doc.Pass, doc.Now)
-	err := e.eachInShard(ctx, doc, i, func(c *model.Client, f rules.Features) error {
-		res.Accounts++
-		return e.evaluateClient(ctx, pp, c, f, res, out)
+	err := e.eachInShard(ctx, doc, i, func(batch []scored) error {
+		res.Accounts += len(batch)
+		return e.evaluateBatch(ctx, pp, batch, res, out)
 	})
 	if err == nil {
 		err = out.flush()
@@ -285,8 +292,17 @@ func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardRe
 	return res, err
 }
 
-// eachInShard calls fn with every account of shard i and its features.
-func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn func(*model.Client, rules.Features) error) error {
+// scored is an account with its features and, once evaluated, the rules
+// whose condition holds for it.
+type scored struct {
+	c       model.Client
+	f       rules.Features
+	matches []rules.Match
+}
+
+// eachInShard calls fn with the accounts of shard i and their features, a
+// batch at a time.
+func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn func([]scored) error) error {
 	from, to := doc.Bounds[i], ""
 	if i+1 < len(doc.Bounds) {
 		to = doc.Bounds[i+1]
@@ -300,12 +316,13 @@ func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn fun
 		if err != nil {
 			return err
 		}
+		batch := make([]scored, len(clients))
 		for j := range clients {
-			f := rules.Compute(doc.Now, &clients[j])
-			doc.Segmenter.Apply(clients[j].Account.ID, &f)
-			if err := fn(&clients[j], f); err != nil {
-				return err
-			}
+			batch[j] = scored{c: clients[j], f: rules.Compute(doc.Now, &clients[j])}
+			doc.Segmenter.Apply(clients[j].Account.ID, &batch[j].f)
+		}
+		if err := fn(batch); err != nil {
+			return err
 		}
 		from = ids[len(ids)-1] + "\x00" // the next id after the last one read
 	}
@@ -346,6 +363,9 @@ func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardRe
 		for k, v := range r.Flags {
 			rep.Flags[k] += v
 		}
+		for k, v := range r.Resolved {
+			rep.Resolved[k] += v
+		}
 		for k, v := range r.Enqueued {
 			rep.Enqueued[k] += v
 		}
@@ -370,41 +390,150 @@ func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardRe
 	return rep, nil
 }
 
-func (e *Evaluator) evaluateClient(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, res *shardResult, out *batcher) error {
-	matches, err := e.Rules.Evaluate(pp.now, c, f)
-	if err != nil {
-		res.RuleErrors++
-		e.Logger.Warn("rule error", "account", c.Account.ID, "err", err)
+// evaluateBatch evaluates the rules on a batch of accounts, moves each
+// rule's flag state forward (pending while its condition has held for less
+// than its for; fired; resolved when it stops holding) and acts on the
+// rules that fire.
+func (e *Evaluator) evaluateBatch(ctx context.Context, pp *passPlan, batch []scored, res *shardResult, out *batcher) error {
+	for j := range batch {
+		var err error
+		if batch[j].matches, err = e.Rules.Evaluate(pp.now, &batch[j].c, batch[j].f); err != nil {
+			res.RuleErrors++
+			e.Logger.Warn("rule error", "account", batch[j].c.Account.ID, "err", err)
+		}
 	}
-	for _, m := range matches {
-		res.Flags[m.Rule.Name]++
-		e.Metrics.Flags.WithLabelValues(m.Rule.Name).Inc()
-		for range len(m.Rule.Actions) - len(m.Actions) {
-			e.skipped(res, m.Rule.Name, SkipInhibited)
-		}
-		if len(m.Actions) == 0 {
-			continue
-		}
-		ok, err := e.Store.AcquireCooldown(ctx, m.Rule.Name, c.Account.ID, pp.pass, m.Rule.Cooldown)
-		if err != nil {
+	fires := make([]map[string]bool, len(batch))
+	for j := range fires {
+		fires[j] = map[string]bool{}
+	}
+	for _, r := range e.Rules.Rules {
+		if err := e.advanceFlags(ctx, pp, r, batch, fires, res, out); err != nil {
 			return err
 		}
-		if !ok {
-			e.skipped(res, m.Rule.Name, SkipCooldown)
-			continue
-		}
-		pl, err := e.Planner.Plan(ctx, pp, c, f, m)
-		if err != nil {
-			return err
-		}
-		for _, reason := range pl.skips {
-			e.skipped(res, m.Rule.Name, reason)
-		}
-		if err := out.add(pl.msgs...); err != nil {
-			return err
+	}
+	for j := range batch {
+		firing := rules.Firing(batch[j].matches, func(r *rules.Rule) bool { return fires[j][r.Name] })
+		for _, m := range firing {
+			if err := e.act(ctx, pp, &batch[j], m, res, out); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// advanceFlags moves rule r's flag state forward for every account of the
+// batch, marks in fires where it fires, and resolves the flags that
+// stopped holding.
+func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rule, batch []scored, fires []map[string]bool, res *shardResult, out *batcher) error {
+	ids := make([]string, len(batch))
+	for j := range batch {
+		ids[j] = batch[j].c.Account.ID
+	}
+	states, err := e.Store.FlagStates(ctx, r.Name, ids)
+	if err != nil {
+		return err
+	}
+	set := map[string]store.FlagState{}
+	var clear []string
+	for j := range batch {
+		st, held := states[j], matched(batch[j].matches, r)
+		switch {
+		case held:
+			next, fire := stepFlag(st, r, pp)
+			if st == nil || *st != next {
+				set[ids[j]] = next
+			}
+			if fire {
+				fires[j][r.Name] = true
+			} else {
+				e.skipped(res, r.Name, SkipPending)
+			}
+		case st != nil:
+			clear = append(clear, ids[j])
+			if !st.FiredAt.IsZero() {
+				if err := e.resolve(ctx, pp, &batch[j], r, res, out); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return e.Store.SetFlagStates(ctx, r.Name, set, clear)
+}
+
+// stepFlag returns the state of a rule whose condition holds at this pass,
+// and whether it fires: at once without for, else once the condition has
+// held for that long; a rule that fired keeps firing (its cooldown decides
+// whether it sends again).
+func stepFlag(st *store.FlagState, r *rules.Rule, pp *passPlan) (store.FlagState, bool) {
+	next := store.FlagState{Since: pp.now}
+	if st != nil {
+		next = *st
+	}
+	if next.FiredAt.IsZero() && pp.now.Sub(next.Since) >= r.For {
+		next.FiredAt, next.Pass = pp.now, pp.pass
+	}
+	return next, !next.FiredAt.IsZero()
+}
+
+func matched(matches []rules.Match, r *rules.Rule) bool {
+	for _, m := range matches {
+		if m.Rule == r {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve records that r's flag on the account stopped holding and sends
+// the rule's on_resolve note, if any.
+func (e *Evaluator) resolve(ctx context.Context, pp *passPlan, s *scored, r *rules.Rule, res *shardResult, out *batcher) error {
+	res.Resolved[r.Name]++
+	entry := store.Entry{
+		Key: LedgerKey(r.Name, s.c.Account.ID, "resolved", "", pp.pass), Rule: r.Name, AccountID: s.c.Account.ID,
+		Pass: pp.pass, Expression: r.When, Features: s.f.Map(),
+	}
+	if err := e.Store.RecordResolved(ctx, entry, pp.now); err != nil {
+		return err
+	}
+	pl, err := e.Planner.PlanResolved(pp, &s.c, s.f, r)
+	if err != nil {
+		return err
+	}
+	for _, reason := range pl.skips {
+		e.skipped(res, r.Name, reason)
+	}
+	return out.add(pl.msgs...)
+}
+
+// act takes the actions of a firing rule: cooldown, safety rails, then the
+// rendered messages to the batcher.
+func (e *Evaluator) act(ctx context.Context, pp *passPlan, s *scored, m rules.Match, res *shardResult, out *batcher) error {
+	c := &s.c
+	res.Flags[m.Rule.Name]++
+	e.Metrics.Flags.WithLabelValues(m.Rule.Name).Inc()
+	for range len(m.Rule.Actions) - len(m.Actions) {
+		e.skipped(res, m.Rule.Name, SkipInhibited)
+	}
+	if len(m.Actions) == 0 {
+		return nil
+	}
+	ok, err := e.Store.AcquireCooldown(ctx, m.Rule.Name, c.Account.ID, pp.pass, m.Rule.Cooldown)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		e.skipped(res, m.Rule.Name, SkipCooldown)
+		return nil
+	}
+	pl, err := e.Planner.Plan(ctx, pp, c, s.f, m)
+	if err != nil {
+		return err
+	}
+	for _, reason := range pl.skips {
+		e.skipped(res, m.Rule.Name, reason)
+	}
+	return out.add(pl.msgs...)
 }
 
 func (e *Evaluator) skipped(res *shardResult, rule, reason string) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -334,5 +335,99 @@ func TestShardedPassOnRealRedis(t *testing.T) {
 	}
 	if ok, _, err := s.LockPass(ctx, "p2", time.Minute); !ok || err != nil {
 		t.Fatalf("the next pass cannot run after p1 finished: %v", err)
+	}
+}
+
+const forTestRules = `
+rules:
+  - name: quiet
+    when: days_inactive >= 90
+    for: 2d
+    cooldown: 30d
+    on_resolve:
+      slack: {to: owner, text: "{{ .Account.Name }} re-engaged"}
+    actions:
+      - slack: {to: owner}
+`
+
+// TestForWaitsThenFiresThenResolves walks one account through a rule with
+// for and on_resolve: pending for two days, firing once, resolved when the
+// client re-engages, with the note to the rep and the history entry.
+func TestForWaitsThenFiresThenResolves(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	storeClient(t, s, "1", "ann@example.com", "")
+	q := &taskRecorder{}
+	e := newEvaluator(t, s, q, &Planner{})
+	rs, err := rules.Parse("rules.yaml", []byte(forTestRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Rules = rs
+	day := 24 * time.Hour
+	steps := []struct {
+		at                          time.Duration
+		reengage                    bool
+		flags, pending, resolved, n int // n: messages enqueued by the pass
+	}{
+		{at: 0, pending: 1},
+		{at: day, pending: 1},
+		{at: 2 * day, flags: 1, n: 1},
+		{at: 3 * day, flags: 1},                          // still firing, in its cooldown: nothing new
+		{at: 4 * day, reengage: true, resolved: 1, n: 1}, // the on_resolve note
+		{at: 5 * day, reengage: true},                    // nothing left to resolve
+	}
+	for i, st := range steps {
+		now := evalNow.Add(st.at)
+		if st.reengage {
+			c, _, _ := s.Client(ctx, "crm:1")
+			c.Account.LastActivityAt = evalNow.Add(4 * day)
+			if err := s.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{c.Account}}, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := len(q.messages())
+		rep, err := e.Evaluate(ctx, fmt.Sprintf("p%d", i), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := q.messages()[before:]
+		if rep.Flags["quiet"] != st.flags || rep.Skipped["quiet"][SkipPending] != st.pending || rep.Resolved["quiet"] != st.resolved || len(msgs) != st.n {
+			t.Fatalf("step %d: flags %v pending %v resolved %v messages %d; want %d %d %d %d",
+				i, rep.Flags, rep.Skipped["quiet"][SkipPending], rep.Resolved, len(msgs), st.flags, st.pending, st.resolved, st.n)
+		}
+		if st.resolved == 1 && (!strings.Contains(msgs[0].Text, "Acme 1 re-engaged") || msgs[0].To != "rep@example.com") {
+			t.Fatalf("resolution note = %+v", msgs[0])
+		}
+	}
+	hist, err := s.History(ctx, "crm:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(hist, func(e store.Entry) bool { return e.Status == store.StatusResolved && e.Rule == "quiet" }) {
+		t.Fatalf("history %+v lacks the resolution", hist)
+	}
+}
+
+func TestPreviewShowsPendingRules(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	storeClient(t, s, "1", "ann@example.com", "")
+	e := newEvaluator(t, s, &taskRecorder{}, &Planner{})
+	rs, err := rules.Parse("rules.yaml", []byte(forTestRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Rules = rs
+	flags, err := e.Preview(ctx, evalNow, PreviewFilter{})
+	if err != nil || len(flags) != 1 || len(flags[0].Messages) != 0 || !strings.HasPrefix(flags[0].HeldBack[0], "pending until 2026-11-26 10:00") {
+		t.Fatalf("preview before any pass = %+v, %v; want quiet pending for two days", flags, err)
+	}
+	if _, err := e.Evaluate(ctx, "p1", evalNow); err != nil { // the condition starts holding
+		t.Fatal(err)
+	}
+	flags, err = e.Preview(ctx, evalNow.Add(48*time.Hour), PreviewFilter{})
+	if err != nil || len(flags) != 1 || len(flags[0].Messages) != 1 || len(flags[0].HeldBack) != 0 {
+		t.Fatalf("preview two days later = %+v, %v; want quiet firing with its nudge", flags, err)
 	}
 }

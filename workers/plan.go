@@ -25,6 +25,7 @@ const (
 	SkipCooldown   = "cooldown"
 	SkipInhibited  = "inhibited" // a more urgent rule's message replaces it
 	SkipCapped     = "frequency_cap"
+	SkipPending    = "pending" // the condition holds, but not yet for the rule's `for`
 )
 
 // recipients is what the planner needs of the store to keep the unwilling
@@ -155,6 +156,35 @@ func (p *Planner) planEmail(ctx context.Context, out *planned, pp *passPlan, d n
 	return nil
 }
 
+// PlanResolved renders the on_resolve note of rule r for client c, whose
+// flag stopped holding: a Slack message to the owner (or the fallback
+// channel) and to the action's channel.
+func (p *Planner) PlanResolved(pp *passPlan, c *model.Client, f rules.Features, r *rules.Rule) (planned, error) {
+	var out planned
+	a := r.OnResolve
+	if a == nil {
+		return out, nil
+	}
+	d := p.data(pp.now, c, f, r)
+	d.Contact = contactToCall(c)
+	text, err := a.Render(d)
+	if err != nil {
+		return out, err
+	}
+	fallback, blocks, err := slack.RenderResolved(d, text)
+	if err != nil {
+		return out, err
+	}
+	for _, to := range p.slackTargets(&out, c, a) {
+		out.msgs = append(out.msgs, notify.Message{
+			LedgerKey: LedgerKey(r.Name, c.Account.ID, notify.Slack, strings.ToLower(to), "resolved@"+pp.pass),
+			Channel:   notify.Slack, To: to, Text: fallback, Blocks: blocks,
+			Pass: pp.pass, Rule: r.Name, AccountID: c.Account.ID, Expression: r.When, Features: f.Map(), CreatedAt: pp.now,
+		})
+	}
+	return out, nil
+}
+
 // holdBack returns why an email to addr must not be planned, or "".
 func (p *Planner) holdBack(ctx context.Context, pp *passPlan, addr string) (string, error) {
 	if _, ok, err := p.Recipients.Suppressed(ctx, addr); err != nil || ok {
@@ -207,8 +237,24 @@ func (p *Planner) planSlack(out *planned, pass string, d notify.Data, c *model.C
 	if err != nil {
 		return err
 	}
+	for _, to := range p.slackTargets(out, c, a) {
+		m := notify.Message{
+			LedgerKey: LedgerKey(r.Name, c.Account.ID, notify.Slack, strings.ToLower(to), pass),
+			Channel:   notify.Slack, To: to, Text: fallback, Blocks: blocks,
+		}
+		if c.Owner != nil && to == c.Owner.Email {
+			m.ToName = c.Owner.Name
+		}
+		out.msgs = append(out.msgs, m)
+	}
+	return nil
+}
+
+// slackTargets returns where a Slack action goes: the owner (by email),
+// else the fallback channel, and the action's channel copy.
+func (p *Planner) slackTargets(out *planned, c *model.Client, a *rules.SlackAction) []string {
 	var targets []string
-	if a.To == "owner" {
+	if a.To == rules.SlackToOwner {
 		switch {
 		case c.Owner != nil && validEmail(c.Owner.Email):
 			targets = append(targets, c.Owner.Email)
@@ -221,17 +267,7 @@ func (p *Planner) planSlack(out *planned, pass string, d notify.Data, c *model.C
 	if a.Channel != "" && !slices.Contains(targets, a.Channel) {
 		targets = append(targets, a.Channel)
 	}
-	for _, to := range targets {
-		m := notify.Message{
-			LedgerKey: LedgerKey(r.Name, c.Account.ID, notify.Slack, strings.ToLower(to), pass),
-			Channel:   notify.Slack, To: to, Text: fallback, Blocks: blocks,
-		}
-		if c.Owner != nil && to == c.Owner.Email {
-			m.ToName = c.Owner.Name
-		}
-		out.msgs = append(out.msgs, m)
-	}
-	return nil
+	return targets
 }
 
 // LedgerKey identifies one message in the ledger: a rule, an account, a

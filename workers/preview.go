@@ -63,6 +63,10 @@ func (e *Evaluator) previewClient(ctx context.Context, pp *passPlan, c *model.Cl
 	if err != nil {
 		e.Logger.Warn("rule error", "account", c.Account.ID, "err", err)
 	}
+	fires, waits, err := e.previewFires(ctx, pp, c.Account.ID, matches)
+	if err != nil {
+		return nil, err
+	}
 	var out []Flag
 	for _, m := range matches {
 		if only != "" && m.Rule.Name != only {
@@ -72,25 +76,66 @@ func (e *Evaluator) previewClient(ctx context.Context, pp *passPlan, c *model.Cl
 			Rule: m.Rule.Name, Severity: m.Rule.Severity, AccountID: c.Account.ID, Account: c.Account.Name,
 			Expression: m.Rule.When, Features: f.Map(),
 		}
-		for range len(m.Rule.Actions) - len(m.Actions) {
-			fl.HeldBack = append(fl.HeldBack, SkipInhibited)
-		}
-		until, cooling, err := e.Store.Cooldown(ctx, m.Rule.Name, c.Account.ID)
-		if err != nil {
-			return out, err
-		}
-		if cooling { // as in a pass: nothing is planned for this rule and account
-			fl.HeldBack = append(fl.HeldBack, SkipCooldown+" until "+until.UTC().Format(time.DateTime))
+		if !fires[m.Rule.Name] {
+			fl.HeldBack = append(fl.HeldBack, waits[m.Rule.Name])
 			out = append(out, fl)
 			continue
 		}
-		pl, err := e.Planner.Plan(ctx, pp, c, f, m)
-		if err != nil {
+		fm := firingMatch(rules.Firing(matches, func(r *rules.Rule) bool { return fires[r.Name] }), m.Rule) // inhibition among firing rules only
+		if err := e.previewActions(ctx, pp, c, f, fm, &fl); err != nil {
 			return out, err
 		}
-		fl.HeldBack = append(fl.HeldBack, pl.skips...)
-		fl.Messages = pl.msgs
 		out = append(out, fl)
 	}
 	return out, nil
+}
+
+// previewFires tells, for each matching rule, whether it would fire now or
+// is still waiting out its for (and until when), from its flag state.
+func (e *Evaluator) previewFires(ctx context.Context, pp *passPlan, id string, matches []rules.Match) (map[string]bool, map[string]string, error) {
+	fires, waits := map[string]bool{}, map[string]string{}
+	for _, m := range matches {
+		states, err := e.Store.FlagStates(ctx, m.Rule.Name, []string{id})
+		if err != nil {
+			return nil, nil, err
+		}
+		next, fire := stepFlag(states[0], m.Rule, pp)
+		fires[m.Rule.Name] = fire
+		if !fire {
+			waits[m.Rule.Name] = SkipPending + " until " + next.Since.Add(m.Rule.For).UTC().Format(time.DateTime)
+		}
+	}
+	return fires, waits, nil
+}
+
+func firingMatch(firing []rules.Match, r *rules.Rule) rules.Match {
+	for _, m := range firing {
+		if m.Rule == r {
+			return m
+		}
+	}
+	return rules.Match{Rule: r}
+}
+
+// previewActions fills what a firing rule would do: inhibited actions,
+// the cooldown, the safety rails and the rendered messages.
+func (e *Evaluator) previewActions(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, m rules.Match, fl *Flag) error {
+	for range len(m.Rule.Actions) - len(m.Actions) {
+		fl.HeldBack = append(fl.HeldBack, SkipInhibited)
+	}
+	until, cooling, err := e.Store.Cooldown(ctx, m.Rule.Name, c.Account.ID)
+	if err != nil {
+		return err
+	}
+	if cooling { // as in a pass: nothing is planned for this rule and account
+		fl.HeldBack = append(fl.HeldBack, SkipCooldown+" until "+until.UTC().Format(time.DateTime))
+		return nil
+	}
+	pl, err := e.Planner.Plan(ctx, pp, c, f, m)
+	if err != nil {
+		return err
+	}
+	fl.HeldBack = append(fl.HeldBack, pl.skips...)
+	fl.Messages = pl.msgs
+	return nil
 }

@@ -334,3 +334,18 @@ func TestContactBlock(t *testing.T) {
 		t.Error("contact section rendered without a contact")
 	}
 }
+
+func TestRenderResolved(t *testing.T) {
+	d := hostileData()
+	fallback, blocks, err := RenderResolved(d, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fallback, "&lt;!channel&gt; Corp* is no longer flagged") || strings.Contains(string(blocks), "<!channel>") {
+		t.Fatalf("default note not escaped: %q / %s", fallback, blocks)
+	}
+	fallback, _, err = RenderResolved(d, Escape("<!channel> Corp")+" re-engaged :tada:")
+	if err != nil || fallback != "&lt;!channel&gt; Corp re-engaged :tada:" {
+		t.Fatalf("custom note = %q, %v", fallback, err)
+	}
+}
