@@ -412,11 +412,11 @@ func TestExampleRules(t *testing.T) {
 	}
 	d := sampleData()
 	d.Account.Name = "<!channel> & Co"
-	text, err := in.SlackText(d)
+	text, err := in.Actions[1].Slack.Render(d)
 	if want := "&lt;!channel&gt; &amp; Co has been quiet for 42 days"; err != nil || text != want {
-		t.Errorf("SlackText() = %q, %v, want %q", text, err, want)
+		t.Errorf("Render() = %q, %v, want %q", text, err, want)
 	}
-	if text, err := hv.SlackText(d); text != "" || err != nil {
-		t.Errorf("SlackText() without text = %q, %v", text, err)
+	if text, err := hv.Actions[0].Slack.Render(d); text != "" || err != nil {
+		t.Errorf("Render() without text = %q, %v", text, err)
 	}
 }

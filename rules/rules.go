@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/vm"
-
-	"github.com/crmsync/crmsync/notify"
 )
 
 // Defaults applied when a rule file leaves a setting out.
@@ -98,17 +96,6 @@ type Rule struct {
 	Line int
 
 	program *vm.Program
-}
-
-// SlackText renders the Text of the rule's first Slack action that has
-// one, or returns "" when none has. Use SlackAction.Render for the others.
-func (r *Rule) SlackText(d notify.Data) (string, error) {
-	for _, a := range r.Actions {
-		if a.Slack != nil && a.Slack.Text != "" {
-			return a.Slack.Render(d)
-		}
-	}
-	return "", nil
 }
 
 // Action is one thing to do when a rule fires: exactly one of its fields

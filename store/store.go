@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -28,6 +29,8 @@ type Store struct {
 	mr  *miniredis.Miniredis // embedded server, nil on a real Redis
 
 	stopClock, clockDone chan struct{} // the embedded server's TTL clock
+	closeOnce            sync.Once
+	closeErr             error
 }
 
 // Open connects to the Redis at url (redis:// or rediss://) and pings it.
@@ -105,18 +108,21 @@ func (s *Store) Embedded() bool { return s.mr != nil }
 // Namespace returns the key prefix, without the trailing ':'.
 func (s *Store) Namespace() string { return s.ns }
 
-// Close closes the client and stops the embedded server, if any.
+// Close closes the client and stops the embedded server, if any. Closing
+// again does nothing and returns the first result.
 func (s *Store) Close() error {
-	err := s.rdb.Close()
-	if s.mr != nil {
-		close(s.stopClock)
-		<-s.clockDone
-		s.mr.Close()
-	}
-	if err != nil {
-		return fmt.Errorf("store: close: %w", err)
-	}
-	return nil
+	s.closeOnce.Do(func() {
+		err := s.rdb.Close()
+		if s.mr != nil {
+			close(s.stopClock)
+			<-s.clockDone
+			s.mr.Close()
+		}
+		if err != nil {
+			s.closeErr = fmt.Errorf("store: close: %w", err)
+		}
+	})
+	return s.closeErr
 }
 
 // key joins the namespace and parts with ':'.

@@ -896,3 +896,16 @@ func testFlagStates(t *testing.T, s *Store) {
 		t.Fatalf("History after RecordResolved = %+v, %v", hist, err)
 	}
 }
+
+func TestCloseTwice(t *testing.T) {
+	s, err := Open(context.Background(), "", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close = %v, want the first result", err)
+	}
+}
