@@ -46,10 +46,14 @@ func (rs *RuleSet) Evaluate(now time.Time, c *model.Client, f Features) ([]Match
 	}
 	defer rs.pool.Put(ev)
 	ev.env.fill(rs.needs, now, c, &f)
+	// One copy of the env per account, boxed once for every rule: expr
+	// then reads its fields in place, where through a *env reflect would
+	// copy each field it reads to the heap.
+	boxed := any(ev.env)
 	var matches []Match
 	var errs []error
 	for _, r := range rs.Rules {
-		out, err := ev.vm.Run(r.program, &ev.env)
+		out, err := ev.vm.Run(r.program, boxed)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rule %s: %w", r.Name, err))
 			continue
