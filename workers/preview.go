@@ -19,14 +19,15 @@ type PreviewFilter struct {
 // Flag is one rule firing on one account in a preview: why it fired, what
 // would be sent, and what would hold messages back.
 type Flag struct {
-	Rule       string           `json:"rule"`
-	Severity   string           `json:"severity"`
-	AccountID  string           `json:"account_id"`
-	Account    string           `json:"account"`
-	Expression string           `json:"expression"`
-	Features   map[string]any   `json:"features"`
-	HeldBack   []string         `json:"held_back,omitempty"` // cooldown, inhibited, opted_out, suppressed, frequency_cap, no_contact, no_owner
-	Messages   []notify.Message `json:"messages,omitempty"`  // rendered exactly as they would be sent
+	Rule       string            `json:"rule"`
+	Severity   string            `json:"severity"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	AccountID  string            `json:"account_id"`
+	Account    string            `json:"account"`
+	Expression string            `json:"expression"`
+	Features   map[string]any    `json:"features"`
+	HeldBack   []string          `json:"held_back,omitempty"` // cooldown, inhibited, opted_out, suppressed, frequency_cap, no_contact, no_owner
+	Messages   []notify.Message  `json:"messages,omitempty"`  // rendered exactly as they would be sent
 }
 
 // Preview evaluates the rules over the whole portfolio at now like a pass,
@@ -73,7 +74,7 @@ func (e *Evaluator) previewClient(ctx context.Context, pp *passPlan, c *model.Cl
 			continue
 		}
 		fl := Flag{
-			Rule: m.Rule.Name, Severity: m.Rule.Severity, AccountID: c.Account.ID, Account: c.Account.Name,
+			Rule: m.Rule.Name, Severity: m.Rule.Severity, Labels: m.Rule.Labels, AccountID: c.Account.ID, Account: c.Account.Name,
 			Expression: m.Rule.When, Features: f.Map(),
 		}
 		if !fires[m.Rule.Name] {
