@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"github.com/crmsync/crmsync/internal/yamlnode"
 	"io"
 	"regexp"
 
@@ -12,7 +13,7 @@ var channelRe = regexp.MustCompile(`^(#[a-z0-9_-]+|[CG][A-Z0-9]+)$`)
 
 // actions decodes a rule's list of actions.
 func (d *decoder) actions(n *yaml.Node, path, rule string) []Action {
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -21,7 +22,7 @@ func (d *decoder) actions(n *yaml.Node, path, rule string) []Action {
 	}
 	var out []Action
 	for i, item := range n.Content {
-		if a, ok := d.action(resolve(item), index(path, i), rule); ok {
+		if a, ok := d.action(yamlnode.Resolve(item), yamlnode.Index(path, i), rule); ok {
 			out = append(out, a)
 		}
 	}
@@ -42,10 +43,10 @@ func (d *decoder) action(n *yaml.Node, path, rule string) (Action, bool) {
 		return Action{}, false
 	}
 	if e, ok := m["email"]; ok {
-		return Action{Email: d.email(e.val, path+".email")}, true
+		return Action{Email: d.email(e.Val, path+".email")}, true
 	}
 	e := m["slack"]
-	return Action{Slack: d.slack(e.val, path+".slack", rule)}, true
+	return Action{Slack: d.slack(e.Val, path+".slack", rule)}, true
 }
 
 // email decodes an email action.
@@ -56,16 +57,16 @@ func (d *decoder) email(n *yaml.Node, path string) *EmailAction {
 		return a
 	}
 	if e, ok := m["to"]; ok {
-		a.To = d.oneOf(e.val, path+".to", EmailToPrimaryContact, EmailToPrimaryContact, EmailToAllContacts)
+		a.To = d.oneOf(e.Val, path+".to", EmailToPrimaryContact, EmailToPrimaryContact, EmailToAllContacts)
 	}
 	e, ok := m["template"]
-	if !ok || isNull(e.val) {
+	if !ok || yamlnode.IsNull(e.Val) {
 		d.fail(n, "%s: missing template", path)
 		return a
 	}
-	if s, ok := d.str(e.val, path+".template"); ok {
+	if s, ok := d.str(e.Val, path+".template"); ok {
 		if !templateNameRe.MatchString(s) {
-			d.fail(e.val, "%s.template: %q is not a template name", path, s)
+			d.fail(e.Val, "%s.template: %q is not a template name", path, s)
 		}
 		a.Template = s
 	}
@@ -80,15 +81,15 @@ func (d *decoder) slack(n *yaml.Node, path, rule string) *SlackAction {
 		return a
 	}
 	if e, ok := m["to"]; ok {
-		if s, ok := d.str(e.val, path+".to"); ok && s != SlackToOwner && s != "" {
-			d.fail(e.val, "%s.to: %q is not one of \"owner\", \"\" (channel only)", path, s)
+		if s, ok := d.str(e.Val, path+".to"); ok && s != SlackToOwner && s != "" {
+			d.fail(e.Val, "%s.to: %q is not one of \"owner\", \"\" (channel only)", path, s)
 		} else {
 			a.To = s
 		}
 	}
 	if e, ok := m["channel"]; ok {
-		if s, ok := d.str(e.val, path+".channel"); ok && !channelRe.MatchString(s) {
-			d.fail(e.val, "%s.channel: %q is not a channel (want e.g. \"#key-accounts\")", path, s)
+		if s, ok := d.str(e.Val, path+".channel"); ok && !channelRe.MatchString(s) {
+			d.fail(e.Val, "%s.channel: %q is not a channel (want e.g. \"#key-accounts\")", path, s)
 		} else {
 			a.Channel = s
 		}
@@ -97,7 +98,7 @@ func (d *decoder) slack(n *yaml.Node, path, rule string) *SlackAction {
 		d.fail(n, "%s: no recipient: set to: owner or a channel", path)
 	}
 	if e, ok := m["text"]; ok {
-		d.slackText(a, e.val, path+".text", rule)
+		d.slackText(a, e.Val, path+".text", rule)
 	}
 	return a
 }

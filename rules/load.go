@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/crmsync/crmsync/internal/suggest"
+	"github.com/crmsync/crmsync/internal/yamlnode"
 	"os"
 	"regexp"
 	"slices"
@@ -71,7 +72,7 @@ func parseFile(file string, data []byte) (*fileSet, []error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return fs, []error{syntaxError(file, err)}
 	}
-	if len(doc.Content) > 0 && !isNull(doc.Content[0]) {
+	if len(doc.Content) > 0 && !yamlnode.IsNull(doc.Content[0]) {
 		d.root(fs, doc.Content[0])
 	}
 	slices.SortStableFunc(d.errs, func(a, b error) int {
@@ -85,19 +86,19 @@ func parseFile(file string, data []byte) (*fileSet, []error) {
 func (d *decoder) root(fs *fileSet, n *yaml.Node) {
 	top := d.mapping(n, "", "segmentation", "rules")
 	if e, ok := top["segmentation"]; ok {
-		fs.segmentation = e.key
-		fs.seg = d.segmentation(e.val)
+		fs.segmentation = e.Key
+		fs.seg = d.segmentation(e.Val)
 	}
 	e, ok := top["rules"]
-	if !ok || isNull(e.val) {
+	if !ok || yamlnode.IsNull(e.Val) {
 		return
 	}
-	if e.val.Kind != yaml.SequenceNode {
-		d.fail(e.val, "rules: must be a list")
+	if e.Val.Kind != yaml.SequenceNode {
+		d.fail(e.Val, "rules: must be a list")
 		return
 	}
-	for i, item := range e.val.Content {
-		if def := d.rule(resolve(item), index("rules", i)); def != nil {
+	for i, item := range e.Val.Content {
+		if def := d.rule(yamlnode.Resolve(item), yamlnode.Index("rules", i)); def != nil {
 			fs.rules = append(fs.rules, def)
 		}
 	}
@@ -108,19 +109,19 @@ func (d *decoder) segmentation(n *yaml.Node) Segmentation {
 	seg := DefaultSegmentation()
 	m := d.mapping(n, "segmentation", "abc", "pmg")
 	if e, ok := m["abc"]; ok {
-		f := d.mapping(e.val, "segmentation.abc", "a", "b")
+		f := d.mapping(e.Val, "segmentation.abc", "a", "b")
 		d.setNumber(f, "a", "segmentation.abc", &seg.ABC.A)
 		d.setNumber(f, "b", "segmentation.abc", &seg.ABC.B)
 		if !(seg.ABC.A > 0 && seg.ABC.A < seg.ABC.B && seg.ABC.B <= 1) {
-			d.fail(e.val, "segmentation.abc: want 0 < a < b <= 1, got a=%g b=%g", seg.ABC.A, seg.ABC.B)
+			d.fail(e.Val, "segmentation.abc: want 0 < a < b <= 1, got a=%g b=%g", seg.ABC.A, seg.ABC.B)
 		}
 	}
 	if e, ok := m["pmg"]; ok {
-		f := d.mapping(e.val, "segmentation.pmg", "medium", "large")
+		f := d.mapping(e.Val, "segmentation.pmg", "medium", "large")
 		d.setNumber(f, "medium", "segmentation.pmg", &seg.PMG.Medium)
 		d.setNumber(f, "large", "segmentation.pmg", &seg.PMG.Large)
 		if !(seg.PMG.Medium > 0 && seg.PMG.Medium < seg.PMG.Large) {
-			d.fail(e.val, "segmentation.pmg: want 0 < medium < large, got medium=%g large=%g", seg.PMG.Medium, seg.PMG.Large)
+			d.fail(e.Val, "segmentation.pmg: want 0 < medium < large, got medium=%g large=%g", seg.PMG.Medium, seg.PMG.Large)
 		}
 	}
 	return seg
@@ -129,7 +130,7 @@ func (d *decoder) segmentation(n *yaml.Node) Segmentation {
 // setNumber sets *dst from key of m when present.
 func (d *decoder) setNumber(m map[string]entry, key, path string, dst *float64) {
 	if e, ok := m[key]; ok {
-		if f, ok := d.number(e.val, join(path, key)); ok {
+		if f, ok := d.number(e.Val, yamlnode.Join(path, key)); ok {
 			*dst = f
 		}
 	}
@@ -193,7 +194,7 @@ func checkInhibits(fs *fileSet, defs map[string]*ruleDef) []error {
 	var errs []error
 	for _, def := range fs.rules {
 		for i, target := range def.rule.Inhibits {
-			path := index(def.path+".inhibits", i)
+			path := yamlnode.Index(def.path+".inhibits", i)
 			switch _, ok := defs[target]; {
 			case target == def.rule.Name:
 				errs = append(errs, fs.src.at(def.inhibits[i], "%s: a rule cannot inhibit itself", path))

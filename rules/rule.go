@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"github.com/crmsync/crmsync/internal/yamlnode"
 	"regexp"
 	"time"
 
@@ -27,28 +28,28 @@ func (d *decoder) rule(n *yaml.Node, path string) *ruleDef {
 	d.ruleName(def, m)
 	d.ruleWhen(def, m)
 	if e, ok := m["description"]; ok {
-		r.Description, _ = d.str(e.val, path+".description")
+		r.Description, _ = d.str(e.Val, path+".description")
 	}
 	if e, ok := m["severity"]; ok {
-		r.Severity = d.oneOf(e.val, path+".severity", SeverityInfo, SeverityInfo, SeverityWarning, SeverityCritical)
+		r.Severity = d.oneOf(e.Val, path+".severity", SeverityInfo, SeverityInfo, SeverityWarning, SeverityCritical)
 	}
 	if e, ok := m["labels"]; ok {
-		r.Labels = d.strMap(e.val, path+".labels")
+		r.Labels = d.strMap(e.Val, path+".labels")
 	}
 	if e, ok := m["cooldown"]; ok {
-		r.Cooldown = d.cooldown(e.val, path+".cooldown")
+		r.Cooldown = d.cooldown(e.Val, path+".cooldown")
 	}
 	if e, ok := m["for"]; ok {
-		r.For = d.forDuration(e.val, path+".for")
+		r.For = d.forDuration(e.Val, path+".for")
 	}
 	if e, ok := m["on_resolve"]; ok {
-		r.OnResolve = d.onResolve(e.val, path+".on_resolve", r.Name)
+		r.OnResolve = d.onResolve(e.Val, path+".on_resolve", r.Name)
 	}
 	if e, ok := m["inhibits"]; ok {
-		r.Inhibits, def.inhibits = d.strList(e.val, path+".inhibits")
+		r.Inhibits, def.inhibits = d.strList(e.Val, path+".inhibits")
 	}
 	if e, ok := m["actions"]; ok {
-		r.Actions = d.actions(e.val, path+".actions", r.Name)
+		r.Actions = d.actions(e.Val, path+".actions", r.Name)
 	}
 	return def
 }
@@ -56,17 +57,17 @@ func (d *decoder) rule(n *yaml.Node, path string) *ruleDef {
 // ruleName sets the rule's name, which is required.
 func (d *decoder) ruleName(def *ruleDef, m map[string]entry) {
 	e, ok := m["name"]
-	if !ok || isNull(e.val) {
+	if !ok || yamlnode.IsNull(e.Val) {
 		d.fail(def.name, "%s: missing name", def.path)
 		return
 	}
-	def.name = e.val
-	name, ok := d.str(e.val, def.path+".name")
+	def.name = e.Val
+	name, ok := d.str(e.Val, def.path+".name")
 	if !ok {
 		return
 	}
 	if !ruleNameRe.MatchString(name) {
-		d.fail(e.val, "%s.name: %q: use only a-z, 0-9, - and _", def.path, name)
+		d.fail(e.Val, "%s.name: %q: use only a-z, 0-9, - and _", def.path, name)
 		return
 	}
 	def.rule.Name = name
@@ -75,16 +76,16 @@ func (d *decoder) ruleName(def *ruleDef, m map[string]entry) {
 // ruleWhen compiles the rule's expression, which is required.
 func (d *decoder) ruleWhen(def *ruleDef, m map[string]entry) {
 	e, ok := m["when"]
-	if !ok || isNull(e.val) {
+	if !ok || yamlnode.IsNull(e.Val) {
 		d.fail(def.name, "%s: missing when", def.path)
 		return
 	}
-	when, ok := d.str(e.val, def.path+".when")
+	when, ok := d.str(e.Val, def.path+".when")
 	if !ok {
 		return
 	}
 	def.rule.When = when
-	prog, err := compileWhen(d.src, def.path+".when", e.val)
+	prog, err := compileWhen(d.src, def.path+".when", e.Val)
 	if err != nil {
 		d.errs = append(d.errs, err)
 		return
@@ -99,10 +100,10 @@ func (d *decoder) oneOf(n *yaml.Node, path, def string, allowed ...string) strin
 	switch {
 	case !ok:
 		return def
-	case isNull(n):
+	case yamlnode.IsNull(n):
 		return def
 	case !contains(allowed, s):
-		d.fail(n, "%s: %q is not one of %s", path, s, quoteList(allowed))
+		d.fail(n, "%s: %q is not one of %s", path, s, yamlnode.QuoteList(allowed))
 		return def
 	}
 	return s
@@ -134,7 +135,7 @@ func (d *decoder) onResolve(n *yaml.Node, path, rule string) *SlackAction {
 		d.fail(n, "%s: missing slack", path)
 		return nil
 	}
-	return d.slack(e.val, path+".slack", rule)
+	return d.slack(e.Val, path+".slack", rule)
 }
 
 // cooldown parses a positive duration such as 30d, 2w or 12h.

@@ -1,6 +1,7 @@
 package ruletest
 
 import (
+	"github.com/crmsync/crmsync/internal/yamlnode"
 	"strconv"
 	"time"
 
@@ -30,7 +31,7 @@ func (d *decoder) accounts(n *yaml.Node, path string, now time.Time) ([]model.Cl
 	ids := map[string]bool{}
 	first := map[string]int{}
 	for i, item := range d.list(n, path) {
-		ipath := index(path, i)
+		ipath := yamlnode.Index(path, i)
 		c, ok := d.account(item, ipath, now)
 		if !ok {
 			continue
@@ -80,12 +81,12 @@ func (d *decoder) account(n *yaml.Node, path string, now time.Time) (model.Clien
 // lifecycle decodes an account's lifecycle, customer by default.
 func (d *decoder) lifecycle(m map[string]entry, path string) model.Lifecycle {
 	e, ok := m["lifecycle"]
-	if !ok || isNull(e.val) {
+	if !ok || yamlnode.IsNull(e.Val) {
 		return model.Customer
 	}
 	l := model.Lifecycle(d.str(m, "lifecycle", path))
 	if !l.Valid() {
-		d.fail(e.val, "%s.lifecycle: %q is not one of prospect, customer, former, other", path, l)
+		d.fail(e.Val, "%s.lifecycle: %q is not one of prospect, customer, former, other", path, l)
 		return model.Customer
 	}
 	return l
@@ -94,16 +95,16 @@ func (d *decoder) lifecycle(m map[string]entry, path string) model.Lifecycle {
 // date decodes the date at key in m, def when absent.
 func (d *decoder) date(m map[string]entry, key, path string, now, def time.Time) time.Time {
 	e, ok := m[key]
-	if !ok || isNull(e.val) {
+	if !ok || yamlnode.IsNull(e.Val) {
 		return def
 	}
-	s, ok := d.scalar(e.val, join(path, key))
+	s, ok := d.scalar(e.Val, yamlnode.Join(path, key))
 	if !ok {
 		return def
 	}
 	t, err := parseDate(s, now, true)
 	if err != nil {
-		d.fail(e.val, "%s: %v", join(path, key), err)
+		d.fail(e.Val, "%s: %v", yamlnode.Join(path, key), err)
 		return def
 	}
 	return t
@@ -112,11 +113,11 @@ func (d *decoder) date(m map[string]entry, key, path string, now, def time.Time)
 // owner decodes an account's optional owner; its id defaults to its email.
 func (d *decoder) owner(m map[string]entry, path string) *model.Owner {
 	e, ok := m["owner"]
-	if !ok || isNull(e.val) {
+	if !ok || yamlnode.IsNull(e.Val) {
 		return nil
 	}
-	path = join(path, "owner")
-	om := d.mapping(e.val, path, ownerKeys...)
+	path = yamlnode.Join(path, "owner")
+	om := d.mapping(e.Val, path, ownerKeys...)
 	if om == nil {
 		return nil
 	}
@@ -126,7 +127,7 @@ func (d *decoder) owner(m map[string]entry, path string) *model.Owner {
 		id = o.Email
 	}
 	if id == "" {
-		d.fail(e.val, "%s: missing id (or email)", path)
+		d.fail(e.Val, "%s: missing id (or email)", path)
 	}
 	o.Ref = model.NewRef(source, id)
 	return o
@@ -138,10 +139,10 @@ func (d *decoder) contacts(m map[string]entry, path string, now time.Time, a *mo
 	if !ok {
 		return nil
 	}
-	path = join(path, "contacts")
+	path = yamlnode.Join(path, "contacts")
 	var out []model.Contact
-	for i, item := range d.list(e.val, path) {
-		c, ok := d.contact(item, index(path, i), now, a, i)
+	for i, item := range d.list(e.Val, path) {
+		c, ok := d.contact(item, yamlnode.Index(path, i), now, a, i)
 		if !ok {
 			continue
 		}
@@ -180,10 +181,10 @@ func (d *decoder) deals(m map[string]entry, path string, now time.Time, account 
 	if !ok {
 		return nil
 	}
-	path = join(path, "deals")
+	path = yamlnode.Join(path, "deals")
 	var out []model.Deal
-	for i, item := range d.list(e.val, path) {
-		if deal, ok := d.deal(item, index(path, i), now, account, i); ok {
+	for i, item := range d.list(e.Val, path) {
+		if deal, ok := d.deal(item, yamlnode.Index(path, i), now, account, i); ok {
 			out = append(out, deal)
 		}
 	}

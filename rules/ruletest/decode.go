@@ -3,6 +3,7 @@ package ruletest
 import (
 	"cmp"
 	"fmt"
+	"github.com/crmsync/crmsync/internal/yamlnode"
 	"regexp"
 	"slices"
 	"strconv"
@@ -10,12 +11,11 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/crmsync/crmsync/internal/suggest"
 	"github.com/crmsync/crmsync/rules"
 )
 
 // entry is one key and its value in a YAML mapping.
-type entry struct{ key, val *yaml.Node }
+type entry = yamlnode.Entry
 
 // decoder reads the nodes of one test file and collects every problem,
 // located in the file.
@@ -34,124 +34,10 @@ func at(file string, n *yaml.Node, format string, args ...any) *rules.Error {
 	return &rules.Error{File: file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)}
 }
 
-// join returns path.key, or key at the top level.
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// index returns path[i].
-func index(path string, i int) string {
-	return path + "[" + strconv.Itoa(i) + "]"
-}
-
-// resolve follows an alias to the node it names.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-// isNull reports whether n is absent or an explicit YAML null.
-func isNull(n *yaml.Node) bool {
-	n = resolve(n)
-	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-// pairs returns the entries of mapping n in order, with merge keys (<<)
-// expanded and repeated keys reported. It returns nil and reports a
-// problem when n is not a mapping; a null n has no entries.
-func (d *decoder) pairs(n *yaml.Node, path string) []entry {
-	n = resolve(n)
-	if isNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.MappingNode {
-		d.fail(n, "%s: must be a mapping", path)
-		return nil
-	}
-	var out, merged []entry
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
-		if k.Tag == "!!merge" {
-			merged = append(merged, d.merge(v, path)...)
-			continue
-		}
-		if j := slices.IndexFunc(out, func(e entry) bool { return e.key.Value == k.Value }); j >= 0 {
-			d.fail(k, "%s: repeated key (first at line %d)", join(path, k.Value), out[j].key.Line)
-			continue
-		}
-		out = append(out, entry{key: k, val: v})
-	}
-	for _, e := range merged {
-		if !slices.ContainsFunc(out, func(o entry) bool { return o.key.Value == e.key.Value }) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// merge returns the entries a merge key brings in: those of a mapping or
-// of a list of mappings, the first one winning.
-func (d *decoder) merge(v *yaml.Node, path string) []entry {
-	if v.Kind != yaml.SequenceNode {
-		return d.pairs(v, path)
-	}
-	var out []entry
-	for _, item := range v.Content {
-		for _, e := range d.pairs(item, path) {
-			if !slices.ContainsFunc(out, func(o entry) bool { return o.key.Value == e.key.Value }) {
-				out = append(out, e)
-			}
-		}
-	}
-	return out
-}
-
-// mapping returns the entries of mapping n by key, reporting keys not in
-// allowed with the closest allowed one. It returns nil when n is not a
-// mapping.
-func (d *decoder) mapping(n *yaml.Node, path string, allowed ...string) map[string]entry {
-	if !isNull(n) && resolve(n).Kind != yaml.MappingNode {
-		d.fail(n, "%s: must be a mapping", path)
-		return nil
-	}
-	out := map[string]entry{}
-	for _, e := range d.pairs(n, path) {
-		if !slices.Contains(allowed, e.key.Value) {
-			d.unknownKey(e.key, join(path, e.key.Value), allowed)
-			continue
-		}
-		out[e.key.Value] = e
-	}
-	return out
-}
-
-// unknownKey reports key k, not one of allowed.
-func (d *decoder) unknownKey(k *yaml.Node, path string, allowed []string) {
-	if s := suggest.Closest(k.Value, allowed); s != "" {
-		d.fail(k, "%s: unknown key (did you mean %q?)", path, s)
-		return
-	}
-	d.fail(k, "%s: unknown key (want one of %s)", path, quoteList(allowed))
-}
-
-// quoteList formats names as "a", "b", "c".
-func quoteList(names []string) string {
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		quoted[i] = strconv.Quote(n)
-	}
-	return strings.Join(quoted, ", ")
-}
-
 // scalar returns the text of scalar n, "" for null; false and a problem
 // when n is not a scalar.
 func (d *decoder) scalar(n *yaml.Node, path string) (string, bool) {
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return "", true
 	}
 	if n.Kind != yaml.ScalarNode {
@@ -167,7 +53,7 @@ func (d *decoder) str(m map[string]entry, key, path string) string {
 	if !ok {
 		return ""
 	}
-	s, _ := d.scalar(e.val, join(path, key))
+	s, _ := d.scalar(e.Val, yamlnode.Join(path, key))
 	return s
 }
 
@@ -175,13 +61,13 @@ func (d *decoder) str(m map[string]entry, key, path string) string {
 // at n.
 func (d *decoder) required(m map[string]entry, n *yaml.Node, key, path string) string {
 	e, ok := m[key]
-	if !ok || isNull(e.val) {
+	if !ok || yamlnode.IsNull(e.Val) {
 		d.fail(n, "%s: missing %s", path, key)
 		return ""
 	}
-	s, ok := d.scalar(e.val, join(path, key))
+	s, ok := d.scalar(e.Val, yamlnode.Join(path, key))
 	if ok && s == "" {
-		d.fail(e.val, "%s: must not be empty", join(path, key))
+		d.fail(e.Val, "%s: must not be empty", yamlnode.Join(path, key))
 	}
 	return s
 }
@@ -189,12 +75,12 @@ func (d *decoder) required(m map[string]entry, n *yaml.Node, key, path string) s
 // boolean returns the boolean at key in m, def when absent.
 func (d *decoder) boolean(m map[string]entry, key, path string, def bool) bool {
 	e, ok := m[key]
-	if !ok || isNull(e.val) {
+	if !ok || yamlnode.IsNull(e.Val) {
 		return def
 	}
 	var b bool
-	if e.val.Kind != yaml.ScalarNode || e.val.Tag != "!!bool" || e.val.Decode(&b) != nil {
-		d.fail(e.val, "%s: must be true or false", join(path, key))
+	if e.Val.Kind != yaml.ScalarNode || e.Val.Tag != "!!bool" || e.Val.Decode(&b) != nil {
+		d.fail(e.Val, "%s: must be true or false", yamlnode.Join(path, key))
 	}
 	return b
 }
@@ -202,20 +88,20 @@ func (d *decoder) boolean(m map[string]entry, key, path string, def bool) bool {
 // number returns the number at key in m, 0 when absent.
 func (d *decoder) number(m map[string]entry, key, path string) float64 {
 	e, ok := m[key]
-	if !ok || isNull(e.val) {
+	if !ok || yamlnode.IsNull(e.Val) {
 		return 0
 	}
 	var f float64
-	if e.val.Kind != yaml.ScalarNode || (e.val.Tag != "!!int" && e.val.Tag != "!!float") || e.val.Decode(&f) != nil {
-		d.fail(e.val, "%s: must be a number", join(path, key))
+	if e.Val.Kind != yaml.ScalarNode || (e.Val.Tag != "!!int" && e.Val.Tag != "!!float") || e.Val.Decode(&f) != nil {
+		d.fail(e.Val, "%s: must be a number", yamlnode.Join(path, key))
 	}
 	return f
 }
 
 // list returns the items of sequence n; nil for null.
 func (d *decoder) list(n *yaml.Node, path string) []*yaml.Node {
-	n = resolve(n)
-	if isNull(n) {
+	n = yamlnode.Resolve(n)
+	if yamlnode.IsNull(n) {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -224,7 +110,7 @@ func (d *decoder) list(n *yaml.Node, path string) []*yaml.Node {
 	}
 	items := make([]*yaml.Node, len(n.Content))
 	for i, item := range n.Content {
-		items[i] = resolve(item)
+		items[i] = yamlnode.Resolve(item)
 	}
 	return items
 }
@@ -232,14 +118,14 @@ func (d *decoder) list(n *yaml.Node, path string) []*yaml.Node {
 // strMap returns the text keys and values of the mapping at key in m.
 func (d *decoder) strMap(m map[string]entry, key, path string) map[string]string {
 	e, ok := m[key]
-	if !ok || isNull(e.val) {
+	if !ok || yamlnode.IsNull(e.Val) {
 		return nil
 	}
-	path = join(path, key)
+	path = yamlnode.Join(path, key)
 	out := map[string]string{}
-	for _, p := range d.pairs(e.val, path) {
-		if v, ok := d.scalar(p.val, join(path, p.key.Value)); ok {
-			out[p.key.Value] = v
+	for _, p := range d.pairs(e.Val, path) {
+		if v, ok := d.scalar(p.Val, yamlnode.Join(path, p.Key.Value)); ok {
+			out[p.Key.Value] = v
 		}
 	}
 	return out
@@ -263,4 +149,15 @@ func sortErrors(errs []error) {
 		ea, eb := a.(*rules.Error), b.(*rules.Error)
 		return cmp.Or(cmp.Compare(ea.Line, eb.Line), cmp.Compare(ea.Col, eb.Col))
 	})
+}
+
+// pairs returns the entries of mapping n in order (see yamlnode.Pairs).
+func (d *decoder) pairs(n *yaml.Node, path string) []entry {
+	return yamlnode.Pairs(d.fail, n, path)
+}
+
+// mapping returns the entries of mapping n by key, reporting keys not in
+// allowed (see yamlnode.Mapping).
+func (d *decoder) mapping(n *yaml.Node, path string, allowed ...string) map[string]entry {
+	return yamlnode.Mapping(d.fail, n, path, allowed...)
 }

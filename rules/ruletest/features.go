@@ -2,6 +2,7 @@ package ruletest
 
 import (
 	"fmt"
+	"github.com/crmsync/crmsync/internal/yamlnode"
 	"maps"
 	"math"
 	"reflect"
@@ -56,7 +57,7 @@ func unknownFeature(name string) string {
 	return fmt.Sprintf("unknown feature %q (want one of %s)", name, strings.Join(featureNames, ", "))
 }
 
-// flatten returns m with the values of nested maps keyed prefix.key.
+// flatten returns m with the values of nested maps keyed prefix.Key.
 func flatten(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	flattenInto(out, "", reflect.ValueOf(m))
@@ -66,7 +67,7 @@ func flatten(m map[string]any) map[string]any {
 // flattenInto adds the entries of map v to out, under prefix.
 func flattenInto(out map[string]any, prefix string, v reflect.Value) {
 	for _, k := range v.MapKeys() {
-		name := join(prefix, fmt.Sprint(k.Interface()))
+		name := yamlnode.Join(prefix, fmt.Sprint(k.Interface()))
 		e := v.MapIndex(k)
 		if e.Kind() == reflect.Interface && !e.IsNil() {
 			e = e.Elem()

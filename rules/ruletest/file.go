@@ -1,6 +1,7 @@
 package ruletest
 
 import (
+	"github.com/crmsync/crmsync/internal/yamlnode"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -65,7 +66,7 @@ func decodeFile(file string, data []byte) (*suite, []error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, []error{syntaxError(file, err)}
 	}
-	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+	if len(doc.Content) == 0 || yamlnode.IsNull(doc.Content[0]) {
 		return nil, []error{&rules.Error{File: file, Line: 1, Col: 1, Msg: "empty test file: want rule_files and tests"}}
 	}
 	d := &decoder{file: file}
@@ -83,15 +84,15 @@ func (d *decoder) suite(n *yaml.Node) *suite {
 	s.ruleFiles = d.ruleFiles(m, n)
 	var now time.Time
 	if e, ok := m["evaluation_time"]; ok {
-		now = d.evaluationTime(e.val, "evaluation_time")
+		now = d.evaluationTime(e.Val, "evaluation_time")
 	}
 	e, ok := m["tests"]
-	items := d.list(e.val, "tests")
+	items := d.list(e.Val, "tests")
 	if !ok || len(items) == 0 {
 		d.fail(n, "tests: missing (want a list of tests)")
 	}
 	for i, item := range items {
-		if tc := d.test(item, index("tests", i), now); tc != nil {
+		if tc := d.test(item, yamlnode.Index("tests", i), now); tc != nil {
 			s.tests = append(s.tests, tc)
 		}
 	}
@@ -101,14 +102,14 @@ func (d *decoder) suite(n *yaml.Node) *suite {
 // ruleFiles decodes rule_files, which is required.
 func (d *decoder) ruleFiles(m map[string]entry, n *yaml.Node) []ruleFile {
 	e, ok := m["rule_files"]
-	items := d.list(e.val, "rule_files")
+	items := d.list(e.Val, "rule_files")
 	if !ok || len(items) == 0 {
 		d.fail(n, "rule_files: missing (want the rule files under test)")
 		return nil
 	}
 	var out []ruleFile
 	for i, item := range items {
-		if s, ok := d.scalar(item, index("rule_files", i)); ok && s != "" {
+		if s, ok := d.scalar(item, yamlnode.Index("rule_files", i)); ok && s != "" {
 			out = append(out, ruleFile{pattern: s, node: item})
 		}
 	}
@@ -139,20 +140,20 @@ func (d *decoder) test(n *yaml.Node, path string, defNow time.Time) *testCase {
 		tc.name = path
 	}
 	if e, ok := m["evaluation_time"]; ok {
-		tc.now = d.evaluationTime(e.val, join(path, "evaluation_time"))
+		tc.now = d.evaluationTime(e.Val, yamlnode.Join(path, "evaluation_time"))
 	}
 	if tc.now.IsZero() {
 		d.fail(n, "%s: missing evaluation_time (set it in the test or at the top of the file)", path)
 	}
 	ids := map[string]bool{}
 	if e, ok := m["accounts"]; ok {
-		tc.clients, ids = d.accounts(e.val, join(path, "accounts"), tc.now)
+		tc.clients, ids = d.accounts(e.Val, yamlnode.Join(path, "accounts"), tc.now)
 	}
 	if e, ok := m["expect"]; ok {
-		tc.expect = d.expect(e.val, join(path, "expect"), ids)
+		tc.expect = d.expect(e.Val, yamlnode.Join(path, "expect"), ids)
 	}
 	if e, ok := m["expect_features"]; ok {
-		tc.features = d.expectFeatures(e.val, join(path, "expect_features"), ids)
+		tc.features = d.expectFeatures(e.Val, yamlnode.Join(path, "expect_features"), ids)
 	}
 	_, hasExpect := m["expect"]
 	_, hasFeatures := m["expect_features"]
@@ -166,9 +167,9 @@ func (d *decoder) test(n *yaml.Node, path string, defNow time.Time) *testCase {
 func (d *decoder) expect(n *yaml.Node, path string, ids map[string]bool) []expectation {
 	var out []expectation
 	for _, p := range d.pairs(n, path) {
-		exp := expectation{rule: p.key.Value, path: join(path, p.key.Value), node: p.key, accounts: []string{}}
-		for i, item := range d.list(p.val, exp.path) {
-			ipath := index(exp.path, i)
+		exp := expectation{rule: p.Key.Value, path: yamlnode.Join(path, p.Key.Value), node: p.Key, accounts: []string{}}
+		for i, item := range d.list(p.Val, exp.path) {
+			ipath := yamlnode.Index(exp.path, i)
 			if id, ok := d.scalar(item, ipath); ok && d.knownAccount(item, ipath, id, ids) {
 				exp.accounts = append(exp.accounts, id)
 			}
@@ -192,31 +193,31 @@ func (d *decoder) knownAccount(n *yaml.Node, path, id string, ids map[string]boo
 func (d *decoder) expectFeatures(n *yaml.Node, path string, ids map[string]bool) []featureCheck {
 	var out []featureCheck
 	for _, p := range d.pairs(n, path) {
-		apath := join(path, p.key.Value)
-		if !d.knownAccount(p.key, apath, p.key.Value, ids) {
+		apath := yamlnode.Join(path, p.Key.Value)
+		if !d.knownAccount(p.Key, apath, p.Key.Value, ids) {
 			continue
 		}
-		out = append(out, featureCheck{account: p.key.Value, want: d.features(p.val, apath, "", nil)})
+		out = append(out, featureCheck{account: p.Key.Value, want: d.features(p.Val, apath, "", nil)})
 	}
 	return out
 }
 
 // features appends the feature values of mapping n to out, naming those
-// of nested mappings prefix.key.
+// of nested mappings prefix.Key.
 func (d *decoder) features(n *yaml.Node, path, prefix string, out []feature) []feature {
 	for _, p := range d.pairs(n, path) {
-		name, fpath := join(prefix, p.key.Value), join(path, p.key.Value)
+		name, fpath := yamlnode.Join(prefix, p.Key.Value), yamlnode.Join(path, p.Key.Value)
 		switch {
-		case p.val.Kind == yaml.MappingNode:
-			out = d.features(p.val, fpath, name, out)
+		case p.Val.Kind == yaml.MappingNode:
+			out = d.features(p.Val, fpath, name, out)
 		case !knownFeature(name):
-			d.fail(p.key, "%s: %s", fpath, unknownFeature(name))
-		case p.val.Kind != yaml.ScalarNode:
-			d.fail(p.val, "%s: must be a single value", fpath)
+			d.fail(p.Key, "%s: %s", fpath, unknownFeature(name))
+		case p.Val.Kind != yaml.ScalarNode:
+			d.fail(p.Val, "%s: must be a single value", fpath)
 		default:
 			var v any
-			if err := p.val.Decode(&v); err != nil {
-				d.fail(p.val, "%s: %v", fpath, err)
+			if err := p.Val.Decode(&v); err != nil {
+				d.fail(p.Val, "%s: %v", fpath, err)
 				continue
 			}
 			out = append(out, feature{name: name, value: v})

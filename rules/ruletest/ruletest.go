@@ -3,6 +3,7 @@ package ruletest
 import (
 	"errors"
 	"fmt"
+	"github.com/crmsync/crmsync/internal/yamlnode"
 	"io"
 	"os"
 	"path/filepath"
@@ -83,7 +84,7 @@ func (s *suite) rulePaths() ([]string, []error) {
 		}
 		matches, err := expand(p)
 		if err != nil {
-			errs = append(errs, at(s.file, rf.node, "%s: %v", index("rule_files", i), err))
+			errs = append(errs, at(s.file, rf.node, "%s: %v", yamlnode.Index("rule_files", i), err))
 			continue
 		}
 		for _, m := range matches {
@@ -130,7 +131,7 @@ func (s *suite) checkRules(rs *rules.RuleSet) []error {
 			if c := suggest.Closest(exp.rule, names); c != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", c)
 			} else {
-				msg += fmt.Sprintf(" (the rule files define %s)", quoteList(names))
+				msg += fmt.Sprintf(" (the rule files define %s)", yamlnode.QuoteList(names))
 			}
 			errs = append(errs, at(s.file, exp.node, "%s", msg))
 		}
