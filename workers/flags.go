@@ -1,0 +1,92 @@
+package workers
+
+import (
+	"context"
+
+	"github.com/crmsync/crmsync/rules"
+	"github.com/crmsync/crmsync/store"
+)
+
+// advanceFlags moves rule r's flag state forward for every account of the
+// batch, marks in fires where it fires, and resolves the flags that
+// stopped holding.
+func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rule, batch []scored, fires []map[string]bool, res *shardResult, out *batcher) error {
+	ids := make([]string, len(batch))
+	for j := range batch {
+		ids[j] = batch[j].c.Account.ID
+	}
+	states, err := e.Store.FlagStates(ctx, r.Name, ids)
+	if err != nil {
+		return err
+	}
+	set := map[string]store.FlagState{}
+	var clear []string
+	for j := range batch {
+		st, held := states[j], matched(batch[j].matches, r)
+		switch {
+		case held:
+			next, fire := stepFlag(st, r, pp)
+			if st == nil || *st != next {
+				set[ids[j]] = next
+			}
+			if fire {
+				fires[j][r.Name] = true
+			} else {
+				e.skipped(res, r.Name, SkipPending)
+			}
+		case st != nil:
+			clear = append(clear, ids[j])
+			if !st.FiredAt.IsZero() {
+				if err := e.resolve(ctx, pp, &batch[j], r, res, out); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return e.Store.SetFlagStates(ctx, r.Name, set, clear)
+}
+
+// stepFlag returns the state of a rule whose condition holds at this pass,
+// and whether it fires: at once without for, else once the condition has
+// held for that long; a rule that fired keeps firing (its cooldown decides
+// whether it sends again).
+func stepFlag(st *store.FlagState, r *rules.Rule, pp *passPlan) (store.FlagState, bool) {
+	next := store.FlagState{Since: pp.now}
+	if st != nil {
+		next = *st
+	}
+	if next.FiredAt.IsZero() && pp.now.Sub(next.Since) >= r.For {
+		next.FiredAt, next.Pass = pp.now, pp.pass
+	}
+	return next, !next.FiredAt.IsZero()
+}
+
+func matched(matches []rules.Match, r *rules.Rule) bool {
+	for _, m := range matches {
+		if m.Rule == r {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve records that r's flag on the account stopped holding and sends
+// the rule's on_resolve note, if any.
+func (e *Evaluator) resolve(ctx context.Context, pp *passPlan, s *scored, r *rules.Rule, res *shardResult, out *batcher) error {
+	res.Resolved[r.Name]++
+	entry := store.Entry{
+		Key: LedgerKey(r.Name, s.c.Account.ID, "resolved", "", pp.pass), Rule: r.Name, AccountID: s.c.Account.ID,
+		Pass: pp.pass, Expression: r.When, Features: s.f.Map(),
+	}
+	if err := e.Store.RecordResolved(ctx, entry, pp.now); err != nil {
+		return err
+	}
+	pl, err := e.Planner.PlanResolved(pp, &s.c, s.f, r)
+	if err != nil {
+		return err
+	}
+	for _, reason := range pl.skips {
+		e.skipped(res, r.Name, reason)
+	}
+	return out.add(pl.msgs...)
+}
