@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -40,6 +41,12 @@ type Message struct {
 
 	Blocks json.RawMessage `json:"blocks,omitempty"` // Slack Block Kit blocks
 
+	// TemplateID names a SendGrid dynamic template ("d-..."); the email is
+	// then rendered by SendGrid from TemplateData instead of Subject, Text
+	// and HTML.
+	TemplateID   string         `json:"template_id,omitempty"`
+	TemplateData map[string]any `json:"template_data,omitempty"`
+
 	// NotBefore delays delivery: an email due in the recipient's quiet
 	// hours waits for the next allowed time instead of being dropped.
 	NotBefore time.Time `json:"not_before,omitzero"`
@@ -60,3 +67,16 @@ type Sender interface {
 // ErrPermanent marks a delivery failure that retrying cannot fix (a
 // rejected address, a bad request).
 var ErrPermanent = errors.New("permanent failure")
+
+// RateLimitError is a provider's "too many requests": nothing is wrong
+// with the message, it must be sent again no sooner than After. Retrying it
+// does not count against a task's retry budget.
+type RateLimitError struct {
+	Provider string        // "sendgrid", "slack"
+	Scope    string        // what is limited: the account, a Slack channel
+	After    time.Duration // wait at least this long
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("%s: rate limited (%s), retry after %s", e.Provider, e.Scope, e.After)
+}
