@@ -65,8 +65,13 @@ type NotifyConfig struct {
 
 // EmailConfig configures customer emails.
 type EmailConfig struct {
-	From         Address `yaml:"from"`
-	ReplyToOwner bool    `yaml:"reply_to_owner"` // Reply-To is the account owner's address
+	From               Address `yaml:"from"`
+	ReplyToOwner       bool    `yaml:"reply_to_owner"`       // Reply-To is the account owner's address
+	APIKey             Secret  `yaml:"api_key"`              // SendGrid API key (Mail Send)
+	APIKeyFile         string  `yaml:"api_key_file"`         // file holding api_key
+	BaseURL            string  `yaml:"base_url"`             // SendGrid host; EU: https://api.eu.sendgrid.com
+	UnsubscribeGroupID int     `yaml:"unsubscribe_group_id"` // SendGrid unsubscribe group (ASM) of every email
+	Sandbox            bool    `yaml:"sandbox"`              // SendGrid validates but does not deliver
 }
 
 // Address is an email address with an optional display name.
@@ -78,6 +83,9 @@ type Address struct {
 // SlackConfig configures Slack nudges.
 type SlackConfig struct {
 	FallbackChannel string `yaml:"fallback_channel"` // "#name" or channel ID; for owners without Slack
+	Token           Secret `yaml:"token"`            // bot token (xoxb-...)
+	TokenFile       string `yaml:"token_file"`       // file holding token
+	BaseURL         string `yaml:"base_url"`         // Slack Web API URL, ending in "/"
 }
 
 // LimitsConfig caps how often and when customers are emailed.
@@ -217,7 +225,8 @@ func (c *Config) applySectionDefaults(d *document) {
 // resolvePaths makes every file and folder path absolute (or relative to
 // the working directory, when dir is) by joining it to the config folder.
 func (c *Config) resolvePaths() {
-	paths := []*string{&c.Redis.URLFile, &c.Notify.Outbox, &c.Templates, &c.HTTP.AdminTokenFile}
+	paths := []*string{&c.Redis.URLFile, &c.Notify.Outbox, &c.Templates, &c.HTTP.AdminTokenFile,
+		&c.Notify.Email.APIKeyFile, &c.Notify.Slack.TokenFile}
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		paths = append(paths, &s.Path)

@@ -142,7 +142,7 @@ func TestParseErrors(t *testing.T) {
 			`bad.source.yaml:15:5: sources[3].type: required`,
 		}},
 		{"bad.missing-outbox.yaml", []string{
-			`bad.missing-outbox.yaml:2:3: notify.outbox: required: real email and Slack delivery are not available yet; set an outbox folder`,
+			`bad.missing-outbox.yaml:2:3: notify: nowhere to deliver: set notify.email.api_key and/or notify.slack.token, or an outbox folder (notify.outbox)`,
 		}},
 		{"bad.no-rule-files.yaml", []string{
 			`bad.no-rule-files.yaml:1:1: rule_files: at least one rule file is required`,
@@ -216,7 +216,7 @@ func TestParseReportsEveryError(t *testing.T) {
 
 func TestParseEmptyFile(t *testing.T) {
 	_, err := Parse("empty.yaml", []byte("# nothing\n"), t.TempDir())
-	want := "empty.yaml:1:1: notify.outbox: required: real email and Slack delivery are not available yet; set an outbox folder\n" +
+	want := "empty.yaml:1:1: notify: nowhere to deliver: set notify.email.api_key and/or notify.slack.token, or an outbox folder (notify.outbox)\n" +
 		"empty.yaml:1:1: rule_files: at least one rule file is required"
 	if err == nil || err.Error() != want {
 		t.Errorf("Parse(empty) error = %v, want %s", err, want)

@@ -25,7 +25,8 @@
 //
 // # Secrets
 //
-// Every secret key (redis.url, sources[].auth.token, http.admin_token) has a
+// Every secret key (redis.url, sources[].auth.token, notify.email.api_key,
+// notify.slack.token, http.admin_token) has a
 // sibling <key>_file naming a file that holds the secret, read at load with
 // its trailing newline removed; at most one of the two may be set. Secrets
 // never appear in error messages, in logs or in "crmsync config check"
@@ -68,17 +69,25 @@
 //	      token:      # secret
 //	      token_file: # file holding token
 //
-//	notify:
-//	  outbox:     # required for now: folder where every email and Slack message
-//	              # is written as JSON lines instead of being sent (real
-//	              # delivery is not available yet)
+//	notify:       # at least one of outbox, email.api_key, slack.token
+//	  outbox:     # folder: when set, every email and Slack message is written
+//	              # there as JSON lines instead of being sent (dry run, demo)
 //	  email:
 //	    from:     # sender of customer emails. Default
 //	              # {email: crmsync@localhost, name: crmsync}.
 //	      email:  # required when from is set; a plain address
 //	      name:   # display name
 //	    reply_to_owner: # replies go to the account owner. Default true.
+//	    api_key:  # SendGrid API key (Mail Send); secret
+//	    api_key_file: # file holding api_key
+//	    base_url: # SendGrid host. Default https://api.sendgrid.com
+//	              # (EU: https://api.eu.sendgrid.com)
+//	    unsubscribe_group_id: # SendGrid unsubscribe group of every email
+//	    sandbox:  # SendGrid validates the emails but delivers none. Default false.
 //	  slack:
+//	    token:    # bot token (xoxb-...); secret
+//	    token_file: # file holding token
+//	    base_url: # Slack Web API URL ending in "/". Default https://slack.com/api/
 //	    fallback_channel: # "#channel" or channel ID (C…) for owners without a
 //	                      # Slack account
 //

@@ -72,6 +72,8 @@ func (c *Config) secrets() []secretField {
 	s := []secretField{
 		{"redis", "url", &c.Redis.URL, &c.Redis.URLFile},
 		{"http", "admin_token", &c.HTTP.AdminToken, &c.HTTP.AdminTokenFile},
+		{"notify.email", "api_key", &c.Notify.Email.APIKey, &c.Notify.Email.APIKeyFile},
+		{"notify.slack", "token", &c.Notify.Slack.Token, &c.Notify.Slack.TokenFile},
 	}
 	for i := range c.Sources {
 		if a := c.Sources[i].Auth; a != nil {

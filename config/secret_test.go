@@ -178,3 +178,40 @@ func TestStringRoundTrip(t *testing.T) {
 		t.Errorf("round trip changed the config:\n%#v\n%#v", a, b)
 	}
 }
+
+func TestDeliverySecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, v := range map[string]string{"sg": "SG.s3cr3t\n", "slack": "xoxb-s3cr3t\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte("rules: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(`notify:
+  email: {api_key_file: sg, from: {email: a@example.com}, unsubscribe_group_id: 42, sandbox: true, base_url: "https://api.eu.sendgrid.com"}
+  slack: {token_file: slack, base_url: "https://slack.example/api/"}
+rule_files: ["*.yaml"]
+`)
+	c, err := Parse("c.yaml", data, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Notify.Email.APIKey.Reveal() != "SG.s3cr3t" || c.Notify.Slack.Token.Reveal() != "xoxb-s3cr3t" {
+		t.Fatalf("secrets not read from their files: %q %q", c.Notify.Email.APIKey.Reveal(), c.Notify.Slack.Token.Reveal())
+	}
+	if c.Notify.Email.UnsubscribeGroupID != 42 || !c.Notify.Email.Sandbox || c.Notify.Slack.BaseURL != "https://slack.example/api/" {
+		t.Fatalf("notify = %+v", c.Notify)
+	}
+	if s := c.String(); strings.Contains(s, "s3cr3t") {
+		t.Fatalf("a delivery secret leaked into String():\n%s", s)
+	}
+	bad := []byte("notify: {email: {api_key: k, from: {email: a@example.com}, base_url: ftp://x}, slack: {token: t, base_url: \"https://slack.com/api\"}}\nrule_files: [\"*.yaml\"]\n")
+	_, err = Parse("c.yaml", bad, dir)
+	for _, want := range []string{"notify.email.base_url: invalid URL", "notify.slack.base_url: invalid URL"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}

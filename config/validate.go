@@ -112,8 +112,17 @@ func isHTTPURL(s string) bool {
 
 func (c *Config) validateNotify(d *document) {
 	n := &c.Notify
-	if n.Outbox == "" {
-		d.addf("notify.outbox", "required: real email and Slack delivery are not available yet; set an outbox folder")
+	if n.Outbox == "" && n.Email.APIKey == "" && n.Slack.Token == "" {
+		d.addf("notify", "nowhere to deliver: set notify.email.api_key and/or notify.slack.token, or an outbox folder (notify.outbox)")
+	}
+	if u := n.Email.BaseURL; u != "" && !isHTTPURL(u) {
+		d.addf("notify.email.base_url", "invalid URL %q (want an absolute http(s) URL)", u)
+	}
+	if u := n.Slack.BaseURL; u != "" && (!isHTTPURL(u) || !strings.HasSuffix(u, "/")) {
+		d.addf("notify.slack.base_url", "invalid URL %q (want an absolute http(s) URL ending in /)", u)
+	}
+	if n.Email.UnsubscribeGroupID < 0 {
+		d.addf("notify.email.unsubscribe_group_id", "must not be negative, got %d", n.Email.UnsubscribeGroupID)
 	}
 	switch from := n.Email.From.Email; {
 	case from == "":
