@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/crmsync/crmsync/notify"
 )
 
 // ServerConfig returns the asynq server configuration crmsync runs with:
@@ -20,6 +23,7 @@ func ServerConfig(concurrency int, logger *slog.Logger) asynq.Config {
 		LogLevel:        asynq.WarnLevel,
 		ShutdownTimeout: 20 * time.Second,
 		RetryDelayFunc:  RetryDelay,
+		IsFailure:       IsFailure,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
@@ -33,12 +37,24 @@ func ServerConfig(concurrency int, logger *slog.Logger) asynq.Config {
 	}
 }
 
-// RetryDelay is 2^n seconds (n = retries so far), capped at one hour.
-func RetryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+// RetryDelay waits as long as a provider's rate limit asks (plus up to a
+// second of jitter, so retries do not arrive together), else 2^n seconds
+// (n = retries so far), capped at one hour.
+func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	if rl, ok := errors.AsType[*notify.RateLimitError](err); ok {
+		return rl.After + rand.N(time.Second)
+	}
 	if n > 12 {
 		return time.Hour
 	}
 	return min(time.Duration(1<<n)*time.Second, time.Hour)
+}
+
+// IsFailure tells asynq whether err counts against the task's retry
+// budget: a rate limit does not, the message is fine and will go later.
+func IsFailure(err error) bool {
+	_, limited := errors.AsType[*notify.RateLimitError](err)
+	return !limited
 }
 
 // Handlers are the task handlers of one crmsync process.
