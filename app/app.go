@@ -128,8 +128,8 @@ func LoadRules(cfg *config.Config) (*rules.RuleSet, *email.Renderer, error) {
 	var errs []error
 	for _, r := range rs.Rules {
 		for _, a := range r.Actions {
-			if a.Email == nil {
-				continue
+			if a.Email == nil || workers.IsDynamicTemplate(a.Email.Template) {
+				continue // SendGrid renders dynamic templates
 			}
 			if err := renderer.Check(a.Email.Template); err != nil {
 				errs = append(errs, fmt.Errorf("%s:%d: rule %s: template %q: %w", r.File, r.Line, r.Name, a.Email.Template, err))

@@ -27,3 +27,28 @@ type Data struct {
 
 	Now time.Time `json:"now"`
 }
+
+// TemplateData is d as the dynamic_template_data of a SendGrid dynamic
+// template: {{account.name}}, {{contact.first_name}}, {{owner.email}},
+// {{days_inactive}}, ... SendGrid's handlebars escapes it in HTML.
+func (d Data) TemplateData() map[string]any {
+	out := map[string]any{
+		"rule":             d.Rule,
+		"account":          map[string]any{"id": d.Account.ID, "name": d.Account.Name, "domain": d.Account.Domain, "url": d.Account.URL},
+		"revenue_12m":      d.Revenue12m,
+		"revenue_prev_12m": d.RevenuePrev12m,
+		"revenue_trend":    d.RevenueTrend,
+		"days_inactive":    d.DaysInactive,
+		"abc":              d.ABC,
+	}
+	if d.DaysSincePurchase != nil {
+		out["days_since_purchase"] = *d.DaysSincePurchase
+	}
+	if c := d.Contact; c != nil {
+		out["contact"] = map[string]any{"first_name": c.FirstName, "last_name": c.LastName, "name": c.Name(), "email": c.Email, "title": c.Title}
+	}
+	if o := d.Owner; o != nil {
+		out["owner"] = map[string]any{"name": o.Name, "email": o.Email}
+	}
+	return out
+}

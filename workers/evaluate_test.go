@@ -431,3 +431,29 @@ func TestPreviewShowsPendingRules(t *testing.T) {
 		t.Fatalf("preview two days later = %+v, %v; want quiet firing with its nudge", flags, err)
 	}
 }
+
+func TestDynamicTemplatesCarryTheirData(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	storeClient(t, s, "1", "ann@example.com", "")
+	q := &taskRecorder{}
+	e := newEvaluator(t, s, q, &Planner{From: Address{Email: "success@example.com"}})
+	rs, err := rules.Parse("rules.yaml", []byte("rules:\n  - name: quiet\n    when: days_inactive >= 90\n    actions:\n      - email: {to: primary_contact, template: d-0123456789abcdef}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Rules = rs
+	if _, err := e.Evaluate(ctx, "p1", evalNow); err != nil {
+		t.Fatal(err)
+	}
+	msgs := q.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want 1", len(msgs))
+	}
+	m := msgs[0]
+	contact, _ := m.TemplateData["contact"].(map[string]any)
+	account, _ := m.TemplateData["account"].(map[string]any)
+	if m.TemplateID != "d-0123456789abcdef" || m.Subject != "" || m.HTML != "" || contact["first_name"] != "Ann" || account["name"] != "Acme 1" || m.TemplateData["days_inactive"] == nil {
+		t.Fatalf("message = %+v", m)
+	}
+}

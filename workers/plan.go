@@ -136,14 +136,12 @@ func (p *Planner) planEmail(ctx context.Context, out *planned, pp *passPlan, d n
 		}
 		pp.emailed[addr]++
 		d.Contact = &ct
-		subject, text, html, err := p.Email.Render(a.Template, d)
-		if err != nil {
-			return err
-		}
 		m := notify.Message{
 			LedgerKey: LedgerKey(r.Name, c.Account.ID, notify.Email, addr, pp.pass),
-			Channel:   notify.Email, To: ct.Email, ToName: ct.Name(),
-			From: p.From.Email, Subject: subject, Text: text, HTML: html,
+			Channel:   notify.Email, To: ct.Email, ToName: ct.Name(), From: p.From.Email,
+		}
+		if err := p.renderEmail(&m, a.Template, d); err != nil {
+			return err
 		}
 		if p.Quiet != nil {
 			m.NotBefore = p.Quiet.Next(pp.now, p.zoneOf(c, &ct))
@@ -183,6 +181,22 @@ func (p *Planner) PlanResolved(pp *passPlan, c *model.Client, f rules.Features, 
 		})
 	}
 	return out, nil
+}
+
+// IsDynamicTemplate reports whether name is a SendGrid dynamic template
+// id ("d-..."), rendered by SendGrid, rather than a local template.
+func IsDynamicTemplate(name string) bool { return strings.HasPrefix(name, "d-") }
+
+// renderEmail fills the content of m: the local template rendered, or the
+// dynamic template's id and data.
+func (p *Planner) renderEmail(m *notify.Message, template string, d notify.Data) error {
+	if IsDynamicTemplate(template) {
+		m.TemplateID, m.TemplateData = template, d.TemplateData()
+		return nil
+	}
+	var err error
+	m.Subject, m.Text, m.HTML, err = p.Email.Render(template, d)
+	return err
 }
 
 // holdBack returns why an email to addr must not be planned, or "".
