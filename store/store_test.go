@@ -42,6 +42,7 @@ var coreTests = []struct {
 	{"AccountIDRange", testAccountIDRange},
 	{"Passes", testPasses},
 	{"FlagStates", testFlagStates},
+	{"FirstSeen", testFirstSeen},
 }
 
 func TestStoreMiniredis(t *testing.T) {
@@ -907,5 +908,18 @@ func TestCloseTwice(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("second Close = %v, want the first result", err)
+	}
+}
+
+func testFirstSeen(t *testing.T, s *Store) {
+	ctx := context.Background()
+	for i, want := range []bool{true, false, false} {
+		got, err := s.FirstSeen(ctx, "sg:evt-1", time.Hour)
+		if err != nil || got != want {
+			t.Fatalf("call %d: FirstSeen = %v, %v; want %v", i, got, err, want)
+		}
+	}
+	if got, _ := s.FirstSeen(ctx, "sg:evt-2", time.Hour); !got {
+		t.Fatal("another key was taken for a duplicate")
 	}
 }

@@ -1,0 +1,18 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// FirstSeen records key for ttl and reports whether this is the first time
+// it is seen within ttl: webhooks use it to drop SendGrid's duplicated
+// events and replayed Slack requests.
+func (s *Store) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.key("seen", key), 1, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: first seen: %w", err)
+	}
+	return ok, nil
+}
