@@ -17,7 +17,7 @@ import (
 
 // Start starts the asynq workers of this process.
 func (a *App) Start() error {
-	cfg := workers.ServerConfig(a.Config.Workers.Concurrency, a.log)
+	cfg := workers.ServerConfig(a.Config.Workers.Concurrency, a.log, a.Handlers.DeadLetter)
 	cfg.TaskCheckInterval = a.opts.TaskCheckInterval
 	if a.opts.TaskCheckInterval > 0 {
 		cfg.DelayedTaskCheckInterval = a.opts.TaskCheckInterval

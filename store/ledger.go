@@ -16,9 +16,11 @@ const LedgerTTL = 400 * 24 * time.Hour
 
 // Ledger entry statuses.
 const (
-	StatusClaimed = "claimed"
-	StatusSent    = "sent"
-	StatusFailed  = "failed"
+	StatusClaimed  = "claimed"
+	StatusSent     = "sent"
+	StatusFailed   = "failed"   // the last attempt failed; a retry may claim it again
+	StatusRejected = "rejected" // the provider refused it for good (bad address, bad request): never resent
+	StatusDead     = "dead"     // every retry failed: the dead-letter record, never resent
 )
 
 // Entry is one notification in the ledger: claimed before it is sent, so
@@ -45,7 +47,7 @@ type ClaimResult int
 // Claim outcomes.
 const (
 	Claimed     ClaimResult = iota // the caller holds the claim and may send
-	AlreadySent                    // the notification was sent: do not send
+	AlreadySent                    // the notification was sent, rejected or given up: do not send
 	HeldByOther                    // another token holds a live claim: try later
 )
 
@@ -68,7 +70,7 @@ func (r ClaimResult) String() string {
 // ledger key. Returns a ClaimResult.
 var claimScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'status', 'token', 'claimed_ms')
-if h[1] == 'sent' then return 1 end
+if h[1] == 'sent' or h[1] == 'rejected' or h[1] == 'dead' then return 1 end
 local now = tonumber(ARGV[2])
 local at = tonumber(h[3])
 if h[1] == 'claimed' and h[2] ~= ARGV[1] and at and at + tonumber(ARGV[3]) > now then return 2 end
@@ -163,6 +165,67 @@ func (s *Store) Release(ctx context.Context, key, token, reason string) error {
 		return fmt.Errorf("store: release %s: %w", key, ErrClaimLost)
 	}
 	return nil
+}
+
+// rejectScript sets KEYS[1] to rejected with reason ARGV[2] if ARGV[1]
+// holds its claim. Returns 1 on success.
+var rejectScript = redis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'status', 'token')
+if h[2] ~= ARGV[1] or (h[1] ~= 'claimed' and h[1] ~= 'failed') then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'rejected', 'error', ARGV[2])
+return 1
+`)
+
+// Reject records that the provider refused the notification under key for
+// good (reason says why): it will never be sent again, even by a retry of
+// its batch. It fails with ErrClaimLost unless token holds the claim.
+func (s *Store) Reject(ctx context.Context, key, token, reason string) error {
+	ok, err := rejectScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, token, reason).Bool()
+	if err != nil {
+		return fmt.Errorf("store: reject: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("store: reject %s: %w", key, ErrClaimLost)
+	}
+	return nil
+}
+
+// deadScript turns KEYS[1] into a dead-letter record unless it was sent or
+// rejected, creating and indexing it (KEYS[2] account, KEYS[3] recipient)
+// when it was never claimed. ARGV: now ms, entry JSON, reason, ttl ms,
+// ledger key. Returns 1 when it wrote the record.
+var deadScript = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], 'status')
+if st == 'sent' or st == 'rejected' or st == 'dead' then return 0 end
+if not st then
+  redis.call('HSET', KEYS[1], 'data', ARGV[2], 'claimed_ms', ARGV[1])
+  for i = 2, 3 do
+    redis.call('ZADD', KEYS[i], ARGV[1], ARGV[5])
+    redis.call('PEXPIRE', KEYS[i], ARGV[4])
+  end
+end
+redis.call('HSET', KEYS[1], 'status', 'dead', 'error', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+`)
+
+// MarkDead writes the dead-letter record of a notification whose every
+// retry failed, with the last error: history shows it, and nothing sends it
+// again. A notification already sent or rejected is left as it is; the
+// result says whether a record was written.
+func (s *Store) MarkDead(ctx context.Context, e Entry, reason string, at time.Time) (bool, error) {
+	e.Status, e.Token, e.Error = "", "", ""
+	e.ClaimedAt, e.SentAt = time.Time{}, time.Time{}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return false, fmt.Errorf("store: mark dead: %w", err)
+	}
+	keys := []string{s.ledgerKey(e.Key), s.accountIndex(e.AccountID), s.recipientIndex(e.Recipient)}
+	n, err := deadScript.Run(ctx, s.rdb, keys, at.UnixMilli(), data, reason, LedgerTTL.Milliseconds(), e.Key).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: mark dead: %w", err)
+	}
+	return n == 1, nil
 }
 
 // Entry returns the ledger entry under key; ErrNotFound when there is none.

@@ -43,6 +43,7 @@ var coreTests = []struct {
 	{"Passes", testPasses},
 	{"FlagStates", testFlagStates},
 	{"FirstSeen", testFirstSeen},
+	{"RejectAndDead", testRejectAndDead},
 }
 
 func TestStoreMiniredis(t *testing.T) {
@@ -921,5 +922,63 @@ func testFirstSeen(t *testing.T, s *Store) {
 	}
 	if got, _ := s.FirstSeen(ctx, "sg:evt-2", time.Hour); !got {
 		t.Fatal("another key was taken for a duplicate")
+	}
+}
+
+func testRejectAndDead(t *testing.T, s *Store) {
+	ctx := context.Background()
+	e := entry("k-rejected")
+	if _, err := s.Claim(ctx, e, "t1", time.Minute, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reject(ctx, "k-rejected", "t2", "bad address"); !errors.Is(err, ErrClaimLost) {
+		t.Fatalf("Reject by another token = %v, want ErrClaimLost", err)
+	}
+	if err := s.Reject(ctx, "k-rejected", "t1", "bad address"); err != nil {
+		t.Fatal(err)
+	}
+	// A rejected message is never claimed again, not even by its own task's retry.
+	if res, err := s.Claim(ctx, e, "t1", time.Minute, t0.Add(time.Hour)); err != nil || res != AlreadySent {
+		t.Fatalf("Claim after Reject = %v, %v; want AlreadySent", res, err)
+	}
+	if ok, _ := s.MarkDead(ctx, e, "late", t0); ok {
+		t.Fatal("MarkDead overwrote a rejected entry")
+	}
+
+	// A failed (released) message whose retries ran out becomes dead.
+	f := entry("k-failed")
+	if _, err := s.Claim(ctx, f, "t1", time.Minute, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, "k-failed", "t1", "503"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.MarkDead(ctx, f, "503 after 8 retries", t0.Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("MarkDead = %v, %v", ok, err)
+	}
+	// A message never claimed (its batch failed before it) gets a record too.
+	n := entry("k-never")
+	n.AccountID = "crm:a9"
+	if ok, err := s.MarkDead(ctx, n, "store down", t0); !ok || err != nil {
+		t.Fatalf("MarkDead of an unclaimed entry = %v, %v", ok, err)
+	}
+	for _, k := range []string{"k-failed", "k-never"} {
+		got, err := s.Entry(ctx, k)
+		if err != nil || got.Status != StatusDead || got.Error == "" {
+			t.Fatalf("Entry(%s) = %+v, %v; want dead with its error", k, got, err)
+		}
+		if res, _ := s.Claim(ctx, got, "t9", time.Minute, t0.Add(2*time.Hour)); res != AlreadySent {
+			t.Fatalf("a dead entry was claimed again: %v", res)
+		}
+	}
+	if h, err := s.History(ctx, "crm:a9"); err != nil || len(h) != 1 || h[0].Status != StatusDead {
+		t.Fatalf("History of the unclaimed dead entry = %+v, %v", h, err)
+	}
+	// A sent message is never turned into a dead letter.
+	sent := entry("k-sent")
+	s.Claim(ctx, sent, "t1", time.Minute, t0)
+	s.MarkSent(ctx, "k-sent", "t1", t0)
+	if ok, _ := s.MarkDead(ctx, sent, "x", t0); ok {
+		t.Fatal("MarkDead overwrote a sent entry")
 	}
 }

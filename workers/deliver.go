@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,8 @@ type ledger interface {
 	Claim(ctx context.Context, e store.Entry, token string, lease time.Duration, now time.Time) (store.ClaimResult, error)
 	MarkSent(ctx context.Context, key, token string, at time.Time) error
 	Release(ctx context.Context, key, token, reason string) error
+	Reject(ctx context.Context, key, token, reason string) error
+	MarkDead(ctx context.Context, e store.Entry, reason string, at time.Time) (bool, error)
 	Suppressed(ctx context.Context, email string) (reason string, ok bool, err error)
 	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
 }
@@ -120,17 +123,43 @@ func (d *Deliverer) holdBack(ctx context.Context, m *notify.Message) (string, er
 	return SkipCapped, nil
 }
 
+// failed records a failed send: rejected for good when the provider said
+// so (never resent, even by a retry of the batch), else released for the
+// task's retry.
 func (d *Deliverer) failed(ctx context.Context, token string, m *notify.Message, sendErr error) error {
-	if err := d.Ledger.Release(ctx, m.LedgerKey, token, sendErr.Error()); err != nil {
-		return errors.Join(sendErr, err)
-	}
 	if errors.Is(sendErr, notify.ErrPermanent) {
-		d.count("failed")
+		if err := d.Ledger.Reject(ctx, m.LedgerKey, token, sendErr.Error()); err != nil {
+			return errors.Join(sendErr, err)
+		}
+		d.count("rejected")
 		d.Logger.Error("message rejected", "rule", m.Rule, "account", m.AccountID, "channel", m.Channel, "err", sendErr)
 		return nil
 	}
+	if err := d.Ledger.Release(ctx, m.LedgerKey, token, sendErr.Error()); err != nil {
+		return errors.Join(sendErr, err)
+	}
 	d.count("retry")
 	return sendErr
+}
+
+// DeadLetter records every message of a delivery task whose retries ran
+// out and that was not sent: a dead-letter entry in the ledger (shown by
+// crmsync history, never resent) and the dead count.
+func (d *Deliverer) DeadLetter(ctx context.Context, t *asynq.Task, taskErr error) {
+	var p DeliverPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		d.Logger.Error("dead letter: undecodable payload", "type", t.Type(), "err", err)
+		return
+	}
+	for i := range p.Messages {
+		ok, err := d.Ledger.MarkDead(ctx, entryOf(&p.Messages[i]), taskErr.Error(), d.now())
+		switch {
+		case err != nil:
+			d.Logger.Error("dead letter not recorded", "key", p.Messages[i].LedgerKey, "err", err)
+		case ok:
+			d.count("dead")
+		}
+	}
 }
 
 func (d *Deliverer) count(outcome string) {

@@ -49,7 +49,7 @@ func TestDeliveryOnRealRedisSendsEachMessageOnce(t *testing.T) {
 
 	var servers []*asynq.Server
 	for range 3 {
-		cfg := ServerConfig(4, testLogger())
+		cfg := ServerConfig(4, testLogger(), nil)
 		cfg.TaskCheckInterval = 10 * time.Millisecond
 		srv := asynq.NewServerFromRedisClient(rdb, cfg)
 		if err := srv.Start(mux); err != nil {

@@ -142,8 +142,15 @@ func TestDeliverDropsPermanentFailures(t *testing.T) {
 		t.Fatal("the other message of the batch was not sent")
 	}
 	hist, err := s.History(ctx, msgs[0].AccountID)
-	if err != nil || len(hist) != 1 || hist[0].Status != "failed" || hist[0].Error == "" {
-		t.Fatalf("history = %+v, %v; want one failed entry with its reason", hist, err)
+	if err != nil || len(hist) != 1 || hist[0].Status != store.StatusRejected || hist[0].Error == "" {
+		t.Fatalf("history = %+v, %v; want one rejected entry with its reason", hist, err)
+	}
+	// A retry of the batch (another message failed) never resends it.
+	snd.mu.Lock()
+	delete(snd.fail, msgs[0].To)
+	snd.mu.Unlock()
+	if err := d.Deliver(ctx, "task-1", msgs); err != nil || snd.count(msgs[0].LedgerKey) != 0 {
+		t.Fatalf("retry: %v, rejected message sent %d times; want never", err, snd.count(msgs[0].LedgerKey))
 	}
 }
 
@@ -182,5 +189,34 @@ func TestDeliverChecksTheFrequencyCapAtSendTime(t *testing.T) {
 	// A retry of the first is not counted against itself.
 	if err := d.Deliver(ctx, "task-1", msgs[:1]); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDeadLetterRecordsUnsentMessages(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	msgs := messages(3, notify.Email)
+	snd := &recordingSender{fail: map[string]error{msgs[1].To: errors.New("503"), msgs[2].To: errors.New("503")}}
+	d := newDeliverer(s, snd)
+	if err := d.Deliver(ctx, "task-1", msgs); err == nil {
+		t.Fatal("want a retryable error")
+	}
+	task, err := NewDeliverTask(notify.Email, DeliverPayload{Pass: "p1", Messages: msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.DeadLetter(ctx, task, errors.New("deliver email: 2 of 3 failed: 503"))
+	for i, want := range []string{store.StatusSent, store.StatusDead, store.StatusDead} {
+		hist, err := s.History(ctx, msgs[i].AccountID)
+		if err != nil || len(hist) != 1 || hist[0].Status != want {
+			t.Fatalf("message %d: history %+v, %v; want %s", i, hist, err, want)
+		}
+	}
+	// Nothing sends a dead letter again.
+	snd.mu.Lock()
+	snd.fail = nil
+	snd.mu.Unlock()
+	if err := d.Deliver(ctx, "task-2", msgs); err != nil || snd.count(msgs[1].LedgerKey) != 0 {
+		t.Fatalf("a dead letter was sent again: %v", err)
 	}
 }

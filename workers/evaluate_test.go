@@ -289,7 +289,7 @@ func TestShardedPassOnRealRedis(t *testing.T) {
 	snd := &recordingSender{}
 	h := Handlers{Evaluate: e, Email: newDeliverer(s, snd), Slack: newDeliverer(s, snd), Sync: &Syncer{}}
 	for range 2 {
-		cfg := ServerConfig(3, testLogger())
+		cfg := ServerConfig(3, testLogger(), h.DeadLetter)
 		cfg.TaskCheckInterval = 10 * time.Millisecond
 		srv := asynq.NewServerFromRedisClient(rdb, cfg)
 		if err := srv.Start(h.Mux()); err != nil {

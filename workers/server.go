@@ -12,10 +12,14 @@ import (
 	"github.com/crmsync/crmsync/notify"
 )
 
+// DeadLetterFunc is called with a task whose retries ran out.
+type DeadLetterFunc func(ctx context.Context, t *asynq.Task, err error)
+
 // ServerConfig returns the asynq server configuration crmsync runs with:
 // its queues and weights, a slog logger, and a retry delay that backs off
-// from seconds to about an hour rather than asynq's three weeks.
-func ServerConfig(concurrency int, logger *slog.Logger) asynq.Config {
+// from seconds to about an hour rather than asynq's three weeks. dead, when
+// set, records tasks whose retries ran out.
+func ServerConfig(concurrency int, logger *slog.Logger, dead DeadLetterFunc) asynq.Config {
 	return asynq.Config{
 		Concurrency:     concurrency,
 		Queues:          QueueWeights,
@@ -30,6 +34,9 @@ func ServerConfig(concurrency int, logger *slog.Logger) asynq.Config {
 			id, _ := asynq.GetTaskID(ctx)
 			if retried >= maxRetry || errors.Is(err, asynq.SkipRetry) {
 				logger.Error("task failed for good", "type", t.Type(), "task_id", id, "err", err)
+				if dead != nil {
+					dead(ctx, t, err)
+				}
 				return
 			}
 			logger.Warn("task failed, will retry", "type", t.Type(), "task_id", id, "retried", retried, "err", err)
@@ -63,6 +70,17 @@ type Handlers struct {
 	Evaluate *Evaluator
 	Email    *Deliverer
 	Slack    *Deliverer
+}
+
+// DeadLetter routes a task whose retries ran out to the deliverer of its
+// channel, which records its unsent messages.
+func (h Handlers) DeadLetter(ctx context.Context, t *asynq.Task, err error) {
+	switch t.Type() {
+	case TypeDeliverEmail:
+		h.Email.DeadLetter(ctx, t, err)
+	case TypeDeliverSlack:
+		h.Slack.DeadLetter(ctx, t, err)
+	}
 }
 
 // Mux routes every task type to its handler.
