@@ -160,6 +160,7 @@ func (a *App) handlers(renderer *email.Renderer) workers.Handlers {
 		Evaluate: &workers.Evaluator{Store: a.Store, Rules: a.Rules, Planner: planner, Queue: a.client, Metrics: m, Logger: a.log},
 		Email:    deliverer(notify.Email),
 		Slack:    deliverer(notify.Slack),
+		Actions:  &workers.Actions{Store: a.Store, Logger: a.log},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -62,11 +63,13 @@ func (s *Store) Clients(ctx context.Context, ids []string) ([]model.Client, erro
 	accts := make([]*redis.StringCmd, len(ids))
 	contacts := make([]*redis.MapStringStringCmd, len(ids))
 	deals := make([]*redis.MapStringStringCmd, len(ids))
+	contacted := make([]*redis.StringCmd, len(ids))
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for i, id := range ids {
 			accts[i] = pipe.Get(ctx, s.key("acct", id))
 			contacts[i] = pipe.HGetAll(ctx, s.key("contacts", id))
 			deals[i] = pipe.HGetAll(ctx, s.key("deals", id))
+			contacted[i] = pipe.Get(ctx, s.key("contacted", id))
 		}
 		return nil
 	})
@@ -80,6 +83,7 @@ func (s *Store) Clients(ctx context.Context, ids []string) ([]model.Client, erro
 			return nil, fmt.Errorf("store: clients: %s: %w", ids[i], err)
 		}
 		if ok {
+			withContacted(&c.Account, contacted[i])
 			out = append(out, c)
 		}
 	}
@@ -87,6 +91,18 @@ func (s *Store) Clients(ctx context.Context, ids []string) ([]model.Client, erro
 		return nil, fmt.Errorf("store: clients: %w", err)
 	}
 	return out, nil
+}
+
+// withContacted makes a rep's "mark as contacted" count as the account's
+// latest activity when it is later than what the CRM says.
+func withContacted(a *model.Account, cmd *redis.StringCmd) {
+	ms, err := cmd.Int64()
+	if err != nil {
+		return
+	}
+	if at := time.UnixMilli(ms).UTC(); at.After(a.LastActivityAt) {
+		a.LastActivityAt = at
+	}
 }
 
 func decodeClient(acct *redis.StringCmd, contacts, deals *redis.MapStringStringCmd) (model.Client, bool, error) {

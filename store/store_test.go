@@ -44,6 +44,7 @@ var coreTests = []struct {
 	{"FlagStates", testFlagStates},
 	{"FirstSeen", testFirstSeen},
 	{"RejectAndDead", testRejectAndDead},
+	{"SnoozeAndContacted", testSnoozeAndContacted},
 }
 
 func TestStoreMiniredis(t *testing.T) {
@@ -980,5 +981,43 @@ func testRejectAndDead(t *testing.T, s *Store) {
 	s.MarkSent(ctx, "k-sent", "t1", t0)
 	if ok, _ := s.MarkDead(ctx, sent, "x", t0); ok {
 		t.Fatal("MarkDead overwrote a sent entry")
+	}
+}
+
+func testSnoozeAndContacted(t *testing.T, s *Store) {
+	ctx := context.Background()
+	if _, ok, err := s.Snoozed(ctx, "quiet", "crm:a"); ok || err != nil {
+		t.Fatalf("Snoozed before any = %v, %v", ok, err)
+	}
+	until := time.Now().Add(time.Hour).Truncate(time.Millisecond).UTC()
+	if err := s.Snooze(ctx, "quiet", "crm:a", until); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := s.Snoozed(ctx, "quiet", "crm:a"); !ok || err != nil || !got.Equal(until) {
+		t.Fatalf("Snoozed = %v, %v, %v; want until %v", got, ok, err, until)
+	}
+	if _, ok, _ := s.Snoozed(ctx, "other", "crm:a"); ok {
+		t.Fatal("a snooze of one rule held back another")
+	}
+
+	a := account("c1", "")
+	a.LastActivityAt = t0
+	if err := s.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{a}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{t0.Add(48 * time.Hour), t0.Add(24 * time.Hour)} { // an older click never wins
+		if err := s.MarkContacted(ctx, "crm:c1", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, _, err := s.Client(ctx, "crm:c1")
+	if err != nil || !c.Account.LastActivityAt.Equal(t0.Add(48*time.Hour)) {
+		t.Fatalf("LastActivityAt = %v, %v; want the contacted time", c.Account.LastActivityAt, err)
+	}
+	// A later activity from the CRM wins over the click.
+	a.LastActivityAt = t0.Add(72 * time.Hour)
+	s.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{a}}, nil, nil)
+	if c, _, _ := s.Client(ctx, "crm:c1"); !c.Account.LastActivityAt.Equal(t0.Add(72 * time.Hour)) {
+		t.Fatalf("LastActivityAt = %v; want the CRM's later activity", c.Account.LastActivityAt)
 	}
 }

@@ -34,6 +34,7 @@ type portfolio interface {
 	FlagStates(ctx context.Context, rule string, ids []string) ([]*store.FlagState, error)
 	SetFlagStates(ctx context.Context, rule string, set map[string]store.FlagState, clear []string) error
 	RecordResolved(ctx context.Context, e store.Entry, at time.Time) error
+	Snoozed(ctx context.Context, rule, accountID string) (time.Time, bool, error)
 }
 
 // enqueuer is the part of asynq.Client the evaluation uses.

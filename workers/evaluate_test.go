@@ -457,3 +457,50 @@ func TestDynamicTemplatesCarryTheirData(t *testing.T) {
 		t.Fatalf("message = %+v", m)
 	}
 }
+
+// TestButtonsSnoozeAndMarkContacted runs the tasks behind a nudge's two
+// buttons and checks their effect on the next passes.
+func TestButtonsSnoozeAndMarkContacted(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	storeClient(t, s, "1", "ann@example.com", "")
+	q := &taskRecorder{}
+	e := newEvaluator(t, s, q, &Planner{})
+	h := &Actions{Store: s, Logger: testLogger()}
+	click := func(kind string, at time.Time) {
+		t.Helper()
+		task, err := NewActionTask(ActionPayload{Kind: kind, AccountID: "crm:1", Rule: "quiet", UserID: "U1", At: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.ProcessTask(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	click(ActionSnooze, time.Now())
+	rep, err := e.Evaluate(ctx, "p1", evalNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Skipped["quiet"][SkipSnoozed] != 1 || rep.Enqueued[notify.Email] != 1 {
+		// also-quiet (not snoozed) still emails; quiet's messages are held back
+		t.Fatalf("snoozed pass: skipped %v enqueued %v", rep.Skipped, rep.Enqueued)
+	}
+	flags, err := e.Preview(ctx, evalNow, PreviewFilter{Rule: "quiet"})
+	if err != nil || len(flags) != 1 || !strings.HasPrefix(flags[0].HeldBack[len(flags[0].HeldBack)-1], "snoozed until") {
+		t.Fatalf("preview = %+v, %v; want quiet snoozed", flags, err)
+	}
+
+	click(ActionContacted, evalNow)
+	rep, err = e.Evaluate(ctx, "p2", evalNow.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Flags["quiet"] != 0 || rep.Flags["also-quiet"] != 0 || rep.Resolved["also-quiet"] != 1 {
+		t.Fatalf("after mark as contacted: flags %v resolved %v; want nothing flagged, also-quiet resolved", rep.Flags, rep.Resolved)
+	}
+	bad, _ := NewActionTask(ActionPayload{Kind: "frobnicate", AccountID: "crm:1"})
+	if err := h.ProcessTask(ctx, bad); !errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("unknown action: %v, want SkipRetry", err)
+	}
+}

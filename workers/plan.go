@@ -26,6 +26,7 @@ const (
 	SkipInhibited  = "inhibited" // a more urgent rule's message replaces it
 	SkipCapped     = "frequency_cap"
 	SkipPending    = "pending" // the condition holds, but not yet for the rule's `for`
+	SkipSnoozed    = "snoozed" // a rep snoozed the rule for this account
 )
 
 // recipients is what the planner needs of the store to keep the unwilling

@@ -124,6 +124,12 @@ func (e *Evaluator) previewActions(ctx context.Context, pp *passPlan, c *model.C
 	for range len(m.Rule.Actions) - len(m.Actions) {
 		fl.HeldBack = append(fl.HeldBack, SkipInhibited)
 	}
+	if until, snoozed, err := e.Store.Snoozed(ctx, m.Rule.Name, c.Account.ID); err != nil || snoozed {
+		if snoozed {
+			fl.HeldBack = append(fl.HeldBack, SkipSnoozed+" until "+until.UTC().Format(time.DateTime))
+		}
+		return err
+	}
 	until, cooling, err := e.Store.Cooldown(ctx, m.Rule.Name, c.Account.ID)
 	if err != nil {
 		return err

@@ -70,6 +70,7 @@ type Handlers struct {
 	Evaluate *Evaluator
 	Email    *Deliverer
 	Slack    *Deliverer
+	Actions  *Actions
 }
 
 // DeadLetter routes a task whose retries ran out to the deliverer of its
@@ -91,5 +92,6 @@ func (h Handlers) Mux() *asynq.ServeMux {
 	mux.HandleFunc(TypeEvaluateShard, h.Evaluate.ProcessShard)
 	mux.Handle(TypeDeliverEmail, h.Email)
 	mux.Handle(TypeDeliverSlack, h.Slack)
+	mux.Handle(TypeSlackAction, h.Actions)
 	return mux
 }

@@ -148,6 +148,12 @@ func (e *Evaluator) act(ctx context.Context, pp *passPlan, s *scored, m rules.Ma
 	if len(m.Actions) == 0 {
 		return nil
 	}
+	if _, snoozed, err := e.Store.Snoozed(ctx, m.Rule.Name, c.Account.ID); err != nil || snoozed {
+		if snoozed {
+			e.skipped(res, m.Rule.Name, SkipSnoozed)
+		}
+		return err
+	}
 	ok, err := e.Store.AcquireCooldown(ctx, m.Rule.Name, c.Account.ID, pp.pass, m.Rule.Cooldown)
 	if err != nil {
 		return err
