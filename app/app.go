@@ -53,6 +53,7 @@ type App struct {
 	inspector *asynq.Inspector
 	server    *asynq.Server
 	syncs     syncTracker
+	senders   map[notify.Channel]notify.Sender
 }
 
 // syncTracker keeps the latest stats of each source's sync in this process.
@@ -90,9 +91,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	ob, err := outbox.New(cfg.Notify.Outbox)
+	senders, ob, err := newSenders(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
+		return nil, err
+	}
+	if err := CheckChannels(cfg, rs); err != nil {
+		return nil, err
 	}
 	st, err := store.Open(ctx, cfg.Redis.URL.Reveal(), cfg.Redis.Namespace)
 	if err != nil {
@@ -101,7 +105,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if st.Embedded() {
 		log.Warn("no redis.url configured: using an embedded in-memory Redis; state is lost on exit")
 	}
-	a := &App{Config: cfg, Store: st, Rules: rs, Outbox: ob, Registry: prometheus.NewRegistry(), log: log, opts: opts}
+	a := &App{Config: cfg, Store: st, Rules: rs, Outbox: ob, senders: senders, Registry: prometheus.NewRegistry(), log: log, opts: opts}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.client = asynq.NewClientFromRedisClient(st.Redis())
 	a.inspector = asynq.NewInspectorFromRedisClient(st.Redis())
@@ -153,7 +157,7 @@ func (a *App) handlers(renderer *email.Renderer) workers.Handlers {
 		Location:        cfg.Location(),
 	}
 	deliverer := func(ch notify.Channel) *workers.Deliverer {
-		return &workers.Deliverer{Channel: ch, Sender: a.Outbox, Ledger: a.Store, Cap: emailCap(cfg), Metrics: m, Logger: a.log.With("channel", string(ch))}
+		return &workers.Deliverer{Channel: ch, Sender: a.senders[ch], Ledger: a.Store, Cap: emailCap(cfg), Metrics: m, Logger: a.log.With("channel", string(ch))}
 	}
 	return workers.Handlers{
 		Sync:     &workers.Syncer{Sources: a.connectors(), Store: a.Store, Metrics: m, Logger: a.log, Progress: a.syncs.record},

@@ -25,6 +25,9 @@ func cmdConfigCheck(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("FAILED: %w", err)
 	}
 	rs, renderer, err := app.LoadRules(cfg)
+	if err == nil {
+		err = app.CheckChannels(cfg, rs)
+	}
 	if err != nil {
 		return fmt.Errorf("FAILED: %w", err)
 	}
