@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -54,6 +55,7 @@ type App struct {
 	server    *asynq.Server
 	syncs     syncTracker
 	senders   map[notify.Channel]notify.Sender
+	hooks     map[string]http.Handler
 }
 
 // syncTracker keeps the latest stats of each source's sync in this process.
@@ -110,6 +112,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	a.client = asynq.NewClientFromRedisClient(st.Redis())
 	a.inspector = asynq.NewInspectorFromRedisClient(st.Redis())
 	a.Handlers = a.handlers(renderer)
+	if a.hooks, err = a.webhooks(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return a, nil
 }
 

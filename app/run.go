@@ -151,8 +151,9 @@ func (a *App) busy() (bool, error) {
 	return false, nil
 }
 
-// HTTPHandler serves /healthz (Redis reachable) and /metrics, which
-// requires "Authorization: Bearer <http.admin_token>" when a token is set.
+// HTTPHandler serves /healthz (Redis reachable), /metrics, which requires
+// "Authorization: Bearer <http.admin_token>" when a token is set, and the
+// configured webhooks (/webhooks/sendgrid, /slack/interactions).
 func (a *App) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -163,6 +164,9 @@ func (a *App) HTTPHandler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", a.admin(promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})))
+	for pattern, h := range a.hooks {
+		mux.Handle(pattern, h)
+	}
 	return mux
 }
 

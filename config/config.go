@@ -72,6 +72,7 @@ type EmailConfig struct {
 	BaseURL            string  `yaml:"base_url"`             // SendGrid host; EU: https://api.eu.sendgrid.com
 	UnsubscribeGroupID int     `yaml:"unsubscribe_group_id"` // SendGrid unsubscribe group (ASM) of every email
 	Sandbox            bool    `yaml:"sandbox"`              // SendGrid validates but does not deliver
+	WebhookPublicKey   string  `yaml:"webhook_public_key"`   // verification key of SendGrid's signed event webhook
 }
 
 // Address is an email address with an optional display name.
@@ -82,10 +83,12 @@ type Address struct {
 
 // SlackConfig configures Slack nudges.
 type SlackConfig struct {
-	FallbackChannel string `yaml:"fallback_channel"` // "#name" or channel ID; for owners without Slack
-	Token           Secret `yaml:"token"`            // bot token (xoxb-...)
-	TokenFile       string `yaml:"token_file"`       // file holding token
-	BaseURL         string `yaml:"base_url"`         // Slack Web API URL, ending in "/"
+	FallbackChannel   string `yaml:"fallback_channel"`    // "#name" or channel ID; for owners without Slack
+	Token             Secret `yaml:"token"`               // bot token (xoxb-...)
+	TokenFile         string `yaml:"token_file"`          // file holding token
+	BaseURL           string `yaml:"base_url"`            // Slack Web API URL, ending in "/"
+	SigningSecret     Secret `yaml:"signing_secret"`      // verifies the buttons' interaction requests
+	SigningSecretFile string `yaml:"signing_secret_file"` // file holding signing_secret
 }
 
 // LimitsConfig caps how often and when customers are emailed.
@@ -226,7 +229,7 @@ func (c *Config) applySectionDefaults(d *document) {
 // the working directory, when dir is) by joining it to the config folder.
 func (c *Config) resolvePaths() {
 	paths := []*string{&c.Redis.URLFile, &c.Notify.Outbox, &c.Templates, &c.HTTP.AdminTokenFile,
-		&c.Notify.Email.APIKeyFile, &c.Notify.Slack.TokenFile}
+		&c.Notify.Email.APIKeyFile, &c.Notify.Slack.TokenFile, &c.Notify.Slack.SigningSecretFile}
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		paths = append(paths, &s.Path)

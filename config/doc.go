@@ -84,10 +84,16 @@
 //	              # (EU: https://api.eu.sendgrid.com)
 //	    unsubscribe_group_id: # SendGrid unsubscribe group of every email
 //	    sandbox:  # SendGrid validates the emails but delivers none. Default false.
+//	    webhook_public_key: # verification key of SendGrid's signed event webhook;
+//	              # when set, POST /webhooks/sendgrid turns unsubscribes, bounces
+//	              # and spam reports into suppressions
 //	  slack:
 //	    token:    # bot token (xoxb-...); secret
 //	    token_file: # file holding token
 //	    base_url: # Slack Web API URL ending in "/". Default https://slack.com/api/
+//	    signing_secret: # the Slack app's signing secret; secret. When set,
+//	              # POST /slack/interactions takes the nudges' button clicks
+//	    signing_secret_file: # file holding signing_secret
 //	    fallback_channel: # "#channel" or channel ID (C…) for owners without a
 //	                      # Slack account
 //

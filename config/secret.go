@@ -74,6 +74,7 @@ func (c *Config) secrets() []secretField {
 		{"http", "admin_token", &c.HTTP.AdminToken, &c.HTTP.AdminTokenFile},
 		{"notify.email", "api_key", &c.Notify.Email.APIKey, &c.Notify.Email.APIKeyFile},
 		{"notify.slack", "token", &c.Notify.Slack.Token, &c.Notify.Slack.TokenFile},
+		{"notify.slack", "signing_secret", &c.Notify.Slack.SigningSecret, &c.Notify.Slack.SigningSecretFile},
 	}
 	for i := range c.Sources {
 		if a := c.Sources[i].Auth; a != nil {

@@ -16,3 +16,13 @@ func (s *Store) FirstSeen(ctx context.Context, key string, ttl time.Duration) (b
 	}
 	return ok, nil
 }
+
+// Forget removes key, so that the next FirstSeen of it is first again: a
+// webhook whose work failed after it claimed an event lets the sender's
+// retry do it.
+func (s *Store) Forget(ctx context.Context, key string) error {
+	if err := s.rdb.Del(ctx, s.key("seen", key)).Err(); err != nil {
+		return fmt.Errorf("store: forget: %w", err)
+	}
+	return nil
+}

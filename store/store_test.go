@@ -924,6 +924,12 @@ func testFirstSeen(t *testing.T, s *Store) {
 	if got, _ := s.FirstSeen(ctx, "sg:evt-2", time.Hour); !got {
 		t.Fatal("another key was taken for a duplicate")
 	}
+	if err := s.Forget(ctx, "sg:evt-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FirstSeen(ctx, "sg:evt-1", time.Hour); !got {
+		t.Fatal("a forgotten key is not first again")
+	}
 }
 
 func testRejectAndDead(t *testing.T, s *Store) {

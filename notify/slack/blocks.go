@@ -131,6 +131,14 @@ func footer(d notify.Data) slackapi.Block {
 // absolute http(s) URL or one longer than Slack accepts: a cut URL would
 // open the wrong page.
 func crmButton(d notify.Data) slackapi.Block {
+	if b := crmLink(d); b != nil {
+		return slackapi.NewActionBlock("", b)
+	}
+	return nil
+}
+
+// crmLink is the "View in CRM" link button element, or nil (see crmButton).
+func crmLink(d notify.Data) *slackapi.ButtonBlockElement {
 	u, err := url.Parse(d.Account.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(d.Account.URL) > maxURL {
 		return nil
@@ -139,7 +147,5 @@ func crmButton(d notify.Data) slackapi.Block {
 	if len(value) > maxValue {
 		value = ""
 	}
-	b := slackapi.NewButtonBlockElement(ActionOpenCRM, value,
-		slackapi.NewTextBlockObject(slackapi.PlainTextType, "View in CRM", false, false)).WithURL(d.Account.URL)
-	return slackapi.NewActionBlock("", b)
+	return slackapi.NewButtonBlockElement(ActionOpenCRM, value, plain("View in CRM")).WithURL(d.Account.URL)
 }

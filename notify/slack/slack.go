@@ -49,7 +49,7 @@ func Render(d notify.Data, text string) (fallback string, blocks json.RawMessage
 		list = append(list, b)
 	}
 	list = append(list, footer(d))
-	if b := crmButton(d); b != nil {
+	if b := actions(d); b != nil {
 		list = append(list, b)
 	}
 	blocks, err = marshal(list)

@@ -282,9 +282,8 @@ func TestCRMButton(t *testing.T) {
 			d := normalData()
 			d.Account.URL = tt.url
 			_, blocks := render(t, d, "")
-			actions := block(t, blocks, "actions")
-			if got := actions != nil; got != tt.want {
-				t.Fatalf("button present = %v, want %v", got, tt.want)
+			if got := strings.Contains(string(blocks), `"action_id":"open_crm"`); got != tt.want {
+				t.Fatalf("CRM link present = %v, want %v", got, tt.want)
 			}
 			if tt.want && !strings.Contains(string(blocks), `"url":"`+tt.url+`"`) {
 				t.Errorf("button url is not %q", tt.url)
@@ -347,5 +346,37 @@ func TestRenderResolved(t *testing.T) {
 	fallback, _, err = RenderResolved(d, Escape("<!channel> Corp")+" re-engaged :tada:")
 	if err != nil || fallback != "&lt;!channel&gt; Corp re-engaged :tada:" {
 		t.Fatalf("custom note = %q, %v", fallback, err)
+	}
+}
+
+func TestNudgeButtons(t *testing.T) {
+	d := normalData()
+	_, blocks := render(t, d, "")
+	var list []struct {
+		Type     string `json:"type"`
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal(blocks, &list); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, b := range list {
+		for _, e := range b.Elements {
+			if b.Type == "actions" {
+				got[e.ActionID] = e.Value
+			}
+		}
+	}
+	for _, id := range []string{ActionSnooze, ActionContacted} {
+		acct, rule, err := ParseButtonValue(got[id])
+		if err != nil || acct != d.Account.ID || rule != d.Rule {
+			t.Errorf("button %s value %q → %q %q %v; want the account and rule", id, got[id], acct, rule, err)
+		}
+	}
+	if _, _, err := ParseButtonValue(`{"account":"x"}`); err == nil {
+		t.Error("a value without its rule parsed")
 	}
 }
