@@ -76,7 +76,7 @@ func (d *decoder) email(n *yaml.Node, path string) *EmailAction {
 // slack decodes a Slack action and checks its text against sample data.
 func (d *decoder) slack(n *yaml.Node, path, rule string) *SlackAction {
 	a := &SlackAction{To: SlackToOwner}
-	m := d.mapping(n, path, "to", "channel", "text")
+	m := d.mapping(n, path, "to", "channel", "text", "digest")
 	if m == nil {
 		return a
 	}
@@ -99,6 +99,9 @@ func (d *decoder) slack(n *yaml.Node, path, rule string) *SlackAction {
 	}
 	if e, ok := m["text"]; ok {
 		d.slackText(a, e.Val, path+".text", rule)
+	}
+	if e, ok := m["digest"]; ok {
+		a.Digest = d.boolean(e.Val, path+".digest")
 	}
 	return a
 }

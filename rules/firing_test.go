@@ -72,3 +72,14 @@ func TestFiringInhibitsOnlyFromFiringRules(t *testing.T) {
 		t.Fatal("Firing changed the rule's own actions")
 	}
 }
+
+func TestSlackDigestOption(t *testing.T) {
+	rs, err := Parse("r.yaml", []byte("rules:\n  - name: a\n    when: true\n    actions:\n      - slack: {to: owner, digest: true}\n"))
+	if err != nil || !rs.Rule("a").Actions[0].Slack.Digest {
+		t.Fatalf("digest: %v, %+v", err, rs)
+	}
+	_, err = Parse("r.yaml", []byte("rules:\n  - name: a\n    when: true\n    actions:\n      - slack: {to: owner, digest: weekly}\n"))
+	if err == nil || !strings.Contains(err.Error(), "r.yaml:5:36: rules[0].actions[0].slack.digest: must be true or false") {
+		t.Fatalf("bad digest: %v", err)
+	}
+}

@@ -117,6 +117,10 @@ type SlackAction struct {
 	To      string // owner, or "" to post to Channel only
 	Channel string // optional channel ("#key-accounts") that gets a copy
 	Text    string // optional text/template over notify.Data
+	// Digest gathers the rule's nudges to each rep into one message per
+	// evaluation pass ("5 of your clients need attention") instead of one
+	// message per account.
+	Digest bool
 
 	tmpl *template.Template
 }

@@ -115,3 +115,14 @@ func (d *decoder) mapping(n *yaml.Node, path string, allowed ...string) map[stri
 	}
 	return yamlnode.Mapping(d.fail, n, path, allowed...)
 }
+
+// boolean returns the value of boolean scalar n; false and a problem when
+// n is not true or false.
+func (d *decoder) boolean(n *yaml.Node, path string) bool {
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
+		d.fail(n, "%s: must be true or false", path)
+		return false
+	}
+	return b
+}

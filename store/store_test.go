@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +46,7 @@ var coreTests = []struct {
 	{"FirstSeen", testFirstSeen},
 	{"RejectAndDead", testRejectAndDead},
 	{"SnoozeAndContacted", testSnoozeAndContacted},
+	{"DigestItems", testDigestItems},
 }
 
 func TestStoreMiniredis(t *testing.T) {
@@ -1025,5 +1027,18 @@ func testSnoozeAndContacted(t *testing.T, s *Store) {
 	s.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{a}}, nil, nil)
 	if c, _, _ := s.Client(ctx, "crm:c1"); !c.Account.LastActivityAt.Equal(t0.Add(72 * time.Hour)) {
 		t.Fatalf("LastActivityAt = %v; want the CRM's later activity", c.Account.LastActivityAt)
+	}
+}
+
+func testDigestItems(t *testing.T, s *Store) {
+	ctx := context.Background()
+	if got, err := s.DigestItems(ctx, "p1"); err != nil || len(got) != 0 {
+		t.Fatalf("DigestItems of a pass without digests = %v, %v", got, err)
+	}
+	s.AddDigestItems(ctx, "p1", map[string][][]byte{"quiet|rep@x": {[]byte("a"), []byte("b")}})
+	s.AddDigestItems(ctx, "p1", map[string][][]byte{"quiet|rep@x": {[]byte("c")}, "quiet|#sales": {[]byte("d")}})
+	got, err := s.DigestItems(ctx, "p1")
+	if err != nil || len(got) != 2 || string(bytes.Join(got["quiet|rep@x"], nil)) != "abc" || string(got["quiet|#sales"][0]) != "d" {
+		t.Fatalf("DigestItems = %q, %v", got, err)
 	}
 }

@@ -3,6 +3,7 @@ package workers
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -22,6 +23,7 @@ type batcher struct {
 	pass    string
 	pending map[batchKey][]notify.Message
 	counts  map[notify.Channel]int
+	digests map[string][][]byte // digest key → encoded DigestItems
 }
 
 type batchKey struct {
@@ -47,6 +49,17 @@ func (b *batcher) add(msgs ...notify.Message) error {
 		}
 	}
 	return nil
+}
+
+// addDigest keeps items for the digests sent when the pass completes.
+func (b *batcher) addDigest(items ...DigestItem) {
+	for _, it := range items {
+		v, _ := json.Marshal(it) // strings only: always encodes
+		if b.digests == nil {
+			b.digests = map[string][][]byte{}
+		}
+		b.digests[it.key()] = append(b.digests[it.key()], v)
+	}
 }
 
 func (b *batcher) flush() error {

@@ -31,6 +31,8 @@ type portfolio interface {
 	SaveShardResult(ctx context.Context, pass string, shard int, data []byte) (int64, error)
 	ShardResults(ctx context.Context, pass string) ([][]byte, error)
 	SaveReport(ctx context.Context, pass string, data []byte) error
+	AddDigestItems(ctx context.Context, pass string, items map[string][][]byte) error
+	DigestItems(ctx context.Context, pass string) (map[string][][]byte, error)
 	FlagStates(ctx context.Context, rule string, ids []string) ([]*store.FlagState, error)
 	SetFlagStates(ctx context.Context, rule string, set map[string]store.FlagState, clear []string) error
 	RecordResolved(ctx context.Context, e store.Entry, at time.Time) error
@@ -283,6 +285,11 @@ func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardRe
 			}
 		}
 	}
+	digests, err := e.sendDigests(ctx, doc)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s: %w", doc.Pass, err)
+	}
+	rep.Enqueued[notify.Slack] += digests
 	rep.Duration = time.Since(rep.StartedAt)
 	e.Metrics.PassDuration.Observe(rep.Duration.Seconds())
 	if err := e.saveReport(ctx, rep); err != nil {

@@ -504,3 +504,43 @@ func TestButtonsSnoozeAndMarkContacted(t *testing.T) {
 		t.Fatalf("unknown action: %v, want SkipRetry", err)
 	}
 }
+
+// TestDigestsGatherARepsAccountsAcrossShards: with digest: true, the rep
+// gets one message per pass listing every flagged account of theirs,
+// whatever shard evaluated it.
+func TestDigestsGatherARepsAccountsAcrossShards(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	for i := range 20 {
+		storeClient(t, s, fmt.Sprintf("%02d", i), fmt.Sprintf("c%d@example.com", i), "")
+	}
+	q := &taskRecorder{}
+	e := newEvaluator(t, s, q, &Planner{})
+	rs, err := rules.Parse("rules.yaml", []byte("rules:\n  - name: quiet\n    when: days_inactive >= 90\n    actions:\n      - slack: {to: owner, digest: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Rules, e.ShardSize = rs, 6 // four shards
+	rep, err := e.Evaluate(ctx, "p1", evalNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := q.messages()
+	// 20 accounts, one rep: two messages of at most 15 accounts, each naming the total.
+	if len(msgs) != 2 || rep.Enqueued[notify.Slack] != 2 || rep.Flags["quiet"] != 20 {
+		t.Fatalf("%d messages (report: %v, flags %v), want 2 digest parts", len(msgs), rep.Enqueued, rep.Flags)
+	}
+	accounts := 0
+	for _, m := range msgs {
+		if m.To != "rep@example.com" || !strings.Contains(m.Text, "20 of your clients need attention") {
+			t.Errorf("digest message = %+v", m)
+		}
+		accounts += strings.Count(string(m.Blocks), `"action_id":"snooze_30d"`)
+	}
+	if accounts != 20 {
+		t.Fatalf("the digests list %d accounts, want 20", accounts)
+	}
+	if msgs[0].LedgerKey == msgs[1].LedgerKey {
+		t.Fatal("two digest parts share a ledger key")
+	}
+}

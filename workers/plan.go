@@ -75,9 +75,22 @@ func newPassPlan(pass string, now time.Time) *passPlan {
 
 // planned is the outcome of planning one match.
 type planned struct {
-	msgs  []notify.Message
-	skips []string
+	msgs    []notify.Message
+	digests []DigestItem
+	skips   []string
 }
+
+// DigestItem is an account going into a rep's digest of a rule: sent, with
+// the rep's other accounts, when the pass completes.
+type DigestItem struct {
+	Rule     string            `json:"rule"`
+	Severity string            `json:"severity"`
+	To       string            `json:"to"`
+	Entry    slack.DigestEntry `json:"entry"`
+}
+
+// key groups items into digests: one per rule and recipient.
+func (it DigestItem) key() string { return it.Rule + "|" + strings.ToLower(it.To) }
 
 // Plan renders the messages of match m for client c in the pass.
 func (p *Planner) Plan(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, m rules.Match) (planned, error) {
@@ -247,6 +260,15 @@ func (p *Planner) planSlack(out *planned, pass string, d notify.Data, c *model.C
 	text, err := a.Render(d)
 	if err != nil {
 		return err
+	}
+	if a.Digest {
+		for _, to := range p.slackTargets(out, c, a) {
+			out.digests = append(out.digests, DigestItem{
+				Rule: r.Name, Severity: r.Severity, To: to,
+				Entry: slack.DigestEntry{AccountID: c.Account.ID, AccountName: c.Account.Name, URL: c.Account.URL, Line: slack.DigestLine(d, text)},
+			})
+		}
+		return nil
 	}
 	fallback, blocks, err := slack.Render(d, text)
 	if err != nil {

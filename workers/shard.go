@@ -39,6 +39,9 @@ func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardRe
 	if err == nil {
 		err = out.flush()
 	}
+	if err == nil {
+		err = e.Store.AddDigestItems(ctx, doc.Pass, out.digests)
+	}
 	res.Enqueued = out.counts
 	return res, err
 }
@@ -169,5 +172,6 @@ func (e *Evaluator) act(ctx context.Context, pp *passPlan, s *scored, m rules.Ma
 	for _, reason := range pl.skips {
 		e.skipped(res, m.Rule.Name, reason)
 	}
+	out.addDigest(pl.digests...)
 	return out.add(pl.msgs...)
 }
