@@ -161,6 +161,7 @@ func (a *App) handlers(renderer *email.Renderer) workers.Handlers {
 		Cap:             emailCap(cfg),
 		Quiet:           quietHours(cfg),
 		Location:        cfg.Location(),
+		Unsubscribe:     cfg.Notify.Email.UnsubscribeGroupID > 0,
 	}
 	deliverer := func(ch notify.Channel) *workers.Deliverer {
 		return &workers.Deliverer{Channel: ch, Sender: a.senders[ch], Ledger: a.Store, Cap: emailCap(cfg), Metrics: m, Logger: a.log.With("channel", string(ch))}

@@ -26,6 +26,11 @@ type Data struct {
 	ABC               string  `json:"abc"`
 
 	Now time.Time `json:"now"`
+
+	// Unsubscribe is set when the email carries a SendGrid unsubscribe
+	// group: templates then link {{ unsubscribeURL }}, which SendGrid
+	// replaces with the recipient's own unsubscribe page.
+	Unsubscribe bool `json:"unsubscribe,omitempty"`
 }
 
 // TemplateData is d as the dynamic_template_data of a SendGrid dynamic

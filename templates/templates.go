@@ -6,6 +6,7 @@ package templates
 
 import (
 	"embed"
+	htmltemplate "html/template"
 	"math"
 	"strconv"
 	"strings"
@@ -25,10 +26,27 @@ var FS embed.FS
 // returned map.
 func Funcs() template.FuncMap {
 	return template.FuncMap{
-		"money":     Money,
-		"firstName": FirstName,
-		"percent":   Percent,
+		"money":           Money,
+		"firstName":       FirstName,
+		"percent":         Percent,
+		"unsubscribeURL":  UnsubscribeURL,
+		"unsubscribeLink": UnsubscribeLink,
 	}
+}
+
+// UnsubscribeTag is SendGrid's substitution tag for the recipient's
+// unsubscribe link of the email's unsubscribe group.
+const UnsubscribeTag = "<%asm_group_unsubscribe_raw_url%>"
+
+// UnsubscribeURL returns UnsubscribeTag, for text templates.
+func UnsubscribeURL() string { return UnsubscribeTag }
+
+// UnsubscribeLink returns a link to UnsubscribeTag showing text, for HTML
+// templates: html/template would percent-encode the tag inside an href
+// (even as a template.URL) and SendGrid would not find it, so the anchor
+// is built here, with text escaped.
+func UnsubscribeLink(text string) htmltemplate.HTML {
+	return htmltemplate.HTML(`<a href="` + UnsubscribeTag + `" style="color: #888888;">` + htmltemplate.HTMLEscapeString(text) + `</a>`)
 }
 
 // Money formats an amount rounded to the unit with comma thousands

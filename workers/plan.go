@@ -57,6 +57,7 @@ type Planner struct {
 	Cap             FrequencyCap
 	Quiet           *QuietHours    // nil: emails go at any hour
 	Location        *time.Location // business time zone, for contacts without one
+	Unsubscribe     bool           // emails carry an unsubscribe group: templates link it
 
 	zones zones
 }
@@ -150,6 +151,7 @@ func (p *Planner) planEmail(ctx context.Context, out *planned, pp *passPlan, d n
 		}
 		pp.emailed[addr]++
 		d.Contact = &ct
+		d.Unsubscribe = p.Unsubscribe
 		m := notify.Message{
 			LedgerKey: LedgerKey(r.Name, c.Account.ID, notify.Email, addr, pp.pass),
 			Channel:   notify.Email, To: ct.Email, ToName: ct.Name(), From: p.From.Email,

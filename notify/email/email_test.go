@@ -234,3 +234,28 @@ func TestCheckCatchesBadFields(t *testing.T) {
 		t.Errorf("Check(nope) = %v, want ErrUnknownTemplate", err)
 	}
 }
+
+func TestUnsubscribeLink(t *testing.T) {
+	r, err := NewRenderer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range r.Names() {
+		d := normalData()
+		_, text, html, err := r.Render(name, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(text+html, "asm_group_unsubscribe") {
+			t.Errorf("%s: unsubscribe link without an unsubscribe group", name)
+		}
+		d.Unsubscribe = true
+		_, text, html, err = r.Render(name, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(html, `href="<%asm_group_unsubscribe_raw_url%>"`) || !strings.Contains(text, "<%asm_group_unsubscribe_raw_url%>") {
+			t.Errorf("%s: SendGrid's unsubscribe tag is missing or escaped:\n%s\n%s", name, text, html)
+		}
+	}
+}
