@@ -31,6 +31,9 @@ type ledger interface {
 // that died mid-send loses its claim after it, and a retry sends.
 const ClaimLease = 10 * time.Minute
 
+// recordTimeout bounds the ledger write after a provider call.
+const recordTimeout = 5 * time.Second
+
 // Deliverer sends batches of messages of one channel.
 type Deliverer struct {
 	Channel notify.Channel
@@ -96,10 +99,17 @@ func (d *Deliverer) deliverOne(ctx context.Context, token string, m *notify.Mess
 	case store.HeldByOther:
 		return fmt.Errorf("%s: being sent by another worker", m.LedgerKey)
 	}
-	if err := d.Sender.Send(ctx, m); err != nil {
-		return d.failed(ctx, token, m, err)
+	sendErr := d.Sender.Send(ctx, m)
+	// What the provider did must reach the ledger even when the task is
+	// being cancelled (a shutdown): asynq re-queues the task under the same
+	// id, which is also the claim token, so an unrecorded send would be
+	// sent again.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if sendErr != nil {
+		return d.failed(rctx, token, m, sendErr)
 	}
-	if err := d.Ledger.MarkSent(ctx, m.LedgerKey, token, d.now()); err != nil {
+	if err := d.Ledger.MarkSent(rctx, m.LedgerKey, token, d.now()); err != nil {
 		return err
 	}
 	d.count("sent")

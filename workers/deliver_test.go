@@ -220,3 +220,32 @@ func TestDeadLetterRecordsUnsentMessages(t *testing.T) {
 		t.Fatalf("a dead letter was sent again: %v", err)
 	}
 }
+
+// cancellingSender sends, then the task's context is cancelled (a
+// shutdown) before the ledger is written.
+type cancellingSender struct {
+	recordingSender
+	cancel context.CancelFunc
+}
+
+func (c *cancellingSender) Send(ctx context.Context, m *notify.Message) error {
+	err := c.recordingSender.Send(ctx, m)
+	c.cancel()
+	return err
+}
+
+func TestSendIsRecordedEvenWhenTheTaskIsCancelled(t *testing.T) {
+	s := testStore(t)
+	msgs := messages(1, notify.Email)
+	ctx, cancel := context.WithCancel(context.Background())
+	snd := &cancellingSender{cancel: cancel}
+	d := newDeliverer(s, snd)
+	d.Deliver(ctx, "task-1", msgs)
+	// asynq re-queues the task under the same id: it must not send again.
+	if err := d.Deliver(context.Background(), "task-1", msgs); err != nil {
+		t.Fatal(err)
+	}
+	if n := snd.count(msgs[0].LedgerKey); n != 1 {
+		t.Fatalf("sent %d times, want 1", n)
+	}
+}

@@ -12,7 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/sendgridfake"
 	"github.com/crmsync/crmsync/notify"
+)
+
+// Test credentials and canned SendGrid answers.
+const (
+	fakeKey     = "SG.test-key.0123456789abcdefghijklmnopqrstuvwxyz"
+	tooManyBody = `{"errors":[{"field":null,"message":"too many requests"}]}`
+	nginx413    = "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n" +
+		"<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
 
 func testConfig(baseURL string) Config {
@@ -184,15 +193,15 @@ func TestSendBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t)
-			cfg := testConfig(f.URL)
+			f := sendgridfake.New(t, fakeKey)
+			cfg := testConfig(f.URL())
 			if tt.config != nil {
 				tt.config(&cfg)
 			}
 			if err := newSender(t, cfg).Send(t.Context(), tt.msg()); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("fake accepted %d requests, want 1", len(reqs))
 			}
@@ -202,11 +211,11 @@ func TestSendBody(t *testing.T) {
 }
 
 func TestSendHeaders(t *testing.T) {
-	f := newFake(t)
-	if err := newSender(t, testConfig(f.URL)).Send(t.Context(), localMessage()); err != nil {
+	f := sendgridfake.New(t, fakeKey)
+	if err := newSender(t, testConfig(f.URL())).Send(t.Context(), localMessage()); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	h := f.requests()[0].Header
+	h := f.Requests()[0].Header
 	for key, want := range map[string]string{
 		"Authorization": "Bearer " + fakeKey,
 		"Content-Type":  "application/json",
@@ -222,10 +231,10 @@ func TestSendStatus(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	tests := []struct {
 		name          string
-		reply         *fakeReply // nil: the fake validates and answers
-		key           string     // API key; default fakeKey
-		path          string     // appended to the base URL
-		sandbox       bool       // the fake then answers 200
+		reply         *sendgridfake.Reply // nil: the fake validates and answers
+		key           string              // API key; default fakeKey
+		path          string              // appended to the base URL
+		sandbox       bool                // the fake then answers 200
 		wantErr       bool
 		wantPermanent bool
 		wantAfter     time.Duration // > 0: a *notify.RateLimitError
@@ -235,7 +244,7 @@ func TestSendStatus(t *testing.T) {
 		{name: "with 200 in sandbox mode", sandbox: true},
 		{
 			name: "with 429 and a reset in 30 seconds",
-			reply: &fakeReply{status: 429, body: tooManyBody, header: map[string]string{
+			reply: &sendgridfake.Reply{Status: 429, Body: tooManyBody, Header: map[string]string{
 				"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0",
 				"X-RateLimit-Reset": strconv.FormatInt(now.Unix()+30, 10),
 			}},
@@ -243,45 +252,45 @@ func TestSendStatus(t *testing.T) {
 		},
 		{
 			name:    "with 429 and no reset header",
-			reply:   &fakeReply{status: 429, body: tooManyBody},
+			reply:   &sendgridfake.Reply{Status: 429, Body: tooManyBody},
 			wantErr: true, wantAfter: time.Second,
 		},
 		{
 			name: "with 429 and a reset in the past",
-			reply: &fakeReply{status: 429, body: tooManyBody, header: map[string]string{
+			reply: &sendgridfake.Reply{Status: 429, Body: tooManyBody, Header: map[string]string{
 				"X-RateLimit-Reset": strconv.FormatInt(now.Unix()-5, 10),
 			}},
 			wantErr: true, wantAfter: time.Second,
 		},
 		{
 			name:    "with 500",
-			reply:   &fakeReply{status: 500, body: `{"errors":[{"field":null,"message":"internal error"}]}`},
+			reply:   &sendgridfake.Reply{Status: 500, Body: `{"errors":[{"field":null,"message":"internal error"}]}`},
 			wantErr: true, wantInErr: []string{"500", "internal error"},
 		},
 		{
 			name:    "with 503 and an HTML body",
-			reply:   &fakeReply{status: 503, body: "<html>unavailable</html>"},
+			reply:   &sendgridfake.Reply{Status: 503, Body: "<html>unavailable</html>"},
 			wantErr: true, wantInErr: []string{"503 Service Unavailable"},
 		},
 		{
 			name:    "with 408",
-			reply:   &fakeReply{status: 408},
+			reply:   &sendgridfake.Reply{Status: 408},
 			wantErr: true, wantInErr: []string{"408 Request Timeout"},
 		},
 		{
 			name:    "with 400 and two errors",
-			reply:   &fakeReply{status: 400, body: `{"errors":[{"message":"The from email does not contain a valid address.","field":"from.email","help":"http://sendgrid.com/docs"},{"message":"Sender not verified","field":null,"help":null}]}`},
+			reply:   &sendgridfake.Reply{Status: 400, Body: `{"errors":[{"message":"The from email does not contain a valid address.","field":"from.email","help":"http://sendgrid.com/docs"},{"message":"Sender not verified","field":null,"help":null}]}`},
 			wantErr: true, wantPermanent: true,
 			wantInErr: []string{"400", "from.email: The from email does not contain a valid address.; Sender not verified"},
 		},
 		{
 			name:    "with 401 from a wrong key",
 			key:     "SG.wrong-key.abcdefghijklmnopqrstuvwxyz0123456789",
-			wantErr: true, wantPermanent: true, wantInErr: []string{"401", unauthorizedMsg},
+			wantErr: true, wantPermanent: true, wantInErr: []string{"401", sendgridfake.UnauthorizedMessage},
 		},
 		{
 			name:    "with 403",
-			reply:   &fakeReply{status: 403, body: `{"errors":[{"field":null,"message":"access forbidden"}]}`},
+			reply:   &sendgridfake.Reply{Status: 403, Body: `{"errors":[{"field":null,"message":"access forbidden"}]}`},
 			wantErr: true, wantPermanent: true, wantInErr: []string{"403", "access forbidden"},
 		},
 		{
@@ -291,17 +300,17 @@ func TestSendStatus(t *testing.T) {
 		},
 		{
 			name:    "with 413 and nginx's HTML body",
-			reply:   &fakeReply{status: 413, body: nginx413, header: map[string]string{"Content-Type": "text/html"}},
+			reply:   &sendgridfake.Reply{Status: 413, Body: nginx413, Header: map[string]string{"Content-Type": "text/html"}},
 			wantErr: true, wantPermanent: true, wantInErr: []string{"413", "payload too large"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t)
+			f := sendgridfake.New(t, fakeKey)
 			if tt.reply != nil {
-				f.reply(*tt.reply)
+				f.Reply(*tt.reply)
 			}
-			cfg := testConfig(f.URL + tt.path)
+			cfg := testConfig(f.URL() + tt.path)
 			cfg.Sandbox = tt.sandbox
 			if tt.key != "" {
 				cfg.APIKey = tt.key
@@ -365,12 +374,12 @@ func TestSendRejectsBadMessages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t)
+			f := sendgridfake.New(t, fakeKey)
 			m := localMessage()
 			tt.edit(m)
-			err := newSender(t, testConfig(f.URL)).Send(t.Context(), m)
+			err := newSender(t, testConfig(f.URL())).Send(t.Context(), m)
 			checkErr(t, err, true, true, 0)
-			if n := f.callCount(); n != 0 {
+			if n := f.Calls(); n != 0 {
 				t.Errorf("fake received %d requests, want none", n)
 			}
 		})
@@ -382,9 +391,9 @@ func TestSendRejectsBadMessages(t *testing.T) {
 }
 
 func TestSendDeadline(t *testing.T) {
-	f := newFake(t)
-	f.delay = 5 * time.Second
-	cfg := testConfig(f.URL)
+	f := sendgridfake.New(t, fakeKey)
+	f.SetDelay(5 * time.Second)
+	cfg := testConfig(f.URL())
 	cfg.Timeout = 50 * time.Millisecond
 	start := time.Now()
 	err := newSender(t, cfg).Send(t.Context(), localMessage())
@@ -401,11 +410,11 @@ func TestSendDeadline(t *testing.T) {
 }
 
 func TestSendCanceled(t *testing.T) {
-	f := newFake(t)
-	f.delay = 5 * time.Second
+	f := sendgridfake.New(t, fakeKey)
+	f.SetDelay(5 * time.Second)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err := newSender(t, testConfig(f.URL)).Send(ctx, localMessage())
+	err := newSender(t, testConfig(f.URL())).Send(ctx, localMessage())
 	checkErr(t, err, true, false, 0)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error %q does not wrap context.Canceled", err)
@@ -449,9 +458,9 @@ func TestSendBaseURL(t *testing.T) {
 }
 
 func TestSendRedactsEchoedKey(t *testing.T) {
-	f := newFake(t)
-	f.reply(fakeReply{status: 400, body: `{"errors":[{"field":"api_key","message":"bad key ` + fakeKey + `"}]}`})
-	err := newSender(t, testConfig(f.URL)).Send(t.Context(), localMessage())
+	f := sendgridfake.New(t, fakeKey)
+	f.Reply(sendgridfake.Reply{Status: 400, Body: `{"errors":[{"field":"api_key","message":"bad key ` + fakeKey + `"}]}`})
+	err := newSender(t, testConfig(f.URL())).Send(t.Context(), localMessage())
 	checkErr(t, err, true, true, 0)
 	if strings.Contains(err.Error(), fakeKey) || !strings.Contains(err.Error(), "<redacted>") {
 		t.Errorf("error %q is not redacted", err)
@@ -523,55 +532,5 @@ func TestCategories(t *testing.T) {
 		if got := categories(tt.rule); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("categories(%q) = %q, want %q", tt.rule, got, tt.want)
 		}
-	}
-}
-
-func TestFakeRejects(t *testing.T) {
-	valid := func() map[string]any {
-		return map[string]any{
-			"from":             map[string]any{"email": "us@example.com"},
-			"subject":          "Hi",
-			"personalizations": []any{map[string]any{"to": []any{map[string]any{"email": "ann@example.com"}}}},
-			"content":          []any{map[string]any{"type": "text/plain", "value": "Hello"}},
-		}
-	}
-	tests := []struct {
-		name, contentType, wantField string
-		edit                         func(map[string]any)
-	}{
-		{"a valid body", "application/json", "", func(map[string]any) {}},
-		{"without from", "application/json", "from.email", func(b map[string]any) { delete(b, "from") }},
-		{"without personalizations", "application/json", "personalizations", func(b map[string]any) { delete(b, "personalizations") }},
-		{"html before text", "application/json", "content", func(b map[string]any) {
-			b["content"] = []any{map[string]any{"type": "text/html", "value": "<p>x</p>"}, map[string]any{"type": "text/plain", "value": "x"}}
-		}},
-		{"without content", "application/json", "content", func(b map[string]any) { delete(b, "content") }},
-		{"with a legacy template", "application/json", "template_id", func(b map[string]any) { b["template_id"] = "1234" }},
-		{"with 11 categories", "application/json", "categories", func(b map[string]any) { b["categories"] = make([]string, 11) }},
-		{"as a form", "application/x-www-form-urlencoded", "", func(map[string]any) {}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t)
-			b := valid()
-			tt.edit(b)
-			raw, _ := json.Marshal(b)
-			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, f.URL+"/v3/mail/send", strings.NewReader(string(raw)))
-			req.Header.Set("Authorization", "Bearer "+fakeKey)
-			req.Header.Set("Content-Type", tt.contentType)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			wantOK := tt.name == "a valid body"
-			if (resp.StatusCode == http.StatusAccepted) != wantOK {
-				t.Fatalf("status %d, body %s", resp.StatusCode, body)
-			}
-			if tt.wantField != "" && !strings.Contains(string(body), `"field":"`+tt.wantField) {
-				t.Errorf("body %s does not name field %q", body, tt.wantField)
-			}
-		})
 	}
 }

@@ -11,21 +11,42 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/slackfake"
 	"github.com/crmsync/crmsync/notify"
 )
 
+// fakeToken is the bot token the fake Slack accepts.
+const fakeToken = "xoxb-1234-5678-s3cr3tT0k3n"
+
+// newFakeSlack starts a fake Slack that knows the reps sam and ann (U0SAM,
+// U0ANN), the deactivated gone (U0GONE), and the channels #sales-alerts,
+// #key-accounts, C0KEY and C0OTHER.
+func newFakeSlack(t testing.TB) *slackfake.Server {
+	f := slackfake.New(t, fakeToken)
+	f.AddUser("sam@example.com", "U0SAM", false)
+	f.AddUser("ann@example.com", "U0ANN", false)
+	f.AddUser("gone@example.com", "U0GONE", true)
+	f.AddChannels("#sales-alerts", "#key-accounts", "C0KEY", "C0OTHER")
+	return f
+}
+
+// snapshot returns the posts, lookups and opens of f so far.
+func snapshot(f *slackfake.Server) (posts []slackfake.Post, lookups, opens int) {
+	return f.Posts(), f.Lookups(), f.Opens()
+}
+
 // newTestSender returns a Sender talking to f, with a 1ms pace and the
 // fallback channel #sales-alerts, as changed by mod.
-func newTestSender(t *testing.T, f *fakeSlack, mod func(*SenderConfig)) *Sender {
+func newTestSender(t *testing.T, f *slackfake.Server, mod func(*SenderConfig)) *Sender {
 	t.Helper()
 	cfg := SenderConfig{
-		Token: fakeToken, BaseURL: f.url(), FallbackChannel: "#sales-alerts",
+		Token: fakeToken, BaseURL: f.URL(), FallbackChannel: "#sales-alerts",
 		Timeout: 2 * time.Second, PerChannelEvery: time.Millisecond,
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	s, err := NewSender(cfg, f.srv.Client())
+	s, err := NewSender(cfg, f.Client())
 	if err != nil {
 		t.Fatalf("NewSender: %v", err)
 	}
@@ -51,7 +72,7 @@ func noSecret(t *testing.T, err error, tokens ...string) {
 }
 
 // channels lists the channels of posts.
-func channels(posts []posted) []string {
+func channels(posts []slackfake.Post) []string {
 	var out []string
 	for _, p := range posts {
 		out = append(out, p.Channel)
@@ -135,7 +156,7 @@ func TestSendRoutes(t *testing.T) {
 					t.Fatalf("Send to %s: err = %v, want %v", to, err, tt.wantErr)
 				}
 			}
-			posts, lookups, opens := f.snapshot()
+			posts, lookups, opens := snapshot(f)
 			if got := channels(posts); !reflect.DeepEqual(got, tt.wantChannels) {
 				t.Errorf("posted to %q, want %q", got, tt.wantChannels)
 			}
@@ -166,7 +187,7 @@ func TestLookupCacheExpires(t *testing.T) {
 					t.Fatalf("send %d: %v", i, err)
 				}
 			}
-			if _, lookups, _ := f.snapshot(); lookups != 2 {
+			if _, lookups, _ := snapshot(f); lookups != 2 {
 				t.Errorf("lookups = %d, want 2 (one, then one after the ttl)", lookups)
 			}
 		})
@@ -177,7 +198,7 @@ func TestSendSlackErrors(t *testing.T) {
 	tests := []struct {
 		name          string
 		token         string
-		script        func(f *fakeSlack)
+		script        func(f *slackfake.Server)
 		msg           *notify.Message
 		wantPermanent bool
 		wantInErr     string
@@ -207,7 +228,7 @@ func TestSendSlackErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeSlack(t)
 			if tt.script != nil {
-				f.set(tt.script)
+				tt.script(f)
 			}
 			s := newTestSender(t, f, func(c *SenderConfig) { c.Token = cmpString(tt.token, fakeToken) })
 			err := s.Send(t.Context(), tt.msg)
@@ -221,7 +242,7 @@ func TestSendSlackErrors(t *testing.T) {
 			if limited := new(notify.RateLimitError); errors.As(err, &limited) {
 				t.Errorf("err is a rate limit: %v", err)
 			}
-			if posts, _, _ := f.snapshot(); len(posts) != 0 {
+			if posts, _, _ := snapshot(f); len(posts) != 0 {
 				t.Errorf("posted %d messages", len(posts))
 			}
 		})
@@ -229,13 +250,13 @@ func TestSendSlackErrors(t *testing.T) {
 }
 
 // code scripts the fake to answer chat.postMessage to channel with an error.
-func code(channel, code string) func(*fakeSlack) {
-	return func(f *fakeSlack) { f.codes[channel] = code }
+func code(channel, code string) func(*slackfake.Server) {
+	return func(f *slackfake.Server) { f.SetCode(channel, code) }
 }
 
 // status scripts the fake to answer path with an HTTP status.
-func status(path string, code int) func(*fakeSlack) {
-	return func(f *fakeSlack) { f.status[path] = code }
+func status(path string, code int) func(*slackfake.Server) {
+	return func(f *slackfake.Server) { f.SetStatus(path, code) }
 }
 
 // cmpString returns s, or def when s is empty.
@@ -270,19 +291,19 @@ func withBlocks(m *notify.Message, blocks ...string) *notify.Message {
 func TestSendTransportErrors(t *testing.T) {
 	tests := []struct {
 		name      string
-		setup     func(t *testing.T, f *fakeSlack) context.Context
+		setup     func(t *testing.T, f *slackfake.Server) context.Context
 		wantIs    error
 		wantInErr string
 	}{
-		{name: "a slow answer times out", setup: func(t *testing.T, f *fakeSlack) context.Context {
-			f.set(func(f *fakeSlack) { f.delay = 300 * time.Millisecond })
+		{name: "a slow answer times out", setup: func(t *testing.T, f *slackfake.Server) context.Context {
+			f.SetDelay(300 * time.Millisecond)
 			return t.Context()
 		}, wantIs: context.DeadlineExceeded, wantInErr: "timed out after 50ms"},
-		{name: "a closed server", setup: func(t *testing.T, f *fakeSlack) context.Context {
-			f.srv.Close()
+		{name: "a closed server", setup: func(t *testing.T, f *slackfake.Server) context.Context {
+			f.Close()
 			return t.Context()
 		}, wantInErr: "chat.postMessage C0KEY"},
-		{name: "a cancelled context", setup: func(t *testing.T, f *fakeSlack) context.Context {
+		{name: "a cancelled context", setup: func(t *testing.T, f *slackfake.Server) context.Context {
 			ctx, cancel := context.WithCancel(t.Context())
 			cancel()
 			return ctx
@@ -320,7 +341,7 @@ func TestSendRateLimited(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeSlack(t)
-			f.set(func(f *fakeSlack) { f.limits[tt.limit] = tt.after })
+			f.SetRateLimit(tt.limit, tt.after)
 			s := newTestSender(t, f, nil)
 			err := s.Send(t.Context(), message(tt.to, "hi"))
 			noSecret(t, err)
@@ -342,7 +363,7 @@ func TestSendRateLimited(t *testing.T) {
 
 func TestSendRateLimitHoldsChannel(t *testing.T) {
 	f := newFakeSlack(t)
-	f.set(func(f *fakeSlack) { f.limits["C0KEY"] = 7 * time.Second })
+	f.SetRateLimit("C0KEY", 7*time.Second)
 	s := newTestSender(t, f, nil)
 	_ = s.Send(t.Context(), message("C0KEY", "first"))
 	err := s.Send(t.Context(), message("C0KEY", "second"))
@@ -350,7 +371,7 @@ func TestSendRateLimitHoldsChannel(t *testing.T) {
 	if !errors.As(err, &limited) || limited.After <= 6*time.Second || limited.After > 7*time.Second {
 		t.Fatalf("second send: err = %v, want a RateLimitError of about 7s", err)
 	}
-	if n := f.attemptsTo("C0KEY"); n != 1 {
+	if n := f.Attempts("C0KEY"); n != 1 {
 		t.Errorf("chat.postMessage calls to C0KEY = %d, want 1: the held channel is not called", n)
 	}
 }
@@ -432,7 +453,7 @@ func TestSendTextAsGiven(t *testing.T) {
 			if err := s.Send(t.Context(), m); err != nil {
 				t.Fatal(err)
 			}
-			posts, _, _ := f.snapshot()
+			posts, _, _ := snapshot(f)
 			if len(posts) != 1 || posts[0].Text != tt.text {
 				t.Fatalf("posted %+v, want text %q", posts, tt.text)
 			}
@@ -462,7 +483,7 @@ func TestSendRenderedBlocks(t *testing.T) {
 			if err := s.Send(t.Context(), &notify.Message{To: "sam@example.com", Text: text, Blocks: blocks}); err != nil {
 				t.Fatal(err)
 			}
-			posts, _, _ := f.snapshot()
+			posts, _, _ := snapshot(f)
 			if len(posts) != 1 {
 				t.Fatalf("posted %d messages", len(posts))
 			}
@@ -484,11 +505,9 @@ func TestSendRenderedBlocks(t *testing.T) {
 func TestSendConcurrent(t *testing.T) {
 	const senders, reps = 50, 10
 	f := newFakeSlack(t)
-	f.set(func(f *fakeSlack) {
-		for r := range reps {
-			f.users[fmt.Sprintf("rep%d@example.com", r)] = fakeUser{id: fmt.Sprintf("U1%d", r)}
-		}
-	})
+	for r := range reps {
+		f.AddUser(fmt.Sprintf("rep%d@example.com", r), fmt.Sprintf("U1%d", r), false)
+	}
 	s := newTestSender(t, f, nil)
 	var wg sync.WaitGroup
 	for g := range senders {
@@ -501,11 +520,11 @@ func TestSendConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	posts, lookups, _ := f.snapshot()
+	posts, lookups, _ := snapshot(f)
 	seen := map[string]bool{}
 	for _, p := range posts {
 		var g, r int
-		if _, err := fmt.Sscanf(p.Text, "g%d r%d", &g, &r); err != nil || seen[p.Text] || p.Channel != dm(fmt.Sprintf("U1%d", r)) {
+		if _, err := fmt.Sscanf(p.Text, "g%d r%d", &g, &r); err != nil || seen[p.Text] || p.Channel != slackfake.DM(fmt.Sprintf("U1%d", r)) {
 			t.Errorf("post %+v: duplicate or in the wrong channel", p)
 		}
 		seen[p.Text] = true
@@ -516,7 +535,7 @@ func TestSendConcurrent(t *testing.T) {
 	if err := s.Send(t.Context(), message("rep0@example.com", "again")); err != nil {
 		t.Fatal(err)
 	}
-	if _, again, _ := f.snapshot(); again != lookups {
+	if _, again, _ := snapshot(f); again != lookups {
 		t.Errorf("lookups after the run = %d, want %d (cached)", again, lookups)
 	}
 }

@@ -1,0 +1,125 @@
+package slackfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// lookup answers users.lookupByEmail.
+func (s *Server) lookup(email string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lookups++
+	u, ok := s.users[strings.ToLower(email)]
+	if !ok {
+		return map[string]any{"ok": false, "error": "users_not_found"}
+	}
+	return map[string]any{"ok": true, "user": map[string]any{
+		"id": u.id, "deleted": u.deleted, "profile": map[string]any{"email": email},
+	}}
+}
+
+// open answers conversations.open with the DM channel of one user.
+func (s *Server) open(users string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opens++
+	for _, u := range s.users {
+		if u.id == users && !u.deleted {
+			s.channels[DM(u.id)] = true
+			return map[string]any{"ok": true, "channel": map[string]any{"id": DM(u.id)}}
+		}
+	}
+	return map[string]any{"ok": false, "error": "user_not_found"}
+}
+
+// postMessage answers chat.postMessage. The channel checks are made under
+// the lock, the content checks outside it.
+func (s *Server) postMessage(w http.ResponseWriter, p url.Values) {
+	ch := p.Get("channel")
+	s.mu.Lock()
+	s.attempts[ch]++
+	after, limited := s.limits[ch]
+	code := s.codes[ch]
+	known := s.channels[ch]
+	s.mu.Unlock()
+	switch {
+	case limited:
+		tooMany(w, after)
+		return
+	case code != "":
+	case !known:
+		code = "channel_not_found"
+	}
+	msg, bad := validate(p)
+	if code == "" {
+		code = bad
+	}
+	if code != "" {
+		answer(w, map[string]any{"ok": false, "error": code})
+		return
+	}
+	s.accept(msg)
+	answer(w, map[string]any{"ok": true, "channel": ch, "ts": "1700000000.000100"})
+}
+
+// accept counts msg under its key and records it.
+func (s *Server) accept(msg Post) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[Key{Channel: msg.Channel, Text: msg.Text}]++
+	if s.record {
+		s.posts = append(s.posts, msg)
+	}
+}
+
+// validate checks a post's content like Slack and returns it, or an error
+// code.
+func validate(p url.Values) (Post, string) {
+	msg := Post{
+		Channel: p.Get("channel"), Text: p.Get("text"), RawBlocks: p.Get("blocks"),
+		UnfurlLinks: p.Get("unfurl_links"), UnfurlMedia: p.Get("unfurl_media"),
+	}
+	switch {
+	case msg.Text == "" && msg.RawBlocks == "":
+		return msg, "no_text"
+	case utf8.RuneCountInString(msg.Text) > 40000:
+		return msg, "msg_too_long"
+	}
+	if msg.RawBlocks == "" {
+		return msg, ""
+	}
+	if err := json.Unmarshal([]byte(msg.RawBlocks), &msg.Blocks); err != nil || checkBlocks(msg.Blocks) != nil {
+		return msg, "invalid_blocks"
+	}
+	return msg, ""
+}
+
+// blockTextLimits are the longest texts of the block types crmsync uses.
+var blockTextLimits = map[string]int{"section": 3000, "header": 150}
+
+// checkBlocks applies Slack's Block Kit limits that crmsync's blocks meet.
+func checkBlocks(blocks []any) error {
+	if len(blocks) > 50 {
+		return fmt.Errorf("%d blocks", len(blocks))
+	}
+	for i, b := range blocks {
+		m, ok := b.(map[string]any)
+		typ, _ := m["type"].(string)
+		if !ok || typ == "" {
+			return fmt.Errorf("block %d: not an object with a type", i)
+		}
+		limit := blockTextLimits[typ]
+		if text, _ := m["text"].(map[string]any); limit > 0 && text != nil {
+			s, _ := text["text"].(string)
+			if utf8.RuneCountInString(s) > limit {
+				return fmt.Errorf("block %d: text over %d", i, limit)
+			}
+		}
+	}
+	return nil
+}

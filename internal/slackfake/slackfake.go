@@ -1,0 +1,317 @@
+// Package slackfake is an httptest fake of the Slack Web API methods
+// crmsync's Slack sender calls (users.lookupByEmail, conversations.open,
+// chat.postMessage), for tests and benchmarks. It answers with Slack's
+// envelopes and error codes and validates posts the way Slack does, and it
+// counts accepted posts per (channel, text), the identity of a nudge on the
+// wire, so that tests can check that every message arrived exactly once.
+//
+// A Server is safe for concurrent use and never sleeps unless told to
+// (SetDelay). For throughput benchmarks, SetRecording(false) keeps only the
+// counts.
+package slackfake
+
+import (
+	"encoding/json"
+	"io"
+	"maps"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Post is one message the Server accepted.
+type Post struct {
+	Channel     string
+	Text        string
+	Blocks      []any  // decoded, nil when none
+	RawBlocks   string // as received
+	UnfurlLinks string
+	UnfurlMedia string
+}
+
+// Key identifies a post: the channel it went to and its text.
+type Key struct {
+	Channel string
+	Text    string
+}
+
+// user is a Slack account the Server knows.
+type user struct {
+	id      string
+	deleted bool
+}
+
+// Server is a running fake of the Slack Web API.
+type Server struct {
+	srv   *httptest.Server
+	token string
+	delay atomic.Int64 // time.Duration added to every answer
+
+	mu       sync.Mutex
+	users    map[string]user          // lower-case email → account
+	channels map[string]bool          // channels the bot may post in
+	codes    map[string]string        // channel → error code chat.postMessage answers
+	limits   map[string]time.Duration // method path or channel → Retry-After of a 429
+	status   map[string]int           // method path → HTTP status answered instead
+	record   bool
+	posts    []Post
+	keys     map[Key]int    // accepted posts per (channel, text)
+	attempts map[string]int // chat.postMessage calls per channel
+	lookups  int
+	opens    int
+}
+
+// New starts a Server that accepts the bot token token and knows no users
+// and no channels yet; it records every accepted post and stops when the
+// test ends.
+func New(tb testing.TB, token string) *Server {
+	tb.Helper()
+	s := &Server{
+		token:    token,
+		users:    map[string]user{},
+		channels: map[string]bool{},
+		codes:    map[string]string{},
+		limits:   map[string]time.Duration{},
+		status:   map[string]int{},
+		record:   true,
+		keys:     map[Key]int{},
+		attempts: map[string]int{},
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	tb.Cleanup(s.srv.Close)
+	return s
+}
+
+// URL is the API root to configure a sender with, ending with "/".
+func (s *Server) URL() string { return s.srv.URL + "/" }
+
+// Client returns an HTTP client configured for the Server.
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// Close stops the Server; later calls fail to connect.
+func (s *Server) Close() { s.srv.Close() }
+
+// DM is the id of the DM channel the Server opens with the user userID.
+func DM(userID string) string { return "D" + strings.TrimPrefix(userID, "U") }
+
+// AddUser adds the account userID with email; a deleted one is found by
+// users.lookupByEmail but cannot be DM'd.
+func (s *Server) AddUser(email, userID string, deleted bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[strings.ToLower(email)] = user{id: userID, deleted: deleted}
+}
+
+// AddChannels lets the bot post in each of channels ("#name" or an id).
+func (s *Server) AddChannels(channels ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range channels {
+		s.channels[c] = true
+	}
+}
+
+// SetCode makes chat.postMessage to channel answer the Slack error code
+// (not_in_channel, is_archived, internal_error, …); "" removes it.
+func (s *Server) SetCode(channel, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	setOrDelete(s.codes, channel, code, "")
+}
+
+// SetStatus makes every call of the method path ("/chat.postMessage")
+// answer the HTTP status code; 0 removes it.
+func (s *Server) SetStatus(path string, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	setOrDelete(s.status, path, code, 0)
+}
+
+// SetRateLimit makes calls of the method path ("/users.lookupByEmail"), or
+// chat.postMessage to the channel, answer HTTP 429 with Retry-After in
+// whole seconds of after (no header when after is 0).
+func (s *Server) SetRateLimit(pathOrChannel string, after time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limits[pathOrChannel] = after
+}
+
+// ClearRateLimit removes what SetRateLimit set for pathOrChannel.
+func (s *Server) ClearRateLimit(pathOrChannel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.limits, pathOrChannel)
+}
+
+// SetDelay makes every later answer wait d; 0 answers at once.
+func (s *Server) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
+
+// SetRecording sets whether accepted posts are kept for Posts (the
+// default). Counts (Keys, Lookups, Opens, Attempts) are kept either way.
+func (s *Server) SetRecording(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.record = on
+}
+
+// Posts returns the accepted posts, when recording.
+func (s *Server) Posts() []Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Post(nil), s.posts...)
+}
+
+// Keys returns how many posts were accepted per (channel, text).
+func (s *Server) Keys() map[Key]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.keys)
+}
+
+// Accepted is the number of posts accepted.
+func (s *Server) Accepted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.keys {
+		n += c
+	}
+	return n
+}
+
+// Lookups is the number of users.lookupByEmail calls answered.
+func (s *Server) Lookups() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookups
+}
+
+// Opens is the number of conversations.open calls answered.
+func (s *Server) Opens() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opens
+}
+
+// Attempts is the number of chat.postMessage calls to channel, accepted
+// or not.
+func (s *Server) Attempts(channel string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts[channel]
+}
+
+// Reset forgets the posts and counts, not the users, channels or script.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.posts, s.keys, s.attempts = nil, map[Key]int{}, map[string]int{}
+	s.lookups, s.opens = 0, 0
+}
+
+func setOrDelete[V comparable](m map[string]V, k string, v, zero V) {
+	if v == zero {
+		delete(m, k)
+		return
+	}
+	m[k] = v
+}
+
+// serve routes one call.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if d := time.Duration(s.delay.Load()); d > 0 {
+		time.Sleep(d)
+	}
+	s.mu.Lock()
+	status := s.status[r.URL.Path]
+	after, limited := s.limits[r.URL.Path]
+	s.mu.Unlock()
+	if limited {
+		tooMany(w, after)
+		return
+	}
+	if status != 0 {
+		http.Error(w, "<html>Server Error</html>", status)
+		return
+	}
+	params, token, err := readParams(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if token != s.token {
+		answer(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	switch r.URL.Path {
+	case "/users.lookupByEmail":
+		answer(w, s.lookup(params.Get("email")))
+	case "/conversations.open":
+		answer(w, s.open(params.Get("users")))
+	case "/chat.postMessage":
+		s.postMessage(w, params)
+	default:
+		answer(w, map[string]any{"ok": false, "error": "unknown_method"})
+	}
+}
+
+// readParams returns the call's arguments and token, like Slack: from the
+// query string (GET), a form or a JSON body; the token from "Authorization:
+// Bearer" or, in a POST form, the token field (never the query string).
+func readParams(r *http.Request) (url.Values, string, error) {
+	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if r.Method == http.MethodGet {
+		return r.URL.Query(), token, nil
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/json" {
+		v, err := readJSON(r.Body)
+		return v, token, err
+	}
+	if err := r.ParseForm(); err != nil {
+		return nil, "", err
+	}
+	if token == "" {
+		token = r.PostForm.Get("token")
+	}
+	return r.PostForm, token, nil
+}
+
+// readJSON flattens a JSON body into values; blocks stay JSON.
+func readJSON(body io.Reader) (url.Values, error) {
+	var in map[string]any
+	if err := json.NewDecoder(body).Decode(&in); err != nil {
+		return nil, err
+	}
+	v := url.Values{}
+	for k, x := range in {
+		if s, ok := x.(string); ok {
+			v.Set(k, s)
+			continue
+		}
+		b, _ := json.Marshal(x)
+		v.Set(k, string(b))
+	}
+	return v, nil
+}
+
+// tooMany answers HTTP 429, with Retry-After when after is positive.
+func tooMany(w http.ResponseWriter, after time.Duration) {
+	if after > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(after/time.Second)))
+	}
+	w.WriteHeader(http.StatusTooManyRequests)
+}
+
+// answer writes a 200 JSON answer.
+func answer(w http.ResponseWriter, body map[string]any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(body)
+}
