@@ -37,6 +37,13 @@ func startDemo(t *testing.T, redisURL string) *App {
 			t.Fatal(err)
 		}
 	}
+	return startApp(t, path)
+}
+
+// startApp loads the config at path, builds the app and starts its
+// workers; it is closed when the test ends.
+func startApp(t *testing.T, path string) *App {
+	t.Helper()
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)

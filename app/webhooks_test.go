@@ -10,8 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/config"
 	"github.com/crmsync/crmsync/notify/slack"
 )
 
@@ -44,18 +41,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	b := strings.Replace(mustRead(t, path), "    reply_to_owner: true", "    reply_to_owner: true\n    webhook_public_key: "+base64.StdEncoding.EncodeToString(der), 1)
 	b = strings.Replace(b, "    fallback_channel: \"#sales-alerts\"", "    fallback_channel: \"#sales-alerts\"\n    signing_secret: "+secret, 1)
 	mustWrite(t, path, b)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
+	a := startApp(t, path)
 	srv := httptest.NewServer(a.HTTPHandler())
 	defer srv.Close()
 	ctx := t.Context()
