@@ -41,25 +41,32 @@ func (e *Evaluator) sendDigests(ctx context.Context, doc *passDoc) (int, error) 
 	return out.counts[notify.Slack], nil
 }
 
-// decodeDigest decodes the items of one digest, each account once (a
-// retried shard may have added it twice), sorted by account name.
+// decodeDigest decodes the items of one digest (see digestOrder).
 func decodeDigest(raw [][]byte) ([]DigestItem, error) {
-	seen := map[string]bool{}
-	var items []DigestItem
-	for _, b := range raw {
-		var it DigestItem
-		if err := json.Unmarshal(b, &it); err != nil {
+	items := make([]DigestItem, len(raw))
+	for i, b := range raw {
+		if err := json.Unmarshal(b, &items[i]); err != nil {
 			return nil, err
 		}
+	}
+	return digestOrder(items), nil
+}
+
+// digestOrder returns the items of one digest with each account once (a
+// retried shard may have added it twice), sorted by account name.
+func digestOrder(items []DigestItem) []DigestItem {
+	seen := map[string]bool{}
+	var out []DigestItem
+	for _, it := range items {
 		if !seen[it.Entry.AccountID] {
 			seen[it.Entry.AccountID] = true
-			items = append(items, it)
+			out = append(out, it)
 		}
 	}
-	slices.SortFunc(items, func(a, b DigestItem) int {
+	slices.SortFunc(out, func(a, b DigestItem) int {
 		return cmp.Or(cmp.Compare(a.Entry.AccountName, b.Entry.AccountName), cmp.Compare(a.Entry.AccountID, b.Entry.AccountID))
 	})
-	return items, nil
+	return out
 }
 
 // digestMessages renders the messages of one digest (items share a rule

@@ -544,3 +544,25 @@ func TestDigestsGatherARepsAccountsAcrossShards(t *testing.T) {
 		t.Fatal("two digest parts share a ledger key")
 	}
 }
+
+func TestPreviewRendersDigests(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	for i := range 3 {
+		storeClient(t, s, fmt.Sprint(i), fmt.Sprintf("c%d@example.com", i), "")
+	}
+	e := newEvaluator(t, s, &taskRecorder{}, &Planner{})
+	rs, err := rules.Parse("rules.yaml", []byte("rules:\n  - name: quiet\n    when: days_inactive >= 90\n    actions:\n      - slack: {to: owner, digest: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Rules = rs
+	flags, err := e.Preview(ctx, evalNow, PreviewFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three flags (no message of their own) and the rep's digest.
+	if len(flags) != 4 || flags[3].AccountID != "digest:rep@example.com" || len(flags[3].Messages) != 1 || !strings.Contains(flags[3].Messages[0].Text, "3 of your clients") {
+		t.Fatalf("preview = %+v", flags)
+	}
+}

@@ -68,6 +68,7 @@ type passPlan struct {
 	pass    string
 	now     time.Time
 	emailed map[string]int
+	digests []DigestItem // gathered by a preview, which renders them at its end
 }
 
 func newPassPlan(pass string, now time.Time) *passPlan {

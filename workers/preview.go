@@ -3,6 +3,9 @@ package workers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/model"
@@ -55,6 +58,32 @@ func (e *Evaluator) Preview(ctx context.Context, now time.Time, flt PreviewFilte
 	})
 	if err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
+	}
+	digests, err := previewDigests(doc, pp.digests)
+	if err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
+	}
+	return append(out, digests...), nil
+}
+
+// previewDigests renders the digests a pass would send when it completes,
+// one entry per rule and rep.
+func previewDigests(doc *passDoc, items []DigestItem) ([]Flag, error) {
+	byKey := map[string][]DigestItem{}
+	for _, it := range items {
+		byKey[it.key()] = append(byKey[it.key()], it)
+	}
+	var out []Flag
+	for _, key := range slices.Sorted(maps.Keys(byKey)) {
+		group := digestOrder(byKey[key])
+		msgs, err := digestMessages(doc, group)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Flag{
+			Rule: group[0].Rule, Severity: group[0].Severity, AccountID: "digest:" + strings.ToLower(group[0].To),
+			Account: fmt.Sprintf("digest of %d accounts to %s", len(group), group[0].To), Messages: msgs,
+		})
 	}
 	return out, nil
 }
@@ -144,5 +173,6 @@ func (e *Evaluator) previewActions(ctx context.Context, pp *passPlan, c *model.C
 	}
 	fl.HeldBack = append(fl.HeldBack, pl.skips...)
 	fl.Messages = pl.msgs
+	pp.digests = append(pp.digests, pl.digests...)
 	return nil
 }
