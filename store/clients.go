@@ -23,19 +23,6 @@ func (s *Store) CountAccounts(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// AccountIDs returns up to limit account ids from offset, in id order
-// (lexicographic), for sharding a pass over the portfolio.
-func (s *Store) AccountIDs(ctx context.Context, offset, limit int64) ([]string, error) {
-	if limit <= 0 || offset < 0 {
-		return []string{}, nil
-	}
-	ids, err := s.rdb.ZRange(ctx, s.key("accounts"), offset, offset+limit-1).Result()
-	if err != nil {
-		return nil, fmt.Errorf("store: account ids: %w", err)
-	}
-	return ids, nil
-}
-
 // accountIDsAfter returns up to limit account ids greater than after
 // ("" for the first), in id order.
 func (s *Store) accountIDsAfter(ctx context.Context, after string, limit int64) ([]string, error) {
@@ -218,31 +205,4 @@ func (s *Store) EachClient(ctx context.Context, batch int, fn func(model.Client)
 		}
 		after = ids[len(ids)-1]
 	}
-}
-
-// Owner returns the owner with this id; nil, nil when unknown.
-func (s *Store) Owner(ctx context.Context, id string) (*model.Owner, error) {
-	raw, err := s.rdb.Get(ctx, s.key("owner", id)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: owner: %w", err)
-	}
-	var o model.Owner
-	if err := json.Unmarshal(raw, &o); err != nil {
-		return nil, fmt.Errorf("store: owner: decode: %w", err)
-	}
-	return &o, nil
-}
-
-// ContactIDsByEmail returns the ids of the contacts with this address
-// (case-insensitive), sorted.
-func (s *Store) ContactIDsByEmail(ctx context.Context, email string) ([]string, error) {
-	ids, err := s.rdb.SMembers(ctx, s.key("email", normEmail(email))).Result()
-	if err != nil {
-		return nil, fmt.Errorf("store: contacts by email: %w", err)
-	}
-	slices.Sort(ids)
-	return ids, nil
 }

@@ -14,9 +14,8 @@
 //	<ns>:acct:<id>                 string, model.Account JSON
 //	<ns>:contacts:<account id>     hash, contact id → model.Contact JSON
 //	<ns>:deals:<account id>        hash, deal id → model.Deal JSON
-//	<ns>:contact:<id>              hash {account, email}: where the contact is filed
+//	<ns>:contact:<id>              the account the contact is filed under
 //	<ns>:deal:<id>                 string, the deal's account id
-//	<ns>:email:<email>             set of contact ids with that address
 //	<ns>:owner:<id>                string, model.Owner JSON
 //	<ns>:watermark:<source>        hash, connectors.Watermark
 //	<ns>:rejects:<source>          list of model.Reject JSON, newest first, at most 1000

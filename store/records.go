@@ -23,8 +23,8 @@ const pageAttempts = 20
 
 // encoded is one record ready to write: its id, account and JSON.
 type encoded struct {
-	id, account, email string
-	json               []byte
+	id, account string
+	json        []byte
 }
 
 // page is a batch encoded before the transaction starts.
@@ -35,7 +35,7 @@ type page struct {
 
 // filed is where a contact or deal was stored by a previous sync.
 type filed struct {
-	account, email string
+	account string
 }
 
 // StorePage stores a page of records in one MULTI/EXEC: it upserts every
@@ -88,22 +88,22 @@ func backoff(ctx context.Context, attempt int) error {
 func encodePage(source string, b model.Batch, rejects []model.Reject) (page, error) {
 	var p page
 	var err error
-	enc := func(id, account, email string, v any) encoded {
+	enc := func(id, account string, v any) encoded {
 		data, e := json.Marshal(v)
 		err = errors.Join(err, e)
-		return encoded{id: id, account: account, email: normEmail(email), json: data}
+		return encoded{id: id, account: account, json: data}
 	}
 	for _, a := range b.Accounts {
-		p.accounts = append(p.accounts, enc(a.ID, "", "", a))
+		p.accounts = append(p.accounts, enc(a.ID, "", a))
 	}
 	for _, c := range b.Contacts {
-		p.contacts = append(p.contacts, enc(c.ID, c.AccountID, c.Email, c))
+		p.contacts = append(p.contacts, enc(c.ID, c.AccountID, c))
 	}
 	for _, d := range b.Deals {
-		p.deals = append(p.deals, enc(d.ID, d.AccountID, "", d))
+		p.deals = append(p.deals, enc(d.ID, d.AccountID, d))
 	}
 	for _, o := range b.Owners {
-		p.owners = append(p.owners, enc(o.ID, "", "", o))
+		p.owners = append(p.owners, enc(o.ID, "", o))
 	}
 	now := time.Now().UTC()
 	for _, r := range rejects {
@@ -113,7 +113,7 @@ func encodePage(source string, b model.Batch, rejects []model.Reject) (page, err
 		if r.At.IsZero() {
 			r.At = now
 		}
-		p.rejects = append(p.rejects, enc("", "", "", r).json)
+		p.rejects = append(p.rejects, enc("", "", r).json)
 	}
 	return p, err
 }
@@ -152,11 +152,11 @@ func (s *Store) readFiled(ctx context.Context, tx *redis.Tx, p page) (contacts, 
 	if len(p.contacts)+len(p.deals) == 0 {
 		return map[string]filed{}, map[string]filed{}, nil
 	}
-	ccmds := make(map[string]*redis.SliceCmd, len(p.contacts))
+	ccmds := make(map[string]*redis.StringCmd, len(p.contacts))
 	dcmds := make(map[string]*redis.StringCmd, len(p.deals))
 	_, err = tx.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for _, c := range p.contacts {
-			ccmds[c.id] = pipe.HMGet(ctx, s.key("contact", c.id), "account", "email")
+			ccmds[c.id] = pipe.Get(ctx, s.key("contact", c.id))
 		}
 		for _, d := range p.deals {
 			dcmds[d.id] = pipe.Get(ctx, s.key("deal", d.id))
@@ -166,27 +166,23 @@ func (s *Store) readFiled(ctx context.Context, tx *redis.Tx, p page) (contacts, 
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, nil, fmt.Errorf("read previous accounts: %w", err)
 	}
-	contacts = make(map[string]filed, len(ccmds))
-	for id, cmd := range ccmds {
-		if err := cmd.Err(); err != nil {
-			return nil, nil, fmt.Errorf("read previous accounts: %w", err)
-		}
-		v := cmd.Val()
-		contacts[id] = filed{account: str(v[0]), email: str(v[1])}
+	if contacts, err = filedFrom(ccmds); err == nil {
+		deals, err = filedFrom(dcmds)
 	}
-	deals = make(map[string]filed, len(dcmds))
-	for id, cmd := range dcmds {
-		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, nil, fmt.Errorf("read previous accounts: %w", err)
-		}
-		deals[id] = filed{account: cmd.Val()}
-	}
-	return contacts, deals, nil
+	return contacts, deals, err
 }
 
-func str(v any) string {
-	s, _ := v.(string)
-	return s
+// filedFrom reads the answers of readFiled's GETs; a missing key is a
+// record never filed.
+func filedFrom(cmds map[string]*redis.StringCmd) (map[string]filed, error) {
+	out := make(map[string]filed, len(cmds))
+	for id, cmd := range cmds {
+		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("read previous accounts: %w", err)
+		}
+		out[id] = filed{account: cmd.Val()}
+	}
+	return out, nil
 }
 
 func (s *Store) queueAccounts(ctx context.Context, pipe redis.Pipeliner, p page) {
@@ -200,7 +196,7 @@ func (s *Store) queueAccounts(ctx context.Context, pipe redis.Pipeliner, p page)
 }
 
 // queueContacts files each contact under its account, moving it out of
-// the account it was filed under before, and keeps the email index.
+// the account it was filed under before.
 // prev is updated as the page goes, so a contact listed twice ends up
 // filed once.
 func (s *Store) queueContacts(ctx context.Context, pipe redis.Pipeliner, cs []encoded, prev map[string]filed) {
@@ -212,18 +208,12 @@ func (s *Store) queueContacts(ctx context.Context, pipe redis.Pipeliner, cs []en
 		if c.account != "" {
 			pipe.HSet(ctx, s.key("contacts", c.account), c.id, c.json)
 		}
-		if old.email != "" && old.email != c.email {
-			pipe.SRem(ctx, s.key("email", old.email), c.id)
-		}
-		if c.email != "" {
-			pipe.SAdd(ctx, s.key("email", c.email), c.id)
-		}
-		pipe.HSet(ctx, s.key("contact", c.id), "account", c.account, "email", c.email)
-		prev[c.id] = filed{account: c.account, email: c.email}
+		pipe.Set(ctx, s.key("contact", c.id), c.account, 0)
+		prev[c.id] = filed{account: c.account}
 	}
 }
 
-// queueDeals is queueContacts for deals, without the email index.
+// queueDeals is queueContacts for deals.
 func (s *Store) queueDeals(ctx context.Context, pipe redis.Pipeliner, ds []encoded, prev map[string]filed) {
 	for _, d := range ds {
 		old := prev[d.id]

@@ -65,9 +65,9 @@ func BenchmarkClients(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	ids, err := s.AccountIDs(ctx, 0, 1000)
+	ids, err := s.AccountIDRange(ctx, "", "", 1000)
 	if err != nil || len(ids) != 1000 {
-		b.Fatalf("AccountIDs = %d, %v", len(ids), err)
+		b.Fatalf("AccountIDRange = %d, %v", len(ids), err)
 	}
 	start := time.Now()
 	for b.Loop() {

@@ -41,3 +41,8 @@ func (s *Store) Suppressed(ctx context.Context, email string) (reason string, ok
 	}
 	return str(vals[0]), true, nil
 }
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
