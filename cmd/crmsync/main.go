@@ -44,6 +44,8 @@ Usage:
   crmsync rules test FILE...                  run rule unit tests (fixture accounts, expected flags)
   crmsync history -c FILE [--account ID] [--contact EMAIL]
                                               what was sent, when, by which rule and why
+  crmsync suppress add|remove|check -c FILE [--reason TEXT] EMAIL...
+                                              the local suppression list: never email these addresses
   crmsync version                             print the version
 
 Run 'crmsync COMMAND --help' for a command's flags.
@@ -102,6 +104,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdPreview(ctx, rest, stdout, stderr)
 	case "history":
 		return cmdHistory(ctx, rest, stdout, stderr)
+	case "suppress":
+		return cmdSuppress(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "crmsync", buildVersion())
 		return nil

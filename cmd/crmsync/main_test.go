@@ -282,3 +282,34 @@ tests:
 		t.Errorf("rules test without files: exit %d, want 2", code)
 	}
 }
+
+func TestSuppressCommand(t *testing.T) {
+	dir := t.TempDir()
+	path, err := app.PrepareDemo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	b = append([]byte("redis: {url: \""+redistest.URL(t, redistest.DBCmd)+"\"}\n"), b...)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"suppress", "add", "-c", path, "--reason", "asked by phone", "Ann@Example.com"}, exitOK, "suppressed ann@example.com (asked by phone)"},
+		{[]string{"suppress", "check", "-c", path, "ann@example.com"}, exitOK, "ann@example.com: suppressed (asked by phone)"},
+		{[]string{"suppress", "remove", "-c", path, "ann@example.com"}, exitOK, "no longer suppressed ann@example.com"},
+		{[]string{"suppress", "check", "-c", path, "ann@example.com"}, exitOK, "not suppressed"},
+		{[]string{"suppress", "add", "-c", path, "not-an-address"}, exitUsage, ""},
+		{[]string{"suppress", "frobnicate"}, exitUsage, ""},
+	}
+	for _, st := range steps {
+		code, stdout, stderr := runCLI(t, st.args...)
+		if code != st.code || !strings.Contains(stdout, st.want) {
+			t.Fatalf("%v: exit %d, %q / %q; want %d and %q", st.args, code, stdout, stderr, st.code, st.want)
+		}
+	}
+}
