@@ -116,11 +116,28 @@ type Batch struct {
 	Contacts []Contact `json:"contacts,omitempty"`
 	Deals    []Deal    `json:"deals,omitempty"`
 	Owners   []Owner   `json:"owners,omitempty"`
+	// Deleted lists records the CRM deleted, archived or merged into
+	// another: they leave the portfolio when the batch is stored.
+	Deleted []Deletion `json:"deleted,omitempty"`
 }
 
-// Len returns the number of records in b.
+// Len returns the number of records in b, deletions included.
 func (b Batch) Len() int {
-	return len(b.Accounts) + len(b.Contacts) + len(b.Deals) + len(b.Owners)
+	return len(b.Accounts) + len(b.Contacts) + len(b.Deals) + len(b.Owners) + len(b.Deleted)
+}
+
+// Entity kinds, as used by Deletion and Reject.
+const (
+	EntityAccount = "account"
+	EntityContact = "contact"
+	EntityDeal    = "deal"
+	EntityOwner   = "owner"
+)
+
+// Deletion says that a record is gone from its CRM.
+type Deletion struct {
+	Entity string `json:"entity"` // EntityAccount, EntityContact, EntityDeal or EntityOwner
+	ID     string `json:"id"`     // internal id
 }
 
 // Reject is a CRM record set aside because it could not be mapped.

@@ -21,13 +21,15 @@ const DefaultURL = "redis://127.0.0.1:6379"
 // Databases used by each package's integration tests, so that packages
 // tested in parallel never share keys. Each test flushes its database.
 const (
-	DBStore    = 1
-	DBWorkers  = 2
-	DBApp      = 3
-	DBCmd      = 4
-	DBRules    = 5
-	DBNotify   = 6
-	DBDelivery = 7 // workers' end-to-end delivery test and benchmarks
+	DBStore      = 1
+	DBWorkers    = 2
+	DBApp        = 3
+	DBCmd        = 4
+	DBRules      = 5
+	DBNotify     = 6
+	DBDelivery   = 7 // workers' end-to-end delivery test and benchmarks
+	DBHubSpot    = 8
+	DBSalesforce = 9
 )
 
 // URL returns the URL of a reachable real Redis, selecting database db, or

@@ -1,0 +1,182 @@
+package crmhttp
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/crmsync/crmsync/connectors"
+)
+
+// Action is what to do with a response.
+type Action int
+
+// Actions a Classify may return.
+const (
+	Done    Action = iota // a usable response: hand it to the caller
+	Retry                 // transient: wait Verdict.Wait (or back off) and retry
+	Refresh               // credentials expired: refresh them, retry once
+	Stop                  // allocation spent: stop the pull (Verdict.Resume)
+	Fail                  // permanent: return Verdict.Err
+)
+
+// Verdict is a vendor's reading of one response.
+type Verdict struct {
+	Action Action
+	Wait   time.Duration // Retry: how long the vendor asks to wait; 0 means back off
+	Reason string        // for Trace waits, logs and errors: "429 TEN_SECONDLY_ROLLING"
+	Resume time.Time     // Stop: when trying again makes sense
+	Err    error         // Fail: the error to return
+}
+
+// Limiter paces requests before they are sent.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// Client sends a connector's requests.
+type Client struct {
+	// HTTP sends the requests; its transport adds credentials (an
+	// oauth2.Transport).
+	HTTP *http.Client
+	// Limiters are waited on, in order, before every request.
+	Limiters []Limiter
+	// Classify reads a response whose body has been read into body.
+	Classify func(resp *http.Response, body []byte) Verdict
+	// Refresh forces new credentials; nil when they cannot be refreshed.
+	Refresh func(ctx context.Context) error
+	// Attempts bounds the tries of one request (default 6).
+	Attempts int
+	// BaseDelay and MaxDelay shape the backoff (defaults 500ms and 30s).
+	BaseDelay, MaxDelay time.Duration
+	// MaxWait caps a wait the vendor asks for (default 5 minutes); a longer
+	// one stops the pull instead.
+	MaxWait time.Duration
+	// MaxBody caps the bytes read from a response (default 64 MiB).
+	MaxBody int64
+}
+
+// Response is a response whose body has been read.
+type Response struct {
+	*http.Response
+	Body []byte
+}
+
+// Do sends the request newReq builds (it is called again for every retry,
+// so bodies can be re-read) and returns the first response Classify calls
+// Done. It returns a *connectors.StopError when the vendor's allocation is
+// spent, and wraps the last failure when attempts run out.
+func (c *Client) Do(ctx context.Context, newReq func(ctx context.Context) (*http.Request, error)) (*Response, error) {
+	attempts := cmp.Or(c.Attempts, 6)
+	refreshed := false
+	var last error
+	for attempt := range attempts {
+		resp, err := c.send(ctx, newReq)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			last = err
+			if err := c.sleep(ctx, "network error", c.backoff(attempt)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		v := c.Classify(resp.Response, resp.Body)
+		switch v.Action {
+		case Done:
+			return resp, nil
+		case Fail:
+			return nil, v.Err
+		case Stop:
+			return nil, &connectors.StopError{Reason: v.Reason, Resume: v.Resume}
+		case Refresh:
+			if refreshed || c.Refresh == nil {
+				return nil, fmt.Errorf("%s: %w", v.Reason, connectors.ErrAuth)
+			}
+			refreshed = true
+			if err := c.Refresh(ctx); err != nil {
+				return nil, fmt.Errorf("refresh credentials: %w", err)
+			}
+			continue
+		}
+		last = errors.New(v.Reason)
+		wait := v.Wait
+		if wait <= 0 {
+			wait = c.backoff(attempt)
+		}
+		if max := cmp.Or(c.MaxWait, 5*time.Minute); wait > max {
+			return nil, &connectors.StopError{Reason: v.Reason, Resume: time.Now().Add(wait)}
+		}
+		if attempt == attempts-1 {
+			break
+		}
+		if err := c.sleep(ctx, v.Reason, wait); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("gave up after %d attempts: %w", attempts, last)
+}
+
+// send waits for the limiters, sends one request and reads its body.
+func (c *Client) send(ctx context.Context, newReq func(ctx context.Context) (*http.Request, error)) (*Response, error) {
+	for _, l := range c.Limiters {
+		if err := l.Wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+	req, err := newReq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		connectors.ContextTrace(ctx).Requested(0)
+		return nil, err
+	}
+	defer resp.Body.Close()
+	connectors.ContextTrace(ctx).Requested(resp.StatusCode)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, cmp.Or(c.MaxBody, 64<<20)))
+	if err != nil {
+		return nil, fmt.Errorf("read response: %w", err)
+	}
+	return &Response{Response: resp, Body: body}, nil
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	return Backoff(attempt, cmp.Or(c.BaseDelay, 500*time.Millisecond), cmp.Or(c.MaxDelay, 30*time.Second))
+}
+
+// sleep waits d, telling the trace why.
+func (c *Client) sleep(ctx context.Context, reason string, d time.Duration) error {
+	connectors.ContextTrace(ctx).Waiting(reason, d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// RetryAfter parses a Retry-After header given in seconds or as an HTTP
+// date; 0 when absent or unreadable.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

@@ -1,0 +1,7 @@
+// Package crmhttp is the HTTP plumbing the CRM connectors share: a request
+// loop that paces requests with a proactive limiter, retries what the
+// vendor says is transient (with capped exponential backoff and jitter),
+// refreshes credentials once when they expire, and stops cleanly when the
+// vendor's allocation is spent. What a response means is the vendor's
+// business: each connector passes its own Classify.
+package crmhttp

@@ -1,0 +1,78 @@
+package connectors
+
+import (
+	"strings"
+
+	"github.com/crmsync/crmsync/model"
+)
+
+// Mapping says which CRM fields feed the model (DESIGN.md, "Mapping CRM
+// fields onto the model"). Each connector fills the zero fields with its
+// own defaults through WithDefaults.
+type Mapping struct {
+	// Lifecycle is the account field giving the lifecycle, and how its
+	// values map onto model lifecycles; unmapped values become "other".
+	Lifecycle LifecycleMapping
+	// LastActivity lists fields holding activity times; the latest wins.
+	LastActivity []string
+	// PrimaryContact says how the primary contact is marked; zero when the
+	// CRM does not mark one.
+	PrimaryContact PrimaryContactMapping
+	// Extra lists custom account fields exposed to rules as account.extra.*.
+	Extra []string
+}
+
+// LifecycleMapping maps a CRM field's values onto lifecycles. Values are
+// compared case-insensitively.
+type LifecycleMapping struct {
+	Field string
+	Map   map[string]model.Lifecycle
+}
+
+// PrimaryContactMapping says where the primary contact mark is: a contact
+// property that is true on the primary contact, an account field holding
+// the primary contact's id, or (HubSpot) an association label.
+type PrimaryContactMapping struct {
+	Property         string // contact property, true on the primary contact
+	Field            string // account field holding the primary contact's id
+	AssociationLabel string // HubSpot contact→company association label
+}
+
+// WithDefaults returns m with every zero part taken from def.
+func (m Mapping) WithDefaults(def Mapping) Mapping {
+	if m.Lifecycle.Field == "" {
+		m.Lifecycle.Field = def.Lifecycle.Field
+		if len(m.Lifecycle.Map) == 0 {
+			m.Lifecycle.Map = def.Lifecycle.Map
+		}
+	}
+	if len(m.LastActivity) == 0 {
+		m.LastActivity = def.LastActivity
+	}
+	if m.PrimaryContact == (PrimaryContactMapping{}) {
+		m.PrimaryContact = def.PrimaryContact
+	}
+	if len(m.Extra) == 0 {
+		m.Extra = def.Extra
+	}
+	return m
+}
+
+// Lifecycle maps a CRM value through the map; a value the map lacks that
+// names a lifecycle ("customer") stands for itself, anything else is
+// "other".
+func (l LifecycleMapping) Lifecycle(value string) model.Lifecycle {
+	v := strings.TrimSpace(value)
+	if lc, ok := l.Map[v]; ok {
+		return lc
+	}
+	for k, lc := range l.Map {
+		if strings.EqualFold(k, v) {
+			return lc
+		}
+	}
+	if lc := model.Lifecycle(strings.ToLower(v)); lc.Valid() {
+		return lc
+	}
+	return model.Other
+}
