@@ -31,6 +31,7 @@ type encoded struct {
 type page struct {
 	accounts, contacts, deals, owners []encoded
 	rejects                           []any
+	deleted                           []model.Deletion
 }
 
 // filed is where a contact or deal was stored by a previous sync.
@@ -39,9 +40,10 @@ type filed struct {
 }
 
 // StorePage stores a page of records in one MULTI/EXEC: it upserts every
-// record of b, records the rejects and sets the source's watermark to wm
-// (an empty wm clears it). The watermark can thus never be ahead of the
-// stored records.
+// record of b, removes those b.Deleted lists, records the rejects and sets
+// the source's watermark to wm (an empty wm clears it). The watermark can
+// thus never be ahead of the stored records. While a sweep is open for the
+// source (BeginSweep), the page's records are marked as seen.
 func (s *Store) StorePage(ctx context.Context, source string, b model.Batch, rejects []model.Reject, wm connectors.Watermark) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: store page: %w", err)
@@ -105,6 +107,7 @@ func encodePage(source string, b model.Batch, rejects []model.Reject) (page, err
 	for _, o := range b.Owners {
 		p.owners = append(p.owners, enc(o.ID, "", o))
 	}
+	p.deleted = b.Deleted
 	now := time.Now().UTC()
 	for _, r := range rejects {
 		if r.Source == "" {
@@ -126,7 +129,24 @@ func (s *Store) pointerKeys(p page) []string {
 	for _, d := range p.deals {
 		keys = append(keys, s.key("deal", d.id))
 	}
+	for _, d := range p.deleted {
+		if k := s.pointerKey(d); k != "" {
+			keys = append(keys, k)
+		}
+	}
 	return keys
+}
+
+// pointerKey is the key saying where a deleted contact or deal is filed;
+// "" for other entities.
+func (s *Store) pointerKey(d model.Deletion) string {
+	switch d.Entity {
+	case model.EntityContact:
+		return s.key("contact", d.ID)
+	case model.EntityDeal:
+		return s.key("deal", d.ID)
+	}
+	return ""
 }
 
 // writePage reads where the page's contacts and deals were filed, then
@@ -136,10 +156,18 @@ func (s *Store) writePage(ctx context.Context, tx *redis.Tx, source string, p pa
 	if err != nil {
 		return err
 	}
+	sweeping, err := s.sweeping(ctx, tx, source)
+	if err != nil {
+		return err
+	}
 	_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		s.queueAccounts(ctx, pipe, p)
 		s.queueContacts(ctx, pipe, p.contacts, contacts)
 		s.queueDeals(ctx, pipe, p.deals, deals)
+		s.queueDeletions(ctx, pipe, p.deleted, contacts, deals)
+		if sweeping {
+			s.queueSeen(ctx, pipe, source, p)
+		}
 		s.queueRejects(ctx, pipe, source, p.rejects)
 		s.queueWatermark(ctx, pipe, source, wm)
 		return nil
@@ -149,7 +177,7 @@ func (s *Store) writePage(ctx context.Context, tx *redis.Tx, source string, p pa
 
 // readFiled returns, per contact and deal id, where it is filed now.
 func (s *Store) readFiled(ctx context.Context, tx *redis.Tx, p page) (contacts, deals map[string]filed, err error) {
-	if len(p.contacts)+len(p.deals) == 0 {
+	if len(p.contacts)+len(p.deals)+len(p.deleted) == 0 {
 		return map[string]filed{}, map[string]filed{}, nil
 	}
 	ccmds := make(map[string]*redis.StringCmd, len(p.contacts))
@@ -160,6 +188,14 @@ func (s *Store) readFiled(ctx context.Context, tx *redis.Tx, p page) (contacts, 
 		}
 		for _, d := range p.deals {
 			dcmds[d.id] = pipe.Get(ctx, s.key("deal", d.id))
+		}
+		for _, d := range p.deleted {
+			switch d.Entity {
+			case model.EntityContact:
+				ccmds[d.ID] = pipe.Get(ctx, s.key("contact", d.ID))
+			case model.EntityDeal:
+				dcmds[d.ID] = pipe.Get(ctx, s.key("deal", d.ID))
+			}
 		}
 		return nil
 	})

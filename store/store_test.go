@@ -47,6 +47,9 @@ var coreTests = []struct {
 	{"RejectAndDead", testRejectAndDead},
 	{"SnoozeAndContacted", testSnoozeAndContacted},
 	{"DigestItems", testDigestItems},
+	{"Deletions", testDeletions},
+	{"Sweep", testSweep},
+	{"SweepMany", testSweepMany},
 }
 
 func TestStoreMiniredis(t *testing.T) {
@@ -60,9 +63,14 @@ func TestStoreMiniredis(t *testing.T) {
 func miniStore(t *testing.T) *Store {
 	t.Helper()
 	m := miniredis.RunT(t)
-	m.ClockTTL(true)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go tickTTLs(m, stop, done)
 	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
-	t.Cleanup(func() { rdb.Close() })
+	t.Cleanup(func() {
+		close(stop)
+		<-done
+		rdb.Close()
+	})
 	return New(rdb, "t")
 }
 

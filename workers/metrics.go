@@ -7,25 +7,33 @@ import (
 
 // Metrics are the counters the handlers keep, exported for Prometheus.
 type Metrics struct {
-	SyncRecords  *prometheus.CounterVec // source, entity
-	SyncRejects  *prometheus.CounterVec // source
-	SyncPages    *prometheus.CounterVec // source
-	Flags        *prometheus.CounterVec // rule
-	Skipped      *prometheus.CounterVec // rule, reason
-	Messages     *prometheus.CounterVec // channel, outcome (sent, duplicate, failed)
-	PassDuration prometheus.Histogram
+	SyncRecords     *prometheus.CounterVec // source, entity
+	SyncRejects     *prometheus.CounterVec // source
+	SyncPages       *prometheus.CounterVec // source
+	SyncDeleted     *prometheus.CounterVec // source
+	SyncRequests    *prometheus.CounterVec // source, status ("2xx", "429", "5xx", "error")
+	SyncWaits       *prometheus.CounterVec // source
+	SyncWaitSeconds *prometheus.CounterVec // source
+	Flags           *prometheus.CounterVec // rule
+	Skipped         *prometheus.CounterVec // rule, reason
+	Messages        *prometheus.CounterVec // channel, outcome (sent, duplicate, failed)
+	PassDuration    prometheus.Histogram
 }
 
 // NewMetrics registers the metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f := promauto.With(reg)
 	return &Metrics{
-		SyncRecords: f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_records_total", Help: "Records stored by syncs."}, []string{"source", "entity"}),
-		SyncRejects: f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_rejects_total", Help: "CRM records set aside because they could not be mapped."}, []string{"source"}),
-		SyncPages:   f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_pages_total", Help: "Pages stored by syncs."}, []string{"source"}),
-		Flags:       f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_flags_total", Help: "Accounts flagged, per rule."}, []string{"rule"}),
-		Skipped:     f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_messages_skipped_total", Help: "Messages not sent because a safety rail held them back."}, []string{"rule", "reason"}),
-		Messages:    f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_messages_total", Help: "Messages by channel and outcome."}, []string{"channel", "outcome"}),
+		SyncRecords:     f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_records_total", Help: "Records stored by syncs."}, []string{"source", "entity"}),
+		SyncRejects:     f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_rejects_total", Help: "CRM records set aside because they could not be mapped."}, []string{"source"}),
+		SyncPages:       f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_pages_total", Help: "Pages stored by syncs."}, []string{"source"}),
+		SyncDeleted:     f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_deleted_total", Help: "Records removed because the CRM deleted or merged them."}, []string{"source"}),
+		SyncRequests:    f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_requests_total", Help: "HTTP requests sent to CRMs, by status class."}, []string{"source", "status"}),
+		SyncWaits:       f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_waits_total", Help: "Rate-limit and retry waits of syncs."}, []string{"source"}),
+		SyncWaitSeconds: f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_sync_wait_seconds_total", Help: "Time syncs spent waiting for rate limits and retries."}, []string{"source"}),
+		Flags:           f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_flags_total", Help: "Accounts flagged, per rule."}, []string{"rule"}),
+		Skipped:         f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_messages_skipped_total", Help: "Messages not sent because a safety rail held them back."}, []string{"rule", "reason"}),
+		Messages:        f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_messages_total", Help: "Messages by channel and outcome."}, []string{"channel", "outcome"}),
 		PassDuration: f.NewHistogram(prometheus.HistogramOpts{
 			Name: "crmsync_evaluate_pass_seconds", Help: "Duration of evaluation passes.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),

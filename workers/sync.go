@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/model"
+	"github.com/crmsync/crmsync/store"
 )
 
 // pageStore is what a sync needs of the store.
@@ -16,15 +19,43 @@ type pageStore interface {
 	Watermark(ctx context.Context, source string) (connectors.Watermark, error)
 	ResetWatermark(ctx context.Context, source string) error
 	StorePage(ctx context.Context, source string, b model.Batch, rejects []model.Reject, wm connectors.Watermark) error
+	BeginSweep(ctx context.Context, source string, at time.Time) error
+	Sweeping(ctx context.Context, source string) (bool, error)
+	EndSweep(ctx context.Context, source string) (store.SweepStats, error)
 }
 
-// SyncStats counts what one sync stored.
+// SyncStats counts what one sync stored and waited for.
 type SyncStats struct {
 	Pages, Accounts, Contacts, Deals, Owners, Rejects int
+	Deleted                                           int           // records the CRM said were deleted or merged
+	Swept                                             int           // records a full sync did not see again, removed
+	Requests                                          int           // HTTP requests sent to the CRM
+	Waits                                             int           // rate-limit and retry waits
+	Waited                                            time.Duration // their total
+	Expected                                          int           // records the CRM announced (0 when it does not say)
+	Started                                           time.Time
+	// WaitingFor is the reason of the wait in progress, "" when none.
+	WaitingFor string
+	WaitUntil  time.Time
+	// Stopped says why the sync stopped early (a daily API allocation
+	// spent); it resumes from its watermark next time.
+	Stopped string
 }
 
 // Records returns the number of records stored.
 func (s SyncStats) Records() int { return s.Accounts + s.Contacts + s.Deals + s.Owners }
+
+// ETA estimates the time left from the announced total and the rate so
+// far; false when it cannot tell.
+func (s SyncStats) ETA(now time.Time) (time.Duration, bool) {
+	done := s.Records() + s.Rejects
+	elapsed := now.Sub(s.Started)
+	if s.Expected <= done || done == 0 || elapsed <= 0 {
+		return 0, false
+	}
+	rate := float64(done) / elapsed.Seconds()
+	return time.Duration(float64(s.Expected-done) / rate * float64(time.Second)), true
+}
 
 func (s *SyncStats) add(p connectors.Page) {
 	s.Pages++
@@ -33,6 +64,8 @@ func (s *SyncStats) add(p connectors.Page) {
 	s.Deals += len(p.Deals)
 	s.Owners += len(p.Owners)
 	s.Rejects += len(p.Rejects)
+	s.Deleted += len(p.Deleted)
+	s.WaitingFor = ""
 }
 
 // Syncer pulls sources into the store, page by page.
@@ -41,44 +74,146 @@ type Syncer struct {
 	Store   pageStore
 	Metrics *Metrics
 	Logger  *slog.Logger
-	// Progress, when set, is called after each stored page.
+	// Progress, when set, is called after each stored page and before
+	// each wait, with a snapshot of the stats.
 	Progress func(source string, s SyncStats)
 }
 
 // Sync pulls one source from its watermark (from scratch when full) and
 // stores every page together with the watermark it reaches, so a crash
-// resumes after the last stored page and never skips one.
+// resumes after the last stored page and never skips one. A sync from
+// scratch is bracketed by a sweep: what the CRM no longer has leaves the
+// store. A sync the CRM stops (daily allocation spent) returns an error
+// holding a *connectors.StopError and the stats so far, with Stopped set.
 func (y *Syncer) Sync(ctx context.Context, source string, full bool) (SyncStats, error) {
-	var st SyncStats
 	conn, ok := y.Sources[source]
 	if !ok {
-		return st, fmt.Errorf("sync: unknown source %q", source)
+		return SyncStats{}, fmt.Errorf("sync: unknown source %q", source)
 	}
+	wm, err := y.start(ctx, source, full)
+	if err != nil {
+		return SyncStats{}, fmt.Errorf("sync %s: %w", source, err)
+	}
+	run := &syncRun{y: y, source: source, st: SyncStats{Started: time.Now()}}
+	err = conn.Pull(run.traced(ctx), wm, run.page)
+	if stop, ok := connectors.AsStop(err); ok {
+		st := run.stats()
+		st.Stopped = stop.Error()
+		y.Logger.Warn("sync stopped early; the next one resumes from its watermark", "source", source, "reason", stop.Reason, "resume", stop.Resume, "records", st.Records())
+		return st, fmt.Errorf("sync %s: %w", source, err)
+	}
+	if err != nil {
+		return run.stats(), fmt.Errorf("sync %s: %w", source, err)
+	}
+	swept, err := y.Store.EndSweep(ctx, source)
+	if err != nil {
+		return run.stats(), fmt.Errorf("sync %s: %w", source, err)
+	}
+	st := run.stats()
+	st.Swept = swept.Accounts + swept.Contacts + swept.Deals
+	y.Metrics.SyncDeleted.WithLabelValues(source).Add(float64(st.Swept))
+	y.Logger.Info("sync done", "source", source, "pages", st.Pages, "records", st.Records(), "rejects", st.Rejects,
+		"deleted", st.Deleted, "swept", st.Swept, "requests", st.Requests, "waits", st.Waits, "waited", st.Waited.Round(time.Millisecond))
+	return st, nil
+}
+
+// start returns the watermark to pull from, opening a sweep when the pull
+// starts from scratch.
+func (y *Syncer) start(ctx context.Context, source string, full bool) (connectors.Watermark, error) {
 	if full {
 		if err := y.Store.ResetWatermark(ctx, source); err != nil {
-			return st, fmt.Errorf("sync %s: %w", source, err)
+			return nil, err
 		}
 	}
 	wm, err := y.Store.Watermark(ctx, source)
-	if err != nil {
-		return st, fmt.Errorf("sync %s: %w", source, err)
+	if err != nil || len(wm) > 0 {
+		return wm, err
 	}
-	err = conn.Pull(ctx, wm, func(ctx context.Context, p connectors.Page) error {
-		if err := y.Store.StorePage(ctx, source, p.Batch, p.Rejects, p.Watermark); err != nil {
-			return err
-		}
-		st.add(p)
-		y.count(source, p)
-		if y.Progress != nil {
-			y.Progress(source, st)
-		}
-		return nil
+	return wm, y.Store.BeginSweep(ctx, source, time.Now())
+}
+
+// syncRun is one Sync in progress. The connector's trace hooks may run on
+// its prefetching goroutine, so the stats are guarded.
+type syncRun struct {
+	y      *Syncer
+	source string
+
+	mu        sync.Mutex
+	st        SyncStats
+	estimates map[string]int
+}
+
+func (r *syncRun) stats() SyncStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.st
+}
+
+// page stores one page and reports it.
+func (r *syncRun) page(ctx context.Context, p connectors.Page) error {
+	if err := r.y.Store.StorePage(ctx, r.source, p.Batch, p.Rejects, p.Watermark); err != nil {
+		return err
+	}
+	r.y.count(r.source, p)
+	r.update(func(st *SyncStats) { st.add(p) })
+	return nil
+}
+
+// update changes the stats and reports them.
+func (r *syncRun) update(fn func(st *SyncStats)) {
+	r.mu.Lock()
+	fn(&r.st)
+	st := r.st
+	r.mu.Unlock()
+	if r.y.Progress != nil {
+		r.y.Progress(r.source, st)
+	}
+}
+
+// traced returns ctx with a trace counting the connector's requests and
+// waits into the stats.
+func (r *syncRun) traced(ctx context.Context) context.Context {
+	m := r.y.Metrics
+	return connectors.WithTrace(ctx, &connectors.Trace{
+		Wait: func(reason string, d time.Duration) {
+			m.SyncWaits.WithLabelValues(r.source).Inc()
+			m.SyncWaitSeconds.WithLabelValues(r.source).Add(d.Seconds())
+			r.update(func(st *SyncStats) {
+				st.Waits++
+				st.Waited += d
+				st.WaitingFor = reason
+				st.WaitUntil = time.Now().Add(d)
+			})
+		},
+		Estimate: func(entity string, total int) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if r.estimates == nil {
+				r.estimates = map[string]int{}
+			}
+			r.st.Expected += total - r.estimates[entity]
+			r.estimates[entity] = total
+		},
+		Request: func(status int) {
+			m.SyncRequests.WithLabelValues(r.source, statusClass(status)).Inc()
+			r.mu.Lock()
+			r.st.Requests++
+			r.mu.Unlock()
+		},
 	})
-	if err != nil {
-		return st, fmt.Errorf("sync %s: %w", source, err)
+}
+
+// statusClass groups HTTP statuses for metrics: "2xx", "429", "5xx",
+// "error" for no response.
+func statusClass(status int) string {
+	switch {
+	case status == 0:
+		return "error"
+	case status == 429:
+		return "429"
+	default:
+		return fmt.Sprintf("%dxx", status/100)
 	}
-	y.Logger.Info("sync done", "source", source, "pages", st.Pages, "records", st.Records(), "rejects", st.Rejects)
-	return st, nil
 }
 
 func (y *Syncer) count(source string, p connectors.Page) {
@@ -89,12 +224,15 @@ func (y *Syncer) count(source string, p connectors.Page) {
 	m.SyncRecords.WithLabelValues(source, "deal").Add(float64(len(p.Deals)))
 	m.SyncRecords.WithLabelValues(source, "owner").Add(float64(len(p.Owners)))
 	m.SyncRejects.WithLabelValues(source).Add(float64(len(p.Rejects)))
+	m.SyncDeleted.WithLabelValues(source).Add(float64(len(p.Deleted)))
 	for _, r := range p.Rejects {
 		y.Logger.Warn("record set aside", "source", source, "entity", r.Entity, "where", r.Where, "reason", r.Reason)
 	}
 }
 
-// ProcessTask implements asynq.Handler for TypeSync.
+// ProcessTask implements asynq.Handler for TypeSync. A sync the CRM
+// stopped (daily allocation spent) is not retried: the next scheduled
+// sync resumes from the watermark.
 func (y *Syncer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var p SyncPayload
 	if err := decode(t, &p); err != nil {
@@ -104,5 +242,8 @@ func (y *Syncer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("sync: unknown source %q: %w", p.Source, asynq.SkipRetry)
 	}
 	_, err := y.Sync(ctx, p.Source, p.Full)
+	if _, stopped := connectors.AsStop(err); stopped {
+		return nil
+	}
 	return err
 }

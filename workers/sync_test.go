@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -75,5 +76,99 @@ func TestSyncUnknownSource(t *testing.T) {
 	y := &Syncer{Sources: map[string]connectors.Connector{}, Store: testStore(t), Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 	if _, err := y.Sync(context.Background(), "nope", false); err == nil {
 		t.Fatal("want an error for an unknown source")
+	}
+}
+
+// scriptConnector plays a list of steps: pages, trace events and a final
+// error.
+type scriptConnector struct {
+	pages []connectors.Page
+	err   error
+}
+
+func (c *scriptConnector) Pull(ctx context.Context, from connectors.Watermark, fn connectors.PageFunc) error {
+	tr := connectors.ContextTrace(ctx)
+	tr.Estimated("accounts", 10)
+	for _, p := range c.pages {
+		tr.Requested(200)
+		tr.Waiting("rate limit 100/10s", 2*time.Millisecond)
+		if err := fn(ctx, p); err != nil {
+			return err
+		}
+	}
+	return c.err
+}
+
+func accountsPage(wm string, ids ...string) connectors.Page {
+	p := connectors.Page{Watermark: connectors.Watermark{"at": wm}}
+	for _, id := range ids {
+		p.Accounts = append(p.Accounts, model.Account{Ref: model.NewRef("crm", id), Name: id, Lifecycle: model.Customer})
+	}
+	return p
+}
+
+func TestSyncStopsCleanlyAndResumes(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	stop := &connectors.StopError{Reason: "daily limit", Resume: time.Now().Add(time.Hour)}
+	conn := &scriptConnector{pages: []connectors.Page{accountsPage("1", "a", "b")}, err: fmt.Errorf("salesforce: %w", stop)}
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: s, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	var seen []SyncStats
+	y.Progress = func(_ string, st SyncStats) { seen = append(seen, st) }
+
+	st, err := y.Sync(ctx, "crm", false)
+	if _, ok := connectors.AsStop(err); !ok {
+		t.Fatalf("Sync error = %v, want a StopError", err)
+	}
+	if st.Stopped == "" || st.Accounts != 2 || st.Requests != 1 || st.Waits != 1 || st.Expected != 10 {
+		t.Fatalf("stats = %+v; want Stopped set, 2 accounts, 1 request, 1 wait, 10 expected", st)
+	}
+	if len(seen) == 0 || seen[0].WaitingFor != "rate limit 100/10s" {
+		t.Fatalf("progress = %+v; want a report of the wait first", seen)
+	}
+	if wm, _ := s.Watermark(ctx, "crm"); wm["at"] != "1" {
+		t.Fatalf("watermark = %v, want the stored page's", wm)
+	}
+	// The sweep of the interrupted full sync stays open: nothing removed.
+	if on, _ := s.Sweeping(ctx, "crm"); !on {
+		t.Fatal("the stopped full sync closed its sweep")
+	}
+	task, _ := NewSyncTask(SyncPayload{Source: "crm"})
+	if err := y.ProcessTask(ctx, task); err != nil {
+		t.Fatalf("ProcessTask on a stop = %v, want nil (no retry storm)", err)
+	}
+}
+
+func TestSyncFromScratchSweeps(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	conn := &scriptConnector{pages: []connectors.Page{accountsPage("1", "a", "b", "c")}}
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: s, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	if _, err := y.Sync(ctx, "crm", false); err != nil {
+		t.Fatal(err)
+	}
+	// "b" is hard-deleted in the CRM; an incremental sync can't tell, a
+	// full one removes it.
+	conn.pages = []connectors.Page{accountsPage("2", "a", "c")}
+	if st, err := y.Sync(ctx, "crm", false); err != nil || st.Swept != 0 {
+		t.Fatalf("incremental: swept %d, %v; want 0", st.Swept, err)
+	}
+	st, err := y.Sync(ctx, "crm", true)
+	if err != nil || st.Swept != 1 {
+		t.Fatalf("full: swept %d, %v; want 1", st.Swept, err)
+	}
+	if n, _ := s.CountAccounts(ctx); n != 2 {
+		t.Fatalf("%d accounts left, want 2", n)
+	}
+}
+
+func TestSyncStatsETA(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	st := SyncStats{Accounts: 100, Expected: 400, Started: t0}
+	if eta, ok := st.ETA(t0.Add(10 * time.Second)); !ok || eta != 30*time.Second {
+		t.Fatalf("ETA = %v, %v; want 30s", eta, ok)
+	}
+	if _, ok := (SyncStats{Accounts: 5, Started: t0}).ETA(t0.Add(time.Second)); ok {
+		t.Fatal("ETA without an expected total should be unknown")
 	}
 }

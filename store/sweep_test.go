@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/crmsync/crmsync/model"
+)
+
+// testDeletions stores a portfolio, then a page deleting a contact, a deal
+// and an account (with a merge-style page: the winner updated, the loser
+// deleted), and checks what is left.
+func testDeletions(t *testing.T, s *Store) {
+	mustStore(t, s, model.Batch{
+		Accounts: []model.Account{account("a1", ""), account("a2", ""), account("a3", "")},
+		Contacts: []model.Contact{contact("c1", "a1", "c1@x.io"), contact("c2", "a1", "c2@x.io"), contact("c3", "a3", "c3@x.io")},
+		Deals:    []model.Deal{deal("d1", "a1", 5), deal("d2", "a1", 7)},
+	}, nil)
+	del := func(entity, id string) model.Deletion { return model.Deletion{Entity: entity, ID: "crm:" + id} }
+	mustStore(t, s, model.Batch{
+		Accounts: []model.Account{account("a2", "")},
+		Deleted: []model.Deletion{
+			del(model.EntityContact, "c2"), del(model.EntityDeal, "d1"), del(model.EntityAccount, "a3"),
+			del(model.EntityContact, "never-stored"), del(model.EntityContact, "c2"),
+		},
+	}, nil)
+	a1 := mustClient(t, s, "crm:a1")
+	if got := contactIDs(a1); !slices.Equal(got, []string{"crm:c1"}) {
+		t.Errorf("a1 contacts = %v, want [crm:c1]", got)
+	}
+	if got := dealIDs(a1); !slices.Equal(got, []string{"crm:d2"}) {
+		t.Errorf("a1 deals = %v, want [crm:d2]", got)
+	}
+	if _, ok, err := s.Client(context.Background(), "crm:a3"); ok || err != nil {
+		t.Errorf("deleted account a3: ok %v, err %v; want gone", ok, err)
+	}
+	if n, _ := s.CountAccounts(context.Background()); n != 2 {
+		t.Errorf("CountAccounts = %d, want 2", n)
+	}
+	// A deleted contact that comes back is filed again.
+	mustStore(t, s, model.Batch{Contacts: []model.Contact{contact("c2", "a2", "c2@x.io")}}, nil)
+	if got := contactIDs(mustClient(t, s, "crm:a2")); !slices.Equal(got, []string{"crm:c2"}) {
+		t.Errorf("a2 contacts after return = %v, want [crm:c2]", got)
+	}
+}
+
+// testSweep runs a "full sync" that sees only part of what is stored: the
+// unseen records of that source go, other sources' records stay.
+func testSweep(t *testing.T, s *Store) {
+	ctx := context.Background()
+	mustStore(t, s, model.Batch{
+		Accounts: []model.Account{account("a1", ""), account("a2", "")},
+		Contacts: []model.Contact{contact("c1", "a1", "c1@x.io"), contact("c2", "a1", "c2@x.io"), contact("c3", "a2", "c3@x.io")},
+		Deals:    []model.Deal{deal("d1", "a1", 5), deal("d2", "a2", 7)},
+	}, nil)
+	other := model.Account{Ref: model.NewRef("crm2", "z"), Name: "Other source", Lifecycle: model.Customer}
+	if err := s.StorePage(ctx, "crm2", model.Batch{Accounts: []model.Account{other}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.EndSweep(ctx, "crm"); err != nil || st != (SweepStats{}) {
+		t.Fatalf("EndSweep without a sweep = %+v, %v; want nothing done", st, err)
+	}
+	if err := s.BeginSweep(ctx, "crm", t0); err != nil {
+		t.Fatal(err)
+	}
+	mustStore(t, s, model.Batch{
+		Accounts: []model.Account{account("a1", "")},
+		Contacts: []model.Contact{contact("c1", "a1", "c1@x.io")},
+		Deals:    []model.Deal{deal("d1", "a1", 5)},
+	}, nil)
+	if on, err := s.Sweeping(ctx, "crm"); !on || err != nil {
+		t.Fatalf("Sweeping = %v, %v; want true", on, err)
+	}
+	st, err := s.EndSweep(ctx, "crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (SweepStats{Accounts: 1, Contacts: 2, Deals: 1}); st != want {
+		t.Errorf("EndSweep = %+v, want %+v", st, want)
+	}
+	a1 := mustClient(t, s, "crm:a1")
+	if got := contactIDs(a1); !slices.Equal(got, []string{"crm:c1"}) {
+		t.Errorf("a1 contacts = %v, want [crm:c1]", got)
+	}
+	if got := dealIDs(a1); !slices.Equal(got, []string{"crm:d1"}) {
+		t.Errorf("a1 deals = %v, want [crm:d1]", got)
+	}
+	if _, ok, _ := s.Client(ctx, "crm:a2"); ok {
+		t.Error("unseen account a2 is still there")
+	}
+	if _, ok, _ := s.Client(ctx, "crm2:z"); !ok {
+		t.Error("the other source's account was swept")
+	}
+	if on, _ := s.Sweeping(ctx, "crm"); on {
+		t.Error("sweep still open after EndSweep")
+	}
+}
+
+// testSweepMany sweeps more records than one batch of EndSweep.
+func testSweepMany(t *testing.T, s *Store) {
+	ctx := context.Background()
+	var b model.Batch
+	for i := range 2*sweepBatch + 10 {
+		a := fmt.Sprintf("a%04d", i)
+		b.Accounts = append(b.Accounts, account(a, ""))
+		b.Contacts = append(b.Contacts, contact("c"+a, a, a+"@x.io"))
+	}
+	mustStore(t, s, b, nil)
+	if err := s.BeginSweep(ctx, "crm", t0); err != nil {
+		t.Fatal(err)
+	}
+	keep := model.Batch{Accounts: b.Accounts[:5], Contacts: b.Contacts[:5]}
+	mustStore(t, s, keep, nil)
+	st, err := s.EndSweep(ctx, "crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (SweepStats{Accounts: 2*sweepBatch + 5, Contacts: 2*sweepBatch + 5}); st != want {
+		t.Errorf("EndSweep = %+v, want %+v", st, want)
+	}
+	if n, _ := s.CountAccounts(ctx); n != 5 {
+		t.Errorf("CountAccounts = %d, want 5", n)
+	}
+}
