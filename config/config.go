@@ -42,18 +42,98 @@ type RedisConfig struct {
 
 // Source is one CRM (or folder of CSV files) to sync from.
 type Source struct {
-	Name     string      `yaml:"name"`
-	Type     string      `yaml:"type"`
-	Schedule string      `yaml:"schedule"` // cron spec, "@every 15m" or @hourly and friends
-	BaseURL  string      `yaml:"base_url"` // API base URL override
-	Path     string      `yaml:"path"`     // csv: folder of CSV files, resolved
-	Auth     *SourceAuth `yaml:"auth"`     // nil when absent
+	Name       string       `yaml:"name"`
+	Type       string       `yaml:"type"`
+	Schedule   string       `yaml:"schedule"`    // cron spec, "@every 15m" or @hourly and friends
+	BaseURL    string       `yaml:"base_url"`    // API base URL override (hubspot)
+	LoginURL   string       `yaml:"login_url"`   // salesforce: token host, login/test.salesforce.com or My Domain
+	APIVersion string       `yaml:"api_version"` // salesforce: REST API version such as v66.0
+	Path       string       `yaml:"path"`        // csv: folder of CSV files, resolved
+	Auth       *SourceAuth  `yaml:"auth"`        // nil when absent
+	Limits     SourceLimits `yaml:"limits"`
+	Fields     Fields       `yaml:"fields"`
 }
 
-// SourceAuth holds a source's credentials.
+// SourceAuth holds a source's credentials. Which fields are set picks the
+// flow: token (HubSpot private app); client_id + client_secret +
+// refresh_token (OAuth2 refresh token); client_id + username + private_key
+// (Salesforce JWT bearer); client_id + client_secret alone (Salesforce
+// client credentials).
 type SourceAuth struct {
-	Token     Secret `yaml:"token"`
-	TokenFile string `yaml:"token_file"`
+	Token            Secret `yaml:"token"`
+	TokenFile        string `yaml:"token_file"`
+	ClientID         string `yaml:"client_id"`
+	ClientSecret     Secret `yaml:"client_secret"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	RefreshToken     Secret `yaml:"refresh_token"`
+	RefreshTokenFile string `yaml:"refresh_token_file"`
+	Username         string `yaml:"username"`         // salesforce JWT: the user the integration runs as
+	PrivateKey       Secret `yaml:"private_key"`      // salesforce JWT: PEM RSA key of the certificate uploaded to the app
+	PrivateKeyFile   string `yaml:"private_key_file"` // file holding private_key
+	Audience         string `yaml:"audience"`         // salesforce JWT: aud claim, default the login host
+}
+
+// Auth flows, as returned by SourceAuth.Flow.
+const (
+	FlowToken             = "token"
+	FlowRefreshToken      = "refresh_token"
+	FlowJWT               = "jwt_bearer"
+	FlowClientCredentials = "client_credentials"
+)
+
+// Flow names the auth flow the set fields select ("" when none fits).
+func (a *SourceAuth) Flow() string {
+	switch {
+	case a == nil:
+		return ""
+	case a.Token != "":
+		return FlowToken
+	case a.RefreshToken != "":
+		return FlowRefreshToken
+	case a.Username != "" || a.PrivateKey != "":
+		return FlowJWT
+	case a.ClientSecret != "":
+		return FlowClientCredentials
+	}
+	return ""
+}
+
+// SourceLimits tunes how much of a CRM's API allocation a source uses.
+type SourceLimits struct {
+	// Burst is HubSpot's allowance per 10 seconds: 100 (private app on
+	// Free/Starter, the default), 110 (public app), 190 (Professional,
+	// Enterprise), 250 (API limit increase).
+	Burst int `yaml:"burst"`
+	// SearchPerSecond is HubSpot's search API allowance (default 5).
+	SearchPerSecond int `yaml:"search_per_second"`
+	// DailyReserve is what a sync leaves of the daily allocation to the
+	// CRM's other integrations: a number of requests for HubSpot (default
+	// 1000), a share such as "10%" for Salesforce (default 10%).
+	DailyReserve string `yaml:"daily_reserve"`
+}
+
+// Fields maps CRM fields onto the model (DESIGN.md, "Mapping CRM fields
+// onto the model"); each connector documents its defaults.
+type Fields struct {
+	Lifecycle      *LifecycleField `yaml:"lifecycle"`
+	LastActivityAt []string        `yaml:"last_activity_at"` // latest wins
+	PrimaryContact *PrimaryContact `yaml:"primary_contact"`
+	Extra          []string        `yaml:"extra"` // exposed to rules as account.extra.*
+}
+
+// LifecycleField names the account field giving the lifecycle and maps
+// its values onto prospect, customer, former or other.
+type LifecycleField struct {
+	Field string            `yaml:"field"`
+	Map   map[string]string `yaml:"map"`
+}
+
+// PrimaryContact says how the CRM marks an account's primary contact:
+// exactly one of the three.
+type PrimaryContact struct {
+	Property         string `yaml:"property"`          // a contact property/field that is true on the primary contact
+	Field            string `yaml:"field"`             // salesforce: an account lookup field holding the contact id
+	AssociationLabel string `yaml:"association_label"` // hubspot: a contact-to-company association label
 }
 
 // NotifyConfig says how and from whom messages go out.
@@ -143,7 +223,7 @@ type HTTPConfig struct {
 
 // sourceTypes lists the known source types; each new connector adds its
 // type here.
-var sourceTypes = []string{"csv"}
+var sourceTypes = []string{"csv", "hubspot", "salesforce"}
 
 // DefaultSourceSchedule is the sync schedule of a source without one.
 const DefaultSourceSchedule = "@every 15m"
@@ -233,8 +313,8 @@ func (c *Config) resolvePaths() {
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		paths = append(paths, &s.Path)
-		if s.Auth != nil {
-			paths = append(paths, &s.Auth.TokenFile)
+		if a := s.Auth; a != nil {
+			paths = append(paths, &a.TokenFile, &a.ClientSecretFile, &a.RefreshTokenFile, &a.PrivateKeyFile)
 		}
 	}
 	for _, p := range paths {

@@ -132,7 +132,7 @@ func TestParseErrors(t *testing.T) {
 			`bad.duplicate-source.yaml:7:11: sources[1].name: duplicate source name "files" (first at line 4)`,
 		}},
 		{"bad.source.yaml", []string{
-			`bad.source.yaml:8:11: sources[1].type: unknown source type "hubspott" (want one of csv)`,
+			`bad.source.yaml:8:11: sources[1].type: unknown source type "hubspott" (did you mean "hubspot"?)`,
 			`bad.source.yaml:9:5: sources[2].path: required for source type csv`,
 			`bad.source.yaml:10:11: sources[2].name: invalid name "Bad Name" (want lower-case letters, digits, "-" and "_")`,
 			`bad.source.yaml:11:15: sources[2].schedule: invalid schedule "*/5 25 * * *": hour field: value 25 out of range 0-23`,
@@ -237,7 +237,7 @@ sources:
 		t.Fatal(err)
 	}
 	want := Source{Name: "two", Type: "csv", Schedule: "@hourly", Path: "/etc/crmsync/two"}
-	if got := c.Sources[1]; got != want {
+	if got := c.Sources[1]; !reflect.DeepEqual(got, want) {
 		t.Errorf("merged source = %+v, want %+v", got, want)
 	}
 }

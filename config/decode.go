@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"github.com/crmsync/crmsync/internal/suggest"
 	"reflect"
 	"slices"
 	"strconv"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/crmsync/crmsync/internal/suggest"
 )
 
 var durationType = reflect.TypeFor[time.Duration]()
@@ -37,6 +38,8 @@ func (d *document) decode(path string, n *yaml.Node, v reflect.Value) {
 		d.decodeStruct(path, n, v)
 	case v.Kind() == reflect.Slice:
 		d.decodeSlice(path, n, v)
+	case v.Kind() == reflect.Map:
+		d.decodeMap(path, n, v)
 	case n.Kind != yaml.ScalarNode:
 		d.errorf(path, n, "want %s, got %s", want(v.Type()), kindName(n))
 	default:
@@ -139,6 +142,33 @@ func (d *document) decodeSlice(path string, n *yaml.Node, v reflect.Value) {
 	v.Set(s)
 }
 
+// decodeMap sets a map with string keys from a mapping.
+func (d *document) decodeMap(path string, n *yaml.Node, v reflect.Value) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(path, n, "want a mapping, got %s", kindName(n))
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+			d.errorf(path, k, "want a string key, got %s", kindName(k))
+			continue
+		}
+		kp := childPath(path, k.Value)
+		if line, dup := seen[k.Value]; dup {
+			d.errorf(kp, k, "duplicate key (first at line %d)", line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		e := reflect.New(v.Type().Elem()).Elem()
+		d.decode(kp, val, e)
+		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
+	}
+	v.Set(m)
+}
+
 // decodeScalar sets a string, bool, int or duration. Quoting does not
 // matter: "10" and 10 are the same integer, so ${ENV} works everywhere.
 func (d *document) decodeScalar(path string, n *yaml.Node, v reflect.Value) {
@@ -197,7 +227,7 @@ func want(t reflect.Type) string {
 	switch {
 	case t == durationType:
 		return "a duration"
-	case t.Kind() == reflect.Struct, t.Kind() == reflect.Pointer:
+	case t.Kind() == reflect.Struct, t.Kind() == reflect.Pointer, t.Kind() == reflect.Map:
 		return "a mapping"
 	case t.Kind() == reflect.Slice:
 		return "a list"

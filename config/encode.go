@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,8 @@ func encodeValue(v reflect.Value) *yaml.Node {
 			n.Content = append(n.Content, encodeValue(v.Index(i)))
 		}
 		return n
+	case reflect.Map:
+		return encodeMap(v)
 	case reflect.Bool:
 		return scalar("!!bool", strconv.FormatBool(v.Bool()))
 	case reflect.Int:
@@ -64,6 +67,20 @@ func encodeStruct(v reflect.Value) *yaml.Node {
 			continue
 		}
 		n.Content = append(n.Content, scalar("!!str", name), encodeValue(fv))
+	}
+	return n
+}
+
+// encodeMap encodes a map with string keys, sorted by key.
+func encodeMap(v reflect.Value) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	if v.Len() == 0 {
+		n.Style = yaml.FlowStyle
+	}
+	keys := v.MapKeys()
+	slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+	for _, k := range keys {
+		n.Content = append(n.Content, scalar("!!str", k.String()), encodeValue(v.MapIndex(k)))
 	}
 	return n
 }

@@ -78,7 +78,11 @@ func (c *Config) secrets() []secretField {
 	}
 	for i := range c.Sources {
 		if a := c.Sources[i].Auth; a != nil {
-			s = append(s, secretField{indexPath("sources", i) + ".auth", "token", &a.Token, &a.TokenFile})
+			p := indexPath("sources", i) + ".auth"
+			s = append(s, secretField{p, "token", &a.Token, &a.TokenFile},
+				secretField{p, "client_secret", &a.ClientSecret, &a.ClientSecretFile},
+				secretField{p, "refresh_token", &a.RefreshToken, &a.RefreshTokenFile},
+				secretField{p, "private_key", &a.PrivateKey, &a.PrivateKeyFile})
 		}
 	}
 	return s

@@ -84,14 +84,17 @@ func (c *Config) validateSource(d *document, i int, seen map[string]int) {
 	case "":
 		d.addf(p+".type", "required")
 	case "csv":
-		if s.Path == "" {
-			d.addf(p+".path", "required for source type csv")
-		}
-		if s.Auth != nil {
-			d.addf(p+".auth", "not supported by source type csv")
-		}
+		validateCSV(d, p, s)
+	case "hubspot":
+		validateHubSpot(d, p, s)
+	case "salesforce":
+		validateSalesforce(d, p, s)
 	default:
-		d.addf(p+".type", "unknown source type %q (want one of %s)", s.Type, strings.Join(sourceTypes, ", "))
+		if hint := didYouMean(s.Type, sourceTypes); hint != "" {
+			d.addf(p+".type", "unknown source type %q%s", s.Type, hint)
+		} else {
+			d.addf(p+".type", "unknown source type %q (want one of %s)", s.Type, strings.Join(sourceTypes, ", "))
+		}
 	}
 }
 

@@ -1,0 +1,222 @@
+package config
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/crmsync/crmsync/model"
+)
+
+// Source types' defaults.
+const (
+	DefaultSalesforceLoginURL   = "https://login.salesforce.com"
+	DefaultSalesforceAPIVersion = "v66.0"
+)
+
+var apiVersion = regexp.MustCompile(`^v[0-9]{2,3}\.[0-9]$`)
+
+func validateCSV(d *document, p string, s *Source) {
+	if s.Path == "" {
+		d.addf(p+".path", "required for source type csv")
+	}
+	for _, key := range []string{"auth", "fields", "limits", "login_url", "api_version", "base_url"} {
+		if d.has(p + "." + key) {
+			d.addf(p+"."+key, "not supported by source type csv")
+		}
+	}
+}
+
+func validateHubSpot(d *document, p string, s *Source) {
+	onlyFor(d, p, "salesforce", "login_url", "api_version", "path")
+	switch flow := s.Auth.Flow(); flow {
+	case "":
+		d.addf(p+".auth", "required for source type hubspot: a private app token (auth.token) or OAuth (auth.client_id, auth.client_secret, auth.refresh_token)")
+	case FlowToken:
+		extraAuth(d, p, s.Auth, flow, "client_id", "client_secret", "refresh_token", "username", "private_key", "audience")
+	case FlowRefreshToken:
+		needAuth(d, p, s.Auth, flow, "client_id", "client_secret")
+		extraAuth(d, p, s.Auth, flow, "username", "private_key", "audience")
+	default:
+		d.addf(p+".auth", "hubspot takes a private app token (auth.token) or OAuth (auth.client_id, auth.client_secret, auth.refresh_token), not %s", flow)
+	}
+	if s.Limits.Burst < 0 || s.Limits.Burst > 1000 {
+		d.addf(p+".limits.burst", "want the requests allowed per 10 seconds (100, 110, 190 or 250), got %d", s.Limits.Burst)
+	}
+	if s.Limits.SearchPerSecond < 0 {
+		d.addf(p+".limits.search_per_second", "must not be negative, got %d", s.Limits.SearchPerSecond)
+	}
+	if r := s.Limits.DailyReserve; r != "" {
+		if n, err := strconv.Atoi(r); err != nil || n < 0 {
+			d.addf(p+".limits.daily_reserve", "want a number of requests for hubspot, got %q", r)
+		}
+	}
+	if s.Fields.PrimaryContact != nil && s.Fields.PrimaryContact.Field != "" {
+		d.addf(p+".fields.primary_contact.field", "not supported by hubspot: use property (a contact property) or association_label")
+	}
+	validateFields(d, p, s)
+}
+
+func validateSalesforce(d *document, p string, s *Source) {
+	onlyFor(d, p, "hubspot", "base_url", "path")
+	if d.has(p+".limits.burst") || d.has(p+".limits.search_per_second") {
+		d.addf(p+".limits", "burst and search_per_second are hubspot limits; salesforce takes daily_reserve")
+	}
+	if s.LoginURL == "" {
+		s.LoginURL = DefaultSalesforceLoginURL
+	} else if !isHTTPURL(s.LoginURL) {
+		d.addf(p+".login_url", "invalid URL %q (want https://login.salesforce.com, https://test.salesforce.com or your My Domain URL)", s.LoginURL)
+	}
+	s.LoginURL = strings.TrimSuffix(s.LoginURL, "/")
+	if s.APIVersion == "" {
+		s.APIVersion = DefaultSalesforceAPIVersion
+	} else if !apiVersion.MatchString(s.APIVersion) {
+		d.addf(p+".api_version", "invalid API version %q (want the form v66.0)", s.APIVersion)
+	}
+	validateSalesforceAuth(d, p, s)
+	if r := s.Limits.DailyReserve; r != "" {
+		if _, ok := ParseShare(r); !ok {
+			d.addf(p+".limits.daily_reserve", "want a share of the daily allocation such as \"10%%\", got %q", r)
+		}
+	}
+	if s.Fields.PrimaryContact != nil && s.Fields.PrimaryContact.AssociationLabel != "" {
+		d.addf(p+".fields.primary_contact.association_label", "association labels are a hubspot feature: use field (an account lookup) or property (a contact checkbox)")
+	}
+	validateFields(d, p, s)
+}
+
+func validateSalesforceAuth(d *document, p string, s *Source) {
+	flow := s.Auth.Flow()
+	switch flow {
+	case "":
+		d.addf(p+".auth", "required for source type salesforce: JWT bearer (client_id, username, private_key), client credentials (client_id, client_secret) or refresh token (client_id, refresh_token)")
+		return
+	case FlowToken:
+		d.addf(p+".auth.token", "salesforce access tokens expire: use JWT bearer, client credentials or a refresh token")
+	case FlowJWT:
+		needAuth(d, p, s.Auth, flow, "client_id", "username", "private_key")
+		extraAuth(d, p, s.Auth, flow, "client_secret")
+	case FlowClientCredentials:
+		needAuth(d, p, s.Auth, flow, "client_id")
+		if host := strings.TrimPrefix(s.LoginURL, "https://"); host == "login.salesforce.com" || host == "test.salesforce.com" {
+			d.addf(p+".login_url", "the client credentials flow needs your My Domain URL (https://yourorg.my.salesforce.com), not %s", s.LoginURL)
+		}
+	case FlowRefreshToken:
+		needAuth(d, p, s.Auth, flow, "client_id")
+		extraAuth(d, p, s.Auth, flow, "username", "private_key")
+	}
+	if s.Auth.Audience != "" && flow != FlowJWT {
+		d.addf(p+".auth.audience", "only used by the JWT bearer flow")
+	}
+}
+
+// onlyFor reports keys set that belong to another source type.
+func onlyFor(d *document, p, other string, keys ...string) {
+	for _, k := range keys {
+		if d.has(p + "." + k) {
+			owner := other
+			if k == "path" {
+				owner = "csv"
+			}
+			d.addf(p+"."+k, "only used by source type %s", owner)
+		}
+	}
+}
+
+// authValues returns the auth fields by key, secrets revealed only to
+// test for presence.
+func authValues(a *SourceAuth) map[string]bool {
+	return map[string]bool{
+		"token": a.Token != "", "client_id": a.ClientID != "", "client_secret": a.ClientSecret != "",
+		"refresh_token": a.RefreshToken != "", "username": a.Username != "", "private_key": a.PrivateKey != "",
+		"audience": a.Audience != "",
+	}
+}
+
+func needAuth(d *document, p string, a *SourceAuth, flow string, keys ...string) {
+	set := authValues(a)
+	for _, k := range keys {
+		if !set[k] {
+			d.addf(p+".auth."+k, "required by the %s flow", flow)
+		}
+	}
+}
+
+func extraAuth(d *document, p string, a *SourceAuth, flow string, keys ...string) {
+	set := authValues(a)
+	for _, k := range keys {
+		if set[k] {
+			d.addf(p+".auth."+k, "not used by the %s flow: remove it, or the other flow's fields", flow)
+		}
+	}
+}
+
+var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// validateFields checks a source's field mapping: field names must be
+// plain identifiers (they end up in API queries) and lifecycle values
+// must map onto known lifecycles.
+func validateFields(d *document, p string, s *Source) {
+	f := s.Fields
+	fp := p + ".fields"
+	if lc := f.Lifecycle; lc != nil {
+		checkFieldName(d, fp+".lifecycle.field", lc.Field, true)
+		for k, v := range lc.Map {
+			if !model.Lifecycle(v).Valid() {
+				d.addf(childPath(fp+".lifecycle.map", k), "unknown lifecycle %q (want one of %s)", v, lifecycleNames())
+			}
+		}
+	}
+	for i, name := range f.LastActivityAt {
+		checkFieldName(d, indexPath(fp+".last_activity_at", i), name, true)
+	}
+	for i, name := range f.Extra {
+		checkFieldName(d, indexPath(fp+".extra", i), name, true)
+	}
+	if pc := f.PrimaryContact; pc != nil {
+		set := 0
+		for key, v := range map[string]string{"property": pc.Property, "field": pc.Field} {
+			if v != "" {
+				set++
+				checkFieldName(d, fp+".primary_contact."+key, v, true)
+			}
+		}
+		if pc.AssociationLabel != "" {
+			set++
+		}
+		if set != 1 {
+			d.addf(fp+".primary_contact", "want exactly one of property, field and association_label")
+		}
+	}
+}
+
+func checkFieldName(d *document, path, name string, required bool) {
+	switch {
+	case name == "" && required:
+		d.addf(path, "required")
+	case name != "" && !fieldName.MatchString(name):
+		d.addf(path, "invalid field name %q (want letters, digits and _)", name)
+	}
+}
+
+func lifecycleNames() string {
+	names := make([]string, len(model.Lifecycles))
+	for i, l := range model.Lifecycles {
+		names[i] = string(l)
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseShare reads a share written "10%" (0 to 100); false when it is not
+// one.
+func ParseShare(s string) (float64, bool) {
+	v, ok := strings.CutSuffix(strings.TrimSpace(s), "%")
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f < 0 || f > 100 {
+		return 0, false
+	}
+	return f / 100, true
+}
