@@ -50,6 +50,7 @@ var coreTests = []struct {
 	{"Deletions", testDeletions},
 	{"Sweep", testSweep},
 	{"SweepMany", testSweepMany},
+	{"RefreshTokens", testRefreshTokens},
 }
 
 func TestStoreMiniredis(t *testing.T) {

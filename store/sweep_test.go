@@ -124,3 +124,19 @@ func testSweepMany(t *testing.T, s *Store) {
 		t.Errorf("CountAccounts = %d, want 5", n)
 	}
 }
+
+func testRefreshTokens(t *testing.T, s *Store) {
+	ctx := context.Background()
+	if got, err := s.RefreshToken(ctx, "sf", "r0"); err != nil || got != "r0" {
+		t.Fatalf("RefreshToken before any rotation = %q, %v; want the configured r0", got, err)
+	}
+	if err := s.SaveRefreshToken(ctx, "sf", "r0", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.RefreshToken(ctx, "sf", "r0"); got != "r1" {
+		t.Fatalf("RefreshToken after rotation = %q, want r1", got)
+	}
+	if got, _ := s.RefreshToken(ctx, "sf", "new"); got != "new" {
+		t.Fatalf("RefreshToken with a new configured token = %q, want it to win", got)
+	}
+}
