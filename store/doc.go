@@ -20,6 +20,9 @@
 //	<ns>:watermark:<source>        hash, connectors.Watermark
 //	<ns>:rejects:<source>          list of model.Reject JSON, newest first, at most 1000
 //	<ns>:rejects-total:<source>    integer, rejects ever recorded for the source
+//	<ns>:sweep:<source>            string, start (ms) of the full sync whose sweep is open
+//	<ns>:sweep:<source>:seen       set of "a:<id>", "c:<id>", "d:<id>" stored since then
+//	<ns>:refresh-token:<source>    hash {from: sha256 of the configured token, token: the latest}
 //	<ns>:cooldown:<rule>:<id>      string holding the pass that acquired it, with a TTL
 //	                               (':' and '%' in the rule name are %-escaped)
 //	<ns>:ledger:e:<key>            hash {data, status, token, claimed_ms, sent_ms, error},
@@ -33,7 +36,9 @@
 // Contacts and deals may arrive before their account: they are filed under
 // their account id anyway, and only accounts that exist are returned.
 // A contact or deal whose account changes moves to the new account's hash
-// in the same transaction that stores it.
+// in the same transaction that stores it. Records a page lists as deleted
+// leave in that same transaction; a full sync's sweep (BeginSweep,
+// EndSweep) removes what the CRM no longer has.
 //
 // Atomicity: StorePage is one MULTI/EXEC (under WATCH of the moved records'
 // pointers), so a source's watermark is never ahead of its stored records.
@@ -45,6 +50,6 @@
 // put every key in one slot.
 //
 // With an empty URL, Open starts an embedded miniredis whose TTLs follow
-// the wall clock (miniredis ClockTTL), so cooldowns, ledger entries and
+// the wall clock (moved forward every 100 ms), so cooldowns, ledger entries and
 // asynq's own keys expire as they would on a real Redis.
 package store
