@@ -40,8 +40,9 @@
 // leave in that same transaction; a full sync's sweep (BeginSweep,
 // EndSweep) removes what the CRM no longer has.
 //
-// Atomicity: StorePage is one MULTI/EXEC (under WATCH of the moved records'
-// pointers), so a source's watermark is never ahead of its stored records.
+// Atomicity: StorePage is one Lua script (reading where each contact and
+// deal was filed and moving it server-side, in one round trip), so a
+// source's watermark is never ahead of its stored records.
 // Cooldowns and the ledger are Lua scripts. Reads of many accounts are
 // pipelined.
 //

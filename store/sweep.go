@@ -222,3 +222,8 @@ func globEscape(s string) string {
 	}
 	return b.String()
 }
+
+func (s *Store) queueDeleteAccount(ctx context.Context, pipe redis.Pipeliner, id string) {
+	pipe.ZRem(ctx, s.key("accounts"), id)
+	pipe.Del(ctx, s.key("acct", id), s.key("contacts", id), s.key("deals", id))
+}
