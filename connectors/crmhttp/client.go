@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/crmsync/crmsync/connectors"
 )
 
@@ -75,19 +77,17 @@ func (c *Client) Do(ctx context.Context, newReq func(ctx context.Context) (*http
 	attempts := cmp.Or(c.Attempts, 6)
 	refreshed := false
 	var last error
-	for attempt := range attempts {
+	for attempt := 0; attempt < attempts; attempt++ {
 		resp, err := c.send(ctx, newReq)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			last = err
-			if err := c.sleep(ctx, "network error", c.backoff(attempt)); err != nil {
-				return nil, err
-			}
-			continue
+		var v Verdict
+		switch {
+		case err != nil && (ctx.Err() != nil || isPermanent(err)):
+			return nil, err
+		case err != nil:
+			v = Verdict{Action: Retry, Reason: "network error: " + err.Error()}
+		default:
+			v = c.Classify(resp.Response, resp.Body)
 		}
-		v := c.Classify(resp.Response, resp.Body)
 		switch v.Action {
 		case Done:
 			return resp, nil
@@ -103,6 +103,7 @@ func (c *Client) Do(ctx context.Context, newReq func(ctx context.Context) (*http
 			if err := c.Refresh(ctx); err != nil {
 				return nil, fmt.Errorf("refresh credentials: %w", err)
 			}
+			attempt-- // a refresh is not a failed attempt
 			continue
 		}
 		last = errors.New(v.Reason)
@@ -123,6 +124,20 @@ func (c *Client) Do(ctx context.Context, newReq func(ctx context.Context) (*http
 	return nil, fmt.Errorf("gave up after %d attempts: %w", attempts, last)
 }
 
+// errBuild marks a request that could not be built: retrying won't help.
+var errBuild = errors.New("build request")
+
+// isPermanent reports whether a failure to get any response cannot be
+// cured by retrying: the request could not be built, or the credentials
+// were refused while the transport fetched a token.
+func isPermanent(err error) bool {
+	if errors.Is(err, errBuild) || errors.Is(err, connectors.ErrAuth) {
+		return true
+	}
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500
+}
+
 // send waits for the limiters, sends one request and reads its body.
 func (c *Client) send(ctx context.Context, newReq func(ctx context.Context) (*http.Request, error)) (*Response, error) {
 	for _, l := range c.Limiters {
@@ -132,7 +147,7 @@ func (c *Client) send(ctx context.Context, newReq func(ctx context.Context) (*ht
 	}
 	req, err := newReq(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errBuild, err)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

@@ -2,11 +2,14 @@ package crmhttp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/crmsync/crmsync/connectors"
 )
 
 // FetchFunc gets a brand-new token from the vendor's token endpoint;
@@ -43,12 +46,14 @@ func NewTokens(fetch FetchFunc, refreshToken string, lifetime time.Duration) *To
 	return &Tokens{fetch: fetch, refresh: refreshToken, lifetime: lifetime, now: time.Now}
 }
 
-// Token implements oauth2.TokenSource.
+// Token implements oauth2.TokenSource. A token endpoint refusing the
+// credentials (a 4xx such as invalid_grant) gives an error wrapping
+// connectors.ErrAuth.
 func (t *Tokens) Token() (*oauth2.Token, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.tok != nil && (t.tok.Expiry.IsZero() || t.now().Add(expiryMargin).Before(t.tok.Expiry)) {
-		return t.tok, nil
+	if tok := t.tok; tok != nil && (tok.Expiry.IsZero() || t.now().Add(expiryMargin).Before(tok.Expiry)) {
+		t.mu.Unlock()
+		return tok, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -58,7 +63,6 @@ func (t *Tokens) Token() (*oauth2.Token, error) {
 // Refresh drops the cached token and fetches a new one.
 func (t *Tokens) Refresh(ctx context.Context) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	_, err := t.renew(ctx)
 	return err
 }
@@ -70,23 +74,38 @@ func (t *Tokens) Current() *oauth2.Token {
 	return t.tok
 }
 
+// renew fetches a token; it is called with t.mu held and releases it
+// before calling OnRotate, so the hook may use t.
 func (t *Tokens) renew(ctx context.Context) (*oauth2.Token, error) {
 	tok, err := t.fetch(ctx, t.refresh)
 	if err != nil {
 		t.tok = nil
-		return nil, fmt.Errorf("token: %w", err)
+		t.mu.Unlock()
+		return nil, tokenError(err)
 	}
 	if tok.Expiry.IsZero() && t.lifetime > 0 {
 		c := *tok
 		c.Expiry = t.now().Add(t.lifetime)
 		tok = &c
 	}
+	rotated := ""
 	if rt := tok.RefreshToken; rt != "" && rt != t.refresh {
-		t.refresh = rt
-		if t.OnRotate != nil {
-			t.OnRotate(ctx, rt)
-		}
+		t.refresh, rotated = rt, rt
 	}
 	t.tok = tok
+	t.mu.Unlock()
+	if rotated != "" && t.OnRotate != nil {
+		t.OnRotate(ctx, rotated)
+	}
 	return tok, nil
+}
+
+// tokenError wraps a token fetch failure, marking refused credentials.
+func tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.Is(err, connectors.ErrAuth) && errors.As(err, &re) && re.Response != nil &&
+		re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {
+		return fmt.Errorf("token: %w: %w", err, connectors.ErrAuth)
+	}
+	return fmt.Errorf("token: %w", err)
 }
