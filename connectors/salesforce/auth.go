@@ -1,0 +1,218 @@
+package salesforce
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+	"golang.org/x/oauth2/jwt"
+
+	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/connectors/crmhttp"
+)
+
+// jwtLifetime is the exp of a JWT bearer assertion: Salesforce wants it
+// within 3 minutes.
+const jwtLifetime = 2 * time.Minute
+
+// tokenPath is the OAuth token endpoint on the login host.
+const tokenPath = "/services/oauth2/token"
+
+// flow is an OAuth flow.
+type flow int
+
+const (
+	flowJWT flow = iota + 1
+	flowClientCredentials
+	flowRefresh
+)
+
+// errOneFlow explains how flows are told apart.
+var errOneFlow = errors.New("auth: set the credentials of one flow: JWT bearer (client_id, username, private_key), " +
+	"client credentials (client_id, client_secret) or refresh token (client_id, refresh_token)")
+
+// authFlow tells which flow a's credentials are for.
+func authFlow(a Auth) (flow, error) {
+	jwtish := a.Username != "" || len(a.PrivateKey) > 0
+	switch {
+	case a.ClientID == "":
+		return 0, errors.New("auth: client_id (the app's consumer key) required")
+	case jwtish && (a.Username == "" || len(a.PrivateKey) == 0):
+		return 0, errors.New("auth: the JWT bearer flow needs both username and private_key")
+	case jwtish && (a.ClientSecret != "" || a.RefreshToken != ""):
+		return 0, errOneFlow
+	case jwtish:
+		return flowJWT, nil
+	case a.Audience != "":
+		return 0, errors.New("auth: audience is for the JWT bearer flow only")
+	case a.RefreshToken != "":
+		return flowRefresh, nil
+	case a.ClientSecret != "":
+		return flowClientCredentials, nil
+	}
+	return 0, errOneFlow
+}
+
+// newFetch returns the function fetching tokens with o's flow.
+func newFetch(o Options) (crmhttp.FetchFunc, error) {
+	f, err := authFlow(o.Auth)
+	if err != nil {
+		return nil, err
+	}
+	a, tokenURL, base := o.Auth, o.LoginURL+tokenPath, o.HTTPClient
+	switch f {
+	case flowJWT:
+		if err := checkKey(a.PrivateKey); err != nil {
+			return nil, err
+		}
+		cfg := &jwt.Config{Email: a.ClientID, Subject: a.Username, PrivateKey: a.PrivateKey,
+			TokenURL: tokenURL, Audience: audience(o.LoginURL, a.Audience), Expires: jwtLifetime}
+		return func(ctx context.Context, _ string) (*oauth2.Token, error) {
+			return checkToken(cfg.TokenSource(withClient(ctx, base)).Token())
+		}, nil
+	case flowClientCredentials:
+		if isLoginHost(o.LoginURL) {
+			return nil, fmt.Errorf("auth: the client credentials flow needs the org's My Domain URL (https://yourorg.my.salesforce.com) as login url, not %s", o.LoginURL)
+		}
+		cfg := &clientcredentials.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret,
+			TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}
+		return func(ctx context.Context, _ string) (*oauth2.Token, error) {
+			return checkToken(cfg.Token(withClient(ctx, base)))
+		}, nil
+	}
+	cfg := &oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret,
+		Endpoint: oauth2.Endpoint{TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
+	return func(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+		return checkToken(cfg.TokenSource(withClient(ctx, base), &oauth2.Token{RefreshToken: refreshToken}).Token())
+	}, nil
+}
+
+// withClient makes x/oauth2 send token requests with base.
+func withClient(ctx context.Context, base *http.Client) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, base)
+}
+
+// checkKey checks that data is a PEM RSA private key, without ever
+// quoting it.
+func checkKey(data []byte) error {
+	block, _ := pem.Decode(data)
+	switch {
+	case block == nil:
+		return errors.New("auth: private_key: not a PEM block (want -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)")
+	case block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED"):
+		return errors.New("auth: private_key: encrypted keys are not supported; decrypt it (openssl pkey -in key.pem -out plain.pem)")
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	}
+	if err != nil {
+		return fmt.Errorf("auth: private_key: unreadable %s block", block.Type)
+	}
+	if _, ok := key.(*rsa.PrivateKey); !ok {
+		return errors.New("auth: private_key: not an RSA key (Salesforce signs JWTs with RS256)")
+	}
+	return nil
+}
+
+// audience returns the JWT aud: aud when set, else the login host
+// Salesforce expects for the org behind loginURL.
+func audience(loginURL, aud string) string {
+	if aud != "" {
+		return aud
+	}
+	u, err := url.Parse(loginURL)
+	if err == nil && (u.Hostname() == "test.salesforce.com" || strings.HasSuffix(u.Hostname(), ".sandbox.my.salesforce.com")) {
+		return SandboxLoginURL
+	}
+	return DefaultLoginURL
+}
+
+// isLoginHost reports whether u is Salesforce's shared login host rather
+// than an org's My Domain.
+func isLoginHost(u string) bool {
+	return u == DefaultLoginURL || u == SandboxLoginURL
+}
+
+// checkToken checks a token response and translates a token endpoint's
+// error; it never quotes the request (assertion, secret, refresh token).
+func checkToken(tok *oauth2.Token, err error) (*oauth2.Token, error) {
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	if tok.AccessToken == "" {
+		return nil, errors.New("token response without access_token")
+	}
+	instance, _ := tok.Extra("instance_url").(string)
+	if _, err := checkBaseURL(instance); err != nil {
+		return nil, fmt.Errorf("token response: instance_url: %w", err)
+	}
+	return tok, nil
+}
+
+// tokenError turns the token endpoint's refusal into an error wrapping
+// connectors.ErrAuth, with Salesforce's error code and description.
+func tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return fmt.Errorf("token request: %w", err)
+	}
+	code, desc := re.ErrorCode, re.ErrorDescription
+	if code == "" {
+		var body struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(re.Body, &body) == nil {
+			code, desc = body.Error, body.Description
+		}
+	}
+	status := 0
+	if re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	switch {
+	case status >= http.StatusInternalServerError:
+		return fmt.Errorf("token endpoint answered HTTP %d", status)
+	case code == "":
+		return fmt.Errorf("token endpoint answered HTTP %d: %w", status, connectors.ErrAuth)
+	}
+	return fmt.Errorf("%s (%s): %w", code, desc, connectors.ErrAuth)
+}
+
+// checkBaseURL checks a login or instance URL and returns it as
+// scheme://host. It must be HTTPS, or plain HTTP on a loopback host (for
+// tests), so that tokens never travel in clear.
+func checkBaseURL(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	switch {
+	case err != nil || u.Host == "":
+		return "", fmt.Errorf("%q is not an absolute URL", raw)
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return "", fmt.Errorf("%q: want a bare host such as https://login.salesforce.com", raw)
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		return "", fmt.Errorf("%q: want https", raw)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

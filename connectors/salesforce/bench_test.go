@@ -1,0 +1,75 @@
+package salesforce_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/connectors/salesforce"
+	"github.com/crmsync/crmsync/internal/redistest"
+	"github.com/crmsync/crmsync/internal/salesforcefake"
+	"github.com/crmsync/crmsync/store"
+)
+
+// benchAccounts is the size of the benchmarks' org: each account has two
+// contacts and one opportunity.
+const benchAccounts = 100_000
+
+// benchOrg starts a seeded fake and a connector on it with the
+// allocation reserve off.
+func benchOrg(b *testing.B) *salesforce.Connector {
+	b.Helper()
+	fake := salesforcefake.New(salesforcefake.Options{DailyLimit: 1 << 30})
+	b.Cleanup(fake.Close)
+	fake.Seed(benchAccounts, 2, 1)
+	c, err := salesforce.New(salesforce.Options{
+		Source:       "sf",
+		LoginURL:     fake.URL(),
+		Auth:         salesforce.Auth{ClientID: salesforcefake.DefaultClientID, ClientSecret: salesforcefake.DefaultClientSecret},
+		DailyReserve: -1,
+		HTTPClient:   fake.Client(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// benchPull runs a full pull per iteration through fn (reset by setup
+// outside the timer) and reports records per second.
+func benchPull(b *testing.B, c *salesforce.Connector, setup func(), fn connectors.PageFunc) {
+	records := 0
+	count := func(ctx context.Context, p connectors.Page) error {
+		records += p.Len() + len(p.Rejects)
+		return fn(ctx, p)
+	}
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		setup()
+		b.StartTimer()
+		if err := c.Pull(b.Context(), nil, count); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+}
+
+func BenchmarkDecode(b *testing.B) {
+	c := benchOrg(b)
+	benchPull(b, c, func() {}, func(context.Context, connectors.Page) error { return nil })
+}
+
+func BenchmarkSyncRedis(b *testing.B) {
+	rdb := redistest.Client(b, redistest.DBSalesforce)
+	st := store.New(rdb, "bench")
+	c := benchOrg(b)
+	reset := func() {
+		if err := rdb.FlushDB(b.Context()).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchPull(b, c, reset, func(ctx context.Context, p connectors.Page) error {
+		return st.StorePage(ctx, "sf", p.Batch, p.Rejects, p.Watermark)
+	})
+}

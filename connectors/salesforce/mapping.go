@@ -1,0 +1,203 @@
+package salesforce
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/model"
+)
+
+// DefaultMapping is how Salesforce fields feed the model unless a source
+// says otherwise: the lifecycle comes from Account.Type (Salesforce's
+// default picklist values), the last activity from Account.LastActivityDate
+// (the latest task or event; contacts carry their own), no primary contact
+// is marked and no extra field is read. A source's primary_contact may name
+// an account lookup field holding the contact's Id (field, such as
+// Primary_Contact__c) or a contact checkbox (property, such as
+// Is_Primary__c).
+var DefaultMapping = connectors.Mapping{
+	Lifecycle: connectors.LifecycleMapping{
+		Field: "Type",
+		Map: map[string]model.Lifecycle{
+			"Customer - Direct":          model.Customer,
+			"Customer - Channel":         model.Customer,
+			"Prospect":                   model.Prospect,
+			"Channel Partner / Reseller": model.Other,
+			"Installation Partner":       model.Other,
+			"Technology Partner":         model.Other,
+			"Other":                      model.Other,
+		},
+	},
+	LastActivity: []string{"LastActivityDate"},
+}
+
+// maxRaw is the length, in bytes, past which a reject's Raw is cut.
+const maxRaw = 2048
+
+// position is where a record lies in the keyset order.
+type position struct{ ts, id string }
+
+// decoder maps the records of a page.
+type decoder struct {
+	c        *Connector
+	instance string // the instance URL, for links to records
+	at       time.Time
+}
+
+// decode maps the records of a page of e, setting aside those that do not
+// map, and returns the position of its last record that has one.
+func (d *decoder) decode(e *entity, records []json.RawMessage) (connectors.Page, position) {
+	var p connectors.Page
+	var last position
+	var buf []member // reused: a record's members are read before the next
+	for i, raw := range records {
+		r, err := newReader(raw, buf[:0])
+		if r != nil {
+			buf = r.m
+		}
+		if err == nil {
+			if pos, ok := r.position(); ok {
+				last = pos
+			}
+			err = e.add(d, r, &p.Batch)
+		}
+		if err != nil {
+			p.Rejects = append(p.Rejects, d.reject(e, i, r, raw, err))
+		}
+	}
+	return p, last
+}
+
+func (d *decoder) reject(e *entity, i int, r *reader, raw json.RawMessage, err error) model.Reject {
+	where := fmt.Sprintf("%s record %d of a page", e.sobject, i+1)
+	if r != nil {
+		if id := r.raw("Id"); len(id) > 2 && id[0] == '"' {
+			where = string(id[1 : len(id)-1])
+		}
+	}
+	return model.Reject{Source: d.c.opts.Source, Entity: e.kind, Where: where, Reason: err.Error(), At: d.at, Raw: truncate(raw)}
+}
+
+// truncate cuts raw to at most maxRaw bytes without splitting a character.
+func truncate(raw []byte) string {
+	if len(raw) <= maxRaw {
+		return string(raw)
+	}
+	cut := maxRaw
+	for cut > 0 && !utf8.RuneStart(raw[cut]) {
+		cut--
+	}
+	return string(raw[:cut]) + "…"
+}
+
+// ref returns the internal id of the record whose Salesforce id is in
+// field, "" when null.
+func (d *decoder) ref(r *reader, field string) string {
+	id := r.str(field)
+	if id == "" {
+		return ""
+	}
+	if !validID(id) {
+		r.fail(field, "%q is not a Salesforce id", id)
+		return ""
+	}
+	return model.ID(d.c.opts.Source, id)
+}
+
+func (d *decoder) addOwner(r *reader, b *model.Batch) error {
+	o := model.Owner{Ref: model.NewRef(d.c.opts.Source, r.id()), Name: r.str("Name"), Email: r.str("Email")}
+	if r.err != nil {
+		return r.err
+	}
+	b.Owners = append(b.Owners, o)
+	return nil
+}
+
+func (d *decoder) addAccount(r *reader, b *model.Batch) error {
+	m := d.c.mapping
+	id := r.id()
+	a := model.Account{
+		Ref:            model.NewRef(d.c.opts.Source, id),
+		Name:           r.str("Name"),
+		Domain:         domain(r.str("Website")),
+		OwnerID:        d.ref(r, "OwnerId"),
+		Lifecycle:      m.Lifecycle.Lifecycle(r.text(m.Lifecycle.Field)),
+		URL:            d.instance + "/" + id,
+		CreatedAt:      r.datetime("CreatedDate"),
+		LastActivityAt: r.latest(m.LastActivity),
+		UpdatedAt:      r.datetime("SystemModstamp"),
+		Extra:          r.extra(m.Extra),
+	}
+	if f := m.PrimaryContact.Field; f != "" {
+		a.PrimaryContactID = d.ref(r, f)
+	}
+	if r.err != nil {
+		return r.err
+	}
+	b.Accounts = append(b.Accounts, a)
+	return nil
+}
+
+func (d *decoder) addContact(r *reader, b *model.Batch) error {
+	c := model.Contact{
+		Ref:            model.NewRef(d.c.opts.Source, r.id()),
+		AccountID:      d.ref(r, "AccountId"),
+		FirstName:      r.str("FirstName"),
+		LastName:       r.str("LastName"),
+		Email:          r.str("Email"),
+		Phone:          r.str("Phone"),
+		Title:          r.str("Title"),
+		OptOut:         r.boolean("HasOptedOutOfEmail"),
+		LastActivityAt: r.date("LastActivityDate"),
+		UpdatedAt:      r.datetime("SystemModstamp"),
+	}
+	if p := d.c.mapping.PrimaryContact.Property; p != "" {
+		c.Primary = r.boolean(p)
+	}
+	if r.err != nil {
+		return r.err
+	}
+	b.Contacts = append(b.Contacts, c)
+	return nil
+}
+
+func (d *decoder) addDeal(r *reader, b *model.Batch) error {
+	deal := model.Deal{
+		Ref:       model.NewRef(d.c.opts.Source, r.id()),
+		AccountID: d.ref(r, "AccountId"),
+		Name:      r.str("Name"),
+		Amount:    r.number("Amount"),
+		Won:       r.boolean("IsWon"),
+		UpdatedAt: r.datetime("SystemModstamp"),
+	}
+	// CloseDate is the expected date until the opportunity closes.
+	if closeDate := r.date("CloseDate"); r.boolean("IsClosed") || deal.Won {
+		deal.ClosedAt = closeDate
+	}
+	if r.err != nil {
+		return r.err
+	}
+	b.Deals = append(b.Deals, deal)
+	return nil
+}
+
+// domain returns the host of a website, without "www.".
+func domain(website string) string {
+	w := strings.TrimSpace(website)
+	if w == "" {
+		return ""
+	}
+	if !strings.Contains(w, "://") {
+		w = "http://" + w
+	}
+	u, err := url.Parse(w)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+}

@@ -1,0 +1,221 @@
+package salesforce
+
+import (
+	"context"
+	"maps"
+	"sync"
+
+	"github.com/crmsync/crmsync/connectors"
+)
+
+// maxRestarts bounds the queries restarted in a row after their cursor
+// expired (INVALID_QUERY_LOCATOR).
+const maxRestarts = 3
+
+// result is what the fetching goroutine hands over: a page or the error
+// that ended the pull.
+type result struct {
+	page connectors.Page
+	err  error
+}
+
+// Pull reads owners, accounts, contacts and opportunities changed since
+// from (everything when from is empty), and the deletions of the last
+// three, and calls fn with a page per query page. A goroutine fetches the
+// next page while fn stores the current one, never more than one ahead.
+// It returns fn's error, a *connectors.StopError when the org's daily
+// allocation runs low (every page before was handed to fn), or an error
+// wrapping connectors.ErrAuth when Salesforce refuses the credentials.
+func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn connectors.PageFunc) error {
+	wm, err := c.startWatermark(from)
+	if err != nil {
+		return err
+	}
+	c.limits.reset()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := &puller{
+		c:      c,
+		wm:     wm,
+		dirty:  !maps.Equal(wm, from),
+		trace:  connectors.ContextTrace(ctx),
+		out:    make(chan result, 1),
+		credit: make(chan struct{}, 1),
+	}
+	p.credit <- struct{}{}
+	wg.Go(func() {
+		defer close(p.out)
+		if err := p.run(ctx); err != nil {
+			p.send(ctx, result{err: err})
+		}
+	})
+	return p.consume(ctx, fn)
+}
+
+// puller is one Pull's fetching side. Pages travel over out (capacity 1);
+// the producer takes a credit before fetching each page and consume gives
+// one back when it takes a page, so the producer fetches page N+1 while
+// fn stores page N but never page N+2.
+type puller struct {
+	c      *Connector
+	wm     connectors.Watermark // reached by the pages fetched so far; never changed once handed over
+	dirty  bool                 // wm moved since the last page handed over
+	trace  *connectors.Trace
+	out    chan result
+	credit chan struct{}
+}
+
+// consume hands the pages to fn in order until the producer is done.
+func (p *puller) consume(ctx context.Context, fn connectors.PageFunc) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case r, ok := <-p.out:
+			if !ok {
+				return nil
+			}
+			if r.err != nil {
+				return r.err
+			}
+			p.credit <- struct{}{}
+			if err := fn(ctx, r.page); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// run fetches every entity, then hands over a watermark not yet carried
+// by a page.
+func (p *puller) run(ctx context.Context) error {
+	for _, e := range p.c.entities {
+		if e.deletable {
+			if err := p.deletions(ctx, e); err != nil {
+				return err
+			}
+		}
+		if err := p.query(ctx, e); err != nil {
+			return err
+		}
+	}
+	if !p.dirty {
+		return nil
+	}
+	if err := p.acquire(ctx); err != nil {
+		return err
+	}
+	return p.emit(ctx, connectors.Page{})
+}
+
+// acquire waits for the credit to fetch a page, after checking that the
+// daily allocation allows more requests.
+func (p *puller) acquire(ctx context.Context) error {
+	if err := p.c.spent(); err != nil {
+		return err
+	}
+	select {
+	case <-p.credit:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// release gives back a credit no page used.
+func (p *puller) release() { p.credit <- struct{}{} }
+
+// emit hands over a page with the watermark reached.
+func (p *puller) emit(ctx context.Context, page connectors.Page) error {
+	page.Watermark = p.wm
+	p.dirty = false
+	return p.send(ctx, result{page: page})
+}
+
+func (p *puller) send(ctx context.Context, r result) error {
+	select {
+	case p.out <- r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// set moves the watermark: a copy, since pages hold the previous one.
+func (p *puller) set(kv ...string) {
+	wm := p.wm.Clone()
+	for i := 0; i+1 < len(kv); i += 2 {
+		wm[kv[i]] = kv[i+1]
+	}
+	p.wm = wm
+	p.dirty = true
+}
+
+// query pages through e's keyset query, handing over each page with the
+// position of its last record.
+func (p *puller) query(ctx context.Context, e *entity) error {
+	var cur queryCursor
+	for first := true; ; first = false {
+		if err := p.acquire(ctx); err != nil {
+			return err
+		}
+		res, err := p.fetch(ctx, e, &cur)
+		if err != nil {
+			return err
+		}
+		if first {
+			p.trace.Estimated(e.kind, res.TotalSize)
+		}
+		d := &decoder{c: p.c, instance: p.c.instanceURL(), at: p.c.now()}
+		page, last := d.decode(e, res.Records)
+		if last.id != "" {
+			p.set(e.key(keyTS), last.ts, e.key(keyID), last.id)
+		}
+		if len(res.Records) > 0 {
+			if err := p.emit(ctx, page); err != nil {
+				return err
+			}
+		} else {
+			p.release()
+		}
+		if res.Done {
+			return nil
+		}
+		cur.next = res.NextRecordsURL
+	}
+}
+
+// queryCursor is where a query stands: the nextRecordsUrl of its next
+// page ("" before the first) and the restarts in a row.
+type queryCursor struct {
+	next     string
+	restarts int
+}
+
+// fetch gets the next page of e's query. When Salesforce has expired the
+// cursor, it runs the query again from the watermark reached.
+func (p *puller) fetch(ctx context.Context, e *entity, cur *queryCursor) (*queryResult, error) {
+	for {
+		var res *queryResult
+		soql, err := e.soql(p.wm)
+		switch {
+		case err != nil:
+		case cur.next == "":
+			res, err = p.c.query(ctx, soql)
+		default:
+			res, err = p.c.queryMore(ctx, cur.next)
+		}
+		if err == nil {
+			cur.restarts = 0
+			return res, nil
+		}
+		if cur.next == "" || !hasCode(err, "INVALID_QUERY_LOCATOR") || cur.restarts >= maxRestarts {
+			return nil, p.c.queryError(e, err)
+		}
+		cur.next = ""
+		cur.restarts++
+		p.c.logger.Warn("query cursor expired; querying again from the last page", "object", e.sobject)
+	}
+}
