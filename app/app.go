@@ -22,7 +22,6 @@ import (
 
 	"github.com/crmsync/crmsync/config"
 	"github.com/crmsync/crmsync/connectors"
-	"github.com/crmsync/crmsync/connectors/csv"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/email"
 	"github.com/crmsync/crmsync/notify/outbox"
@@ -111,7 +110,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.client = asynq.NewClientFromRedisClient(st.Redis())
 	a.inspector = asynq.NewInspectorFromRedisClient(st.Redis())
-	a.Handlers = a.handlers(renderer)
+	conns, err := buildConnectors(ctx, cfg, st, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Handlers = a.handlers(renderer, conns)
 	if a.hooks, err = a.webhooks(); err != nil {
 		st.Close()
 		return nil, err
@@ -149,7 +153,7 @@ func LoadRules(cfg *config.Config) (*rules.RuleSet, *email.Renderer, error) {
 	return rs, renderer, errors.Join(errs...)
 }
 
-func (a *App) handlers(renderer *email.Renderer) workers.Handlers {
+func (a *App) handlers(renderer *email.Renderer, conns map[string]connectors.Connector) workers.Handlers {
 	m := workers.NewMetrics(a.Registry)
 	cfg := a.Config
 	planner := &workers.Planner{
@@ -167,7 +171,7 @@ func (a *App) handlers(renderer *email.Renderer) workers.Handlers {
 		return &workers.Deliverer{Channel: ch, Sender: a.senders[ch], Ledger: a.Store, Cap: emailCap(cfg), Metrics: m, Logger: a.log.With("channel", string(ch))}
 	}
 	return workers.Handlers{
-		Sync:     &workers.Syncer{Sources: a.connectors(), Store: a.Store, Metrics: m, Logger: a.log, Progress: a.syncs.record},
+		Sync:     &workers.Syncer{Sources: conns, Store: a.Store, Metrics: m, Logger: a.log, Progress: a.syncs.record},
 		Evaluate: &workers.Evaluator{Store: a.Store, Rules: a.Rules, Planner: planner, Queue: a.client, Metrics: m, Logger: a.log},
 		Email:    deliverer(notify.Email),
 		Slack:    deliverer(notify.Slack),
@@ -187,18 +191,6 @@ func quietHours(cfg *config.Config) *workers.QuietHours {
 		return nil
 	}
 	return &workers.QuietHours{From: from, To: to, Weekends: q.Weekends}
-}
-
-// connectors builds one connector per configured source.
-func (a *App) connectors() map[string]connectors.Connector {
-	out := map[string]connectors.Connector{}
-	for _, s := range a.Config.Sources {
-		switch s.Type {
-		case "csv":
-			out[s.Name] = csv.New(s.Name, os.DirFS(s.Path), a.log.With("source", s.Name))
-		}
-	}
-	return out
 }
 
 // Close stops the workers if they run and closes the store. The asynq

@@ -132,7 +132,7 @@ type LifecycleField struct {
 // exactly one of the three.
 type PrimaryContact struct {
 	Property         string `yaml:"property"`          // a contact property/field that is true on the primary contact
-	Field            string `yaml:"field"`             // salesforce: an account lookup field holding the contact id
+	Field            string `yaml:"field"`             // an account field holding the primary contact's id
 	AssociationLabel string `yaml:"association_label"` // hubspot: a contact-to-company association label
 }
 

@@ -51,9 +51,6 @@ func validateHubSpot(d *document, p string, s *Source) {
 			d.addf(p+".limits.daily_reserve", "want a number of requests for hubspot, got %q", r)
 		}
 	}
-	if s.Fields.PrimaryContact != nil && s.Fields.PrimaryContact.Field != "" {
-		d.addf(p+".fields.primary_contact.field", "not supported by hubspot: use property (a contact property) or association_label")
-	}
 	validateFields(d, p, s)
 }
 

@@ -28,6 +28,9 @@ func cmdConfigCheck(args []string, stdout, stderr io.Writer) error {
 	if err == nil {
 		err = app.CheckChannels(cfg, rs)
 	}
+	if err == nil {
+		err = app.CheckSources(cfg)
+	}
 	if err != nil {
 		return fmt.Errorf("FAILED: %w", err)
 	}
