@@ -133,7 +133,7 @@ func authValues(a *SourceAuth) map[string]bool {
 func needAuth(d *document, p string, a *SourceAuth, flow string, keys ...string) {
 	set := authValues(a)
 	for _, k := range keys {
-		if !set[k] {
+		if !set[k] && !d.failed[p+".auth."+k+"_file"] { // an unreadable *_file is reported already
 			d.addf(p+".auth."+k, "required by the %s flow", flow)
 		}
 	}

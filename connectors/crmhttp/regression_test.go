@@ -95,3 +95,25 @@ func TestOnRotateMayReadTheToken(t *testing.T) {
 		t.Fatal("Refresh deadlocked in OnRotate")
 	}
 }
+
+// Penalize on a window not yet full once stored its slots out of order,
+// so the next Wait blocked for a whole window instead of the penalty.
+func TestWindowPenalizeOnAWindowNotFull(t *testing.T) {
+	w := crmhttp.NewWindow(100, 10*time.Second, "test")
+	ctx := context.Background()
+	for range 4 {
+		if err := w.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Penalize(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := w.Wait(ctx); err != nil {
+		t.Errorf("Wait after Penalize(100ms) on a window with 96 free slots: %v after %v", err, time.Since(start))
+	}
+	if took := time.Since(start); took < 90*time.Millisecond {
+		t.Errorf("Wait after Penalize(100ms) returned after %v, want about 100ms", took)
+	}
+}

@@ -18,10 +18,11 @@ type Window struct {
 	per    time.Duration
 	reason string
 
-	mu    sync.Mutex
-	times []time.Time // ring of the last n grants
-	next  int
-	now   func() time.Time
+	mu      sync.Mutex
+	times   []time.Time // ring of the last n grants
+	next    int
+	blocked time.Time // nothing is granted before this (Penalize)
+	now     func() time.Time
 }
 
 // Margin is added to every window: a request granted at t reaches the
@@ -59,6 +60,9 @@ func (w *Window) reserve() time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.now()
+	if d := w.blocked.Sub(now); d > 0 {
+		return d
+	}
 	if len(w.times) < w.n {
 		w.times = append(w.times, now)
 		return 0
@@ -77,13 +81,7 @@ func (w *Window) reserve() time.Duration {
 func (w *Window) Penalize(d time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	until := w.now().Add(d - w.per)
-	for i := range w.times {
-		if w.times[i].Before(until) {
-			w.times[i] = until
-		}
-	}
-	for len(w.times) < w.n {
-		w.times = append(w.times, until)
+	if until := w.now().Add(d); until.After(w.blocked) {
+		w.blocked = until
 	}
 }
