@@ -23,14 +23,13 @@ local p, src = ARGV[1], ARGV[2]
 local na, nc, nd, no = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local ndel, nrej, nwm = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local i = 10
-local seenKey = nil
-if redis.call('EXISTS', p .. 'sweep:' .. src) == 1 then seenKey = p .. 'sweep:' .. src .. ':seen' end
+local seen = nil
+if redis.call('EXISTS', p .. 'sweep:' .. src) == 1 then seen = p .. 'sweep:' .. src .. ':seen:' end
 
-local function bulk(cmd, key, prefix, items)
-  for s = 1, #items, 500 do
-    local chunk = {}
-    for j = s, math.min(s + 499, #items) do chunk[#chunk + 1] = prefix .. items[j] end
-    redis.call(cmd, key, unpack(chunk))
+local function mark(entity, items)
+  if not seen then return end
+  for s = 1, #items, 1000 do
+    redis.call('SADD', seen .. entity, unpack(items, s, math.min(s + 999, #items)))
   end
 end
 
@@ -46,10 +45,10 @@ end
 for s = 1, #zadd, 1000 do
   redis.call('ZADD', KEYS[1], unpack(zadd, s, math.min(s + 999, #zadd)))
 end
-if seenKey and #ids > 0 then bulk('SADD', seenKey, 'a:', ids) end
+mark('a', ids)
 
-local function filed(kind, hash, mark, n)
-  local seen = {}
+local function filed(kind, hash, entity, n)
+  local stored = {}
   for _ = 1, n do
     local id, acct = ARGV[i], ARGV[i + 1]
     local ptr = p .. kind .. ':' .. id
@@ -57,13 +56,13 @@ local function filed(kind, hash, mark, n)
     if old and old ~= '' and old ~= acct then redis.call('HDEL', p .. hash .. ':' .. old, id) end
     if acct ~= '' then redis.call('HSET', p .. hash .. ':' .. acct, id, ARGV[i + 2]) end
     redis.call('SET', ptr, acct)
-    seen[#seen + 1] = id
+    stored[#stored + 1] = id
     i = i + 3
   end
-  if seenKey and #seen > 0 then bulk('SADD', seenKey, mark, seen) end
+  mark(entity, stored)
 end
-filed('contact', 'contacts', 'c:', nc)
-filed('deal', 'deals', 'd:', nd)
+filed('contact', 'contacts', 'c', nc)
+filed('deal', 'deals', 'd', nd)
 
 for _ = 1, no do
   redis.call('SET', p .. 'owner:' .. ARGV[i], ARGV[i + 1])

@@ -50,6 +50,7 @@ var coreTests = []struct {
 	{"Deletions", testDeletions},
 	{"Sweep", testSweep},
 	{"SweepMany", testSweepMany},
+	{"SweepBigAccount", testSweepBigAccount},
 	{"RefreshTokens", testRefreshTokens},
 }
 

@@ -140,3 +140,22 @@ func testRefreshTokens(t *testing.T, s *Store) {
 		t.Fatalf("RefreshToken with a new configured token = %q, want it to win", got)
 	}
 }
+
+// testSweepBigAccount sweeps an account with more contacts than Lua can
+// unpack at once.
+func testSweepBigAccount(t *testing.T, s *Store) {
+	ctx := context.Background()
+	b := model.Batch{Accounts: []model.Account{account("big", "")}}
+	for i := range 9000 {
+		b.Contacts = append(b.Contacts, contact(fmt.Sprintf("c%05d", i), "big", "x@x.io"))
+	}
+	mustStore(t, s, b, nil)
+	if err := s.BeginSweep(ctx, "crm", t0); err != nil {
+		t.Fatal(err)
+	}
+	mustStore(t, s, model.Batch{Accounts: b.Accounts, Contacts: b.Contacts[:10]}, nil)
+	st, err := s.EndSweep(ctx, "crm")
+	if err != nil || st.Contacts != 8990 {
+		t.Fatalf("EndSweep = %+v, %v; want 8990 contacts removed", st, err)
+	}
+}

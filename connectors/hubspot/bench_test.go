@@ -2,14 +2,18 @@ package hubspot
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/internal/hubspotfake"
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/workers"
 )
 
 // benchPortal is the portal of the throughput benchmarks: 100,000
@@ -40,13 +44,18 @@ func BenchmarkDecode(b *testing.B) {
 	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
 }
 
-// BenchmarkSyncRedis pulls the portal in full into a real Redis, each page
-// stored with its watermark by store.StorePage.
+// BenchmarkSyncRedis syncs the portal in full into a real Redis the way
+// crmsync does: through workers.Syncer, each page stored with its
+// watermark, the full sync's sweep marking every record.
 func BenchmarkSyncRedis(b *testing.B) {
 	rdb := redistest.Client(b, redistest.DBHubSpot)
-	st := store.New(rdb, "bench")
 	f := benchPortal(b)
-	c := newConnector(b, f, nil)
+	y := &workers.Syncer{
+		Sources: map[string]connectors.Connector{"hs": newConnector(b, f, nil)},
+		Store:   store.New(rdb, "bench"),
+		Metrics: workers.NewMetrics(prometheus.NewRegistry()),
+		Logger:  slog.New(slog.DiscardHandler),
+	}
 	records := 0
 	for b.Loop() {
 		b.StopTimer()
@@ -54,13 +63,11 @@ func BenchmarkSyncRedis(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		err := c.Pull(b.Context(), nil, func(ctx context.Context, p connectors.Page) error {
-			records += p.Len()
-			return st.StorePage(ctx, "hs", p.Batch, p.Rejects, p.Watermark)
-		})
+		st, err := y.Sync(b.Context(), "hs", true)
 		if err != nil {
 			b.Fatal(err)
 		}
+		records += st.Records()
 	}
 	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
 }
