@@ -78,6 +78,12 @@ end
 for _ = 1, ndel do
   local e, id = ARGV[i], ARGV[i + 1]
   if e == 'account' then
+    for _, kind in ipairs({'contact', 'deal'}) do
+      for _, rid in ipairs(redis.call('HKEYS', p .. kind .. 's:' .. id)) do
+        local ptr = p .. kind .. ':' .. rid
+        if redis.call('GET', ptr) == id then redis.call('DEL', ptr) end
+      end
+    end
     redis.call('ZREM', KEYS[1], id)
     redis.call('DEL', p .. 'acct:' .. id, p .. 'contacts:' .. id, p .. 'deals:' .. id)
   elseif e == 'contact' then unfile('contact', 'contacts', id)

@@ -39,6 +39,9 @@ func testDeletions(t *testing.T, s *Store) {
 	if n, _ := s.CountAccounts(context.Background()); n != 2 {
 		t.Errorf("CountAccounts = %d, want 2", n)
 	}
+	if n, _ := s.rdb.Exists(context.Background(), s.key("contact", "crm:c3")).Result(); n != 0 {
+		t.Error("the deleted account's contact still has its pointer")
+	}
 	// A deleted contact that comes back is filed again.
 	mustStore(t, s, model.Batch{Contacts: []model.Contact{contact("c2", "a2", "c2@x.io")}}, nil)
 	if got := contactIDs(mustClient(t, s, "crm:a2")); !slices.Equal(got, []string{"crm:c2"}) {
