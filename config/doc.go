@@ -8,7 +8,7 @@
 //
 // for example
 //
-//	crmsync.yaml:12:11: sources[1].type: unknown source type "hubspott" (want one of csv)
+//	crmsync.yaml:12:11: sources[1].type: unknown source type "hubspott" (did you mean "hubspot"?)
 //
 // The position is that of the value, of the key for an unknown key, and of
 // the enclosing mapping for a missing key.
@@ -25,7 +25,8 @@
 //
 // # Secrets
 //
-// Every secret key (redis.url, sources[].auth.token, notify.email.api_key,
+// Every secret key (redis.url, sources[].auth.token, .client_secret,
+// .refresh_token and .private_key, notify.email.api_key,
 // notify.slack.token, http.admin_token) has a
 // sibling <key>_file naming a file that holds the secret, read at load with
 // its trailing newline removed; at most one of the two may be set. Secrets
@@ -60,15 +61,38 @@
 //
 //	sources:      # CRMs to sync from; may be empty (evaluate-only set-up).
 //	  - name:     # required, unique, lower-case letters, digits, "-" and "_"
-//	    type:     # required; one of: csv
+//	    type:     # required; one of: csv, hubspot, salesforce
 //	    schedule: # sync schedule. Default "@every 15m".
-//	    base_url: # API base URL override (sandbox, region, proxy); absolute http(s) URL
 //	    path:     # csv: required; folder holding accounts.csv, contacts.csv,
 //	              # deals.csv and owners.csv
-//	    auth:     # credentials; not allowed for csv
-//	      token:      # secret
-//	      token_file: # file holding token
-//
+//	    base_url: # hubspot: API base URL override (proxy, tests). Default https://api.hubapi.com
+//	    login_url:   # salesforce: token host. Default https://login.salesforce.com;
+//	                 # https://test.salesforce.com for sandboxes; the org's My Domain
+//	                 # URL, which the client credentials flow requires
+//	    api_version: # salesforce: REST API version, "v66.0" by default
+//	    auth:     # hubspot and salesforce: required; the fields set pick the flow
+//	      token:              # hubspot private app token; secret
+//	      client_id:          # OAuth app / connected app consumer key
+//	      client_secret:      # secret; hubspot OAuth, salesforce client credentials and refresh token
+//	      refresh_token:      # secret; OAuth refresh token flow (rotated tokens are kept in Redis)
+//	      username:           # salesforce JWT bearer: the integration user
+//	      private_key:        # salesforce JWT bearer: PEM RSA key of the app's certificate; secret
+//	      audience:           # salesforce JWT bearer: aud claim. Default the login host
+//	      (each secret also as <key>_file)
+//	    limits:
+//	      burst:             # hubspot: requests per 10 s. Default 100 (110 public apps, 190 Pro/Enterprise)
+//	      search_per_second: # hubspot: search API pace. Default 5
+//	      daily_reserve:     # left to other integrations: hubspot a number of requests
+//	                         # (default 1000), salesforce a share such as "10%" (default)
+//	    fields:   # hubspot and salesforce: CRM fields feeding the model; absent parts keep
+//	              # the connector's defaults (README, "Mapping CRM fields")
+//	      lifecycle: {field: NAME, map: {CRM value: prospect|customer|former|other}}
+//	      last_activity_at: [NAME, ...]   # the latest wins
+//	      primary_contact:  # one of: {property: NAME} a contact field true on the primary
+//	                        # contact; {field: NAME} an account field holding its id;
+//	                        # {association_label: LABEL} (hubspot)
+//	      extra: [NAME, ...]              # exposed to rules as account.extra.NAME
+
 //	notify:       # at least one of outbox, email.api_key, slack.token
 //	  outbox:     # folder: when set, every email and Slack message is written
 //	              # there as JSON lines instead of being sent (dry run, demo)
