@@ -75,8 +75,8 @@ func (s *Store) EndSweep(ctx context.Context, source string) (SweepStats, error)
 
 // sweepScript sweeps up to ARGV[3] accounts of the index KEYS[4] in the
 // lex range [ARGV[1], ARGV[2]]: an account not in the seen set KEYS[1]
-// goes with its contacts and deals; of a seen account, the contacts and
-// deals not in KEYS[2] and KEYS[3] go. A pointer is only removed while it
+// goes with its contacts and deals hashes; the contacts and deals not in
+// KEYS[2] and KEYS[3] go (and are counted), whatever their account. A pointer is only removed while it
 // still points at the account swept (a record that moved stays). ARGV[4]
 // is the key prefix. It returns the last id looked at ("" when none) and
 // how many accounts, contacts and deals went.
@@ -86,21 +86,17 @@ local p = ARGV[4]
 local function sweepHash(hash, kind, seen, acct, all)
   local h = p .. hash .. ':' .. acct
   local members = redis.call('HKEYS', h)
-  if #members == 0 then return 0 end
-  local kept = {}
-  if not all then
-    for s = 1, #members, 1000 do
-      local part = redis.call('SMISMEMBER', seen, unpack(members, s, math.min(s + 999, #members)))
-      for k, v in ipairs(part) do kept[s + k - 1] = v end
-    end
-  end
   local n = 0
-  for j, id in ipairs(members) do
-    if all or kept[j] == 0 then
-      if not all then redis.call('HDEL', h, id) end
-      local ptr = p .. kind .. ':' .. id
-      if redis.call('GET', ptr) == acct then redis.call('DEL', ptr) end
-      n = n + 1
+  for s = 1, #members, 1000 do
+    local part = {unpack(members, s, math.min(s + 999, #members))}
+    local kept = redis.call('SMISMEMBER', seen, unpack(part))
+    for j, id in ipairs(part) do
+      if kept[j] == 0 then
+        if not all then redis.call('HDEL', h, id) end
+        local ptr = p .. kind .. ':' .. id
+        if redis.call('GET', ptr) == acct then redis.call('DEL', ptr) end
+        n = n + 1
+      end
     end
   end
   return n

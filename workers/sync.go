@@ -75,7 +75,8 @@ type Syncer struct {
 	Metrics *Metrics
 	Logger  *slog.Logger
 	// Progress, when set, is called after each stored page and before
-	// each wait, with a snapshot of the stats.
+	// each wait, with a snapshot of the stats. Calls never overlap, though
+	// they may come from different goroutines.
 	Progress func(source string, s SyncStats)
 }
 
@@ -141,6 +142,8 @@ type syncRun struct {
 	mu        sync.Mutex
 	st        SyncStats
 	estimates map[string]int
+
+	progress sync.Mutex // serialises Progress calls
 }
 
 func (r *syncRun) stats() SyncStats {
@@ -166,6 +169,8 @@ func (r *syncRun) update(fn func(st *SyncStats)) {
 	st := r.st
 	r.mu.Unlock()
 	if r.y.Progress != nil {
+		r.progress.Lock()
+		defer r.progress.Unlock()
 		r.y.Progress(r.source, st)
 	}
 }
