@@ -52,6 +52,7 @@ var coreTests = []struct {
 	{"SweepMany", testSweepMany},
 	{"SweepBigAccount", testSweepBigAccount},
 	{"RefreshTokens", testRefreshTokens},
+	{"PauseSource", testPauseSource},
 }
 
 func TestStoreMiniredis(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/model"
 )
@@ -160,5 +161,26 @@ func testSweepBigAccount(t *testing.T, s *Store) {
 	st, err := s.EndSweep(ctx, "crm")
 	if err != nil || st.Contacts != 8990 {
 		t.Fatalf("EndSweep = %+v, %v; want 8990 contacts removed", st, err)
+	}
+}
+
+func testPauseSource(t *testing.T, s *Store) {
+	ctx := context.Background()
+	if _, _, ok, err := s.SourcePause(ctx, "hs"); ok || err != nil {
+		t.Fatalf("SourcePause before any pause = %v, %v; want none", ok, err)
+	}
+	until := time.Now().Add(time.Hour).Truncate(time.Millisecond).UTC()
+	if err := s.PauseSource(ctx, "hs", "429 DAILY", until); err != nil {
+		t.Fatal(err)
+	}
+	got, reason, ok, err := s.SourcePause(ctx, "hs")
+	if !ok || err != nil || !got.Equal(until) || reason != "429 DAILY" {
+		t.Fatalf("SourcePause = %v, %q, %v, %v; want %v, 429 DAILY", got, reason, ok, err, until)
+	}
+	if err := s.PauseSource(ctx, "hs", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok, _ := s.SourcePause(ctx, "hs"); ok {
+		t.Fatal("pause still there after clearing it")
 	}
 }

@@ -22,7 +22,13 @@ type pageStore interface {
 	BeginSweep(ctx context.Context, source string, at time.Time) error
 	Sweeping(ctx context.Context, source string) (bool, error)
 	EndSweep(ctx context.Context, source string) (store.SweepStats, error)
+	PauseSource(ctx context.Context, source, reason string, until time.Time) error
+	SourcePause(ctx context.Context, source string) (until time.Time, reason string, ok bool, err error)
 }
+
+// defaultPause is how long scheduled syncs leave a source alone after it
+// stopped without saying when to resume.
+const defaultPause = time.Hour
 
 // SyncStats counts what one sync stored and waited for.
 type SyncStats struct {
@@ -100,7 +106,14 @@ func (y *Syncer) Sync(ctx context.Context, source string, full bool) (SyncStats,
 	if stop, ok := connectors.AsStop(err); ok {
 		st := run.stats()
 		st.Stopped = stop.Error()
-		y.Logger.Warn("sync stopped early; the next one resumes from its watermark", "source", source, "reason", stop.Reason, "resume", stop.Resume, "records", st.Records())
+		resume := stop.Resume
+		if resume.IsZero() {
+			resume = time.Now().Add(defaultPause)
+		}
+		if perr := y.Store.PauseSource(ctx, source, stop.Reason, resume); perr != nil {
+			y.Logger.Error("cannot record the pause; scheduled syncs will try again", "source", source, "err", perr)
+		}
+		y.Logger.Warn("sync stopped early; scheduled syncs resume from its watermark after the pause", "source", source, "reason", stop.Reason, "resume", resume, "records", st.Records())
 		return st, fmt.Errorf("sync %s: %w", source, err)
 	}
 	if err != nil {
@@ -108,6 +121,9 @@ func (y *Syncer) Sync(ctx context.Context, source string, full bool) (SyncStats,
 	}
 	swept, err := y.Store.EndSweep(ctx, source)
 	if err != nil {
+		return run.stats(), fmt.Errorf("sync %s: %w", source, err)
+	}
+	if err := y.Store.PauseSource(ctx, source, "", time.Time{}); err != nil {
 		return run.stats(), fmt.Errorf("sync %s: %w", source, err)
 	}
 	st := run.stats()
@@ -236,8 +252,9 @@ func (y *Syncer) count(source string, p connectors.Page) {
 }
 
 // ProcessTask implements asynq.Handler for TypeSync. A sync the CRM
-// stopped (daily allocation spent) is not retried: the next scheduled
-// sync resumes from the watermark.
+// stopped (daily allocation spent) is not retried, and scheduled syncs of
+// that source are skipped until the CRM's resume time; the first one after
+// it resumes from the watermark. (crmsync sync, run by hand, tries anyway.)
 func (y *Syncer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var p SyncPayload
 	if err := decode(t, &p); err != nil {
@@ -246,7 +263,15 @@ func (y *Syncer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if _, ok := y.Sources[p.Source]; !ok {
 		return fmt.Errorf("sync: unknown source %q: %w", p.Source, asynq.SkipRetry)
 	}
-	_, err := y.Sync(ctx, p.Source, p.Full)
+	until, reason, paused, err := y.Store.SourcePause(ctx, p.Source)
+	if err != nil {
+		return err
+	}
+	if paused {
+		y.Logger.Info("sync skipped: the CRM asked to wait", "source", p.Source, "reason", reason, "until", until)
+		return nil
+	}
+	_, err = y.Sync(ctx, p.Source, p.Full)
 	if _, stopped := connectors.AsStop(err); stopped {
 		return nil
 	}

@@ -133,9 +133,22 @@ func TestSyncStopsCleanlyAndResumes(t *testing.T) {
 	if on, _ := s.Sweeping(ctx, "crm"); !on {
 		t.Fatal("the stopped full sync closed its sweep")
 	}
+	if until, _, ok, _ := s.SourcePause(ctx, "crm"); !ok || !until.Equal(stop.Resume.Truncate(time.Millisecond)) {
+		t.Fatalf("pause = %v, %v; want until the CRM's resume time %v", until, ok, stop.Resume)
+	}
+	// Scheduled syncs leave the source alone until then.
+	calls := len(seen)
 	task, _ := NewSyncTask(SyncPayload{Source: "crm"})
-	if err := y.ProcessTask(ctx, task); err != nil {
-		t.Fatalf("ProcessTask on a stop = %v, want nil (no retry storm)", err)
+	if err := y.ProcessTask(ctx, task); err != nil || len(seen) != calls {
+		t.Fatalf("ProcessTask while paused = %v after %d progress calls; want nil and no sync", err, len(seen)-calls)
+	}
+	// A sync that completes clears the pause.
+	conn.err = nil
+	if _, err := y.Sync(ctx, "crm", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok, _ := s.SourcePause(ctx, "crm"); ok {
+		t.Fatal("the pause outlived a complete sync")
 	}
 }
 

@@ -125,10 +125,11 @@ func progress(w io.Writer, log *slog.Logger) func(string, workers.SyncStats) {
 // progressLine is the terminal form of a sync's progress.
 func progressLine(src string, st workers.SyncStats, now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d records, %d pages", src, st.Records(), st.Pages)
+	fmt.Fprintf(&b, "%s: %d", src, st.Records())
 	if st.Expected > 0 {
 		fmt.Fprintf(&b, " of ~%d", st.Expected)
 	}
+	fmt.Fprintf(&b, " records, %d pages", st.Pages)
 	if st.Rejects > 0 {
 		fmt.Fprintf(&b, ", %d set aside", st.Rejects)
 	}

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/internal/hubspotfake"
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/internal/salesforcefake"
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/workers"
 )
 
 const hubspotToken = "pat-na1-SECRET-0000-token"
@@ -120,5 +122,19 @@ func TestSyncCRMs(t *testing.T) {
 		if strings.Contains(stdout+stderr, secret) {
 			t.Fatalf("output shows a secret:\n%s\n%s", stdout, stderr)
 		}
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	st := workers.SyncStats{
+		Pages: 12, Accounts: 1000, Contacts: 150, Rejects: 2, Deleted: 3, Requests: 14,
+		Waits: 2, Waited: 9500 * time.Millisecond, Expected: 4600, Started: t0,
+		WaitingFor: "rate limit 100/10s", WaitUntil: t0.Add(11 * time.Second),
+	}
+	got := progressLine("hubspot", st, t0.Add(10*time.Second))
+	want := "hubspot: 1150 of ~4600 records, 12 pages, 2 set aside, 3 deleted, 14 requests, waited 9.5s in 2 waits, ETA 30s (waiting 1s: rate limit 100/10s)"
+	if got != want {
+		t.Errorf("progressLine =\n%s\nwant\n%s", got, want)
 	}
 }
