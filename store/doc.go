@@ -21,8 +21,9 @@
 //	<ns>:rejects:<source>          list of model.Reject JSON, newest first, at most 1000
 //	<ns>:rejects-total:<source>    integer, rejects ever recorded for the source
 //	<ns>:sweep:<source>            string, start (ms) of the full sync whose sweep is open
-//	<ns>:sweep:<source>:seen       set of "a:<id>", "c:<id>", "d:<id>" stored since then
+//	<ns>:sweep:<source>:seen:a     set of account ids stored since then (:c contacts, :d deals)
 //	<ns>:refresh-token:<source>    hash {from: sha256 of the configured token, token: the latest}
+//	<ns>:paused:<source>           hash {until (ms), reason}, expiring then: the CRM asked to wait
 //	<ns>:cooldown:<rule>:<id>      string holding the pass that acquired it, with a TTL
 //	                               (':' and '%' in the rule name are %-escaped)
 //	<ns>:ledger:e:<key>            hash {data, status, token, claimed_ms, sent_ms, error},

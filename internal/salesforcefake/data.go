@@ -30,10 +30,16 @@ var standardFields = map[string][]string{
 	"Opportunity": {"Id", "AccountId", "Name", "Amount", "CloseDate", "StageName", "IsClosed", "IsWon",
 		"Probability", "Type", "OwnerId", "LastActivityDate", "CreatedDate", "LastModifiedDate",
 		"SystemModstamp", "IsDeleted"},
+	"Task": {"Id", "Subject", "WhoId", "WhatId", "AccountId", "OwnerId", "ActivityDate", "Status", "TaskSubtype",
+		"Type", "CompletedDateTime", "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted"},
+	"Event": {"Id", "Subject", "WhoId", "WhatId", "AccountId", "OwnerId", "ActivityDate", "ActivityDateTime",
+		"StartDateTime", "EndDateTime", "DurationInMinutes", "EventSubtype", "Type", "CreatedDate",
+		"LastModifiedDate", "SystemModstamp", "IsDeleted"},
 }
 
 // keyPrefixes are the first three characters of each sObject's ids.
-var keyPrefixes = map[string]string{"User": "005", "Account": "001", "Contact": "003", "Opportunity": "006"}
+var keyPrefixes = map[string]string{"User": "005", "Account": "001", "Contact": "003", "Opportunity": "006",
+	"Task": "00T", "Event": "00U"}
 
 // record is one stored record. It is never changed once stored (a change
 // stores a new record), so cursors can keep snapshots of pointers.

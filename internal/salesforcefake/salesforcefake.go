@@ -9,10 +9,16 @@
 //     Salesforce's, no expires_in;
 //   - GET /services/data/vNN.N/query?q=<SOQL> for the subset of SOQL the
 //     connector sends (a field list, FROM, the keyset WHERE on
-//     SystemModstamp and Id, ORDER BY SystemModstamp ASC, Id ASC), with
+//     SystemModstamp and Id, ORDER BY SystemModstamp ASC, Id ASC; or
+//     WHERE Id IN ('id', ...), with or without that ORDER BY), with
 //     snapshot cursors paged through nextRecordsUrl and the
-//     Sforce-Query-Options batchSize header;
+//     Sforce-Query-Options batchSize header, on User, Account, Contact,
+//     Opportunity, Task and Event;
 //   - GET /services/data/vNN.N/sobjects/{SObject}/deleted/?start=&end=.
+//
+// LogActivity logs a Task or an Event and rolls the LastActivityDate of
+// its account and contact up without touching their SystemModstamp, as
+// Salesforce does, so that tests can check a client sees such changes.
 //
 // Every API answer carries Sforce-Limit-Info; a spent daily allocation
 // answers 403 REQUEST_LIMIT_EXCEEDED. Whatever the fake does not accept is
@@ -22,8 +28,9 @@
 //
 // The fake is stricter than Salesforce in two documented ways: it accepts
 // only the ORDER BY the connector needs (without it the order would be
-// arbitrary) and it refuses a batchSize outside 200..2000 instead of
-// silently adjusting it.
+// arbitrary; a query by Id IN needs none) and it refuses a batchSize
+// outside 200..2000 instead of silently adjusting it. A request URI
+// longer than MaxURILength is answered 414.
 //
 // A Server is safe for concurrent use and never sleeps.
 package salesforcefake
@@ -48,6 +55,12 @@ const (
 	DefaultDailyLimit   = 100000
 	DefaultAPIVersion   = "v66.0"
 )
+
+// MaxURILength is the longest request URI the API accepts: "In each REST
+// call, the maximum length for the combined URI and headers is 16,384
+// bytes ... If the URI itself exceeds this limit, the request returns a
+// 414 URI Too Long error."
+const MaxURILength = 16384
 
 // Request kinds, as counted by Count and passed to hooks.
 const (
@@ -228,6 +241,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // serveAPI checks the session, injected faults and the daily allocation,
 // then answers a REST API request.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, kind string) {
+	if len(r.URL.RequestURI()) > MaxURILength {
+		http.Error(w, "URI Too Long", http.StatusRequestURITooLong)
+		return
+	}
 	if r.Method != http.MethodGet {
 		writeErrors(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET")
 		return

@@ -121,6 +121,16 @@ func TestQueryRefusesWhatSalesforceRefuses(t *testing.T) {
 		{"batch too small", "SELECT Id FROM Account" + order, http.Header{"Sforce-Query-Options": {"batchSize=100"}}, 400, "INVALID_QUERY_OPTIONS", "200"},
 		{"batch too large", "SELECT Id FROM Account" + order, http.Header{"Sforce-Query-Options": {"batchSize=5000"}}, 400, "INVALID_QUERY_OPTIONS", "2000"},
 		{"fine", "select id, Name from account WHERE SystemModstamp > 2026-11-22T09:00:00+01:00 order by SystemModstamp, Id", nil, 200, "", ""},
+		{"ids", "SELECT Id FROM Contact WHERE Id IN ('003000000000001AAA','003000000000002')", nil, 200, "", ""},
+		{"ids in order", "SELECT Id FROM Account WHERE Id IN ('001000000000001AAA')" + order, nil, 200, "", ""},
+		{"activities", "SELECT Id, AccountId, WhoId FROM Event WHERE SystemModstamp > 2026-11-22T09:00:00Z" + order, nil, 200, "", ""},
+		{"no ids", "SELECT Id FROM Account WHERE Id IN ()", nil, 400, "MALFORMED_QUERY", "unexpected token: ')'"},
+		{"empty id", "SELECT Id FROM Account WHERE Id IN ('001000000000001AAA',,'001000000000002AAA')", nil, 400, "MALFORMED_QUERY", "unexpected token: ','"},
+		{"unquoted id in list", "SELECT Id FROM Account WHERE Id IN (001000000000001AAA)", nil, 400, "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field"},
+		{"injection in list", "SELECT Id FROM Account WHERE Id IN ('001000000000001AAA', '') OR Name != ('')", nil, 400, "INVALID_QUERY_FILTER_OPERATOR", "invalid ID field"},
+		{"more than ids", "SELECT Id FROM Account WHERE Id IN ('001000000000001AAA') OR Name != ''", nil, 400, "MALFORMED_QUERY", "Id IN"},
+		{"other order by id", "SELECT Id FROM Account WHERE Id IN ('001000000000001AAA') ORDER BY Name", nil, 400, "MALFORMED_QUERY", "ORDER BY"},
+		{"uri too long", "SELECT Id FROM Account WHERE Id IN (" + strings.Repeat("'001000000000001AAA',", 700) + "'001000000000001AAA')", nil, 414, "", ""},
 	}
 	for _, tt := range tests {
 		resp, body := ask(t, s, tok, tt.soql, tt.header)
@@ -328,5 +338,73 @@ func TestDeletedWindows(t *testing.T) {
 	resp, body = get(t, s, tok, "/services/data/v66.0/sobjects/Account/deleted/?start=2026-11-22T09:00:00+00:00&end=2026-11-22T09:10:00+00:00", nil)
 	if code, _ := errorCode(t, body); resp.StatusCode != 400 || code != "INVALID_DATE_FORMAT" {
 		t.Errorf("unencoded +: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestLogActivityRollsUpWithoutStamping(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Options{})
+	past := now.Add(-time.Hour)
+	acct := s.Put("Account", map[string]any{"Name": "Acme", "LastActivityDate": "2026-01-05", "SystemModstamp": past})
+	contact := s.Put("Contact", map[string]any{"AccountId": acct, "LastName": "Doe", "SystemModstamp": past})
+	other := s.Put("Account", map[string]any{"Name": "Other", "LastActivityDate": "2026-12-01", "SystemModstamp": past})
+	const lead = "00Q5g00000AbCdEAAV"
+	fieldsOf := func(id string) map[string]any {
+		sobject := "Account"
+		if strings.HasPrefix(id, "003") {
+			sobject = "Contact"
+		}
+		f, _ := s.Get(sobject, id)
+		return f
+	}
+	stamped := func(id string) any { return fieldsOf(id)["SystemModstamp"] }
+	before := map[string]any{acct: stamped(acct), contact: stamped(contact), other: stamped(other)}
+	at := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, sobject, account, who string
+		wantAccount, wantWho        string // the activity's AccountId and WhoId
+		rolled                      map[string]string
+	}{
+		{"task on account and contact", "Task", acct, contact, acct, contact,
+			map[string]string{acct: "2026-11-20", contact: "2026-11-20"}},
+		{"event with a contact only", "Event", "", contact, acct, contact, nil},
+		{"lead", "Task", other, lead, other, lead, map[string]string{other: "2026-12-01"}}, // never backwards
+	}
+	for _, tt := range tests {
+		id := s.LogActivity(tt.sobject, tt.account, tt.who, at)
+		f, ok := s.Get(tt.sobject, id)
+		if !ok || f["AccountId"] != tt.wantAccount || f["WhoId"] != tt.wantWho || f["ActivityDate"] != "2026-11-20" {
+			t.Errorf("%s: %s %s = %v", tt.name, tt.sobject, id, f)
+		}
+		if f["SystemModstamp"] != now.Format(DatetimeLayout) {
+			t.Errorf("%s: activity stamped %v, want now", tt.name, f["SystemModstamp"])
+		}
+		for rec, want := range tt.rolled {
+			if got := fieldsOf(rec)["LastActivityDate"]; got != want {
+				t.Errorf("%s: %s LastActivityDate = %v, want %s", tt.name, rec, got, want)
+			}
+		}
+	}
+	for id, stamp := range before {
+		if got := stamped(id); got != stamp {
+			t.Errorf("%s: SystemModstamp %v, was %v: a roll-up must not stamp the record", id, got, stamp)
+		}
+	}
+	tok := token(t, s)
+	after := past.Format(time.RFC3339)
+	for _, tt := range []struct {
+		soql string
+		want int
+	}{
+		{"SELECT Id FROM Account WHERE SystemModstamp > " + after + " ORDER BY SystemModstamp ASC, Id ASC", 0},
+		{"SELECT Id FROM Task WHERE SystemModstamp > " + after + " ORDER BY SystemModstamp ASC, Id ASC", 2},
+		{"SELECT Id FROM Event WHERE SystemModstamp > " + after + " ORDER BY SystemModstamp ASC, Id ASC", 1},
+		{"SELECT Id, LastActivityDate FROM Account WHERE Id IN ('" + acct + "','" + acct[:15] + "','001000000000009AAA')", 1},
+	} {
+		resp, body := ask(t, s, tok, tt.soql, nil)
+		var res struct{ TotalSize int }
+		if json.Unmarshal(body, &res); resp.StatusCode != 200 || res.TotalSize != tt.want {
+			t.Errorf("%s: %d %s; want %d records", tt.soql, resp.StatusCode, body, tt.want)
+		}
 	}
 }

@@ -27,6 +27,7 @@ var (
 	keysetRe = regexp.MustCompile(`(?is)^SystemModstamp\s*>\s*(\S+?)(?:\s+OR\s+\(\s*SystemModstamp\s*=\s*(\S+?)\s+AND\s+Id\s*>\s*(\S+?)\s*\))?$`)
 	idRe     = regexp.MustCompile(`^'([A-Za-z0-9]{15}|[A-Za-z0-9]{18})'$`)
 	orderRe  = regexp.MustCompile(`(?i)^SystemModstamp(\s+ASC)?\s*,\s*Id(\s+ASC)?$`)
+	inRe     = regexp.MustCompile(`(?is)^Id\s+IN\s*\((.*)\)$`)
 )
 
 // parseQuery parses soql against o's schema.
@@ -44,14 +45,16 @@ func (o *org) parseQuery(soql string) (*query, *soqlError) {
 	if err := q.selectFields(soql, m[1]); err != nil {
 		return nil, err
 	}
+	byID := false
 	if m[3] != "" {
-		keep, err := parseWhere(soql, m[3])
+		keep, in, err := parseWhere(soql, m[3])
 		if err != nil {
 			return nil, err
 		}
-		q.keep = keep
+		q.keep, byID = keep, in
 	}
-	if !orderRe.MatchString(strings.TrimSpace(m[4])) {
+	// Records read by Id need no order; the others must come in keyset order.
+	if order := strings.TrimSpace(m[4]); !orderRe.MatchString(order) && (!byID || order != "") {
 		return nil, malformed(soql, strings.Index(soql, m[4]), "fake: the connector must ORDER BY SystemModstamp ASC, Id ASC")
 	}
 	return q, nil
@@ -83,11 +86,23 @@ func (q *query) selectFields(soql, list string) *soqlError {
 }
 
 // parseWhere accepts the keyset filter "SystemModstamp > dt" optionally
-// followed by "OR (SystemModstamp = dt AND Id > 'id')".
-func parseWhere(soql, where string) (func(*record) bool, *soqlError) {
-	m := keysetRe.FindStringSubmatch(strings.TrimSpace(where))
+// followed by "OR (SystemModstamp = dt AND Id > 'id')", or "Id IN ('id',
+// ...)"; in reports the latter.
+func parseWhere(soql, where string) (keep func(*record) bool, in bool, err *soqlError) {
+	where = strings.TrimSpace(where)
+	if m := inRe.FindStringSubmatch(where); m != nil {
+		keep, err := parseIn(soql, m[1])
+		return keep, true, err
+	}
+	keep, err = parseKeyset(soql, where)
+	return keep, false, err
+}
+
+// parseKeyset parses the keyset filter.
+func parseKeyset(soql, where string) (func(*record) bool, *soqlError) {
+	m := keysetRe.FindStringSubmatch(where)
 	if m == nil {
-		return nil, malformed(soql, strings.Index(soql, where), "fake: only the keyset filter on SystemModstamp and Id is supported")
+		return nil, malformed(soql, strings.Index(soql, where), "fake: only the keyset filter on SystemModstamp and Id, or Id IN (...), is supported")
 	}
 	after, err := datetimeLiteral(soql, m[1])
 	if err != nil {
@@ -102,11 +117,37 @@ func parseWhere(soql, where string) (func(*record) bool, *soqlError) {
 	}
 	id := idRe.FindStringSubmatch(m[3])
 	if id == nil {
-		return nil, &soqlError{http.StatusBadRequest, "INVALID_QUERY_FILTER_OPERATOR", "\n" + soql + "\n" + caret(soql, m[3]) + "\ninvalid ID field: " + m[3]}
+		return nil, invalidID(soql, m[3])
 	}
 	return func(r *record) bool {
 		return r.mod.After(after) || (r.mod.Equal(at) && r.id > id[1])
 	}, nil
+}
+
+// parseIn parses the list of an Id IN filter: quoted ids, compared by
+// their case-sensitive first 15 characters as Salesforce does.
+func parseIn(soql, list string) (func(*record) bool, *soqlError) {
+	if strings.TrimSpace(list) == "" {
+		return nil, malformed(soql, strings.Index(soql, "IN")+2, "unexpected token: ')'")
+	}
+	want := map[string]bool{}
+	for _, lit := range strings.Split(list, ",") {
+		lit = strings.TrimSpace(lit)
+		id := idRe.FindStringSubmatch(lit)
+		switch {
+		case lit == "":
+			return nil, malformed(soql, strings.Index(soql, ",,"), "unexpected token: ','")
+		case id == nil:
+			return nil, invalidID(soql, lit)
+		}
+		want[id[1][:15]] = true
+	}
+	return func(r *record) bool { return len(r.id) >= 15 && want[r.id[:15]] }, nil
+}
+
+// invalidID is Salesforce's answer to an id literal that is not an id.
+func invalidID(soql, lit string) *soqlError {
+	return &soqlError{http.StatusBadRequest, "INVALID_QUERY_FILTER_OPERATOR", "\n" + soql + "\n" + caret(soql, lit) + "\ninvalid ID field: " + lit}
 }
 
 // datetimeLiteral parses an unquoted SOQL dateTime literal.
