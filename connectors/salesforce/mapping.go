@@ -49,10 +49,9 @@ type decoder struct {
 	at       time.Time
 }
 
-// decode maps the records of a page of e, setting aside those that do not
-// map, and returns the position of its last record that has one.
-func (d *decoder) decode(e *entity, records []json.RawMessage) (connectors.Page, position) {
-	var p connectors.Page
+// decode maps records of e into p, setting aside those that do not map,
+// and returns the position of the last record that has one.
+func (d *decoder) decode(p *connectors.Page, e *entity, records []json.RawMessage) position {
 	var last position
 	var buf []member // reused: a record's members are read before the next
 	for i, raw := range records {
@@ -70,7 +69,7 @@ func (d *decoder) decode(e *entity, records []json.RawMessage) (connectors.Page,
 			p.Rejects = append(p.Rejects, d.reject(e, i, r, raw, err))
 		}
 	}
-	return p, last
+	return last
 }
 
 func (d *decoder) reject(e *entity, i int, r *reader, raw json.RawMessage, err error) model.Reject {

@@ -130,6 +130,14 @@ func TestPullMapsConfiguredFields(t *testing.T) {
 	}
 }
 
+// The activity queries of a full sync, from 5 minutes before its start.
+const (
+	taskQuery = "SELECT Id, AccountId, WhoId, SystemModstamp FROM Task WHERE SystemModstamp > 2026-11-22T08:55:00Z OR " +
+		"(SystemModstamp = 2026-11-22T08:55:00Z AND Id > '000000000000000AAA') ORDER BY SystemModstamp ASC, Id ASC"
+	eventQuery = "SELECT Id, AccountId, WhoId, SystemModstamp FROM Event WHERE SystemModstamp > 2026-11-22T08:55:00Z OR " +
+		"(SystemModstamp = 2026-11-22T08:55:00Z AND Id > '000000000000000AAA') ORDER BY SystemModstamp ASC, Id ASC"
+)
+
 func TestPullRequestsOnlyTheFieldsItMaps(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -143,6 +151,7 @@ func TestPullRequestsOnlyTheFieldsItMaps(t *testing.T) {
 			"SELECT Id, Name, Website, OwnerId, CreatedDate, SystemModstamp, Type, LastActivityDate FROM Account ORDER BY SystemModstamp ASC, Id ASC",
 			"SELECT Id, AccountId, FirstName, LastName, Email, Phone, Title, HasOptedOutOfEmail, LastActivityDate, SystemModstamp FROM Contact ORDER BY SystemModstamp ASC, Id ASC",
 			"SELECT Id, AccountId, Name, Amount, CloseDate, IsWon, IsClosed, SystemModstamp FROM Opportunity ORDER BY SystemModstamp ASC, Id ASC",
+			taskQuery, eventQuery,
 		}},
 		{"configured", connectors.Mapping{
 			Lifecycle:      connectors.LifecycleMapping{Field: "Tier__c"},
@@ -154,6 +163,7 @@ func TestPullRequestsOnlyTheFieldsItMaps(t *testing.T) {
 			"SELECT Id, Name, Website, OwnerId, CreatedDate, SystemModstamp, Tier__c, LastActivityDate, Last_Touch__c, Primary_Contact__c, Industry FROM Account ORDER BY SystemModstamp ASC, Id ASC",
 			"SELECT Id, AccountId, FirstName, LastName, Email, Phone, Title, HasOptedOutOfEmail, LastActivityDate, SystemModstamp, Is_Primary__c FROM Contact ORDER BY SystemModstamp ASC, Id ASC",
 			"SELECT Id, AccountId, Name, Amount, CloseDate, IsWon, IsClosed, SystemModstamp FROM Opportunity ORDER BY SystemModstamp ASC, Id ASC",
+			taskQuery, eventQuery,
 		}},
 	}
 	for _, tt := range tests {
@@ -247,7 +257,8 @@ func TestDecodeSetsAsideWhatIsNotAnObject(t *testing.T) {
 		json.RawMessage(`{"Id":"0035g00000AbCdEAAV","LastName":"Ng","SystemModstamp":"2026-11-22T09:00:00.000+0000"}`),
 		json.RawMessage(long),
 	}
-	page, last := d.decode(c.entities[2], records)
+	var page connectors.Page
+	last := d.decode(&page, c.entities[2], records)
 	if len(page.Contacts) != 1 || len(page.Rejects) != 4 {
 		t.Fatalf("contacts %d, rejects %+v", len(page.Contacts), page.Rejects)
 	}

@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"sync"
 
@@ -20,9 +21,11 @@ type result struct {
 }
 
 // Pull reads owners, accounts, contacts and opportunities changed since
-// from (everything when from is empty), and the deletions of the last
-// three, and calls fn with a page per query page. A goroutine fetches the
-// next page while fn stores the current one, never more than one ahead.
+// from (everything when from is empty), the deletions of the last three,
+// and again the accounts and contacts named by the tasks and events
+// changed since from, and calls fn with a page per query page. A
+// goroutine fetches the next page while fn stores the current one, never
+// more than one ahead.
 // It returns fn's error, a *connectors.StopError when the org's daily
 // allocation runs low (every page before was handed to fn), or an error
 // wrapping connectors.ErrAuth when Salesforce refuses the credentials.
@@ -156,7 +159,7 @@ func (p *puller) set(kv ...string) {
 // query pages through e's keyset query, handing over each page with the
 // position of its last record.
 func (p *puller) query(ctx context.Context, e *entity) error {
-	var cur queryCursor
+	cur := queryCursor{soql: func() (string, error) { return e.soql(p.wm) }}
 	for first := true; ; first = false {
 		if err := p.acquire(ctx); err != nil {
 			return err
@@ -165,11 +168,13 @@ func (p *puller) query(ctx context.Context, e *entity) error {
 		if err != nil {
 			return err
 		}
-		if first {
+		if first && !e.activity() {
 			p.trace.Estimated(e.kind, res.TotalSize)
 		}
-		d := &decoder{c: p.c, instance: p.c.instanceURL(), at: p.c.now()}
-		page, last := d.decode(e, res.Records)
+		page, last, err := p.page(ctx, e, res.Records)
+		if err != nil {
+			return err
+		}
 		if last.id != "" {
 			p.set(e.key(keyTS), last.ts, e.key(keyID), last.id)
 		}
@@ -187,19 +192,38 @@ func (p *puller) query(ctx context.Context, e *entity) error {
 	}
 }
 
-// queryCursor is where a query stands: the nextRecordsUrl of its next
-// page ("" before the first) and the restarts in a row.
+// page maps the records of a page of e or, for an activity, reads again
+// the records they name; it returns the position of the last record.
+func (p *puller) page(ctx context.Context, e *entity, records []json.RawMessage) (connectors.Page, position, error) {
+	if e.activity() {
+		return p.reread(ctx, e, records)
+	}
+	var page connectors.Page
+	last := p.decoder().decode(&page, e, records)
+	return page, last, nil
+}
+
+// decoder returns a decoder for the records fetched now.
+func (p *puller) decoder() *decoder {
+	return &decoder{c: p.c, instance: p.c.instanceURL(), at: p.c.now()}
+}
+
+// queryCursor is where a query stands: how to (re)start it, the
+// nextRecordsUrl of its next page ("" before the first) and the restarts
+// in a row.
 type queryCursor struct {
+	soql     func() (string, error)
 	next     string
 	restarts int
 }
 
-// fetch gets the next page of e's query. When Salesforce has expired the
-// cursor, it runs the query again from the watermark reached.
+// fetch gets the next page of a query of e. When Salesforce has expired
+// the cursor, it runs the query again: a keyset query from the watermark
+// reached, a query by Id from its start.
 func (p *puller) fetch(ctx context.Context, e *entity, cur *queryCursor) (*queryResult, error) {
 	for {
 		var res *queryResult
-		soql, err := e.soql(p.wm)
+		soql, err := cur.soql()
 		switch {
 		case err != nil:
 		case cur.next == "":

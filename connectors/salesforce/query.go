@@ -40,17 +40,26 @@ func validID(id string) bool {
 // entity is an sObject the connector pulls.
 type entity struct {
 	sobject   string // Account
-	kind      string // model.EntityAccount
+	kind      string // model.EntityAccount; "" for activities, which are not mapped
 	fields    []string
 	deletable bool // read its deletions
 	add       func(d *decoder, r *reader, b *model.Batch) error
+	// refs, for an activity (Task, Event), are its lookups to the records
+	// whose roll-up fields it changes: those are read again instead of
+	// the activity being mapped.
+	refs []ref
 }
+
+// activity reports whether e is an activity, read for its refs.
+func (e *entity) activity() bool { return len(e.refs) > 0 }
 
 // key returns the watermark key of part for e.
 func (e *entity) key(part string) string { return e.sobject + "." + part }
 
 // newEntities lists what a pull reads, in order: owners first, so that
-// accounts find them, then accounts, contacts and opportunities.
+// accounts find them, then accounts, contacts and opportunities, then the
+// tasks and events whose logging changed an account's or a contact's
+// LastActivityDate without its SystemModstamp.
 func (c *Connector) newEntities() []*entity {
 	m := c.mapping
 	account := []string{"Id", "Name", "Website", "OwnerId", "CreatedDate", "SystemModstamp", m.Lifecycle.Field}
@@ -59,16 +68,24 @@ func (c *Connector) newEntities() []*entity {
 	account = append(account, m.Extra...)
 	contact := []string{"Id", "AccountId", "FirstName", "LastName", "Email", "Phone", "Title",
 		"HasOptedOutOfEmail", "LastActivityDate", "SystemModstamp", m.PrimaryContact.Property}
+	accounts := &entity{sobject: "Account", kind: model.EntityAccount, fields: dedupe(account), deletable: true,
+		add: (*decoder).addAccount}
+	contacts := &entity{sobject: "Contact", kind: model.EntityContact, fields: dedupe(contact), deletable: true,
+		add: (*decoder).addContact}
+	refs := []ref{
+		{field: "AccountId", prefix: accountPrefix, target: accounts},
+		{field: "WhoId", prefix: contactPrefix, target: contacts},
+	}
 	return []*entity{
 		{sobject: "User", kind: model.EntityOwner, fields: []string{"Id", "Name", "Email", "SystemModstamp"},
 			add: (*decoder).addOwner},
-		{sobject: "Account", kind: model.EntityAccount, fields: dedupe(account), deletable: true,
-			add: (*decoder).addAccount},
-		{sobject: "Contact", kind: model.EntityContact, fields: dedupe(contact), deletable: true,
-			add: (*decoder).addContact},
+		accounts,
+		contacts,
 		{sobject: "Opportunity", kind: model.EntityDeal, deletable: true,
 			fields: []string{"Id", "AccountId", "Name", "Amount", "CloseDate", "IsWon", "IsClosed", "SystemModstamp"},
 			add:    (*decoder).addDeal},
+		{sobject: "Task", fields: activityFields, refs: refs},
+		{sobject: "Event", fields: activityFields, refs: refs},
 	}
 }
 
@@ -110,10 +127,7 @@ func checkMapping(m connectors.Mapping) error {
 // the last record handed over, in (SystemModstamp, Id) order.
 func (e *entity) soql(wm connectors.Watermark) (string, error) {
 	var b strings.Builder
-	b.WriteString("SELECT ")
-	b.WriteString(strings.Join(e.fields, ", "))
-	b.WriteString(" FROM ")
-	b.WriteString(e.sobject)
+	e.selectFrom(&b)
 	if ts, id := wm[e.key(keyTS)], wm[e.key(keyID)]; ts != "" {
 		t, err := parseDatetime(ts)
 		if err != nil || !validID(id) {
@@ -126,6 +140,14 @@ func (e *entity) soql(wm connectors.Watermark) (string, error) {
 	}
 	b.WriteString(" ORDER BY SystemModstamp ASC, Id ASC")
 	return b.String(), nil
+}
+
+// selectFrom writes "SELECT <e's fields> FROM <e>".
+func (e *entity) selectFrom(b *strings.Builder) {
+	b.WriteString("SELECT ")
+	b.WriteString(strings.Join(e.fields, ", "))
+	b.WriteString(" FROM ")
+	b.WriteString(e.sobject)
 }
 
 // Salesforce value layouts.
@@ -152,7 +174,8 @@ func formatDatetime(t time.Time) string { return t.UTC().Format(datetimeLayout) 
 
 // startWatermark checks from and returns the watermark a pull starts
 // with: from, plus the start of deletion tracking for objects without
-// one (a full sync reads deletions from the time it started).
+// one (a full sync reads deletions from the time it started) and of
+// activity tracking likewise.
 func (c *Connector) startWatermark(from connectors.Watermark) (connectors.Watermark, error) {
 	wm := from.Clone()
 	for _, e := range c.entities {
@@ -162,22 +185,33 @@ func (c *Connector) startWatermark(from connectors.Watermark) (connectors.Waterm
 		if _, err := e.soql(wm); err != nil {
 			return nil, fmt.Errorf("salesforce: %w", err)
 		}
-		if !e.deletable {
-			continue
-		}
-		d := wm[e.key(keyDeleted)]
-		if d == "" {
-			if wm[e.key(keyTS)] != "" {
-				c.logger.Warn("watermark without deletion tracking: deletions before now are not read", "object", e.sobject)
+		switch {
+		case e.activity():
+			c.startActivities(wm, e, len(from) > 0)
+		case e.deletable:
+			if err := c.startDeletions(wm, e); err != nil {
+				return nil, err
 			}
-			wm[e.key(keyDeleted)] = formatDatetime(c.now())
-			continue
-		}
-		if _, err := parseDatetime(d); err != nil {
-			return nil, fmt.Errorf("salesforce: watermark %s=%q: not a datetime", e.key(keyDeleted), d)
 		}
 	}
 	return wm, nil
+}
+
+// startDeletions reads e's deletions from now on when wm does not say
+// since when, and checks the time when it does.
+func (c *Connector) startDeletions(wm connectors.Watermark, e *entity) error {
+	d := wm[e.key(keyDeleted)]
+	if d == "" {
+		if wm[e.key(keyTS)] != "" {
+			c.logger.Warn("watermark without deletion tracking: deletions before now are not read", "object", e.sobject)
+		}
+		wm[e.key(keyDeleted)] = formatDatetime(c.now())
+		return nil
+	}
+	if _, err := parseDatetime(d); err != nil {
+		return fmt.Errorf("salesforce: watermark %s=%q: not a datetime", e.key(keyDeleted), d)
+	}
+	return nil
 }
 
 // noColumnRe finds the field Salesforce says does not exist.

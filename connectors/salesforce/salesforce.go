@@ -1,6 +1,7 @@
 // Package salesforce is the connector for Salesforce (type: salesforce). It
 // pulls User (owners), Account, Contact and Opportunity records with SOQL
-// through the REST API and maps them onto the canonical model.
+// through the REST API and maps them onto the canonical model, and reads
+// again the accounts and contacts whose tasks and events changed.
 //
 // Auth uses golang.org/x/oauth2: the JWT bearer flow, the client
 // credentials flow (at the org's My Domain) or a refresh token. Salesforce
@@ -21,6 +22,24 @@
 // changed during a sync is read again by the next one (a query cursor is a
 // snapshot). Deleted and merged-away records come from the sObject Get
 // Deleted resource, from "Account.deleted" on.
+//
+// SystemModstamp "doesn't capture every field change": logging a task or
+// an event changes the LastActivityDate of its account and contact, a
+// roll-up field, without stamping them, so the keyset queries above never
+// see a newly logged call, and crmsync would take a client the rep just
+// talked to for inactive. A last phase therefore reads the Task and Event
+// records changed since "Task.ts"/"Task.id" and "Event.ts"/"Event.id"
+// with the same keyset query and, for each page, reads again by Id the
+// accounts (AccountId) and contacts (a WhoId that is a contact, not a
+// lead) it names, with the same fields as their own phases:
+//
+//	SELECT ... FROM Account WHERE Id IN ('001...','001...')
+//
+// at most 200 ids a query. The page handed over carries the position of
+// the last activity. A watermark without these keys (a full sync, which
+// reads every LastActivityDate anyway, or one written before activities
+// were tracked) starts them five minutes before the pull instead of
+// reading the activities' history.
 //
 // Salesforce has no per-second limit but a rolling 24-hour allocation of
 // API requests, reported by Sforce-Limit-Info on every response: the pull

@@ -55,6 +55,15 @@ func TestSecretsNeverAppearInErrorsOrLogs(t *testing.T) {
 				}
 			})
 		}},
+		{"sessions and refresh tokens revoked reading activities' accounts", Auth{}, func(e *env) {
+			e.fake.LogActivity("Task", e.fake.IDs("Account")[0], "", start)
+			e.fake.OnRequest(func(kind string, n int) {
+				if kind == salesforcefake.KindQuery && n == 6 { // User, Account, Contact, Opportunity, Task, Account by Id
+					e.fake.InvalidateSessions()
+					e.fake.RevokeRefreshTokens()
+				}
+			})
+		}},
 		{"server errors until giving up", Auth{}, func(e *env) { e.fake.FailNext(10, 500) }},
 		{"allocation spent", Auth{}, func(e *env) { e.fake.SetUsage(100000, 0) }},
 		{"token endpoint unreachable", Auth{}, func(e *env) { e.fake.Close() }},

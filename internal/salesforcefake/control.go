@@ -32,6 +32,14 @@ func (s *Server) SetUsage(used, max int) {
 	}
 }
 
+// SetMaxBatch sets Options.MaxBatch for the queries started from now on
+// (0 lifts the cap), so that a test can page one query in small pages.
+func (s *Server) SetMaxBatch(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.MaxBatch = n
+}
+
 // Usage returns the API requests counted today and the daily allocation.
 func (s *Server) Usage() (used, max int) {
 	s.mu.Lock()

@@ -43,10 +43,10 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("fake: Sforce-Query-Options batchSize must be between %d and %d", MinBatchSize, MaxBatchSize))
 		return
 	}
+	s.mu.Lock()
 	if s.opts.MaxBatch > 0 {
 		batch = min(batch, s.opts.MaxBatch)
 	}
-	s.mu.Lock()
 	q, qerr := s.org.parseQuery(soql)
 	var locator string
 	var c *cursor

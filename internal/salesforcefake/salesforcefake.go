@@ -175,7 +175,11 @@ func (s *Server) Client() *http.Client { return s.srv.Client() }
 func (s *Server) Close() { s.srv.Close() }
 
 // Options returns the options the Server runs with, defaults filled in.
-func (s *Server) Options() Options { return s.opts }
+func (s *Server) Options() Options {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts
+}
 
 var (
 	queryMorePath = regexp.MustCompile(`^/services/data/(v\d+\.\d)/query/([A-Za-z0-9]+)-(\d+)$`)
