@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"sync"
+	"time"
 
 	"github.com/crmsync/crmsync/connectors"
 )
@@ -40,12 +41,13 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := &puller{
-		c:      c,
-		wm:     wm,
-		dirty:  !maps.Equal(wm, from),
-		trace:  connectors.ContextTrace(ctx),
-		out:    make(chan result, 1),
-		credit: make(chan struct{}, 1),
+		c:       c,
+		wm:      wm,
+		dirty:   !maps.Equal(wm, from),
+		horizon: c.now().Add(-c.opts.Overlap).Truncate(time.Second),
+		trace:   connectors.ContextTrace(ctx),
+		out:     make(chan result, 1),
+		credit:  make(chan struct{}, 1),
 	}
 	p.credit <- struct{}{}
 	wg.Go(func() {
@@ -62,12 +64,13 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 // one back when it takes a page, so the producer fetches page N+1 while
 // fn stores page N but never page N+2.
 type puller struct {
-	c      *Connector
-	wm     connectors.Watermark // reached by the pages fetched so far; never changed once handed over
-	dirty  bool                 // wm moved since the last page handed over
-	trace  *connectors.Trace
-	out    chan result
-	credit chan struct{}
+	c       *Connector
+	wm      connectors.Watermark // reached by the pages fetched so far; never changed once handed over
+	dirty   bool                 // wm moved since the last page handed over
+	horizon time.Time            // no keyset position is saved past it: the pull's start less Overlap
+	trace   *connectors.Trace
+	out     chan result
+	credit  chan struct{}
 }
 
 // consume hands the pages to fn in order until the producer is done.
@@ -157,9 +160,13 @@ func (p *puller) set(kv ...string) {
 }
 
 // query pages through e's keyset query, handing over each page with the
-// position of its last record.
+// position of its last record, capped at the horizon (see save). The
+// query goes on to the end all the same, and runs again, when its cursor
+// expires, from the last record read.
 func (p *puller) query(ctx context.Context, e *entity) error {
-	cur := queryCursor{soql: func() (string, error) { return e.soql(p.wm) }}
+	from := position{ts: p.wm[e.key(keyTS)], id: p.wm[e.key(keyID)]}
+	reached := from
+	cur := queryCursor{soql: func() (string, error) { return e.soqlAfter(reached) }}
 	for first := true; ; first = false {
 		if err := p.acquire(ctx); err != nil {
 			return err
@@ -176,7 +183,8 @@ func (p *puller) query(ctx context.Context, e *entity) error {
 			return err
 		}
 		if last.id != "" {
-			p.set(e.key(keyTS), last.ts, e.key(keyID), last.id)
+			reached = last
+			p.save(e, from, last)
 		}
 		if len(res.Records) > 0 {
 			if err := p.emit(ctx, page); err != nil {
@@ -190,6 +198,27 @@ func (p *puller) query(ctx context.Context, e *entity) error {
 		}
 		cur.next = res.NextRecordsURL
 	}
+}
+
+// save moves e's position to pos, that of the last record read, but
+// never past the horizon: Salesforce stamps SystemModstamp when the DML
+// runs, not when its transaction commits, so a record stamped before pos
+// may still show up. A pos after the horizon saves the horizon at the null
+// id instead, unless that is not after from, where the pull started for
+// e: a position never moves back.
+func (p *puller) save(e *entity, from, pos position) {
+	t, _ := parseDatetime(pos.ts) // checked by reader.position
+	if t.After(p.horizon) {
+		t, pos = p.horizon, position{ts: formatDatetime(p.horizon), id: nullID}
+	}
+	// A full sync starts from nowhere; else startWatermark checked from.
+	if f, err := parseDatetime(from.ts); err == nil && (t.Before(f) || t.Equal(f) && pos.id == nullID) {
+		return
+	}
+	if p.wm[e.key(keyTS)] == pos.ts && p.wm[e.key(keyID)] == pos.id {
+		return
+	}
+	p.set(e.key(keyTS), pos.ts, e.key(keyID), pos.id)
 }
 
 // page maps the records of a page of e or, for an activity, reads again
@@ -218,8 +247,8 @@ type queryCursor struct {
 }
 
 // fetch gets the next page of a query of e. When Salesforce has expired
-// the cursor, it runs the query again: a keyset query from the watermark
-// reached, a query by Id from its start.
+// the cursor, it runs the query again: a keyset query from the last
+// record read, a query by Id from its start.
 func (p *puller) fetch(ctx context.Context, e *entity, cur *queryCursor) (*queryResult, error) {
 	for {
 		var res *queryResult

@@ -3,6 +3,7 @@ package salesforce
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -272,5 +273,141 @@ func TestPullPrefetchesOnePageAhead(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("Pull: %v", err)
+	}
+}
+
+// putAccount stores an account stamped at, as a transaction that ran then
+// and committed now would.
+func putAccount(e *env, name string, at time.Time) string {
+	return e.fake.Put("Account", map[string]any{"Name": name, "SystemModstamp": at})
+}
+
+// keysetFrom returns the WHERE of a keyset query from a position.
+func keysetFrom(ts time.Time, id string) string {
+	lit := ts.Format(soqlLiteral)
+	return " WHERE SystemModstamp > " + lit + " OR (SystemModstamp = " + lit + " AND Id > '" + id + "') "
+}
+
+func TestPullReadsRecordsCommittedLateWithinOverlap(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, salesforcefake.Options{})
+	e.fake.Seed(10, 0, 0)
+	recent := putAccount(e, "Recent", start.Add(-time.Minute))
+	p := newPortfolio()
+	if err := p.pull(t.Context(), e.connector(t)); err != nil {
+		t.Fatalf("full Pull: %v", err)
+	}
+	horizon := start.Add(-DefaultOverlap)
+	if p.wm["Account.ts"] != formatDatetime(horizon) || p.wm["Account.id"] != nullID {
+		t.Fatalf("Account.ts/id = %s/%s, want the horizon %s/%s", p.wm["Account.ts"], p.wm["Account.id"], formatDatetime(horizon), nullID)
+	}
+	// A long transaction stamped it before Recent, which the pull read,
+	// and committed after.
+	late := putAccount(e, "Late", start.Add(-3*time.Minute))
+	e.clock.Advance(time.Hour)
+	e.fake.ResetLog()
+	n := len(p.pages)
+	if err := p.pull(t.Context(), e.connector(t)); err != nil {
+		t.Fatalf("next Pull: %v", err)
+	}
+	if got, _ := pulled(p.pages[n:]); !equal(got, []string{late, recent}) {
+		t.Errorf("read %v, want the late record and the one read again within Overlap: %v", got, []string{late, recent})
+	}
+	if q := queriesOf(e.fake, "Account", false); len(q) != 1 || !strings.Contains(q[0], keysetFrom(horizon, nullID)) {
+		t.Errorf("account queries = %q, want one from the horizon", q)
+	}
+	if p.wm["Account.ts"] != formatDatetime(start.Add(-time.Minute)) || p.wm["Account.id"] != recent {
+		t.Errorf("Account.ts/id = %s/%s, want Recent's position, now before the horizon", p.wm["Account.ts"], p.wm["Account.id"])
+	}
+	requireSame(t, e.fake, p)
+}
+
+func TestPullNeverMovesAPositionBack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, salesforcefake.Options{})
+	e.opts.Overlap = -1
+	e.fake.Seed(3, 0, 0)
+	putAccount(e, "Recent", start.Add(-time.Minute))
+	p := newPortfolio()
+	if err := p.pull(t.Context(), e.connector(t)); err != nil {
+		t.Fatalf("full Pull: %v", err)
+	}
+	from := [2]string{p.wm["Account.ts"], p.wm["Account.id"]}
+	// Overlap raised: the horizon now lies before where the pull starts.
+	e.opts.Overlap = time.Hour
+	e.clock.Advance(time.Minute)
+	changed := e.fake.IDs("Account")[0]
+	e.fake.Modify("Account", changed, map[string]any{"Name": "Renamed"})
+	n := len(p.pages)
+	if err := p.pull(t.Context(), e.connector(t)); err != nil {
+		t.Fatalf("next Pull: %v", err)
+	}
+	if p.accounts["sf:"+changed].Name != "Renamed" {
+		t.Errorf("the change past the horizon was not read")
+	}
+	for i, pg := range p.pages[n:] {
+		if got := [2]string{pg.Watermark["Account.ts"], pg.Watermark["Account.id"]}; got != from {
+			t.Errorf("page %d: Account.ts/id = %v, want %v kept", i, got, from)
+		}
+	}
+}
+
+func TestPullOnAQuietOrgReadsAgainOnlyTheOverlap(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, salesforcefake.Options{})
+	e.fake.Seed(10, 1, 1)
+	putAccount(e, "Older", start.Add(-10*time.Minute)) // before the overlap
+	recent := putAccount(e, "Recent", start.Add(-2*time.Minute))
+	p := newPortfolio()
+	if err := p.pull(t.Context(), e.connector(t)); err != nil {
+		t.Fatalf("full Pull: %v", err)
+	}
+	for i := range 2 {
+		e.clock.Advance(time.Hour)
+		e.fake.ResetLog()
+		n := len(p.pages)
+		if err := p.pull(t.Context(), e.connector(t)); err != nil {
+			t.Fatalf("Pull: %v", err)
+		}
+		want := []string{recent}
+		from := keysetFrom(start.Add(-DefaultOverlap), nullID)
+		if i == 1 { // Recent's position was saved, before the horizon of the second pull
+			want, from = nil, keysetFrom(start.Add(-2*time.Minute), recent)
+		}
+		if got, contacts := pulled(p.pages[n:]); !equal(got, want) || len(contacts) != 0 {
+			t.Errorf("pull %d: read accounts %v and contacts %v, want %v only", i+2, got, contacts, want)
+		}
+		if q := queriesOf(e.fake, "Account", false); len(q) != 1 || !strings.Contains(q[0], from) {
+			t.Errorf("account queries = %q, want one%s", q, from)
+		}
+	}
+}
+
+func TestPullQueriesAgainFromTheLastRecordReadPastTheHorizon(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, salesforcefake.Options{})
+	for i := range 30 { // all past the horizon
+		putAccount(e, fmt.Sprint("Account ", i), start.Add(-time.Minute))
+	}
+	e.fake.OnRequest(func(kind string, n int) {
+		if kind == salesforcefake.KindQueryMore && n == 2 {
+			e.fake.ExpireLocators()
+		}
+	})
+	var accounts int
+	err := e.connector(t).Pull(t.Context(), nil, func(_ context.Context, pg connectors.Page) error {
+		accounts += len(pg.Accounts)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Pull: %v", err)
+	}
+	if accounts != 30 {
+		t.Errorf("accounts handed over = %d, want each of the 30 once", accounts)
+	}
+	// The third page's cursor expired: on from the 14th account, not from the horizon.
+	want := keysetFrom(start.Add(-time.Minute), e.fake.IDs("Account")[13])
+	if q := queriesOf(e.fake, "Account", false); len(q) != 2 || !strings.Contains(q[1], want) {
+		t.Errorf("account queries = %q, want the second%s", q, want)
 	}
 }

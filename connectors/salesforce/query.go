@@ -126,9 +126,15 @@ func checkMapping(m connectors.Mapping) error {
 // soql returns e's keyset query from the watermark wm: everything after
 // the last record handed over, in (SystemModstamp, Id) order.
 func (e *entity) soql(wm connectors.Watermark) (string, error) {
+	return e.soqlAfter(position{ts: wm[e.key(keyTS)], id: wm[e.key(keyID)]})
+}
+
+// soqlAfter returns e's keyset query of the records after pos (all of
+// them when pos is zero).
+func (e *entity) soqlAfter(pos position) (string, error) {
 	var b strings.Builder
 	e.selectFrom(&b)
-	if ts, id := wm[e.key(keyTS)], wm[e.key(keyID)]; ts != "" {
+	if ts, id := pos.ts, pos.id; ts != "" {
 		t, err := parseDatetime(ts)
 		if err != nil || !validID(id) {
 			return "", fmt.Errorf("watermark %s=%q %s=%q: not a SystemModstamp and an Id", e.key(keyTS), ts, e.key(keyID), id)

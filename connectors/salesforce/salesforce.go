@@ -21,7 +21,20 @@
 // "Account.id"), so every page is a safe place to resume and a record
 // changed during a sync is read again by the next one (a query cursor is a
 // snapshot). Deleted and merged-away records come from the sObject Get
-// Deleted resource, from "Account.deleted" on.
+// Deleted resource, from "Account.deleted" on; each answer's
+// latestDateCovered, before any transaction still running, is where the
+// next one starts.
+//
+// Salesforce stamps SystemModstamp when the DML runs, not when its
+// transaction commits: a record written by a long transaction (bulk Apex,
+// a big data load) shows up after records stamped later were read. So a
+// position is never saved past the pull's start less Options.Overlap:
+// when a page ends later than that horizon, the page carries the horizon
+// at the null id 000000000000000AAA instead, unless that is not past the
+// position the pull started from (a position never moves back). The
+// query itself goes on to the end; the next pull reads again what changed
+// in the last Overlap before the previous one started (upserts are
+// idempotent), and nothing older however long the org stays quiet.
 //
 // SystemModstamp "doesn't capture every field change": logging a task or
 // an event changes the LastActivityDate of its account and contact, a
@@ -36,7 +49,7 @@
 //	SELECT ... FROM Account WHERE Id IN ('001...','001...')
 //
 // at most 200 ids a query. The page handed over carries the position of
-// the last activity. A watermark without these keys (a full sync, which
+// the last activity, capped at the horizon like the others. A watermark without these keys (a full sync, which
 // reads every LastActivityDate anyway, or one written before activities
 // were tracked) starts them five minutes before the pull instead of
 // reading the activities' history.
@@ -72,6 +85,7 @@ const (
 	DefaultDailyReserve  = 0.10
 	DefaultTokenLifetime = time.Hour
 	DefaultBatchSize     = 2000
+	DefaultOverlap       = 5 * time.Minute
 	MinBatchSize         = 200
 	MaxBatchSize         = 2000
 )
@@ -118,6 +132,13 @@ type Options struct {
 	// BatchSize is the batchSize of Sforce-Query-Options: records per
 	// query page, 200..2000 (default 2000). Salesforce may send fewer.
 	BatchSize int
+	// Overlap bounds how long a transaction can take to commit after it
+	// stamped a record's SystemModstamp (plus the clock skew between
+	// crmsync and Salesforce): a keyset position is never saved past a
+	// pull's start less Overlap, so the next pull reads again what
+	// changed in that last stretch (DefaultOverlap); negative means none
+	// (positions then stop at the pull's start).
+	Overlap time.Duration
 	// HTTPClient is the base client of API and token requests (its
 	// transport and timeout); nil uses one with a 3-minute timeout.
 	HTTPClient *http.Client
@@ -221,6 +242,7 @@ func withDefaults(o Options) (Options, error) {
 	if o.BatchSize < MinBatchSize || o.BatchSize > MaxBatchSize {
 		return o, fmt.Errorf("batch size %d: want %d to %d", o.BatchSize, MinBatchSize, MaxBatchSize)
 	}
+	o.Overlap = max(cmp.Or(o.Overlap, DefaultOverlap), 0)
 	if o.DailyReserve == 0 {
 		o.DailyReserve = DefaultDailyReserve
 	}
