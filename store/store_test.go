@@ -53,6 +53,7 @@ var coreTests = []struct {
 	{"SweepBigAccount", testSweepBigAccount},
 	{"RefreshTokens", testRefreshTokens},
 	{"PauseSource", testPauseSource},
+	{"HasAccounts", testHasAccounts},
 }
 
 func TestStoreMiniredis(t *testing.T) {

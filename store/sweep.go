@@ -142,3 +142,13 @@ func (s *Store) sweep(ctx context.Context, source string) (SweepStats, error) {
 		lower = "(" + last
 	}
 }
+
+// HasAccounts reports whether any account of source is stored: a sync
+// from scratch into a store without any has nothing to sweep.
+func (s *Store) HasAccounts(ctx context.Context, source string) (bool, error) {
+	ids, err := s.rdb.ZRangeByLex(ctx, s.key("accounts"), &redis.ZRangeBy{Min: "[" + source + ":", Max: "(" + source + ";", Count: 1}).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: has accounts: %w", err)
+	}
+	return len(ids) > 0, nil
+}

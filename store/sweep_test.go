@@ -184,3 +184,21 @@ func testPauseSource(t *testing.T, s *Store) {
 		t.Fatal("pause still there after clearing it")
 	}
 }
+
+func testHasAccounts(t *testing.T, s *Store) {
+	ctx := context.Background()
+	if ok, err := s.HasAccounts(ctx, "crm"); ok || err != nil {
+		t.Fatalf("HasAccounts on an empty store = %v, %v", ok, err)
+	}
+	other := model.Account{Ref: model.NewRef("crm2", "z"), Name: "Other source"}
+	if err := s.StorePage(ctx, "crm2", model.Batch{Accounts: []model.Account{other}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.HasAccounts(ctx, "crm"); ok {
+		t.Fatal("HasAccounts(crm) counts crm2's account")
+	}
+	mustStore(t, s, model.Batch{Accounts: []model.Account{account("a1", "")}}, nil)
+	if ok, _ := s.HasAccounts(ctx, "crm"); !ok {
+		t.Fatal("HasAccounts(crm) = false after storing one")
+	}
+}

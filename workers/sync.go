@@ -22,6 +22,7 @@ type pageStore interface {
 	BeginSweep(ctx context.Context, source string, at time.Time) error
 	Sweeping(ctx context.Context, source string) (bool, error)
 	EndSweep(ctx context.Context, source string) (store.SweepStats, error)
+	HasAccounts(ctx context.Context, source string) (bool, error)
 	PauseSource(ctx context.Context, source, reason string, until time.Time) error
 	SourcePause(ctx context.Context, source string) (until time.Time, reason string, ok bool, err error)
 }
@@ -135,7 +136,8 @@ func (y *Syncer) Sync(ctx context.Context, source string, full bool) (SyncStats,
 }
 
 // start returns the watermark to pull from, opening a sweep when the pull
-// starts from scratch.
+// starts from scratch over records stored before (the first sync of a
+// source has nothing to sweep, and skips the cost of marking).
 func (y *Syncer) start(ctx context.Context, source string, full bool) (connectors.Watermark, error) {
 	if full {
 		if err := y.Store.ResetWatermark(ctx, source); err != nil {
@@ -144,6 +146,10 @@ func (y *Syncer) start(ctx context.Context, source string, full bool) (connector
 	}
 	wm, err := y.Store.Watermark(ctx, source)
 	if err != nil || len(wm) > 0 {
+		return wm, err
+	}
+	stored, err := y.Store.HasAccounts(ctx, source)
+	if err != nil || !stored {
 		return wm, err
 	}
 	return wm, y.Store.BeginSweep(ctx, source, time.Now())

@@ -113,6 +113,10 @@ func TestSyncStopsCleanlyAndResumes(t *testing.T) {
 	stop := &connectors.StopError{Reason: "daily limit", Resume: time.Now().Add(time.Hour)}
 	conn := &scriptConnector{pages: []connectors.Page{accountsPage("1", "a", "b")}, err: fmt.Errorf("salesforce: %w", stop)}
 	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: s, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	// Records from an earlier sync, so that this full sync opens a sweep.
+	if err := s.StorePage(ctx, "crm", accountsPage("0", "old").Batch, nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	var seen []SyncStats
 	y.Progress = func(_ string, st SyncStats) { seen = append(seen, st) }
 
