@@ -54,6 +54,7 @@ var coreTests = []struct {
 	{"RefreshTokens", testRefreshTokens},
 	{"PauseSource", testPauseSource},
 	{"HasAccounts", testHasAccounts},
+	{"SyncLock", testSyncLock},
 }
 
 func TestStoreMiniredis(t *testing.T) {

@@ -202,3 +202,34 @@ func testHasAccounts(t *testing.T, s *Store) {
 		t.Fatal("HasAccounts(crm) = false after storing one")
 	}
 }
+
+func testSyncLock(t *testing.T, s *Store) {
+	ctx := context.Background()
+	if ok, _, err := s.LockSync(ctx, "hs", "a", time.Minute); !ok || err != nil {
+		t.Fatalf("first LockSync = %v, %v", ok, err)
+	}
+	if ok, cur, _ := s.LockSync(ctx, "hs", "b", time.Minute); ok || cur != "a" {
+		t.Fatalf("second LockSync = %v, holder %q; want refused, held by a", ok, cur)
+	}
+	if ok, _, _ := s.LockSync(ctx, "sf", "b", time.Minute); !ok {
+		t.Fatal("another source's lock is refused")
+	}
+	if ok, _ := s.RenewSync(ctx, "hs", "b", time.Minute); ok {
+		t.Fatal("b renewed a's lock")
+	}
+	if ok, _ := s.RenewSync(ctx, "hs", "a", time.Minute); !ok {
+		t.Fatal("a cannot renew its lock")
+	}
+	if err := s.UnlockSync(ctx, "hs", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, _ := s.LockSync(ctx, "hs", "b", time.Minute); ok {
+		t.Fatal("b's unlock released a's lock")
+	}
+	if err := s.UnlockSync(ctx, "hs", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, _ := s.LockSync(ctx, "hs", "b", time.Minute); !ok {
+		t.Fatal("lock not free after a's unlock")
+	}
+}

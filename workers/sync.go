@@ -1,9 +1,13 @@
 package workers
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"os"
 	"sync"
 	"time"
 
@@ -23,9 +27,20 @@ type pageStore interface {
 	Sweeping(ctx context.Context, source string) (bool, error)
 	EndSweep(ctx context.Context, source string) (store.SweepStats, error)
 	HasAccounts(ctx context.Context, source string) (bool, error)
+	LockSync(ctx context.Context, source, holder string, ttl time.Duration) (ok bool, current string, err error)
+	RenewSync(ctx context.Context, source, holder string, ttl time.Duration) (bool, error)
+	UnlockSync(ctx context.Context, source, holder string) error
 	PauseSource(ctx context.Context, source, reason string, until time.Time) error
 	SourcePause(ctx context.Context, source string) (until time.Time, reason string, ok bool, err error)
 }
+
+// syncLockTTL is how long a sync's lock on its source outlives the last
+// renewal (every third of it): a crashed process frees the source after
+// at most this.
+const syncLockTTL = 2 * time.Minute
+
+// ErrSyncRunning is returned when another sync of the source is running.
+var ErrSyncRunning = errors.New("another sync of this source is running")
 
 // defaultPause is how long scheduled syncs leave a source alone after it
 // stopped without saying when to resume.
@@ -98,6 +113,11 @@ func (y *Syncer) Sync(ctx context.Context, source string, full bool) (SyncStats,
 	if !ok {
 		return SyncStats{}, fmt.Errorf("sync: unknown source %q", source)
 	}
+	ctx, unlock, err := y.lock(ctx, source)
+	if err != nil {
+		return SyncStats{}, fmt.Errorf("sync %s: %w", source, err)
+	}
+	defer unlock()
 	wm, err := y.start(ctx, source, full)
 	if err != nil {
 		return SyncStats{}, fmt.Errorf("sync %s: %w", source, err)
@@ -133,6 +153,47 @@ func (y *Syncer) Sync(ctx context.Context, source string, full bool) (SyncStats,
 	y.Logger.Info("sync done", "source", source, "pages", st.Pages, "records", st.Records(), "rejects", st.Rejects,
 		"deleted", st.Deleted, "swept", st.Swept, "requests", st.Requests, "waits", st.Waits, "waited", st.Waited.Round(time.Millisecond))
 	return st, nil
+}
+
+// lock makes this the one sync of source and keeps it so while it runs;
+// the returned context is cancelled if the lock is lost (Redis lost it,
+// or the process stalled past its lease), so that two pulls never run at
+// once. unlock releases it.
+func (y *Syncer) lock(ctx context.Context, source string) (context.Context, func(), error) {
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("%s pid %d since %s #%d", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339), rand.Int64())
+	ok, current, err := y.Store.LockSync(ctx, source, holder, syncLockTTL)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, fmt.Errorf("%w (%s)", ErrSyncRunning, current)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(syncLockTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if ok, err := y.Store.RenewSync(ctx, source, holder, syncLockTTL); err != nil || !ok {
+					cancel(fmt.Errorf("sync lock lost: %w", cmp.Or(err, ErrSyncRunning)))
+					return
+				}
+			}
+		}
+	}()
+	unlock := func() {
+		close(done)
+		cancel(nil)
+		if err := y.Store.UnlockSync(context.WithoutCancel(ctx), source, holder); err != nil {
+			y.Logger.Warn("cannot release the sync lock; it expires on its own", "source", source, "err", err)
+		}
+	}
+	return ctx, unlock, nil
 }
 
 // start returns the watermark to pull from, opening a sweep when the pull
@@ -279,6 +340,10 @@ func (y *Syncer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	_, err = y.Sync(ctx, p.Source, p.Full)
 	if _, stopped := connectors.AsStop(err); stopped {
+		return nil
+	}
+	if errors.Is(err, ErrSyncRunning) {
+		y.Logger.Info("sync skipped: the previous one is still running", "source", p.Source, "err", err)
 		return nil
 	}
 	return err

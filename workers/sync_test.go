@@ -189,3 +189,44 @@ func TestSyncStatsETA(t *testing.T) {
 		t.Fatal("ETA without an expected total should be unknown")
 	}
 }
+
+// blockingConnector holds its pull until released.
+type blockingConnector struct{ started, release chan struct{} }
+
+func (c *blockingConnector) Pull(ctx context.Context, _ connectors.Watermark, _ connectors.PageFunc) error {
+	close(c.started)
+	select {
+	case <-c.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func TestSyncOnePerSource(t *testing.T) {
+	ctx := context.Background()
+	conn := &blockingConnector{started: make(chan struct{}), release: make(chan struct{})}
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: testStore(t), Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	first := make(chan error, 1)
+	go func() {
+		_, err := y.Sync(ctx, "crm", false)
+		first <- err
+	}()
+	<-conn.started
+	if _, err := y.Sync(ctx, "crm", false); !errors.Is(err, ErrSyncRunning) {
+		t.Fatalf("second Sync = %v, want ErrSyncRunning", err)
+	}
+	task, _ := NewSyncTask(SyncPayload{Source: "crm"})
+	if err := y.ProcessTask(ctx, task); err != nil {
+		t.Fatalf("scheduled sync while one runs = %v, want nil (skipped)", err)
+	}
+	close(conn.release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	conn.started, conn.release = make(chan struct{}), make(chan struct{})
+	close(conn.release)
+	if _, err := y.Sync(ctx, "crm", false); err != nil {
+		t.Fatalf("Sync after the first ended = %v, want the lock free", err)
+	}
+}

@@ -1,0 +1,48 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// renewScript extends KEYS[1] by ARGV[2] ms if ARGV[1] holds it; 1 when
+// it does.
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`)
+
+func (s *Store) syncLockKey(source string) string { return s.key("sync-lock", source) }
+
+// LockSync makes holder the one sync of source, for ttl (renewed with
+// RenewSync while it runs), unless another holds it: then it returns false
+// and that holder. One sync per source at a time keeps two pulls from
+// spending the same API allocation twice and racing on the watermark.
+func (s *Store) LockSync(ctx context.Context, source, holder string, ttl time.Duration) (ok bool, current string, err error) {
+	current, err = lockScript.Run(ctx, s.rdb, []string{s.syncLockKey(source)}, holder, ttl.Milliseconds()).Text()
+	if err != nil {
+		return false, "", fmt.Errorf("store: lock sync: %w", err)
+	}
+	return current == holder, current, nil
+}
+
+// RenewSync extends holder's lock on source by ttl; false when holder no
+// longer has it.
+func (s *Store) RenewSync(ctx context.Context, source, holder string, ttl time.Duration) (bool, error) {
+	n, err := renewScript.Run(ctx, s.rdb, []string{s.syncLockKey(source)}, holder, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: renew sync lock: %w", err)
+	}
+	return n == 1, nil
+}
+
+// UnlockSync releases holder's lock on source, if it has it.
+func (s *Store) UnlockSync(ctx context.Context, source, holder string) error {
+	if err := unlockScript.Run(ctx, s.rdb, []string{s.syncLockKey(source)}, holder).Err(); err != nil {
+		return fmt.Errorf("store: unlock sync: %w", err)
+	}
+	return nil
+}
