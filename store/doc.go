@@ -24,6 +24,7 @@
 //	<ns>:sweep:<source>:seen:a     set of account ids stored since then (:c contacts, :d deals)
 //	<ns>:refresh-token:<source>    hash {from: sha256 of the configured token, token: the latest}
 //	<ns>:paused:<source>           hash {until (ms), reason}, expiring then: the CRM asked to wait
+//	<ns>:sync-lock:<source>        string, the running sync's holder, a 2-minute lease it renews
 //	<ns>:cooldown:<rule>:<id>      string holding the pass that acquired it, with a TTL
 //	                               (':' and '%' in the rule name are %-escaped)
 //	<ns>:ledger:e:<key>            hash {data, status, token, claimed_ms, sent_ms, error},
