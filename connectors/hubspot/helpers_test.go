@@ -72,6 +72,7 @@ func newConnector(t testing.TB, f *hubspotfake.Server, change func(*Options)) *C
 		HTTPClient:      f.Client(),
 		BaseDelay:       time.Millisecond,
 		MaxDelay:        5 * time.Millisecond,
+		ArchivedEvery:   -1,
 	}
 	if change != nil {
 		change(&opts)

@@ -103,6 +103,7 @@ const (
 	DefaultSearchPerSecond = 5
 	DefaultDailyReserve    = 1000
 	DefaultOverlap         = 5 * time.Minute
+	DefaultArchivedEvery   = time.Hour
 	MaxPageSize            = 100 // GET list pages
 	SearchPageSize         = 200 // search pages, HubSpot's maximum
 	defaultTimeout         = 60 * time.Second
@@ -136,6 +137,11 @@ type Options struct {
 	// never saved past a pull's start less Overlap, and archived sweeps
 	// look back as far (DefaultOverlap); negative means none.
 	Overlap time.Duration
+	// ArchivedEvery spaces the archived sweeps: the archived lists cannot
+	// be filtered by date, so each sweep reads every record archived in
+	// the last 90 days; pulls in between skip it (DefaultArchivedEvery).
+	// Negative sweeps at every pull. Merges are seen at every pull.
+	ArchivedEvery time.Duration
 	// PageSize is the size of list pages (at most and by default
 	// MaxPageSize); search pages hold SearchPageSize records.
 	PageSize int
@@ -226,6 +232,7 @@ func (o Options) withDefaults() (Options, error) {
 	o.SearchPerSecond = cmp.Or(o.SearchPerSecond, DefaultSearchPerSecond)
 	o.DailyReserve = cmp.Or(o.DailyReserve, DefaultDailyReserve)
 	o.Overlap = max(cmp.Or(o.Overlap, DefaultOverlap), 0)
+	o.ArchivedEvery = max(cmp.Or(o.ArchivedEvery, DefaultArchivedEvery), 0)
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: defaultTimeout}
 	}

@@ -281,13 +281,17 @@ func (r *run) incremental(ctx context.Context, e *entity) error {
 
 // archived sweeps e's archived records and deletes those archived since
 // the last sweep (less Overlap). The list cannot be filtered by date, so
-// the sweep reads it all; HubSpot keeps archived records for 90 days.
+// the sweep reads it all (HubSpot keeps archived records for 90 days):
+// it runs at most every ArchivedEvery.
 func (r *run) archived(ctx context.Context, e *entity) error {
 	next, ok := millis(r.wm, e.key(suffixArchivedNext))
 	if !ok {
 		next = r.c.opts.Now().UnixMilli()
 	}
-	since, _ := millis(r.wm, e.key(suffixArchived)) // 0: delete every archived record
+	since, swept := millis(r.wm, e.key(suffixArchived)) // 0: delete every archived record
+	if swept && r.wm[e.key(suffixArchivedFrom)] == "" && next-since < r.c.opts.ArchivedEvery.Milliseconds() {
+		return nil // swept recently; no sweep under way
+	}
 	threshold := since - r.c.opts.Overlap.Milliseconds()
 	q := url.Values{"limit": {strconv.Itoa(r.c.opts.PageSize)}, "archived": {"true"}, "properties": {objectIDProperty}}
 	if after := r.wm[e.key(suffixArchivedFrom)]; after != "" {

@@ -461,3 +461,27 @@ func TestPullResumesFullSyncFromItsCursor(t *testing.T) {
 		t.Errorf("resumed pull re-read %d companies", len(got.accounts))
 	}
 }
+
+func TestPullSpacesArchivedSweeps(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	f := newFake(t, hubspotfake.Options{Now: clk.Now})
+	f.Seed(5, 1, 1)
+	c := newConnector(t, f, func(o *Options) { o.Now = clk.Now; o.ArchivedEvery = time.Hour })
+	first := merge(mustPull(t, c, nil))
+
+	companies := f.IDs(hubspotfake.Companies)
+	f.Archive(hubspotfake.Companies, companies[1])
+	clk.Add(10 * time.Minute)
+	f.ResetCounters()
+	soon := merge(mustPull(t, c, first.wm))
+	if len(soon.deleted) != 0 || f.Count(hubspotfake.ObjectsPath(hubspotfake.Companies)) != 0 {
+		t.Fatalf("a pull 10 minutes after the sweep swept again: deleted %v, %d list requests",
+			soon.deleted, f.Count(hubspotfake.ObjectsPath(hubspotfake.Companies)))
+	}
+	clk.Add(time.Hour)
+	later := merge(mustPull(t, c, soon.wm))
+	if want := []model.Deletion{{Entity: model.EntityAccount, ID: "hs:" + companies[1]}}; !slices.Equal(later.deleted, want) {
+		t.Fatalf("a pull an hour later deleted %v, want %v", later.deleted, want)
+	}
+}
