@@ -91,11 +91,13 @@ func TestSyncCRMs(t *testing.T) {
 		t.Fatalf("%d accounts after the first sync, want 35", n)
 	}
 
-	hs.Archive(hubspotfake.Companies, hs.IDs(hubspotfake.Companies)[0])
+	companies := hs.IDs(hubspotfake.Companies)
+	hs.Merge(hubspotfake.Companies, companies[1], companies[0])
 	if !sf.Delete("Account", sf.IDs("Account")[0]) {
 		t.Fatal("fake refused the delete")
 	}
-	// HubSpot reports the archived company to an incremental sync.
+	// HubSpot reports a merged-away company to an incremental sync (its
+	// archived lists are read hourly; the connector's tests cover them).
 	// Salesforce's delete log is only read two minutes after the last
 	// check (the connector's tests cover it); a full sync's sweep removes
 	// the deleted account at once.
