@@ -67,16 +67,10 @@ func (d *document) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 		if k.Tag == "!!merge" {
 			continue
 		}
-		if k.Kind != yaml.ScalarNode {
-			d.errorf(path, k, "want a string key, got %s", kindName(k))
+		kp, ok := d.key(path, k, seen)
+		if !ok {
 			continue
 		}
-		kp := childPath(path, k.Value)
-		if line, dup := seen[k.Value]; dup {
-			d.errorf(kp, k, "duplicate key (first at line %d)", line)
-			continue
-		}
-		seen[k.Value] = k.Line
 		f, ok := fields[k.Value]
 		if !ok {
 			d.errorf(kp, k, "unknown key%s", didYouMean(k.Value, fieldNames(v.Type())))
@@ -142,6 +136,22 @@ func (d *document) decodeSlice(path string, n *yaml.Node, v reflect.Value) {
 	v.Set(s)
 }
 
+// key checks a mapping key (a string, not seen before in the mapping;
+// seen maps keys to their line) and returns its path.
+func (d *document) key(path string, k *yaml.Node, seen map[string]int) (string, bool) {
+	if k.Kind != yaml.ScalarNode {
+		d.errorf(path, k, "want a string key, got %s", kindName(k))
+		return "", false
+	}
+	kp := childPath(path, k.Value)
+	if line, dup := seen[k.Value]; dup {
+		d.errorf(kp, k, "duplicate key (first at line %d)", line)
+		return "", false
+	}
+	seen[k.Value] = k.Line
+	return kp, true
+}
+
 // decodeMap sets a map with string keys from a mapping.
 func (d *document) decodeMap(path string, n *yaml.Node, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
@@ -152,16 +162,14 @@ func (d *document) decodeMap(path string, n *yaml.Node, v reflect.Value) {
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
-			d.errorf(path, k, "want a string key, got %s", kindName(k))
+		if k.Tag == "!!merge" {
+			d.errorf(path, k, "want a string key, got a merge key")
 			continue
 		}
-		kp := childPath(path, k.Value)
-		if line, dup := seen[k.Value]; dup {
-			d.errorf(kp, k, "duplicate key (first at line %d)", line)
+		kp, ok := d.key(path, k, seen)
+		if !ok {
 			continue
 		}
-		seen[k.Value] = k.Line
 		e := reflect.New(v.Type().Elem()).Elem()
 		d.decode(kp, val, e)
 		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
