@@ -172,7 +172,7 @@ func (a *App) handlers(renderer *email.Renderer, conns map[string]connectors.Con
 	}
 	return workers.Handlers{
 		Sync:     &workers.Syncer{Sources: conns, Store: a.Store, Metrics: m, Logger: a.log, Progress: a.syncs.record},
-		Evaluate: &workers.Evaluator{Store: a.Store, Rules: a.Rules, Planner: planner, Queue: a.client, Metrics: m, Logger: a.log},
+		Evaluate: &workers.Evaluator{Store: a.Store, Rules: a.Rules, Planner: planner, Queue: a.client, NS: a.ns(), Metrics: m, Logger: a.log},
 		Email:    deliverer(notify.Email),
 		Slack:    deliverer(notify.Slack),
 		Actions:  &workers.Actions{Store: a.Store, Logger: a.log},
@@ -192,6 +192,9 @@ func quietHours(cfg *config.Config) *workers.QuietHours {
 	}
 	return &workers.QuietHours{From: from, To: to, Weekends: q.Weekends}
 }
+
+// ns is the deployment's asynq namespace: the store's.
+func (a *App) ns() workers.Namespace { return workers.Namespace(a.Store.Namespace()) }
 
 // Close stops the workers if they run and closes the store. The asynq
 // client and inspector share the store's connection and need no closing.

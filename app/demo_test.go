@@ -22,17 +22,17 @@ import (
 )
 
 // startDemo prepares the demo in a temporary folder, optionally pointed at
-// a real Redis, and starts its workers.
-func startDemo(t *testing.T, redisURL string) *App {
+// a real Redis (the `redis:` line of its config), and starts its workers.
+func startDemo(t *testing.T, redisLine string) *App {
 	t.Helper()
 	dir := t.TempDir()
 	path, err := PrepareDemo(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if redisURL != "" {
+	if redisLine != "" {
 		b, _ := os.ReadFile(path)
-		b = append([]byte("redis: {url: \""+redisURL+"\", namespace: crmsync-test}\n"), b...)
+		b = append([]byte(redisLine), b...)
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestDemoEndToEnd(t *testing.T) {
 }
 
 func TestDemoEndToEndOnRealRedis(t *testing.T) {
-	testDemo(t, startDemo(t, redistest.URL(t, redistest.DBApp)))
+	testDemo(t, startDemo(t, redistest.ConfigLine(t)))
 }
 
 func testDemo(t *testing.T, a *App) {

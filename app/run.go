@@ -17,7 +17,7 @@ import (
 
 // Start starts the asynq workers of this process.
 func (a *App) Start() error {
-	cfg := workers.ServerConfig(a.Config.Workers.Concurrency, a.log, a.Handlers.DeadLetter)
+	cfg := workers.ServerConfig(a.ns(), a.Config.Workers.Concurrency, a.log, a.Handlers.DeadLetter)
 	cfg.TaskCheckInterval = a.opts.TaskCheckInterval
 	if a.opts.TaskCheckInterval > 0 {
 		cfg.DelayedTaskCheckInterval = a.opts.TaskCheckInterval
@@ -78,21 +78,21 @@ func (a *App) scheduler() (*workers.Scheduler, error) {
 	for _, src := range a.Config.Sources {
 		name := src.Name
 		err := s.Add(workers.Job{Name: "sync:" + name, Schedule: src.Schedule, Task: func(tick time.Time) (*asynq.Task, error) {
-			return workers.NewSyncTask(workers.SyncPayload{Source: name}, asynq.TaskID(workers.TickID("sync:"+name, tick)), asynq.Retention(time.Hour))
+			return workers.NewSyncTask(a.ns(), workers.SyncPayload{Source: name}, a.ns().TaskID(workers.TickID("sync:"+name, tick)), asynq.Retention(time.Hour))
 		}})
 		if err != nil {
 			return nil, err
 		}
 	}
 	err := s.Add(workers.Job{Name: "evaluate", Schedule: a.Config.Evaluate.Schedule, Task: func(tick time.Time) (*asynq.Task, error) {
-		return workers.NewEvaluateTask(workers.EvaluatePayload{Pass: workers.TickID("evaluate", tick), Now: tick})
+		return workers.NewEvaluateTask(a.ns(), workers.EvaluatePayload{Pass: workers.TickID("evaluate", tick), Now: tick})
 	}})
 	return s, err
 }
 
 // EnqueueSync queues a sync of one source.
 func (a *App) EnqueueSync(ctx context.Context, source string, full bool, opts ...asynq.Option) error {
-	t, err := workers.NewSyncTask(workers.SyncPayload{Source: source, Full: full}, opts...)
+	t, err := workers.NewSyncTask(a.ns(), workers.SyncPayload{Source: source, Full: full}, opts...)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (a *App) EnqueueSync(ctx context.Context, source string, full bool, opts ..
 
 // EnqueueEvaluate queues an evaluation pass at now.
 func (a *App) EnqueueEvaluate(ctx context.Context, pass string, now time.Time) error {
-	t, err := workers.NewEvaluateTask(workers.EvaluatePayload{Pass: pass, Now: now})
+	t, err := workers.NewEvaluateTask(a.ns(), workers.EvaluatePayload{Pass: pass, Now: now})
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (a *App) busy() (bool, error) {
 		return false, fmt.Errorf("queues: %w", err)
 	}
 	for _, q := range existing {
-		if !slices.Contains(workers.Queues(), q) {
+		if !slices.Contains(a.ns().Queues(), q) {
 			continue
 		}
 		info, err := a.inspector.GetQueueInfo(q)

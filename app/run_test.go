@@ -69,14 +69,13 @@ func TestHTTPHandler(t *testing.T) {
 // the start-up sync, a scheduled evaluation pass and delivery to the
 // outbox, then a clean stop when the context ends.
 func TestRunOnRealRedis(t *testing.T) {
-	url := redistest.URL(t, redistest.DBApp+10)
 	dir := t.TempDir()
 	path, err := PrepareDemo(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
-	extra := "redis: {url: \"" + url + "\"}\nevaluate: {schedule: \"@every 1s\"}\nhttp: {listen: \"127.0.0.1:0\"}\n"
+	extra := redistest.ConfigLine(t) + "evaluate: {schedule: \"@every 1s\"}\nhttp: {listen: \"127.0.0.1:0\"}\n"
 	if err := os.WriteFile(path, append(b, extra...), 0o644); err != nil {
 		t.Fatal(err)
 	}

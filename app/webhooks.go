@@ -26,17 +26,20 @@ func (a *App) webhooks() (map[string]http.Handler, error) {
 		out["POST /webhooks/sendgrid"] = h
 	}
 	if secret := n.Slack.SigningSecret.Reveal(); secret != "" {
-		out["POST /slack/interactions"] = webhook.NewSlack(secret, actionQueue{a.client}, a.Store, a.log.With("webhook", "slack"))
+		out["POST /slack/interactions"] = webhook.NewSlack(secret, actionQueue{a.client, a.ns()}, a.Store, a.log.With("webhook", "slack"))
 	}
 	return out, nil
 }
 
 // actionQueue enqueues a rep's click as a task, so the interaction
 // endpoint answers Slack at once.
-type actionQueue struct{ q *asynq.Client }
+type actionQueue struct {
+	q  *asynq.Client
+	ns workers.Namespace
+}
 
 func (aq actionQueue) EnqueueAction(ctx context.Context, act webhook.Action) error {
-	t, err := workers.NewActionTask(workers.ActionPayload{
+	t, err := workers.NewActionTask(aq.ns, workers.ActionPayload{
 		Kind: act.Kind, AccountID: act.AccountID, Rule: act.Rule, UserID: act.UserID, UserName: act.UserName, At: act.At,
 	})
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 func TestStoreRedis(t *testing.T) {
 	for _, tc := range coreTests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, New(redistest.Client(t, redistest.DBStore), "t"))
+			tc.fn(t, New(redistest.Client(t), redistest.Namespace(t)))
 		})
 	}
 }
@@ -39,7 +39,7 @@ func benchPage(n int) model.Batch {
 // BenchmarkStorePage stores pages of 100 accounts, 200 contacts and 300
 // deals on a real Redis.
 func BenchmarkStorePage(b *testing.B) {
-	s := New(redistest.Client(b, redistest.DBStore), "bench")
+	s := New(redistest.Client(b), redistest.Namespace(b))
 	ctx := context.Background()
 	pages := make([]model.Batch, 16)
 	for i := range pages {
@@ -58,7 +58,7 @@ func BenchmarkStorePage(b *testing.B) {
 // BenchmarkClients reads 1000 clients (each with 2 contacts and 3 deals)
 // per call from a real Redis.
 func BenchmarkClients(b *testing.B) {
-	s := New(redistest.Client(b, redistest.DBStore), "bench")
+	s := New(redistest.Client(b), redistest.Namespace(b))
 	ctx := context.Background()
 	for i := range 10 {
 		if err := s.StorePage(ctx, "crm", benchPage(i), nil, nil); err != nil {

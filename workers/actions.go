@@ -34,9 +34,9 @@ type ActionPayload struct {
 
 // NewActionTask returns the task of one click; its id derives from the
 // click, so a click enqueued twice is done once.
-func NewActionTask(p ActionPayload) (*asynq.Task, error) {
+func NewActionTask(ns Namespace, p ActionPayload) (*asynq.Task, error) {
 	id := fmt.Sprintf("action:%s:%s:%s:%s:%d", p.Kind, p.Rule, p.AccountID, p.UserID, p.At.UnixMilli())
-	return newTask(TypeSlackAction, p, asynq.Queue(QueueSlack), asynq.TaskID(id), asynq.MaxRetry(10), asynq.Retention(24*time.Hour))
+	return newTask(TypeSlackAction, p, asynq.Queue(ns.Queue(QueueSlack)), ns.TaskID(id), asynq.MaxRetry(10), asynq.Retention(24*time.Hour))
 }
 
 // actionStore is what a click changes.

@@ -20,6 +20,7 @@ import (
 type batcher struct {
 	ctx     context.Context
 	q       enqueuer
+	ns      Namespace
 	pass    string
 	pending map[batchKey][]notify.Message
 	counts  map[notify.Channel]int
@@ -31,8 +32,8 @@ type batchKey struct {
 	notBefore int64 // unix seconds; 0: now
 }
 
-func newBatcher(ctx context.Context, q enqueuer, pass string) *batcher {
-	return &batcher{ctx: ctx, q: q, pass: pass, pending: map[batchKey][]notify.Message{}, counts: map[notify.Channel]int{}}
+func newBatcher(ctx context.Context, q enqueuer, ns Namespace, pass string) *batcher {
+	return &batcher{ctx: ctx, q: q, ns: ns, pass: pass, pending: map[batchKey][]notify.Message{}, counts: map[notify.Channel]int{}}
 }
 
 func (b *batcher) add(msgs ...notify.Message) error {
@@ -84,7 +85,7 @@ func (b *batcher) send(k batchKey) error {
 	if k.notBefore != 0 {
 		opts = append(opts, asynq.ProcessAt(time.Unix(k.notBefore, 0)))
 	}
-	t, err := NewDeliverTask(k.ch, DeliverPayload{Pass: b.pass, Messages: msgs})
+	t, err := NewDeliverTask(b.ns, k.ch, DeliverPayload{Pass: b.pass, Messages: msgs})
 	if err != nil {
 		return err
 	}

@@ -19,8 +19,9 @@ import (
 // evaluation pass would), stops one server mid-run, and checks that every
 // message reached the provider exactly once.
 func TestDeliveryOnRealRedisSendsEachMessageOnce(t *testing.T) {
-	rdb := redistest.Client(t, redistest.DBWorkers)
-	s := store.New(rdb, "it")
+	rdb := redistest.Client(t)
+	ns := Namespace(redistest.Namespace(t))
+	s := store.New(rdb, string(ns))
 	ctx := t.Context()
 	snd := &recordingSender{}
 	var handled atomic.Int64
@@ -37,7 +38,7 @@ func TestDeliveryOnRealRedisSendsEachMessageOnce(t *testing.T) {
 	for i := range batches {
 		p := DeliverPayload{Pass: "p1", Messages: all[i*perBatch : (i+1)*perBatch]}
 		for copy := range 2 {
-			task, err := NewDeliverTask(notify.Email, p, asynq.TaskID(fmt.Sprintf("batch-%d-copy-%d", i, copy)))
+			task, err := NewDeliverTask(ns, notify.Email, p, ns.TaskID(fmt.Sprintf("batch-%d-copy-%d", i, copy)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +50,7 @@ func TestDeliveryOnRealRedisSendsEachMessageOnce(t *testing.T) {
 
 	var servers []*asynq.Server
 	for range 3 {
-		cfg := ServerConfig(4, testLogger(), nil)
+		cfg := ServerConfig(ns, 4, testLogger(), nil)
 		cfg.TaskCheckInterval = 10 * time.Millisecond
 		srv := asynq.NewServerFromRedisClient(rdb, cfg)
 		if err := srv.Start(mux); err != nil {
@@ -67,7 +68,7 @@ func TestDeliveryOnRealRedisSendsEachMessageOnce(t *testing.T) {
 	insp := asynq.NewInspectorFromRedisClient(rdb)
 	deadline := time.Now().Add(time.Minute)
 	for {
-		q, err := insp.GetQueueInfo(QueueEmail)
+		q, err := insp.GetQueueInfo(ns.Queue(QueueEmail))
 		if err != nil {
 			t.Fatal(err)
 		}

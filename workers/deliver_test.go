@@ -201,7 +201,7 @@ func TestDeadLetterRecordsUnsentMessages(t *testing.T) {
 	if err := d.Deliver(ctx, "task-1", msgs); err == nil {
 		t.Fatal("want a retryable error")
 	}
-	task, err := NewDeliverTask(notify.Email, DeliverPayload{Pass: "p1", Messages: msgs})
+	task, err := NewDeliverTask("test", notify.Email, DeliverPayload{Pass: "p1", Messages: msgs})
 	if err != nil {
 		t.Fatal(err)
 	}

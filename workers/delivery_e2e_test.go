@@ -37,6 +37,7 @@ const (
 // senders deliver to.
 type rig struct {
 	rdb   *redis.Client
+	ns    workers.Namespace
 	store *store.Store
 	email *sendgridfake.Server
 	slack *slackfake.Server
@@ -46,10 +47,12 @@ type rig struct {
 // skips when there is no Redis.
 func newRig(tb testing.TB) *rig {
 	tb.Helper()
-	rdb := redistest.Client(tb, redistest.DBDelivery)
+	rdb := redistest.Client(tb)
+	ns := redistest.Namespace(tb)
 	r := &rig{
 		rdb:   rdb,
-		store: store.New(rdb, "e2e"),
+		ns:    workers.Namespace(ns),
+		store: store.New(rdb, ns),
 		email: sendgridfake.New(tb, e2eAPIKey),
 		slack: slackfake.New(tb, e2eSlackToken),
 	}
@@ -106,7 +109,7 @@ func (r *rig) handlers(tb testing.TB) workers.Handlers {
 func (r *rig) startServer(tb testing.TB, concurrency int) *asynq.Server {
 	tb.Helper()
 	h := r.handlers(tb)
-	cfg := workers.ServerConfig(concurrency, discard(), h.DeadLetter)
+	cfg := workers.ServerConfig(r.ns, concurrency, discard(), h.DeadLetter)
 	cfg.TaskCheckInterval = 10 * time.Millisecond
 	cfg.DelayedTaskCheckInterval = 100 * time.Millisecond
 	srv := asynq.NewServerFromRedisClient(r.rdb, cfg)
@@ -171,7 +174,7 @@ func (r *rig) enqueue(tb testing.TB, ctx context.Context, ch notify.Channel, pas
 		p := workers.DeliverPayload{Pass: pass, Messages: msgs[start:min(start+workers.BatchSize, len(msgs))]}
 		for c := range copies {
 			id := fmt.Sprintf("deliver:%s:%s:%d:copy-%d", pass, ch, start, c)
-			task, err := workers.NewDeliverTask(ch, p, asynq.TaskID(id))
+			task, err := workers.NewDeliverTask(r.ns, ch, p, r.ns.TaskID(id))
 			if err != nil {
 				tb.Fatal(err)
 			}
@@ -193,7 +196,7 @@ func (r *rig) waitDrained(tb testing.TB, timeout time.Duration) {
 	for {
 		left := 0
 		var last *asynq.QueueInfo
-		for _, q := range []string{workers.QueueEmail, workers.QueueSlack} {
+		for _, q := range []string{r.ns.Queue(workers.QueueEmail), r.ns.Queue(workers.QueueSlack)} {
 			info, err := insp.GetQueueInfo(q)
 			if err != nil {
 				tb.Fatal(err)

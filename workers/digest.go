@@ -21,7 +21,7 @@ func (e *Evaluator) sendDigests(ctx context.Context, doc *passDoc) (int, error) 
 	if err != nil || len(raw) == 0 {
 		return 0, err
 	}
-	out := newBatcher(ctx, e.Queue, doc.Pass)
+	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	for _, key := range slices.Sorted(maps.Keys(raw)) {
 		items, err := decodeDigest(raw[key])
 		if err != nil {

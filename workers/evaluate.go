@@ -88,6 +88,8 @@ type Evaluator struct {
 	Rules   *rules.RuleSet
 	Planner *Planner
 	Queue   enqueuer
+	// NS names the deployment's queues and task ids.
+	NS      Namespace
 	Metrics *Metrics
 	Logger  *slog.Logger
 	// ShardSize is the number of accounts a shard holds (default
@@ -140,7 +142,7 @@ func (e *Evaluator) Start(ctx context.Context, pass string, now time.Time) error
 		return err
 	}
 	for i := range doc.Bounds {
-		t, err := NewShardTask(ShardPayload{Pass: pass, Shard: i})
+		t, err := NewShardTask(e.NS, ShardPayload{Pass: pass, Shard: i})
 		if err != nil {
 			return err
 		}

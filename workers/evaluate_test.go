@@ -279,17 +279,18 @@ func TestPassesNeverOverlap(t *testing.T) {
 // once, each message delivered once, and the last shard writes the report
 // and frees the lock.
 func TestShardedPassOnRealRedis(t *testing.T) {
-	rdb := redistest.Client(t, redistest.DBWorkers+10)
-	s := store.New(rdb, "shard")
+	rdb := redistest.Client(t)
+	ns := redistest.Namespace(t)
+	s := store.New(rdb, ns)
 	ctx := t.Context()
 	storeQuietClients(t, s, 50)
 	client := asynq.NewClientFromRedisClient(rdb)
 	e := newEvaluator(t, s, nil, &Planner{})
-	e.Queue, e.ShardSize = client, 7
+	e.Queue, e.NS, e.ShardSize = client, Namespace(ns), 7
 	snd := &recordingSender{}
 	h := Handlers{Evaluate: e, Email: newDeliverer(s, snd), Slack: newDeliverer(s, snd), Sync: &Syncer{}}
 	for range 2 {
-		cfg := ServerConfig(3, testLogger(), h.DeadLetter)
+		cfg := ServerConfig(e.NS, 3, testLogger(), h.DeadLetter)
 		cfg.TaskCheckInterval = 10 * time.Millisecond
 		srv := asynq.NewServerFromRedisClient(rdb, cfg)
 		if err := srv.Start(h.Mux()); err != nil {
@@ -297,7 +298,7 @@ func TestShardedPassOnRealRedis(t *testing.T) {
 		}
 		defer srv.Shutdown()
 	}
-	task, err := NewEvaluateTask(EvaluatePayload{Pass: "p1", Now: evalNow})
+	task, err := NewEvaluateTask(e.NS, EvaluatePayload{Pass: "p1", Now: evalNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +470,7 @@ func TestButtonsSnoozeAndMarkContacted(t *testing.T) {
 	h := &Actions{Store: s, Logger: testLogger()}
 	click := func(kind string, at time.Time) {
 		t.Helper()
-		task, err := NewActionTask(ActionPayload{Kind: kind, AccountID: "crm:1", Rule: "quiet", UserID: "U1", At: at})
+		task, err := NewActionTask("test", ActionPayload{Kind: kind, AccountID: "crm:1", Rule: "quiet", UserID: "U1", At: at})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -499,7 +500,7 @@ func TestButtonsSnoozeAndMarkContacted(t *testing.T) {
 	if rep.Flags["quiet"] != 0 || rep.Flags["also-quiet"] != 0 || rep.Resolved["also-quiet"] != 1 {
 		t.Fatalf("after mark as contacted: flags %v resolved %v; want nothing flagged, also-quiet resolved", rep.Flags, rep.Resolved)
 	}
-	bad, _ := NewActionTask(ActionPayload{Kind: "frobnicate", AccountID: "crm:1"})
+	bad, _ := NewActionTask("test", ActionPayload{Kind: "frobnicate", AccountID: "crm:1"})
 	if err := h.ProcessTask(ctx, bad); !errors.Is(err, asynq.SkipRetry) {
 		t.Fatalf("unknown action: %v, want SkipRetry", err)
 	}

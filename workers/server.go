@@ -17,12 +17,13 @@ type DeadLetterFunc func(ctx context.Context, t *asynq.Task, err error)
 
 // ServerConfig returns the asynq server configuration crmsync runs with:
 // its queues and weights, a slog logger, and a retry delay that backs off
-// from seconds to about an hour rather than asynq's three weeks. dead, when
-// set, records tasks whose retries ran out.
-func ServerConfig(concurrency int, logger *slog.Logger, dead DeadLetterFunc) asynq.Config {
+// from seconds to about an hour rather than asynq's three weeks. It serves
+// the queues of namespace ns only. dead, when set, records tasks whose
+// retries ran out.
+func ServerConfig(ns Namespace, concurrency int, logger *slog.Logger, dead DeadLetterFunc) asynq.Config {
 	return asynq.Config{
 		Concurrency:     concurrency,
-		Queues:          QueueWeights,
+		Queues:          ns.Weights(),
 		Logger:          Logger{L: logger},
 		LogLevel:        asynq.WarnLevel,
 		ShutdownTimeout: 20 * time.Second,

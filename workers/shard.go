@@ -30,7 +30,7 @@ func (r *shardResult) skip(rule, reason string) {
 // runShard evaluates the accounts of shard i and enqueues their messages.
 func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardResult, error) {
 	res := &shardResult{Flags: map[string]int{}, Resolved: map[string]int{}, Skipped: map[string]map[string]int{}}
-	out := newBatcher(ctx, e.Queue, doc.Pass)
+	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	pp := newPassPlan(doc.Pass, doc.Now)
 	err := e.eachInShard(ctx, doc, i, func(batch []scored) error {
 		res.Accounts += len(batch)

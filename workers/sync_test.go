@@ -142,7 +142,7 @@ func TestSyncStopsCleanlyAndResumes(t *testing.T) {
 	}
 	// Scheduled syncs leave the source alone until then.
 	calls := len(seen)
-	task, _ := NewSyncTask(SyncPayload{Source: "crm"})
+	task, _ := NewSyncTask("test", SyncPayload{Source: "crm"})
 	if err := y.ProcessTask(ctx, task); err != nil || len(seen) != calls {
 		t.Fatalf("ProcessTask while paused = %v after %d progress calls; want nil and no sync", err, len(seen)-calls)
 	}
@@ -216,7 +216,7 @@ func TestSyncOnePerSource(t *testing.T) {
 	if _, err := y.Sync(ctx, "crm", false); !errors.Is(err, ErrSyncRunning) {
 		t.Fatalf("second Sync = %v, want ErrSyncRunning", err)
 	}
-	task, _ := NewSyncTask(SyncPayload{Source: "crm"})
+	task, _ := NewSyncTask("test", SyncPayload{Source: "crm"})
 	if err := y.ProcessTask(ctx, task); err != nil {
 		t.Fatalf("scheduled sync while one runs = %v, want nil (skipped)", err)
 	}

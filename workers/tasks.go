@@ -21,7 +21,8 @@ const (
 	TypeDeliverSlack  = "deliver:slack"
 )
 
-// Queues, by priority.
+// Queues, by priority. These are the names within a deployment; asynq
+// sees them prefixed with the namespace (Namespace.Queue).
 const (
 	QueueSlack    = "slack"
 	QueueEmail    = "email"
@@ -29,12 +30,35 @@ const (
 	QueueSync     = "sync"
 )
 
-// QueueWeights are the asynq queue priorities: a non-empty queue is picked
-// in proportion to its weight.
-var QueueWeights = map[string]int{QueueSlack: 6, QueueEmail: 4, QueueEvaluate: 2, QueueSync: 1}
+// queueWeights are the queue priorities: a non-empty queue is picked in
+// proportion to its weight.
+var queueWeights = map[string]int{QueueSlack: 6, QueueEmail: 4, QueueEvaluate: 2, QueueSync: 1}
 
-// Queues lists every queue crmsync uses.
-func Queues() []string { return []string{QueueSlack, QueueEmail, QueueEvaluate, QueueSync} }
+// Namespace is a deployment's prefix for what it keeps in asynq: its queues
+// are "<namespace>:<queue>" and its task ids "<namespace>:<id>", so two
+// deployments on one Redis database (staging and production) never take
+// each other's tasks. It is the store's namespace (redis.namespace).
+type Namespace string
+
+// Queue returns the asynq name of queue q of the deployment.
+func (ns Namespace) Queue(q string) string { return string(ns) + ":" + q }
+
+// Queues lists the asynq names of every queue of the deployment.
+func (ns Namespace) Queues() []string {
+	return []string{ns.Queue(QueueSlack), ns.Queue(QueueEmail), ns.Queue(QueueEvaluate), ns.Queue(QueueSync)}
+}
+
+// Weights returns the asynq queue priorities of the deployment.
+func (ns Namespace) Weights() map[string]int {
+	w := make(map[string]int, len(queueWeights))
+	for q, n := range queueWeights {
+		w[ns.Queue(q)] = n
+	}
+	return w
+}
+
+// TaskID is the asynq.TaskID option naming a task of the deployment.
+func (ns Namespace) TaskID(id string) asynq.Option { return asynq.TaskID(string(ns) + ":" + id) }
 
 // BatchSize is the number of messages a delivery task carries.
 const BatchSize = 50
@@ -61,8 +85,8 @@ type ShardPayload struct {
 
 // NewShardTask returns a task evaluating one shard of a pass; its id names
 // the pass and the shard, so each shard is evaluated once per pass.
-func NewShardTask(p ShardPayload, opts ...asynq.Option) (*asynq.Task, error) {
-	base := []asynq.Option{asynq.Queue(QueueEvaluate), asynq.TaskID(fmt.Sprintf("evaluate:%s:shard:%d", p.Pass, p.Shard)),
+func NewShardTask(ns Namespace, p ShardPayload, opts ...asynq.Option) (*asynq.Task, error) {
+	base := []asynq.Option{asynq.Queue(ns.Queue(QueueEvaluate)), ns.TaskID(ShardTaskID(p.Pass, p.Shard)),
 		asynq.MaxRetry(5), asynq.Timeout(30 * time.Minute), asynq.Retention(24 * time.Hour)}
 	return newTask(TypeEvaluateShard, p, append(base, opts...)...)
 }
@@ -73,22 +97,30 @@ type DeliverPayload struct {
 	Messages []notify.Message `json:"messages"`
 }
 
+// ShardTaskID is the id (within the namespace) of the task evaluating
+// one shard of a pass.
+func ShardTaskID(pass string, shard int) string { return fmt.Sprintf("evaluate:%s:shard:%d", pass, shard) }
+
+// EvaluateTaskID is the id (within the namespace) of a pass's coordinator
+// task.
+func EvaluateTaskID(pass string) string { return "evaluate:" + pass }
+
 // NewSyncTask returns a task syncing the named source.
-func NewSyncTask(p SyncPayload, opts ...asynq.Option) (*asynq.Task, error) {
-	return newTask(TypeSync, p, append([]asynq.Option{asynq.Queue(QueueSync), asynq.MaxRetry(10), asynq.Timeout(2 * time.Hour)}, opts...)...)
+func NewSyncTask(ns Namespace, p SyncPayload, opts ...asynq.Option) (*asynq.Task, error) {
+	return newTask(TypeSync, p, append([]asynq.Option{asynq.Queue(ns.Queue(QueueSync)), asynq.MaxRetry(10), asynq.Timeout(2 * time.Hour)}, opts...)...)
 }
 
 // NewEvaluateTask returns a task running one evaluation pass; its task id
 // is the pass, so a pass is enqueued once however many schedulers run.
-func NewEvaluateTask(p EvaluatePayload, opts ...asynq.Option) (*asynq.Task, error) {
-	base := []asynq.Option{asynq.Queue(QueueEvaluate), asynq.TaskID("evaluate:" + p.Pass), asynq.MaxRetry(5), asynq.Timeout(time.Hour), asynq.Retention(24 * time.Hour)}
+func NewEvaluateTask(ns Namespace, p EvaluatePayload, opts ...asynq.Option) (*asynq.Task, error) {
+	base := []asynq.Option{asynq.Queue(ns.Queue(QueueEvaluate)), ns.TaskID(EvaluateTaskID(p.Pass)), asynq.MaxRetry(5), asynq.Timeout(time.Hour), asynq.Retention(24 * time.Hour)}
 	return newTask(TypeEvaluate, p, append(base, opts...)...)
 }
 
 // NewDeliverTask returns a task delivering a batch of messages of channel
 // ch. Its id derives from the ledger keys it carries, so enqueuing the same
 // batch twice (a retried evaluation) is a no-op.
-func NewDeliverTask(ch notify.Channel, p DeliverPayload, opts ...asynq.Option) (*asynq.Task, error) {
+func NewDeliverTask(ns Namespace, ch notify.Channel, p DeliverPayload, opts ...asynq.Option) (*asynq.Task, error) {
 	typ, queue := TypeDeliverEmail, QueueEmail
 	if ch == notify.Slack {
 		typ, queue = TypeDeliverSlack, QueueSlack
@@ -99,7 +131,7 @@ func NewDeliverTask(ch notify.Channel, p DeliverPayload, opts ...asynq.Option) (
 		h.Write([]byte{0})
 	}
 	id := "deliver:" + hex.EncodeToString(h.Sum(nil))[:32]
-	base := []asynq.Option{asynq.Queue(queue), asynq.TaskID(id), asynq.MaxRetry(8), asynq.Timeout(5 * time.Minute)}
+	base := []asynq.Option{asynq.Queue(ns.Queue(queue)), ns.TaskID(id), asynq.MaxRetry(8), asynq.Timeout(5 * time.Minute)}
 	return newTask(typ, p, append(base, opts...)...)
 }
 

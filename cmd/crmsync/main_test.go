@@ -210,7 +210,7 @@ func TestHistoryCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
-	b = append([]byte("redis: {url: \""+redistest.URL(t, redistest.DBCmd)+"\"}\n"), b...)
+	b = append([]byte(redistest.ConfigLine(t)), b...)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestSuppressCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
-	b = append([]byte("redis: {url: \""+redistest.URL(t, redistest.DBCmd)+"\"}\n"), b...)
+	b = append([]byte(redistest.ConfigLine(t)), b...)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}

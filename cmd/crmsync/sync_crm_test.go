@@ -20,7 +20,7 @@ const hubspotToken = "pat-na1-SECRET-0000-token"
 
 // crmConfig writes a config syncing a HubSpot and a Salesforce fake into
 // a real Redis.
-func crmConfig(t *testing.T, hs *hubspotfake.Server, sf *salesforcefake.Server) (path, redisURL string) {
+func crmConfig(t *testing.T, hs *hubspotfake.Server, sf *salesforcefake.Server) (path string, st *store.Store) {
 	t.Helper()
 	dir := t.TempDir()
 	key := filepath.Join(dir, "salesforce.key")
@@ -31,8 +31,8 @@ func crmConfig(t *testing.T, hs *hubspotfake.Server, sf *salesforcefake.Server) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	redisURL = redistest.URL(t, redistest.DBCmd)
-	cfg := fmt.Sprintf(`redis: {url: %q}
+	redisURL, ns := redistest.URL(t), redistest.Namespace(t)
+	cfg := fmt.Sprintf(`redis: {url: %q, namespace: %s}
 sources:
   - name: hs
     type: hubspot
@@ -44,21 +44,21 @@ sources:
     auth: {client_id: %s, username: %s, private_key_file: %s}
 notify: {outbox: outbox}
 rule_files: [%q]
-`, redisURL, hs.URL(), hubspotToken, sf.URL(), salesforcefake.DefaultClientID, salesforcefake.DefaultUsername, key, rules)
+`, redisURL, ns, hs.URL(), hubspotToken, sf.URL(), salesforcefake.DefaultClientID, salesforcefake.DefaultUsername, key, rules)
 	path = filepath.Join(dir, "crmsync.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path, redisURL
-}
-
-func countAccounts(t *testing.T, url string) int64 {
-	t.Helper()
-	st, err := store.Open(context.Background(), url, "")
+	st, err = store.Open(t.Context(), redisURL, ns)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return path, st
+}
+
+func countAccounts(t *testing.T, st *store.Store) int64 {
+	t.Helper()
 	n, err := st.CountAccounts(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestSyncCRMs(t *testing.T) {
 	sf := salesforcefake.New(salesforcefake.Options{})
 	defer sf.Close()
 	sf.Seed(15, 2, 1)
-	cfg, url := crmConfig(t, hs, sf)
+	cfg, st := crmConfig(t, hs, sf)
 
 	code, stdout, stderr := runCLI(t, "sync", "-c", cfg, "--log-level", "error")
 	if code != exitOK {
@@ -87,7 +87,7 @@ func TestSyncCRMs(t *testing.T) {
 			t.Errorf("first sync output lacks %q:\n%s", want, stdout)
 		}
 	}
-	if n := countAccounts(t, url); n != 35 {
+	if n := countAccounts(t, st); n != 35 {
 		t.Fatalf("%d accounts after the first sync, want 35", n)
 	}
 
@@ -109,7 +109,7 @@ func TestSyncCRMs(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "1 deleted") {
 		t.Fatalf("full sync: exit %d, want 0 and 1 deleted (swept)\n%s\n%s", code, stdout, stderr)
 	}
-	if n := countAccounts(t, url); n != 33 {
+	if n := countAccounts(t, st); n != 33 {
 		t.Fatalf("%d accounts after deletions, want 33\n%s", n, stdout)
 	}
 

@@ -68,10 +68,9 @@ func BenchmarkDecode(b *testing.B) {
 // crmsync does: through workers.Syncer, each page stored with its
 // watermark, the full sync's sweep marking every record.
 func BenchmarkSyncRedis(b *testing.B) {
-	rdb := redistest.Client(b, redistest.DBSalesforce)
+	rdb := redistest.Client(b)
 	y := &workers.Syncer{
 		Sources: map[string]connectors.Connector{"sf": benchOrg(b)},
-		Store:   store.New(rdb, "bench"),
 		Metrics: workers.NewMetrics(prometheus.NewRegistry()),
 		Logger:  slog.New(slog.DiscardHandler),
 	}
@@ -79,9 +78,7 @@ func BenchmarkSyncRedis(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		if err := rdb.FlushDB(b.Context()).Err(); err != nil {
-			b.Fatal(err)
-		}
+		y.Store = store.New(rdb, redistest.Namespace(b)) // an empty store each time
 		b.StartTimer()
 		st, err := y.Sync(b.Context(), "sf", true)
 		if err != nil {
@@ -96,10 +93,10 @@ func BenchmarkSyncRedis(b *testing.B) {
 // already holds the org: every record is stored again and marked, and the
 // sweep then checks every stored record against what was seen.
 func BenchmarkResyncRedis(b *testing.B) {
-	rdb := redistest.Client(b, redistest.DBSalesforce)
+	rdb := redistest.Client(b)
 	y := &workers.Syncer{
 		Sources: map[string]connectors.Connector{"sf": benchOrg(b)},
-		Store:   store.New(rdb, "bench"),
+		Store:   store.New(rdb, redistest.Namespace(b)),
 		Metrics: workers.NewMetrics(prometheus.NewRegistry()),
 		Logger:  slog.New(slog.DiscardHandler),
 	}
