@@ -99,7 +99,9 @@ type DeliverPayload struct {
 
 // ShardTaskID is the id (within the namespace) of the task evaluating
 // one shard of a pass.
-func ShardTaskID(pass string, shard int) string { return fmt.Sprintf("evaluate:%s:shard:%d", pass, shard) }
+func ShardTaskID(pass string, shard int) string {
+	return fmt.Sprintf("evaluate:%s:shard:%d", pass, shard)
+}
 
 // EvaluateTaskID is the id (within the namespace) of a pass's coordinator
 // task.
