@@ -1,6 +1,7 @@
 package crmhttp
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -33,7 +34,31 @@ type Verdict struct {
 	Wait   time.Duration // Retry: how long the vendor asks to wait; 0 means back off
 	Reason string        // for Trace waits, logs and errors: "429 TEN_SECONDLY_ROLLING"
 	Resume time.Time     // Stop: when trying again makes sense
-	Err    error         // Fail: the error to return
+	// Err is, for Fail, the error to return; for Retry, the error that
+	// running out of attempts wraps (when nil, one saying Reason).
+	Err error
+}
+
+// MalformedError is a response taken for a success whose body does not
+// decode: cut short, not JSON (a proxy's HTML page answered 200), or not
+// the envelope expected.
+type MalformedError struct {
+	Status int
+	Err    error // the decoding error
+}
+
+func (e *MalformedError) Error() string {
+	return fmt.Sprintf("malformed %d body: %v", e.Status, e.Err)
+}
+
+func (e *MalformedError) Unwrap() error { return e.Err }
+
+// Malformed is the verdict on a response whose body does not decode: a
+// transient failure, retried like a 5xx, since what arrived is not what
+// the vendor sent.
+func Malformed(status int, err error) Verdict {
+	e := &MalformedError{Status: status, Err: err}
+	return Verdict{Action: Retry, Reason: e.Error(), Err: e}
 }
 
 // Limiter paces requests before they are sent.
@@ -59,7 +84,8 @@ type Client struct {
 	// MaxWait caps a wait the vendor asks for (default 5 minutes); a longer
 	// one stops the pull instead.
 	MaxWait time.Duration
-	// MaxBody caps the bytes read from a response (default 64 MiB).
+	// MaxBody caps the bytes read from a response (default 64 MiB); a
+	// longer one fails the request.
 	MaxBody int64
 }
 
@@ -74,6 +100,18 @@ type Response struct {
 // Done. It returns a *connectors.StopError when the vendor's allocation is
 // spent, and wraps the last failure when attempts run out.
 func (c *Client) Do(ctx context.Context, newReq func(ctx context.Context) (*http.Request, error)) (*Response, error) {
+	return c.DoDecode(ctx, newReq, nil)
+}
+
+// DoDecode is Do for answers that must decode: decode runs on the body of
+// the response Classify calls Done, and when it fails (a body cut short,
+// invalid JSON, an HTML page from a proxy) the response is retried like a
+// 5xx, within the same attempts, with the reason "malformed 200 body:
+// <decode's error>"; running out of attempts returns an error wrapping a
+// *MalformedError. decode keeps what it decodes for the caller, so that
+// a body is decoded once; it runs once per such response and must not
+// keep anything from a call that failed. A nil decode is Do.
+func (c *Client) DoDecode(ctx context.Context, newReq func(ctx context.Context) (*http.Request, error), decode func(body []byte) error) (*Response, error) {
 	attempts := cmp.Or(c.Attempts, 6)
 	refreshed := false
 	var last error
@@ -84,9 +122,14 @@ func (c *Client) Do(ctx context.Context, newReq func(ctx context.Context) (*http
 		case err != nil && (ctx.Err() != nil || isPermanent(err)):
 			return nil, err
 		case err != nil:
-			v = Verdict{Action: Retry, Reason: "network error: " + err.Error()}
+			v = Verdict{Action: Retry, Reason: "network error: " + err.Error(), Err: fmt.Errorf("network error: %w", err)}
 		default:
 			v = c.Classify(resp.Response, resp.Body)
+		}
+		if v.Action == Done && decode != nil {
+			if err := decode(resp.Body); err != nil {
+				v = Malformed(resp.StatusCode, err)
+			}
 		}
 		switch v.Action {
 		case Done:
@@ -106,7 +149,10 @@ func (c *Client) Do(ctx context.Context, newReq func(ctx context.Context) (*http
 			attempt-- // a refresh is not a failed attempt
 			continue
 		}
-		last = errors.New(v.Reason)
+		last = v.Err
+		if last == nil {
+			last = errors.New(v.Reason)
+		}
 		wait := v.Wait
 		if wait <= 0 {
 			wait = c.backoff(attempt)
@@ -124,14 +170,48 @@ func (c *Client) Do(ctx context.Context, newReq func(ctx context.Context) (*http
 	return nil, fmt.Errorf("gave up after %d attempts: %w", attempts, last)
 }
 
-// errBuild marks a request that could not be built: retrying won't help.
-var errBuild = errors.New("build request")
+// RoundTrip implements http.RoundTripper with Do, for code that sends its
+// own requests (x/oauth2 fetching a token): each retry sends a clone of
+// req with its body from req.GetBody, and the response Classify calls
+// Done comes back with its body read. Classify should retry only what is
+// transient and call the rest Done, for the caller to read.
+func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		defer req.Body.Close()
+	}
+	resp, err := c.Do(req.Context(), func(ctx context.Context) (*http.Request, error) {
+		r := req.Clone(ctx)
+		if req.Body == nil || req.Body == http.NoBody {
+			return r, nil
+		}
+		if req.GetBody == nil {
+			return nil, errors.New("request body cannot be sent again")
+		}
+		body, err := req.GetBody()
+		r.Body = body
+		return r, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := *resp.Response
+	out.Body = io.NopCloser(bytes.NewReader(resp.Body))
+	out.ContentLength = int64(len(resp.Body))
+	return &out, nil
+}
 
-// isPermanent reports whether a failure to get any response cannot be
-// cured by retrying: the request could not be built, or the credentials
-// were refused while the transport fetched a token.
+// Failures retrying won't cure.
+var (
+	errBuild    = errors.New("build request")
+	errTooLarge = errors.New("response too large")
+)
+
+// isPermanent reports whether a failure to get a usable response cannot
+// be cured by retrying: the request could not be built, the body exceeds
+// MaxBody, or the credentials were refused while the transport fetched a
+// token.
 func isPermanent(err error) bool {
-	if errors.Is(err, errBuild) || errors.Is(err, connectors.ErrAuth) {
+	if errors.Is(err, errBuild) || errors.Is(err, errTooLarge) || errors.Is(err, connectors.ErrAuth) {
 		return true
 	}
 	var re *oauth2.RetrieveError
@@ -156,9 +236,13 @@ func (c *Client) send(ctx context.Context, newReq func(ctx context.Context) (*ht
 	}
 	defer resp.Body.Close()
 	connectors.ContextTrace(ctx).Requested(resp.StatusCode)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, cmp.Or(c.MaxBody, 64<<20)))
-	if err != nil {
-		return nil, fmt.Errorf("read response: %w", err)
+	limit := cmp.Or(c.MaxBody, 64<<20)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	switch {
+	case err != nil: // the connection broke mid-body: retried like one that broke before
+		return nil, fmt.Errorf("read %d body: %w", resp.StatusCode, err)
+	case int64(len(body)) > limit:
+		return nil, fmt.Errorf("%w: %d answer over %d bytes", errTooLarge, resp.StatusCode, limit)
 	}
 	return &Response{Response: resp, Body: body}, nil
 }
