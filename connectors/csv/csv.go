@@ -3,7 +3,11 @@
 // any fs.FS). The format is documented in examples/sample/README.md.
 //
 // Rows that cannot be mapped are set aside as model.Reject with their
-// file:line and the reason; the rest of the file is kept. The watermark
+// file:line and the reason; the rest of the file is kept. A row the CSV
+// reader cannot parse (a quote left open, a stray quote, a wrong number of
+// fields) never takes other rows with it: when it runs over several lines,
+// only its first line is set aside and reading resumes on the next, so
+// every non-blank line of a file is in a record or in a reject. The watermark
 // holds, per file, the SHA-256 of its content and the number of data rows
 // already delivered, so an unchanged file is not read again and an
 // interrupted pull resumes where it stopped.

@@ -1,9 +1,7 @@
 package csv
 
 import (
-	"bytes"
 	"context"
-	stdcsv "encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -22,8 +20,7 @@ const maxRaw = 200
 type file struct {
 	source string
 	schema *schema
-	data   []byte
-	r      *stdcsv.Reader
+	rs     *records
 	cols   map[string]int // lower-case header name → column index
 	extra  []column       // columns the schema does not know
 	seen   map[string]int // id → line of the accepted row that had it
@@ -37,25 +34,20 @@ type column struct {
 
 // openFile starts reading data as s's file and parses its header.
 func openFile(source string, s *schema, data []byte) (*file, error) {
-	r := stdcsv.NewReader(bytes.NewReader(data))
-	r.ReuseRecord = true
-	r.LazyQuotes = false
-	r.FieldsPerRecord = 0 // the header's field count, enforced on every row
-	f := &file{source: source, schema: s, data: data, r: r, seen: make(map[string]int)}
+	f := &file{source: source, schema: s, rs: newRecords(data), seen: make(map[string]int)}
 	return f, f.readHeader()
 }
 
 // readHeader maps the header's column names to their index and checks
 // that every required column is present.
 func (f *file) readHeader() error {
-	hdr, err := f.r.Read()
+	hdr, line, err := f.rs.header()
 	if errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s:1: missing header row", f.schema.file)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: header: %w", f.schema.file, err)
 	}
-	line, _ := f.r.FieldPos(0)
 	f.cols = make(map[string]int, len(hdr))
 	for i, h := range hdr {
 		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\uFEFF")))
@@ -76,18 +68,22 @@ func (f *file) readHeader() error {
 }
 
 // each maps every data row and hands the results to p, which pages them.
+// A row the CSV reader cannot parse is a reject of its first line.
 func (f *file) each(ctx context.Context, p *pager) error {
 	for {
-		rec, err := f.r.Read()
-		if errors.Is(err, io.EOF) {
+		rec, line, err := f.rs.next()
+		var bad *badRecord
+		switch {
+		case err == nil:
+			if rej := f.mapRow(p.batch(), rec, line); rej != nil {
+				p.reject(*rej)
+			}
+		case errors.As(err, &bad):
+			p.reject(*f.reject(line, bad.reason, bad.raw))
+		case errors.Is(err, io.EOF):
 			return p.flush(ctx)
-		}
-		line, ferr := f.line(err)
-		if ferr != nil {
-			return ferr
-		}
-		if rej := f.mapRow(p.batch(), rec, line, err); rej != nil {
-			p.reject(*rej)
+		default:
+			return fmt.Errorf("read %s: %w", f.schema.file, err)
 		}
 		if err := p.advance(ctx); err != nil {
 			return err
@@ -95,26 +91,8 @@ func (f *file) each(ctx context.Context, p *pager) error {
 	}
 }
 
-// line returns the line where the row just read starts, or an error when
-// the reader failed for another reason than a malformed row.
-func (f *file) line(readErr error) (int, error) {
-	var pe *stdcsv.ParseError
-	switch {
-	case readErr == nil:
-		line, _ := f.r.FieldPos(0)
-		return line, nil
-	case errors.As(readErr, &pe):
-		return pe.StartLine, nil
-	default:
-		return 0, fmt.Errorf("read %s: %w", f.schema.file, readErr)
-	}
-}
-
-// mapRow maps one row read with readErr into b, or returns why it cannot.
-func (f *file) mapRow(b *model.Batch, rec []string, line int, readErr error) *model.Reject {
-	if readErr != nil {
-		return f.reject(line, malformed(readErr, len(f.cols)), f.rawRow(rec, readErr))
-	}
+// mapRow maps the row at line into b, or returns why it cannot.
+func (f *file) mapRow(b *model.Batch, rec []string, line int) *model.Reject {
 	r := &row{source: f.source, rec: rec, cols: f.cols, extra: f.extra}
 	id := r.str("id")
 	if first, dup := f.seen[id]; dup && id != "" {
@@ -140,42 +118,9 @@ func (f *file) reject(line int, reason, raw string) *model.Reject {
 	}
 }
 
-// malformed describes a row the CSV reader could not parse.
-func malformed(err error, want int) string {
-	var pe *stdcsv.ParseError
-	if errors.As(err, &pe) && errors.Is(pe.Err, stdcsv.ErrFieldCount) {
-		return fmt.Sprintf("wrong number of fields (header has %d)", want)
-	}
-	if errors.As(err, &pe) {
-		return "malformed row: " + pe.Err.Error()
-	}
-	return "malformed row: " + err.Error()
-}
-
-// rawRow returns the raw text of a row the reader returned with err: its
-// fields when only their count is wrong, else its lines in the file.
-func (f *file) rawRow(rec []string, err error) string {
-	var pe *stdcsv.ParseError
-	if !errors.As(err, &pe) || errors.Is(pe.Err, stdcsv.ErrFieldCount) {
-		return rawOf(rec)
-	}
-	return truncate(linesOf(f.data, pe.StartLine, pe.Line))
-}
-
 // rawOf joins a row's fields, truncated for a Reject.
 func rawOf(rec []string) string {
 	return truncate(strings.Join(rec, ","))
-}
-
-// linesOf returns lines from to to (1-based, inclusive) of data.
-func linesOf(data []byte, from, to int) string {
-	var out []string
-	for i, l := range strings.Split(string(data), "\n") {
-		if n := i + 1; n >= from && n <= to {
-			out = append(out, strings.TrimSuffix(l, "\r"))
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // truncate cuts s to at most maxRaw bytes without splitting a character.
