@@ -33,6 +33,10 @@ func ServerConfig(ns Namespace, concurrency int, logger *slog.Logger, dead DeadL
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
 			id, _ := asynq.GetTaskID(ctx)
+			if !IsFailure(err) { // asynq retries it whatever the count: never dead
+				logger.Debug("task postponed", "type", t.Type(), "task_id", id, "err", err)
+				return
+			}
 			if retried >= maxRetry || errors.Is(err, asynq.SkipRetry) {
 				logger.Error("task failed for good", "type", t.Type(), "task_id", id, "err", err)
 				if dead != nil {
@@ -52,6 +56,9 @@ func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if rl, ok := errors.AsType[*notify.RateLimitError](err); ok {
 		return rl.After + rand.N(time.Second)
 	}
+	if later, ok := errors.AsType[*RetryLater](err); ok {
+		return later.After
+	}
 	if n > 12 {
 		return time.Hour
 	}
@@ -59,10 +66,12 @@ func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 }
 
 // IsFailure tells asynq whether err counts against the task's retry
-// budget: a rate limit does not, the message is fine and will go later.
+// budget: a rate limit does not, the message is fine and will go later;
+// nor does a RetryLater.
 func IsFailure(err error) bool {
 	_, limited := errors.AsType[*notify.RateLimitError](err)
-	return !limited
+	_, later := errors.AsType[*RetryLater](err)
+	return !limited && !later
 }
 
 // Handlers are the task handlers of one crmsync process.
