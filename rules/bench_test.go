@@ -115,3 +115,17 @@ func BenchmarkSegmenter(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/account")
 	})
 }
+
+func BenchmarkCompute(b *testing.B) {
+	clients, _ := benchClients(10000)
+	b.ReportAllocs()
+	days := 0
+	for b.Loop() {
+		for _, c := range clients {
+			days += Compute(testNow, c).DaysInactive
+		}
+	}
+	accounts := float64(b.N * len(clients))
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/accounts, "ns/account")
+	b.ReportMetric(float64(days)/accounts, "days_inactive/account")
+}

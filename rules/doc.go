@@ -56,11 +56,24 @@
 //	revenue_trend        revenue_12m / revenue_prev_12m; 1.0 when revenue_prev_12m is 0
 //	purchases_12m        number of won deals closed in (now-365d, now]
 //	days_inactive        floor((now - last_activity_at) / 24h), where last_activity_at is
-//	                     the latest activity on the account or any of its contacts, else
-//	                     the account's created_at; activities after now count as now
+//	                     the latest of: an activity on the account or any of its contacts
+//	                     (activities after now count as now), and the close date of any
+//	                     won deal closed at or before now; else the account's created_at
 //	days_since_purchase  whole days since the latest won deal; null when none
 //
 // Deals that are not won, and won deals without a close date, are ignored.
+// A purchase is the strongest sign of life: a client that bought 23 days
+// ago has days_inactive at most 23, however long ago its last call or
+// email was logged. A won deal closed after now (a close date entered
+// ahead) is no activity, but counts in days_since_purchase as 0.
+//
+// Features.LastActivityAt and Features.LastActivityFrom (an activity, a
+// won deal, or the account's creation) tell what days_inactive counts
+// from; Features.Map gives them as last_activity_at (RFC 3339, UTC) and
+// last_activity_from (activity, won_deal or created), which explanations
+// (crmsync preview, history) show next to days_inactive. They are not
+// expression names: in expressions, account.last_activity_at is the
+// account record's own.
 //
 // # Segmentation
 //
@@ -157,8 +170,8 @@
 // abc "C", pareto_top false, pmg "small", rfm.r and rfm.f 1, hence
 // rfm.segment "lost", and rfm.m 1 unless some accounts have a negative
 // revenue_12m. Without an owner, owner's fields are "". Without contacts,
-// contacts is empty. Without activity, days_inactive counts from
-// created_at, and from the zero time when that too is missing (106751
+// contacts is empty. Without activity or purchase, days_inactive counts
+// from created_at, and from the zero time when that too is missing (106751
 // days, the longest duration). The portfolio-wide names (abc, pareto_top,
 // pmg, rfm) are zero values ("", false, 0) when the features were
 // computed with Compute alone, without a Segmenter.

@@ -138,7 +138,8 @@ func TestExpressionEnv(t *testing.T) {
 		{`any(contacts, .opt_out) && any(contacts, .primary && .title == "CTO")`, c, true},
 		{`contacts[0].id == "hs:c1" && contacts[0].email == "ada@acme.test" && days_since(contacts[0].last_activity_at) == 20`, c, true},
 		{`revenue_12m == 1000 && revenue_prev_12m == 4000 && revenue_trend == 0.25`, c, true},
-		{`days_inactive == 20 && abc == "A"`, c, true},
+		// The purchase 10 days ago is later than Ada's activity 20 days ago.
+		{`days_inactive == 10 && abc == "A"`, c, true},
 		{`purchases_12m == 1 && rfm.segment == "" && pmg == "" && !pareto_top`, c, true}, // not segmented
 
 		{`days_since_purchase == 10 && days_since_purchase > 5 && days_since_purchase < 11.5`, c, true},

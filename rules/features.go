@@ -21,10 +21,13 @@ type Features struct {
 	DaysInactive   int
 	// DaysSincePurchase is nil when the account has no won deal.
 	DaysSincePurchase *int
-	// LastActivityAt is the instant DaysInactive counts from: the latest
-	// activity on the account or its contacts, else its creation, and
-	// never later than now.
+	// LastActivityAt is the instant DaysInactive counts from, never later
+	// than now: the latest of the activities on the account or its
+	// contacts and the close dates of its won deals closed at or before
+	// now, else the account's creation.
 	LastActivityAt time.Time
+	// LastActivityFrom tells what LastActivityAt is the date of.
+	LastActivityFrom ActivitySource
 	// Purchases12m is the number of won deals closed in (now-365d, now].
 	Purchases12m int
 
@@ -41,13 +44,41 @@ type Features struct {
 	RFM RFM
 }
 
+// ActivitySource tells what Features.LastActivityAt is the date of.
+type ActivitySource uint8
+
+const (
+	// FromCreation: the account has neither activity nor purchase, so
+	// days_inactive counts from its creation.
+	FromCreation ActivitySource = iota
+	// FromActivity: an activity on the account or one of its contacts.
+	FromActivity
+	// FromPurchase: the close date of a won deal.
+	FromPurchase
+)
+
+// String returns s as explanations name it: "created", "activity" or
+// "won_deal".
+func (s ActivitySource) String() string {
+	switch s {
+	case FromActivity:
+		return "activity"
+	case FromPurchase:
+		return "won_deal"
+	}
+	return "created"
+}
+
 // Compute returns every feature of c at now but those that need the whole
 // portfolio (ABC, ParetoTop, PMG, RFM; see Segmenter and ScorePortfolio).
 // Deals that are not won, and won deals without a close date, are
-// ignored. Activities and purchases dated after now count as now.
+// ignored. A won deal closed at or before now is activity: a purchase is
+// the strongest sign of life. Activities dated after now count as now;
+// won deals closed after now count as purchases now (days_since_purchase
+// 0), not as activity.
 func Compute(now time.Time, c *model.Client) Features {
 	var f Features
-	var lastPurchase time.Time
+	var lastPurchase, lastBought time.Time // latest won deal; latest closed at or before now
 	for i := range c.Deals {
 		d := &c.Deals[i]
 		if !d.Won || d.ClosedAt.IsZero() {
@@ -57,16 +88,16 @@ func Compute(now time.Time, c *model.Client) Features {
 		if d.ClosedAt.After(lastPurchase) {
 			lastPurchase = d.ClosedAt
 		}
+		if d.ClosedAt.After(lastBought) && !d.ClosedAt.After(now) {
+			lastBought = d.ClosedAt
+		}
 	}
 	f.RevenueTrend = trend(f.Revenue12m, f.RevenuePrev12m)
 	if !lastPurchase.IsZero() {
 		n := daysBetween(lastPurchase, now)
 		f.DaysSincePurchase = &n
 	}
-	f.LastActivityAt = lastActivity(c)
-	if f.LastActivityAt.After(now) {
-		f.LastActivityAt = now
-	}
+	f.LastActivityAt, f.LastActivityFrom = lastActivity(now, c, lastBought)
 	f.DaysInactive = daysBetween(f.LastActivityAt, now)
 	return f
 }
@@ -92,17 +123,33 @@ func trend(cur, prev float64) float64 {
 	return cur / prev
 }
 
-// lastActivity returns the latest activity on the account of c or any of
-// its contacts, else the account's creation time.
-func lastActivity(c *model.Client) time.Time {
+// lastActivity returns the instant days_inactive counts from, never
+// later than now, and what it is the date of: the latest activity on the
+// account of c or any of its contacts, or bought, the close date of its
+// latest won deal closed at or before now, when later; else the account's
+// creation. On a tie the activity wins.
+func lastActivity(now time.Time, c *model.Client, bought time.Time) (time.Time, ActivitySource) {
+	last, from := latestActivity(c), FromActivity
+	if bought.After(last) {
+		last, from = bought, FromPurchase
+	}
+	if last.IsZero() {
+		last, from = c.Account.CreatedAt, FromCreation
+	}
+	if last.After(now) {
+		last = now
+	}
+	return last, from
+}
+
+// latestActivity returns the latest activity on the account of c or any
+// of its contacts, zero when there is none.
+func latestActivity(c *model.Client) time.Time {
 	last := c.Account.LastActivityAt
 	for i := range c.Contacts {
 		if t := c.Contacts[i].LastActivityAt; t.After(last) {
 			last = t
 		}
-	}
-	if last.IsZero() {
-		return c.Account.CreatedAt
 	}
 	return last
 }
@@ -117,6 +164,10 @@ func daysBetween(t, now time.Time) int {
 
 // Map returns f keyed by feature name, as rules and explanations name them.
 // days_since_purchase is nil (untyped) when there was no purchase.
+// last_activity_at (RFC 3339, UTC) and last_activity_from (see
+// ActivitySource.String) tell what days_inactive counts from; they are
+// not names of rule expressions, where last_activity_at is the account
+// record's own (account.last_activity_at).
 func (f Features) Map() map[string]any {
 	var dsp any
 	if f.DaysSincePurchase != nil {
@@ -127,6 +178,8 @@ func (f Features) Map() map[string]any {
 		"revenue_prev_12m":    f.RevenuePrev12m,
 		"revenue_trend":       f.RevenueTrend,
 		"days_inactive":       f.DaysInactive,
+		"last_activity_at":    f.LastActivityAt.UTC().Format(time.RFC3339),
+		"last_activity_from":  f.LastActivityFrom.String(),
 		"days_since_purchase": dsp,
 		"purchases_12m":       f.Purchases12m,
 		"abc":                 f.ABC,

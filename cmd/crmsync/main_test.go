@@ -195,8 +195,8 @@ func TestPreviewCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &flags); code != exitOK || err != nil {
 		t.Fatalf("json preview: exit %d, %v", code, err)
 	}
-	if len(flags) != 434 {
-		t.Errorf("preview flags %d accounts with inactive-90-days, the demo acts on 434", len(flags))
+	if len(flags) != 242 {
+		t.Errorf("preview flags %d accounts with inactive-90-days, the demo acts on 242", len(flags))
 	}
 	if code, _, stderr := runCLI(t, "preview", "-c", cfg, "--rule", "nope"); code != exitFailure || !strings.Contains(stderr, `no rule named "nope"`) {
 		t.Errorf("unknown rule: exit %d: %s", code, stderr)

@@ -86,7 +86,13 @@
 // as days_since_purchase of an account that never bought), anything else
 // by its text. Only the features listed are checked. A nested mapping
 // (rfm: {segment: champions}) or a dotted name (rfm.segment) also finds a
-// feature keyed rfm_segment.
+// feature keyed rfm_segment. last_activity_at, the instant days_inactive
+// counts from, is written like a fixture date (2026-08-12, -23d) and
+// compared to the second; last_activity_from tells whether it is an
+// activity, a won deal or the account's creation:
+//
+//	expect_features:
+//	  shop: {days_inactive: 23, last_activity_from: won_deal, last_activity_at: -23d}
 //
 // # Report
 //

@@ -21,6 +21,10 @@ const tolerance = 1e-9
 // tell which names expect_features may use.
 var zeroFeatures = rules.Features{}.Map()
 
+// dateFeatures are the features whose expected values are dates, written
+// like fixture dates (2026-08-12, -23d) and compared as instants.
+var dateFeatures = map[string]bool{"last_activity_at": true}
+
 // zeroFlat is zeroFeatures flattened.
 var zeroFlat = flatten(zeroFeatures)
 

@@ -153,7 +153,7 @@ func (d *decoder) test(n *yaml.Node, path string, defNow time.Time) *testCase {
 		tc.expect = d.expect(e.Val, yamlnode.Join(path, "expect"), ids)
 	}
 	if e, ok := m["expect_features"]; ok {
-		tc.features = d.expectFeatures(e.Val, yamlnode.Join(path, "expect_features"), ids)
+		tc.features = d.expectFeatures(e.Val, yamlnode.Join(path, "expect_features"), ids, tc.now)
 	}
 	_, hasExpect := m["expect"]
 	_, hasFeatures := m["expect_features"]
@@ -190,30 +190,35 @@ func (d *decoder) knownAccount(n *yaml.Node, path, id string, ids map[string]boo
 }
 
 // expectFeatures decodes the expected feature values by account id.
-func (d *decoder) expectFeatures(n *yaml.Node, path string, ids map[string]bool) []featureCheck {
+func (d *decoder) expectFeatures(n *yaml.Node, path string, ids map[string]bool, now time.Time) []featureCheck {
 	var out []featureCheck
 	for _, p := range d.pairs(n, path) {
 		apath := yamlnode.Join(path, p.Key.Value)
 		if !d.knownAccount(p.Key, apath, p.Key.Value, ids) {
 			continue
 		}
-		out = append(out, featureCheck{account: p.Key.Value, want: d.features(p.Val, apath, "", nil)})
+		out = append(out, featureCheck{account: p.Key.Value, want: d.features(p.Val, apath, "", now, nil)})
 	}
 	return out
 }
 
 // features appends the feature values of mapping n to out, naming those
-// of nested mappings prefix.Key.
-func (d *decoder) features(n *yaml.Node, path, prefix string, out []feature) []feature {
+// of nested mappings prefix.Key. A date feature's value is read as a
+// fixture date relative to now.
+func (d *decoder) features(n *yaml.Node, path, prefix string, now time.Time, out []feature) []feature {
 	for _, p := range d.pairs(n, path) {
 		name, fpath := yamlnode.Join(prefix, p.Key.Value), yamlnode.Join(path, p.Key.Value)
 		switch {
 		case p.Val.Kind == yaml.MappingNode:
-			out = d.features(p.Val, fpath, name, out)
+			out = d.features(p.Val, fpath, name, now, out)
 		case !knownFeature(name):
 			d.fail(p.Key, "%s: %s", fpath, unknownFeature(name))
 		case p.Val.Kind != yaml.ScalarNode:
 			d.fail(p.Val, "%s: must be a single value", fpath)
+		case dateFeatures[name]:
+			if v, ok := d.dateFeature(p.Val, fpath, now); ok {
+				out = append(out, feature{name: name, value: v})
+			}
 		default:
 			var v any
 			if err := p.Val.Decode(&v); err != nil {
@@ -224,4 +229,15 @@ func (d *decoder) features(n *yaml.Node, path, prefix string, out []feature) []f
 		}
 	}
 	return out
+}
+
+// dateFeature decodes the expected value of a date feature, absolute or
+// relative to now, as rules.Features.Map writes it: RFC 3339 in UTC.
+func (d *decoder) dateFeature(n *yaml.Node, path string, now time.Time) (string, bool) {
+	t, err := parseDate(n.Value, now, true)
+	if err != nil {
+		d.fail(n, "%s: %v", path, err)
+		return "", false
+	}
+	return t.UTC().Format(time.RFC3339), true
 }

@@ -72,6 +72,7 @@ PASS testdata/wrong.yaml: passing
 			wantFailed: 1,
 			wantOut: `FAIL testdata/features.yaml: features are not as expected
   features of acme:
+    last_activity_at: got 2026-11-10T09:00:00Z, want 2026-08-27T09:00:00Z
     revenue_trend: got 0.45, want 0.5
     days_since_purchase: got 10, want null
     abc: got A, want B
@@ -146,6 +147,7 @@ PASS testdata/relative.yaml: relative dates follow the test's own evaluation tim
 				`testdata/bad-values.yaml:11:9: tests[0].accounts[2]: missing id`,
 				`testdata/bad-values.yaml:13:32: tests[0].expect.inactive-90-days[1]: unknown account "ghost" (not in this test's accounts)`,
 				`testdata/bad-values.yaml:15:14: tests[0].expect_features.acme.days_inactiv: unknown feature "days_inactiv" (did you mean "days_inactive"?)`,
+				`testdata/bad-values.yaml:15:49: tests[0].expect_features.acme.last_activity_at: "10d": want a date (2026-08-12), an RFC 3339 time (2026-08-12T09:00:00Z) or a time relative to evaluation_time (-100d, +2w, -36h)`,
 				`testdata/bad-values.yaml:16:5: tests[1]: nothing to check (want expect or expect_features)`,
 				`testdata/bad-values.yaml:22:27: tests[2].accounts[0].extra: must be a mapping`,
 				`testdata/bad-values.yaml:22:44: tests[2].accounts[0].deals: must be a list`,
