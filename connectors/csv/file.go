@@ -72,23 +72,34 @@ func (f *file) readHeader() error {
 func (f *file) each(ctx context.Context, p *pager) error {
 	for {
 		rec, line, err := f.rs.next()
-		var bad *badRecord
 		switch {
 		case err == nil:
 			if rej := f.mapRow(p.batch(), rec, line); rej != nil {
 				p.reject(*rej)
 			}
-		case errors.As(err, &bad):
-			p.reject(*f.reject(line, bad.reason, bad.raw))
 		case errors.Is(err, io.EOF):
 			return p.flush(ctx)
 		default:
-			return fmt.Errorf("read %s: %w", f.schema.file, err)
+			rej, err := f.unparsed(line, err)
+			if err != nil {
+				return err
+			}
+			p.reject(*rej)
 		}
 		if err := p.advance(ctx); err != nil {
 			return err
 		}
 	}
+}
+
+// unparsed returns the Reject of the row at line that the CSV reader
+// could not parse, or an error when reading failed for another reason.
+func (f *file) unparsed(line int, err error) (*model.Reject, error) {
+	var bad *badRecord
+	if !errors.As(err, &bad) {
+		return nil, fmt.Errorf("read %s: %w", f.schema.file, err)
+	}
+	return f.reject(line, bad.reason, bad.raw), nil
 }
 
 // mapRow maps the row at line into b, or returns why it cannot.
