@@ -3,7 +3,6 @@ package workers
 import (
 	"context"
 	"fmt"
-	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -18,15 +17,16 @@ import (
 
 // Reasons a message is held back, as counted in reports and metrics.
 const (
-	SkipOptedOut   = "opted_out"
-	SkipSuppressed = "suppressed"
-	SkipNoContact  = "no_contact"
-	SkipNoOwner    = "no_owner"
-	SkipCooldown   = "cooldown"
-	SkipInhibited  = "inhibited" // a more urgent rule's message replaces it
-	SkipCapped     = "frequency_cap"
-	SkipPending    = "pending" // the condition holds, but not yet for the rule's `for`
-	SkipSnoozed    = "snoozed" // a rep snoozed the rule for this account
+	SkipOptedOut     = "opted_out"
+	SkipSuppressed   = "suppressed"
+	SkipNoContact    = "no_contact"
+	SkipNoOwner      = "no_owner"
+	SkipCooldown     = "cooldown"
+	SkipInhibited    = "inhibited" // a more urgent rule's message replaces it
+	SkipCapped       = "frequency_cap"
+	SkipPending      = "pending"       // the condition holds, but not yet for the rule's `for`
+	SkipSnoozed      = "snoozed"       // a rep snoozed the rule for this account
+	SkipInvalidEmail = "invalid_email" // the recipient's address is not one SendGrid accepts
 )
 
 // recipients is what the planner needs of the store to keep the unwilling
@@ -79,7 +79,28 @@ func newPassPlan(pass string, now time.Time) *passPlan {
 type planned struct {
 	msgs    []notify.Message
 	digests []DigestItem
-	skips   []string
+	skips   []string // why messages were held back: Skip* reasons, as counted
+	held    []string // the same, with their detail, as a preview shows them
+}
+
+// hold is a message held back at planning: its Skip* reason and, for a
+// preview, what it concerns (the invalid address).
+type hold struct{ reason, detail string }
+
+// String is the hold as a preview shows it: "invalid_email name@mail".
+func (h hold) String() string {
+	if h.detail == "" {
+		return h.reason
+	}
+	return h.reason + " " + h.detail
+}
+
+// heldBack records messages held back.
+func (out *planned) heldBack(hs ...hold) {
+	for _, h := range hs {
+		out.skips = append(out.skips, h.reason)
+		out.held = append(out.held, h.String())
+	}
 }
 
 // DigestItem is an account going into a rep's digest of a rule: sent, with
@@ -133,8 +154,8 @@ func (p *Planner) data(now time.Time, c *model.Client, f rules.Features, r *rule
 }
 
 func (p *Planner) planEmail(ctx context.Context, out *planned, pp *passPlan, d notify.Data, c *model.Client, r *rules.Rule, a *rules.EmailAction) error {
-	recipients, skips := emailRecipients(c, a.To)
-	out.skips = append(out.skips, skips...)
+	recipients, holds := emailRecipients(c, a.To)
+	out.heldBack(holds...)
 	seen := map[string]bool{}
 	for _, ct := range recipients {
 		addr := strings.ToLower(ct.Email)
@@ -147,7 +168,7 @@ func (p *Planner) planEmail(ctx context.Context, out *planned, pp *passPlan, d n
 			return err
 		}
 		if reason != "" {
-			out.skips = append(out.skips, reason)
+			out.heldBack(hold{reason: reason})
 			continue
 		}
 		pp.emailed[addr]++
@@ -163,7 +184,7 @@ func (p *Planner) planEmail(ctx context.Context, out *planned, pp *passPlan, d n
 		if p.Quiet != nil {
 			m.NotBefore = p.Quiet.Next(pp.now, p.zoneOf(c, &ct))
 		}
-		if p.ReplyToOwner && c.Owner != nil && validEmail(c.Owner.Email) {
+		if p.ReplyToOwner && c.Owner != nil && model.ValidEmail(c.Owner.Email) {
 			m.ReplyTo = c.Owner.Email
 		}
 		out.msgs = append(out.msgs, m)
@@ -296,12 +317,12 @@ func (p *Planner) slackTargets(out *planned, c *model.Client, a *rules.SlackActi
 	var targets []string
 	if a.To == rules.SlackToOwner {
 		switch {
-		case c.Owner != nil && validEmail(c.Owner.Email):
+		case c.Owner != nil && model.ValidEmail(c.Owner.Email):
 			targets = append(targets, c.Owner.Email)
 		case p.FallbackChannel != "":
 			targets = append(targets, p.FallbackChannel)
 		default:
-			out.skips = append(out.skips, SkipNoOwner)
+			out.heldBack(hold{reason: SkipNoOwner})
 		}
 	}
 	if a.Channel != "" && !slices.Contains(targets, a.Channel) {
@@ -319,36 +340,54 @@ func LedgerKey(rule, accountID string, ch notify.Channel, recipient, pass string
 
 // emailRecipients picks the contacts an email action goes to, and why
 // others were left out.
-func emailRecipients(c *model.Client, to string) ([]model.Contact, []string) {
+func emailRecipients(c *model.Client, to string) ([]model.Contact, []hold) {
 	if to == "all_contacts" {
-		var out []model.Contact
-		var skips []string
-		for _, ct := range c.Contacts {
-			switch {
-			case ct.OptOut:
-				skips = append(skips, SkipOptedOut)
-			case validEmail(ct.Email):
-				out = append(out, ct)
-			}
-		}
-		if len(out) == 0 && len(skips) == 0 {
-			skips = append(skips, SkipNoContact)
-		}
-		return out, skips
+		return allContacts(c)
 	}
 	if ct := markedPrimary(c); ct != nil {
-		switch {
-		case ct.OptOut:
-			return nil, []string{SkipOptedOut}
-		case !validEmail(ct.Email):
-			return nil, []string{SkipNoContact}
+		if h, ok := unreachable(ct); ok {
+			return nil, []hold{h} // nobody else in their place
 		}
 		return []model.Contact{*ct}, nil
 	}
 	if ct := latestReachable(c); ct != nil {
 		return []model.Contact{*ct}, nil
 	}
-	return nil, []string{SkipNoContact}
+	return nil, []hold{{reason: SkipNoContact}}
+}
+
+// allContacts returns every contact that can be emailed, and why others
+// cannot. Contacts without an address are left out silently.
+func allContacts(c *model.Client) ([]model.Contact, []hold) {
+	var out []model.Contact
+	var holds []hold
+	for _, ct := range c.Contacts {
+		h, ok := unreachable(&ct)
+		switch {
+		case !ok:
+			out = append(out, ct)
+		case h.reason != SkipNoContact:
+			holds = append(holds, h)
+		}
+	}
+	if len(out) == 0 && len(holds) == 0 {
+		holds = append(holds, hold{reason: SkipNoContact})
+	}
+	return out, holds
+}
+
+// unreachable tells why contact ct cannot be emailed, if it cannot: it
+// opted out, has no address, or has one SendGrid would refuse.
+func unreachable(ct *model.Contact) (hold, bool) {
+	switch {
+	case ct.OptOut:
+		return hold{reason: SkipOptedOut}, true
+	case ct.Email == "":
+		return hold{reason: SkipNoContact}, true
+	case !model.ValidEmail(ct.Email):
+		return hold{reason: SkipInvalidEmail, detail: ct.Email}, true
+	}
+	return hold{}, false
 }
 
 // markedPrimary returns the contact the CRM marks as the account's primary
@@ -372,7 +411,7 @@ func markedPrimary(c *model.Client) *model.Contact {
 func latestReachable(c *model.Client) *model.Contact {
 	var best *model.Contact
 	for i, ct := range c.Contacts {
-		if ct.OptOut || !validEmail(ct.Email) {
+		if _, ok := unreachable(&ct); ok {
 			continue
 		}
 		if best == nil || ct.LastActivityAt.After(best.LastActivityAt) {
@@ -395,12 +434,4 @@ func contactToCall(c *model.Client) *model.Contact {
 		return &c.Contacts[0]
 	}
 	return nil
-}
-
-func validEmail(s string) bool {
-	if s == "" {
-		return false
-	}
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && a.Name == ""
 }

@@ -29,7 +29,7 @@ type Flag struct {
 	Account    string            `json:"account"`
 	Expression string            `json:"expression"`
 	Features   map[string]any    `json:"features"`
-	HeldBack   []string          `json:"held_back,omitempty"` // cooldown, inhibited, opted_out, suppressed, frequency_cap, no_contact, no_owner
+	HeldBack   []string          `json:"held_back,omitempty"` // Skip* reasons, some with a detail: "cooldown until ...", "invalid_email name@mail"
 	Messages   []notify.Message  `json:"messages,omitempty"`  // rendered exactly as they would be sent
 }
 
@@ -171,7 +171,7 @@ func (e *Evaluator) previewActions(ctx context.Context, pp *passPlan, c *model.C
 	if err != nil {
 		return err
 	}
-	fl.HeldBack = append(fl.HeldBack, pl.skips...)
+	fl.HeldBack = append(fl.HeldBack, pl.held...)
 	fl.Messages = pl.msgs
 	pp.digests = append(pp.digests, pl.digests...)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/crmsync/crmsync/app"
@@ -77,7 +78,7 @@ func printPreview(w io.Writer, flags []workers.Flag) {
 		fmt.Fprintf(w, "%s  %s  %s\n", f.Rule, f.AccountID, f.Account)
 		fmt.Fprintf(w, "    why:  %s\n    with: %s\n", f.Expression, app.FormatFeatures(f.Features))
 		if len(f.HeldBack) > 0 {
-			fmt.Fprintf(w, "    held back: %v\n", f.HeldBack)
+			fmt.Fprintf(w, "    held back: %s\n", heldBackText(f.HeldBack))
 		}
 		for _, m := range f.Messages {
 			printPreviewMessage(w, m.Channel, m.To, m.Subject, m.Text, m.NotBefore)
@@ -88,6 +89,20 @@ func printPreview(w io.Writer, flags []workers.Flag) {
 		fmt.Fprintf(w, ", %s %d", r, perRule[r])
 	}
 	fmt.Fprintf(w, "; %d messages would be sent (nothing was sent)\n", msgs)
+}
+
+// heldBackText lists why messages are held back, each reason in words and
+// with its detail: "invalid email name@mail, cooldown until 2026-12-01 07:00:00".
+func heldBackText(held []string) string {
+	out := make([]string, len(held))
+	for i, h := range held {
+		reason, detail, ok := strings.Cut(h, " ")
+		out[i] = strings.ReplaceAll(reason, "_", " ")
+		if ok {
+			out[i] += " " + detail
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func printPreviewMessage(w io.Writer, ch any, to, subject, text string, notBefore time.Time) {
