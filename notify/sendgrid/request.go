@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"unicode"
 
 	sgmail "github.com/sendgrid/sendgrid-go/helpers/mail"
 
+	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 )
 
@@ -154,14 +154,15 @@ func categories(rule string) []string {
 	return []string{baseCategory, c}
 }
 
-// checkAddress accepts a bare address ("ann@example.com"): no display
-// name, no angle brackets, nothing around it.
+// checkAddress accepts a bare address SendGrid takes ("ann@example.com"):
+// no display name, no angle brackets, nothing around it, and a domain with
+// a dot and a real top-level domain (model.ValidEmail), so that an address
+// such as name@mail fails here rather than as a 400 from SendGrid.
 func checkAddress(addr string) error {
 	if addr == "" {
 		return errors.New("empty email address")
 	}
-	a, err := mail.ParseAddress(addr)
-	if err != nil || a.Name != "" || a.Address != addr {
+	if !model.ValidEmail(addr) {
 		return fmt.Errorf("invalid email address %q", addr)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -363,7 +364,11 @@ func TestSendRejectsBadMessages(t *testing.T) {
 		{"with a display name in the recipient", func(m *notify.Message) { m.To = "Jane <jane@acme.example>" }},
 		{"with a recipient carrying a header", func(m *notify.Message) { m.To = "jane@acme.example\r\nBcc: x@evil.example" }},
 		{"with a recipient carrying Slack markup", func(m *notify.Message) { m.To = "x@evil.example>|<!here>" }},
+		{"with a recipient domain without a dot", func(m *notify.Message) { m.To = "name@mail" }},
+		{"with a recipient domain without a TLD", func(m *notify.Message) { m.To = "name@company-name" }},
+		{"with a recipient TLD of one letter", func(m *notify.Message) { m.To = "a@b.c" }},
 		{"with a bad reply-to", func(m *notify.Message) { m.ReplyTo = "sam at example" }},
+		{"with a reply-to SendGrid refuses", func(m *notify.Message) { m.ReplyTo = "rep@localhost" }},
 		{"with a bad sender override", func(m *notify.Message) { m.From = "Sam <sam@example.com>" }},
 		{"with no subject", func(m *notify.Message) { m.Subject = " \r\n" }},
 		{"with no body", func(m *notify.Message) { m.Text, m.HTML = "", "" }},
@@ -479,6 +484,7 @@ func TestNew(t *testing.T) {
 		{"with a key holding a line break", func(c *Config) { c.APIKey = "SG.a\r\nX-Evil: 1" }, "api_key contains whitespace"},
 		{"without a sender", func(c *Config) { c.FromEmail = "" }, "missing from email"},
 		{"with a sender display name", func(c *Config) { c.FromEmail = "Us <us@example.com>" }, "from email: invalid email address"},
+		{"with a sender SendGrid refuses", func(c *Config) { c.FromEmail = "crmsync@localhost" }, `from email: invalid email address "crmsync@localhost"`},
 		{"with a relative base URL", func(c *Config) { c.BaseURL = "api.sendgrid.com" }, "base_url must be an absolute http or https URL"},
 		{"with an ftp base URL", func(c *Config) { c.BaseURL = "ftp://api.sendgrid.com" }, "base_url must be an absolute http or https URL"},
 		{"with credentials in the base URL", func(c *Config) { c.BaseURL = "https://user:pw@proxy.example" }, "base_url must not carry credentials"},
@@ -531,6 +537,29 @@ func TestCategories(t *testing.T) {
 	for _, tt := range tests {
 		if got := categories(tt.rule); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("categories(%q) = %q, want %q", tt.rule, got, tt.want)
+		}
+	}
+}
+
+func TestCheckAddress(t *testing.T) {
+	tests := []struct {
+		addr    string
+		wantErr string
+	}{
+		{"ann@example.com", ""},
+		{"a@b.co", ""},
+		{`"quoted"@example.org`, ""},
+		{"ann@xn--mller-kva.de", ""},
+		{"", "empty email address"},
+		{"name@mail", `invalid email address "name@mail"`},
+		{"name@company-name", `invalid email address "name@company-name"`},
+		{"Ann <ann@example.com>", `invalid email address "Ann <ann@example.com>"`},
+		{"ann@example.com.", `invalid email address "ann@example.com."`},
+	}
+	for _, tt := range tests {
+		err := checkAddress(tt.addr)
+		if got := fmt.Sprint(err); tt.wantErr == "" && err != nil || tt.wantErr != "" && got != tt.wantErr {
+			t.Errorf("checkAddress(%q) = %v, want %q", tt.addr, err, tt.wantErr)
 		}
 	}
 }
