@@ -172,6 +172,10 @@ func TestParseErrors(t *testing.T) {
 			`bad.values.yaml:17:12: templates: folder "testdata/no-such-folder" does not exist or cannot be read`,
 			`bad.values.yaml:19:11: http.listen: invalid address "localhost" (want host:port such as 127.0.0.1:8080)`,
 		}},
+		{"bad.namespace-from.yaml", []string{
+			`bad.namespace-from.yaml:2:14: redis.namespace: invalid namespace "prod:crm" (want letters, digits, "-", "_" and ".", with at most one {hash tag}; no spaces or ":")`,
+			`bad.namespace-from.yaml:6:19: notify.email.from.email: invalid email address "success@company-name" (want one SendGrid accepts, such as success@example.com)`,
+		}},
 		{"merge.yaml", []string{
 			`merge.yaml:12:5: sources[1].bogus: unknown key`,
 		}},
@@ -225,18 +229,18 @@ func TestParseEmptyFile(t *testing.T) {
 
 func TestParseMerge(t *testing.T) {
 	data := []byte(`notify: {outbox: out}
-rule_files: [x]
+rule_files: [rules/a.yaml]
 sources:
   - &csv {name: one, type: csv, schedule: "@hourly", path: one}
   - <<: *csv
     name: two
     path: two
 `)
-	c, err := Parse("crmsync.yaml", data, "/etc/crmsync")
+	c, err := Parse("crmsync.yaml", data, "testdata")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Source{Name: "two", Type: "csv", Schedule: "@hourly", Path: "/etc/crmsync/two"}
+	want := Source{Name: "two", Type: "csv", Schedule: "@hourly", Path: "testdata/two"}
 	if got := c.Sources[1]; !reflect.DeepEqual(got, want) {
 		t.Errorf("merged source = %+v, want %+v", got, want)
 	}
@@ -324,4 +328,89 @@ func aliasBomb() string {
 		fmt.Fprintf(&b, "  - &s%d {<<: [*s%d, *s%d]}\n", i, i-1, i-1)
 	}
 	return b.String()
+}
+
+func TestNamespace(t *testing.T) {
+	t.Setenv("CRMSYNC_TEST_NS", "staging")
+	t.Setenv("CRMSYNC_TEST_EMPTY", "")
+	const invalid = `(want letters, digits, "-", "_" and ".", with at most one {hash tag}; no spaces or ":")`
+	tests := []struct {
+		yaml string // the value of redis.namespace
+		want string // the namespace, or the error without its position
+	}{
+		{"crmsync", "crmsync"},
+		{"prod-crm_2.eu", "prod-crm_2.eu"},
+		{`"{crmsync}"`, "{crmsync}"}, // quoted: YAML reads {crmsync} as a mapping
+		{"prod-{crm}", "prod-{crm}"},
+		{`"{crm}-prod"`, "{crm}-prod"},
+		{"${CRMSYNC_TEST_NS}", "staging"},
+		{"crm-${CRMSYNC_TEST_NS}", "crm-staging"},
+		{`"${CRMSYNC_TEST_EMPTY:-crm}"`, "crm"},
+		{strings.Repeat("n", 64), strings.Repeat("n", 64)},
+		{`""`, "redis.namespace: must not be empty"},
+		{`"${CRMSYNC_TEST_EMPTY}"`, "redis.namespace: must not be empty"},
+		{strings.Repeat("n", 65), "redis.namespace: too long: 65 characters (at most 64)"},
+		{`"prod:crm"`, `redis.namespace: invalid namespace "prod:crm" ` + invalid},
+		{`"crm:"`, `redis.namespace: invalid namespace "crm:" ` + invalid},
+		{`"prod crm"`, `redis.namespace: invalid namespace "prod crm" ` + invalid},
+		{`"crm\t"`, `redis.namespace: invalid namespace "crm\t" ` + invalid},
+		{`"crm/prod"`, `redis.namespace: invalid namespace "crm/prod" ` + invalid},
+		{`"crm*"`, `redis.namespace: invalid namespace "crm*" ` + invalid},
+		{`"crmé"`, `redis.namespace: invalid namespace "crmé" ` + invalid},
+		{`"{}"`, `redis.namespace: invalid namespace "{}" ` + invalid},
+		{`"{a}{b}"`, `redis.namespace: invalid namespace "{a}{b}" ` + invalid},
+		{`"{a{b}}"`, `redis.namespace: invalid namespace "{a{b}}" ` + invalid},
+		{`"{crm"`, `redis.namespace: invalid namespace "{crm" ` + invalid},
+		{`"crm}"`, `redis.namespace: invalid namespace "crm}" ` + invalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.yaml, func(t *testing.T) {
+			data := "redis:\n  namespace: " + tt.yaml + "\nnotify: {outbox: o}\nrule_files: [rules/a.yaml]\n"
+			c, err := Parse("crmsync.yaml", []byte(data), "testdata")
+			if err != nil {
+				if want := "crmsync.yaml:2:14: " + tt.want; err.Error() != want {
+					t.Errorf("Parse error = %v\nwant %s", err, want)
+				}
+				return
+			}
+			if c.Redis.Namespace != tt.want {
+				t.Errorf("namespace = %q, want %q", c.Redis.Namespace, tt.want)
+			}
+		})
+	}
+}
+
+func TestFromEmail(t *testing.T) {
+	tests := []struct {
+		name   string
+		notify string
+		want   string // error; "" when valid
+	}{
+		{"an address", "{outbox: o, email: {from: {email: success@example.com}}}", ""},
+		{"a punycode domain", "{outbox: o, email: {from: {email: hello@xn--mller-kva.de}}}", ""},
+		{"no dot in the domain", "{outbox: o, email: {from: {email: hello@mail}}}",
+			`crmsync.yaml:1:43: notify.email.from.email: invalid email address "hello@mail" (want one SendGrid accepts, such as success@example.com)`},
+		{"a display name", `{outbox: o, email: {from: {email: "Us <us@example.com>"}}}`,
+			`crmsync.yaml:1:43: notify.email.from.email: invalid email address "Us <us@example.com>" (want one SendGrid accepts, such as success@example.com)`},
+		{"a one-letter TLD", "{outbox: o, email: {from: {email: a@b.c}}}",
+			`crmsync.yaml:1:43: notify.email.from.email: invalid email address "a@b.c" (want one SendGrid accepts, such as success@example.com)`},
+		{"no address", "{outbox: o, email: {from: {name: Us}}}",
+			`crmsync.yaml:1:35: notify.email.from.email: required`},
+		{"the default, for a dry run", "{outbox: o}", ""},
+		{"the default written out, for a dry run", "{outbox: o, email: {from: {email: crmsync@localhost}}}", ""},
+		{"the default, with SendGrid and an outbox", "{outbox: o, email: {api_key: SG.x}}", ""},
+		{"the default, with SendGrid", "{email: {api_key: SG.x}}",
+			`crmsync.yaml:1:17: notify.email.from.email: SendGrid refuses the default sender "crmsync@localhost" (set the address SendGrid sends from)`},
+		{"the default written out, with SendGrid", "{email: {api_key: SG.x, from: {email: crmsync@localhost}}}",
+			`crmsync.yaml:1:47: notify.email.from.email: SendGrid refuses the default sender "crmsync@localhost" (set the address SendGrid sends from)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := "notify: " + tt.notify + "\nrule_files: [rules/a.yaml]\n"
+			_, err := Parse("crmsync.yaml", []byte(data), "testdata")
+			if got := fmt.Sprint(err); tt.want == "" && err != nil || tt.want != "" && got != tt.want {
+				t.Errorf("Parse error = %v\nwant %s", err, tt.want)
+			}
+		})
+	}
 }

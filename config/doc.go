@@ -54,7 +54,13 @@
 //	  url:        # redis://[user:password@]host:port/db or rediss://…; secret.
 //	              # Absent: an embedded in-memory Redis, whose state is lost on exit.
 //	  url_file:   # file holding url
-//	  namespace:  # prefix of every Redis key. Default "crmsync".
+//	  namespace:  # isolates a deployment on a shared Redis: prefix of its keys,
+//	              # asynq queues ("<namespace>:<queue>"), task ids and locks.
+//	              # 1 to 64 letters, digits, "-", "_" and ".", with at most one
+//	              # Redis Cluster hash tag in braces (prod-{crm}; quote a value
+//	              # starting with "{": "{crmsync}"); no spaces, no ":" (crmsync
+//	              # adds the ":" itself). Checked after ${ENV} expansion, so
+//	              # an empty variable is an error. Default "crmsync".
 //
 //	timezone:     # IANA time zone of the business (schedules, quiet hours of
 //	              # contacts without their own zone). Default "UTC".
@@ -98,8 +104,10 @@
 //	              # there as JSON lines instead of being sent (dry run, demo)
 //	  email:
 //	    from:     # sender of customer emails. Default
-//	              # {email: crmsync@localhost, name: crmsync}.
-//	      email:  # required when from is set; a plain address
+//	              # {email: crmsync@localhost, name: crmsync}, for dry runs
+//	              # (outbox) only: SendGrid refuses it.
+//	      email:  # required when from is set; a plain address SendGrid
+//	              # accepts: local@domain.tld, no display name, no spaces
 //	      name:   # display name
 //	    reply_to_owner: # replies go to the account owner. Default true.
 //	    api_key:  # SendGrid API key (Mail Send); secret
@@ -139,7 +147,8 @@
 //	  concurrency: # tasks processed at once by this process, at least 1. Default 10.
 //
 //	rule_files:   # required, at least one: rule files or globs ("rules/*.yaml");
-//	              # each glob must match at least one file
+//	              # each glob must match at least one file when the config is
+//	              # loaded (folders do not count)
 //
 //	templates:    # folder of email templates overriding the built-in ones;
 //	              # must exist when set. Default: built-in templates only.

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -52,7 +54,11 @@ limits: {emails_per_contact: {max: "${CRMSYNC_TEST_MAX}", per: 30d}}
 notify: {outbox: "${CRMSYNC_TEST_OUTBOX}"}
 rule_files: ["$${literal}"]
 `)
-	c, err := Parse("crmsync.yaml", data, "/etc/crmsync")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "${literal}"), []byte("rules: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse("crmsync.yaml", data, dir)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -73,7 +79,7 @@ rule_files: ["$${literal}"]
 
 func TestEnvNotExpandedInKeys(t *testing.T) {
 	t.Setenv("CRMSYNC_TEST_KEY", "timezone")
-	_, err := Parse("crmsync.yaml", []byte("${CRMSYNC_TEST_KEY}: UTC\nnotify: {outbox: o}\nrule_files: [x]\n"), "/")
+	_, err := Parse("crmsync.yaml", []byte("${CRMSYNC_TEST_KEY}: UTC\nnotify: {outbox: o}\nrule_files: [rules/a.yaml]\n"), "testdata")
 	want := "crmsync.yaml:1:1: ${CRMSYNC_TEST_KEY}: unknown key"
 	if err == nil || err.Error() != want {
 		t.Errorf("Parse error = %v, want %s", err, want)

@@ -58,6 +58,7 @@ func TestSecretFiles(t *testing.T) {
 	write("admin", "admin-secret\r\n")
 	write("empty", "\n")
 	write("not-redis", "https://user:leaky@example.com\n")
+	write("x", "rules: []\n")
 	tests := []struct {
 		name    string
 		yaml    string
@@ -170,7 +171,9 @@ func TestStringRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2, err := Parse("printed.yaml", []byte(c.String()), "/elsewhere")
+	// Parsed from another folder: the printed paths are absolute, so they
+	// stay; rule_files stay relative (to the config folder).
+	c2, err := Parse("printed.yaml", []byte(c.String()), "testdata")
 	if err != nil {
 		t.Fatalf("Parse(String()): %v\n%s", err, c)
 	}

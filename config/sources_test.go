@@ -6,7 +6,7 @@ import (
 )
 
 // crmHeader is the rest of a valid config around the sources under test.
-const crmHeader = "notify: {outbox: o}\nrule_files: [x]\nsources:\n"
+const crmHeader = "notify: {outbox: o}\nrule_files: [rules/a.yaml]\nsources:\n"
 
 func TestCRMSources(t *testing.T) {
 	tests := []struct {
@@ -120,7 +120,7 @@ func TestCRMSources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("crmsync.yaml", []byte(crmHeader+tt.sources), "/")
+			_, err := Parse("crmsync.yaml", []byte(crmHeader+tt.sources), "testdata")
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("Parse: %v", err)
@@ -140,7 +140,7 @@ func TestCRMSources(t *testing.T) {
 }
 
 func TestCRMSourceDefaults(t *testing.T) {
-	c, err := Parse("crmsync.yaml", []byte(crmHeader+"  - {name: sf, type: salesforce, login_url: \"https://test.salesforce.com/\", auth: {client_id: c, refresh_token: r}}\n"), "/")
+	c, err := Parse("crmsync.yaml", []byte(crmHeader+"  - {name: sf, type: salesforce, login_url: \"https://test.salesforce.com/\", auth: {client_id: c, refresh_token: r}}\n"), "testdata")
 	if err != nil {
 		t.Fatal(err)
 	}

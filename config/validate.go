@@ -1,9 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
-	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/model"
 )
 
 // validate checks every section and records each problem in d.
@@ -33,8 +35,8 @@ func (c *Config) validate(d *document) {
 }
 
 func (c *Config) validateRedis(d *document) {
-	if c.Redis.Namespace == "" {
-		d.addf("redis.namespace", "must not be empty")
+	if err := checkNamespace(c.Redis.Namespace); err != nil {
+		d.addf("redis.namespace", "%v", err)
 	}
 	if c.Redis.URL == "" {
 		return
@@ -48,6 +50,28 @@ func (c *Config) validateRedis(d *document) {
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 		d.addf(key, "want a redis://host:port/db or rediss://host:port/db URL")
 	}
+}
+
+// maxNamespace is the longest redis.namespace, in bytes.
+const maxNamespace = 64
+
+// namespacePattern is a redis.namespace: letters, digits, '-', '_' and '.',
+// with at most one Redis Cluster hash tag ("{crm}") among them.
+var namespacePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]*(\{[A-Za-z0-9_.-]+\})?[A-Za-z0-9_.-]*$`)
+
+// checkNamespace validates a redis.namespace (see the package doc). crmsync
+// joins it to its key parts with ':' and names queues "<namespace>:<queue>",
+// so a ':' in it would let one deployment's names run into another's.
+func checkNamespace(ns string) error {
+	switch {
+	case ns == "":
+		return errors.New("must not be empty")
+	case len(ns) > maxNamespace:
+		return fmt.Errorf("too long: %d characters (at most %d)", len(ns), maxNamespace)
+	case !namespacePattern.MatchString(ns):
+		return fmt.Errorf(`invalid namespace %q (want letters, digits, "-", "_" and ".", with at most one {hash tag}; no spaces or ":")`, ns)
+	}
+	return nil
 }
 
 func (c *Config) validateTimezone(d *document) {
@@ -127,20 +151,27 @@ func (c *Config) validateNotify(d *document) {
 	if n.Email.UnsubscribeGroupID < 0 {
 		d.addf("notify.email.unsubscribe_group_id", "must not be negative, got %d", n.Email.UnsubscribeGroupID)
 	}
-	switch from := n.Email.From.Email; {
-	case from == "":
-		d.addf("notify.email.from.email", "required")
-	case !isEmail(from):
-		d.addf("notify.email.from.email", "invalid email address %q", from)
-	}
+	c.validateFrom(d)
 	if ch := n.Slack.FallbackChannel; ch != "" && !isChannel(ch) {
 		d.addf("notify.slack.fallback_channel", `invalid channel %q (want "#name" or a channel ID such as C0123456789)`, ch)
 	}
 }
 
-func isEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && a.Name == ""
+// validateFrom checks the sender of customer emails: an address SendGrid
+// accepts (model.ValidEmail). The default, crmsync@localhost, serves dry
+// runs (notify.outbox) only.
+func (c *Config) validateFrom(d *document) {
+	n := &c.Notify
+	switch from := n.Email.From.Email; {
+	case from == "":
+		d.addf("notify.email.from.email", "required")
+	case from == defaultFromEmail:
+		if n.Email.APIKey != "" && n.Outbox == "" {
+			d.addf("notify.email.from.email", "SendGrid refuses the default sender %q (set the address SendGrid sends from)", from)
+		}
+	case !model.ValidEmail(from):
+		d.addf("notify.email.from.email", "invalid email address %q (want one SendGrid accepts, such as success@example.com)", from)
+	}
 }
 
 var channelID = regexp.MustCompile(`^C[A-Z0-9]+$`)
@@ -198,15 +229,24 @@ func (c *Config) validateEvaluate(d *document) {
 	c.checkSchedule(d, "evaluate.schedule", &c.Evaluate.Schedule)
 }
 
+// validateRuleFiles checks that every rule_files glob is valid and matches
+// a file now; RulePaths checks again when the rules are loaded.
 func (c *Config) validateRuleFiles(d *document) {
 	if len(c.RuleFiles) == 0 {
 		d.addf("rule_files", "at least one rule file is required")
 	}
 	for i, p := range c.RuleFiles {
+		key := indexPath("rule_files", i)
 		if p == "" {
-			d.addf(indexPath("rule_files", i), "must not be empty")
-		} else if _, err := filepath.Match(p, ""); err != nil {
-			d.addf(indexPath("rule_files", i), "invalid glob pattern %q", p)
+			d.addf(key, "must not be empty")
+			continue
+		}
+		if _, err := filepath.Match(p, ""); err != nil {
+			d.addf(key, "invalid glob pattern %q", p)
+			continue
+		}
+		if files, err := c.glob(p); err != nil || len(files) == 0 {
+			d.addf(key, "%q matches no file", p)
 		}
 	}
 }
