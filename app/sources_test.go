@@ -48,10 +48,10 @@ func TestCheckSourcesRefusesABadKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := config.Parse("crmsync.yaml", []byte(`notify: {outbox: o}
-rule_files: [x]
+rule_files: [../examples/rules.yaml]
 sources:
   - {name: sf, type: salesforce, auth: {client_id: ck, username: u, private_key_file: `+key+`}}
-`), "/")
+`), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
