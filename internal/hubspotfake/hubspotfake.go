@@ -21,7 +21,12 @@
 // Tests shape the portal with Seed, Put, Modify, Archive, Merge and
 // Associate, script failures with Inject, change records while a sync
 // pages through them with SetHook, and read what happened with Count,
-// TooMany and Requests. A Server is safe for concurrent use.
+// TooMany and Requests. TruncateEvery cuts a deterministic share of the
+// successful answers at half their length, as a dropped connection or a
+// proxy may: alternately a short but complete response (its JSON ends
+// mid-value) and one announcing its whole length whose connection closes
+// halfway (reading the body fails); Truncated counts them. A Server is
+// safe for concurrent use.
 package hubspotfake
 
 import (
@@ -159,6 +164,9 @@ type Server struct {
 	log       []Request
 	recording bool
 	tooMany   int
+	cutEvery  int // TruncateEvery's n; 0 off
+	oks       int // 200 answers since TruncateEvery
+	truncated int
 	inflight  int
 	idle      *sync.Cond   // signalled when inflight falls to 0
 	seq       atomic.Int64 // correlation ids
@@ -217,6 +225,47 @@ func (s *Server) SetHook(h func(Request)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hook = h
+}
+
+// TruncateEvery cuts every n-th 200 answer from now on (token endpoint
+// and injected faults included) at half its length: the 1st, 3rd... cut
+// is sent as a complete response of that half, the 2nd, 4th... announces
+// its whole Content-Length and closes the connection after the half. 0
+// stops cutting.
+func (s *Server) TruncateEvery(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cutEvery, s.oks = max(n, 0), 0
+}
+
+// Truncated returns the number of answers cut by TruncateEvery.
+func (s *Server) Truncated() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.truncated
+}
+
+// cut is how an answer is truncated.
+type cut int
+
+const (
+	whole     cut = iota
+	short         // a complete response of the first half
+	midStream     // the whole length announced, the connection closed after half
+)
+
+// cutLocked tells how to send an answer with status; s.mu is held.
+func (s *Server) cutLocked(status int) cut {
+	if s.cutEvery == 0 || status != http.StatusOK {
+		return whole
+	}
+	if s.oks++; s.oks%s.cutEvery != 0 {
+		return whole
+	}
+	if s.truncated++; s.truncated%2 == 1 {
+		return short
+	}
+	return midStream
 }
 
 // SetAccountInfoStatus makes account details answer status (403: missing
@@ -328,6 +377,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if rep.status == http.StatusTooManyRequests {
 		s.tooMany++
 	}
+	how := s.cutLocked(rep.status)
 	if s.inflight--; s.inflight == 0 {
 		s.idle.Broadcast()
 	}
@@ -338,8 +388,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	}
+	out := rep.body
+	if how != whole {
+		if how == midStream {
+			w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+		}
+		out = out[:len(out)/2]
+	}
 	w.WriteHeader(rep.status)
-	w.Write(rep.body)
+	w.Write(out)
 }
 
 // handle answers one request: scripted faults first, then the token

@@ -309,3 +309,47 @@ func TestServerMergesAndArchives(t *testing.T) {
 		t.Errorf("archived list = %v", res)
 	}
 }
+
+func TestServerTruncatesEveryNthAnswer(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Options{Burst: -1})
+	s.TruncateEvery(2)
+	get := func(tok string) (int, []byte, error) {
+		req, _ := http.NewRequest(http.MethodGet, s.URL()+OwnersPath, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, b, err
+	}
+	// 401s are not counted: only the 200s are, and every 2nd is cut.
+	for i, want := range []string{"whole", "401", "short", "whole", "mid-stream"} {
+		tok := token
+		if want == "401" {
+			tok = "nope"
+		}
+		status, body, err := get(tok)
+		got := "whole"
+		switch {
+		case status == http.StatusUnauthorized:
+			got = "401"
+		case err != nil:
+			got = "mid-stream"
+		case !json.Valid(body):
+			got = "short"
+		}
+		if got != want {
+			t.Errorf("answer %d: %s (status %d, %d bytes, %v), want %s", i+1, got, status, len(body), err, want)
+		}
+	}
+	if n := s.Truncated(); n != 2 {
+		t.Errorf("Truncated() = %d, want 2", n)
+	}
+	s.TruncateEvery(0)
+	if _, body, err := get(token); err != nil || !json.Valid(body) {
+		t.Errorf("after TruncateEvery(0): %v, %q", err, body)
+	}
+}
