@@ -104,20 +104,25 @@ func (a *auth) fetch(ctx context.Context, refresh string) (*oauth2.Token, error)
 		"client_secret": {a.opts.ClientSecret},
 		"refresh_token": {refresh},
 	}.Encode()
-	resp, err := a.token.Do(ctx, func(ctx context.Context) (*http.Request, error) {
+	var t tokenAnswer
+	_, err := a.token.DoDecode(ctx, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url, strings.NewReader(form))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Accept", "application/json")
 		}
 		return req, err
+	}, func(body []byte) error {
+		if err := decodeInto(body, &t); err != nil {
+			return err
+		}
+		if t.AccessToken == "" {
+			return errors.New("no access_token")
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, a.redactErr(err)
-	}
-	var t tokenAnswer
-	if err := json.Unmarshal(resp.Body, &t); err != nil || t.AccessToken == "" {
-		return nil, errors.New("token endpoint answered without an access token")
 	}
 	a.remember(t.AccessToken, t.RefreshToken)
 	tok := &oauth2.Token{

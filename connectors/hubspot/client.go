@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -105,18 +106,22 @@ func (c *client) post(ctx context.Context, cl *crmhttp.Client, path string, in, 
 	})
 }
 
+// do sends the request newReq builds through cl and decodes the answer
+// into out (a pointer) inside crmhttp's retry loop: a body that does not
+// decode is retried like a 5xx.
 func (c *client) do(ctx context.Context, cl *crmhttp.Client, out any, newReq func(context.Context) (*http.Request, error)) error {
 	if err := c.auth.ensure(ctx); err != nil {
 		return err
 	}
-	resp, err := cl.Do(ctx, newReq)
-	if err != nil {
-		return c.auth.redactErr(err)
-	}
-	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return fmt.Errorf("decode %s answer: %w", resp.Request.URL.Path, err)
-	}
-	return nil
+	_, err := cl.DoDecode(ctx, newReq, func(body []byte) error { return decodeInto(body, out) })
+	return c.auth.redactErr(err)
+}
+
+// decodeInto decodes a JSON body into out, a pointer, zeroing it first so
+// that nothing of a body that failed to decode outlives it.
+func decodeInto(body []byte, out any) error {
+	reflect.ValueOf(out).Elem().SetZero()
+	return json.Unmarshal(body, out)
 }
 
 // classify reads one HubSpot answer for crmhttp.
