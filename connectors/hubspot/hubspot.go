@@ -65,7 +65,9 @@
 // HubSpot exempts from the 10-second window). A 429 waits for its policy's
 // window (TEN_SECONDLY_ROLLING: Retry-After, else the window length;
 // search "secondly": 1 s) and holds the limiter back as long; 423, 477
-// and 5xx are retried with capped exponential backoff and jitter. A 429
+// and 5xx are retried with capped exponential backoff and jitter, and so
+// is a success whose body does not decode (cut short, or a proxy's page):
+// a bad record inside a sound page is set aside instead. A 429
 // DAILY, or an answer whose X-HubSpot-RateLimit-Daily-Remaining has
 // fallen to DailyReserve, stops the pull with a *connectors.StopError
 // after the pages already read are handed over; Resume is the next
