@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -24,10 +28,12 @@ const (
 	SlackReplayTTL = 10 * time.Minute
 )
 
-// Slack request headers.
+// Slack request headers, and the version prefix of the signatures this
+// handler verifies ("v0=" and the hex HMAC-SHA256 of the request).
 const (
-	slackSignatureHeader = "X-Slack-Signature"
-	slackTimestampHeader = "X-Slack-Request-Timestamp"
+	slackSignatureHeader  = "X-Slack-Signature"
+	slackTimestampHeader  = "X-Slack-Request-Timestamp"
+	slackSignatureVersion = "v0="
 )
 
 // Action is a click on a nudge button, to be carried out on the queue.
@@ -84,29 +90,35 @@ func (h *Slack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot read body", bodyStatus(err))
 		return
 	}
-	at, status := h.verify(r.Header, body)
+	at, key, status := h.verify(r.Header, body)
 	if status != http.StatusOK {
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
-	if status := h.process(r, body, at); status != http.StatusOK {
+	if status := h.process(r, body, at, key); status != http.StatusOK {
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
-// verify checks the signature and the timestamp of a request and returns
-// the timestamp, with 200 when the request is genuine and fresh.
-func (h *Slack) verify(header http.Header, body []byte) (time.Time, int) {
+// verify checks the signature and the timestamp of a request. With 200, the
+// request is genuine and fresh, and verify returns its timestamp and its
+// replay key.
+func (h *Slack) verify(header http.Header, body []byte) (time.Time, string, int) {
 	if h.secret == "" || h.queue == nil || h.deduper == nil {
 		h.logger.Error("webhook: slack: handler not configured (signing secret, queue or deduper missing)")
-		return time.Time{}, http.StatusInternalServerError
+		return time.Time{}, "", http.StatusInternalServerError
 	}
 	at, fresh := unixTimestamp(header.Get(slackTimestampHeader), h.Now())
 	if !fresh {
 		h.logger.Warn("webhook: slack: request refused", "err", "timestamp missing, malformed or outside the window")
-		return time.Time{}, http.StatusUnauthorized
+		return time.Time{}, "", http.StatusUnauthorized
+	}
+	sig, ok := slackSignature(header.Get(slackSignatureHeader))
+	if !ok {
+		h.logger.Warn("webhook: slack: request refused", "err", "signature missing or not v0= and 64 hex digits")
+		return time.Time{}, "", http.StatusUnauthorized
 	}
 	sv, err := slack.NewSecretsVerifier(header, h.secret)
 	if err == nil {
@@ -115,16 +127,34 @@ func (h *Slack) verify(header http.Header, body []byte) (time.Time, int) {
 	}
 	if err != nil {
 		h.logger.Warn("webhook: slack: request refused", "err", err)
-		return time.Time{}, http.StatusUnauthorized
+		return time.Time{}, "", http.StatusUnauthorized
 	}
-	return at, http.StatusOK
+	return at, slackReplayKey(at, sig), http.StatusOK
+}
+
+// slackReplayKey is what the replay check remembers of a request: its
+// timestamp and its signature, "v0=" and lower-case hex.
+func slackReplayKey(at time.Time, sig []byte) string {
+	return "slack:" + strconv.FormatInt(at.Unix(), 10) + ":" + slackSignatureVersion + hex.EncodeToString(sig)
+}
+
+// slackSignature decodes a signature header, "v0=" and the hex digits of
+// an HMAC-SHA256 in either case, and reports whether it is one. Replays are
+// keyed on the decoded bytes, so the same signature written in another
+// case is the same request.
+func slackSignature(header string) ([]byte, bool) {
+	digits, ok := strings.CutPrefix(header, slackSignatureVersion)
+	if !ok || len(digits) != hex.EncodedLen(sha256.Size) {
+		return nil, false
+	}
+	sig, err := hex.DecodeString(digits)
+	return sig, err == nil
 }
 
 // process drops replays, parses the payload and enqueues its clicks. It
 // returns the HTTP status to answer.
-func (h *Slack) process(r *http.Request, body []byte, at time.Time) int {
+func (h *Slack) process(r *http.Request, body []byte, at time.Time, key string) int {
 	ctx := r.Context()
-	key := "slack:" + r.Header.Get(slackTimestampHeader) + ":" + r.Header.Get(slackSignatureHeader)
 	first, err := h.deduper.FirstSeen(ctx, key, SlackReplayTTL)
 	if err != nil {
 		h.logger.Error("webhook: slack: replay check", "err", err)

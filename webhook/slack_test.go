@@ -144,6 +144,33 @@ func TestSlackRefusesRequests(t *testing.T) {
 			r.Header.Set("X-Slack-Signature", "v0=zz")
 			return r
 		}, http.StatusUnauthorized},
+		{"with the right signature garbled", nil, func() *http.Request {
+			return resign(slackRequest(t, testSigningSecret, body, now), func(sig string) string { return sig[:10] + "g" + sig[11:] })
+		}, http.StatusUnauthorized},
+		{"with the right signature without its version", nil, func() *http.Request {
+			return resign(slackRequest(t, testSigningSecret, body, now), func(sig string) string { return sig[3:] })
+		}, http.StatusUnauthorized},
+		{"with the right signature under another version", nil, func() *http.Request {
+			return resign(slackRequest(t, testSigningSecret, body, now), func(sig string) string { return "v1=" + sig[3:] })
+		}, http.StatusUnauthorized},
+		{"with the right signature under an upper-case version", nil, func() *http.Request {
+			return resign(slackRequest(t, testSigningSecret, body, now), func(sig string) string { return "V0=" + sig[3:] })
+		}, http.StatusUnauthorized},
+		{"with the right signature cut short", nil, func() *http.Request {
+			return resign(slackRequest(t, testSigningSecret, body, now), func(sig string) string { return sig[:len(sig)-2] })
+		}, http.StatusUnauthorized},
+		{"with the right signature and more", nil, func() *http.Request {
+			return resign(slackRequest(t, testSigningSecret, body, now), func(sig string) string { return sig + "00" })
+		}, http.StatusUnauthorized},
+		{"with the right signature and a space", nil, func() *http.Request {
+			return resign(slackRequest(t, testSigningSecret, body, now), func(sig string) string { return sig + " " })
+		}, http.StatusUnauthorized},
+		{"with the right signature twice", nil, func() *http.Request {
+			return resign(slackRequest(t, testSigningSecret, body, now), func(sig string) string { return sig + "," + sig })
+		}, http.StatusUnauthorized},
+		{"with an empty signature", nil, func() *http.Request {
+			return resign(slackRequest(t, testSigningSecret, body, now), func(string) string { return "v0=" })
+		}, http.StatusUnauthorized},
 		{"without a timestamp", nil, func() *http.Request {
 			r := slackRequest(t, testSigningSecret, body, now)
 			r.Header.Del("X-Slack-Request-Timestamp")
@@ -218,5 +245,62 @@ func TestSlackReplayActsOnce(t *testing.T) {
 		if !strings.HasPrefix(key, "slack:"+strconv.FormatInt(ts.Unix(), 10)+":v0=") || ttl != 10*time.Minute {
 			t.Errorf("replay key %q for %v; want slack:<ts>:<signature> for 10m", key, ttl)
 		}
+	}
+}
+
+// resign replaces the signature of r by edit(signature).
+func resign(r *http.Request, edit func(string) string) *http.Request {
+	r.Header.Set("X-Slack-Signature", edit(r.Header.Get("X-Slack-Signature")))
+	return r
+}
+
+func TestSlackAcceptsSignatureInAnyCase(t *testing.T) {
+	body := clickBody(t, ActionSnooze, nslack.ButtonValue("acc-42", "inactive-90-days"))
+	tests := []struct {
+		name string
+		edit func(string) string
+	}{
+		{"lower-case hex, as Slack sends it", func(sig string) string { return sig }},
+		{"upper-case hex", func(sig string) string { return "v0=" + strings.ToUpper(sig[3:]) }},
+		{"mixed-case hex", func(sig string) string { return "v0=" + strings.ToUpper(sig[3:20]) + sig[20:] }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newSlackFixture()
+			if w := f.serve(resign(slackRequest(t, testSigningSecret, body, time.Now()), tt.edit)); w.Code != http.StatusOK || len(f.q.actions) != 1 {
+				t.Fatalf("status = %d, %d actions; want 200 and the click queued", w.Code, len(f.q.actions))
+			}
+		})
+	}
+}
+
+// TestSlackReplayInAnotherCase checks that a request replayed with its
+// signature's hex digits in another case is still a replay.
+func TestSlackReplayInAnotherCase(t *testing.T) {
+	f := newSlackFixture()
+	body := clickBody(t, ActionSnooze, nslack.ButtonValue("acc-42", "inactive-90-days"))
+	ts := time.Now()
+	first := slackRequest(t, testSigningSecret, body, ts)
+	sig := first.Header.Get("X-Slack-Signature")
+	replays := []func(string) string{
+		func(sig string) string { return sig },
+		func(sig string) string { return "v0=" + strings.ToUpper(sig[3:]) },
+		func(sig string) string { return "v0=" + strings.ToUpper(sig[3:35]) + sig[35:] },
+	}
+	if w := f.serve(first); w.Code != http.StatusOK {
+		t.Fatalf("first request: status = %d; want 200", w.Code)
+	}
+	for i, edit := range replays {
+		r := resign(slackRequest(t, testSigningSecret, body, ts), edit)
+		if w := f.serve(r); w.Code != http.StatusOK {
+			t.Fatalf("replay %d (%s): status = %d; want 200, acknowledged", i+1, r.Header.Get("X-Slack-Signature"), w.Code)
+		}
+	}
+	if len(f.q.actions) != 1 {
+		t.Errorf("replays in another case queued %d actions; want 1", len(f.q.actions))
+	}
+	want := "slack:" + strconv.FormatInt(ts.Unix(), 10) + ":" + sig
+	if _, ok := f.d.seen[want]; !ok || len(f.d.seen) != 1 {
+		t.Errorf("replay keys = %v; want only %s", f.d.seen, want)
 	}
 }
