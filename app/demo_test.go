@@ -18,6 +18,7 @@ import (
 	"github.com/crmsync/crmsync/examples"
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/rules"
 	"github.com/crmsync/crmsync/workers"
 )
 
@@ -110,6 +111,7 @@ func testDemo(t *testing.T, a *App) {
 	checkNoOptedOut(t, emails)
 	checkHostileNamesStayText(t, res)
 	checkInhibition(t, res)
+	checkNoCriticalForRecentBuyers(t, a, res)
 
 	// The same process state again: nothing new is sent.
 	res2, out2 := runDemo(t, a)
@@ -208,6 +210,63 @@ func checkInhibition(t *testing.T, res *DemoResult) {
 	}
 }
 
+// recentBuyWindow is how recent a purchase must be to rule out a critical
+// alert (issue 9: a client that just bought is not slipping away).
+const recentBuyWindow = 60 * 24 * time.Hour
+
+// recentBuyers reads the sample's deals and returns the accounts (by
+// internal id) with a won deal closed in the recentBuyWindow before
+// examples.SampleAsOf, with the days since that deal.
+func recentBuyers(t *testing.T) map[string]int {
+	t.Helper()
+	f, err := examples.Sample.Open("sample/deals.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	out := map[string]int{}
+	for _, row := range rows[1:] {
+		closed, err := time.Parse(time.RFC3339, row[col["closed_at"]])
+		age := examples.SampleAsOf.Sub(closed)
+		if err != nil || row[col["won"]] != "true" || age < 0 || age >= recentBuyWindow {
+			continue
+		}
+		id := "sample:" + row[col["account_id"]]
+		if d, ok := out[id]; !ok || int(age/(24*time.Hour)) < d {
+			out[id] = int(age / (24 * time.Hour))
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("the sample has no recent buyer to check against")
+	}
+	return out
+}
+
+// checkNoCriticalForRecentBuyers: no critical alert goes to an account
+// with a won deal in the last 60 days.
+func checkNoCriticalForRecentBuyers(t *testing.T, a *App, res *DemoResult) {
+	t.Helper()
+	buyers, seen := recentBuyers(t), map[string]bool{}
+	for _, msgs := range res.Written {
+		for _, m := range msgs {
+			r := a.Rules.Rule(m.Rule)
+			d, ok := buyers[m.AccountID]
+			if ok && r != nil && r.Severity == rules.SeverityCritical && !seen[m.Rule+"|"+m.AccountID] {
+				seen[m.Rule+"|"+m.AccountID] = true
+				t.Errorf("critical %s alert to %s, which bought %d days ago", m.Rule, m.AccountID, d)
+			}
+		}
+	}
+}
+
 func TestPrepareDemoWritesALoadableConfig(t *testing.T) {
 	dir := t.TempDir()
 	path, err := PrepareDemo(dir)
@@ -285,6 +344,12 @@ func TestPreviewListsWhatDemoActsOn(t *testing.T) {
 		perRule[f.Rule]++
 		for _, m := range f.Messages {
 			previewed[m.Rule+"|"+m.AccountID+"|"+string(m.Channel)+"|"+m.To] = true
+		}
+	}
+	buyers := recentBuyers(t)
+	for _, f := range flags {
+		if d, ok := buyers[f.AccountID]; ok && f.Severity == rules.SeverityCritical {
+			t.Errorf("preview: critical %s flag on %s, which bought %d days ago", f.Rule, f.AccountID, d)
 		}
 	}
 	res, _ := runDemo(t, a) // the preview left no cooldown or ledger entry behind

@@ -11,7 +11,7 @@
 //	  pmg: {medium: 10000, large: 100000}  # revenue_12m thresholds: 0 < medium < large
 //	rules:
 //	  - name: inactive-90-days    # required, unique across files, [a-z0-9_-]+
-//	    description: Client with no recorded activity for 90 days
+//	    description: Client with no recorded activity or purchase for 90 days
 //	    when: account.lifecycle == "customer" && days_inactive >= 90   # required, boolean
 //	    severity: info            # info (default) | warning | critical
 //	    labels: {team: success}   # free-form

@@ -42,6 +42,7 @@ func FuzzWhen(f *testing.F) {
 	for _, s := range []string{
 		`account.lifecycle == "customer" && days_inactive >= 90`,
 		`abc == "A" && (revenue_trend < 0.5 || days_inactive >= 60)`,
+		`abc == "A" && days_since_purchase >= 60 && (revenue_trend < 0.5 || days_inactive >= 60)`,
 		`days_since_purchase > 30`, `contacts[0].primary`, `days_inactiv > 1`,
 		"a\n  && b", `"\u00e9" == 'x'`, `1 / 0 > 1`,
 	} {

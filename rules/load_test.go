@@ -398,7 +398,7 @@ func TestExampleRules(t *testing.T) {
 		{"inactive cooldown", in.Cooldown, 30 * 24 * time.Hour},
 		{"inactive email", *in.Actions[0].Email, EmailAction{To: EmailToPrimaryContact, Template: "reengage-90d"}},
 		{"inactive slack to", in.Actions[1].Slack.To, SlackToOwner},
-		{"churning when", hv.When, `abc == "A" && (revenue_trend < 0.5 || days_inactive >= 60)`},
+		{"churning when", hv.When, `abc == "A" && days_since_purchase >= 60 && (revenue_trend < 0.5 || days_inactive >= 60)`},
 		{"churning severity", hv.Severity, SeverityCritical},
 		{"churning cooldown", hv.Cooldown, 30 * 24 * time.Hour},
 		{"churning inhibits", hv.Inhibits, []string{"inactive-90-days"}},

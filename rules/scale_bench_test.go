@@ -200,7 +200,8 @@ var scaleConditions = map[string]scaleCondition{
 		return c.Account.Lifecycle == model.Customer && f.DaysInactive >= 90
 	},
 	"high-value-churning": func(_ time.Time, _ *model.Client, f *Features) bool {
-		return f.ABC == ClassA && (f.RevenueTrend < 0.5 || f.DaysInactive >= 60)
+		d := f.DaysSincePurchase
+		return f.ABC == ClassA && d != nil && *d >= 60 && (f.RevenueTrend < 0.5 || f.DaysInactive >= 60)
 	},
 	"lapsed-buyer": func(_ time.Time, c *model.Client, f *Features) bool {
 		d := f.DaysSincePurchase
