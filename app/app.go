@@ -107,7 +107,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		log.Warn("no redis.url configured: using an embedded in-memory Redis; state is lost on exit")
 	}
 	a := &App{Config: cfg, Store: st, Rules: rs, Outbox: ob, senders: senders, Registry: prometheus.NewRegistry(), log: log, opts: opts}
-	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newSourceCollector(a))
 	a.client = asynq.NewClientFromRedisClient(st.Redis())
 	a.inspector = asynq.NewInspectorFromRedisClient(st.Redis())
 	conns, err := buildConnectors(ctx, cfg, st, log)
@@ -171,8 +171,10 @@ func (a *App) handlers(renderer *email.Renderer, conns map[string]connectors.Con
 		return &workers.Deliverer{Channel: ch, Sender: a.senders[ch], Ledger: a.Store, Cap: emailCap(cfg), Metrics: m, Logger: a.log.With("channel", string(ch))}
 	}
 	return workers.Handlers{
-		Sync:     &workers.Syncer{Sources: conns, Store: a.Store, Metrics: m, Logger: a.log, Progress: a.syncs.record},
-		Evaluate: &workers.Evaluator{Store: a.Store, Rules: a.Rules, Planner: planner, Queue: a.client, NS: a.ns(), Metrics: m, Logger: a.log},
+		Sync: &workers.Syncer{Sources: conns, Store: a.Store, Gate: a.gate(), Queue: a.client, NS: a.ns(), Tasks: a.inspector,
+			Metrics: m, Logger: a.log, Progress: a.syncs.record},
+		Evaluate: &workers.Evaluator{Store: a.Store, Rules: a.Rules, Planner: planner, Queue: a.client, NS: a.ns(), Gate: a.gate(), Tasks: a.inspector,
+			Metrics: m, Logger: a.log},
 		Email:    deliverer(notify.Email),
 		Slack:    deliverer(notify.Slack),
 		Actions:  &workers.Actions{Store: a.Store, Logger: a.log},
@@ -191,6 +193,17 @@ func quietHours(cfg *config.Config) *workers.QuietHours {
 		return nil
 	}
 	return &workers.QuietHours{From: from, To: to, Weekends: q.Weekends}
+}
+
+// gate lists the configured sources and their stale_after, which decide
+// when a pass may run.
+func (a *App) gate() store.Gate {
+	g := store.Gate{}
+	for _, s := range a.Config.Sources {
+		g.Sources = append(g.Sources, s.Name)
+		g.StaleAfter = append(g.StaleAfter, s.StaleAfter)
+	}
+	return g
 }
 
 // ns is the deployment's asynq namespace: the store's.

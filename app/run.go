@@ -49,14 +49,19 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// One start-up sync per source per minute, however many processes
+	// start together.
+	started := time.Now().Truncate(time.Minute)
 	for _, s := range a.Config.Sources {
-		if err := a.EnqueueSync(ctx, s.Name, false, asynq.Unique(time.Minute)); err != nil && !errors.Is(err, asynq.ErrDuplicateTask) {
+		id := a.ns().TaskID(workers.TickID("sync-start:"+s.Name, started))
+		if err := a.EnqueueSync(ctx, s.Name, false, id); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 			return err
 		}
 	}
-	srv := &http.Server{Addr: a.Config.HTTP.Listen, Handler: a.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := a.httpServer()
 	errc := make(chan error, 2)
 	go func() { errc <- sched.Run(ctx) }()
+	go a.resumeInterrupted(ctx)
 	go func() {
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
@@ -70,6 +75,39 @@ func (a *App) Run(ctx context.Context) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return errors.Join(err, srv.Shutdown(shutdown))
+}
+
+// httpServer returns the HTTP server of `run`, with timeouts: a client
+// that sends slowly or never reads cannot hold a connection for ever.
+func (a *App) httpServer() *http.Server {
+	return &http.Server{
+		Addr:              a.Config.HTTP.Listen,
+		Handler:           a.HTTPHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+}
+
+// resumeEvery is how often a process looks for interrupted syncs.
+const resumeEvery = 10 * time.Second
+
+// resumeInterrupted resumes, until ctx is done, the syncs a crash, a kill
+// or a Redis outage interrupted (Syncer.ResumeInterrupted).
+func (a *App) resumeInterrupted(ctx context.Context) {
+	t := time.NewTicker(resumeEvery)
+	defer t.Stop()
+	for {
+		if err := a.Handlers.Sync.ResumeInterrupted(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("cannot look for interrupted syncs", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // scheduler registers a sync job per source and the evaluation job.
@@ -156,13 +194,7 @@ func (a *App) busy() (bool, error) {
 // configured webhooks (/webhooks/sendgrid, /slack/interactions).
 func (a *App) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := a.Store.Redis().Ping(r.Context()).Err(); err != nil {
-			http.Error(w, "redis: unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
+	mux.HandleFunc("GET /healthz", a.serveHealth)
 	mux.Handle("GET /metrics", a.admin(promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})))
 	for pattern, h := range a.hooks {
 		mux.Handle(pattern, h)

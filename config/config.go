@@ -42,16 +42,20 @@ type RedisConfig struct {
 
 // Source is one CRM (or folder of CSV files) to sync from.
 type Source struct {
-	Name       string       `yaml:"name"`
-	Type       string       `yaml:"type"`
-	Schedule   string       `yaml:"schedule"`    // cron spec, "@every 15m" or @hourly and friends
-	BaseURL    string       `yaml:"base_url"`    // API base URL override (hubspot)
-	LoginURL   string       `yaml:"login_url"`   // salesforce: token host, login/test.salesforce.com or My Domain
-	APIVersion string       `yaml:"api_version"` // salesforce: REST API version such as v66.0
-	Path       string       `yaml:"path"`        // csv: folder of CSV files, resolved
-	Auth       *SourceAuth  `yaml:"auth"`        // nil when absent
-	Limits     SourceLimits `yaml:"limits"`
-	Fields     Fields       `yaml:"fields"`
+	Name     string `yaml:"name"`
+	Type     string `yaml:"type"`
+	Schedule string `yaml:"schedule"` // cron spec, "@every 15m" or @hourly and friends
+	// StaleAfter is how long the source may go without a completed sync
+	// before passes stop waiting for it: its data is then used as it is and
+	// reported stale. Default DefaultStaleAfter.
+	StaleAfter time.Duration `yaml:"stale_after"`
+	BaseURL    string        `yaml:"base_url"`    // API base URL override (hubspot)
+	LoginURL   string        `yaml:"login_url"`   // salesforce: token host, login/test.salesforce.com or My Domain
+	APIVersion string        `yaml:"api_version"` // salesforce: REST API version such as v66.0
+	Path       string        `yaml:"path"`        // csv: folder of CSV files, resolved
+	Auth       *SourceAuth   `yaml:"auth"`        // nil when absent
+	Limits     SourceLimits  `yaml:"limits"`
+	Fields     Fields        `yaml:"fields"`
 }
 
 // SourceAuth holds a source's credentials. Which fields are set picks the
@@ -228,6 +232,9 @@ var sourceTypes = []string{"csv", "hubspot", "salesforce"}
 // DefaultSourceSchedule is the sync schedule of a source without one.
 const DefaultSourceSchedule = "@every 15m"
 
+// DefaultStaleAfter is the stale_after of a source without one.
+const DefaultStaleAfter = 24 * time.Hour
+
 // The sender of customer emails when notify.email.from is absent.
 const (
 	defaultFromEmail = "crmsync@localhost"
@@ -301,6 +308,9 @@ func (c *Config) applySectionDefaults(d *document) {
 	for i := range c.Sources {
 		if c.Sources[i].Schedule == "" {
 			c.Sources[i].Schedule = DefaultSourceSchedule
+		}
+		if c.Sources[i].StaleAfter == 0 {
+			c.Sources[i].StaleAfter = DefaultStaleAfter
 		}
 	}
 }

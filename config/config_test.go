@@ -52,8 +52,8 @@ func TestParseGood(t *testing.T) {
 		Redis:    RedisConfig{URL: testRedisURL, Namespace: "acme"},
 		Timezone: "Europe/Paris",
 		Sources: []Source{
-			{Name: "files", Type: "csv", Schedule: "@every 15m", Path: "testdata/data"},
-			{Name: "archive", Type: "csv", Schedule: "0 */6 * * *", Path: "/srv/archive"},
+			{Name: "files", Type: "csv", Schedule: "@every 15m", StaleAfter: DefaultStaleAfter, Path: "testdata/data"},
+			{Name: "archive", Type: "csv", Schedule: "0 */6 * * *", StaleAfter: DefaultStaleAfter, Path: "/srv/archive"},
 		},
 		Notify: NotifyConfig{
 			Outbox: "testdata/outbox",
@@ -240,7 +240,7 @@ sources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Source{Name: "two", Type: "csv", Schedule: "@hourly", Path: "testdata/two"}
+	want := Source{Name: "two", Type: "csv", Schedule: "@hourly", StaleAfter: DefaultStaleAfter, Path: "testdata/two"}
 	if got := c.Sources[1]; !reflect.DeepEqual(got, want) {
 		t.Errorf("merged source = %+v, want %+v", got, want)
 	}

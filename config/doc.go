@@ -69,6 +69,10 @@
 //	  - name:     # required, unique, lower-case letters, digits, "-" and "_"
 //	    type:     # required; one of: csv, hubspot, salesforce
 //	    schedule: # sync schedule. Default "@every 15m".
+//	    stale_after: # how long the source may go without a completed sync
+//	              # before evaluation passes stop waiting for its first or full
+//	              # sync: its data is then used as it is and reported stale (pass
+//	              # report, /healthz detail, crmsync_source_stale). Default 24h.
 //	    path:     # csv: required; folder holding accounts.csv, contacts.csv,
 //	              # deals.csv and owners.csv
 //	    base_url: # hubspot: API base URL override (proxy, tests). Default https://api.hubapi.com

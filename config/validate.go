@@ -101,6 +101,9 @@ func (c *Config) validateSource(d *document, i int, seen map[string]int) {
 		seen[s.Name] = d.node(p + ".name").Line
 	}
 	c.checkSchedule(d, p+".schedule", &s.Schedule)
+	if s.StaleAfter < 0 {
+		d.addf(p+".stale_after", "must not be negative, got %s", FormatDuration(s.StaleAfter))
+	}
 	if s.BaseURL != "" && !isHTTPURL(s.BaseURL) {
 		d.addf(p+".base_url", "invalid URL %q (want an absolute http or https URL)", s.BaseURL)
 	}

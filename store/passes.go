@@ -130,3 +130,41 @@ func (s *Store) ShardResults(ctx context.Context, pass string) ([][]byte, error)
 	}
 	return out, nil
 }
+
+// takeOverScript gives KEYS[1] to ARGV[2] for ARGV[3] ms if ARGV[1] still
+// holds it; returns 1 when it did.
+var takeOverScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`)
+
+// TakeOverPass makes pass the running evaluation pass in place of dead,
+// a pass found dead (none of its tasks left to run), for at most ttl. It
+// returns false when dead no longer holds the lock.
+func (s *Store) TakeOverPass(ctx context.Context, dead, pass string, ttl time.Duration) (bool, error) {
+	n, err := takeOverScript.Run(ctx, s.rdb, []string{s.key("pass-lock")}, dead, pass, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: take over pass lock: %w", err)
+	}
+	return n == 1, nil
+}
+
+// PassLock returns the pass holding the pass lock and for how long it
+// still holds it; "" when none does.
+func (s *Store) PassLock(ctx context.Context) (string, time.Duration, error) {
+	k := s.key("pass-lock")
+	var get *redis.StringCmd
+	var ttl *redis.DurationCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get, ttl = p.Get(ctx, k), p.PTTL(ctx, k)
+		return nil
+	})
+	if errors.Is(err, redis.Nil) {
+		return "", 0, nil
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("store: pass lock: %w", err)
+	}
+	return get.Val(), ttl.Val(), nil
+}

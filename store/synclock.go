@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -45,4 +46,17 @@ func (s *Store) UnlockSync(ctx context.Context, source, holder string) error {
 		return fmt.Errorf("store: unlock sync: %w", err)
 	}
 	return nil
+}
+
+// SyncLockHolder returns who holds the sync lock of source, "" when no
+// live sync does.
+func (s *Store) SyncLockHolder(ctx context.Context, source string) (string, error) {
+	h, err := s.rdb.Get(ctx, s.syncLockKey(source)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: sync lock holder: %w", err)
+	}
+	return h, nil
 }

@@ -25,6 +25,9 @@ type portfolio interface {
 	AcquireCooldown(ctx context.Context, rule, accountID, pass string, ttl time.Duration) (bool, error)
 	Cooldown(ctx context.Context, rule, accountID string) (until time.Time, ok bool, err error)
 	LockPass(ctx context.Context, pass string, ttl time.Duration) (ok bool, holder string, err error)
+	TakeOverPass(ctx context.Context, dead, pass string, ttl time.Duration) (bool, error)
+	GatePass(ctx context.Context, g store.Gate, now time.Time, pass []byte) (held []string, replaced []byte, err error)
+	SyncStates(ctx context.Context, sources []string) ([]store.SyncState, error)
 	UnlockPass(ctx context.Context, pass string) error
 	SavePassPlan(ctx context.Context, pass string, data []byte) error
 	PassPlan(ctx context.Context, pass string) ([]byte, error)
@@ -65,6 +68,16 @@ type Report struct {
 	Enqueued   map[notify.Channel]int    `json:"enqueued"` // channel → messages enqueued
 	Skipped    map[string]map[string]int `json:"skipped"`  // rule → reason → count
 	RuleErrors int                       `json:"rule_errors,omitempty"`
+	// Stale are the sources whose data the pass used although their syncs
+	// have not completed for longer than their stale_after.
+	Stale []StaleSource `json:"stale,omitempty"`
+}
+
+// StaleSource is a source a pass used while stale.
+type StaleSource struct {
+	Source      string    `json:"source"`
+	LastSuccess time.Time `json:"last_success,omitzero"` // end of its last completed sync; zero: never
+	LastError   string    `json:"last_error,omitempty"`
 }
 
 func newReport(pass string, now time.Time) *Report {
@@ -89,7 +102,13 @@ type Evaluator struct {
 	Planner *Planner
 	Queue   enqueuer
 	// NS names the deployment's queues and task ids.
-	NS      Namespace
+	NS Namespace
+	// Gate lists every configured source and its stale_after: a pass waits
+	// for their first and full syncs.
+	Gate store.Gate
+	// Tasks tells a pass holding the lock that died from a live one; nil:
+	// the lock is honoured until it expires.
+	Tasks   taskControl
 	Metrics *Metrics
 	Logger  *slog.Logger
 	// ShardSize is the number of accounts a shard holds (default
@@ -100,8 +119,13 @@ type Evaluator struct {
 // DefaultShardSize is the number of accounts of a shard.
 const DefaultShardSize = 2000
 
-// PassLockTTL bounds how long a pass that died keeps others from running.
+// PassLockTTL bounds how long a pass that died keeps others from running,
+// when no task inspector can tell that it died.
 const PassLockTTL = time.Hour
+
+// deferRetry is when a pass waiting for a sync tries again by itself; the
+// sync's commit runs it before that (Syncer.runDeferred).
+const deferRetry = 10 * time.Minute
 
 // ProcessTask implements asynq.Handler for TypeEvaluate: it plans the pass
 // and enqueues its shards.
@@ -133,6 +157,9 @@ func (e *Evaluator) ProcessShard(ctx context.Context, t *asynq.Task) error {
 // Start plans pass at now and enqueues its shards. When another pass is
 // running, this one is skipped: passes never overlap.
 func (e *Evaluator) Start(ctx context.Context, pass string, now time.Time) error {
+	if err := e.wait(ctx, pass, now); err != nil {
+		return err
+	}
 	doc, ok, err := e.begin(ctx, pass, now)
 	if err != nil || !ok {
 		return err
@@ -157,6 +184,9 @@ func (e *Evaluator) Start(ctx context.Context, pass string, now time.Time) error
 // returns its report. Tests and one-shot commands use it; the queue runs
 // the same steps spread over workers.
 func (e *Evaluator) Evaluate(ctx context.Context, pass string, now time.Time) (*Report, error) {
+	if err := e.wait(ctx, pass, now); err != nil {
+		return nil, err
+	}
 	doc, ok, err := e.begin(ctx, pass, now)
 	if err != nil {
 		return nil, err
@@ -176,13 +206,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, pass string, now time.Time) (*
 // begin takes the pass lock and returns the pass's plan: the saved one
 // when a retried coordinator finds it, so shards never change under it.
 func (e *Evaluator) begin(ctx context.Context, pass string, now time.Time) (*passDoc, bool, error) {
-	ok, holder, err := e.Store.LockPass(ctx, pass, PassLockTTL)
-	if err != nil {
-		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
-	}
-	if !ok {
-		e.Logger.Warn("evaluation pass skipped: another pass is running", "pass", pass, "running", holder)
-		return nil, false, nil
+	ok, err := e.lock(ctx, pass)
+	if err != nil || !ok {
+		return nil, false, err
 	}
 	if doc, err := e.loadPlan(ctx, pass); err == nil {
 		return doc, true, nil
@@ -225,6 +251,7 @@ type passDoc struct {
 	Accounts int                    `json:"accounts"`
 	Revenue  float64                `json:"revenue_12m"`
 	ABC      map[string]*ClassStats `json:"abc"`
+	Stale    []StaleSource          `json:"stale,omitempty"`
 }
 
 // plan reads the whole portfolio once: the samples segmentation needs, the
@@ -242,6 +269,9 @@ func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*pass
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if doc.Stale, err = e.staleSources(ctx, time.Now()); err != nil {
 		return nil, err
 	}
 	doc.Segmenter = rules.NewSegmenter(e.Rules.Segmentation, samples)
@@ -266,7 +296,7 @@ func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*pass
 // lets the next pass run.
 func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardResult) (*Report, error) {
 	rep := newReport(doc.Pass, doc.Now)
-	rep.StartedAt, rep.Accounts, rep.Revenue, rep.ABC = doc.StartedAt, doc.Accounts, doc.Revenue, doc.ABC
+	rep.StartedAt, rep.Accounts, rep.Revenue, rep.ABC, rep.Stale = doc.StartedAt, doc.Accounts, doc.Revenue, doc.ABC, doc.Stale
 	for _, r := range results {
 		rep.RuleErrors += r.RuleErrors
 		for k, v := range r.Flags {
@@ -294,6 +324,7 @@ func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardRe
 	rep.Enqueued[notify.Slack] += digests
 	rep.Duration = time.Since(rep.StartedAt)
 	e.Metrics.PassDuration.Observe(rep.Duration.Seconds())
+	e.Metrics.LastPass.SetToCurrentTime()
 	if err := e.saveReport(ctx, rep); err != nil {
 		return nil, err
 	}

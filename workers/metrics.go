@@ -16,8 +16,12 @@ type Metrics struct {
 	SyncWaitSeconds *prometheus.CounterVec // source
 	Flags           *prometheus.CounterVec // rule
 	Skipped         *prometheus.CounterVec // rule, reason
-	Messages        *prometheus.CounterVec // channel, outcome (sent, duplicate, failed)
+	Messages        *prometheus.CounterVec // channel, outcome (sent, duplicate, retry, rejected, dead, unknown, found, unresolved, paused, …)
+	ChannelPaused   *prometheus.GaugeVec   // channel: 1 while its credentials are refused
 	PassDuration    prometheus.Histogram
+	PassesHeld      *prometheus.CounterVec // reason ("running", "waiting_for_sync"), source
+	LastPass        prometheus.Gauge       // Unix time of the last pass that completed
+	LocksReleased   *prometheus.CounterVec // lock ("pass", "sync"): locks of dead holders taken over
 }
 
 // NewMetrics registers the metrics with reg.
@@ -34,6 +38,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Flags:           f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_flags_total", Help: "Accounts flagged, per rule."}, []string{"rule"}),
 		Skipped:         f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_messages_skipped_total", Help: "Messages not sent because a safety rail held them back."}, []string{"rule", "reason"}),
 		Messages:        f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_messages_total", Help: "Messages by channel and outcome."}, []string{"channel", "outcome"}),
+		ChannelPaused:   f.NewGaugeVec(prometheus.GaugeOpts{Name: "crmsync_channel_paused", Help: "1 while a delivery channel is paused because its credentials were refused."}, []string{"channel"}),
+		PassesHeld: f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_evaluate_passes_held_total",
+			Help: "Evaluation passes that did not run when due: another pass was running, or a source's first or full sync had not committed (source says which)."},
+			[]string{"reason", "source"}),
+		LastPass: f.NewGauge(prometheus.GaugeOpts{Name: "crmsync_evaluate_last_success_timestamp_seconds",
+			Help: "Unix time at which the last evaluation pass completed."}),
+		LocksReleased: f.NewCounterVec(prometheus.CounterOpts{Name: "crmsync_locks_released_total",
+			Help: "Locks taken over because their holder was dead."}, []string{"lock"}),
 		PassDuration: f.NewHistogram(prometheus.HistogramOpts{
 			Name: "crmsync_evaluate_pass_seconds", Help: "Duration of evaluation passes.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),

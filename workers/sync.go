@@ -3,6 +3,7 @@ package workers
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,12 +33,31 @@ type pageStore interface {
 	UnlockSync(ctx context.Context, source, holder string) error
 	PauseSource(ctx context.Context, source, reason string, until time.Time) error
 	SourcePause(ctx context.Context, source string) (until time.Time, reason string, ok bool, err error)
+	SyncLockHolder(ctx context.Context, source string) (string, error)
+	BeginSync(ctx context.Context, source string, at time.Time, kind string) error
+	SaveSyncProgress(ctx context.Context, source string, p store.SyncProgress) error
+	FailSync(ctx context.Context, source string, started, at time.Time, why string) error
+	EndSync(ctx context.Context, g store.Gate, source string, started, at time.Time, full bool) ([]byte, error)
+	SyncStates(ctx context.Context, sources []string) ([]store.SyncState, error)
+}
+
+// taskControl is what the syncer and the evaluator need of asynq's
+// Inspector: to run a deferred pass at once, and to tell a live pass from
+// a dead one.
+type taskControl interface {
+	GetTaskInfo(queue, id string) (*asynq.TaskInfo, error)
+	RunTask(queue, id string) error
+	DeleteTask(queue, id string) error
 }
 
 // syncLockTTL is how long a sync's lock on its source outlives the last
 // renewal (every third of it): a crashed process frees the source after
-// at most this.
-const syncLockTTL = 2 * time.Minute
+// at most this, and ResumeInterrupted then resumes its sync.
+const syncLockTTL = 30 * time.Second
+
+// progressEvery is how often a running sync records its progress, for
+// passes waiting on it and /healthz.
+const progressEvery = 2 * time.Second
 
 // ErrSyncRunning is returned when another sync of the source is running.
 var ErrSyncRunning = errors.New("another sync of this source is running")
@@ -94,6 +114,14 @@ func (s *SyncStats) add(p connectors.Page) {
 type Syncer struct {
 	Sources map[string]connectors.Connector
 	Store   pageStore
+	// Gate lists every configured source and its stale_after: a sync that
+	// frees the portfolio runs the pass that waited for it.
+	Gate store.Gate
+	// Queue, NS and Tasks run deferred passes and resume interrupted syncs;
+	// without them, neither is done.
+	Queue   enqueuer
+	NS      Namespace
+	Tasks   taskControl
 	Metrics *Metrics
 	Logger  *slog.Logger
 	// Progress, when set, is called after each stored page and before
@@ -109,6 +137,13 @@ type Syncer struct {
 // store. A sync the CRM stops (daily allocation spent) returns an error
 // holding a *connectors.StopError and the stats so far, with Stopped set.
 func (y *Syncer) Sync(ctx context.Context, source string, full bool) (SyncStats, error) {
+	return y.sync(ctx, source, full, time.Time{})
+}
+
+// sync is Sync for a request made at requested: when a sync of the source
+// (a full one, for a full request) started and completed since then, the
+// request is done already and nothing is pulled.
+func (y *Syncer) sync(ctx context.Context, source string, full bool, requested time.Time) (SyncStats, error) {
 	conn, ok := y.Sources[source]
 	if !ok {
 		return SyncStats{}, fmt.Errorf("sync: unknown source %q", source)
@@ -118,40 +153,81 @@ func (y *Syncer) Sync(ctx context.Context, source string, full bool) (SyncStats,
 		return SyncStats{}, fmt.Errorf("sync %s: %w", source, err)
 	}
 	defer unlock()
-	wm, err := y.start(ctx, source, full)
-	if err != nil {
-		return SyncStats{}, fmt.Errorf("sync %s: %w", source, err)
+	plan, err := y.start(ctx, source, full, requested)
+	if err != nil || plan.covered {
+		return SyncStats{}, wrapSync(source, err)
 	}
 	run := &syncRun{y: y, source: source, st: SyncStats{Started: time.Now()}}
-	err = conn.Pull(run.traced(ctx), wm, run.page)
-	if stop, ok := connectors.AsStop(err); ok {
-		st := run.stats()
-		st.Stopped = stop.Error()
-		resume := stop.Resume
-		if resume.IsZero() {
-			resume = time.Now().Add(defaultPause)
-		}
-		if perr := y.Store.PauseSource(ctx, source, stop.Reason, resume); perr != nil {
-			y.Logger.Error("cannot record the pause; scheduled syncs will try again", "source", source, "err", perr)
-		}
-		y.Logger.Warn("sync stopped early; scheduled syncs resume from its watermark after the pause", "source", source, "reason", stop.Reason, "resume", resume, "records", st.Records())
-		return st, fmt.Errorf("sync %s: %w", source, err)
-	}
+	err = conn.Pull(run.traced(ctx), plan.wm, run.page)
 	if err != nil {
-		return run.stats(), fmt.Errorf("sync %s: %w", source, err)
+		return y.failed(ctx, run, err)
 	}
+	return y.complete(ctx, run, plan.full)
+}
+
+func wrapSync(source string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sync %s: %w", source, err)
+}
+
+// failed records a sync that ended early. A stop (the CRM's allocation
+// spent) pauses the source's scheduled syncs until the CRM's resume time.
+func (y *Syncer) failed(ctx context.Context, run *syncRun, err error) (SyncStats, error) {
+	source, st := run.source, run.stats()
+	// Record the failure even when ctx is why the sync ended (a shutdown,
+	// a lost lock): the resumed sync must know the last one did not end.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if ferr := y.Store.FailSync(rctx, source, st.Started, time.Now(), err.Error()); ferr != nil {
+		y.Logger.Error("cannot record the failed sync", "source", source, "err", ferr)
+	}
+	if errors.Is(err, connectors.ErrAuth) {
+		y.Logger.Error("source paused: the CRM refused the credentials; fix the source's auth in the config, its next scheduled sync tries again",
+			"source", source, "err", err)
+		return st, wrapSync(source, err)
+	}
+	stop, ok := connectors.AsStop(err)
+	if !ok {
+		return st, wrapSync(source, err)
+	}
+	st.Stopped = stop.Error()
+	resume := stop.Resume
+	if resume.IsZero() {
+		resume = time.Now().Add(defaultPause)
+	}
+	if perr := y.Store.PauseSource(rctx, source, stop.Reason, resume); perr != nil {
+		y.Logger.Error("cannot record the pause; scheduled syncs will try again", "source", source, "err", perr)
+	}
+	y.Logger.Warn("sync stopped early; scheduled syncs resume from its watermark after the pause", "source", source, "reason", stop.Reason, "resume", resume, "records", st.Records())
+	return st, wrapSync(source, err)
+}
+
+// complete closes a sync that pulled everything: its sweep, its pause,
+// and its state, which makes the source ready. When that frees the
+// portfolio, the pass that waited for it runs now.
+func (y *Syncer) complete(ctx context.Context, run *syncRun, full bool) (SyncStats, error) {
+	source := run.source
 	swept, err := y.Store.EndSweep(ctx, source)
 	if err != nil {
-		return run.stats(), fmt.Errorf("sync %s: %w", source, err)
+		return run.stats(), wrapSync(source, err)
 	}
 	if err := y.Store.PauseSource(ctx, source, "", time.Time{}); err != nil {
-		return run.stats(), fmt.Errorf("sync %s: %w", source, err)
+		return run.stats(), wrapSync(source, err)
 	}
 	st := run.stats()
+	deferred, err := y.Store.EndSync(ctx, y.Gate, source, st.Started, time.Now(), full)
+	if err != nil {
+		return st, wrapSync(source, err)
+	}
 	st.Swept = swept.Accounts + swept.Contacts + swept.Deals
 	y.Metrics.SyncDeleted.WithLabelValues(source).Add(float64(st.Swept))
-	y.Logger.Info("sync done", "source", source, "pages", st.Pages, "records", st.Records(), "rejects", st.Rejects,
+	y.Logger.Info("sync done", "source", source, "full", full, "pages", st.Pages, "records", st.Records(), "rejects", st.Rejects,
 		"deleted", st.Deleted, "swept", st.Swept, "requests", st.Requests, "waits", st.Waits, "waited", st.Waited.Round(time.Millisecond))
+	if deferred != nil {
+		y.runDeferred(ctx, source, deferred)
+	}
 	return st, nil
 }
 
@@ -196,24 +272,71 @@ func (y *Syncer) lock(ctx context.Context, source string) (context.Context, func
 	return ctx, unlock, nil
 }
 
-// start returns the watermark to pull from, opening a sweep when the pull
-// starts from scratch over records stored before (the first sync of a
-// source has nothing to sweep, and skips the cost of marking).
-func (y *Syncer) start(ctx context.Context, source string, full bool) (connectors.Watermark, error) {
-	if full {
+// syncPlan is how a sync starts.
+type syncPlan struct {
+	wm      connectors.Watermark // where to pull from
+	full    bool                 // a full sync: the first, a --full one, or one resumed
+	covered bool                 // the request was done by a sync since: pull nothing
+}
+
+// start decides where the sync pulls from and records that it started. A
+// full sync already in progress (interrupted: a crash, a kill, a deploy)
+// is resumed from its last stored page, even when a full sync is asked
+// for again; a full sync from scratch over records stored before opens a
+// sweep (the first sync of a source has nothing to sweep, and skips the
+// cost of marking).
+func (y *Syncer) start(ctx context.Context, source string, full bool, requested time.Time) (syncPlan, error) {
+	states, err := y.Store.SyncStates(ctx, []string{source})
+	if err != nil {
+		return syncPlan{}, err
+	}
+	state := states[0]
+	if covered(state, full, requested) {
+		y.Logger.Info("sync skipped: one that started after it was asked for has completed", "source", source, "full", full)
+		return syncPlan{covered: true}, nil
+	}
+	resuming := !state.FullSince.IsZero()
+	if full && !resuming {
 		if err := y.Store.ResetWatermark(ctx, source); err != nil {
-			return nil, err
+			return syncPlan{}, err
 		}
 	}
 	wm, err := y.Store.Watermark(ctx, source)
-	if err != nil || len(wm) > 0 {
-		return wm, err
+	if err != nil {
+		return syncPlan{}, err
+	}
+	kind := "" // an incremental sync, or a full one resumed
+	if len(wm) == 0 && !resuming {
+		kind = store.FullFirst
+		if !state.Ready.IsZero() {
+			kind = store.FullAgain
+		}
+	}
+	if err := y.Store.BeginSync(ctx, source, time.Now(), kind); err != nil {
+		return syncPlan{}, err
+	}
+	plan := syncPlan{wm: wm, full: kind != "" || resuming}
+	if len(wm) > 0 {
+		return plan, nil
 	}
 	stored, err := y.Store.HasAccounts(ctx, source)
 	if err != nil || !stored {
-		return wm, err
+		return plan, err
 	}
-	return wm, y.Store.BeginSweep(ctx, source, time.Now())
+	return plan, y.Store.BeginSweep(ctx, source, time.Now())
+}
+
+// covered reports whether a sync asked for at requested (zero: by hand,
+// never covered) was done by one that started since and completed.
+func covered(st store.SyncState, full bool, requested time.Time) bool {
+	if requested.IsZero() {
+		return false
+	}
+	last := st.LastSuccess
+	if full {
+		last = st.LastFullSuccess
+	}
+	return !last.IsZero() && !last.Before(requested)
 }
 
 // syncRun is one Sync in progress. The connector's trace hooks may run on
@@ -225,6 +348,7 @@ type syncRun struct {
 	mu        sync.Mutex
 	st        SyncStats
 	estimates map[string]int
+	saved     time.Time // when the progress was last recorded
 
 	progress sync.Mutex // serialises Progress calls
 }
@@ -242,7 +366,25 @@ func (r *syncRun) page(ctx context.Context, p connectors.Page) error {
 	}
 	r.y.count(r.source, p)
 	r.update(func(st *SyncStats) { st.add(p) })
+	r.saveProgress(ctx)
 	return nil
+}
+
+// saveProgress records how far the sync has gone, every progressEvery,
+// for the passes that wait for it and /healthz. Losing it loses nothing.
+func (r *syncRun) saveProgress(ctx context.Context) {
+	r.mu.Lock()
+	now := time.Now()
+	if now.Sub(r.saved) < progressEvery {
+		r.mu.Unlock()
+		return
+	}
+	r.saved = now
+	p := store.SyncProgress{Pages: r.st.Pages, Records: r.st.Records() + r.st.Rejects, Expected: r.st.Expected, At: now}
+	r.mu.Unlock()
+	if err := r.y.Store.SaveSyncProgress(ctx, r.source, p); err != nil {
+		r.y.Logger.Warn("cannot record the sync's progress", "source", r.source, "err", err)
+	}
 }
 
 // update changes the stats and reports them.
@@ -322,6 +464,9 @@ func (y *Syncer) count(source string, p connectors.Page) {
 // stopped (daily allocation spent) is not retried, and scheduled syncs of
 // that source are skipped until the CRM's resume time; the first one after
 // it resumes from the watermark. (crmsync sync, run by hand, tries anyway.)
+// A sync whose source is held by another live sync is tried again later
+// (when that one has completed since, there is nothing left to do); one
+// whose credentials the CRM refused waits for the next scheduled sync.
 func (y *Syncer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var p SyncPayload
 	if err := decode(t, &p); err != nil {
@@ -338,13 +483,123 @@ func (y *Syncer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		y.Logger.Info("sync skipped: the CRM asked to wait", "source", p.Source, "reason", reason, "until", until)
 		return nil
 	}
-	_, err = y.Sync(ctx, p.Source, p.Full)
-	if _, stopped := connectors.AsStop(err); stopped {
+	_, err = y.sync(ctx, p.Source, p.Full, p.At)
+	if _, stopped := connectors.AsStop(err); stopped || errors.Is(err, connectors.ErrAuth) {
 		return nil
 	}
 	if errors.Is(err, ErrSyncRunning) {
-		y.Logger.Info("sync skipped: the previous one is still running", "source", p.Source, "err", err)
-		return nil
+		y.Logger.Info("sync postponed: another sync of the source is running", "source", p.Source, "err", err)
+		return &RetryLater{Reason: err.Error(), After: syncLockTTL / 2}
 	}
 	return err
+}
+
+// runDeferred runs now the pass that waited for source's sync to commit:
+// the pass's task waits in the retry set, so it is moved to pending (or,
+// when it is gone, enqueued anew).
+func (y *Syncer) runDeferred(ctx context.Context, source string, b []byte) {
+	var p EvaluatePayload
+	if err := json.Unmarshal(b, &p); err != nil {
+		y.Logger.Error("deferred pass unreadable; the next tick runs one", "err", err)
+		return
+	}
+	if y.Tasks == nil || y.Queue == nil {
+		y.Logger.Warn("deferred pass left for the next tick: this process runs no queue", "pass", p.Pass)
+		return
+	}
+	queue, id := y.NS.Queue(QueueEvaluate), string(y.NS)+":"+EvaluateTaskID(p.Pass)
+	err := runTaskSoon(ctx, y.Tasks, queue, id)
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		err = y.enqueuePass(ctx, p)
+	}
+	if err != nil {
+		y.Logger.Error("deferred pass not started; it runs at its next retry", "pass", p.Pass, "err", err)
+		return
+	}
+	y.Logger.Info("deferred evaluation pass runs now: the portfolio is complete", "pass", p.Pass, "source", source)
+}
+
+// runTaskSoon moves task id of queue to pending, waiting (a few seconds
+// at most) for it to leave the active state: a pass that has just
+// deferred itself is still finishing its run.
+func runTaskSoon(ctx context.Context, tasks taskControl, queue, id string) error {
+	for range 50 {
+		info, err := tasks.GetTaskInfo(queue, id)
+		if err != nil {
+			return err
+		}
+		switch info.State {
+		case asynq.TaskStatePending:
+			return nil
+		case asynq.TaskStateActive:
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		return tasks.RunTask(queue, id)
+	}
+	return fmt.Errorf("task %s still running", id)
+}
+
+// enqueuePass enqueues pass p anew, under an id of its own.
+func (y *Syncer) enqueuePass(ctx context.Context, p EvaluatePayload) error {
+	t, err := NewEvaluateTask(y.NS, p, y.NS.TaskID(fmt.Sprintf("%s+%d", EvaluateTaskID(p.Pass), time.Now().UnixMilli())))
+	if err != nil {
+		return err
+	}
+	_, err = y.Queue.EnqueueContext(ctx, t)
+	return err
+}
+
+// ResumeInterrupted enqueues a sync of every source whose last sync was
+// interrupted: it is marked running, but no live process holds the
+// source's lock (its holder died, was killed or lost Redis). Run every few
+// seconds by each crmsync run process, it resumes such a sync from its
+// last stored page within about a minute, never leaving it for the next
+// schedule tick. Sources the CRM asked to wait for are left alone.
+func (y *Syncer) ResumeInterrupted(ctx context.Context) error {
+	if y.Queue == nil {
+		return nil
+	}
+	states, err := y.Store.SyncStates(ctx, y.Gate.Sources)
+	if err != nil {
+		return err
+	}
+	for _, st := range states {
+		if st.Running.IsZero() {
+			continue
+		}
+		if err := y.resume(ctx, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (y *Syncer) resume(ctx context.Context, st store.SyncState) error {
+	holder, err := y.Store.SyncLockHolder(ctx, st.Source)
+	if err != nil || holder != "" {
+		return err
+	}
+	if _, _, paused, err := y.Store.SourcePause(ctx, st.Source); err != nil || paused {
+		return err
+	}
+	id := fmt.Sprintf("sync-resume:%s@%d", st.Source, st.Running.UnixMilli())
+	t, err := NewSyncTask(y.NS, SyncPayload{Source: st.Source}, y.NS.TaskID(id), asynq.Retention(time.Minute))
+	if err != nil {
+		return err
+	}
+	_, err = y.Queue.EnqueueContext(ctx, t)
+	switch {
+	case errors.Is(err, asynq.ErrTaskIDConflict):
+		return nil // another process, or an earlier round, resumed it
+	case err != nil:
+		return fmt.Errorf("resume sync %s: %w", st.Source, err)
+	}
+	y.Logger.Warn("resuming an interrupted sync from its last stored page", "source", st.Source,
+		"interrupted_sync_started", st.Running, "full", !st.FullSince.IsZero(), "progress", st.Progress.Records)
+	return nil
 }

@@ -217,8 +217,8 @@ func TestSyncOnePerSource(t *testing.T) {
 		t.Fatalf("second Sync = %v, want ErrSyncRunning", err)
 	}
 	task, _ := NewSyncTask("test", SyncPayload{Source: "crm"})
-	if err := y.ProcessTask(ctx, task); err != nil {
-		t.Fatalf("scheduled sync while one runs = %v, want nil (skipped)", err)
+	if _, ok := errors.AsType[*RetryLater](y.ProcessTask(ctx, task)); !ok {
+		t.Fatal("scheduled sync while one runs: want a RetryLater")
 	}
 	close(conn.release)
 	if err := <-first; err != nil {

@@ -67,6 +67,9 @@ const BatchSize = 50
 type SyncPayload struct {
 	Source string `json:"source"`
 	Full   bool   `json:"full,omitempty"` // forget the watermark and pull everything
+	// At is when the sync was asked for: a sync that started after it and
+	// completed does what was asked, and this one then pulls nothing.
+	At time.Time `json:"at,omitzero"`
 }
 
 // EvaluatePayload asks for one evaluation pass. The pass id names the pass
@@ -109,6 +112,9 @@ func EvaluateTaskID(pass string) string { return "evaluate:" + pass }
 
 // NewSyncTask returns a task syncing the named source.
 func NewSyncTask(ns Namespace, p SyncPayload, opts ...asynq.Option) (*asynq.Task, error) {
+	if p.At.IsZero() {
+		p.At = time.Now()
+	}
 	return newTask(TypeSync, p, append([]asynq.Option{asynq.Queue(ns.Queue(QueueSync)), asynq.MaxRetry(10), asynq.Timeout(2 * time.Hour)}, opts...)...)
 }
 
