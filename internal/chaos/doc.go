@@ -1,0 +1,31 @@
+// Package chaos holds crmsync's chaos tests: the built binary run as
+// subprocesses against a real Redis and the project's vendor fakes
+// (hubspotfake, sendgridfake, slackfake), while the tests kill it, stop
+// its Redis, hand it wrong credentials or broken input, and then count
+// what the fakes received.
+//
+// Every scenario compares its outcome with a reference run of the same
+// portfolio and rules without faults: every message the reference
+// delivered must arrive exactly once, nothing else may arrive, and the
+// synced store must hold the same records. Each scenario logs one line
+//
+//	chaos: NAME lost=N dup=N extra=N recovery=S
+//
+// where lost counts expected messages (or records) that never arrived,
+// dup the copies beyond the first, extra what arrived that the reference
+// did not send, and recovery the seconds from the fault to the first sign
+// of recovery (n/a when there is no fault).
+//
+// The tests are gated: they run only when CRMSYNC_CHAOS is "short" (small
+// portfolios, one fault moment per family: what CI runs) or "full" (every
+// moment, bigger portfolios):
+//
+//	CRMSYNC_CHAOS=short go test -run Chaos -v -timeout 20m ./internal/chaos/
+//	CRMSYNC_CHAOS=full go test -run Chaos -v -timeout 60m ./internal/chaos/
+//
+// They need a Redis ≥ 6.2 at CRMSYNC_TEST_REDIS_URL (default
+// redis://127.0.0.1:6379; each scenario takes a fresh namespace there) and
+// redis-server on PATH for the scenarios that stop Redis (they start their
+// own, with AOF). Without them the tests skip, except under CI=true, where
+// they fail.
+package chaos

@@ -1,0 +1,285 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// redisServer is a private redis-server with an append-only file, for the
+// scenarios that stop Redis: it can be stopped and started again on the
+// same folder and port, and comes back with what it had acknowledged.
+type redisServer struct {
+	dir  string
+	port int
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startRedis starts a private redis-server from PATH on a spare port. It
+// skips the test when there is none, except under CI=true.
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		msg := "chaos: no redis-server on PATH (apt-get install redis-server); the scenarios that stop Redis need their own"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &redisServer{dir: t.TempDir(), port: l.Addr().(*net.TCPAddr).Port}
+	l.Close()
+	if err := r.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.kill)
+	return r
+}
+
+// URL is the server's redis:// URL.
+func (r *redisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+
+// start runs redis-server and waits until it answers (having loaded its
+// append-only file).
+func (r *redisServer) start() error {
+	r.cmd = exec.Command("redis-server",
+		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "",
+		"--logfile", filepath.Join(r.dir, "redis.log"), "--daemonize", "no")
+	if err := r.cmd.Start(); err != nil {
+		return fmt.Errorf("redis-server: %w", err)
+	}
+	r.done = make(chan struct{})
+	go func() { r.cmd.Wait(); close(r.done) }()
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port)})
+	defer c.Close()
+	_, err := waitUntil(15*time.Second, "redis-server to answer", func() (bool, string) {
+		err := c.Ping(context.Background()).Err()
+		return err == nil, fmt.Sprint(err)
+	})
+	return err
+}
+
+// stop shuts the server down gracefully (SIGTERM: it flushes the
+// append-only file) and waits for it to exit.
+func (r *redisServer) stop() {
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.done:
+	case <-time.After(20 * time.Second):
+		r.kill()
+	}
+}
+
+func (r *redisServer) kill() {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-r.done:
+	default:
+		r.cmd.Process.Kill()
+		<-r.done
+	}
+}
+
+// client returns a client of url, closed when the test ends.
+func client(t *testing.T, url string) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// snapshot is the portfolio a store holds, flattened: one entry per record
+// (an account's JSON, one contact or deal of an account's hash, an owner,
+// an index entry), keyed without the namespace.
+type snapshot map[string]string
+
+// recordPrefixes are the store keys that hold synced records (store/doc.go);
+// locks, watermarks, sweeps, ledger and reports are left out.
+var recordPrefixes = []string{"accounts", "acct:", "contacts:", "deals:", "contact:", "deal:", "owner:"}
+
+// snapshotStore reads the records namespace ns holds.
+func snapshotStore(ctx context.Context, c *redis.Client, ns string) (snapshot, error) {
+	snap := snapshot{}
+	iter := c.Scan(ctx, 0, ns+":*", 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		rel := strings.TrimPrefix(key, ns+":")
+		if !slices.ContainsFunc(recordPrefixes, func(p string) bool {
+			return rel == p || strings.HasSuffix(p, ":") && strings.HasPrefix(rel, p)
+		}) {
+			continue
+		}
+		typ, err := c.Type(ctx, key).Result()
+		if err != nil {
+			return nil, err
+		}
+		switch typ {
+		case "string":
+			v, err := c.Get(ctx, key).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return nil, err
+			}
+			snap[rel] = v
+		case "hash":
+			h, err := c.HGetAll(ctx, key).Result()
+			if err != nil {
+				return nil, err
+			}
+			for f, v := range h {
+				snap[rel+"#"+f] = v
+			}
+		case "zset":
+			ms, err := c.ZRange(ctx, key, 0, -1).Result()
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range ms {
+				snap[rel+"#"+m] = ""
+			}
+		}
+	}
+	return snap, iter.Err()
+}
+
+// storeDiff compares a store with the reference's: records missing,
+// records that differ, records the reference does not have, and a few
+// examples.
+type storeDiff struct {
+	missing, changed, extra int
+	examples                []string
+}
+
+func (d storeDiff) String() string {
+	return fmt.Sprintf("%d records missing, %d different, %d extra (%s)", d.missing, d.changed, d.extra, strings.Join(d.examples, "; "))
+}
+
+func (d storeDiff) same() bool { return d.missing+d.changed+d.extra == 0 }
+
+func diffStores(want, got snapshot) storeDiff {
+	var d storeDiff
+	note := func(s string) {
+		if len(d.examples) < 5 {
+			d.examples = append(d.examples, s)
+		}
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v, ok := got[k]
+		switch {
+		case !ok:
+			d.missing++
+			note("missing " + k)
+		case v != want[k]:
+			d.changed++
+			note(fmt.Sprintf("%s: %.120s, want %.120s", k, v, want[k]))
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			d.extra++
+			note("extra " + k)
+		}
+	}
+	return d
+}
+
+// countPrefix counts the entries of snap whose key starts with prefix.
+func (s snapshot) countPrefix(prefix string) int {
+	n := 0
+	for k := range s {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// passReport is what the chaos tests read of a pass report.
+type passReport struct {
+	Pass      string         `json:"pass"`
+	StartedAt time.Time      `json:"started_at"`
+	Duration  time.Duration  `json:"duration"`
+	Accounts  int            `json:"accounts"`
+	Enqueued  map[string]int `json:"enqueued"`
+}
+
+// reports returns the pass reports of namespace ns, oldest first.
+func reports(ctx context.Context, c *redis.Client, ns string) ([]passReport, error) {
+	var out []passReport
+	iter := c.Scan(ctx, 0, ns+":report:*", 1000).Iterator()
+	for iter.Next(ctx) {
+		b, err := c.Get(ctx, iter.Val()).Bytes()
+		if err != nil {
+			if errors.Is(err, redis.Nil) {
+				continue
+			}
+			return nil, err
+		}
+		var r passReport
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("report %s: %w", iter.Val(), err)
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].StartedAt.Before(out[j].StartedAt) })
+	return out, iter.Err()
+}
+
+// queueNames are crmsync's asynq queues within a deployment.
+var queueNames = []string{"slack", "email", "evaluate", "sync"}
+
+// queueState sums the tasks of namespace ns's queues that are not done:
+// pending, active (orphaned ones included), scheduled, waiting for a retry.
+func queueState(insp *asynq.Inspector, ns string) (busy int, state string, err error) {
+	var parts []string
+	for _, name := range queueNames {
+		q := ns + ":" + name // workers.Namespace.Queue
+		info, err := insp.GetQueueInfo(q)
+		if errors.Is(err, asynq.ErrQueueNotFound) || err != nil && strings.Contains(err.Error(), "does not exist") {
+			continue
+		}
+		if err != nil {
+			return 0, "", err
+		}
+		n := info.Pending + info.Active + info.Scheduled + info.Retry + info.Aggregating
+		busy += n
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d pending, %d active, %d scheduled, %d retry",
+				strings.TrimPrefix(q, ns+":"), info.Pending, info.Active, info.Scheduled, info.Retry))
+		}
+	}
+	if len(parts) == 0 {
+		return 0, "queues idle", nil
+	}
+	return busy, strings.Join(parts, "; "), nil
+}
