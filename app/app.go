@@ -175,9 +175,9 @@ func (a *App) handlers(renderer *email.Renderer, conns map[string]connectors.Con
 			Metrics: m, Logger: a.log, Progress: a.syncs.record},
 		Evaluate: &workers.Evaluator{Store: a.Store, Rules: a.Rules, Planner: planner, Queue: a.client, NS: a.ns(), Gate: a.gate(), Tasks: a.inspector,
 			Metrics: m, Logger: a.log},
-		Email:    deliverer(notify.Email),
-		Slack:    deliverer(notify.Slack),
-		Actions:  &workers.Actions{Store: a.Store, Logger: a.log},
+		Email:   deliverer(notify.Email),
+		Slack:   deliverer(notify.Slack),
+		Actions: &workers.Actions{Store: a.Store, Logger: a.log},
 	}
 }
 

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/crmsync/crmsync/config"
 	"github.com/crmsync/crmsync/internal/redistest"
+	"github.com/crmsync/crmsync/internal/waitfor"
 	"github.com/crmsync/crmsync/notify"
 )
 
@@ -94,19 +96,12 @@ func TestRunOnRealRedis(t *testing.T) {
 
 	// The evaluation schedule ticks every second, so the queues are never
 	// idle for long: wait for what a pass leaves behind instead.
-	deadline := time.Now().Add(time.Minute)
-	for {
+	waitfor.Until(t, time.Minute, "a scheduled pass over the whole sample and its emails", func() (bool, string) {
 		pass, data, err := a.Store.LatestReport(ctx)
 		full := err == nil && strings.HasPrefix(pass, "evaluate@") && strings.Contains(string(data), `"accounts":3000`)
 		msgs, rerr := readOutbox(a.Outbox.Path(notify.Email))
-		if full && rerr == nil && len(msgs) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("within a minute: last pass %q (%v), %d emails in the outbox (%v)", pass, err, len(msgs), rerr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return full && rerr == nil && len(msgs) > 0, fmt.Sprintf("last pass %q (%v), %d emails in the outbox (%v)", pass, err, len(msgs), rerr)
+	})
 	cancel()
 	select {
 	case err := <-done:

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/waitfor"
 	"github.com/crmsync/crmsync/notify/slack"
 )
 
@@ -78,16 +80,10 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	if code := post("/slack/interactions", form, slackHeaders); code != http.StatusOK {
 		t.Fatalf("signed click: %d, want 200", code)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, ok, err := a.Store.Snoozed(ctx, "high-value-churning", "sample:A00042"); err != nil || ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the click was not done within 30s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.Until(t, 30*time.Second, "the click to snooze the account", func() (bool, string) {
+		_, ok, err := a.Store.Snoozed(ctx, "high-value-churning", "sample:A00042")
+		return err != nil || ok, fmt.Sprintf("snoozed %v, %v", ok, err)
+	})
 
 	// SendGrid reports an unsubscribe.
 	events := `[{"email":"Quit@Example.com","timestamp":1764000000,"event":"unsubscribe","sg_event_id":"e1"}]`

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/crmsync/crmsync/internal/redistest"
+	"github.com/crmsync/crmsync/internal/waitfor"
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/email"
@@ -306,29 +307,17 @@ func TestShardedPassOnRealRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rep Report
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if b, err := s.Report(ctx, "p1"); err == nil {
-			if err := json.Unmarshal(b, &rep); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no report within a minute")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.Until(t, time.Minute, "the pass's report", func() (bool, string) {
+		b, err := s.Report(ctx, "p1")
+		return err == nil && json.Unmarshal(b, &rep) == nil, fmt.Sprint(err)
+	})
 	if rep.Accounts != 50 || rep.Flags["quiet"] != 50 || rep.Enqueued[notify.Email] != 100 {
 		t.Fatalf("report: accounts %d flags %v enqueued %v; want each of 50 accounts once", rep.Accounts, rep.Flags, rep.Enqueued)
 	}
-	deadline = time.Now().Add(time.Minute)
-	for n := 0; n < 100; n = len(snd.sentKeys()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 100 emails delivered within a minute", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.Until(t, time.Minute, "100 emails delivered", func() (bool, string) {
+		n := len(snd.sentKeys())
+		return n >= 100, fmt.Sprintf("%d delivered", n)
+	})
 	for k, n := range snd.sent {
 		if n != 1 {
 			t.Fatalf("%s delivered %d times", k, n)
