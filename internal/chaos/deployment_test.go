@@ -60,8 +60,8 @@ type setup struct {
 }
 
 // deployment is one crmsync deployment: a config in its own folder and
-// Redis namespace, its own vendor fakes (each behind a proxy the test can
-// hook), and the crmsync processes started from it.
+// Redis namespace, its own vendor fakes (SendGrid and Slack behind a
+// proxy the test can hook), and the crmsync processes started from it.
 type deployment struct {
 	t     *testing.T
 	name  string
@@ -102,7 +102,6 @@ func newDeployment(t *testing.T, name string, p portfolio, s setup) *deployment 
 	d.sg = sendgridfake.New(t, sendgridKey)
 	d.sl = slackfake.New(t, slackToken)
 	addSlackUsers(d.sl, p)
-	d.hsProxy = newProxy(t, d.hs.URL())
 	d.sgProxy = newProxy(t, d.sg.URL())
 	d.slProxy = newProxy(t, strings.TrimSuffix(d.sl.URL(), "/"))
 
@@ -134,7 +133,7 @@ func (d *deployment) writeConfig(slack string) {
     auth: {token: %s}
     limits: {burst: 1000, search_per_second: 100}
     schedule: "@every 1h"
-`, d.hsProxy.URL(), hubspotToken)
+`, d.hs.URL(), hubspotToken)
 	if d.setup.csv {
 		source = "  - name: files\n    type: csv\n    path: data\n    schedule: \"@every 1h\"\n"
 	}
