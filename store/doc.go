@@ -24,9 +24,27 @@
 //	<ns>:sweep:<source>:seen:a     set of account ids stored since then (:c contacts, :d deals)
 //	<ns>:refresh-token:<source>    hash {from: sha256 of the configured token, token: the latest}
 //	<ns>:paused:<source>           hash {until (ms), reason}, expiring then: the CRM asked to wait
-//	<ns>:sync-lock:<source>        string, the running sync's holder, a 2-minute lease it renews
+//	<ns>:sync-lock:<source>        string, the running sync's holder, a 30-second lease it renews
+//	<ns>:sync-state:<source>       hash {first_attempt, ready, full, full_kind, running,
+//	                               last_success, last_success_end, last_full_success,
+//	                               last_error, last_attempt_end, failing_since (ms),
+//	                               progress (JSON)}: readiness, full syncs, failures
+//	<ns>:pass-deferred             string, the pass (EvaluatePayload JSON) waiting for a
+//	                               source's first or full sync to commit
+//	<ns>:pass-lock                 string, the running pass, with a TTL
+//	<ns>:pass:<pass>:plan          string, the pass's plan (thresholds, shards), 48 h
+//	<ns>:pass:<pass>:shards        hash, shard → its result, 48 h
+//	<ns>:pass:<pass>:digests       set of the pass's digest keys; :digest:<key> list of items
+//	<ns>:flags:<rule>              hash, account id → FlagState JSON (pending or firing)
 //	<ns>:cooldown:<rule>:<id>      string holding the pass that acquired it, with a TTL
 //	                               (':' and '%' in the rule name are %-escaped)
+//	<ns>:snooze:<rule>:<id>        integer, until (ms), expiring then: a rep snoozed it
+//	<ns>:contacted:<id>            integer, the latest "mark as contacted" click (ms)
+//	<ns>:seen:<key>                a webhook event already handled (SendGrid's sg_event_id,
+//	                               a Slack request), expiring
+//	<ns>:channel:<channel>:paused  hash {reason, since_ms}: the channel's credentials were
+//	                               refused; its messages wait in the queue
+//	<ns>:channel:<channel>:probing / :probed   the credential probe's lock and last time
 //	<ns>:ledger:e:<key>            hash {data, status, token, claimed_ms, sent_ms, error},
 //	                               expires 400 days after its last write
 //	<ns>:ledger:by-account:<id>    ZSET of ledger keys, score = claimed time (ms)
