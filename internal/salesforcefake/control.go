@@ -1,5 +1,12 @@
 package salesforcefake
 
+import (
+	"bytes"
+	"cmp"
+	"net/http"
+	"strconv"
+)
+
 // OnRequest sets a hook called before each request of the Server is
 // answered, with its kind and how many of that kind came so far (1 for
 // the first). It runs without the Server's lock, so it may seed, modify,
@@ -19,6 +26,76 @@ func (s *Server) FailNext(n, status int) {
 	for range n {
 		s.failNext = append(s.failNext, status)
 	}
+}
+
+// TruncateEvery cuts every n-th 200 answer from now on (token answers
+// included) at half its length: the 1st, 3rd... cut is sent as a complete
+// response of that half, the 2nd, 4th... announces its whole
+// Content-Length and closes the connection after the half. 0 stops
+// cutting.
+func (s *Server) TruncateEvery(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cutEvery, s.oks = max(n, 0), 0
+}
+
+// Truncated returns the number of answers cut by TruncateEvery.
+func (s *Server) Truncated() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.truncated
+}
+
+// cut is how an answer is truncated.
+type cut int
+
+const (
+	whole     cut = iota
+	short         // a complete response of the first half
+	midStream     // the whole length announced, the connection closed after half
+)
+
+// cutLocked tells how to send an answer with status; s.mu is held.
+func (s *Server) cutLocked(status int) cut {
+	if s.cutEvery == 0 || status != http.StatusOK {
+		return whole
+	}
+	if s.oks++; s.oks%s.cutEvery != 0 {
+		return whole
+	}
+	if s.truncated++; s.truncated%2 == 1 {
+		return short
+	}
+	return midStream
+}
+
+// heldAnswer keeps an answer back while TruncateEvery is on, so that it
+// can be sent cut.
+type heldAnswer struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldAnswer) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+
+func (h *heldAnswer) Write(p []byte) (int, error) { return h.body.Write(p) }
+
+// send writes the answer, cut as told.
+func (h *heldAnswer) send(how cut) {
+	body := h.body.Bytes()
+	if how != whole {
+		if how == midStream {
+			h.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		}
+		body = body[:len(body)/2]
+	}
+	h.ResponseWriter.WriteHeader(cmp.Or(h.status, http.StatusOK))
+	h.ResponseWriter.Write(body)
 }
 
 // SetUsage sets the API requests already counted today and the daily

@@ -32,6 +32,13 @@
 // outside 200..2000 instead of silently adjusting it. A request URI
 // longer than MaxURILength is answered 414.
 //
+// Tests script failures with FailNext (server errors), FailTokens (OAuth
+// refusals) and TruncateEvery, which cuts a deterministic share of the
+// successful answers at half their length, as a dropped connection or a
+// proxy may: alternately a short but complete response (its JSON ends
+// mid-value) and one announcing its whole length whose connection closes
+// halfway (reading the body fails); Truncated counts them.
+//
 // A Server is safe for concurrent use and never sleeps.
 package salesforcefake
 
@@ -126,6 +133,9 @@ type Server struct {
 	counts    map[string]int
 	statuses  map[int]int
 	hook      func(kind string, n int)
+	cutEvery  int // TruncateEvery's n; 0 off
+	oks       int // 200 answers since TruncateEvery
+	truncated int
 }
 
 // New starts a Server with an empty org; Close stops it.
@@ -225,14 +235,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if hook != nil {
 		hook(kind, n)
 	}
+	s.mu.Lock()
+	cutting := s.cutEvery > 0
+	s.mu.Unlock()
+	var held *heldAnswer // the answer, kept back to be cut
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	if cutting {
+		held = &heldAnswer{ResponseWriter: w}
+		rec.ResponseWriter = held
+	}
 	if kind == KindToken {
 		s.serveToken(rec, r)
 	} else {
 		s.serveAPI(rec, r, kind)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	how := whole
+	if held != nil {
+		how = s.cutLocked(rec.status)
+	}
 	s.statuses[rec.status]++
 	entry := Request{Kind: kind, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Status: rec.status}
 	entry.SOQL = entry.Query.Get("q")
@@ -240,6 +261,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		entry.Query, entry.Header = nil, nil // never keep credentials
 	}
 	s.log = append(s.log, entry)
+	s.mu.Unlock()
+	if held != nil {
+		held.send(how)
+	}
 }
 
 // serveAPI checks the session, injected faults and the daily allocation,

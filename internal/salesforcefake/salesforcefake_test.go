@@ -408,3 +408,52 @@ func TestLogActivityRollsUpWithoutStamping(t *testing.T) {
 		}
 	}
 }
+
+func TestTruncateEveryCutsSuccessfulAnswers(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Options{})
+	s.Seed(3, 1, 1)
+	tok := token(t, s)
+	s.TruncateEvery(2)
+	read := func(tok string) (int, []byte, error) {
+		req, _ := http.NewRequest(http.MethodGet, s.URL()+"/services/data/v66.0/query?"+url.Values{"q": {"SELECT Id FROM Account ORDER BY SystemModstamp ASC, Id ASC"}}.Encode(), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, b, err
+	}
+	// 401s are not counted: only the 200s are, and every 2nd is cut.
+	for i, want := range []string{"whole", "401", "short", "whole", "mid-stream"} {
+		use := tok
+		if want == "401" {
+			use = "nope"
+		}
+		status, body, err := read(use)
+		got := "whole"
+		switch {
+		case status == http.StatusUnauthorized:
+			got = "401"
+		case err != nil:
+			got = "mid-stream"
+		case !json.Valid(body):
+			got = "short"
+		}
+		if got != want {
+			t.Errorf("answer %d: %s (status %d, %d bytes, %v), want %s", i+1, got, status, len(body), err, want)
+		}
+	}
+	if n := s.Truncated(); n != 2 {
+		t.Errorf("Truncated() = %d, want 2", n)
+	}
+	if st := s.Statuses(); st[200] != 5 || st[401] != 1 {
+		t.Errorf("statuses %v, want the cut answers counted as 200s", st)
+	}
+	s.TruncateEvery(0)
+	if _, body, err := read(tok); err != nil || !json.Valid(body) {
+		t.Errorf("after TruncateEvery(0): %v, %q", err, body)
+	}
+}
