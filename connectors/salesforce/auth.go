@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,7 +71,7 @@ func newFetch(o Options) (crmhttp.FetchFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, tokenURL, base := o.Auth, o.LoginURL+tokenPath, o.HTTPClient
+	a, tokenURL, base := o.Auth, o.LoginURL+tokenPath, tokenClient(o)
 	switch f {
 	case flowJWT:
 		if err := checkKey(a.PrivateKey); err != nil {
@@ -96,6 +97,38 @@ func newFetch(o Options) (crmhttp.FetchFunc, error) {
 	return func(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 		return checkToken(cfg.TokenSource(withClient(ctx, base), &oauth2.Token{RefreshToken: refreshToken}).Token())
 	}, nil
+}
+
+// tokenClient returns the client x/oauth2 fetches tokens with: o's,
+// behind crmhttp's retry loop, so that a 429, a 5xx or a success whose
+// body does not decode (cut short, a proxy's page) is retried like an API
+// answer instead of failing the pull. x/oauth2 reads what comes through:
+// a token, or a refusal.
+func tokenClient(o Options) *http.Client {
+	return &http.Client{Transport: &crmhttp.Client{
+		HTTP:      o.HTTPClient,
+		Classify:  classifyToken,
+		Attempts:  o.Attempts,
+		BaseDelay: o.BackoffBase,
+		MaxDelay:  o.BackoffMax,
+	}}
+}
+
+// classifyToken retries the token endpoint's transient answers and hands
+// the others to x/oauth2. A success is checked to be JSON, as Salesforce
+// sends it, since x/oauth2 fails on a body it cannot parse. (That decodes
+// a token twice; it is small and fetched hourly.)
+func classifyToken(resp *http.Response, body []byte) crmhttp.Verdict {
+	switch st := resp.StatusCode; {
+	case st == http.StatusTooManyRequests || st >= http.StatusInternalServerError:
+		return crmhttp.Verdict{Action: crmhttp.Retry, Wait: crmhttp.RetryAfter(resp.Header, time.Now()),
+			Reason: "token endpoint answered HTTP " + strconv.Itoa(st)}
+	case st < http.StatusMultipleChoices:
+		if err := json.Unmarshal(body, &struct{}{}); err != nil {
+			return crmhttp.Malformed(st, err)
+		}
+	}
+	return crmhttp.Verdict{Action: crmhttp.Done}
 }
 
 // withClient makes x/oauth2 send token requests with base.

@@ -154,13 +154,14 @@ func (c *Connector) instanceURL() string {
 	return strings.TrimRight(u, "/")
 }
 
-// get sends GET {instance_url}{path}?{query} and returns the body of a
-// successful answer.
-func (c *Connector) get(ctx context.Context, path string, query url.Values, header http.Header) ([]byte, error) {
+// get sends GET {instance_url}{path}?{query} and hands the body of a
+// successful answer to decode, inside crmhttp's retry loop: a body that
+// does not decode (cut short, or a proxy's page) is retried like a 5xx.
+func (c *Connector) get(ctx context.Context, path string, query url.Values, header http.Header, decode func(body []byte) error) error {
 	if err := c.session(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	resp, err := c.client.Do(ctx, func(ctx context.Context) (*http.Request, error) {
+	_, err := c.client.DoDecode(ctx, func(ctx context.Context) (*http.Request, error) {
 		u := c.instanceURL() + path
 		if len(query) > 0 {
 			u += "?" + query.Encode()
@@ -174,11 +175,8 @@ func (c *Connector) get(ctx context.Context, path string, query url.Values, head
 			req.Header[k] = v
 		}
 		return req, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return resp.Body, nil
+	}, decode)
+	return err
 }
 
 // dataPath returns the path of a REST resource under the API version.
@@ -189,11 +187,12 @@ func (c *Connector) dataPath(resource string) string {
 // query runs a SOQL query and returns its first page.
 func (c *Connector) query(ctx context.Context, soql string) (*queryResult, error) {
 	header := http.Header{"Sforce-Query-Options": {"batchSize=" + strconv.Itoa(c.opts.BatchSize)}}
-	body, err := c.get(ctx, c.dataPath("/query"), url.Values{"q": {soql}}, header)
-	if err != nil {
-		return nil, err
-	}
-	return decodeQuery(body)
+	var res *queryResult
+	err := c.get(ctx, c.dataPath("/query"), url.Values{"q": {soql}}, header, func(body []byte) (err error) {
+		res, err = decodeQuery(body)
+		return err
+	})
+	return res, err
 }
 
 // queryMore fetches the page at a nextRecordsUrl.
@@ -201,11 +200,12 @@ func (c *Connector) queryMore(ctx context.Context, next string) (*queryResult, e
 	if !strings.HasPrefix(next, "/services/data/") || strings.ContainsAny(next, "?#\\") || strings.Contains(next, "..") {
 		return nil, fmt.Errorf("unexpected nextRecordsUrl %q", next)
 	}
-	body, err := c.get(ctx, next, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	return decodeQuery(body)
+	var res *queryResult
+	err := c.get(ctx, next, nil, nil, func(body []byte) (err error) {
+		res, err = decodeQuery(body)
+		return err
+	})
+	return res, err
 }
 
 // decodeQuery splits a query answer into its records, without copying
@@ -214,7 +214,7 @@ func decodeQuery(body []byte) (*queryResult, error) {
 	var res queryResult
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
-		return nil, errors.New("decode query answer: not a JSON object")
+		return nil, fmt.Errorf("query answer: %w", explain(body, errors.New("not a JSON object")))
 	}
 	end, err := eachMember(body, i, 0, func(key, value []byte) error {
 		switch string(key) {
@@ -233,7 +233,7 @@ func decodeQuery(body []byte) (*queryResult, error) {
 		err = errSyntax
 	}
 	if err != nil {
-		return nil, fmt.Errorf("decode query answer: %w", err)
+		return nil, fmt.Errorf("query answer: %w", explain(body, err))
 	}
 	if !res.Done && res.NextRecordsURL == "" {
 		return nil, errors.New("query answer not done but without nextRecordsUrl")
@@ -241,16 +241,27 @@ func decodeQuery(body []byte) (*queryResult, error) {
 	return &res, nil
 }
 
+// explain returns encoding/json's account of what is wrong with a body
+// that is not JSON ("unexpected end of JSON input" for a truncated one,
+// "invalid character '<'..." for an HTML page), else err. It reads the
+// body again, but only once decoding failed.
+func explain(body []byte, err error) error {
+	if jerr := json.Unmarshal(body, new(json.RawMessage)); jerr != nil {
+		return jerr
+	}
+	return err
+}
+
 // deleted lists the records of sobject deleted between start and end.
 func (c *Connector) deleted(ctx context.Context, sobject string, start, end time.Time) (*deletedResult, error) {
 	q := url.Values{"start": {start.UTC().Format(replicationLayout)}, "end": {end.UTC().Format(replicationLayout)}}
-	body, err := c.get(ctx, c.dataPath("/sobjects/"+sobject+"/deleted/"), q, nil)
-	if err != nil {
-		return nil, err
-	}
-	var res deletedResult
-	if err := json.Unmarshal(body, &res); err != nil {
-		return nil, fmt.Errorf("decode deleted answer: %w", err)
-	}
-	return &res, nil
+	var res *deletedResult
+	err := c.get(ctx, c.dataPath("/sobjects/"+sobject+"/deleted/"), q, nil, func(body []byte) error {
+		res = new(deletedResult)
+		if err := json.Unmarshal(body, res); err != nil {
+			return fmt.Errorf("deleted answer: %w", err)
+		}
+		return nil
+	})
+	return res, err
 }

@@ -147,8 +147,8 @@ type Options struct {
 	// Now is the clock of watermarks, rejects and stops; nil is time.Now.
 	Now func() time.Time
 	// Attempts, BackoffBase and BackoffMax shape the retries of 5xx
-	// answers and network errors (defaults 6, 500ms and 30s; tests make
-	// them short).
+	// answers, answers whose body does not decode and network errors
+	// (defaults 6, 500ms and 30s; tests make them short).
 	Attempts                int
 	BackoffBase, BackoffMax time.Duration
 }

@@ -71,3 +71,21 @@ func TestDecodeQuery(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeQueryNamesWhatIsWrong(t *testing.T) {
+	t.Parallel()
+	page := `{"totalSize":2,"done":true,"records":[{"Id":"001000000000001AAA"},{"Id":"001000000000002AAA"}]}`
+	tests := map[string]string{
+		page[:len(page)/2]:               "query answer: unexpected end of JSON input",
+		"":                               "query answer: unexpected end of JSON input",
+		"<html><body>Bad Gateway</body>": "query answer: invalid character '<' looking for beginning of value",
+		`{"done":true,"records":[{]}`:    "query answer: invalid character ']' looking for beginning of object key string",
+		`[]`:                             "query answer: not a JSON object",
+		`{"done":false,"records":[]}`:    "query answer not done but without nextRecordsUrl",
+	}
+	for body, want := range tests {
+		if _, err := decodeQuery([]byte(body)); err == nil || err.Error() != want {
+			t.Errorf("decodeQuery(%.30q) = %v, want %q", body, err, want)
+		}
+	}
+}
