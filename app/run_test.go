@@ -48,7 +48,10 @@ func TestHTTPHandler(t *testing.T) {
 		{path: "/healthz", code: 200, body: "ok"},
 		{path: "/metrics", code: 401},
 		{path: "/metrics", auth: "Bearer wrong", code: 401},
-		{path: "/metrics", auth: "Bearer s3cret", code: 200, body: "crmsync_"},
+		{path: "/metrics", auth: "Bearer s3cret", code: 200, body: `crmsync_source_ready{source="sample"} 0`},
+		{path: "/healthz?detail=1", code: 401},
+		{path: "/healthz?detail=1", auth: "Bearer s3cret", code: 200, body: `"name": "sample",
+      "ready": false`},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
@@ -102,6 +105,14 @@ func TestRunOnRealRedis(t *testing.T) {
 		msgs, rerr := readOutbox(a.Outbox.Path(notify.Email))
 		return full && rerr == nil && len(msgs) > 0, fmt.Sprintf("last pass %q (%v), %d emails in the outbox (%v)", pass, err, len(msgs), rerr)
 	})
+	h, err := a.health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := h.Sources[0]
+	if h.Status != "ok" || !src.Ready || src.FullSync != nil || src.LastSuccess.IsZero() || src.Stale || !strings.HasPrefix(h.Passes.LastPass, "evaluate@") {
+		t.Errorf("health after the first sync and a pass: %+v", h)
+	}
 	cancel()
 	select {
 	case err := <-done:
