@@ -7,7 +7,14 @@
 // credentials flow (at the org's My Domain) or a refresh token. Salesforce
 // sends no expires_in, so tokens get Options.TokenLifetime, and a 401
 // INVALID_SESSION_ID forces a new token once. The API base is the token's
-// instance_url.
+// instance_url. Token requests go through crmhttp like API requests, so
+// that a 429, a 5xx or a body cut short is retried, not taken for a
+// refusal.
+//
+// A 5xx, a network error, or a success whose body does not decode (cut
+// short, or a proxy's page) is retried with capped exponential backoff,
+// Options.Attempts times in all; a record that does not map, in a page
+// that decodes, is set aside as a reject.
 //
 // Each object is read with one keyset query, the same for full and
 // incremental syncs:
