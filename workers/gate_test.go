@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/internal/redistest"
+	"github.com/crmsync/crmsync/internal/waitfor"
 	"github.com/crmsync/crmsync/store"
 )
 
@@ -215,4 +217,58 @@ func TestResumeInterrupted(t *testing.T) {
 	if len(pending) != 1 || pending[0].Type != TypeSync || !strings.Contains(string(pending[0].Payload), `"source":"crm"`) {
 		t.Fatalf("%d tasks enqueued; want one sync of crm", len(pending))
 	}
+}
+
+// TestDeferredPassOnRealRedis runs the deferral through asynq on a real
+// Redis: a pass due during the first sync waits in the retry set, and the
+// sync's commit runs it within seconds, not at its retry ten minutes on.
+func TestDeferredPassOnRealRedis(t *testing.T) {
+	rdb := redistest.Client(t)
+	ns := Namespace(redistest.Namespace(t))
+	s := store.New(rdb, string(ns))
+	storeQuietClients(t, s, 5)
+	client := asynq.NewClientFromRedisClient(rdb)
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	e := newEvaluator(t, s, nil, &Planner{})
+	e.Queue, e.NS, e.Gate, e.Tasks = client, ns, oneSource("crm"), insp
+	conn := &blockingConnector{started: make(chan struct{}), release: make(chan struct{})}
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: s, Gate: e.Gate, Queue: client, NS: ns, Tasks: insp,
+		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	snd := &recordingSender{}
+	h := Handlers{Evaluate: e, Sync: y, Email: newDeliverer(s, snd), Slack: newDeliverer(s, snd)}
+	cfg := ServerConfig(ns, 4, testLogger(), h.DeadLetter)
+	cfg.TaskCheckInterval = 10 * time.Millisecond
+	srv := asynq.NewServerFromRedisClient(rdb, cfg)
+	if err := srv.Start(h.Mux()); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+
+	sync, _ := NewSyncTask(ns, SyncPayload{Source: "crm"})
+	if _, err := client.Enqueue(sync); err != nil {
+		t.Fatal(err)
+	}
+	<-conn.started
+	pass, _ := NewEvaluateTask(ns, EvaluatePayload{Pass: "p1", Now: evalNow})
+	if _, err := client.Enqueue(pass); err != nil {
+		t.Fatal(err)
+	}
+	id := string(ns) + ":" + EvaluateTaskID("p1")
+	waitfor.Until(t, 10*time.Second, "the pass to wait in the retry set", func() (bool, string) {
+		info, err := insp.GetTaskInfo(ns.Queue(QueueEvaluate), id)
+		if err != nil {
+			return false, err.Error()
+		}
+		return info.State == asynq.TaskStateRetry, info.State.String()
+	})
+	if _, err := s.PassPlan(t.Context(), "p1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the pass was planned during the first sync: %v", err)
+	}
+	released := time.Now()
+	close(conn.release)
+	waitfor.Until(t, 20*time.Second, "the deferred pass's report", func() (bool, string) {
+		_, err := s.Report(t.Context(), "p1")
+		return err == nil, fmt.Sprint(err)
+	})
+	t.Logf("the deferred pass completed %s after the sync was released", time.Since(released).Round(time.Millisecond))
 }
