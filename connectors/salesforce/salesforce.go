@@ -8,8 +8,8 @@
 // sends no expires_in, so tokens get Options.TokenLifetime, and a 401
 // INVALID_SESSION_ID forces a new token once. The API base is the token's
 // instance_url. Token requests go through crmhttp like API requests, so
-// that a 429, a 5xx or a body cut short is retried, not taken for a
-// refusal.
+// that a 429, a 5xx or a body cut short is retried instead of failing the
+// pull; only a refusal (4xx) is final.
 //
 // A 5xx, a network error, or a success whose body does not decode (cut
 // short, or a proxy's page) is retried with capped exponential backoff,
