@@ -168,13 +168,21 @@ func (d *deployment) run() *proc {
 	return p
 }
 
-// command runs a one-shot crmsync command (sync, history, ...) to its end.
-func (d *deployment) command(timeout time.Duration, args ...string) (code int, stdout, stderr string) {
+// start starts a one-shot crmsync command (sync, history, ...).
+func (d *deployment) start(args ...string) *proc {
 	d.t.Helper()
 	d.seq++
 	name := fmt.Sprintf("%s-%d", args[0], d.seq)
 	p := startProc(d.t, d.dir, name, append(append([]string{}, args...), "-c", d.cfg, "--log-format", "json")...)
 	d.procs = append(d.procs, p)
+	return p
+}
+
+// command runs a one-shot crmsync command (sync, history, ...) to its end.
+func (d *deployment) command(timeout time.Duration, args ...string) (code int, stdout, stderr string) {
+	d.t.Helper()
+	p := d.start(args...)
+	name := p.name
 	select {
 	case <-p.done:
 	case <-time.After(timeout):
@@ -246,27 +254,23 @@ func (d *deployment) accepted() (emails, posts int) { return d.sg.Accepted(), d.
 func (d *deployment) settle(ref *reference, timeout time.Duration) error {
 	wantE, wantS := ref.totals()
 	var idleSince time.Time
-	idleChecks := 0
 	_, err := waitUntil(timeout, d.name+" to deliver and go idle", func() (bool, string) {
 		busy, state, err := queueState(d.insp, d.ns)
 		if err != nil {
-			idleSince, idleChecks = time.Time{}, 0
+			idleSince = time.Time{}
 			return false, "queues: " + err.Error()
 		}
 		e, s := d.accepted()
 		desc := fmt.Sprintf("%d of %d emails, %d of %d Slack posts accepted; %s", e, wantE, s, wantS, state)
 		if busy > 0 {
-			idleSince, idleChecks = time.Time{}, 0
+			idleSince = time.Time{}
 			return false, desc
 		}
 		if idleSince.IsZero() {
 			idleSince = time.Now()
 		}
-		idleChecks++
-		if e >= wantE && s >= wantS && idleChecks >= 10 {
-			return true, desc
-		}
-		return time.Since(idleSince) > 15*time.Second, desc
+		idle := time.Since(idleSince)
+		return e >= wantE && s >= wantS && idle > time.Second || idle > 15*time.Second, desc
 	})
 	return err
 }

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,6 +29,8 @@ var (
 // TestMain builds the binary once for every scenario, when the suite is
 // enabled.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelism()
 	var dir string
 	if mode == modeShort || mode == modeFull {
 		var err error
@@ -48,6 +51,18 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 	}
 	os.Exit(code)
+}
+
+// parallelism lets the scenarios run together unless -parallel says
+// otherwise: they spend their time waiting (for asynq to recover an
+// orphaned task, for a tick), not computing, so the default of one test
+// per CPU would serialise them on a small machine.
+func parallelism() {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", "12")
+	}
 }
 
 // build compiles cmd/crmsync to out.

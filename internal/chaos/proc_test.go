@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/waitfor"
 )
 
 // proc is a crmsync subprocess. Its stdout and stderr go to NAME.out and
@@ -169,26 +171,18 @@ func oneShot(t *testing.T, dir, name string, timeout time.Duration, args ...stri
 	return p.exitCode(), p.stdout(), p.stderr()
 }
 
-// pollEvery is the tick of waitUntil.
-const pollEvery = 100 * time.Millisecond
-
 // errTimeout is wrapped by waitUntil's error.
 var errTimeout = errors.New("timed out")
 
-// waitUntil polls cond every pollEvery until it holds, and returns how
-// long that took. After timeout it returns an error naming what was
-// awaited and quoting the state cond described last.
+// waitUntil waits for cond with waitfor.Within, the project's polling
+// helper, and returns how long that took. After timeout it returns an
+// error naming what was awaited and quoting the state cond described
+// last; the scenarios go on to report their figures.
 func waitUntil(timeout time.Duration, what string, cond func() (bool, string)) (time.Duration, error) {
 	start := time.Now()
-	deadline := start.Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return time.Since(start), nil
-		}
-		if time.Now().After(deadline) {
-			return time.Since(start), fmt.Errorf("%w after %s waiting for %s; last seen: %s", errTimeout, timeout, what, state)
-		}
-		time.Sleep(pollEvery)
+	state, ok := waitfor.Within(timeout, cond)
+	if !ok {
+		return time.Since(start), fmt.Errorf("%w after %s waiting for %s; last seen: %s", errTimeout, timeout, what, state)
 	}
+	return time.Since(start), nil
 }
