@@ -15,13 +15,27 @@ import (
 const LedgerTTL = 400 * 24 * time.Hour
 
 // Ledger entry statuses.
+//
+// A message is claimed before it is sent, then marked sent, released
+// (failed) or rejected. An entry found claimed by an attempt that never
+// recorded what the provider did (the same task's earlier attempt, or
+// another task whose lease passed) becomes unknown: it may have gone out.
+// An unknown entry is never claimed again by a plain Claim; it is resolved
+// (Slack: by looking for the message in the channel) or resent by an
+// operator, and a known outcome arriving late from the attempt that held
+// it still wins.
 const (
 	StatusClaimed  = "claimed"
 	StatusSent     = "sent"
 	StatusFailed   = "failed"   // the last attempt failed; a retry may claim it again
 	StatusRejected = "rejected" // the provider refused it for good (bad address, bad request): never resent
 	StatusDead     = "dead"     // every retry failed: the dead-letter record, never resent
+	StatusUnknown  = "unknown"  // sent or not, nobody knows: never sent again automatically
 )
+
+// ErrNotUnknown reports that an entry to resend or resolve is not of
+// unknown outcome (it was sent, failed and is retried, or never claimed).
+var ErrNotUnknown = errors.New("store: outcome not unknown")
 
 // Entry is one notification in the ledger: claimed before it is sent, so
 // a retry or a re-run never sends it twice.
@@ -32,7 +46,7 @@ type Entry struct {
 	Recipient  string         `json:"recipient"` // email address or Slack target
 	Channel    string         `json:"channel"`   // "email" | "slack"
 	Pass       string         `json:"pass,omitempty"`
-	Status     string         `json:"status"`          // claimed | sent | failed
+	Status     string         `json:"status"`          // see the Status constants
 	Token      string         `json:"token,omitempty"` // who holds the claim (the delivery task id)
 	ClaimedAt  time.Time      `json:"claimed_at"`
 	SentAt     time.Time      `json:"sent_at,omitzero"`
@@ -49,6 +63,8 @@ const (
 	Claimed     ClaimResult = iota // the caller holds the claim and may send
 	AlreadySent                    // the notification was sent, rejected or given up: do not send
 	HeldByOther                    // another token holds a live claim: try later
+	Unknown                        // an earlier attempt's outcome is unknown: do not send blindly
+	NowUnknown                     // like Unknown, and this claim found it out: the entry just became unknown
 )
 
 // String returns the outcome's name.
@@ -60,21 +76,33 @@ func (r ClaimResult) String() string {
 		return "already-sent"
 	case HeldByOther:
 		return "held-by-other"
+	case Unknown:
+		return "unknown"
+	case NowUnknown:
+		return "now-unknown"
 	}
 	return "ClaimResult(" + strconv.Itoa(int(r)) + ")"
 }
 
-// claimScript claims KEYS[1] for ARGV[1] unless it was sent or another
-// token holds an unexpired lease, and indexes it in KEYS[2] (account) and
-// KEYS[3] (recipient). ARGV: token, now ms, lease ms, entry JSON, ttl ms,
-// ledger key. Returns a ClaimResult.
+// claimScript claims KEYS[1] for ARGV[1] when it is new or failed, and
+// indexes it in KEYS[2] (account) and KEYS[3] (recipient). An entry
+// claimed by the same token (an earlier attempt of the same task that
+// never recorded its outcome) or by another whose lease passed becomes
+// unknown. ARGV: token, now ms, lease ms, entry JSON, ttl ms, ledger key,
+// lease deadline ms. Returns a ClaimResult.
 var claimScript = redis.NewScript(`
-local h = redis.call('HMGET', KEYS[1], 'status', 'token', 'claimed_ms')
-if h[1] == 'sent' or h[1] == 'rejected' or h[1] == 'dead' then return 1 end
+local h = redis.call('HMGET', KEYS[1], 'status', 'token', 'claimed_ms', 'lease_ms')
+local st = h[1]
+if st == 'sent' or st == 'rejected' or st == 'dead' then return 1 end
+if st == 'unknown' then return 3 end
 local now = tonumber(ARGV[2])
-local at = tonumber(h[3])
-if h[1] == 'claimed' and h[2] ~= ARGV[1] and at and at + tonumber(ARGV[3]) > now then return 2 end
-redis.call('HSET', KEYS[1], 'data', ARGV[4], 'status', 'claimed', 'token', ARGV[1], 'claimed_ms', ARGV[2])
+if st == 'claimed' then
+  local untl = tonumber(h[4]) or ((tonumber(h[3]) or 0) + tonumber(ARGV[3]))
+  if h[2] ~= ARGV[1] and untl > now then return 2 end
+  redis.call('HSET', KEYS[1], 'status', 'unknown')
+  return 4
+end
+redis.call('HSET', KEYS[1], 'data', ARGV[4], 'status', 'claimed', 'token', ARGV[1], 'claimed_ms', ARGV[2], 'lease_ms', ARGV[7])
 redis.call('HDEL', KEYS[1], 'sent_ms', 'error')
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 for i = 2, 3 do
@@ -84,23 +112,32 @@ end
 return 0
 `)
 
-// markSentScript sets KEYS[1] to sent if ARGV[1] holds its claim (or
-// already sent it). ARGV: token, sent ms, ttl ms. Returns 1 on success.
+// markSentScript sets KEYS[1] to sent if ARGV[1] holds its claim, also
+// when the entry became unknown meanwhile (the outcome arrives late), or
+// already sent it. ARGV: token, sent ms, ttl ms. Returns 1 on success.
 var markSentScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'status', 'token')
 if h[2] ~= ARGV[1] then return 0 end
 if h[1] == 'sent' then return 1 end
-if h[1] ~= 'claimed' then return 0 end
+if h[1] ~= 'claimed' and h[1] ~= 'unknown' then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'sent', 'sent_ms', ARGV[2])
+redis.call('HDEL', KEYS[1], 'msg', 'error')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `)
 
 // releaseScript sets KEYS[1] to failed with reason ARGV[2] if ARGV[1]
-// holds its claim. Returns 1 on success.
+// holds its claim. An entry that became unknown meanwhile stays unknown,
+// noting the reason (nothing went out: an operator may resend it). Returns
+// 1 on success.
 var releaseScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'status', 'token')
-if h[2] ~= ARGV[1] or (h[1] ~= 'claimed' and h[1] ~= 'failed') then return 0 end
+if h[2] ~= ARGV[1] then return 0 end
+if h[1] == 'unknown' then
+  redis.call('HSET', KEYS[1], 'error', 'not sent: ' .. ARGV[2])
+  return 1
+end
+if h[1] ~= 'claimed' and h[1] ~= 'failed' then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[2])
 return 1
 `)
@@ -113,34 +150,45 @@ func (s *Store) recipientIndex(r string) string {
 	return s.key("ledger", "by-recipient", normEmail(r))
 }
 
-// Claim claims the ledger entry e.Key for token before a send. A new entry,
-// a released (failed) one, one claimed by the same token and one whose
-// other holder's lease (ClaimedAt+lease) has passed at now are Claimed; a
-// sent one is AlreadySent; one claimed by another token within its lease
-// is HeldByOther. Claiming (re)writes e with status claimed, the token and
-// ClaimedAt=now (millisecond precision).
+// Claim claims the ledger entry e.Key for token before a send, for lease
+// from now. A new entry and a released (failed) one are Claimed; a sent,
+// rejected or dead one is AlreadySent; one claimed by another token within
+// its lease is HeldByOther. One claimed by the same token (an earlier
+// attempt of the same task never recorded what it did) or by another
+// token whose lease has passed becomes unknown (NowUnknown), and an
+// unknown one stays so (Unknown): neither may be sent blindly. Claiming
+// (re)writes e with status claimed, the token and ClaimedAt=now
+// (millisecond precision).
 func (s *Store) Claim(ctx context.Context, e Entry, token string, lease time.Duration, now time.Time) (ClaimResult, error) {
 	if e.Key == "" || token == "" || lease <= 0 {
 		return 0, errors.New("store: claim: key, token and a positive lease are required")
 	}
-	e.Status, e.Token, e.Error = "", "", ""
-	e.ClaimedAt, e.SentAt = time.Time{}, time.Time{}
-	data, err := json.Marshal(e)
+	data, err := entryData(e)
 	if err != nil {
 		return 0, fmt.Errorf("store: claim: %w", err)
 	}
 	keys := []string{s.ledgerKey(e.Key), s.accountIndex(e.AccountID), s.recipientIndex(e.Recipient)}
-	res, err := claimScript.Run(ctx, s.rdb, keys,
-		token, now.UnixMilli(), lease.Milliseconds(), data, LedgerTTL.Milliseconds(), e.Key).Int()
+	res, err := claimScript.Run(ctx, s.rdb, keys, token, now.UnixMilli(), lease.Milliseconds(), data,
+		LedgerTTL.Milliseconds(), e.Key, now.Add(lease).UnixMilli()).Int()
 	if err != nil {
 		return 0, fmt.Errorf("store: claim: %w", err)
 	}
 	return ClaimResult(res), nil
 }
 
+// entryData is the JSON of e kept in its hash, without the fields the
+// scripts keep.
+func entryData(e Entry) ([]byte, error) {
+	e.Status, e.Token, e.Error = "", "", ""
+	e.ClaimedAt, e.SentAt = time.Time{}, time.Time{}
+	return json.Marshal(e)
+}
+
 // MarkSent records that the notification under key was sent at at. It
-// fails with ErrClaimLost unless token still holds the claim; marking an
-// entry this token already marked sent succeeds again.
+// fails with ErrClaimLost unless token still holds the claim; an entry
+// that became unknown while token held it is marked sent too (the known
+// outcome arrived late), and marking an entry this token already marked
+// sent succeeds again.
 func (s *Store) MarkSent(ctx context.Context, key, token string, at time.Time) error {
 	ok, err := markSentScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)},
 		token, at.UnixMilli(), LedgerTTL.Milliseconds()).Bool()
@@ -155,7 +203,9 @@ func (s *Store) MarkSent(ctx context.Context, key, token string, at time.Time) e
 
 // Release gives up token's claim on key after a failed send: the entry
 // becomes failed with reason as its Error, and a retry may claim it again.
-// It fails with ErrClaimLost unless token holds the claim.
+// An entry that became unknown meanwhile stays unknown, its Error saying
+// that it was not sent. It fails with ErrClaimLost unless token holds the
+// claim.
 func (s *Store) Release(ctx context.Context, key, token, reason string) error {
 	ok, err := releaseScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, token, reason).Bool()
 	if err != nil {
@@ -168,11 +218,13 @@ func (s *Store) Release(ctx context.Context, key, token, reason string) error {
 }
 
 // rejectScript sets KEYS[1] to rejected with reason ARGV[2] if ARGV[1]
-// holds its claim. Returns 1 on success.
+// holds its claim (also when it became unknown meanwhile). Returns 1 on
+// success.
 var rejectScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'status', 'token')
-if h[2] ~= ARGV[1] or (h[1] ~= 'claimed' and h[1] ~= 'failed') then return 0 end
+if h[2] ~= ARGV[1] or (h[1] ~= 'claimed' and h[1] ~= 'failed' and h[1] ~= 'unknown') then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'rejected', 'error', ARGV[2])
+redis.call('HDEL', KEYS[1], 'msg')
 return 1
 `)
 
@@ -190,13 +242,150 @@ func (s *Store) Reject(ctx context.Context, key, token, reason string) error {
 	return nil
 }
 
-// deadScript turns KEYS[1] into a dead-letter record unless it was sent or
-// rejected, creating and indexing it (KEYS[2] account, KEYS[3] recipient)
-// when it was never claimed. ARGV: now ms, entry JSON, reason, ttl ms,
-// ledger key. Returns 1 when it wrote the record.
+// markUnknownScript sets KEYS[1], claimed by ARGV[1], to unknown with
+// reason ARGV[2], keeping the message ARGV[3] (when not empty) for a
+// resend. Returns 1 on success.
+var markUnknownScript = redis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'status', 'token')
+if h[2] ~= ARGV[1] or (h[1] ~= 'claimed' and h[1] ~= 'unknown') then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'unknown', 'error', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'msg', ARGV[3]) end
+return 1
+`)
+
+// MarkUnknown records that token's send of the notification under key has
+// an unknown outcome (reason says why: a timeout): it is never sent again
+// automatically. msg, the rendered message, is kept for an operator's
+// resend. It fails with ErrClaimLost unless token holds the claim.
+func (s *Store) MarkUnknown(ctx context.Context, key, token, reason string, msg []byte) error {
+	ok, err := markUnknownScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, token, reason, msg).Bool()
+	if err != nil {
+		return fmt.Errorf("store: mark unknown: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("store: mark unknown %s: %w", key, ErrClaimLost)
+	}
+	return nil
+}
+
+// keepScript keeps the message ARGV[1] in KEYS[1] when it is unknown and
+// has none yet.
+var keepScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'status') ~= 'unknown' then return 0 end
+return redis.call('HSETNX', KEYS[1], 'msg', ARGV[1])
+`)
+
+// KeepMessage keeps msg, the rendered message of the entry under key,
+// when the entry is unknown and keeps none yet: an operator's resend sends
+// it. Sending or rejecting the entry drops it.
+func (s *Store) KeepMessage(ctx context.Context, key string, msg []byte) error {
+	if err := keepScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, msg).Err(); err != nil {
+		return fmt.Errorf("store: keep message: %w", err)
+	}
+	return nil
+}
+
+// Message returns the rendered message kept with the entry under key;
+// ErrNotFound when none is kept.
+func (s *Store) Message(ctx context.Context, key string) ([]byte, error) {
+	b, err := s.rdb.HGet(ctx, s.ledgerKey(key), "msg").Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("store: message %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: message: %w", err)
+	}
+	return b, nil
+}
+
+// unknownLua sets st to 'unknown' when the entry h (status, token,
+// claimed_ms, lease_ms) is claimed and its lease has passed at now: its
+// holder died between claim and record.
+const unknownLua = `
+local function effective(st, untl, now)
+  if st == 'claimed' and (tonumber(untl) or 0) <= now then return 'unknown' end
+  return st
+end
+`
+
+// reclaimScript claims KEYS[1] for ARGV[1] when its outcome is unknown
+// (or it is claimed by a holder whose lease passed). ARGV: token, now ms,
+// lease deadline ms. Returns a ClaimResult, or 5 when it is not unknown.
+var reclaimScript = redis.NewScript(unknownLua + `
+local h = redis.call('HMGET', KEYS[1], 'status', 'lease_ms')
+local st = effective(h[1], h[2], tonumber(ARGV[2]))
+if st == 'sent' or st == 'rejected' or st == 'dead' then return 1 end
+if st == 'claimed' then return 2 end
+if st ~= 'unknown' then return 5 end
+redis.call('HSET', KEYS[1], 'status', 'claimed', 'token', ARGV[1], 'claimed_ms', ARGV[2], 'lease_ms', ARGV[3])
+redis.call('HDEL', KEYS[1], 'error')
+return 0
+`)
+
+// Reclaim claims for token, for lease from now, the entry under key whose
+// outcome is unknown (or whose holder's lease has passed), to send it
+// again: after a Slack lookup found no trace of it, or on an operator's
+// request. Concurrent reclaims of one entry have one winner (Claimed); the
+// others get HeldByOther. A sent, rejected or dead entry is AlreadySent;
+// any other fails with ErrNotUnknown.
+func (s *Store) Reclaim(ctx context.Context, key, token string, lease time.Duration, now time.Time) (ClaimResult, error) {
+	res, err := reclaimScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)},
+		token, now.UnixMilli(), now.Add(lease).UnixMilli()).Int()
+	if err != nil {
+		return 0, fmt.Errorf("store: reclaim: %w", err)
+	}
+	if res == 5 {
+		return 0, fmt.Errorf("store: reclaim %s: %w", key, ErrNotUnknown)
+	}
+	return ClaimResult(res), nil
+}
+
+// resolveScript marks KEYS[1] sent at ARGV[1] when its outcome is unknown
+// (or its holder's lease passed at ARGV[2]). Returns 1 when it is sent.
+var resolveScript = redis.NewScript(unknownLua + `
+local h = redis.call('HMGET', KEYS[1], 'status', 'lease_ms')
+local st = effective(h[1], h[2], tonumber(ARGV[2]))
+if st == 'sent' then return 1 end
+if st ~= 'unknown' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'sent', 'sent_ms', ARGV[1])
+redis.call('HDEL', KEYS[1], 'msg', 'error')
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`)
+
+// ResolveSent records that the entry under key, of unknown outcome, was
+// in fact sent (sentAt: when the provider shows it): found in the Slack
+// channel. It fails with ErrNotUnknown unless the entry is unknown or sent.
+func (s *Store) ResolveSent(ctx context.Context, key string, sentAt, now time.Time) error {
+	ok, err := resolveScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)},
+		sentAt.UnixMilli(), now.UnixMilli(), LedgerTTL.Milliseconds()).Bool()
+	if err != nil {
+		return fmt.Errorf("store: resolve sent: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("store: resolve sent %s: %w", key, ErrNotUnknown)
+	}
+	return nil
+}
+
+// deadScript writes the dead-letter record of KEYS[1], creating and
+// indexing it (KEYS[2] account, KEYS[3] recipient) when it was never
+// claimed. An entry claimed by the dead task ARGV[6] (or by a holder whose
+// lease passed) may have gone out: it becomes unknown instead, keeping the
+// message ARGV[7]; one claimed live by another task is left alone. ARGV:
+// now ms, entry JSON, reason, ttl ms, ledger key, token, message. Returns
+// 1 (dead), 2 (became unknown), 3 (was unknown) or 0 (left alone).
 var deadScript = redis.NewScript(`
-local st = redis.call('HGET', KEYS[1], 'status')
+local h = redis.call('HMGET', KEYS[1], 'status', 'token', 'lease_ms')
+local st = h[1]
 if st == 'sent' or st == 'rejected' or st == 'dead' then return 0 end
+if st == 'claimed' or st == 'unknown' then
+  if st == 'claimed' and h[2] ~= ARGV[6] and (tonumber(h[3]) or 0) > tonumber(ARGV[1]) then return 0 end
+  if ARGV[7] ~= '' then redis.call('HSETNX', KEYS[1], 'msg', ARGV[7]) end
+  if st == 'unknown' then return 3 end
+  redis.call('HSET', KEYS[1], 'status', 'unknown', 'error', ARGV[3])
+  return 2
+end
 if not st then
   redis.call('HSET', KEYS[1], 'data', ARGV[2], 'claimed_ms', ARGV[1])
   for i = 2, 3 do
@@ -209,23 +398,35 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `)
 
-// MarkDead writes the dead-letter record of a notification whose every
-// retry failed, with the last error: history shows it, and nothing sends it
-// again. A notification already sent or rejected is left as it is; the
-// result says whether a record was written.
-func (s *Store) MarkDead(ctx context.Context, e Entry, reason string, at time.Time) (bool, error) {
-	e.Status, e.Token, e.Error = "", "", ""
-	e.ClaimedAt, e.SentAt = time.Time{}, time.Time{}
-	data, err := json.Marshal(e)
+// Abandon records what became of a notification whose task gave up (its
+// retries ran out), with the task's last error as reason: a dead-letter
+// record when it was never sent (shown by history, never resent), or
+// unknown when the task (token) claimed it and never recorded the outcome:
+// it may have gone out, and msg, the rendered message, is kept for an
+// operator's resend. A notification sent, rejected, or claimed live by
+// another task is left as it is. It returns the status it wrote
+// (StatusDead, StatusUnknown) or "".
+func (s *Store) Abandon(ctx context.Context, e Entry, token, reason string, msg []byte, at time.Time) (string, error) {
+	data, err := entryData(e)
 	if err != nil {
-		return false, fmt.Errorf("store: mark dead: %w", err)
+		return "", fmt.Errorf("store: abandon: %w", err)
 	}
 	keys := []string{s.ledgerKey(e.Key), s.accountIndex(e.AccountID), s.recipientIndex(e.Recipient)}
-	n, err := deadScript.Run(ctx, s.rdb, keys, at.UnixMilli(), data, reason, LedgerTTL.Milliseconds(), e.Key).Int()
+	n, err := deadScript.Run(ctx, s.rdb, keys, at.UnixMilli(), data, reason, LedgerTTL.Milliseconds(), e.Key, token, msg).Int()
 	if err != nil {
-		return false, fmt.Errorf("store: mark dead: %w", err)
+		return "", fmt.Errorf("store: abandon: %w", err)
 	}
-	return n == 1, nil
+	return map[int]string{1: StatusDead, 2: StatusUnknown}[n], nil
+}
+
+// MarkDead writes the dead-letter record of a notification whose every
+// retry failed, with the last error: history shows it, and nothing sends it
+// again. A notification already sent or rejected is left as it is, and one
+// still claimed becomes unknown (see Abandon); the result says whether a
+// dead-letter record was written.
+func (s *Store) MarkDead(ctx context.Context, e Entry, reason string, at time.Time) (bool, error) {
+	st, err := s.Abandon(ctx, e, "", reason, nil, at)
+	return st == StatusDead, err
 }
 
 // Entry returns the ledger entry under key; ErrNotFound when there is none.
@@ -244,7 +445,10 @@ func (s *Store) Entry(ctx context.Context, key string) (Entry, error) {
 	return e, nil
 }
 
-// History returns the account's ledger entries, newest claim first.
+// History returns the account's ledger entries, newest claim first. An
+// entry still claimed after its lease is shown unknown: the worker that
+// claimed it died before recording what it did (its task may have been
+// archived without a retry).
 func (s *Store) History(ctx context.Context, accountID string) ([]Entry, error) {
 	es, err := s.history(ctx, s.accountIndex(accountID))
 	if err != nil {
@@ -254,7 +458,8 @@ func (s *Store) History(ctx context.Context, accountID string) ([]Entry, error) 
 }
 
 // HistoryByRecipient returns the ledger entries sent or claimed for a
-// recipient (case-insensitive), newest claim first.
+// recipient (case-insensitive), newest claim first, stale claims shown
+// unknown as by History.
 func (s *Store) HistoryByRecipient(ctx context.Context, recipient string) ([]Entry, error) {
 	es, err := s.history(ctx, s.recipientIndex(recipient))
 	if err != nil {
@@ -265,6 +470,7 @@ func (s *Store) HistoryByRecipient(ctx context.Context, recipient string) ([]Ent
 
 // history reads the entries of an index and prunes the expired ones.
 func (s *Store) history(ctx context.Context, index string) ([]Entry, error) {
+	now := time.Now()
 	keys, err := s.rdb.ZRevRange(ctx, index, 0, -1).Result()
 	if err != nil || len(keys) == 0 {
 		return []Entry{}, err
@@ -289,6 +495,9 @@ func (s *Store) history(ctx context.Context, index string) ([]Entry, error) {
 		if err != nil {
 			return nil, err
 		}
+		if e.Status == StatusClaimed && leaseOver(cmd.Val(), now) {
+			e.Status = StatusUnknown // its holder died between claim and record
+		}
 		out = append(out, e)
 	}
 	if len(gone) > 0 {
@@ -297,6 +506,13 @@ func (s *Store) history(ctx context.Context, index string) ([]Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// leaseOver reports whether the claim of the entry h has a lease that
+// passed at now.
+func leaseOver(h map[string]string, now time.Time) bool {
+	ms, err := strconv.ParseInt(h["lease_ms"], 10, 64)
+	return err == nil && ms <= now.UnixMilli()
 }
 
 // decodeEntry rebuilds an Entry from its hash: the JSON written at claim
