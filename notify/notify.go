@@ -65,8 +65,42 @@ type Sender interface {
 }
 
 // ErrPermanent marks a delivery failure that retrying cannot fix (a
-// rejected address, a bad request).
+// rejected address, a bad request). It concerns one message: the others
+// of the channel are not affected. A failure of the whole channel is a
+// *CredentialsError instead.
 var ErrPermanent = errors.New("permanent failure")
+
+// ErrOutcomeUnknown marks a send whose outcome cannot be known: the
+// request may have reached the provider (a timeout, a connection lost
+// once the request was written). The message must not be sent again
+// blindly: it may have been delivered.
+var ErrOutcomeUnknown = errors.New("outcome unknown")
+
+// ErrCredentials is what every *CredentialsError matches with errors.Is.
+var ErrCredentials = errors.New("credentials refused")
+
+// CredentialsError is a failure of a whole channel rather than of one
+// message: the provider refused the channel's credentials (a wrong,
+// revoked or expired token or key, an inactive account, a missing
+// permission) or its right to send (an unverified sender). Nothing is
+// wrong with the message: the channel pauses, its messages wait, and they
+// go out once the credentials work again.
+type CredentialsError struct {
+	Provider string // "sendgrid", "slack"
+	Reason   string // what the provider said: "invalid_auth", "401 Unauthorized: …"
+	Fix      string // what an operator should do about it
+	Err      error  // the underlying error, if any
+}
+
+func (e *CredentialsError) Error() string {
+	return e.Provider + ": credentials refused: " + e.Reason
+}
+
+// Is reports whether target is ErrCredentials.
+func (e *CredentialsError) Is(target error) bool { return target == ErrCredentials }
+
+// Unwrap returns the underlying error.
+func (e *CredentialsError) Unwrap() error { return e.Err }
 
 // RateLimitError is a provider's "too many requests": nothing is wrong
 // with the message, it must be sent again no sooner than After. Retrying it

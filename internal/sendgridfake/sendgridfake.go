@@ -1,5 +1,6 @@
 // Package sendgridfake is an httptest fake of SendGrid's v3 Mail Send API
-// (POST /v3/mail/send) for tests and benchmarks. It checks the API key and
+// (POST /v3/mail/send) and of GET /v3/scopes (the key's permissions), for
+// tests and benchmarks. It checks the API key and
 // validates each request the way SendGrid documents, answers with
 // SendGrid's status codes and error bodies, and records what it accepted,
 // counted per crmsync_ledger_key custom arg so that tests can check that
@@ -11,11 +12,14 @@
 package sendgridfake
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,30 +48,80 @@ type Reply struct {
 	Body   string
 }
 
+// ForbiddenSenderMessage is the error message SendGrid answers a send
+// from an unverified sender with (HTTP 403).
+const ForbiddenSenderMessage = "The from address does not match a verified Sender Identity. Mail cannot be sent " +
+	"until this error is resolved. Visit https://sendgrid.com/docs/for-developers/sending-email/sender-identity/ " +
+	"to see the Sender Identity requirements"
+
+// MailSendScope is the scope of an API key allowed to send mail.
+const MailSendScope = "mail.send"
+
 // Server is a running fake of SendGrid's Mail Send endpoint.
 type Server struct {
-	srv    *httptest.Server
-	apiKey string
-	delay  atomic.Int64 // time.Duration added before answering
-	calls  atomic.Int64 // requests received, accepted or not
-	ids    atomic.Int64 // X-Message-Id sequence
+	srv   *httptest.Server
+	delay atomic.Int64 // time.Duration added before answering
+	calls atomic.Int64 // requests received, accepted or not
+	ids   atomic.Int64 // X-Message-Id sequence
 
 	mu       sync.Mutex
+	apiKey   string
+	scopes   []string        // the key's scopes, as GET /v3/scopes lists them
+	senders  map[string]bool // verified senders; nil: any sender
 	record   bool
 	accepted []Request
 	keys     map[string]int // ledger key → emails accepted
 	script   []Reply
+	probes   int // GET /v3/scopes calls
 }
 
 // New starts a Server accepting apiKey (sent as "Authorization: Bearer
-// <apiKey>"); it records every accepted request and stops when the test
-// ends.
+// <apiKey>") with the scope mail.send and any sender; it records every
+// accepted request and stops when the test ends.
 func New(tb testing.TB, apiKey string) *Server {
 	tb.Helper()
-	s := &Server{apiKey: apiKey, record: true, keys: map[string]int{}}
+	s := &Server{apiKey: apiKey, scopes: []string{MailSendScope}, record: true, keys: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.srv.Close)
 	return s
+}
+
+// SetAPIKey makes the Server accept apiKey instead, from now on: the key
+// crmsync has becomes wrong (revoked), or right again.
+func (s *Server) SetAPIKey(apiKey string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apiKey = apiKey
+}
+
+// SetScopes sets the scopes of the API key; without mail.send, Mail Send
+// answers 403 "access forbidden".
+func (s *Server) SetScopes(scopes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scopes = scopes
+}
+
+// VerifySenders accepts mail only from the given addresses (verified
+// Single Senders): mail from others is answered 403 with
+// ForbiddenSenderMessage. No address accepts any sender again.
+func (s *Server) VerifySenders(addrs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.senders = nil
+	if len(addrs) > 0 {
+		s.senders = map[string]bool{}
+	}
+	for _, a := range addrs {
+		s.senders[strings.ToLower(a)] = true
+	}
+}
+
+// Probes is the number of GET /v3/scopes calls received.
+func (s *Server) Probes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.probes
 }
 
 // URL is the base URL to configure a sender with (no trailing slash).
@@ -148,15 +202,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.mu.Lock()
+	key, scopes := s.apiKey, s.scopes
+	s.mu.Unlock()
 	switch {
+	case r.URL.Path == "/v3/scopes" && r.Method == http.MethodGet:
+		s.listScopes(w, r, key, scopes)
+		return
 	case r.URL.Path != "/v3/mail/send":
 		writeErrors(w, http.StatusNotFound, apiErr{"", "not found"})
 		return
 	case r.Method != http.MethodPost:
 		writeErrors(w, http.StatusMethodNotAllowed, apiErr{"", "method not allowed"})
 		return
-	case r.Header.Get("Authorization") != "Bearer "+s.apiKey:
+	case r.Header.Get("Authorization") != "Bearer "+key:
 		writeErrors(w, http.StatusUnauthorized, apiErr{"", UnauthorizedMessage})
+		return
+	case !slices.Contains(scopes, MailSendScope):
+		writeErrors(w, http.StatusForbidden, apiErr{"", "access forbidden"})
 		return
 	}
 	if s.scripted(w) {
@@ -167,6 +230,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, errs...)
 		return
 	}
+	if !s.verified(m) {
+		writeErrors(w, http.StatusForbidden, apiErr{"from", ForbiddenSenderMessage})
+		return
+	}
 	s.accept(r.Header, raw, m)
 	if sandboxed(m) {
 		w.WriteHeader(http.StatusOK) // sandbox mode: validated, not queued
@@ -174,6 +241,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Message-Id", fmt.Sprintf("fake-%d", s.ids.Add(1)))
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// listScopes answers GET /v3/scopes: {"scopes": [...]} for the right key.
+func (s *Server) listScopes(w http.ResponseWriter, r *http.Request, key string, scopes []string) {
+	s.mu.Lock()
+	s.probes++
+	s.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer "+key {
+		writeErrors(w, http.StatusUnauthorized, apiErr{"", UnauthorizedMessage})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string][]string{"scopes": append([]string{}, scopes...)})
+}
+
+// verified reports whether m's sender may send.
+func (s *Server) verified(m Mail) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.senders == nil || m.From != nil && s.senders[strings.ToLower(m.From.Email)]
 }
 
 // accept counts m under its ledger key and records the request.

@@ -30,7 +30,7 @@ func (s *Server) open(users string) map[string]any {
 	s.opens++
 	for _, u := range s.users {
 		if u.id == users && !u.deleted {
-			s.channels[DM(u.id)] = true
+			s.conversation(DM(u.id), "", true)
 			return map[string]any{"ok": true, "channel": map[string]any{"id": DM(u.id)}}
 		}
 	}
@@ -45,14 +45,14 @@ func (s *Server) postMessage(w http.ResponseWriter, p url.Values) {
 	s.attempts[ch]++
 	after, limited := s.limits[ch]
 	code := s.codes[ch]
-	known := s.channels[ch]
+	conv := s.channels[ch]
 	s.mu.Unlock()
 	switch {
 	case limited:
 		tooMany(w, after)
 		return
 	case code != "":
-	case !known:
+	case conv == nil:
 		code = "channel_not_found"
 	}
 	msg, bad := validate(p)
@@ -63,18 +63,23 @@ func (s *Server) postMessage(w http.ResponseWriter, p url.Values) {
 		answer(w, map[string]any{"ok": false, "error": code})
 		return
 	}
-	s.accept(msg)
-	answer(w, map[string]any{"ok": true, "channel": ch, "ts": "1700000000.000100"})
+	ts := s.accept(conv, msg)
+	answer(w, map[string]any{"ok": true, "channel": conv.id, "ts": ts})
 }
 
-// accept counts msg under its key and records it.
-func (s *Server) accept(msg Post) {
+// accept counts msg under its key, adds it to the history of conv and
+// records it; it returns its ts.
+func (s *Server) accept(conv *conversation, msg Post) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	msg.TS = s.nextTS()
 	s.keys[Key{Channel: msg.Channel, Text: msg.Text}]++
+	msg.User = BotUser
+	conv.messages = append(conv.messages, Post{Channel: conv.id, Text: msg.Text, Metadata: msg.Metadata, TS: msg.TS, User: BotUser})
 	if s.record {
 		s.posts = append(s.posts, msg)
 	}
+	return msg.TS
 }
 
 // validate checks a post's content like Slack and returns it, or an error
@@ -89,6 +94,12 @@ func validate(p url.Values) (Post, string) {
 		return msg, "no_text"
 	case utf8.RuneCountInString(msg.Text) > 40000:
 		return msg, "msg_too_long"
+	}
+	if raw := p.Get("metadata"); raw != "" {
+		msg.Metadata = &Metadata{}
+		if err := json.Unmarshal([]byte(raw), msg.Metadata); err != nil || msg.Metadata.EventType == "" {
+			return msg, "invalid_metadata_format"
+		}
 	}
 	if msg.RawBlocks == "" {
 		return msg, ""

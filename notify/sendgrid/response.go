@@ -48,7 +48,9 @@ func (e *StatusError) Unwrap() error {
 }
 
 // check maps a response to nil (accepted), a *notify.RateLimitError (429),
-// or a *StatusError, permanent for client errors other than 408.
+// a *notify.CredentialsError (401, 403: the key or the sender is refused,
+// for every message alike) or a *StatusError, permanent for the other
+// client errors but 408.
 func (s *Sender) check(resp *http.Response, body []byte) error {
 	code := resp.StatusCode
 	switch {
@@ -61,11 +63,33 @@ func (s *Sender) check(resp *http.Response, body []byte) error {
 			After:    retryAfter(resp.Header, s.now()),
 		}
 	}
-	return &StatusError{
+	err := &StatusError{
 		StatusCode: code,
 		Reason:     s.redact(reason(code, body)),
 		Permanent:  code/100 == 4 && code != http.StatusRequestTimeout,
 	}
+	if refused(code) {
+		err.Permanent = false
+		return credentialsError(code, err.Error(), err)
+	}
+	return err
+}
+
+// refused reports whether an HTTP status refuses the credentials.
+func refused(code int) bool {
+	return code == http.StatusUnauthorized || code == http.StatusForbidden
+}
+
+// credentialsError is the channel-wide failure a 401 or 403 means, with
+// what to do about it.
+func credentialsError(code int, reason string, err error) *notify.CredentialsError {
+	fix := "check notify.email.api_key: a SendGrid API key (SG.…) with the Mail Send permission, " +
+		"created in the region of base_url"
+	if code == http.StatusForbidden {
+		fix = "check that the API key has the Mail Send permission and that notify.email.from is a verified " +
+			"Single Sender or belongs to an authenticated domain (SendGrid: Settings > Sender Authentication)"
+	}
+	return &notify.CredentialsError{Provider: "sendgrid", Reason: reason, Fix: fix, Err: err}
 }
 
 // retryAfter is the wait until X-RateLimit-Reset (unix seconds), at least

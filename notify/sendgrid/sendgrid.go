@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -107,8 +108,10 @@ func checkBaseURL(raw string) error {
 }
 
 // Send delivers m as one email. An error wrapping notify.ErrPermanent must
-// not be retried; a *notify.RateLimitError says when to try again; any
-// other error is transient.
+// not be retried; a *notify.RateLimitError says when to try again; a
+// *notify.CredentialsError concerns every email alike (the key or the
+// sender is refused); one wrapping notify.ErrOutcomeUnknown may have been
+// sent; any other error is transient.
 func (s *Sender) Send(ctx context.Context, m *notify.Message) error {
 	body, err := s.buildBody(m)
 	if err != nil {
@@ -122,6 +125,9 @@ func (s *Sender) Send(ctx context.Context, m *notify.Message) error {
 
 // post sends one Mail Send request and maps its outcome to an error.
 func (s *Sender) post(ctx context.Context, body []byte) error {
+	if err := ctx.Err(); err != nil { // nothing sent
+		return fmt.Errorf("sendgrid mail send: %w", withContext(ctx, err))
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("sendgrid mail send: %w: %w", err, notify.ErrPermanent)
@@ -132,7 +138,7 @@ func (s *Sender) post(ctx context.Context, body []byte) error {
 	req.Header.Set("User-Agent", userAgent)
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("sendgrid mail send: %w", withContext(ctx, err))
+		return fmt.Errorf("sendgrid mail send: %w", unsure(withContext(ctx, err)))
 	}
 	defer resp.Body.Close()
 	// The status decides the outcome; a body cut short only loses the
@@ -152,6 +158,20 @@ func withContext(ctx context.Context, err error) error {
 		}
 	}
 	return err
+}
+
+// unsure marks a transport error of a Mail Send call with
+// notify.ErrOutcomeUnknown unless the request surely never reached
+// SendGrid (the connection or the name lookup failed): after a timeout or a
+// connection lost mid-call, the email may have been accepted, and SendGrid
+// has no idempotency key to make a retry safe.
+func unsure(err error) error {
+	var op *net.OpError
+	var dns *net.DNSError
+	if errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial" {
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, notify.ErrOutcomeUnknown)
 }
 
 // redact removes the API key from text that may echo it.

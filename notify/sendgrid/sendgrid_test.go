@@ -238,6 +238,7 @@ func TestSendStatus(t *testing.T) {
 		sandbox       bool                // the fake then answers 200
 		wantErr       bool
 		wantPermanent bool
+		wantCreds     bool          // a *notify.CredentialsError: the channel pauses
 		wantAfter     time.Duration // > 0: a *notify.RateLimitError
 		wantInErr     []string
 	}{
@@ -287,12 +288,17 @@ func TestSendStatus(t *testing.T) {
 		{
 			name:    "with 401 from a wrong key",
 			key:     "SG.wrong-key.abcdefghijklmnopqrstuvwxyz0123456789",
-			wantErr: true, wantPermanent: true, wantInErr: []string{"401", sendgridfake.UnauthorizedMessage},
+			wantErr: true, wantCreds: true, wantInErr: []string{"401", sendgridfake.UnauthorizedMessage},
 		},
 		{
 			name:    "with 403",
 			reply:   &sendgridfake.Reply{Status: 403, Body: `{"errors":[{"field":null,"message":"access forbidden"}]}`},
-			wantErr: true, wantPermanent: true, wantInErr: []string{"403", "access forbidden"},
+			wantErr: true, wantCreds: true, wantInErr: []string{"403", "access forbidden"},
+		},
+		{
+			name:    "with 403 from an unverified sender",
+			reply:   &sendgridfake.Reply{Status: 403, Body: `{"errors":[{"message":"` + sendgridfake.ForbiddenSenderMessage + `","field":"from","help":null}]}`},
+			wantErr: true, wantCreds: true, wantInErr: []string{"403", "from: The from address does not match a verified Sender Identity"},
 		},
 		{
 			name:    "with 404 from a wrong base path",
@@ -320,6 +326,9 @@ func TestSendStatus(t *testing.T) {
 			s.now = func() time.Time { return now }
 			err := s.Send(t.Context(), localMessage())
 			checkErr(t, err, tt.wantErr, tt.wantPermanent, tt.wantAfter)
+			if cred, ok := errors.AsType[*notify.CredentialsError](err); ok != tt.wantCreds || ok && cred.Fix == "" {
+				t.Errorf("credentials error = %v (%+v), want %v with a fix", ok, cred, tt.wantCreds)
+			}
 			for _, sub := range tt.wantInErr {
 				if !strings.Contains(err.Error(), sub) {
 					t.Errorf("error %q does not contain %q", err, sub)
@@ -409,6 +418,9 @@ func TestSendDeadline(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "sendgrid timeout reached") {
 		t.Errorf("error %q does not report the deadline", err)
 	}
+	if !errors.Is(err, notify.ErrOutcomeUnknown) {
+		t.Errorf("error %q after a request went out is not of unknown outcome", err)
+	}
 	if strings.Contains(err.Error(), fakeKey) {
 		t.Errorf("error %q leaks the API key", err)
 	}
@@ -421,8 +433,18 @@ func TestSendCanceled(t *testing.T) {
 	cancel()
 	err := newSender(t, testConfig(f.URL())).Send(ctx, localMessage())
 	checkErr(t, err, true, false, 0)
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("error %q does not wrap context.Canceled", err)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, notify.ErrOutcomeUnknown) {
+		t.Errorf("error %q does not wrap context.Canceled, or says a request that never left may have been sent", err)
+	}
+}
+
+func TestSendConnectionRefused(t *testing.T) {
+	f := sendgridfake.New(t, fakeKey)
+	f.Close()
+	err := newSender(t, testConfig(f.URL())).Send(t.Context(), localMessage())
+	checkErr(t, err, true, false, 0)
+	if errors.Is(err, notify.ErrOutcomeUnknown) {
+		t.Errorf("error %q: nothing reached SendGrid, yet the outcome is unknown", err)
 	}
 }
 

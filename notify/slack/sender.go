@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -60,6 +61,11 @@ const (
 //	      - users:read
 //	      - users:read.email
 //	      - im:write
+//	      - im:history
+//	      - channels:history
+//	      - groups:history
+//	      - channels:read
+//	      - groups:read
 //	settings:
 //	  interactivity:
 //	    is_enabled: true
@@ -70,9 +76,14 @@ const (
 //
 // chat:write posts (chat.postMessage), users:read.email (with users:read)
 // finds a rep's account from the CRM owner's email (users.lookupByEmail),
-// im:write opens the DM with the rep (conversations.open). The request URL
-// receives the Snooze and Contacted buttons; <host> is where crmsync's HTTP
-// server is reachable from Slack over HTTPS.
+// im:write opens the DM with the rep (conversations.open). The history
+// scopes let crmsync look for a message it may already have posted before
+// posting it again (conversations.history on a DM, a public and a private
+// channel), after a crash left its outcome unknown; channels:read and
+// groups:read find the id of a channel named "#name" (conversations.list).
+// Without them, such a message stays unknown until an operator resends it.
+// The request URL receives the Snooze and Contacted buttons; <host> is
+// where crmsync's HTTP server is reachable from Slack over HTTPS.
 //
 // Then Install to Workspace, and copy the Bot User OAuth Token (xoxb-…)
 // from OAuth & Permissions into notify.slack.token (SLACK_BOT_TOKEN), and
@@ -127,8 +138,13 @@ func (c SenderConfig) withDefaults() (SenderConfig, error) {
 
 // Sender delivers Slack messages through the Web API: a DM to the rep
 // named by email, or a post to a channel. It is safe for concurrent use.
-// It never retries by itself: it classifies failures (notify.ErrPermanent,
-// *notify.RateLimitError, or a plain retryable error) for the queue.
+// It never retries by itself: it classifies failures for the queue
+// (notify.ErrPermanent for one message, *notify.CredentialsError for the
+// whole channel, *notify.RateLimitError, notify.ErrOutcomeUnknown when a
+// post may have gone through, or a plain retryable error).
+//
+// Every post carries its ledger key in its message metadata (event type
+// MetadataEventType), so that Find can tell whether it went through.
 type Sender struct {
 	api   *slackapi.Client
 	cfg   SenderConfig
@@ -177,12 +193,24 @@ func (s *Sender) Send(ctx context.Context, m *notify.Message) error {
 	return s.post(ctx, channel, opts)
 }
 
+// Message metadata of every post: its ledger key under
+// MetadataLedgerKey in an event of type MetadataEventType.
+const (
+	MetadataEventType = "crmsync_message"
+	MetadataLedgerKey = "ledger_key"
+)
+
 // messageOptions are the chat.postMessage options for m.
 func messageOptions(m *notify.Message) ([]slackapi.MsgOption, error) {
 	opts := []slackapi.MsgOption{
 		slackapi.MsgOptionText(m.Text, false), // already escaped
 		slackapi.MsgOptionDisableLinkUnfurl(),
 		slackapi.MsgOptionDisableMediaUnfurl(),
+	}
+	if m.LedgerKey != "" {
+		opts = append(opts, slackapi.MsgOptionMetadata(slackapi.SlackMetadata{
+			EventType: MetadataEventType, EventPayload: map[string]any{MetadataLedgerKey: m.LedgerKey},
+		}))
 	}
 	if len(m.Blocks) == 0 || string(m.Blocks) == "null" {
 		return opts, nil
@@ -303,6 +331,9 @@ func (s *Sender) post(ctx context.Context, channel string, opts []slackapi.MsgOp
 // call runs fn, one call to method about scope, with the per-call timeout
 // and classifies its error.
 func (s *Sender) call(ctx context.Context, method, scope string, fn func(context.Context) error) error {
+	if err := context.Cause(ctx); err != nil { // nothing sent
+		return fmt.Errorf("slack %s %s: %w", method, scope, err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	err := fn(cctx)
@@ -310,27 +341,52 @@ func (s *Sender) call(ctx context.Context, method, scope string, fn func(context
 	case err == nil:
 		return nil
 	case ctx.Err() == nil && cctx.Err() != nil:
-		return fmt.Errorf("slack %s %s: timed out after %s: %w", method, scope, s.cfg.Timeout, err)
+		return unsure(method, fmt.Errorf("slack %s %s: timed out after %s: %w", method, scope, s.cfg.Timeout, err))
 	default:
 		return classify(method, scope, err)
 	}
 }
 
-// permanentCodes are Slack error codes that retrying cannot fix.
+// unsure marks err, a failed call that may have reached Slack, with
+// notify.ErrOutcomeUnknown when the call was a post: it may have gone
+// through.
+func unsure(method string, err error) error {
+	if method != "chat.postMessage" {
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, notify.ErrOutcomeUnknown)
+}
+
+// credentialCodes are Slack error codes that concern the token or the app
+// rather than one message: the whole channel pauses until they are fixed.
+// Each maps to what to do about it.
+var credentialCodes = map[string]string{
+	"invalid_auth":            "check notify.slack.token: the Bot User OAuth Token (xoxb-…) of the installed app",
+	"not_authed":              "set notify.slack.token: the Bot User OAuth Token (xoxb-…) of the installed app",
+	"account_inactive":        "the app's bot user was deactivated or the app uninstalled: reinstall it and update notify.slack.token",
+	"token_revoked":           "the token was revoked (app uninstalled or reinstalled): update notify.slack.token with the current Bot User OAuth Token",
+	"token_expired":           "the token expired (token rotation is on): turn token rotation off or update notify.slack.token",
+	"missing_scope":           "add the missing scope to the app (see the manifest in the README), reinstall it and update notify.slack.token",
+	"not_allowed_token_type":  "notify.slack.token must be a bot token (xoxb-…), not a user or app-level token",
+	"team_access_not_granted": "the app is not granted access to this workspace: an admin must approve or install it",
+	"ekm_access_denied":       "the workspace's Enterprise Key Management revoked access: a Slack admin must restore it",
+}
+
+// permanentCodes are Slack error codes that retrying cannot fix and that
+// concern one message: its destination or its content.
 var permanentCodes = map[string]bool{
-	"channel_not_found": true, "not_in_channel": true, "is_archived": true,
-	"invalid_auth": true, "not_authed": true, "account_inactive": true, "token_revoked": true,
-	"token_expired": true, "missing_scope": true, "not_allowed_token_type": true, "no_permission": true,
-	"restricted_action": true, "team_access_not_granted": true, "ekm_access_denied": true,
-	"invalid_blocks": true, "invalid_blocks_format": true, "msg_too_long": true, "no_text": true,
-	"too_many_attachments": true, "invalid_arguments": true, "invalid_arg_name": true,
-	"invalid_charset": true, "invalid_form_data": true,
+	"channel_not_found": true, "not_in_channel": true, "is_archived": true, "no_permission": true,
+	"restricted_action": true, "invalid_blocks": true, "invalid_blocks_format": true, "msg_too_long": true,
+	"no_text": true, "too_many_attachments": true, "invalid_arguments": true, "invalid_arg_name": true,
+	"invalid_charset": true, "invalid_form_data": true, "invalid_metadata_format": true,
+	"invalid_metadata_schema": true, "metadata_too_large": true,
 	"user_not_found": true, "user_not_visible": true, "user_disabled": true, "cannot_dm_bot": true,
 }
 
 // classify turns a slack-go error from one call to method about scope
-// into a *notify.RateLimitError, an error wrapping notify.ErrPermanent, or
-// a retryable error.
+// into a *notify.RateLimitError, a *notify.CredentialsError, an error
+// wrapping notify.ErrPermanent, or a retryable one (marked
+// notify.ErrOutcomeUnknown when a post may have gone through).
 func classify(method, scope string, err error) error {
 	limitScope := method // lookups and opens are limited per method
 	if method == "chat.postMessage" {
@@ -338,17 +394,44 @@ func classify(method, scope string, err error) error {
 	}
 	var limited *slackapi.RateLimitedError
 	var status slackapi.StatusCodeError
+	code := slackCode(err)
 	switch {
 	case errors.As(err, &limited):
 		return &notify.RateLimitError{Provider: "slack", Scope: limitScope, After: cmp.Or(limited.RetryAfter, defaultRetryAfter)}
 	case errors.As(err, &status) && status.Code == http.StatusTooManyRequests:
 		return &notify.RateLimitError{Provider: "slack", Scope: limitScope, After: defaultRetryAfter}
-	case permanentCodes[slackCode(err)],
+	case credentialCodes[code] != "":
+		return credentialsError(method, code, err)
+	case errors.As(err, &status) && (status.Code == http.StatusUnauthorized || status.Code == http.StatusForbidden):
+		return &notify.CredentialsError{Provider: "slack", Reason: fmt.Sprintf("%s: %s", method, err),
+			Fix: credentialCodes["invalid_auth"], Err: err}
+	case permanentCodes[code],
 		errors.As(err, &status) && status.Code >= 400 && status.Code < 500 && status.Code != http.StatusRequestTimeout:
 		return fmt.Errorf("slack %s %s: %w: %w", method, scope, err, notify.ErrPermanent)
+	case code == "" && !errors.As(err, &status) && !refusedConnection(err):
+		return unsure(method, fmt.Errorf("slack %s %s: %w", method, scope, err)) // lost mid-call
 	default:
 		return fmt.Errorf("slack %s %s: %w", method, scope, err)
 	}
+}
+
+// credentialsError is the channel-wide failure a credential code means.
+// The reason names the method and, for missing_scope, the scope needed.
+func credentialsError(method, code string, err error) *notify.CredentialsError {
+	reason := method + ": " + code
+	var resp slackapi.SlackErrorResponse
+	if errors.As(err, &resp) && resp.Needed != "" {
+		reason += " (needed: " + resp.Needed + ")"
+	}
+	return &notify.CredentialsError{Provider: "slack", Reason: reason, Fix: credentialCodes[code], Err: err}
+}
+
+// refusedConnection reports whether err is a failure to connect (or to
+// find the host): the call surely never reached Slack.
+func refusedConnection(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial"
 }
 
 // slackCode returns the Slack error code err carries ("channel_not_found"),

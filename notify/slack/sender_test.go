@@ -201,16 +201,24 @@ func TestSendSlackErrors(t *testing.T) {
 		script        func(f *slackfake.Server)
 		msg           *notify.Message
 		wantPermanent bool
+		wantCreds     bool // a *notify.CredentialsError: the channel pauses
 		wantInErr     string
 	}{
 		{name: "unknown channel", msg: message("#nowhere", "hi"), wantPermanent: true, wantInErr: "channel_not_found"},
 		{name: "bot not in channel", script: code("C0KEY", "not_in_channel"), msg: message("C0KEY", "hi"), wantPermanent: true, wantInErr: "not_in_channel"},
 		{name: "archived channel", script: code("C0KEY", "is_archived"), msg: message("C0KEY", "hi"), wantPermanent: true, wantInErr: "is_archived"},
-		{name: "inactive account", script: code("C0KEY", "account_inactive"), msg: message("C0KEY", "hi"), wantPermanent: true, wantInErr: "account_inactive"},
-		{name: "revoked token", script: code("C0KEY", "token_revoked"), msg: message("C0KEY", "hi"), wantPermanent: true, wantInErr: "token_revoked"},
-		{name: "missing scope", script: code("C0KEY", "missing_scope"), msg: message("C0KEY", "hi"), wantPermanent: true, wantInErr: "missing_scope"},
-		{name: "wrong token on post", token: "xoxb-wrong-0000", msg: message("C0KEY", "hi"), wantPermanent: true, wantInErr: "invalid_auth"},
-		{name: "wrong token on lookup", token: "xoxb-wrong-0000", msg: message("sam@example.com", "hi"), wantPermanent: true, wantInErr: "invalid_auth"},
+		{name: "inactive account", script: code("C0KEY", "account_inactive"), msg: message("C0KEY", "hi"), wantCreds: true, wantInErr: "account_inactive"},
+		{name: "revoked token", script: code("C0KEY", "token_revoked"), msg: message("C0KEY", "hi"), wantCreds: true, wantInErr: "token_revoked"},
+		{name: "missing scope", script: code("C0KEY", "missing_scope"), msg: message("C0KEY", "hi"), wantCreds: true, wantInErr: "missing_scope"},
+		{name: "wrong token on post", token: "xoxb-wrong-0000", msg: message("C0KEY", "hi"), wantCreds: true, wantInErr: "invalid_auth"},
+		{name: "wrong token on lookup", token: "xoxb-wrong-0000", msg: message("sam@example.com", "hi"), wantCreds: true, wantInErr: "invalid_auth"},
+		{name: "expired token", script: code("C0KEY", "token_expired"), msg: message("C0KEY", "hi"), wantCreds: true, wantInErr: "token_expired"},
+		{name: "user token", script: code("C0KEY", "not_allowed_token_type"), msg: message("C0KEY", "hi"), wantCreds: true, wantInErr: "not_allowed_token_type"},
+		{name: "app not granted", script: code("C0KEY", "team_access_not_granted"), msg: message("C0KEY", "hi"), wantCreds: true, wantInErr: "team_access_not_granted"},
+		{name: "ekm access denied", script: code("C0KEY", "ekm_access_denied"), msg: message("C0KEY", "hi"), wantCreds: true, wantInErr: "ekm_access_denied"},
+		{name: "lookup without users:read.email", script: scopes("chat:write", "im:write"), msg: message("sam@example.com", "hi"), wantCreds: true, wantInErr: "needed: users:read.email"},
+		{name: "401 status", script: status("/chat.postMessage", 401), msg: message("C0KEY", "hi"), wantCreds: true, wantInErr: "401"},
+		{name: "no permission in one channel", script: code("C0KEY", "no_permission"), msg: message("C0KEY", "hi"), wantPermanent: true, wantInErr: "no_permission"},
 		{name: "section text too long", msg: withBlocks(message("C0KEY", "hi"), sectionJSON(strings.Repeat("a", 3001))), wantPermanent: true, wantInErr: "invalid_blocks"},
 		{name: "header text too long", msg: withBlocks(message("C0KEY", "hi"), `{"type":"header","text":{"type":"plain_text","text":"`+strings.Repeat("h", 151)+`"}}`), wantPermanent: true, wantInErr: "invalid_blocks"},
 		{name: "too many blocks", msg: withBlocks(message("C0KEY", "hi"), repeat(sectionJSON("a"), 51)...), wantPermanent: true, wantInErr: "invalid_blocks"},
@@ -239,6 +247,13 @@ func TestSendSlackErrors(t *testing.T) {
 			if got := errors.Is(err, notify.ErrPermanent); got != tt.wantPermanent {
 				t.Errorf("permanent = %v, want %v (%v)", got, tt.wantPermanent, err)
 			}
+			cred, creds := errors.AsType[*notify.CredentialsError](err)
+			if creds != tt.wantCreds || creds && (cred.Fix == "" || !errors.Is(err, notify.ErrCredentials)) {
+				t.Errorf("credentials error = %v (%+v), want %v with a fix", creds, cred, tt.wantCreds)
+			}
+			if errors.Is(err, notify.ErrOutcomeUnknown) {
+				t.Errorf("err is of unknown outcome: %v", err)
+			}
 			if limited := new(notify.RateLimitError); errors.As(err, &limited) {
 				t.Errorf("err is a rate limit: %v", err)
 			}
@@ -252,6 +267,11 @@ func TestSendSlackErrors(t *testing.T) {
 // code scripts the fake to answer chat.postMessage to channel with an error.
 func code(channel, code string) func(*slackfake.Server) {
 	return func(f *slackfake.Server) { f.SetCode(channel, code) }
+}
+
+// scopes scripts the fake's token to have only the scopes given.
+func scopes(scopes ...string) func(*slackfake.Server) {
+	return func(f *slackfake.Server) { f.SetScopes(scopes...) }
 }
 
 // status scripts the fake to answer path with an HTTP status.
@@ -292,13 +312,18 @@ func TestSendTransportErrors(t *testing.T) {
 	tests := []struct {
 		name      string
 		setup     func(t *testing.T, f *slackfake.Server) context.Context
+		to        string // default C0KEY
 		wantIs    error
 		wantInErr string
 	}{
-		{name: "a slow answer times out", setup: func(t *testing.T, f *slackfake.Server) context.Context {
+		{name: "a slow post times out: it may have gone through", setup: func(t *testing.T, f *slackfake.Server) context.Context {
 			f.SetDelay(300 * time.Millisecond)
 			return t.Context()
-		}, wantIs: context.DeadlineExceeded, wantInErr: "timed out after 50ms"},
+		}, wantIs: notify.ErrOutcomeUnknown, wantInErr: "timed out after 50ms"},
+		{name: "a slow lookup times out: nothing was posted", setup: func(t *testing.T, f *slackfake.Server) context.Context {
+			f.SetDelay(300 * time.Millisecond)
+			return t.Context()
+		}, to: "sam@example.com", wantIs: context.DeadlineExceeded, wantInErr: "users.lookupByEmail"},
 		{name: "a closed server", setup: func(t *testing.T, f *slackfake.Server) context.Context {
 			f.Close()
 			return t.Context()
@@ -313,7 +338,10 @@ func TestSendTransportErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeSlack(t)
 			s := newTestSender(t, f, func(c *SenderConfig) { c.Timeout = 50 * time.Millisecond })
-			err := s.Send(tt.setup(t, f), message("C0KEY", "hi"))
+			err := s.Send(tt.setup(t, f), message(cmpString(tt.to, "C0KEY"), "hi"))
+			if unknown := errors.Is(err, notify.ErrOutcomeUnknown); unknown != (tt.wantIs == notify.ErrOutcomeUnknown) {
+				t.Errorf("outcome unknown = %v for %v", unknown, err)
+			}
 			noSecret(t, err)
 			if err == nil || !strings.Contains(err.Error(), tt.wantInErr) || (tt.wantIs != nil && !errors.Is(err, tt.wantIs)) {
 				t.Fatalf("err = %v, want one with %q that is %v", err, tt.wantInErr, tt.wantIs)
