@@ -60,8 +60,7 @@ func TestChaosSlackToken(t *testing.T) {
 	if err := d.settle(ref, 4*time.Minute); err != nil {
 		t.Error(err)
 	}
-	emails, posts := d.delivered()
-	f := compareMessages(ref, emails, posts)
+	f := d.compare(ref)
 	mu.Lock()
 	f.recovery = time.Since(fixed)
 	if !firstPosted.IsZero() {

@@ -155,8 +155,7 @@ func testKillDelivery(t *testing.T, channel string) {
 	if err := d.settle(ref, 5*time.Minute); err != nil {
 		t.Error(err)
 	}
-	got, gotPosts := d.delivered()
-	figs := compareMessages(ref, got, gotPosts)
+	figs := d.compare(ref)
 	figs.recovery = f.recovery()
 	if channel == chEmail {
 		checkUnknown(t, d, f.id, f.account)
@@ -219,8 +218,7 @@ func testRedisStop(t *testing.T) {
 	if err := d.settle(ref, 5*time.Minute); err != nil {
 		t.Error(err)
 	}
-	got, gotPosts := d.delivered()
-	figs := compareMessages(ref, got, gotPosts)
+	figs := d.compare(ref)
 	figs.recovery = f.recovery()
 	figs.report(t, "redis-stop-delivery")
 }

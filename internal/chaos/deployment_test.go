@@ -249,8 +249,8 @@ func (d *deployment) reports() []passReport {
 func (d *deployment) accepted() (emails, posts int) { return d.sg.Accepted(), d.sl.Accepted() }
 
 // settle waits until the deployment delivered at least what ref expects
-// with its queues idle, or until its queues stayed idle for 15 s (what is
-// missing will not come), or timeout.
+// with its queues idle, or until its queues stayed idle for 25 s, over
+// two ticks (what is missing will not come), or timeout.
 func (d *deployment) settle(ref *reference, timeout time.Duration) error {
 	wantE, wantS := ref.totals()
 	var idleSince time.Time
@@ -270,7 +270,7 @@ func (d *deployment) settle(ref *reference, timeout time.Duration) error {
 			idleSince = time.Now()
 		}
 		idle := time.Since(idleSince)
-		return e >= wantE && s >= wantS && idle > time.Second || idle > 15*time.Second, desc
+		return e >= wantE && s >= wantS && idle > time.Second || idle > 25*time.Second, desc
 	})
 	return err
 }

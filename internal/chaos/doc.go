@@ -9,12 +9,16 @@
 // delivered must arrive exactly once, nothing else may arrive, and the
 // synced store must hold the same records. Each scenario logs one line
 //
-//	chaos: NAME lost=N dup=N extra=N recovery=S
+//	chaos: NAME lost=N dup=N extra=N unknown=N recovery=S
 //
 // where lost counts expected messages (or records) that never arrived,
 // dup the copies beyond the first, extra what arrived that the reference
-// did not send, and recovery the seconds from the fault to the first sign
-// of recovery (n/a when there is no fault).
+// did not send (or records that differ), unknown the emails that did not
+// arrive and that crmsync history shows as unknown (claimed when the
+// process died: crmsync cannot tell whether they went, so it leaves them
+// to an operator rather than risk a duplicate), and recovery the seconds
+// from the fault to the first sign of recovery (n/a when there is no
+// fault). Any lost, dup or extra fails the scenario.
 //
 // The tests are gated: they run only when CRMSYNC_CHAOS is "short" (small
 // portfolios, one fault moment per family: what CI runs) or "full" (every

@@ -258,8 +258,11 @@ func reports(ctx context.Context, c *redis.Client, ns string) ([]passReport, err
 // queueNames are crmsync's asynq queues within a deployment.
 var queueNames = []string{"slack", "email", "evaluate", "sync"}
 
-// queueState sums the tasks of namespace ns's queues that are not done:
-// pending, active (orphaned ones included), scheduled, waiting for a retry.
+// queueState counts the tasks of namespace ns that are not done: pending,
+// active (orphaned ones included), scheduled and waiting for a retry in
+// the delivery and sync queues, and the passes waiting in the evaluate
+// queue (deferred, or scheduled for a retry). A tick's pass being
+// enqueued or running is not counted: ticks come every few seconds.
 func queueState(insp *asynq.Inspector, ns string) (busy int, state string, err error) {
 	var parts []string
 	for _, name := range queueNames {
@@ -271,11 +274,14 @@ func queueState(insp *asynq.Inspector, ns string) (busy int, state string, err e
 		if err != nil {
 			return 0, "", err
 		}
-		n := info.Pending + info.Active + info.Scheduled + info.Retry + info.Aggregating
+		n := info.Scheduled + info.Retry
+		if name != "evaluate" {
+			n += info.Pending + info.Active + info.Aggregating
+		}
 		busy += n
 		if n > 0 {
 			parts = append(parts, fmt.Sprintf("%s: %d pending, %d active, %d scheduled, %d retry",
-				strings.TrimPrefix(q, ns+":"), info.Pending, info.Active, info.Scheduled, info.Retry))
+				name, info.Pending, info.Active, info.Scheduled, info.Retry))
 		}
 	}
 	if len(parts) == 0 {

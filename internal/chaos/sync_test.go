@@ -136,8 +136,7 @@ func testKillSync(t *testing.T, name string, kind hubspotfake.Kind) {
 	if err := d.settle(ref, 4*time.Minute); err != nil {
 		t.Error(err)
 	}
-	emails, posts := d.delivered()
-	f := compareMessages(ref, emails, posts)
+	f := d.compare(ref)
 	f.addStore(diffStores(ref.store, d.snapshot()))
 	for _, pr := range passesBefore(d.reports(), commit) {
 		t.Errorf("a pass ran on the partial portfolio: %s", pr)
@@ -245,8 +244,7 @@ func testTickDuringSync(t *testing.T, name string, fullSync bool) {
 	if err := d.settle(ref, 3*time.Minute); err != nil {
 		t.Error(err)
 	}
-	emails, posts := d.delivered()
-	f := compareMessages(ref, emails, posts)
+	f := d.compare(ref)
 	f.addStore(diffStores(ref.store, d.snapshot()))
 	f.recovery = waited
 	if !first.StartedAt.IsZero() {
