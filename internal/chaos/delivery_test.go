@@ -57,6 +57,7 @@ type fault struct {
 	at        time.Time // when the fault was injected
 	resumed   time.Time // from when accepted messages count as recovery
 	recovered time.Time // first message accepted after resumed
+	last      time.Time // last message accepted after resumed
 	id        string    // the message accepted when the fault was injected
 	account   string
 	hit       chan struct{} // closed at the fault
@@ -80,8 +81,11 @@ func (f *fault) watch(d *deployment, channel string, n int, inject func()) {
 				f.at = time.Now()
 				close(f.hit)
 			}
-		case !f.resumed.IsZero() && f.recovered.IsZero():
-			f.recovered = time.Now()
+		case !f.resumed.IsZero():
+			f.last = time.Now()
+			if f.recovered.IsZero() {
+				f.recovered = f.last
+			}
 		}
 	})
 }
@@ -91,6 +95,16 @@ func (f *fault) resume() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.resumed = time.Now()
+}
+
+// complete is the time from the fault to the last message accepted.
+func (f *fault) complete() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last.IsZero() {
+		return 0
+	}
+	return f.last.Sub(f.at)
 }
 
 // recovery is the time from the fault to the first message accepted
@@ -157,6 +171,7 @@ func testKillDelivery(t *testing.T, channel string) {
 	}
 	figs := d.compare(ref)
 	figs.recovery = f.recovery()
+	t.Logf("kill-deliver-%s: first message %.1fs after the kill, the last %.1fs after it", channel, figs.recovery.Seconds(), f.complete().Seconds())
 	if channel == chEmail {
 		checkUnknown(t, d, f.id, f.account)
 	}
@@ -220,5 +235,6 @@ func testRedisStop(t *testing.T) {
 	}
 	figs := d.compare(ref)
 	figs.recovery = f.recovery()
+	t.Logf("redis-stop-delivery: first message %.1fs after Redis stopped (%s outage), the last %.1fs after it", figs.recovery.Seconds(), outage, f.complete().Seconds())
 	figs.report(t, "redis-stop-delivery")
 }

@@ -174,13 +174,30 @@ func oneShot(t *testing.T, dir, name string, timeout time.Duration, args ...stri
 // errTimeout is wrapped by waitUntil's error.
 var errTimeout = errors.New("timed out")
 
+// checkEvery is how often waitUntil evaluates a condition: they read
+// Redis, logs and fakes, and no figure depends on when a poll saw
+// something (hooks and logs date the events).
+const checkEvery = 200 * time.Millisecond
+
 // waitUntil waits for cond with waitfor.Within, the project's polling
-// helper, and returns how long that took. After timeout it returns an
-// error naming what was awaited and quoting the state cond described
-// last; the scenarios go on to report their figures.
+// helper, evaluating it every checkEvery, and returns how long that took.
+// After timeout it returns an error naming what was awaited and quoting
+// the state cond described last; the scenarios go on to report their
+// figures.
 func waitUntil(timeout time.Duration, what string, cond func() (bool, string)) (time.Duration, error) {
 	start := time.Now()
-	state, ok := waitfor.Within(timeout, cond)
+	var (
+		last  time.Time
+		done  bool
+		state string
+	)
+	state, ok := waitfor.Within(timeout, func() (bool, string) {
+		if time.Since(last) >= checkEvery {
+			last = time.Now()
+			done, state = cond()
+		}
+		return done, state
+	})
 	if !ok {
 		return time.Since(start), fmt.Errorf("%w after %s waiting for %s; last seen: %s", errTimeout, timeout, what, state)
 	}
