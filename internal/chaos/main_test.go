@@ -21,7 +21,8 @@ const (
 var (
 	// mode is CRMSYNC_CHAOS: "", modeShort or modeFull.
 	mode = os.Getenv("CRMSYNC_CHAOS")
-	// binary is the crmsync binary built for this run.
+	// binary is the crmsync binary built for this run, or the one
+	// CRMSYNC_CHAOS_BINARY names (a release, an older build).
 	binary string
 	// seedNow is the clock every portfolio of this run is seeded against,
 	// so that a reference run and a chaos run see the same dates.
@@ -29,12 +30,12 @@ var (
 )
 
 // TestMain builds the binary once for every scenario, when the suite is
-// enabled.
+// enabled and CRMSYNC_CHAOS_BINARY names none.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	parallelism()
 	var dir string
-	if mode == modeShort || mode == modeFull {
+	if binary = os.Getenv("CRMSYNC_CHAOS_BINARY"); binary == "" && (mode == modeShort || mode == modeFull) {
 		var err error
 		dir, err = os.MkdirTemp("", "crmsync-chaos-")
 		if err != nil {

@@ -32,14 +32,22 @@ func (d *deployment) syncDone(since time.Time) (time.Time, bool) {
 	return first, !first.IsZero()
 }
 
-// passesBefore returns the passes that started before t, as problems.
+// passesBefore describes the passes that started before t, the first
+// three in full.
 func passesBefore(rs []passReport, t time.Time) []string {
 	var out []string
+	n := 0
 	for _, r := range rs {
-		if r.StartedAt.Before(t) {
+		if !r.StartedAt.Before(t) {
+			continue
+		}
+		if n++; n <= 3 {
 			out = append(out, fmt.Sprintf("pass %s started at %s, %.1fs before the sync committed (%d accounts)",
 				r.Pass, r.StartedAt.Format(time.TimeOnly), t.Sub(r.StartedAt).Seconds(), r.Accounts))
 		}
+	}
+	if n > 3 {
+		out = append(out, fmt.Sprintf("and %d more passes", n-3))
 	}
 	return out
 }
