@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -42,17 +43,45 @@ func startRedis(t *testing.T) *redisServer {
 		}
 		t.Skip(msg)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	r := &redisServer{dir: t.TempDir()}
+	var err error
+	for range 5 { // a port taken between the check and the bind: another one
+		if r.port, err = sparePort(); err != nil {
+			t.Fatal(err)
+		}
+		if err = r.start(); err == nil {
+			break
+		}
 	}
-	r := &redisServer{dir: t.TempDir(), port: l.Addr().(*net.TCPAddr).Port}
-	l.Close()
-	if err := r.start(); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.kill)
 	return r
+}
+
+// sparePort returns a free port below the ephemeral range: a client
+// retrying a connection to a stopped server on an ephemeral port can end
+// up connected to itself on it (TCP self-connect), and the server then
+// cannot come back.
+func sparePort() (int, error) {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	for range 100 {
+		port := 10000 + rand.IntN(max(low-10000, 1000))
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
+	return 0, errors.New("no spare port below the ephemeral range")
 }
 
 // URL is the server's redis:// URL.
@@ -73,10 +102,25 @@ func (r *redisServer) start() error {
 	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port)})
 	defer c.Close()
 	_, err := waitUntil(15*time.Second, "redis-server to answer", func() (bool, string) {
+		select {
+		case <-r.done:
+			return true, "redis-server exited"
+		default:
+		}
 		err := c.Ping(context.Background()).Err()
 		return err == nil, fmt.Sprint(err)
 	})
-	return err
+	select {
+	case <-r.done:
+		err = errors.New("redis-server exited")
+	default:
+	}
+	if err != nil {
+		r.kill()
+		log, _ := os.ReadFile(filepath.Join(r.dir, "redis.log"))
+		return fmt.Errorf("redis-server on port %d: %w\n%s", r.port, err, log)
+	}
+	return nil
 }
 
 // stop shuts the server down gracefully (SIGTERM: it flushes the
@@ -101,6 +145,16 @@ func (r *redisServer) kill() {
 		<-r.done
 	}
 }
+
+func init() {
+	// The test's own clients keep polling while a scenario stops Redis:
+	// their dial errors are expected, not worth a line each.
+	redis.SetLogger(quietLogger{})
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // client returns a client of url, closed when the test ends.
 func client(t *testing.T, url string) *redis.Client {
