@@ -21,11 +21,16 @@
 // fault). Any lost, dup or extra fails the scenario.
 //
 // The tests are gated: they run only when CRMSYNC_CHAOS is "short" (small
-// portfolios, one fault moment per family: what CI runs) or "full" (every
-// moment, bigger portfolios):
+// portfolios, one fault moment per family: what CI runs, about 2 minutes
+// on 2 cores) or "full" (every moment, bigger portfolios: about 4
+// minutes). The scenarios run in parallel (-parallel defaults to 12
+// here: they wait far more than they compute).
 //
-//	CRMSYNC_CHAOS=short go test -run Chaos -v -timeout 20m ./internal/chaos/
-//	CRMSYNC_CHAOS=full go test -run Chaos -v -timeout 60m ./internal/chaos/
+//	CRMSYNC_CHAOS=short go test -count=1 -run Chaos -v -timeout 20m ./internal/chaos/
+//	CRMSYNC_CHAOS=full go test -count=1 -run Chaos -v -timeout 60m ./internal/chaos/
+//
+// TestMain builds cmd/crmsync once per run; CRMSYNC_CHAOS_BINARY=PATH
+// tests a prebuilt binary instead (a release, an older build).
 //
 // They need a Redis ≥ 6.2 at CRMSYNC_TEST_REDIS_URL (default
 // redis://127.0.0.1:6379; each scenario takes a fresh namespace there) and
