@@ -49,10 +49,19 @@ type Entry struct {
 	Status     string         `json:"status"`          // see the Status constants
 	Token      string         `json:"token,omitempty"` // who holds the claim (the delivery task id)
 	ClaimedAt  time.Time      `json:"claimed_at"`
+	LeaseUntil time.Time      `json:"lease_until,omitzero"` // when the claim's protection ends
 	SentAt     time.Time      `json:"sent_at,omitzero"`
 	Expression string         `json:"expression,omitempty"`
 	Features   map[string]any `json:"features,omitempty"`
 	Error      string         `json:"error,omitempty"`
+}
+
+// OutcomeUnknown reports whether e's outcome is unknown at now: it is
+// unknown, or still claimed after its lease (its holder died between claim
+// and record).
+func (e Entry) OutcomeUnknown(now time.Time) bool {
+	return e.Status == StatusUnknown ||
+		e.Status == StatusClaimed && !e.LeaseUntil.IsZero() && !e.LeaseUntil.After(now)
 }
 
 // ClaimResult is the outcome of Claim.
@@ -180,7 +189,7 @@ func (s *Store) Claim(ctx context.Context, e Entry, token string, lease time.Dur
 // scripts keep.
 func entryData(e Entry) ([]byte, error) {
 	e.Status, e.Token, e.Error = "", "", ""
-	e.ClaimedAt, e.SentAt = time.Time{}, time.Time{}
+	e.ClaimedAt, e.SentAt, e.LeaseUntil = time.Time{}, time.Time{}, time.Time{}
 	return json.Marshal(e)
 }
 
@@ -495,8 +504,8 @@ func (s *Store) history(ctx context.Context, index string) ([]Entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		if e.Status == StatusClaimed && leaseOver(cmd.Val(), now) {
-			e.Status = StatusUnknown // its holder died between claim and record
+		if e.OutcomeUnknown(now) {
+			e.Status = StatusUnknown // or claimed by a holder that died between claim and record
 		}
 		out = append(out, e)
 	}
@@ -508,13 +517,6 @@ func (s *Store) history(ctx context.Context, index string) ([]Entry, error) {
 	return out, nil
 }
 
-// leaseOver reports whether the claim of the entry h has a lease that
-// passed at now.
-func leaseOver(h map[string]string, now time.Time) bool {
-	ms, err := strconv.ParseInt(h["lease_ms"], 10, 64)
-	return err == nil && ms <= now.UnixMilli()
-}
-
 // decodeEntry rebuilds an Entry from its hash: the JSON written at claim
 // time, overlaid with the fields the scripts keep up to date.
 func decodeEntry(key string, h map[string]string) (Entry, error) {
@@ -524,6 +526,7 @@ func decodeEntry(key string, h map[string]string) (Entry, error) {
 	}
 	e.Key, e.Status, e.Token, e.Error = key, h["status"], h["token"], h["error"]
 	e.ClaimedAt = msTime(h["claimed_ms"])
+	e.LeaseUntil = msTime(h["lease_ms"])
 	e.SentAt = msTime(h["sent_ms"])
 	return e, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -22,27 +23,47 @@ type ledger interface {
 	MarkSent(ctx context.Context, key, token string, at time.Time) error
 	Release(ctx context.Context, key, token, reason string) error
 	Reject(ctx context.Context, key, token, reason string) error
-	MarkDead(ctx context.Context, e store.Entry, reason string, at time.Time) (bool, error)
+	MarkUnknown(ctx context.Context, key, token, reason string, msg []byte) error
+	KeepMessage(ctx context.Context, key string, msg []byte) error
+	Reclaim(ctx context.Context, key, token string, lease time.Duration, now time.Time) (store.ClaimResult, error)
+	ResolveSent(ctx context.Context, key string, sentAt, now time.Time) error
+	Abandon(ctx context.Context, e store.Entry, token, reason string, msg []byte, at time.Time) (string, error)
+	Entry(ctx context.Context, key string) (store.Entry, error)
 	Suppressed(ctx context.Context, email string) (reason string, ok bool, err error)
 	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
 }
 
-// ClaimLease is how long a claim protects a message being sent; a worker
-// that died mid-send loses its claim after it, and a retry sends.
+// ClaimLease is how long a claim protects a message being sent. The
+// outcome of a send is recorded within it (a Redis outage shorter than the
+// lease loses no record); a claim found after it, never recorded, makes
+// the message's outcome unknown.
 const ClaimLease = 10 * time.Minute
-
-// recordTimeout bounds the ledger write after a provider call.
-const recordTimeout = 5 * time.Second
 
 // Deliverer sends batches of messages of one channel.
 type Deliverer struct {
 	Channel notify.Channel
 	Sender  notify.Sender
 	Ledger  ledger
-	Cap     FrequencyCap // checked again at send time: passes may overlap
+	Pauses  pauses         // the channel's pause, shared by every process; nil: never paused
+	Queue   queueInspector // counts the messages waiting when the channel pauses; nil: not counted
+	NS      Namespace      // the deployment, whose queue of Channel Queue inspects
+	Cap     FrequencyCap   // checked again at send time: passes may overlap
 	Metrics *Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time // defaults to time.Now
+
+	// PauseRetry is how soon a task of a paused channel comes back
+	// (default DefaultPauseRetry); ProbeEvery how often the credentials of
+	// a paused channel are checked, by one process (DefaultProbeEvery).
+	PauseRetry time.Duration
+	ProbeEvery time.Duration
+	// InFlight is how long after its claim a send may still be on its way
+	// (default DefaultInFlight): an unknown outcome is not looked for
+	// before.
+	InFlight time.Duration
+
+	recordWait time.Duration // first wait between ledger write attempts; tests shorten it
+	probed     atomic.Bool   // this process probed the channel's credentials once
 }
 
 // ProcessTask implements asynq.Handler for TypeDeliverEmail and
@@ -59,28 +80,54 @@ func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return d.Deliver(ctx, token, p.Messages)
 }
 
+// errStop marks an error after which the rest of a batch is not
+// attempted: the ledger cannot be reached, so no claim can be made.
+var errStop = errors.New("batch stopped")
+
 // Deliver sends each message once: it is claimed in the ledger under token
-// before the provider is called and marked sent after. A message already
-// sent is skipped; a failed one is released so the task's retry sends it;
-// a permanent failure is recorded and not retried.
+// before the provider is called, and what the provider did is recorded
+// after. A message already sent is skipped; one whose earlier attempt left
+// no record is not sent blindly (see unknown); a failed one is released so
+// the task's retry sends it; a permanent failure is recorded and not
+// retried. While the channel is paused (its credentials were refused),
+// nothing is sent and a *PausedError says when to come back; the rest of a
+// batch is not attempted once the channel pauses or the ledger fails.
 func (d *Deliverer) Deliver(ctx context.Context, token string, msgs []notify.Message) error {
+	if err := d.holdIfPaused(ctx); err != nil {
+		return err
+	}
 	var errs []error
+	done := 0
 	for i := range msgs {
-		if err := d.deliverOne(ctx, token, &msgs[i]); err != nil {
-			errs = append(errs, err)
+		if ctx.Err() != nil {
+			errs = append(errs, context.Cause(ctx))
+			break
+		}
+		done++
+		err := d.deliverOne(ctx, token, &msgs[i])
+		if err == nil {
+			continue
+		}
+		errs = append(errs, err)
+		if _, paused := errors.AsType[*PausedError](err); paused || errors.Is(err, errStop) {
+			break
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("deliver %s: %d of %d failed: %w", d.Channel, len(errs), len(msgs), errors.Join(errs...))
+	if len(errs) == 0 {
+		return nil
 	}
-	return nil
+	err := fmt.Errorf("deliver %s: %d of %d failed", d.Channel, len(errs), len(msgs))
+	if left := len(msgs) - done; left > 0 {
+		err = fmt.Errorf("%w, %d not attempted", err, left)
+	}
+	return fmt.Errorf("%w: %w", err, errors.Join(errs...))
 }
 
 func (d *Deliverer) deliverOne(ctx context.Context, token string, m *notify.Message) error {
 	if m.Channel == notify.Email {
 		reason, err := d.holdBack(ctx, m)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %w", err, errStop)
 		}
 		if reason != "" {
 			d.count(reason)
@@ -88,9 +135,10 @@ func (d *Deliverer) deliverOne(ctx context.Context, token string, m *notify.Mess
 			return nil
 		}
 	}
+	lease := time.Now().Add(ClaimLease)
 	res, err := d.Ledger.Claim(ctx, entryOf(m), token, ClaimLease, d.now())
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", err, errStop)
 	}
 	switch res {
 	case store.AlreadySent:
@@ -98,22 +146,16 @@ func (d *Deliverer) deliverOne(ctx context.Context, token string, m *notify.Mess
 		return nil
 	case store.HeldByOther:
 		return fmt.Errorf("%s: being sent by another worker", m.LedgerKey)
+	case store.Unknown, store.NowUnknown:
+		return d.unknown(ctx, token, m, res == store.NowUnknown)
 	}
-	sendErr := d.Sender.Send(ctx, m)
-	// What the provider did must reach the ledger even when the task is
-	// being cancelled (a shutdown): asynq re-queues the task under the same
-	// id, which is also the claim token, so an unrecorded send would be
-	// sent again.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	if sendErr != nil {
-		return d.failed(rctx, token, m, sendErr)
-	}
-	if err := d.Ledger.MarkSent(rctx, m.LedgerKey, token, d.now()); err != nil {
-		return err
-	}
-	d.count("sent")
-	return nil
+	return d.send(ctx, token, m, lease)
+}
+
+// send calls the provider for m, claimed by token, and records what it
+// did before lease.
+func (d *Deliverer) send(ctx context.Context, token string, m *notify.Message, lease time.Time) error {
+	return d.outcome(ctx, token, m, d.Sender.Send(ctx, m), lease)
 }
 
 // holdBack returns why email m must not go now, or "": its recipient
@@ -133,41 +175,36 @@ func (d *Deliverer) holdBack(ctx context.Context, m *notify.Message) (string, er
 	return SkipCapped, nil
 }
 
-// failed records a failed send: rejected for good when the provider said
-// so (never resent, even by a retry of the batch), else released for the
-// task's retry.
-func (d *Deliverer) failed(ctx context.Context, token string, m *notify.Message, sendErr error) error {
-	if errors.Is(sendErr, notify.ErrPermanent) {
-		if err := d.Ledger.Reject(ctx, m.LedgerKey, token, sendErr.Error()); err != nil {
-			return errors.Join(sendErr, err)
-		}
-		d.count("rejected")
-		d.Logger.Error("message rejected", "rule", m.Rule, "account", m.AccountID, "channel", m.Channel, "err", sendErr)
-		return nil
-	}
-	if err := d.Ledger.Release(ctx, m.LedgerKey, token, sendErr.Error()); err != nil {
-		return errors.Join(sendErr, err)
-	}
-	d.count("retry")
-	return sendErr
-}
-
 // DeadLetter records every message of a delivery task whose retries ran
 // out and that was not sent: a dead-letter entry in the ledger (shown by
-// crmsync history, never resent) and the dead count.
+// crmsync history, never resent) and the dead count. A message the task
+// claimed and never recorded may have gone out: it becomes unknown
+// instead, its rendered message kept for an operator's resend.
 func (d *Deliverer) DeadLetter(ctx context.Context, t *asynq.Task, taskErr error) {
 	var p DeliverPayload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		d.Logger.Error("dead letter: undecodable payload", "type", t.Type(), "err", err)
 		return
 	}
+	token, _ := asynq.GetTaskID(ctx)
+	d.deadLetter(ctx, token, p, taskErr)
+}
+
+// deadLetter records the unsent messages of p, whose task token gave up
+// with taskErr.
+func (d *Deliverer) deadLetter(ctx context.Context, token string, p DeliverPayload, taskErr error) {
 	for i := range p.Messages {
-		ok, err := d.Ledger.MarkDead(ctx, entryOf(&p.Messages[i]), taskErr.Error(), d.now())
+		m := &p.Messages[i]
+		st, err := d.Ledger.Abandon(ctx, entryOf(m), token, taskErr.Error(), body(m), d.now())
 		switch {
 		case err != nil:
-			d.Logger.Error("dead letter not recorded", "key", p.Messages[i].LedgerKey, "err", err)
-		case ok:
+			d.Logger.Error("dead letter not recorded", "key", m.LedgerKey, "err", err)
+		case st == store.StatusDead:
 			d.count("dead")
+		case st == store.StatusUnknown:
+			d.count("unknown")
+			d.Logger.Warn("outcome unknown: the task gave up after claiming the message; it is not sent again automatically",
+				"key", m.LedgerKey, "rule", m.Rule, "account", m.AccountID, "resend", resendHint(m.LedgerKey))
 		}
 	}
 }

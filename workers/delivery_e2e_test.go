@@ -43,12 +43,16 @@ type rig struct {
 	slack *slackfake.Server
 }
 
-// newRig flushes the delivery test database and starts both fakes; it
-// skips when there is no Redis.
+// newRig takes a fresh namespace of the real Redis and starts both
+// fakes; it skips when there is no Redis.
 func newRig(tb testing.TB) *rig {
 	tb.Helper()
-	rdb := redistest.Client(tb)
-	ns := redistest.Namespace(tb)
+	return newRigOn(tb, redistest.Client(tb), redistest.Namespace(tb))
+}
+
+// newRigOn is newRig on the Redis of rdb, in namespace ns.
+func newRigOn(tb testing.TB, rdb *redis.Client, ns string) *rig {
+	tb.Helper()
 	r := &rig{
 		rdb:   rdb,
 		ns:    workers.Namespace(ns),
@@ -93,7 +97,9 @@ func (r *rig) deliverer(tb testing.TB, ch notify.Channel, m *workers.Metrics) *w
 	}
 	return &workers.Deliverer{
 		Channel: ch, Sender: snd, Ledger: r.store, Metrics: m, Logger: discard(),
-		Cap: workers.FrequencyCap{Max: 2, Per: 30 * 24 * time.Hour}, // crmsync's default
+		Pauses: r.store, Queue: asynq.NewInspectorFromRedisClient(r.rdb), NS: r.ns,
+		Cap:        workers.FrequencyCap{Max: 2, Per: 30 * 24 * time.Hour}, // crmsync's default
+		PauseRetry: 200 * time.Millisecond, ProbeEvery: 300 * time.Millisecond,
 	}
 }
 
@@ -108,7 +114,12 @@ func (r *rig) handlers(tb testing.TB) workers.Handlers {
 // faster; it is shut down when the test ends.
 func (r *rig) startServer(tb testing.TB, concurrency int) *asynq.Server {
 	tb.Helper()
-	h := r.handlers(tb)
+	return r.startServerWith(tb, concurrency, r.handlers(tb))
+}
+
+// startServerWith is startServer delivering through h.
+func (r *rig) startServerWith(tb testing.TB, concurrency int, h workers.Handlers) *asynq.Server {
+	tb.Helper()
 	cfg := workers.ServerConfig(r.ns, concurrency, discard(), h.DeadLetter)
 	cfg.TaskCheckInterval = 10 * time.Millisecond
 	cfg.DelayedTaskCheckInterval = 100 * time.Millisecond
@@ -240,7 +251,7 @@ func TestDeliveryEndToEndExactlyOnce(t *testing.T) {
 	}
 	servers[0].Shutdown() // one worker goes away mid-run
 	atShutdown := r.email.Accepted() + r.slack.Accepted()
-	r.waitDrained(t, 45*time.Second)
+	r.waitDrained(t, 90*time.Second) // retries of the copies back off
 	t.Logf("%d messages delivered in %s; server 0 shut down after %d", accounts, time.Since(start).Round(time.Millisecond), atShutdown)
 	if atShutdown >= accounts {
 		t.Errorf("server 0 was shut down after every message was delivered (%d): not mid-run", atShutdown)

@@ -33,7 +33,9 @@ func ServerConfig(ns Namespace, concurrency int, logger *slog.Logger, dead DeadL
 			retried, _ := asynq.GetRetryCount(ctx)
 			maxRetry, _ := asynq.GetMaxRetry(ctx)
 			id, _ := asynq.GetTaskID(ctx)
-			if !IsFailure(err) { // asynq retries it whatever the count: never dead
+			// asynq archives a task on its last retry whatever the error,
+			// a postponement too: only before it is a postponement harmless.
+			if !IsFailure(err) && retried < maxRetry {
 				logger.Debug("task postponed", "type", t.Type(), "task_id", id, "err", err)
 				return
 			}
@@ -49,12 +51,16 @@ func ServerConfig(ns Namespace, concurrency int, logger *slog.Logger, dead DeadL
 	}
 }
 
-// RetryDelay waits as long as a provider's rate limit asks (plus up to a
-// second of jitter, so retries do not arrive together), else 2^n seconds
-// (n = retries so far), capped at one hour.
+// RetryDelay waits as long as a postponed task asks: a provider's rate
+// limit or a paused channel (plus up to a second of jitter, so retries do
+// not arrive together), a RetryLater; else 2^n seconds (n = retries so
+// far), capped at one hour.
 func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if rl, ok := errors.AsType[*notify.RateLimitError](err); ok {
 		return rl.After + rand.N(time.Second)
+	}
+	if p, ok := errors.AsType[*PausedError](err); ok {
+		return p.After + rand.N(time.Second)
 	}
 	if later, ok := errors.AsType[*RetryLater](err); ok {
 		return later.After
@@ -67,11 +73,12 @@ func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 
 // IsFailure tells asynq whether err counts against the task's retry
 // budget: a rate limit does not, the message is fine and will go later;
-// nor does a RetryLater.
+// nor does a paused channel or a RetryLater.
 func IsFailure(err error) bool {
 	_, limited := errors.AsType[*notify.RateLimitError](err)
+	_, paused := errors.AsType[*PausedError](err)
 	_, later := errors.AsType[*RetryLater](err)
-	return !limited && !later
+	return !limited && !paused && !later
 }
 
 // Handlers are the task handlers of one crmsync process.

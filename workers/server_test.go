@@ -20,6 +20,9 @@ func TestRetryDelayAndIsFailure(t *testing.T) {
 	}{
 		{"rate limit waits as asked", 3, limited, 7 * time.Second, 8 * time.Second, false},
 		{"rate limit inside a batch's joined errors", 0, fmt.Errorf("deliver slack: 1 of 2 failed: %w", errors.Join(errors.New("x"), limited)), 7 * time.Second, 8 * time.Second, false},
+		{"paused channel waits as asked", 5, &PausedError{Channel: notify.Slack, Reason: "invalid_auth", After: 30 * time.Second}, 30 * time.Second, 31 * time.Second, false},
+		{"paused channel inside a batch's joined errors", 0, fmt.Errorf("deliver slack: 1 of 50 failed, 49 not attempted: %w",
+			errors.Join(&PausedError{Channel: notify.Slack, After: 30 * time.Second})), 30 * time.Second, 31 * time.Second, false},
 		{"other errors back off", 3, errors.New("503"), 8 * time.Second, 8 * time.Second, true},
 		{"capped at an hour", 20, errors.New("503"), time.Hour, time.Hour, true},
 	}

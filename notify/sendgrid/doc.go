@@ -22,13 +22,20 @@
 //
 // Send returns nil when SendGrid accepts the email (202, or 200 in
 // sandbox mode). A 429 is a
-// *notify.RateLimitError whose After runs until X-RateLimit-Reset. A bad
-// recipient, a message that cannot be sent, and the 4xx answers (400,
-// 401, 403, 404, 413, …) are *StatusError or plain errors wrapping
-// notify.ErrPermanent: retrying cannot fix them. Network errors, the call
-// deadline (Config.Timeout) and 5xx answers are plain, retryable errors.
-// SendGrid has no idempotency key: after a timeout or a 5xx the email may
-// in fact have been sent, so callers keep their ledger claim.
+// *notify.RateLimitError whose After runs until X-RateLimit-Reset. A 401
+// or 403 (a wrong or revoked key, a key without Mail Send, an unverified
+// sender) is a *notify.CredentialsError: it concerns every email alike, so
+// the channel pauses rather than rejecting the message. A bad recipient, a
+// message that cannot be sent, and the other 4xx answers (400, 404, 413,
+// …) are *StatusError or plain errors wrapping notify.ErrPermanent:
+// retrying cannot fix them. 5xx answers and connections that fail are
+// plain, retryable errors. SendGrid has no idempotency key: after the call
+// deadline (Config.Timeout) or a connection lost once the request was
+// written, the email may in fact have been sent, so the error wraps
+// notify.ErrOutcomeUnknown and the message is not sent again blindly.
+//
+// Probe checks the key without sending (GET /v3/scopes must list
+// mail.send), so that a paused channel resumes once the key works again.
 //
 // # Setting up SendGrid
 //
