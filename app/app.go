@@ -168,7 +168,8 @@ func (a *App) handlers(renderer *email.Renderer, conns map[string]connectors.Con
 		Unsubscribe:     cfg.Notify.Email.UnsubscribeGroupID > 0,
 	}
 	deliverer := func(ch notify.Channel) *workers.Deliverer {
-		return &workers.Deliverer{Channel: ch, Sender: a.senders[ch], Ledger: a.Store, Cap: emailCap(cfg), Metrics: m, Logger: a.log.With("channel", string(ch))}
+		return &workers.Deliverer{Channel: ch, Sender: a.senders[ch], Ledger: a.Store, Pauses: a.Store, Queue: a.inspector, NS: a.ns(),
+			Cap: emailCap(cfg), Metrics: m, Logger: a.log.With("channel", string(ch))}
 	}
 	return workers.Handlers{
 		Sync: &workers.Syncer{Sources: conns, Store: a.Store, Gate: a.gate(), Queue: a.client, NS: a.ns(), Tasks: a.inspector,

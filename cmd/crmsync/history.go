@@ -47,7 +47,7 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		enc.SetIndent("", "  ")
 		return enc.Encode(entries)
 	}
-	printHistory(stdout, entries)
+	printHistory(stdout, entries, *path)
 	return nil
 }
 
@@ -72,7 +72,10 @@ func history(ctx context.Context, st *store.Store, cfg *config.Config, account, 
 	return all, nil
 }
 
-func printHistory(w io.Writer, entries []store.Entry) {
+// printHistory prints entries, one line each with their details below;
+// an entry of unknown outcome says how to resend it (config: the -c FILE
+// given).
+func printHistory(w io.Writer, entries []store.Entry, config string) {
 	if len(entries) == 0 {
 		fmt.Fprintln(w, "no messages")
 		return
@@ -91,6 +94,11 @@ func printHistory(w io.Writer, entries []store.Entry) {
 		}
 		if e.Error != "" {
 			fmt.Fprintf(w, "    error: %s\n", e.Error)
+		}
+		if e.Status == store.StatusUnknown {
+			fmt.Fprintf(w, "    outcome unknown: claimed at %s, never recorded (it may have gone out); not sent again automatically\n",
+				e.ClaimedAt.UTC().Format(time.DateTime))
+			fmt.Fprintf(w, "    resend: crmsync resend -c %s --key '%s'\n", config, e.Key)
 		}
 	}
 }

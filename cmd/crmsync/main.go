@@ -44,6 +44,8 @@ Usage:
   crmsync rules test FILE...                  run rule unit tests (fixture accounts, expected flags)
   crmsync history -c FILE [--account ID] [--contact EMAIL]
                                               what was sent, when, by which rule and why
+  crmsync resend -c FILE (--key KEY | --account ID)
+                                              send again, on purpose, messages whose outcome is unknown
   crmsync suppress add|remove|check -c FILE [--reason TEXT] EMAIL...
                                               the local suppression list: never email these addresses
   crmsync version                             print the version
@@ -106,6 +108,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdHistory(ctx, rest, stdout, stderr)
 	case "suppress":
 		return cmdSuppress(ctx, rest, stdout, stderr)
+	case "resend":
+		return cmdResend(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "crmsync", buildVersion())
 		return nil
