@@ -74,9 +74,9 @@ func (s *Server) accept(conv *conversation, msg Post) string {
 	defer s.mu.Unlock()
 	msg.TS = s.nextTS()
 	s.keys[Key{Channel: msg.Channel, Text: msg.Text}]++
-	msg.User = BotUser
-	conv.messages = append(conv.messages, Post{Channel: conv.id, Text: msg.Text, Metadata: msg.Metadata, TS: msg.TS, User: BotUser})
 	if s.record {
+		msg.User = BotUser
+		conv.messages = append(conv.messages, Post{Channel: conv.id, Text: msg.Text, Metadata: msg.Metadata, TS: msg.TS, User: BotUser})
 		s.posts = append(s.posts, msg)
 	}
 	return msg.TS

@@ -285,8 +285,9 @@ func (s *Server) ClearRateLimit(pathOrChannel string) {
 // SetDelay makes every later answer wait d; 0 answers at once.
 func (s *Server) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
 
-// SetRecording sets whether accepted posts are kept for Posts (the
-// default). Counts (Keys, Lookups, Opens, Attempts) are kept either way.
+// SetRecording sets whether accepted posts are kept for Posts and in their
+// channel's history (the default). Counts (Keys, Lookups, Opens, Attempts)
+// are kept either way.
 func (s *Server) SetRecording(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
