@@ -19,9 +19,10 @@ import (
 type Health struct {
 	// Status is "ok", or "degraded" when a source is stale, failing or
 	// paused, or a channel is paused.
-	Status  string         `json:"status"`
-	Sources []SourceHealth `json:"sources"`
-	Passes  PassHealth     `json:"passes"`
+	Status   string          `json:"status"`
+	Sources  []SourceHealth  `json:"sources"`
+	Passes   PassHealth      `json:"passes"`
+	Channels []ChannelHealth `json:"channels"`
 }
 
 // SourceHealth is one source's state.
@@ -68,8 +69,16 @@ func (a *App) health(ctx context.Context) (*Health, error) {
 	if h.Passes, err = a.passHealth(ctx); err != nil {
 		return nil, err
 	}
+	if h.Channels, err = a.channelHealth(ctx); err != nil {
+		return nil, err
+	}
 	for _, s := range h.Sources {
 		if s.Stale || !s.FailingSince.IsZero() || !s.PausedUntil.IsZero() {
+			h.Status = "degraded"
+		}
+	}
+	for _, c := range h.Channels {
+		if c.Paused {
 			h.Status = "degraded"
 		}
 	}

@@ -110,7 +110,8 @@ func TestRunOnRealRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := h.Sources[0]
-	if h.Status != "ok" || !src.Ready || src.FullSync != nil || src.LastSuccess.IsZero() || src.Stale || !strings.HasPrefix(h.Passes.LastPass, "evaluate@") {
+	if h.Status != "ok" || !src.Ready || src.FullSync != nil || src.LastSuccess.IsZero() || src.Stale || !strings.HasPrefix(h.Passes.LastPass, "evaluate@") ||
+		len(h.Channels) != 2 || h.Channels[0].Paused {
 		t.Errorf("health after the first sync and a pass: %+v", h)
 	}
 	cancel()
