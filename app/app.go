@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newSourceCollector(a))
 	a.client = asynq.NewClientFromRedisClient(st.Redis())
 	a.inspector = asynq.NewInspectorFromRedisClient(st.Redis())
-	conns, err := buildConnectors(ctx, cfg, st, log)
+	conns, err := buildConnectors(ctx, cfg, st.Syncs, log)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -161,24 +161,26 @@ func (a *App) handlers(renderer *email.Renderer, conns map[string]connectors.Con
 		From:            workers.Address{Email: cfg.Notify.Email.From.Email, Name: cfg.Notify.Email.From.Name},
 		ReplyToOwner:    cfg.Notify.Email.ReplyToOwner,
 		FallbackChannel: cfg.Notify.Slack.FallbackChannel,
-		Recipients:      a.Store,
+		Suppressions:    a.Store.Suppressions,
+		Ledger:          a.Store.Ledger,
 		Cap:             emailCap(cfg),
 		Quiet:           quietHours(cfg),
 		Location:        cfg.Location(),
 		Unsubscribe:     cfg.Notify.Email.UnsubscribeGroupID > 0,
 	}
 	deliverer := func(ch notify.Channel) *workers.Deliverer {
-		return &workers.Deliverer{Channel: ch, Sender: a.senders[ch], Ledger: a.Store, Pauses: a.Store, Queue: a.inspector, NS: a.ns(),
+		return &workers.Deliverer{Channel: ch, Sender: a.senders[ch], Ledger: a.Store.Ledger, Suppressions: a.Store.Suppressions,
+			Pauses: a.Store.Ledger, Queue: a.inspector, NS: a.ns(),
 			Cap: emailCap(cfg), Metrics: m, Logger: a.log.With("channel", string(ch))}
 	}
 	return workers.Handlers{
-		Sync: &workers.Syncer{Sources: conns, Store: a.Store, Gate: a.gate(), Queue: a.client, NS: a.ns(), Tasks: a.inspector,
+		Sync: &workers.Syncer{Sources: conns, Records: a.Store.Records, Syncs: a.Store.Syncs, Gate: a.gate(), Queue: a.client, NS: a.ns(), Tasks: a.inspector,
 			Metrics: m, Logger: a.log, Progress: a.syncs.record},
-		Evaluate: &workers.Evaluator{Store: a.Store, Rules: a.Rules, Planner: planner, Queue: a.client, NS: a.ns(), Gate: a.gate(), Tasks: a.inspector,
+		Evaluate: &workers.Evaluator{Records: a.Store.Records, Passes: a.Store.Passes, Syncs: a.Store.Syncs, Rules: a.Rules, Planner: planner, Queue: a.client, NS: a.ns(), Gate: a.gate(), Tasks: a.inspector,
 			Metrics: m, Logger: a.log},
 		Email:   deliverer(notify.Email),
 		Slack:   deliverer(notify.Slack),
-		Actions: &workers.Actions{Store: a.Store, Logger: a.log},
+		Actions: &workers.Actions{Passes: a.Store.Passes, Records: a.Store.Records, Logger: a.log},
 	}
 }
 
@@ -243,7 +245,7 @@ func (a *App) ResolveAccount(ctx context.Context, id string) string {
 		candidates = append(candidates, s.Name+":"+id)
 	}
 	for _, c := range candidates {
-		if _, ok, err := a.Store.Client(ctx, c); err == nil && ok {
+		if _, ok, err := a.Store.Records.Client(ctx, c); err == nil && ok {
 			return c
 		}
 	}

@@ -30,7 +30,7 @@ func (a *App) channelHealth(ctx context.Context) ([]ChannelHealth, error) {
 			continue
 		}
 		h := ChannelHealth{Channel: string(ch)}
-		p, paused, err := a.Store.ChannelPause(ctx, string(ch))
+		p, paused, err := a.Store.Ledger.ChannelPause(ctx, string(ch))
 		if err != nil {
 			return nil, err
 		}

@@ -73,7 +73,7 @@ func TestChannelHealth(t *testing.T) {
 		t.Fatalf("channelHealth before anything = %+v, %v", got, err)
 	}
 	since := time.Now().Truncate(time.Millisecond).UTC()
-	if _, err := a.Store.PauseChannel(ctx, "email", "sendgrid mail send: 401 Unauthorized", since); err != nil {
+	if _, err := a.Store.Ledger.PauseChannel(ctx, "email", "sendgrid mail send: 401 Unauthorized", since); err != nil {
 		t.Fatal(err)
 	}
 	enqueueEmails(t, a, "t1", 2)
@@ -106,7 +106,7 @@ func TestResendFromItsTask(t *testing.T) {
 	}
 	m := p.Messages[1]
 	e := store.Entry{Key: m.LedgerKey, Rule: m.Rule, AccountID: m.AccountID, Recipient: m.To, Channel: "email"}
-	if _, err := a.Store.Claim(ctx, e, taskID, workers.ClaimLease, time.Now().Add(-time.Hour)); err != nil {
+	if _, err := a.Store.Ledger.Claim(ctx, e, taskID, workers.ClaimLease, time.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	unknown, err := a.UnknownEntries(ctx, "A1")

@@ -90,7 +90,7 @@ func (a *App) Demo(ctx context.Context, now time.Time, w io.Writer) (*DemoResult
 }
 
 func (a *App) report(ctx context.Context, pass string) (*workers.Report, error) {
-	b, err := a.Store.Report(ctx, pass)
+	b, err := a.Store.Passes.Report(ctx, pass)
 	if err != nil {
 		return nil, fmt.Errorf("demo: report of pass %s: %w", pass, err)
 	}
@@ -155,7 +155,7 @@ func (a *App) printSync(ctx context.Context, p *printer, stats map[string]worker
 		st := stats[s.Name]
 		p.f("  %s (%s): %d accounts, %d contacts, %d deals, %d owners stored in %d pages\n",
 			s.Name, s.Type, st.Accounts, st.Contacts, st.Deals, st.Owners, st.Pages)
-		rejects, total, err := a.Store.Rejects(ctx, s.Name, 10)
+		rejects, total, err := a.Store.Records.Rejects(ctx, s.Name, 10)
 		if err != nil {
 			return err
 		}

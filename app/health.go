@@ -87,7 +87,7 @@ func (a *App) health(ctx context.Context) (*Health, error) {
 
 func (a *App) sourceHealth(ctx context.Context) ([]SourceHealth, error) {
 	g := a.gate()
-	states, err := a.Store.SyncStates(ctx, g.Sources)
+	states, err := a.Store.Syncs.SyncStates(ctx, g.Sources)
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +101,10 @@ func (a *App) sourceHealth(ctx context.Context) ([]SourceHealth, error) {
 		if !st.FullSince.IsZero() {
 			s.FullSync = &FullSyncHealth{Kind: st.FullKind, Since: st.FullSince, Progress: st.Progress}
 		}
-		if s.LockHolder, err = a.Store.SyncLockHolder(ctx, st.Source); err != nil {
+		if s.LockHolder, err = a.Store.Syncs.SyncLockHolder(ctx, st.Source); err != nil {
 			return nil, err
 		}
-		if until, reason, ok, err := a.Store.SourcePause(ctx, st.Source); err != nil {
+		if until, reason, ok, err := a.Store.Syncs.SourcePause(ctx, st.Source); err != nil {
 			return nil, err
 		} else if ok {
 			s.PausedUntil, s.PauseReason = until, reason
@@ -116,20 +116,20 @@ func (a *App) sourceHealth(ctx context.Context) ([]SourceHealth, error) {
 
 func (a *App) passHealth(ctx context.Context) (PassHealth, error) {
 	var p PassHealth
-	holder, ttl, err := a.Store.PassLock(ctx)
+	holder, ttl, err := a.Store.Passes.PassLock(ctx)
 	if err != nil {
 		return p, err
 	}
 	if holder != "" {
 		p.Lock, p.LockExpiresIn = holder, ttl.Round(time.Second).String()
 	}
-	if d, err := a.Store.DeferredPass(ctx); err != nil {
+	if d, err := a.Store.Passes.DeferredPass(ctx); err != nil {
 		return p, err
 	} else if d != nil {
 		raw := json.RawMessage(d)
 		p.Deferred = &raw
 	}
-	pass, data, err := a.Store.LatestReport(ctx)
+	pass, data, err := a.Store.Passes.LatestReport(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return p, nil
 	}
@@ -205,7 +205,7 @@ func (c *sourceCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	g := c.a.gate()
-	states, err := c.a.Store.SyncStates(ctx, g.Sources)
+	states, err := c.a.Store.Syncs.SyncStates(ctx, g.Sources)
 	if err != nil {
 		c.a.log.Warn("source metrics unavailable", "err", err)
 		return

@@ -23,11 +23,11 @@ var ErrNotKept = errors.New("the message is not kept")
 // (workers.Resent, workers.ResendFound, …). It is sent at most once,
 // however many resends run; a sent entry is never resent.
 func (a *App) Resend(ctx context.Context, key string) (string, error) {
-	kept, err := a.Store.Message(ctx, key) // before the entry: sending drops it
+	kept, err := a.Store.Ledger.Message(ctx, key) // before the entry: sending drops it
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
-	e, err := a.Store.Entry(ctx, key)
+	e, err := a.Store.Ledger.Entry(ctx, key)
 	if err != nil {
 		return "", err
 	}
@@ -59,7 +59,7 @@ func (a *App) UnknownEntries(ctx context.Context, account string) ([]store.Entry
 	}
 	var out []store.Entry
 	for _, id := range ids {
-		all, err := a.Store.History(ctx, id)
+		all, err := a.Store.Ledger.History(ctx, id)
 		if err != nil {
 			return nil, err
 		}

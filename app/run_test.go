@@ -100,7 +100,7 @@ func TestRunOnRealRedis(t *testing.T) {
 	// The evaluation schedule ticks every second, so the queues are never
 	// idle for long: wait for what a pass leaves behind instead.
 	waitfor.Until(t, time.Minute, "a scheduled pass over the whole sample and its emails", func() (bool, string) {
-		pass, data, err := a.Store.LatestReport(ctx)
+		pass, data, err := a.Store.Passes.LatestReport(ctx)
 		full := err == nil && strings.HasPrefix(pass, "evaluate@") && strings.Contains(string(data), `"accounts":3000`)
 		msgs, rerr := readOutbox(a.Outbox.Path(notify.Email))
 		return full && rerr == nil && len(msgs) > 0, fmt.Sprintf("last pass %q (%v), %d emails in the outbox (%v)", pass, err, len(msgs), rerr)

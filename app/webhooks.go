@@ -19,14 +19,14 @@ func (a *App) webhooks() (map[string]http.Handler, error) {
 	out := map[string]http.Handler{}
 	n := a.Config.Notify
 	if key := n.Email.WebhookPublicKey; key != "" {
-		h, err := webhook.NewSendGrid(key, a.Store, a.Store, a.log.With("webhook", "sendgrid"))
+		h, err := webhook.NewSendGrid(key, a.Store.Suppressions, a.Store.Suppressions, a.log.With("webhook", "sendgrid"))
 		if err != nil {
 			return nil, fmt.Errorf("notify.email.webhook_public_key: %w", err)
 		}
 		out["POST /webhooks/sendgrid"] = h
 	}
 	if secret := n.Slack.SigningSecret.Reveal(); secret != "" {
-		out["POST /slack/interactions"] = webhook.NewSlack(secret, actionQueue{a.client, a.ns()}, a.Store, a.log.With("webhook", "slack"))
+		out["POST /slack/interactions"] = webhook.NewSlack(secret, actionQueue{a.client, a.ns()}, a.Store.Suppressions, a.log.With("webhook", "slack"))
 	}
 	return out, nil
 }

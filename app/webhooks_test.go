@@ -81,7 +81,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		t.Fatalf("signed click: %d, want 200", code)
 	}
 	waitfor.Until(t, 30*time.Second, "the click to snooze the account", func() (bool, string) {
-		_, ok, err := a.Store.Snoozed(ctx, "high-value-churning", "sample:A00042")
+		_, ok, err := a.Store.Passes.Snoozed(ctx, "high-value-churning", "sample:A00042")
 		return err != nil || ok, fmt.Sprintf("snoozed %v, %v", ok, err)
 	})
 
@@ -97,7 +97,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	if code := post("/webhooks/sendgrid", events, sgHeaders); code != http.StatusOK {
 		t.Fatalf("signed batch: %d, want 200", code)
 	}
-	if reason, ok, err := a.Store.Suppressed(ctx, "quit@example.com"); err != nil || !ok || !strings.Contains(reason, "unsubscribe") {
+	if reason, ok, err := a.Store.Suppressions.Suppressed(ctx, "quit@example.com"); err != nil || !ok || !strings.Contains(reason, "unsubscribe") {
 		t.Fatalf("Suppressed = %q, %v, %v; want the unsubscribe", reason, ok, err)
 	}
 }

@@ -15,7 +15,7 @@ type ChannelPause struct {
 	Since  time.Time
 }
 
-func (s *Store) channelKey(channel, what string) string { return s.key("channel", channel, what) }
+func (s conn) channelKey(channel, what string) string { return s.key("channel", channel, what) }
 
 // pauseScript pauses KEYS[1] with reason ARGV[1] since ARGV[2] (ms),
 // keeping the first since of a pause already in place. Returns 1 when the
@@ -30,7 +30,7 @@ return first
 // reason, since now: every process holds its messages until it is
 // resumed. Pausing a paused channel updates the reason and keeps the
 // first since; first says whether this call paused it.
-func (s *Store) PauseChannel(ctx context.Context, channel, reason string, now time.Time) (first bool, err error) {
+func (s *Ledger) PauseChannel(ctx context.Context, channel, reason string, now time.Time) (first bool, err error) {
 	n, err := pauseScript.Run(ctx, s.rdb, []string{s.channelKey(channel, "paused")}, reason, now.UnixMilli()).Int()
 	if err != nil {
 		return false, fmt.Errorf("store: pause channel: %w", err)
@@ -40,7 +40,7 @@ func (s *Store) PauseChannel(ctx context.Context, channel, reason string, now ti
 
 // ChannelPause returns the pause of the delivery channel; ok is false
 // when it is not paused.
-func (s *Store) ChannelPause(ctx context.Context, channel string) (p ChannelPause, ok bool, err error) {
+func (s *Ledger) ChannelPause(ctx context.Context, channel string) (p ChannelPause, ok bool, err error) {
 	h, err := s.rdb.HGetAll(ctx, s.channelKey(channel, "paused")).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return p, false, fmt.Errorf("store: channel pause: %w", err)
@@ -53,7 +53,7 @@ func (s *Store) ChannelPause(ctx context.Context, channel string) (p ChannelPaus
 
 // ResumeChannel lifts the pause of the delivery channel and reports
 // whether it was paused.
-func (s *Store) ResumeChannel(ctx context.Context, channel string) (bool, error) {
+func (s *Ledger) ResumeChannel(ctx context.Context, channel string) (bool, error) {
 	n, err := s.rdb.Del(ctx, s.channelKey(channel, "paused")).Result()
 	if err != nil {
 		return false, fmt.Errorf("store: resume channel: %w", err)
@@ -78,7 +78,7 @@ return 1
 // reports false while another probe runs (for at most running) or one ran
 // less than every ago. now skips the interval (a process that just
 // started probes at once), not a running probe.
-func (s *Store) ClaimProbe(ctx context.Context, channel string, running, every time.Duration, now bool) (bool, error) {
+func (s *Ledger) ClaimProbe(ctx context.Context, channel string, running, every time.Duration, now bool) (bool, error) {
 	force := "0"
 	if now {
 		force = "1"

@@ -15,7 +15,7 @@ import (
 )
 
 // CountAccounts returns the number of stored accounts.
-func (s *Store) CountAccounts(ctx context.Context) (int64, error) {
+func (s *Records) CountAccounts(ctx context.Context) (int64, error) {
 	n, err := s.rdb.ZCard(ctx, s.key("accounts")).Result()
 	if err != nil {
 		return 0, fmt.Errorf("store: count accounts: %w", err)
@@ -25,7 +25,7 @@ func (s *Store) CountAccounts(ctx context.Context) (int64, error) {
 
 // accountIDsAfter returns up to limit account ids greater than after
 // ("" for the first), in id order.
-func (s *Store) accountIDsAfter(ctx context.Context, after string, limit int64) ([]string, error) {
+func (s *Records) accountIDsAfter(ctx context.Context, after string, limit int64) ([]string, error) {
 	lower := "-"
 	if after != "" {
 		lower = "(" + after
@@ -43,7 +43,7 @@ func (s *Store) accountIDsAfter(ctx context.Context, after string, limit int64) 
 // with its contacts and deals (sorted by id) and its owner (nil when
 // unknown). Ids without an account are skipped. It takes two round trips
 // however many ids it gets.
-func (s *Store) Clients(ctx context.Context, ids []string) ([]model.Client, error) {
+func (s *Records) Clients(ctx context.Context, ids []string) ([]model.Client, error) {
 	if len(ids) == 0 {
 		return []model.Client{}, nil
 	}
@@ -134,7 +134,7 @@ func decodeSorted[T any](h map[string]string, id func(T) string) ([]T, error) {
 }
 
 // attachOwners reads the owners of cs in one round trip.
-func (s *Store) attachOwners(ctx context.Context, cs []model.Client) error {
+func (s *Records) attachOwners(ctx context.Context, cs []model.Client) error {
 	var ids []string
 	for _, c := range cs {
 		if c.Account.OwnerID != "" && !slices.Contains(ids, c.Account.OwnerID) {
@@ -172,7 +172,7 @@ func (s *Store) attachOwners(ctx context.Context, cs []model.Client) error {
 
 // Client returns one account with its contacts, deals and owner; false
 // when there is no such account.
-func (s *Store) Client(ctx context.Context, id string) (model.Client, bool, error) {
+func (s *Records) Client(ctx context.Context, id string) (model.Client, bool, error) {
 	cs, err := s.Clients(ctx, []string{id})
 	if err != nil || len(cs) == 0 {
 		return model.Client{}, false, err
@@ -184,7 +184,7 @@ func (s *Store) Client(ctx context.Context, id string) (model.Client, bool, erro
 // accounts at a time. It pages by id rather than by offset, so accounts
 // added or removed during the walk never make it skip or repeat one.
 // It stops at the first error fn returns and returns it.
-func (s *Store) EachClient(ctx context.Context, batch int, fn func(model.Client) error) error {
+func (s *Records) EachClient(ctx context.Context, batch int, fn func(model.Client) error) error {
 	if batch <= 0 {
 		batch = 500
 	}
@@ -205,4 +205,40 @@ func (s *Store) EachClient(ctx context.Context, batch int, fn func(model.Client)
 		}
 		after = ids[len(ids)-1]
 	}
+}
+
+// AccountIDRange returns the ids of the accounts from from (inclusive; ""
+// for the first) to to (exclusive; "" for no end), in id order, at most
+// limit of them. A shard of an evaluation pass is such a range, so an
+// account added while a pass runs still falls in exactly one shard.
+func (s *Records) AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error) {
+	lo, hi := "-", "+"
+	if from != "" {
+		lo = "[" + from
+	}
+	if to != "" {
+		hi = "(" + to
+	}
+	ids, err := s.rdb.ZRangeByLex(ctx, s.key("accounts"), &redis.ZRangeBy{Min: lo, Max: hi, Count: limit}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: account id range: %w", err)
+	}
+	return ids, nil
+}
+
+// contactedScript keeps the later of KEYS[1] and ARGV[1] (unix ms).
+var contactedScript = redis.NewScript(`
+local v = tonumber(redis.call('GET', KEYS[1]))
+if not v or v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`)
+
+// MarkContacted records that a rep contacted the account at at (a click on
+// "Mark as contacted"): it counts as the account's latest activity, so
+// days_inactive starts again from it until the CRM reports a later one.
+func (s *Records) MarkContacted(ctx context.Context, accountID string, at time.Time) error {
+	if err := contactedScript.Run(ctx, s.rdb, []string{s.key("contacted", accountID)}, at.UnixMilli()).Err(); err != nil {
+		return fmt.Errorf("store: mark contacted: %w", err)
+	}
+	return nil
 }

@@ -29,7 +29,7 @@ var ruleEscaper = strings.NewReplacer("%", "%25", ":", "%3A")
 // reports whether the rule may fire: true when no cooldown was running,
 // and also when the running one was acquired by this same pass, so a
 // retried evaluation of a pass gets the same answer.
-func (s *Store) AcquireCooldown(ctx context.Context, rule, accountID, pass string, ttl time.Duration) (bool, error) {
+func (s *Passes) AcquireCooldown(ctx context.Context, rule, accountID, pass string, ttl time.Duration) (bool, error) {
 	if ttl < time.Millisecond {
 		return false, errors.New("store: acquire cooldown: ttl must be at least 1ms")
 	}
@@ -43,7 +43,7 @@ func (s *Store) AcquireCooldown(ctx context.Context, rule, accountID, pass strin
 
 // Cooldown reports whether the rule's cooldown for the account is running,
 // and until when. It changes nothing: previews use it.
-func (s *Store) Cooldown(ctx context.Context, rule, accountID string) (until time.Time, ok bool, err error) {
+func (s *Passes) Cooldown(ctx context.Context, rule, accountID string) (until time.Time, ok bool, err error) {
 	k := s.key("cooldown", ruleEscaper.Replace(rule), accountID)
 	ttl, err := s.rdb.PTTL(ctx, k).Result()
 	if err != nil {

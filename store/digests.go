@@ -9,7 +9,7 @@ import (
 
 // AddDigestItems appends items to the digests of a pass, by digest key
 // (a rule and a recipient), for the shard that completes the pass to send.
-func (s *Store) AddDigestItems(ctx context.Context, pass string, items map[string][][]byte) error {
+func (s *Passes) AddDigestItems(ctx context.Context, pass string, items map[string][][]byte) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -36,7 +36,7 @@ func (s *Store) AddDigestItems(ctx context.Context, pass string, items map[strin
 
 // DigestItems returns the digests of a pass, by digest key, items in the
 // order they were added.
-func (s *Store) DigestItems(ctx context.Context, pass string) (map[string][][]byte, error) {
+func (s *Passes) DigestItems(ctx context.Context, pass string) (map[string][][]byte, error) {
 	keys, err := s.rdb.SMembers(ctx, s.key("pass", pass, "digests")).Result()
 	if err != nil {
 		return nil, fmt.Errorf("store: digest items: %w", err)

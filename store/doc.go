@@ -1,7 +1,21 @@
-// Package store keeps crmsync's state in Redis through go-redis v9: the
-// canonical records synced from the CRMs, per-source watermarks and
-// rejects, rule cooldowns, the notification ledger, suppressions and pass
-// reports.
+// Package store keeps crmsync's state in Redis through go-redis v9. A
+// Store is one connection and namespace, in five parts, each its own type,
+// so that each worker's interface names only what it uses:
+//
+//   - Records: the canonical records synced from the CRMs (accounts,
+//     contacts, deals, owners), watermarks, rejects, sweeps, reps'
+//     "contacted" marks (records.go, pagescript.go, clients.go, sweep.go);
+//   - Syncs: each source's sync bookkeeping: the one-sync lock, readiness,
+//     full syncs and progress, failures, the CRM's pauses, rotated refresh
+//     tokens (synclock.go, syncstate.go, pause.go, tokens.go);
+//   - Passes: evaluation passes: the pass lock, plans, shard results,
+//     deferred passes, reports, digests, and the rules' flags, cooldowns
+//     and snoozes carried from pass to pass (passes.go, reports.go,
+//     digests.go, flags.go, cooldown.go, snooze.go);
+//   - Ledger: the notification ledger (claim, send, record; unknown
+//     outcomes) and the delivery channels' pauses (ledger.go, channels.go);
+//   - Suppressions: the local suppression list and the webhook events
+//     already handled (suppress.go, once.go).
 //
 // Every key lives under "<ns>:", where ns is the namespace given to Open or
 // New. Ids are the model's internal ids ("source:external"), so they may

@@ -20,11 +20,11 @@ type FlagState struct {
 	Pass    string    `json:"pass,omitempty"`    // the pass that fired it
 }
 
-func (s *Store) flagKey(rule string) string { return s.key("flags", ruleEscaper.Replace(rule)) }
+func (s conn) flagKey(rule string) string { return s.key("flags", ruleEscaper.Replace(rule)) }
 
 // FlagStates returns the state of rule for each account of ids, nil for an
 // account where the rule's condition did not hold at the last pass.
-func (s *Store) FlagStates(ctx context.Context, rule string, ids []string) ([]*FlagState, error) {
+func (s *Passes) FlagStates(ctx context.Context, rule string, ids []string) ([]*FlagState, error) {
 	out := make([]*FlagState, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -49,7 +49,7 @@ func (s *Store) FlagStates(ctx context.Context, rule string, ids []string) ([]*F
 
 // SetFlagStates records the state of rule for these accounts and forgets
 // it for the accounts in clear, in one transaction.
-func (s *Store) SetFlagStates(ctx context.Context, rule string, set map[string]FlagState, clear []string) error {
+func (s *Passes) SetFlagStates(ctx context.Context, rule string, set map[string]FlagState, clear []string) error {
 	if len(set) == 0 && len(clear) == 0 {
 		return nil
 	}
@@ -80,7 +80,7 @@ func (s *Store) SetFlagStates(ctx context.Context, rule string, set map[string]F
 // RecordResolved writes a ledger entry with status resolved at at, so an
 // account's history shows when a flag stopped holding and with which
 // figures. e.Key names it.
-func (s *Store) RecordResolved(ctx context.Context, e Entry, at time.Time) error {
+func (s *Passes) RecordResolved(ctx context.Context, e Entry, at time.Time) error {
 	e.Status, e.ClaimedAt = StatusResolved, time.Time{}
 	data, err := json.Marshal(e)
 	if err != nil {

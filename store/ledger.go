@@ -151,11 +151,11 @@ redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[2])
 return 1
 `)
 
-func (s *Store) ledgerKey(key string) string { return s.key("ledger", "e", key) }
+func (s conn) ledgerKey(key string) string { return s.key("ledger", "e", key) }
 
-func (s *Store) accountIndex(id string) string { return s.key("ledger", "by-account", id) }
+func (s conn) accountIndex(id string) string { return s.key("ledger", "by-account", id) }
 
-func (s *Store) recipientIndex(r string) string {
+func (s conn) recipientIndex(r string) string {
 	return s.key("ledger", "by-recipient", normEmail(r))
 }
 
@@ -168,7 +168,7 @@ func (s *Store) recipientIndex(r string) string {
 // unknown one stays so (Unknown): neither may be sent blindly. Claiming
 // (re)writes e with status claimed, the token and ClaimedAt=now
 // (millisecond precision).
-func (s *Store) Claim(ctx context.Context, e Entry, token string, lease time.Duration, now time.Time) (ClaimResult, error) {
+func (s *Ledger) Claim(ctx context.Context, e Entry, token string, lease time.Duration, now time.Time) (ClaimResult, error) {
 	if e.Key == "" || token == "" || lease <= 0 {
 		return 0, errors.New("store: claim: key, token and a positive lease are required")
 	}
@@ -198,7 +198,7 @@ func entryData(e Entry) ([]byte, error) {
 // that became unknown while token held it is marked sent too (the known
 // outcome arrived late), and marking an entry this token already marked
 // sent succeeds again.
-func (s *Store) MarkSent(ctx context.Context, key, token string, at time.Time) error {
+func (s *Ledger) MarkSent(ctx context.Context, key, token string, at time.Time) error {
 	ok, err := markSentScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)},
 		token, at.UnixMilli(), LedgerTTL.Milliseconds()).Bool()
 	if err != nil {
@@ -215,7 +215,7 @@ func (s *Store) MarkSent(ctx context.Context, key, token string, at time.Time) e
 // An entry that became unknown meanwhile stays unknown, its Error saying
 // that it was not sent. It fails with ErrClaimLost unless token holds the
 // claim.
-func (s *Store) Release(ctx context.Context, key, token, reason string) error {
+func (s *Ledger) Release(ctx context.Context, key, token, reason string) error {
 	ok, err := releaseScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, token, reason).Bool()
 	if err != nil {
 		return fmt.Errorf("store: release: %w", err)
@@ -240,7 +240,7 @@ return 1
 // Reject records that the provider refused the notification under key for
 // good (reason says why): it will never be sent again, even by a retry of
 // its batch. It fails with ErrClaimLost unless token holds the claim.
-func (s *Store) Reject(ctx context.Context, key, token, reason string) error {
+func (s *Ledger) Reject(ctx context.Context, key, token, reason string) error {
 	ok, err := rejectScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, token, reason).Bool()
 	if err != nil {
 		return fmt.Errorf("store: reject: %w", err)
@@ -266,7 +266,7 @@ return 1
 // an unknown outcome (reason says why: a timeout): it is never sent again
 // automatically. msg, the rendered message, is kept for an operator's
 // resend. It fails with ErrClaimLost unless token holds the claim.
-func (s *Store) MarkUnknown(ctx context.Context, key, token, reason string, msg []byte) error {
+func (s *Ledger) MarkUnknown(ctx context.Context, key, token, reason string, msg []byte) error {
 	ok, err := markUnknownScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, token, reason, msg).Bool()
 	if err != nil {
 		return fmt.Errorf("store: mark unknown: %w", err)
@@ -287,7 +287,7 @@ return redis.call('HSETNX', KEYS[1], 'msg', ARGV[1])
 // KeepMessage keeps msg, the rendered message of the entry under key,
 // when the entry is unknown and keeps none yet: an operator's resend sends
 // it. Sending or rejecting the entry drops it.
-func (s *Store) KeepMessage(ctx context.Context, key string, msg []byte) error {
+func (s *Ledger) KeepMessage(ctx context.Context, key string, msg []byte) error {
 	if err := keepScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, msg).Err(); err != nil {
 		return fmt.Errorf("store: keep message: %w", err)
 	}
@@ -296,7 +296,7 @@ func (s *Store) KeepMessage(ctx context.Context, key string, msg []byte) error {
 
 // Message returns the rendered message kept with the entry under key;
 // ErrNotFound when none is kept.
-func (s *Store) Message(ctx context.Context, key string) ([]byte, error) {
+func (s *Ledger) Message(ctx context.Context, key string) ([]byte, error) {
 	b, err := s.rdb.HGet(ctx, s.ledgerKey(key), "msg").Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("store: message %s: %w", key, ErrNotFound)
@@ -337,7 +337,7 @@ return 0
 // request. Concurrent reclaims of one entry have one winner (Claimed); the
 // others get HeldByOther. A sent, rejected or dead entry is AlreadySent;
 // any other fails with ErrNotUnknown.
-func (s *Store) Reclaim(ctx context.Context, key, token string, lease time.Duration, now time.Time) (ClaimResult, error) {
+func (s *Ledger) Reclaim(ctx context.Context, key, token string, lease time.Duration, now time.Time) (ClaimResult, error) {
 	res, err := reclaimScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)},
 		token, now.UnixMilli(), now.Add(lease).UnixMilli()).Int()
 	if err != nil {
@@ -365,7 +365,7 @@ return 1
 // ResolveSent records that the entry under key, of unknown outcome, was
 // in fact sent (sentAt: when the provider shows it): found in the Slack
 // channel. It fails with ErrNotUnknown unless the entry is unknown or sent.
-func (s *Store) ResolveSent(ctx context.Context, key string, sentAt, now time.Time) error {
+func (s *Ledger) ResolveSent(ctx context.Context, key string, sentAt, now time.Time) error {
 	ok, err := resolveScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)},
 		sentAt.UnixMilli(), now.UnixMilli(), LedgerTTL.Milliseconds()).Bool()
 	if err != nil {
@@ -415,7 +415,7 @@ return 1
 // operator's resend. A notification sent, rejected, or claimed live by
 // another task is left as it is. It returns the status it wrote
 // (StatusDead, StatusUnknown) or "".
-func (s *Store) Abandon(ctx context.Context, e Entry, token, reason string, msg []byte, at time.Time) (string, error) {
+func (s *Ledger) Abandon(ctx context.Context, e Entry, token, reason string, msg []byte, at time.Time) (string, error) {
 	data, err := entryData(e)
 	if err != nil {
 		return "", fmt.Errorf("store: abandon: %w", err)
@@ -433,13 +433,13 @@ func (s *Store) Abandon(ctx context.Context, e Entry, token, reason string, msg 
 // again. A notification already sent or rejected is left as it is, and one
 // still claimed becomes unknown (see Abandon); the result says whether a
 // dead-letter record was written.
-func (s *Store) MarkDead(ctx context.Context, e Entry, reason string, at time.Time) (bool, error) {
+func (s *Ledger) MarkDead(ctx context.Context, e Entry, reason string, at time.Time) (bool, error) {
 	st, err := s.Abandon(ctx, e, "", reason, nil, at)
 	return st == StatusDead, err
 }
 
 // Entry returns the ledger entry under key; ErrNotFound when there is none.
-func (s *Store) Entry(ctx context.Context, key string) (Entry, error) {
+func (s *Ledger) Entry(ctx context.Context, key string) (Entry, error) {
 	h, err := s.rdb.HGetAll(ctx, s.ledgerKey(key)).Result()
 	if err != nil {
 		return Entry{}, fmt.Errorf("store: entry: %w", err)
@@ -458,7 +458,7 @@ func (s *Store) Entry(ctx context.Context, key string) (Entry, error) {
 // entry still claimed after its lease is shown unknown: the worker that
 // claimed it died before recording what it did (its task may have been
 // archived without a retry).
-func (s *Store) History(ctx context.Context, accountID string) ([]Entry, error) {
+func (s *Ledger) History(ctx context.Context, accountID string) ([]Entry, error) {
 	es, err := s.history(ctx, s.accountIndex(accountID))
 	if err != nil {
 		return nil, fmt.Errorf("store: history: %w", err)
@@ -469,7 +469,7 @@ func (s *Store) History(ctx context.Context, accountID string) ([]Entry, error) 
 // HistoryByRecipient returns the ledger entries sent or claimed for a
 // recipient (case-insensitive), newest claim first, stale claims shown
 // unknown as by History.
-func (s *Store) HistoryByRecipient(ctx context.Context, recipient string) ([]Entry, error) {
+func (s *Ledger) HistoryByRecipient(ctx context.Context, recipient string) ([]Entry, error) {
 	es, err := s.history(ctx, s.recipientIndex(recipient))
 	if err != nil {
 		return nil, fmt.Errorf("store: history by recipient: %w", err)
@@ -478,7 +478,7 @@ func (s *Store) HistoryByRecipient(ctx context.Context, recipient string) ([]Ent
 }
 
 // history reads the entries of an index and prunes the expired ones.
-func (s *Store) history(ctx context.Context, index string) ([]Entry, error) {
+func (s *Ledger) history(ctx context.Context, index string) ([]Entry, error) {
 	now := time.Now()
 	keys, err := s.rdb.ZRevRange(ctx, index, 0, -1).Result()
 	if err != nil || len(keys) == 0 {

@@ -13,7 +13,7 @@ import (
 // result.
 func claim(t *testing.T, s *Store, key, token string, at time.Time, want ClaimResult) {
 	t.Helper()
-	got, err := s.Claim(context.Background(), entry(key), token, time.Minute, at)
+	got, err := s.Ledger.Claim(context.Background(), entry(key), token, time.Minute, at)
 	if err != nil || got != want {
 		t.Fatalf("Claim(%s, %s) = %v, %v; want %v", key, token, got, err, want)
 	}
@@ -22,7 +22,7 @@ func claim(t *testing.T, s *Store, key, token string, at time.Time, want ClaimRe
 // wantStatus checks the status (and, when not empty, the error) of key.
 func wantStatus(t *testing.T, s *Store, key, status, errPart string) Entry {
 	t.Helper()
-	e, err := s.Entry(context.Background(), key)
+	e, err := s.Ledger.Entry(context.Background(), key)
 	if err != nil || e.Status != status {
 		t.Fatalf("Entry(%s) = %q, %v; want status %q", key, e.Status, err, status)
 	}
@@ -77,22 +77,22 @@ func testLedgerLateOutcomeWins(t *testing.T, s *Store) {
 		status    string
 		errText   string
 	}{
-		{"mark sent", "sent", func(k string) error { return s.MarkSent(ctx, k, "t1", t0.Add(time.Hour)) }, nil, StatusSent, ""},
-		{"reject", "rejected", func(k string) error { return s.Reject(ctx, k, "t1", "bad address") }, nil, StatusRejected, "bad address"},
-		{"release", "released", func(k string) error { return s.Release(ctx, k, "t1", "503") }, nil, StatusUnknown, "not sent: 503"},
-		{"mark sent by another", "other", func(k string) error { return s.MarkSent(ctx, k, "t2", t0) }, ErrClaimLost, StatusUnknown, ""},
+		{"mark sent", "sent", func(k string) error { return s.Ledger.MarkSent(ctx, k, "t1", t0.Add(time.Hour)) }, nil, StatusSent, ""},
+		{"reject", "rejected", func(k string) error { return s.Ledger.Reject(ctx, k, "t1", "bad address") }, nil, StatusRejected, "bad address"},
+		{"release", "released", func(k string) error { return s.Ledger.Release(ctx, k, "t1", "503") }, nil, StatusUnknown, "not sent: 503"},
+		{"mark sent by another", "other", func(k string) error { return s.Ledger.MarkSent(ctx, k, "t2", t0) }, ErrClaimLost, StatusUnknown, ""},
 	}
 	for _, st := range steps {
 		claim(t, s, st.key, "t1", t0, Claimed)
 		claim(t, s, st.key, "t1", t0.Add(time.Second), NowUnknown) // the task's retry
-		if err := s.KeepMessage(ctx, st.key, []byte(`{"to":"ann@x.io"}`)); err != nil {
+		if err := s.Ledger.KeepMessage(ctx, st.key, []byte(`{"to":"ann@x.io"}`)); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.record(st.key); !errors.Is(err, st.wantErr) {
 			t.Fatalf("%s: err = %v, want %v", st.name, err, st.wantErr)
 		}
 		e := wantStatus(t, s, st.key, st.status, st.errText)
-		_, err := s.Message(ctx, st.key)
+		_, err := s.Ledger.Message(ctx, st.key)
 		if kept := err == nil; kept != (st.status == StatusUnknown) {
 			t.Errorf("%s: message kept = %v (%v), want it kept only while unknown", st.name, kept, err)
 		}
@@ -111,7 +111,7 @@ func testLedgerReclaimAndResolve(t *testing.T, s *Store) {
 	}
 	// Not found where it would have gone: claimed again, sent once.
 	unknown("k")
-	if res, err := s.Reclaim(ctx, "k", "t2", lease, t0.Add(2*time.Minute)); err != nil || res != Claimed {
+	if res, err := s.Ledger.Reclaim(ctx, "k", "t2", lease, t0.Add(2*time.Minute)); err != nil || res != Claimed {
 		t.Fatalf("Reclaim = %v, %v; want Claimed", res, err)
 	}
 	e := wantStatus(t, s, "k", StatusClaimed, "")
@@ -119,61 +119,61 @@ func testLedgerReclaimAndResolve(t *testing.T, s *Store) {
 		t.Fatalf("reclaimed entry = %+v", e)
 	}
 	claim(t, s, "k", "t3", t0.Add(2*time.Minute+time.Second), HeldByOther)
-	if err := s.MarkSent(ctx, "k", "t1", t0); !errors.Is(err, ErrClaimLost) {
+	if err := s.Ledger.MarkSent(ctx, "k", "t1", t0); !errors.Is(err, ErrClaimLost) {
 		t.Fatalf("the old holder's MarkSent after a reclaim = %v, want ErrClaimLost", err)
 	}
-	if err := s.MarkSent(ctx, "k", "t2", t0.Add(3*time.Minute)); err != nil {
+	if err := s.Ledger.MarkSent(ctx, "k", "t2", t0.Add(3*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := s.Reclaim(ctx, "k", "t4", lease, t0.Add(time.Hour)); err != nil || res != AlreadySent {
+	if res, err := s.Ledger.Reclaim(ctx, "k", "t4", lease, t0.Add(time.Hour)); err != nil || res != AlreadySent {
 		t.Fatalf("Reclaim of a sent entry = %v, %v; want AlreadySent", res, err)
 	}
 
 	// Found where it went: recorded sent.
 	unknown("found")
-	if err := s.ResolveSent(ctx, "found", t0.Add(time.Minute), t0.Add(2*time.Minute)); err != nil {
+	if err := s.Ledger.ResolveSent(ctx, "found", t0.Add(time.Minute), t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if e := wantStatus(t, s, "found", StatusSent, ""); !e.SentAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("resolved entry sent at %v", e.SentAt)
 	}
-	if err := s.ResolveSent(ctx, "found", t0, t0); err != nil {
+	if err := s.Ledger.ResolveSent(ctx, "found", t0, t0); err != nil {
 		t.Errorf("ResolveSent of a sent entry = %v, want nil", err)
 	}
 
 	// A claim whose holder died (its lease passed) is resendable too.
 	claim(t, s, "stale", "t1", t0, Claimed)
-	if res, err := s.Reclaim(ctx, "stale", "t2", lease, t0.Add(30*time.Second)); err != nil || res != HeldByOther {
+	if res, err := s.Ledger.Reclaim(ctx, "stale", "t2", lease, t0.Add(30*time.Second)); err != nil || res != HeldByOther {
 		t.Fatalf("Reclaim of a live claim = %v, %v; want HeldByOther", res, err)
 	}
-	if res, err := s.Reclaim(ctx, "stale", "t2", lease, t0.Add(2*time.Minute)); err != nil || res != Claimed {
+	if res, err := s.Ledger.Reclaim(ctx, "stale", "t2", lease, t0.Add(2*time.Minute)); err != nil || res != Claimed {
 		t.Fatalf("Reclaim of a stale claim = %v, %v; want Claimed", res, err)
 	}
 
 	// Nothing else is reclaimed or resolved.
 	claim(t, s, "failed", "t1", t0, Claimed)
-	if err := s.Release(ctx, "failed", "t1", "503"); err != nil {
+	if err := s.Ledger.Release(ctx, "failed", "t1", "503"); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"failed", "missing"} {
-		if _, err := s.Reclaim(ctx, k, "t2", lease, t0); !errors.Is(err, ErrNotUnknown) {
+		if _, err := s.Ledger.Reclaim(ctx, k, "t2", lease, t0); !errors.Is(err, ErrNotUnknown) {
 			t.Errorf("Reclaim(%s) = %v, want ErrNotUnknown", k, err)
 		}
-		if err := s.ResolveSent(ctx, k, t0, t0); !errors.Is(err, ErrNotUnknown) {
+		if err := s.Ledger.ResolveSent(ctx, k, t0, t0); !errors.Is(err, ErrNotUnknown) {
 			t.Errorf("ResolveSent(%s) = %v, want ErrNotUnknown", k, err)
 		}
 	}
 
 	// A send whose outcome is unknown (a timeout) keeps its message.
 	claim(t, s, "timeout", "t1", t0, Claimed)
-	if err := s.MarkUnknown(ctx, "timeout", "t2", "timeout", nil); !errors.Is(err, ErrClaimLost) {
+	if err := s.Ledger.MarkUnknown(ctx, "timeout", "t2", "timeout", nil); !errors.Is(err, ErrClaimLost) {
 		t.Fatalf("MarkUnknown by another token = %v, want ErrClaimLost", err)
 	}
-	if err := s.MarkUnknown(ctx, "timeout", "t1", "timeout", []byte("msg")); err != nil {
+	if err := s.Ledger.MarkUnknown(ctx, "timeout", "t1", "timeout", []byte("msg")); err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, s, "timeout", StatusUnknown, "timeout")
-	if b, err := s.Message(ctx, "timeout"); err != nil || string(b) != "msg" {
+	if b, err := s.Ledger.Message(ctx, "timeout"); err != nil || string(b) != "msg" {
 		t.Fatalf("Message = %q, %v", b, err)
 	}
 }
@@ -188,7 +188,7 @@ func testLedgerConcurrentReclaim(t *testing.T, s *Store) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
-			res, err := s.Reclaim(context.Background(), "k", fmt.Sprintf("resend-%d", i), time.Minute, t0.Add(time.Hour))
+			res, err := s.Ledger.Reclaim(context.Background(), "k", fmt.Sprintf("resend-%d", i), time.Minute, t0.Add(time.Hour))
 			if err != nil {
 				t.Error(err)
 			}
@@ -206,25 +206,25 @@ func testLedgerConcurrentReclaim(t *testing.T, s *Store) {
 func testLedgerKeptMessage(t *testing.T, s *Store) {
 	ctx := context.Background()
 	claim(t, s, "k", "t1", t0, Claimed)
-	if err := s.KeepMessage(ctx, "k", []byte("first")); err != nil {
+	if err := s.Ledger.KeepMessage(ctx, "k", []byte("first")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Message(ctx, "k"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Ledger.Message(ctx, "k"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a claimed entry kept its message: %v; want it kept only once unknown", err)
 	}
 	claim(t, s, "k", "t1", t0, NowUnknown)
 	for _, b := range []string{"first", "second"} {
-		if err := s.KeepMessage(ctx, "k", []byte(b)); err != nil {
+		if err := s.Ledger.KeepMessage(ctx, "k", []byte(b)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if b, err := s.Message(ctx, "k"); err != nil || string(b) != "first" {
+	if b, err := s.Ledger.Message(ctx, "k"); err != nil || string(b) != "first" {
 		t.Fatalf("Message = %q, %v; want the first kept", b, err)
 	}
-	if err := s.ResolveSent(ctx, "k", t0, t0); err != nil {
+	if err := s.Ledger.ResolveSent(ctx, "k", t0, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Message(ctx, "k"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Ledger.Message(ctx, "k"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a sent entry still keeps its message: %v", err)
 	}
 }
@@ -242,7 +242,7 @@ func testLedgerAbandon(t *testing.T, s *Store) {
 		{"never claimed", func(string) {}, "t1", StatusDead, StatusDead, false},
 		{"failed", func(k string) {
 			claim(t, s, k, "t1", t0, Claimed)
-			s.Release(ctx, k, "t1", "503")
+			s.Ledger.Release(ctx, k, "t1", "503")
 		}, "t1", StatusDead, StatusDead, false},
 		{"claimed by the task", func(k string) { claim(t, s, k, "t1", t0, Claimed) }, "t1", StatusUnknown, StatusUnknown, true},
 		{"claimed live by another task", func(k string) { claim(t, s, k, "t2", time.Now(), Claimed) }, "t1", "", StatusClaimed, false},
@@ -253,18 +253,18 @@ func testLedgerAbandon(t *testing.T, s *Store) {
 		}, "t1", "", StatusUnknown, true},
 		{"sent", func(k string) {
 			claim(t, s, k, "t1", t0, Claimed)
-			s.MarkSent(ctx, k, "t1", t0)
+			s.Ledger.MarkSent(ctx, k, "t1", t0)
 		}, "t1", "", StatusSent, false},
 	}
 	for i, tt := range tests {
 		key := fmt.Sprintf("k%d", i)
 		tt.prepare(key)
-		got, err := s.Abandon(ctx, entry(key), tt.token, "8 retries failed", []byte("msg"), time.Now())
+		got, err := s.Ledger.Abandon(ctx, entry(key), tt.token, "8 retries failed", []byte("msg"), time.Now())
 		if err != nil || got != tt.want {
 			t.Fatalf("%s: Abandon = %q, %v; want %q", tt.name, got, err, tt.want)
 		}
 		wantStatus(t, s, key, tt.status, "")
-		if _, err := s.Message(ctx, key); (err == nil) != tt.kept {
+		if _, err := s.Ledger.Message(ctx, key); (err == nil) != tt.kept {
 			t.Errorf("%s: message kept = %v, want %v", tt.name, err == nil, tt.kept)
 		}
 	}
@@ -274,13 +274,13 @@ func testLedgerStaleClaimInHistory(t *testing.T, s *Store) {
 	ctx := context.Background()
 	now := time.Now()
 	// Claimed an hour ago by a worker that died: its lease passed.
-	if _, err := s.Claim(ctx, entry("stale"), "t1", time.Minute, now.Add(-time.Hour)); err != nil {
+	if _, err := s.Ledger.Claim(ctx, entry("stale"), "t1", time.Minute, now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Claim(ctx, entry("live"), "t2", time.Minute, now); err != nil {
+	if _, err := s.Ledger.Claim(ctx, entry("live"), "t2", time.Minute, now); err != nil {
 		t.Fatal(err)
 	}
-	h, err := s.History(ctx, "crm:a1")
+	h, err := s.Ledger.History(ctx, "crm:a1")
 	if err != nil || len(h) != 2 {
 		t.Fatalf("History = %+v, %v", h, err)
 	}
@@ -288,36 +288,36 @@ func testLedgerStaleClaimInHistory(t *testing.T, s *Store) {
 	if got["stale"] != StatusUnknown || got["live"] != StatusClaimed {
 		t.Fatalf("history statuses = %v; want the stale claim unknown, the live one claimed", got)
 	}
-	if h, _ := s.HistoryByRecipient(ctx, "ann@x.io"); len(h) != 2 || h[1].Status != StatusUnknown {
+	if h, _ := s.Ledger.HistoryByRecipient(ctx, "ann@x.io"); len(h) != 2 || h[1].Status != StatusUnknown {
 		t.Fatalf("HistoryByRecipient = %+v", h)
 	}
 }
 
 func testChannelPause(t *testing.T, s *Store) {
 	ctx := context.Background()
-	if _, ok, err := s.ChannelPause(ctx, "slack"); ok || err != nil {
+	if _, ok, err := s.Ledger.ChannelPause(ctx, "slack"); ok || err != nil {
 		t.Fatalf("ChannelPause of a channel never paused = %v, %v", ok, err)
 	}
-	if first, err := s.PauseChannel(ctx, "slack", "invalid_auth", t0); !first || err != nil {
+	if first, err := s.Ledger.PauseChannel(ctx, "slack", "invalid_auth", t0); !first || err != nil {
 		t.Fatalf("PauseChannel = %v, %v; want first", first, err)
 	}
-	if first, err := s.PauseChannel(ctx, "slack", "token_revoked", t0.Add(time.Minute)); first || err != nil {
+	if first, err := s.Ledger.PauseChannel(ctx, "slack", "token_revoked", t0.Add(time.Minute)); first || err != nil {
 		t.Fatalf("PauseChannel again = %v, %v; want not first", first, err)
 	}
-	p, ok, err := s.ChannelPause(ctx, "slack")
+	p, ok, err := s.Ledger.ChannelPause(ctx, "slack")
 	if !ok || err != nil || p.Reason != "token_revoked" || !p.Since.Equal(t0) {
 		t.Fatalf("ChannelPause = %+v, %v, %v; want the latest reason since the first pause", p, ok, err)
 	}
-	if _, ok, _ := s.ChannelPause(ctx, "email"); ok {
+	if _, ok, _ := s.Ledger.ChannelPause(ctx, "email"); ok {
 		t.Fatal("pausing slack paused email")
 	}
-	if was, err := s.ResumeChannel(ctx, "slack"); !was || err != nil {
+	if was, err := s.Ledger.ResumeChannel(ctx, "slack"); !was || err != nil {
 		t.Fatalf("ResumeChannel = %v, %v", was, err)
 	}
-	if was, _ := s.ResumeChannel(ctx, "slack"); was {
+	if was, _ := s.Ledger.ResumeChannel(ctx, "slack"); was {
 		t.Fatal("ResumeChannel of a running channel says it was paused")
 	}
-	if _, ok, _ := s.ChannelPause(ctx, "slack"); ok {
+	if _, ok, _ := s.Ledger.ChannelPause(ctx, "slack"); ok {
 		t.Fatal("still paused after ResumeChannel")
 	}
 }
@@ -326,7 +326,7 @@ func testClaimProbe(t *testing.T, s *Store) {
 	ctx := context.Background()
 	probe := func(now bool) bool {
 		t.Helper()
-		ok, err := s.ClaimProbe(ctx, "slack", 100*time.Millisecond, time.Hour, now)
+		ok, err := s.Ledger.ClaimProbe(ctx, "slack", 100*time.Millisecond, time.Hour, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -345,7 +345,7 @@ func testClaimProbe(t *testing.T, s *Store) {
 	if !probe(true) {
 		t.Fatal("a starting process's probe did not get its turn")
 	}
-	if ok, _ := s.ClaimProbe(ctx, "email", time.Second, time.Hour, false); !ok {
+	if ok, _ := s.Ledger.ClaimProbe(ctx, "email", time.Second, time.Hour, false); !ok {
 		t.Fatal("probing slack held email's turn")
 	}
 }

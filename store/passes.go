@@ -15,25 +15,6 @@ import (
 // results of its shards) is kept.
 const PassTTL = 48 * time.Hour
 
-// AccountIDRange returns the ids of the accounts from from (inclusive; ""
-// for the first) to to (exclusive; "" for no end), in id order, at most
-// limit of them. A shard of an evaluation pass is such a range, so an
-// account added while a pass runs still falls in exactly one shard.
-func (s *Store) AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error) {
-	lo, hi := "-", "+"
-	if from != "" {
-		lo = "[" + from
-	}
-	if to != "" {
-		hi = "(" + to
-	}
-	ids, err := s.rdb.ZRangeByLex(ctx, s.key("accounts"), &redis.ZRangeBy{Min: lo, Max: hi, Count: limit}).Result()
-	if err != nil {
-		return nil, fmt.Errorf("store: account id range: %w", err)
-	}
-	return ids, nil
-}
-
 // lockScript takes KEYS[1] for ARGV[1] for ARGV[2] ms unless another holds
 // it; returns the holder.
 var lockScript = redis.NewScript(`
@@ -54,7 +35,7 @@ return 0
 // LockPass makes pass the running evaluation pass, for at most ttl, unless
 // another pass runs: then it returns false and that pass. Locking again
 // with the running pass (a retried task) succeeds.
-func (s *Store) LockPass(ctx context.Context, pass string, ttl time.Duration) (ok bool, holder string, err error) {
+func (s *Passes) LockPass(ctx context.Context, pass string, ttl time.Duration) (ok bool, holder string, err error) {
 	holder, err = lockScript.Run(ctx, s.rdb, []string{s.key("pass-lock")}, pass, ttl.Milliseconds()).Text()
 	if err != nil {
 		return false, "", fmt.Errorf("store: lock pass: %w", err)
@@ -63,7 +44,7 @@ func (s *Store) LockPass(ctx context.Context, pass string, ttl time.Duration) (o
 }
 
 // UnlockPass ends pass's hold on the pass lock, if it has it.
-func (s *Store) UnlockPass(ctx context.Context, pass string) error {
+func (s *Passes) UnlockPass(ctx context.Context, pass string) error {
 	if err := unlockScript.Run(ctx, s.rdb, []string{s.key("pass-lock")}, pass).Err(); err != nil {
 		return fmt.Errorf("store: unlock pass: %w", err)
 	}
@@ -72,7 +53,7 @@ func (s *Store) UnlockPass(ctx context.Context, pass string) error {
 
 // SavePassPlan keeps the plan of a pass (its thresholds and shards) for
 // the shard workers.
-func (s *Store) SavePassPlan(ctx context.Context, pass string, data []byte) error {
+func (s *Passes) SavePassPlan(ctx context.Context, pass string, data []byte) error {
 	if err := s.rdb.Set(ctx, s.key("pass", pass, "plan"), data, PassTTL).Err(); err != nil {
 		return fmt.Errorf("store: save pass plan: %w", err)
 	}
@@ -80,7 +61,7 @@ func (s *Store) SavePassPlan(ctx context.Context, pass string, data []byte) erro
 }
 
 // PassPlan returns the plan of a pass, or ErrNotFound.
-func (s *Store) PassPlan(ctx context.Context, pass string) ([]byte, error) {
+func (s *Passes) PassPlan(ctx context.Context, pass string) ([]byte, error) {
 	b, err := s.rdb.Get(ctx, s.key("pass", pass, "plan")).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrNotFound
@@ -94,7 +75,7 @@ func (s *Store) PassPlan(ctx context.Context, pass string) ([]byte, error) {
 // SaveShardResult records the result of one shard of a pass and returns
 // how many shards of the pass have a result. Saving a shard again (a
 // retried task) replaces its result and does not count it twice.
-func (s *Store) SaveShardResult(ctx context.Context, pass string, shard int, data []byte) (int64, error) {
+func (s *Passes) SaveShardResult(ctx context.Context, pass string, shard int, data []byte) (int64, error) {
 	k := s.key("pass", pass, "shards")
 	var n *redis.IntCmd
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -110,7 +91,7 @@ func (s *Store) SaveShardResult(ctx context.Context, pass string, shard int, dat
 }
 
 // ShardResults returns the results of a pass's shards, in shard order.
-func (s *Store) ShardResults(ctx context.Context, pass string) ([][]byte, error) {
+func (s *Passes) ShardResults(ctx context.Context, pass string) ([][]byte, error) {
 	m, err := s.rdb.HGetAll(ctx, s.key("pass", pass, "shards")).Result()
 	if err != nil {
 		return nil, fmt.Errorf("store: shard results: %w", err)
@@ -142,7 +123,7 @@ return 1
 // TakeOverPass makes pass the running evaluation pass in place of dead,
 // a pass found dead (none of its tasks left to run), for at most ttl. It
 // returns false when dead no longer holds the lock.
-func (s *Store) TakeOverPass(ctx context.Context, dead, pass string, ttl time.Duration) (bool, error) {
+func (s *Passes) TakeOverPass(ctx context.Context, dead, pass string, ttl time.Duration) (bool, error) {
 	n, err := takeOverScript.Run(ctx, s.rdb, []string{s.key("pass-lock")}, dead, pass, ttl.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("store: take over pass lock: %w", err)
@@ -152,7 +133,7 @@ func (s *Store) TakeOverPass(ctx context.Context, dead, pass string, ttl time.Du
 
 // PassLock returns the pass holding the pass lock and for how long it
 // still holds it; "" when none does.
-func (s *Store) PassLock(ctx context.Context) (string, time.Duration, error) {
+func (s *Passes) PassLock(ctx context.Context) (string, time.Duration, error) {
 	k := s.key("pass-lock")
 	var get *redis.StringCmd
 	var ttl *redis.DurationCmd
@@ -167,4 +148,63 @@ func (s *Store) PassLock(ctx context.Context) (string, time.Duration, error) {
 		return "", 0, fmt.Errorf("store: pass lock: %w", err)
 	}
 	return get.Val(), ttl.Val(), nil
+}
+
+// gateScript returns the indexes (1-based) of the sources holding passes
+// back; when there are any, it records ARGV[#KEYS+1] (the pass) as the
+// deferred pass, replacing any other, and returns that one last.
+var gateScript = redis.NewScript(blockingLua + `
+local now = tonumber(ARGV[1])
+local held = {}
+for i = 1, #KEYS - 1 do
+  if blocking(i, now) then held[#held + 1] = i end
+end
+if #held == 0 then return {held, false} end
+local prev = redis.call('GET', KEYS[#KEYS])
+redis.call('SET', KEYS[#KEYS], ARGV[#KEYS + 1])
+return {held, prev}
+`)
+
+// GatePass checks whether a pass may run now. When sources hold it back,
+// it records pass (an encoded pass request) as the deferred pass, to be
+// taken by the sync whose commit frees the portfolio, and returns the
+// sources holding it back and the deferred pass it replaced, if any.
+func (s *Passes) GatePass(ctx context.Context, g Gate, now time.Time, pass []byte) (held []string, replaced []byte, err error) {
+	keys, args := s.gateArgs(g, now)
+	res, err := gateScript.Run(ctx, s.rdb, keys, append(args, pass)...).Slice()
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: gate pass: %w", err)
+	}
+	for _, v := range res[0].([]any) {
+		held = append(held, g.Sources[v.(int64)-1])
+	}
+	if prev, ok := res[1].(string); ok {
+		replaced = []byte(prev)
+	}
+	return held, replaced, nil
+}
+
+// TakeDeferredPass returns the deferred pass and forgets it; nil when
+// there is none.
+func (s *Passes) TakeDeferredPass(ctx context.Context) ([]byte, error) {
+	b, err := s.rdb.GetDel(ctx, s.deferredPassKey()).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: take deferred pass: %w", err)
+	}
+	return b, nil
+}
+
+// DeferredPass returns the deferred pass without taking it; nil when none.
+func (s *Passes) DeferredPass(ctx context.Context) ([]byte, error) {
+	b, err := s.rdb.Get(ctx, s.deferredPassKey()).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: deferred pass: %w", err)
+	}
+	return b, nil
 }

@@ -12,7 +12,7 @@ import (
 // PauseSource records that the source's CRM asked not to be called before
 // until (its daily API allocation is spent): scheduled syncs skip it until
 // then. A zero or past until clears the pause.
-func (s *Store) PauseSource(ctx context.Context, source, reason string, until time.Time) error {
+func (s *Syncs) PauseSource(ctx context.Context, source, reason string, until time.Time) error {
 	k := s.key("paused", source)
 	var err error
 	if d := time.Until(until); d > 0 {
@@ -31,7 +31,7 @@ func (s *Store) PauseSource(ctx context.Context, source, reason string, until ti
 
 // SourcePause returns until when the source is paused and why; ok is false
 // when it is not.
-func (s *Store) SourcePause(ctx context.Context, source string) (until time.Time, reason string, ok bool, err error) {
+func (s *Syncs) SourcePause(ctx context.Context, source string) (until time.Time, reason string, ok bool, err error) {
 	v, err := s.rdb.HMGet(ctx, s.key("paused", source), "until", "reason").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return time.Time{}, "", false, fmt.Errorf("store: source pause: %w", err)

@@ -35,7 +35,7 @@ type page struct {
 // The watermark can thus never be ahead of the stored records. While a
 // sweep is open for the source (BeginSweep), the page's records are marked
 // as seen.
-func (s *Store) StorePage(ctx context.Context, source string, b model.Batch, rejects []model.Reject, wm connectors.Watermark) error {
+func (s *Records) StorePage(ctx context.Context, source string, b model.Batch, rejects []model.Reject, wm connectors.Watermark) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: store page: %w", err)
 	}
@@ -86,7 +86,7 @@ func encodePage(source string, b model.Batch, rejects []model.Reject) (page, err
 
 // Watermark returns the source's stored watermark: an empty, non-nil map
 // when there is none.
-func (s *Store) Watermark(ctx context.Context, source string) (connectors.Watermark, error) {
+func (s *Records) Watermark(ctx context.Context, source string) (connectors.Watermark, error) {
 	m, err := s.rdb.HGetAll(ctx, s.key("watermark", source)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("store: watermark: %w", err)
@@ -95,7 +95,7 @@ func (s *Store) Watermark(ctx context.Context, source string) (connectors.Waterm
 }
 
 // ResetWatermark forgets the source's watermark, so its next sync is full.
-func (s *Store) ResetWatermark(ctx context.Context, source string) error {
+func (s *Records) ResetWatermark(ctx context.Context, source string) error {
 	if err := s.rdb.Del(ctx, s.key("watermark", source)).Err(); err != nil {
 		return fmt.Errorf("store: reset watermark: %w", err)
 	}
@@ -104,7 +104,7 @@ func (s *Store) ResetWatermark(ctx context.Context, source string) error {
 
 // Rejects returns the source's last n set-aside records, newest first (at
 // most MaxRejects are kept), and how many were ever recorded.
-func (s *Store) Rejects(ctx context.Context, source string, n int) (recent []model.Reject, total int64, err error) {
+func (s *Records) Rejects(ctx context.Context, source string, n int) (recent []model.Reject, total int64, err error) {
 	var cnt *redis.StringCmd
 	var list *redis.StringSliceCmd
 	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {

@@ -48,7 +48,7 @@ func BenchmarkStorePage(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; b.Loop(); i++ {
-		if err := s.StorePage(ctx, "crm", pages[i%len(pages)], nil, connectors.Watermark{"accounts": "x"}); err != nil {
+		if err := s.Records.StorePage(ctx, "crm", pages[i%len(pages)], nil, connectors.Watermark{"accounts": "x"}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -61,17 +61,17 @@ func BenchmarkClients(b *testing.B) {
 	s := New(redistest.Client(b), redistest.Namespace(b))
 	ctx := context.Background()
 	for i := range 10 {
-		if err := s.StorePage(ctx, "crm", benchPage(i), nil, nil); err != nil {
+		if err := s.Records.StorePage(ctx, "crm", benchPage(i), nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
-	ids, err := s.AccountIDRange(ctx, "", "", 1000)
+	ids, err := s.Records.AccountIDRange(ctx, "", "", 1000)
 	if err != nil || len(ids) != 1000 {
 		b.Fatalf("AccountIDRange = %d, %v", len(ids), err)
 	}
 	start := time.Now()
 	for b.Loop() {
-		cs, err := s.Clients(ctx, ids)
+		cs, err := s.Records.Clients(ctx, ids)
 		if err != nil || len(cs) != 1000 {
 			b.Fatalf("Clients = %d, %v", len(cs), err)
 		}

@@ -14,7 +14,7 @@ const ReportTTL = 400 * 24 * time.Hour
 
 // SaveReport stores the report of a pass and remembers it as the latest,
 // in one MULTI/EXEC.
-func (s *Store) SaveReport(ctx context.Context, pass string, data []byte) error {
+func (s *Passes) SaveReport(ctx context.Context, pass string, data []byte) error {
 	if pass == "" {
 		return errors.New("store: save report: empty pass")
 	}
@@ -30,7 +30,7 @@ func (s *Store) SaveReport(ctx context.Context, pass string, data []byte) error 
 }
 
 // Report returns the report of a pass; ErrNotFound when there is none.
-func (s *Store) Report(ctx context.Context, pass string) ([]byte, error) {
+func (s *Passes) Report(ctx context.Context, pass string) ([]byte, error) {
 	data, err := s.rdb.Get(ctx, s.key("report", pass)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("store: report %s: %w", pass, ErrNotFound)
@@ -43,7 +43,7 @@ func (s *Store) Report(ctx context.Context, pass string) ([]byte, error) {
 
 // LatestReport returns the most recently saved report and its pass;
 // ErrNotFound when there is none (or it expired).
-func (s *Store) LatestReport(ctx context.Context) (pass string, data []byte, err error) {
+func (s *Passes) LatestReport(ctx context.Context) (pass string, data []byte, err error) {
 	pass, err = s.rdb.Get(ctx, s.key("reports", "latest")).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil, fmt.Errorf("store: latest report: %w", ErrNotFound)

@@ -22,11 +22,29 @@ var ErrNotFound = errors.New("store: not found")
 // that tries to complete or release it.
 var ErrClaimLost = errors.New("store: claim lost")
 
-// Store is crmsync's Redis store. It is safe for concurrent use.
+// Store is crmsync's Redis store: one connection and namespace, and a
+// part for each kind of state, so that each consumer names only the part it
+// uses. It is safe for concurrent use.
 type Store struct {
-	rdb redis.UniversalClient
-	ns  string
-	mr  *miniredis.Miniredis // embedded server, nil on a real Redis
+	// Records is the synced portfolio: accounts, contacts, deals, owners,
+	// watermarks, rejects, sweeps.
+	Records *Records
+	// Syncs is the bookkeeping of each source's syncs: locks, readiness,
+	// progress, failures, the CRM's pauses, rotated refresh tokens.
+	Syncs *Syncs
+	// Passes is the state of evaluation passes: the pass lock, plans,
+	// shard results, reports, digests, deferred passes, and the rules'
+	// flags, cooldowns and snoozes that passes carry from one to the next.
+	Passes *Passes
+	// Ledger is the notification ledger (claim, send, record) and the
+	// delivery channels' pauses.
+	Ledger *Ledger
+	// Suppressions is the local suppression list and the webhook events
+	// already handled.
+	Suppressions *Suppressions
+
+	conn
+	mr *miniredis.Miniredis // embedded server, nil on a real Redis
 
 	stopClock, clockDone chan struct{} // the embedded server's TTL clock
 	closeOnce            sync.Once
@@ -95,8 +113,34 @@ func New(rdb redis.UniversalClient, namespace string) *Store {
 	if namespace == "" {
 		namespace = DefaultNamespace
 	}
-	return &Store{rdb: rdb, ns: namespace}
+	c := conn{rdb: rdb, ns: namespace}
+	return &Store{
+		Records: &Records{c}, Syncs: &Syncs{c}, Passes: &Passes{c}, Ledger: &Ledger{c}, Suppressions: &Suppressions{c},
+		conn: c,
+	}
 }
+
+// conn is what every part of the store shares: the client, the namespace
+// and the key layout (doc.go).
+type conn struct {
+	rdb redis.UniversalClient
+	ns  string
+}
+
+// Records is the synced portfolio (see Store).
+type Records struct{ conn }
+
+// Syncs is the bookkeeping of sources' syncs (see Store).
+type Syncs struct{ conn }
+
+// Passes is the state of evaluation passes (see Store).
+type Passes struct{ conn }
+
+// Ledger is the notification ledger and the channels' pauses (see Store).
+type Ledger struct{ conn }
+
+// Suppressions is the suppression list and handled events (see Store).
+type Suppressions struct{ conn }
 
 // Redis returns the underlying client, to share with asynq
 // (asynq.NewServerFromRedisClient).
@@ -126,7 +170,7 @@ func (s *Store) Close() error {
 }
 
 // key joins the namespace and parts with ':'.
-func (s *Store) key(parts ...string) string {
+func (s conn) key(parts ...string) string {
 	return s.ns + ":" + strings.Join(parts, ":")
 }
 

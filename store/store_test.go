@@ -105,14 +105,14 @@ func deal(id, acct string, amount float64) model.Deal {
 
 func mustStore(t *testing.T, s *Store, b model.Batch, wm connectors.Watermark) {
 	t.Helper()
-	if err := s.StorePage(context.Background(), "crm", b, nil, wm); err != nil {
+	if err := s.Records.StorePage(context.Background(), "crm", b, nil, wm); err != nil {
 		t.Fatalf("StorePage: %v", err)
 	}
 }
 
 func mustClient(t *testing.T, s *Store, id string) model.Client {
 	t.Helper()
-	c, ok, err := s.Client(context.Background(), id)
+	c, ok, err := s.Records.Client(context.Background(), id)
 	if err != nil || !ok {
 		t.Fatalf("Client(%s) = ok %v, err %v", id, ok, err)
 	}
@@ -141,7 +141,7 @@ func testContactsBeforeAccount(t *testing.T, s *Store) {
 		Contacts: []model.Contact{contact("c2", "a1", "b@x.io"), contact("c1", "a1", "a@x.io")},
 		Deals:    []model.Deal{deal("d2", "a1", 20), deal("d1", "a1", 10)},
 	}, connectors.Watermark{"contacts": "1"})
-	if cs, err := s.Clients(ctx, []string{"crm:a1"}); err != nil || len(cs) != 0 {
+	if cs, err := s.Records.Clients(ctx, []string{"crm:a1"}); err != nil || len(cs) != 0 {
 		t.Fatalf("Clients before the account = %v, %v; want none", cs, err)
 	}
 	owner := model.Owner{Ref: model.NewRef("crm", "o1"), Name: "Rep", Email: "rep@x.io"}
@@ -200,7 +200,7 @@ func testConcurrentMoves(t *testing.T, s *Store) {
 		go func() {
 			var err error
 			for range 50 {
-				err = errors.Join(err, s.StorePage(context.Background(), "crm",
+				err = errors.Join(err, s.Records.StorePage(context.Background(), "crm",
 					model.Batch{Contacts: []model.Contact{contact("c1", acct, "c@x.io")}}, nil, nil))
 			}
 			errs <- err
@@ -226,31 +226,31 @@ func testWatermark(t *testing.T, s *Store) {
 	}{
 		{"none", func() error { return nil }, 0},
 		{"set", func() error {
-			return s.StorePage(ctx, "crm", model.Batch{}, nil, connectors.Watermark{"accounts": "t1", "deals": "c9"})
+			return s.Records.StorePage(ctx, "crm", model.Batch{}, nil, connectors.Watermark{"accounts": "t1", "deals": "c9"})
 		}, 2},
 		{"replaced", func() error {
-			return s.StorePage(ctx, "crm", model.Batch{}, nil, connectors.Watermark{"accounts": "t2"})
+			return s.Records.StorePage(ctx, "crm", model.Batch{}, nil, connectors.Watermark{"accounts": "t2"})
 		}, 1},
-		{"reset", func() error { return s.ResetWatermark(ctx, "crm") }, 0},
+		{"reset", func() error { return s.Records.ResetWatermark(ctx, "crm") }, 0},
 	}
 	for _, st := range steps {
 		if err := st.do(); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		wm, err := s.Watermark(ctx, "crm")
+		wm, err := s.Records.Watermark(ctx, "crm")
 		if err != nil || wm == nil || len(wm) != st.wantN {
 			t.Errorf("%s: Watermark = %v, %v; want %d non-nil entries", st.name, wm, err, st.wantN)
 		}
 	}
-	if err := s.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{account("a1", "")}}, nil,
+	if err := s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{account("a1", "")}}, nil,
 		connectors.Watermark{"accounts": "t3"}); err != nil {
 		t.Fatal(err)
 	}
-	wm, _ := s.Watermark(ctx, "crm")
-	if _, ok, _ := s.Client(ctx, "crm:a1"); !ok || wm["accounts"] != "t3" {
+	wm, _ := s.Records.Watermark(ctx, "crm")
+	if _, ok, _ := s.Records.Client(ctx, "crm:a1"); !ok || wm["accounts"] != "t3" {
 		t.Errorf("after StorePage: account stored %v, watermark %v; want both", ok, wm)
 	}
-	if other, _ := s.Watermark(ctx, "other"); len(other) != 0 {
+	if other, _ := s.Records.Watermark(ctx, "other"); len(other) != 0 {
 		t.Errorf("other source's watermark = %v, want empty", other)
 	}
 }
@@ -258,7 +258,7 @@ func testWatermark(t *testing.T, s *Store) {
 func testStorePageCanceled(t *testing.T, s *Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := s.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{account("a1", "")},
+	err := s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{account("a1", "")},
 		Contacts: []model.Contact{contact("c1", "a1", "")}},
 		[]model.Reject{{Reason: "bad"}}, connectors.Watermark{"accounts": "t1"})
 	if !errors.Is(err, context.Canceled) {
@@ -276,10 +276,10 @@ func testRejects(t *testing.T, s *Store) {
 	for i := range 1005 {
 		page = append(page, model.Reject{Entity: "contact", Where: fmt.Sprintf("contacts.csv:%d", i), Reason: "no id"})
 	}
-	if err := s.StorePage(ctx, "crm", model.Batch{}, page[:5], nil); err != nil {
+	if err := s.Records.StorePage(ctx, "crm", model.Batch{}, page[:5], nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.StorePage(ctx, "crm", model.Batch{}, page[5:], nil); err != nil {
+	if err := s.Records.StorePage(ctx, "crm", model.Batch{}, page[5:], nil); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -295,7 +295,7 @@ func testRejects(t *testing.T, s *Store) {
 		{"none", 10, 0, 0, ""},
 	}
 	for _, tt := range tests {
-		got, total, err := s.Rejects(ctx, tt.source, tt.n)
+		got, total, err := s.Records.Rejects(ctx, tt.source, tt.n)
 		if err != nil || len(got) != tt.wantLen || total != tt.wantTotal {
 			t.Errorf("Rejects(%s, %d) = %d, %d, %v; want %d, %d", tt.source, tt.n, len(got), total, err, tt.wantLen, tt.wantTotal)
 			continue
@@ -315,7 +315,7 @@ func testRejects(t *testing.T, s *Store) {
 func testCountAccounts(t *testing.T, s *Store) {
 	ctx := context.Background()
 	mustStore(t, s, model.Batch{Accounts: []model.Account{account("c", ""), account("a", ""), account("b", ""), account("a", "")}}, nil)
-	if n, err := s.CountAccounts(ctx); err != nil || n != 3 {
+	if n, err := s.Records.CountAccounts(ctx); err != nil || n != 3 {
 		t.Errorf("CountAccounts = %d, %v; want 3", n, err)
 	}
 }
@@ -327,7 +327,7 @@ func testClientsAndOwner(t *testing.T, s *Store) {
 		Accounts: []model.Account{account("a1", "crm:o1"), account("a2", "crm:gone"), account("a3", "crm:o1")},
 		Owners:   []model.Owner{owner},
 	}, nil)
-	cs, err := s.Clients(ctx, []string{"crm:a3", "crm:missing", "crm:a2", "crm:a1"})
+	cs, err := s.Records.Clients(ctx, []string{"crm:a3", "crm:missing", "crm:a2", "crm:a1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func testClientsAndOwner(t *testing.T, s *Store) {
 	if cs[0].Owner == nil || cs[0].Owner.Email != "rep@x.io" || cs[1].Owner != nil || cs[1].Contacts != nil {
 		t.Errorf("owners = %+v, %+v; want rep, nil", cs[0].Owner, cs[1].Owner)
 	}
-	if _, ok, err := s.Client(ctx, "crm:missing"); ok || err != nil {
+	if _, ok, err := s.Records.Client(ctx, "crm:missing"); ok || err != nil {
 		t.Errorf("Client(missing) = %v, %v; want false, nil", ok, err)
 	}
 }
@@ -354,7 +354,7 @@ func testEachClient(t *testing.T, s *Store) {
 	mustStore(t, s, b, nil)
 	for _, batch := range []int{1, 3, 7, 100} {
 		var got []string
-		err := s.EachClient(ctx, batch, func(c model.Client) error {
+		err := s.Records.EachClient(ctx, batch, func(c model.Client) error {
 			got = append(got, c.Account.ID)
 			return nil
 		})
@@ -364,7 +364,7 @@ func testEachClient(t *testing.T, s *Store) {
 	}
 	stop := errors.New("stop")
 	n := 0
-	err := s.EachClient(ctx, 3, func(model.Client) error {
+	err := s.Records.EachClient(ctx, 3, func(model.Client) error {
 		n++
 		if n == 4 {
 			return stop
@@ -393,26 +393,26 @@ func testCooldown(t *testing.T, s *Store) {
 		{"short", "crm:a1", "p1", 150 * time.Millisecond, true},
 	}
 	for i, st := range steps {
-		got, err := s.AcquireCooldown(ctx, st.rule, st.acct, st.pass, st.ttl)
+		got, err := s.Passes.AcquireCooldown(ctx, st.rule, st.acct, st.pass, st.ttl)
 		if err != nil || got != st.want {
 			t.Errorf("step %d: AcquireCooldown(%s, %s, %s) = %v, %v; want %v", i, st.rule, st.acct, st.pass, got, err, st.want)
 		}
 	}
-	if ok, _ := s.AcquireCooldown(ctx, "short", "crm:a1", "p2", time.Hour); ok {
+	if ok, _ := s.Passes.AcquireCooldown(ctx, "short", "crm:a1", "p2", time.Hour); ok {
 		t.Error("short cooldown acquired by another pass before it expired")
 	}
 	time.Sleep(300 * time.Millisecond)
-	if ok, err := s.AcquireCooldown(ctx, "short", "crm:a1", "p2", time.Hour); !ok || err != nil {
+	if ok, err := s.Passes.AcquireCooldown(ctx, "short", "crm:a1", "p2", time.Hour); !ok || err != nil {
 		t.Errorf("after expiry: AcquireCooldown = %v, %v; want true", ok, err)
 	}
-	if _, err := s.AcquireCooldown(ctx, "r", "a", "p", 0); err == nil {
+	if _, err := s.Passes.AcquireCooldown(ctx, "r", "a", "p", 0); err == nil {
 		t.Error("AcquireCooldown(ttl 0) succeeded, want an error")
 	}
-	until, ok, err := s.Cooldown(ctx, "inactive", "crm:a1")
+	until, ok, err := s.Passes.Cooldown(ctx, "inactive", "crm:a1")
 	if err != nil || !ok || time.Until(until) <= 0 || time.Until(until) > time.Hour {
 		t.Errorf("Cooldown(inactive, crm:a1) = %v, %v, %v; want running for up to an hour", until, ok, err)
 	}
-	if _, ok, err := s.Cooldown(ctx, "inactive", "crm:nobody"); ok || err != nil {
+	if _, ok, err := s.Passes.Cooldown(ctx, "inactive", "crm:nobody"); ok || err != nil {
 		t.Errorf("Cooldown of an account never flagged = %v, %v; want not running", ok, err)
 	}
 }
@@ -436,12 +436,12 @@ func testClaimStateMachine(t *testing.T, s *Store) {
 	}{
 		{"new", nil, "t1", t0, Claimed, StatusClaimed},
 		{"other token within lease", nil, "t2", t0.Add(30 * time.Second), HeldByOther, StatusClaimed},
-		{"released", func() error { return s.Release(ctx, key, "t1", "smtp 451") }, "t2", t0.Add(time.Minute), Claimed, StatusClaimed},
+		{"released", func() error { return s.Ledger.Release(ctx, key, "t1", "smtp 451") }, "t2", t0.Add(time.Minute), Claimed, StatusClaimed},
 		{"same token, never recorded", nil, "t2", t0.Add(90 * time.Second), NowUnknown, StatusUnknown},
 		{"unknown stays unknown", nil, "t3", t0.Add(time.Hour), Unknown, StatusUnknown},
-		{"reclaimed after a lookup", func() error { _, err := s.Reclaim(ctx, key, "t3", lease, t0.Add(3*time.Minute)); return err },
+		{"reclaimed after a lookup", func() error { _, err := s.Ledger.Reclaim(ctx, key, "t3", lease, t0.Add(3*time.Minute)); return err },
 			"t4", t0.Add(3*time.Minute + time.Second), HeldByOther, StatusClaimed},
-		{"sent", func() error { return s.MarkSent(ctx, key, "t3", t0.Add(4*time.Minute)) }, "t4", t0.Add(time.Hour), AlreadySent, StatusSent},
+		{"sent", func() error { return s.Ledger.MarkSent(ctx, key, "t3", t0.Add(4*time.Minute)) }, "t4", t0.Add(time.Hour), AlreadySent, StatusSent},
 		{"sent, same token", nil, "t3", t0.Add(time.Hour), AlreadySent, StatusSent},
 	}
 	for _, st := range steps {
@@ -450,16 +450,16 @@ func testClaimStateMachine(t *testing.T, s *Store) {
 				t.Fatalf("%s: %v", st.name, err)
 			}
 		}
-		got, err := s.Claim(ctx, entry(key), st.token, lease, st.now)
+		got, err := s.Ledger.Claim(ctx, entry(key), st.token, lease, st.now)
 		if err != nil || got != st.want {
 			t.Fatalf("%s: Claim(%s) = %v, %v; want %v", st.name, st.token, got, err, st.want)
 		}
-		e, err := s.Entry(ctx, key)
+		e, err := s.Ledger.Entry(ctx, key)
 		if err != nil || e.Status != st.status {
 			t.Fatalf("%s: entry status = %q, %v; want %q", st.name, e.Status, err, st.status)
 		}
 	}
-	e, _ := s.Entry(ctx, key)
+	e, _ := s.Ledger.Entry(ctx, key)
 	if e.Token != "t3" || !e.ClaimedAt.Equal(t0.Add(3*time.Minute)) || !e.SentAt.Equal(t0.Add(4*time.Minute)) ||
 		e.Error != "" || e.Features["days_inactive"] != 120.0 || e.Recipient != "Ann@X.io" {
 		t.Errorf("final entry = %+v", e)
@@ -468,14 +468,14 @@ func testClaimStateMachine(t *testing.T, s *Store) {
 	if err != nil || ttl < LedgerTTL-time.Minute || ttl > LedgerTTL {
 		t.Errorf("entry TTL = %v, %v; want about %v", ttl, err, LedgerTTL)
 	}
-	if _, err := s.Claim(ctx, entry(key), "t1", 0, t0); err == nil {
+	if _, err := s.Ledger.Claim(ctx, entry(key), "t1", 0, t0); err == nil {
 		t.Error("Claim with no lease succeeded, want an error")
 	}
 }
 
 func testMarkSentAndRelease(t *testing.T, s *Store) {
 	ctx := context.Background()
-	if _, err := s.Claim(ctx, entry("k"), "t1", time.Minute, t0); err != nil {
+	if _, err := s.Ledger.Claim(ctx, entry("k"), "t1", time.Minute, t0); err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {
@@ -484,26 +484,26 @@ func testMarkSentAndRelease(t *testing.T, s *Store) {
 		wantErr error
 		status  string
 	}{
-		{"mark sent by other", func() error { return s.MarkSent(ctx, "k", "t2", t0) }, ErrClaimLost, StatusClaimed},
-		{"release by other", func() error { return s.Release(ctx, "k", "t2", "x") }, ErrClaimLost, StatusClaimed},
-		{"release", func() error { return s.Release(ctx, "k", "t1", "timeout") }, nil, StatusFailed},
-		{"mark sent after release", func() error { return s.MarkSent(ctx, "k", "t1", t0) }, ErrClaimLost, StatusFailed},
-		{"reclaim", func() error { _, err := s.Claim(ctx, entry("k"), "t2", time.Minute, t0); return err }, nil, StatusClaimed},
-		{"mark sent by old holder", func() error { return s.MarkSent(ctx, "k", "t1", t0) }, ErrClaimLost, StatusClaimed},
-		{"mark sent", func() error { return s.MarkSent(ctx, "k", "t2", t0) }, nil, StatusSent},
-		{"mark sent again", func() error { return s.MarkSent(ctx, "k", "t2", t0) }, nil, StatusSent},
-		{"release after sent", func() error { return s.Release(ctx, "k", "t2", "x") }, ErrClaimLost, StatusSent},
-		{"mark sent unknown", func() error { return s.MarkSent(ctx, "nope", "t2", t0) }, ErrClaimLost, StatusSent},
+		{"mark sent by other", func() error { return s.Ledger.MarkSent(ctx, "k", "t2", t0) }, ErrClaimLost, StatusClaimed},
+		{"release by other", func() error { return s.Ledger.Release(ctx, "k", "t2", "x") }, ErrClaimLost, StatusClaimed},
+		{"release", func() error { return s.Ledger.Release(ctx, "k", "t1", "timeout") }, nil, StatusFailed},
+		{"mark sent after release", func() error { return s.Ledger.MarkSent(ctx, "k", "t1", t0) }, ErrClaimLost, StatusFailed},
+		{"reclaim", func() error { _, err := s.Ledger.Claim(ctx, entry("k"), "t2", time.Minute, t0); return err }, nil, StatusClaimed},
+		{"mark sent by old holder", func() error { return s.Ledger.MarkSent(ctx, "k", "t1", t0) }, ErrClaimLost, StatusClaimed},
+		{"mark sent", func() error { return s.Ledger.MarkSent(ctx, "k", "t2", t0) }, nil, StatusSent},
+		{"mark sent again", func() error { return s.Ledger.MarkSent(ctx, "k", "t2", t0) }, nil, StatusSent},
+		{"release after sent", func() error { return s.Ledger.Release(ctx, "k", "t2", "x") }, ErrClaimLost, StatusSent},
+		{"mark sent unknown", func() error { return s.Ledger.MarkSent(ctx, "nope", "t2", t0) }, ErrClaimLost, StatusSent},
 	}
 	for _, st := range steps {
 		if err := st.do(); !errors.Is(err, st.wantErr) {
 			t.Fatalf("%s: err = %v, want %v", st.name, err, st.wantErr)
 		}
-		if e, err := s.Entry(ctx, "k"); err != nil || e.Status != st.status {
+		if e, err := s.Ledger.Entry(ctx, "k"); err != nil || e.Status != st.status {
 			t.Fatalf("%s: status = %q, %v; want %q", st.name, e.Status, err, st.status)
 		}
 	}
-	if _, err := s.Entry(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Ledger.Entry(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Entry(nope) = %v, want ErrNotFound", err)
 	}
 }
@@ -521,7 +521,7 @@ func testHistory(t *testing.T, s *Store) {
 	}
 	for _, c := range claims {
 		e := Entry{Key: c.key, Rule: "r", AccountID: c.acct, Recipient: c.rcpt, Channel: "email"}
-		if _, err := s.Claim(ctx, e, "t", time.Minute, t0.Add(c.at)); err != nil {
+		if _, err := s.Ledger.Claim(ctx, e, "t", time.Minute, t0.Add(c.at)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -533,11 +533,11 @@ func testHistory(t *testing.T, s *Store) {
 		get  func() ([]Entry, error)
 		want []string
 	}{
-		{"account a1", func() ([]Entry, error) { return s.History(ctx, "crm:a1") }, []string{"k2:x@y#1", "k1"}},
-		{"account a2", func() ([]Entry, error) { return s.History(ctx, "crm:a2") }, []string{"k3"}},
-		{"unknown account", func() ([]Entry, error) { return s.History(ctx, "crm:zz") }, []string{}},
-		{"recipient", func() ([]Entry, error) { return s.HistoryByRecipient(ctx, "Ann@X.io") }, []string{"k3", "k1"}},
-		{"slack target", func() ([]Entry, error) { return s.HistoryByRecipient(ctx, "#sales") }, []string{"k2:x@y#1"}},
+		{"account a1", func() ([]Entry, error) { return s.Ledger.History(ctx, "crm:a1") }, []string{"k2:x@y#1", "k1"}},
+		{"account a2", func() ([]Entry, error) { return s.Ledger.History(ctx, "crm:a2") }, []string{"k3"}},
+		{"unknown account", func() ([]Entry, error) { return s.Ledger.History(ctx, "crm:zz") }, []string{}},
+		{"recipient", func() ([]Entry, error) { return s.Ledger.HistoryByRecipient(ctx, "Ann@X.io") }, []string{"k3", "k1"}},
+		{"slack target", func() ([]Entry, error) { return s.Ledger.HistoryByRecipient(ctx, "#sales") }, []string{"k2:x@y#1"}},
 	}
 	for _, tt := range tests {
 		es, err := tt.get()
@@ -561,7 +561,7 @@ func testClaimConcurrent(t *testing.T, s *Store) {
 			got := make([]int, keys)
 			for k := range keys {
 				e := Entry{Key: fmt.Sprintf("r:crm:a%d:x@y", k), AccountID: "crm:a", Recipient: "x@y"}
-				r, err := s.Claim(context.Background(), e, fmt.Sprintf("task-%d", w), time.Minute, time.Now())
+				r, err := s.Ledger.Claim(context.Background(), e, fmt.Sprintf("task-%d", w), time.Minute, time.Now())
 				if err != nil {
 					t.Error(err)
 				}
@@ -587,10 +587,10 @@ func testClaimConcurrent(t *testing.T, s *Store) {
 
 func testSuppression(t *testing.T, s *Store) {
 	ctx := context.Background()
-	if err := s.Suppress(ctx, " Ann@Example.COM ", "unsubscribed", t0); err != nil {
+	if err := s.Suppressions.Suppress(ctx, " Ann@Example.COM ", "unsubscribed", t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Suppress(ctx, "", "x", t0); err == nil {
+	if err := s.Suppressions.Suppress(ctx, "", "x", t0); err == nil {
 		t.Error("Suppress(\"\") succeeded, want an error")
 	}
 	tests := []struct {
@@ -603,14 +603,14 @@ func testSuppression(t *testing.T, s *Store) {
 	}
 	check := func(stage string) {
 		for _, tt := range tests {
-			reason, ok, err := s.Suppressed(ctx, tt.email)
+			reason, ok, err := s.Suppressions.Suppressed(ctx, tt.email)
 			if err != nil || ok != tt.ok || reason != tt.reason {
 				t.Errorf("%s: Suppressed(%s) = %q, %v, %v; want %q, %v", stage, tt.email, reason, ok, err, tt.reason, tt.ok)
 			}
 		}
 	}
 	check("suppressed")
-	if err := s.Unsuppress(ctx, "aNN@example.com"); err != nil {
+	if err := s.Suppressions.Unsuppress(ctx, "aNN@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	tests[0].ok, tests[0].reason, tests[1].ok, tests[1].reason = false, "", false, ""
@@ -619,11 +619,11 @@ func testSuppression(t *testing.T, s *Store) {
 
 func testReports(t *testing.T, s *Store) {
 	ctx := context.Background()
-	if _, _, err := s.LatestReport(ctx); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.Passes.LatestReport(ctx); !errors.Is(err, ErrNotFound) {
 		t.Errorf("LatestReport(empty) = %v, want ErrNotFound", err)
 	}
 	for _, p := range []string{"p1", "p2"} {
-		if err := s.SaveReport(ctx, p, []byte(`{"pass":"`+p+`"}`)); err != nil {
+		if err := s.Passes.SaveReport(ctx, p, []byte(`{"pass":"`+p+`"}`)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -636,12 +636,12 @@ func testReports(t *testing.T, s *Store) {
 		{"p3", "", ErrNotFound},
 	}
 	for _, tt := range tests {
-		got, err := s.Report(ctx, tt.pass)
+		got, err := s.Passes.Report(ctx, tt.pass)
 		if !errors.Is(err, tt.err) || string(got) != tt.want {
 			t.Errorf("Report(%s) = %s, %v; want %s, %v", tt.pass, got, err, tt.want, tt.err)
 		}
 	}
-	pass, data, err := s.LatestReport(ctx)
+	pass, data, err := s.Passes.LatestReport(ctx)
 	if err != nil || pass != "p2" || string(data) != `{"pass":"p2"}` {
 		t.Errorf("LatestReport = %s, %s, %v; want p2", pass, data, err)
 	}
@@ -660,14 +660,14 @@ func TestOpenEmbeddedTTLFollowsWallClock(t *testing.T) {
 	if err := s.Redis().Set(ctx, "demo:k", "v", time.Second).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.AcquireCooldown(ctx, "r", "a", "p1", time.Second); !ok || err != nil {
+	if ok, err := s.Passes.AcquireCooldown(ctx, "r", "a", "p1", time.Second); !ok || err != nil {
 		t.Fatalf("AcquireCooldown = %v, %v", ok, err)
 	}
 	time.Sleep(1200 * time.Millisecond)
 	if n, err := s.Redis().Exists(ctx, "demo:k").Result(); err != nil || n != 0 {
 		t.Errorf("1s key exists after 1.2s: %d, %v", n, err)
 	}
-	if ok, err := s.AcquireCooldown(ctx, "r", "a", "p2", time.Second); !ok || err != nil {
+	if ok, err := s.Passes.AcquireCooldown(ctx, "r", "a", "p2", time.Second); !ok || err != nil {
 		t.Errorf("cooldown not expired after 1.2s: %v, %v", ok, err)
 	}
 }
@@ -743,7 +743,7 @@ func TestClientsRoundTrips(t *testing.T) {
 	rt := &roundTrips{}
 	rdb.AddHook(rt)
 	// Warm the pool: opening a connection sends its own setup commands.
-	if _, err := s.Clients(context.Background(), want); err != nil {
+	if _, err := s.Records.Clients(context.Background(), want); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -756,7 +756,7 @@ func TestClientsRoundTrips(t *testing.T) {
 	}
 	for _, tt := range tests {
 		rt.n.Store(0)
-		cs, err := s.Clients(context.Background(), tt.ids)
+		cs, err := s.Records.Clients(context.Background(), tt.ids)
 		if err != nil || len(cs) != len(tt.ids) {
 			t.Fatalf("Clients(%d ids) = %d, %v", len(tt.ids), len(cs), err)
 		}
@@ -772,7 +772,7 @@ func testAccountIDRange(t *testing.T, s *Store) {
 	for _, id := range []string{"a", "b", "c", "d", "e"} {
 		b.Accounts = append(b.Accounts, account(id, ""))
 	}
-	if err := s.StorePage(ctx, "crm", b, nil, nil); err != nil {
+	if err := s.Records.StorePage(ctx, "crm", b, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -788,7 +788,7 @@ func testAccountIDRange(t *testing.T, s *Store) {
 		{"crm:bb", "crm:e", 10, []string{"crm:c", "crm:d"}},
 	}
 	for _, tt := range tests {
-		got, err := s.AccountIDRange(ctx, tt.from, tt.to, tt.limit)
+		got, err := s.Records.AccountIDRange(ctx, tt.from, tt.to, tt.limit)
 		if err != nil || !slices.Equal(got, tt.want) {
 			t.Errorf("AccountIDRange(%q, %q, %d) = %v, %v; want %v", tt.from, tt.to, tt.limit, got, err, tt.want)
 		}
@@ -807,43 +807,43 @@ func testPasses(t *testing.T, s *Store) {
 		{"p2", false, "p1"}, // passes never overlap
 	}
 	for _, st := range steps {
-		ok, holder, err := s.LockPass(ctx, st.pass, time.Hour)
+		ok, holder, err := s.Passes.LockPass(ctx, st.pass, time.Hour)
 		if err != nil || ok != st.ok || holder != st.wantHolder {
 			t.Fatalf("LockPass(%s) = %v, %q, %v; want %v, %q", st.pass, ok, holder, err, st.ok, st.wantHolder)
 		}
 	}
-	if err := s.UnlockPass(ctx, "p2"); err != nil { // not the holder: no effect
+	if err := s.Passes.UnlockPass(ctx, "p2"); err != nil { // not the holder: no effect
 		t.Fatal(err)
 	}
-	if ok, _, _ := s.LockPass(ctx, "p2", time.Hour); ok {
+	if ok, _, _ := s.Passes.LockPass(ctx, "p2", time.Hour); ok {
 		t.Fatal("p2 took the lock p1 holds")
 	}
-	if err := s.UnlockPass(ctx, "p1"); err != nil {
+	if err := s.Passes.UnlockPass(ctx, "p1"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, _ := s.LockPass(ctx, "p2", time.Hour); !ok {
+	if ok, _, _ := s.Passes.LockPass(ctx, "p2", time.Hour); !ok {
 		t.Fatal("p2 could not lock after p1 ended")
 	}
 
-	if _, err := s.PassPlan(ctx, "p1"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Passes.PassPlan(ctx, "p1"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("PassPlan of an unknown pass: %v, want ErrNotFound", err)
 	}
-	if err := s.SavePassPlan(ctx, "p1", []byte(`{"shards":3}`)); err != nil {
+	if err := s.Passes.SavePassPlan(ctx, "p1", []byte(`{"shards":3}`)); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := s.PassPlan(ctx, "p1"); err != nil || string(b) != `{"shards":3}` {
+	if b, err := s.Passes.PassPlan(ctx, "p1"); err != nil || string(b) != `{"shards":3}` {
 		t.Fatalf("PassPlan = %s, %v", b, err)
 	}
 	for i, st := range []struct {
 		shard int
 		want  int64
 	}{{2, 1}, {0, 2}, {2, 2}, {10, 3}} { // shard 2 saved twice counts once
-		n, err := s.SaveShardResult(ctx, "p1", st.shard, []byte(strconv.Itoa(st.shard)))
+		n, err := s.Passes.SaveShardResult(ctx, "p1", st.shard, []byte(strconv.Itoa(st.shard)))
 		if err != nil || n != st.want {
 			t.Fatalf("step %d: SaveShardResult(%d) = %d, %v; want %d", i, st.shard, n, err, st.want)
 		}
 	}
-	res, err := s.ShardResults(ctx, "p1")
+	res, err := s.Passes.ShardResults(ctx, "p1")
 	if err != nil || len(res) != 3 || string(res[0]) != "0" || string(res[1]) != "2" || string(res[2]) != "10" {
 		t.Fatalf("ShardResults = %q, %v; want shards 0, 2, 10 in order", res, err)
 	}
@@ -851,7 +851,7 @@ func testPasses(t *testing.T, s *Store) {
 
 func testFlagStates(t *testing.T, s *Store) {
 	ctx := context.Background()
-	got, err := s.FlagStates(ctx, "x:quiet", []string{"crm:a", "crm:b"})
+	got, err := s.Passes.FlagStates(ctx, "x:quiet", []string{"crm:a", "crm:b"})
 	if err != nil || len(got) != 2 || got[0] != nil || got[1] != nil {
 		t.Fatalf("FlagStates before any = %v, %v; want two nils", got, err)
 	}
@@ -859,29 +859,29 @@ func testFlagStates(t *testing.T, s *Store) {
 		"crm:a": {Since: t0},
 		"crm:b": {Since: t0, FiredAt: t0.Add(time.Hour), Pass: "p1"},
 	}
-	if err := s.SetFlagStates(ctx, "x:quiet", set, nil); err != nil {
+	if err := s.Passes.SetFlagStates(ctx, "x:quiet", set, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.FlagStates(ctx, "x", []string{"crm:a"}); got[0] != nil {
+	if got, _ := s.Passes.FlagStates(ctx, "x", []string{"crm:a"}); got[0] != nil {
 		t.Fatal("rule names with ':' collide")
 	}
-	got, err = s.FlagStates(ctx, "x:quiet", []string{"crm:b", "crm:c", "crm:a"})
+	got, err = s.Passes.FlagStates(ctx, "x:quiet", []string{"crm:b", "crm:c", "crm:a"})
 	if err != nil || got[0] == nil || !got[0].FiredAt.Equal(t0.Add(time.Hour)) || got[0].Pass != "p1" || got[1] != nil || got[2] == nil || !got[2].FiredAt.IsZero() {
 		t.Fatalf("FlagStates = %+v, %v", got, err)
 	}
-	if err := s.SetFlagStates(ctx, "x:quiet", map[string]FlagState{"crm:c": {Since: t0}}, []string{"crm:a"}); err != nil {
+	if err := s.Passes.SetFlagStates(ctx, "x:quiet", map[string]FlagState{"crm:c": {Since: t0}}, []string{"crm:a"}); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = s.FlagStates(ctx, "x:quiet", []string{"crm:a", "crm:c"})
+	got, _ = s.Passes.FlagStates(ctx, "x:quiet", []string{"crm:a", "crm:c"})
 	if got[0] != nil || got[1] == nil {
 		t.Fatalf("after set+clear: %+v; want a cleared, c set", got)
 	}
 
 	e := Entry{Key: "resolve|quiet|crm:a|p2", Rule: "quiet", AccountID: "crm:a", Pass: "p2", Expression: "days_inactive >= 90", Features: map[string]any{"days_inactive": 3.0}}
-	if err := s.RecordResolved(ctx, e, t0.Add(2*time.Hour)); err != nil {
+	if err := s.Passes.RecordResolved(ctx, e, t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	hist, err := s.History(ctx, "crm:a")
+	hist, err := s.Ledger.History(ctx, "crm:a")
 	if err != nil || len(hist) != 1 || hist[0].Status != StatusResolved || !hist[0].ClaimedAt.Equal(t0.Add(2*time.Hour)) || hist[0].Features["days_inactive"] != 3.0 {
 		t.Fatalf("History after RecordResolved = %+v, %v", hist, err)
 	}
@@ -903,18 +903,18 @@ func TestCloseTwice(t *testing.T) {
 func testFirstSeen(t *testing.T, s *Store) {
 	ctx := context.Background()
 	for i, want := range []bool{true, false, false} {
-		got, err := s.FirstSeen(ctx, "sg:evt-1", time.Hour)
+		got, err := s.Suppressions.FirstSeen(ctx, "sg:evt-1", time.Hour)
 		if err != nil || got != want {
 			t.Fatalf("call %d: FirstSeen = %v, %v; want %v", i, got, err, want)
 		}
 	}
-	if got, _ := s.FirstSeen(ctx, "sg:evt-2", time.Hour); !got {
+	if got, _ := s.Suppressions.FirstSeen(ctx, "sg:evt-2", time.Hour); !got {
 		t.Fatal("another key was taken for a duplicate")
 	}
-	if err := s.Forget(ctx, "sg:evt-1"); err != nil {
+	if err := s.Suppressions.Forget(ctx, "sg:evt-1"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.FirstSeen(ctx, "sg:evt-1", time.Hour); !got {
+	if got, _ := s.Suppressions.FirstSeen(ctx, "sg:evt-1", time.Hour); !got {
 		t.Fatal("a forgotten key is not first again")
 	}
 }
@@ -922,107 +922,107 @@ func testFirstSeen(t *testing.T, s *Store) {
 func testRejectAndDead(t *testing.T, s *Store) {
 	ctx := context.Background()
 	e := entry("k-rejected")
-	if _, err := s.Claim(ctx, e, "t1", time.Minute, t0); err != nil {
+	if _, err := s.Ledger.Claim(ctx, e, "t1", time.Minute, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Reject(ctx, "k-rejected", "t2", "bad address"); !errors.Is(err, ErrClaimLost) {
+	if err := s.Ledger.Reject(ctx, "k-rejected", "t2", "bad address"); !errors.Is(err, ErrClaimLost) {
 		t.Fatalf("Reject by another token = %v, want ErrClaimLost", err)
 	}
-	if err := s.Reject(ctx, "k-rejected", "t1", "bad address"); err != nil {
+	if err := s.Ledger.Reject(ctx, "k-rejected", "t1", "bad address"); err != nil {
 		t.Fatal(err)
 	}
 	// A rejected message is never claimed again, not even by its own task's retry.
-	if res, err := s.Claim(ctx, e, "t1", time.Minute, t0.Add(time.Hour)); err != nil || res != AlreadySent {
+	if res, err := s.Ledger.Claim(ctx, e, "t1", time.Minute, t0.Add(time.Hour)); err != nil || res != AlreadySent {
 		t.Fatalf("Claim after Reject = %v, %v; want AlreadySent", res, err)
 	}
-	if ok, _ := s.MarkDead(ctx, e, "late", t0); ok {
+	if ok, _ := s.Ledger.MarkDead(ctx, e, "late", t0); ok {
 		t.Fatal("MarkDead overwrote a rejected entry")
 	}
 
 	// A failed (released) message whose retries ran out becomes dead.
 	f := entry("k-failed")
-	if _, err := s.Claim(ctx, f, "t1", time.Minute, t0); err != nil {
+	if _, err := s.Ledger.Claim(ctx, f, "t1", time.Minute, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Release(ctx, "k-failed", "t1", "503"); err != nil {
+	if err := s.Ledger.Release(ctx, "k-failed", "t1", "503"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.MarkDead(ctx, f, "503 after 8 retries", t0.Add(time.Hour)); !ok || err != nil {
+	if ok, err := s.Ledger.MarkDead(ctx, f, "503 after 8 retries", t0.Add(time.Hour)); !ok || err != nil {
 		t.Fatalf("MarkDead = %v, %v", ok, err)
 	}
 	// A message never claimed (its batch failed before it) gets a record too.
 	n := entry("k-never")
 	n.AccountID = "crm:a9"
-	if ok, err := s.MarkDead(ctx, n, "store down", t0); !ok || err != nil {
+	if ok, err := s.Ledger.MarkDead(ctx, n, "store down", t0); !ok || err != nil {
 		t.Fatalf("MarkDead of an unclaimed entry = %v, %v", ok, err)
 	}
 	for _, k := range []string{"k-failed", "k-never"} {
-		got, err := s.Entry(ctx, k)
+		got, err := s.Ledger.Entry(ctx, k)
 		if err != nil || got.Status != StatusDead || got.Error == "" {
 			t.Fatalf("Entry(%s) = %+v, %v; want dead with its error", k, got, err)
 		}
-		if res, _ := s.Claim(ctx, got, "t9", time.Minute, t0.Add(2*time.Hour)); res != AlreadySent {
+		if res, _ := s.Ledger.Claim(ctx, got, "t9", time.Minute, t0.Add(2*time.Hour)); res != AlreadySent {
 			t.Fatalf("a dead entry was claimed again: %v", res)
 		}
 	}
-	if h, err := s.History(ctx, "crm:a9"); err != nil || len(h) != 1 || h[0].Status != StatusDead {
+	if h, err := s.Ledger.History(ctx, "crm:a9"); err != nil || len(h) != 1 || h[0].Status != StatusDead {
 		t.Fatalf("History of the unclaimed dead entry = %+v, %v", h, err)
 	}
 	// A sent message is never turned into a dead letter.
 	sent := entry("k-sent")
-	s.Claim(ctx, sent, "t1", time.Minute, t0)
-	s.MarkSent(ctx, "k-sent", "t1", t0)
-	if ok, _ := s.MarkDead(ctx, sent, "x", t0); ok {
+	s.Ledger.Claim(ctx, sent, "t1", time.Minute, t0)
+	s.Ledger.MarkSent(ctx, "k-sent", "t1", t0)
+	if ok, _ := s.Ledger.MarkDead(ctx, sent, "x", t0); ok {
 		t.Fatal("MarkDead overwrote a sent entry")
 	}
 }
 
 func testSnoozeAndContacted(t *testing.T, s *Store) {
 	ctx := context.Background()
-	if _, ok, err := s.Snoozed(ctx, "quiet", "crm:a"); ok || err != nil {
+	if _, ok, err := s.Passes.Snoozed(ctx, "quiet", "crm:a"); ok || err != nil {
 		t.Fatalf("Snoozed before any = %v, %v", ok, err)
 	}
 	until := time.Now().Add(time.Hour).Truncate(time.Millisecond).UTC()
-	if err := s.Snooze(ctx, "quiet", "crm:a", until); err != nil {
+	if err := s.Passes.Snooze(ctx, "quiet", "crm:a", until); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok, err := s.Snoozed(ctx, "quiet", "crm:a"); !ok || err != nil || !got.Equal(until) {
+	if got, ok, err := s.Passes.Snoozed(ctx, "quiet", "crm:a"); !ok || err != nil || !got.Equal(until) {
 		t.Fatalf("Snoozed = %v, %v, %v; want until %v", got, ok, err, until)
 	}
-	if _, ok, _ := s.Snoozed(ctx, "other", "crm:a"); ok {
+	if _, ok, _ := s.Passes.Snoozed(ctx, "other", "crm:a"); ok {
 		t.Fatal("a snooze of one rule held back another")
 	}
 
 	a := account("c1", "")
 	a.LastActivityAt = t0
-	if err := s.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{a}}, nil, nil); err != nil {
+	if err := s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{a}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, at := range []time.Time{t0.Add(48 * time.Hour), t0.Add(24 * time.Hour)} { // an older click never wins
-		if err := s.MarkContacted(ctx, "crm:c1", at); err != nil {
+		if err := s.Records.MarkContacted(ctx, "crm:c1", at); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c, _, err := s.Client(ctx, "crm:c1")
+	c, _, err := s.Records.Client(ctx, "crm:c1")
 	if err != nil || !c.Account.LastActivityAt.Equal(t0.Add(48*time.Hour)) {
 		t.Fatalf("LastActivityAt = %v, %v; want the contacted time", c.Account.LastActivityAt, err)
 	}
 	// A later activity from the CRM wins over the click.
 	a.LastActivityAt = t0.Add(72 * time.Hour)
-	s.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{a}}, nil, nil)
-	if c, _, _ := s.Client(ctx, "crm:c1"); !c.Account.LastActivityAt.Equal(t0.Add(72 * time.Hour)) {
+	s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{a}}, nil, nil)
+	if c, _, _ := s.Records.Client(ctx, "crm:c1"); !c.Account.LastActivityAt.Equal(t0.Add(72 * time.Hour)) {
 		t.Fatalf("LastActivityAt = %v; want the CRM's later activity", c.Account.LastActivityAt)
 	}
 }
 
 func testDigestItems(t *testing.T, s *Store) {
 	ctx := context.Background()
-	if got, err := s.DigestItems(ctx, "p1"); err != nil || len(got) != 0 {
+	if got, err := s.Passes.DigestItems(ctx, "p1"); err != nil || len(got) != 0 {
 		t.Fatalf("DigestItems of a pass without digests = %v, %v", got, err)
 	}
-	s.AddDigestItems(ctx, "p1", map[string][][]byte{"quiet|rep@x": {[]byte("a"), []byte("b")}})
-	s.AddDigestItems(ctx, "p1", map[string][][]byte{"quiet|rep@x": {[]byte("c")}, "quiet|#sales": {[]byte("d")}})
-	got, err := s.DigestItems(ctx, "p1")
+	s.Passes.AddDigestItems(ctx, "p1", map[string][][]byte{"quiet|rep@x": {[]byte("a"), []byte("b")}})
+	s.Passes.AddDigestItems(ctx, "p1", map[string][][]byte{"quiet|rep@x": {[]byte("c")}, "quiet|#sales": {[]byte("d")}})
+	got, err := s.Passes.DigestItems(ctx, "p1")
 	if err != nil || len(got) != 2 || string(bytes.Join(got["quiet|rep@x"], nil)) != "abc" || string(got["quiet|#sales"][0]) != "d" {
 		t.Fatalf("DigestItems = %q, %v", got, err)
 	}

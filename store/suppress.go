@@ -9,7 +9,7 @@ import (
 
 // Suppress records that email (case-insensitive) must never be emailed,
 // and why. Suppressing it again replaces the reason.
-func (s *Store) Suppress(ctx context.Context, email, reason string, at time.Time) error {
+func (s *Suppressions) Suppress(ctx context.Context, email, reason string, at time.Time) error {
 	if normEmail(email) == "" {
 		return errors.New("store: suppress: empty address")
 	}
@@ -22,7 +22,7 @@ func (s *Store) Suppress(ctx context.Context, email, reason string, at time.Time
 }
 
 // Unsuppress lifts the suppression of email, if any.
-func (s *Store) Unsuppress(ctx context.Context, email string) error {
+func (s *Suppressions) Unsuppress(ctx context.Context, email string) error {
 	if err := s.rdb.Del(ctx, s.key("suppress", normEmail(email))).Err(); err != nil {
 		return fmt.Errorf("store: unsuppress: %w", err)
 	}
@@ -31,7 +31,7 @@ func (s *Store) Unsuppress(ctx context.Context, email string) error {
 
 // Suppressed reports whether email (case-insensitive) is suppressed, and
 // why.
-func (s *Store) Suppressed(ctx context.Context, email string) (reason string, ok bool, err error) {
+func (s *Suppressions) Suppressed(ctx context.Context, email string) (reason string, ok bool, err error) {
 	vals, err := s.rdb.HMGet(ctx, s.key("suppress", normEmail(email)), "reason", "at").Result()
 	if err != nil {
 		return "", false, fmt.Errorf("store: suppressed: %w", err)

@@ -20,16 +20,16 @@ import (
 // sweepBatch is how many accounts one step of EndSweep looks at.
 const sweepBatch = 1000
 
-func (s *Store) sweepKey(source string) string { return s.key("sweep", source) }
+func (s conn) sweepKey(source string) string { return s.key("sweep", source) }
 
 // seenKeys are the sets of ids seen since BeginSweep: accounts, contacts,
 // deals (separate sets: two kinds of record may share a CRM id).
-func (s *Store) seenKeys(source string) []string {
+func (s conn) seenKeys(source string) []string {
 	return []string{s.key("sweep", source, "seen", "a"), s.key("sweep", source, "seen", "c"), s.key("sweep", source, "seen", "d")}
 }
 
 // BeginSweep opens a sweep for source, forgetting any earlier one.
-func (s *Store) BeginSweep(ctx context.Context, source string, at time.Time) error {
+func (s *Records) BeginSweep(ctx context.Context, source string, at time.Time) error {
 	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Del(ctx, s.seenKeys(source)...)
 		pipe.Set(ctx, s.sweepKey(source), at.UnixMilli(), 0)
@@ -42,7 +42,7 @@ func (s *Store) BeginSweep(ctx context.Context, source string, at time.Time) err
 }
 
 // Sweeping reports whether a sweep is open for source.
-func (s *Store) Sweeping(ctx context.Context, source string) (bool, error) {
+func (s *Records) Sweeping(ctx context.Context, source string) (bool, error) {
 	n, err := s.rdb.Exists(ctx, s.sweepKey(source)).Result()
 	if err != nil {
 		return false, fmt.Errorf("store: sweeping: %w", err)
@@ -58,7 +58,7 @@ type SweepStats struct {
 // EndSweep removes the source's accounts, contacts and deals not seen
 // since BeginSweep and closes the sweep. Without an open sweep it does
 // nothing.
-func (s *Store) EndSweep(ctx context.Context, source string) (SweepStats, error) {
+func (s *Records) EndSweep(ctx context.Context, source string) (SweepStats, error) {
 	open, err := s.Sweeping(ctx, source)
 	if err != nil || !open {
 		return SweepStats{}, err
@@ -122,7 +122,7 @@ return {ids[#ids] or '', ra, rc, rd}
 // the source's are a range) and removes what was not seen. Contacts and
 // deals are found through the accounts they are filed under: one filed
 // under no stored account is out of the portfolio already.
-func (s *Store) sweep(ctx context.Context, source string) (SweepStats, error) {
+func (s *Records) sweep(ctx context.Context, source string) (SweepStats, error) {
 	var st SweepStats
 	lower, upper := "["+source+":", "("+source+";" // ';' follows ':'
 	keys := append(s.seenKeys(source), s.key("accounts"))
@@ -145,7 +145,7 @@ func (s *Store) sweep(ctx context.Context, source string) (SweepStats, error) {
 
 // HasAccounts reports whether any account of source is stored: a sync
 // from scratch into a store without any has nothing to sweep.
-func (s *Store) HasAccounts(ctx context.Context, source string) (bool, error) {
+func (s *Records) HasAccounts(ctx context.Context, source string) (bool, error) {
 	ids, err := s.rdb.ZRangeByLex(ctx, s.key("accounts"), &redis.ZRangeBy{Min: "[" + source + ":", Max: "(" + source + ";", Count: 1}).Result()
 	if err != nil {
 		return false, fmt.Errorf("store: has accounts: %w", err)

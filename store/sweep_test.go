@@ -34,10 +34,10 @@ func testDeletions(t *testing.T, s *Store) {
 	if got := dealIDs(a1); !slices.Equal(got, []string{"crm:d2"}) {
 		t.Errorf("a1 deals = %v, want [crm:d2]", got)
 	}
-	if _, ok, err := s.Client(context.Background(), "crm:a3"); ok || err != nil {
+	if _, ok, err := s.Records.Client(context.Background(), "crm:a3"); ok || err != nil {
 		t.Errorf("deleted account a3: ok %v, err %v; want gone", ok, err)
 	}
-	if n, _ := s.CountAccounts(context.Background()); n != 2 {
+	if n, _ := s.Records.CountAccounts(context.Background()); n != 2 {
 		t.Errorf("CountAccounts = %d, want 2", n)
 	}
 	if n, _ := s.rdb.Exists(context.Background(), s.key("contact", "crm:c3")).Result(); n != 0 {
@@ -60,13 +60,13 @@ func testSweep(t *testing.T, s *Store) {
 		Deals:    []model.Deal{deal("d1", "a1", 5), deal("d2", "a2", 7)},
 	}, nil)
 	other := model.Account{Ref: model.NewRef("crm2", "z"), Name: "Other source", Lifecycle: model.Customer}
-	if err := s.StorePage(ctx, "crm2", model.Batch{Accounts: []model.Account{other}}, nil, nil); err != nil {
+	if err := s.Records.StorePage(ctx, "crm2", model.Batch{Accounts: []model.Account{other}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := s.EndSweep(ctx, "crm"); err != nil || st != (SweepStats{}) {
+	if st, err := s.Records.EndSweep(ctx, "crm"); err != nil || st != (SweepStats{}) {
 		t.Fatalf("EndSweep without a sweep = %+v, %v; want nothing done", st, err)
 	}
-	if err := s.BeginSweep(ctx, "crm", t0); err != nil {
+	if err := s.Records.BeginSweep(ctx, "crm", t0); err != nil {
 		t.Fatal(err)
 	}
 	mustStore(t, s, model.Batch{
@@ -74,10 +74,10 @@ func testSweep(t *testing.T, s *Store) {
 		Contacts: []model.Contact{contact("c1", "a1", "c1@x.io")},
 		Deals:    []model.Deal{deal("d1", "a1", 5)},
 	}, nil)
-	if on, err := s.Sweeping(ctx, "crm"); !on || err != nil {
+	if on, err := s.Records.Sweeping(ctx, "crm"); !on || err != nil {
 		t.Fatalf("Sweeping = %v, %v; want true", on, err)
 	}
-	st, err := s.EndSweep(ctx, "crm")
+	st, err := s.Records.EndSweep(ctx, "crm")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,13 +91,13 @@ func testSweep(t *testing.T, s *Store) {
 	if got := dealIDs(a1); !slices.Equal(got, []string{"crm:d1"}) {
 		t.Errorf("a1 deals = %v, want [crm:d1]", got)
 	}
-	if _, ok, _ := s.Client(ctx, "crm:a2"); ok {
+	if _, ok, _ := s.Records.Client(ctx, "crm:a2"); ok {
 		t.Error("unseen account a2 is still there")
 	}
-	if _, ok, _ := s.Client(ctx, "crm2:z"); !ok {
+	if _, ok, _ := s.Records.Client(ctx, "crm2:z"); !ok {
 		t.Error("the other source's account was swept")
 	}
-	if on, _ := s.Sweeping(ctx, "crm"); on {
+	if on, _ := s.Records.Sweeping(ctx, "crm"); on {
 		t.Error("sweep still open after EndSweep")
 	}
 }
@@ -112,35 +112,35 @@ func testSweepMany(t *testing.T, s *Store) {
 		b.Contacts = append(b.Contacts, contact("c"+a, a, a+"@x.io"))
 	}
 	mustStore(t, s, b, nil)
-	if err := s.BeginSweep(ctx, "crm", t0); err != nil {
+	if err := s.Records.BeginSweep(ctx, "crm", t0); err != nil {
 		t.Fatal(err)
 	}
 	keep := model.Batch{Accounts: b.Accounts[:5], Contacts: b.Contacts[:5]}
 	mustStore(t, s, keep, nil)
-	st, err := s.EndSweep(ctx, "crm")
+	st, err := s.Records.EndSweep(ctx, "crm")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := (SweepStats{Accounts: 2*sweepBatch + 5, Contacts: 2*sweepBatch + 5}); st != want {
 		t.Errorf("EndSweep = %+v, want %+v", st, want)
 	}
-	if n, _ := s.CountAccounts(ctx); n != 5 {
+	if n, _ := s.Records.CountAccounts(ctx); n != 5 {
 		t.Errorf("CountAccounts = %d, want 5", n)
 	}
 }
 
 func testRefreshTokens(t *testing.T, s *Store) {
 	ctx := context.Background()
-	if got, err := s.RefreshToken(ctx, "sf", "r0"); err != nil || got != "r0" {
+	if got, err := s.Syncs.RefreshToken(ctx, "sf", "r0"); err != nil || got != "r0" {
 		t.Fatalf("RefreshToken before any rotation = %q, %v; want the configured r0", got, err)
 	}
-	if err := s.SaveRefreshToken(ctx, "sf", "r0", "r1"); err != nil {
+	if err := s.Syncs.SaveRefreshToken(ctx, "sf", "r0", "r1"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.RefreshToken(ctx, "sf", "r0"); got != "r1" {
+	if got, _ := s.Syncs.RefreshToken(ctx, "sf", "r0"); got != "r1" {
 		t.Fatalf("RefreshToken after rotation = %q, want r1", got)
 	}
-	if got, _ := s.RefreshToken(ctx, "sf", "new"); got != "new" {
+	if got, _ := s.Syncs.RefreshToken(ctx, "sf", "new"); got != "new" {
 		t.Fatalf("RefreshToken with a new configured token = %q, want it to win", got)
 	}
 }
@@ -154,11 +154,11 @@ func testSweepBigAccount(t *testing.T, s *Store) {
 		b.Contacts = append(b.Contacts, contact(fmt.Sprintf("c%05d", i), "big", "x@x.io"))
 	}
 	mustStore(t, s, b, nil)
-	if err := s.BeginSweep(ctx, "crm", t0); err != nil {
+	if err := s.Records.BeginSweep(ctx, "crm", t0); err != nil {
 		t.Fatal(err)
 	}
 	mustStore(t, s, model.Batch{Accounts: b.Accounts, Contacts: b.Contacts[:10]}, nil)
-	st, err := s.EndSweep(ctx, "crm")
+	st, err := s.Records.EndSweep(ctx, "crm")
 	if err != nil || st.Contacts != 8990 {
 		t.Fatalf("EndSweep = %+v, %v; want 8990 contacts removed", st, err)
 	}
@@ -166,70 +166,70 @@ func testSweepBigAccount(t *testing.T, s *Store) {
 
 func testPauseSource(t *testing.T, s *Store) {
 	ctx := context.Background()
-	if _, _, ok, err := s.SourcePause(ctx, "hs"); ok || err != nil {
+	if _, _, ok, err := s.Syncs.SourcePause(ctx, "hs"); ok || err != nil {
 		t.Fatalf("SourcePause before any pause = %v, %v; want none", ok, err)
 	}
 	until := time.Now().Add(time.Hour).Truncate(time.Millisecond).UTC()
-	if err := s.PauseSource(ctx, "hs", "429 DAILY", until); err != nil {
+	if err := s.Syncs.PauseSource(ctx, "hs", "429 DAILY", until); err != nil {
 		t.Fatal(err)
 	}
-	got, reason, ok, err := s.SourcePause(ctx, "hs")
+	got, reason, ok, err := s.Syncs.SourcePause(ctx, "hs")
 	if !ok || err != nil || !got.Equal(until) || reason != "429 DAILY" {
 		t.Fatalf("SourcePause = %v, %q, %v, %v; want %v, 429 DAILY", got, reason, ok, err, until)
 	}
-	if err := s.PauseSource(ctx, "hs", "", time.Time{}); err != nil {
+	if err := s.Syncs.PauseSource(ctx, "hs", "", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok, _ := s.SourcePause(ctx, "hs"); ok {
+	if _, _, ok, _ := s.Syncs.SourcePause(ctx, "hs"); ok {
 		t.Fatal("pause still there after clearing it")
 	}
 }
 
 func testHasAccounts(t *testing.T, s *Store) {
 	ctx := context.Background()
-	if ok, err := s.HasAccounts(ctx, "crm"); ok || err != nil {
+	if ok, err := s.Records.HasAccounts(ctx, "crm"); ok || err != nil {
 		t.Fatalf("HasAccounts on an empty store = %v, %v", ok, err)
 	}
 	other := model.Account{Ref: model.NewRef("crm2", "z"), Name: "Other source"}
-	if err := s.StorePage(ctx, "crm2", model.Batch{Accounts: []model.Account{other}}, nil, nil); err != nil {
+	if err := s.Records.StorePage(ctx, "crm2", model.Batch{Accounts: []model.Account{other}}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := s.HasAccounts(ctx, "crm"); ok {
+	if ok, _ := s.Records.HasAccounts(ctx, "crm"); ok {
 		t.Fatal("HasAccounts(crm) counts crm2's account")
 	}
 	mustStore(t, s, model.Batch{Accounts: []model.Account{account("a1", "")}}, nil)
-	if ok, _ := s.HasAccounts(ctx, "crm"); !ok {
+	if ok, _ := s.Records.HasAccounts(ctx, "crm"); !ok {
 		t.Fatal("HasAccounts(crm) = false after storing one")
 	}
 }
 
 func testSyncLock(t *testing.T, s *Store) {
 	ctx := context.Background()
-	if ok, _, err := s.LockSync(ctx, "hs", "a", time.Minute); !ok || err != nil {
+	if ok, _, err := s.Syncs.LockSync(ctx, "hs", "a", time.Minute); !ok || err != nil {
 		t.Fatalf("first LockSync = %v, %v", ok, err)
 	}
-	if ok, cur, _ := s.LockSync(ctx, "hs", "b", time.Minute); ok || cur != "a" {
+	if ok, cur, _ := s.Syncs.LockSync(ctx, "hs", "b", time.Minute); ok || cur != "a" {
 		t.Fatalf("second LockSync = %v, holder %q; want refused, held by a", ok, cur)
 	}
-	if ok, _, _ := s.LockSync(ctx, "sf", "b", time.Minute); !ok {
+	if ok, _, _ := s.Syncs.LockSync(ctx, "sf", "b", time.Minute); !ok {
 		t.Fatal("another source's lock is refused")
 	}
-	if ok, _ := s.RenewSync(ctx, "hs", "b", time.Minute); ok {
+	if ok, _ := s.Syncs.RenewSync(ctx, "hs", "b", time.Minute); ok {
 		t.Fatal("b renewed a's lock")
 	}
-	if ok, _ := s.RenewSync(ctx, "hs", "a", time.Minute); !ok {
+	if ok, _ := s.Syncs.RenewSync(ctx, "hs", "a", time.Minute); !ok {
 		t.Fatal("a cannot renew its lock")
 	}
-	if err := s.UnlockSync(ctx, "hs", "b"); err != nil {
+	if err := s.Syncs.UnlockSync(ctx, "hs", "b"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, _ := s.LockSync(ctx, "hs", "b", time.Minute); ok {
+	if ok, _, _ := s.Syncs.LockSync(ctx, "hs", "b", time.Minute); ok {
 		t.Fatal("b's unlock released a's lock")
 	}
-	if err := s.UnlockSync(ctx, "hs", "a"); err != nil {
+	if err := s.Syncs.UnlockSync(ctx, "hs", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, _ := s.LockSync(ctx, "hs", "b", time.Minute); !ok {
+	if ok, _, _ := s.Syncs.LockSync(ctx, "hs", "b", time.Minute); !ok {
 		t.Fatal("lock not free after a's unlock")
 	}
 }

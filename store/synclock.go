@@ -16,13 +16,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 `)
 
-func (s *Store) syncLockKey(source string) string { return s.key("sync-lock", source) }
+func (s conn) syncLockKey(source string) string { return s.key("sync-lock", source) }
 
 // LockSync makes holder the one sync of source, for ttl (renewed with
 // RenewSync while it runs), unless another holds it: then it returns false
 // and that holder. One sync per source at a time keeps two pulls from
 // spending the same API allocation twice and racing on the watermark.
-func (s *Store) LockSync(ctx context.Context, source, holder string, ttl time.Duration) (ok bool, current string, err error) {
+func (s *Syncs) LockSync(ctx context.Context, source, holder string, ttl time.Duration) (ok bool, current string, err error) {
 	current, err = lockScript.Run(ctx, s.rdb, []string{s.syncLockKey(source)}, holder, ttl.Milliseconds()).Text()
 	if err != nil {
 		return false, "", fmt.Errorf("store: lock sync: %w", err)
@@ -32,7 +32,7 @@ func (s *Store) LockSync(ctx context.Context, source, holder string, ttl time.Du
 
 // RenewSync extends holder's lock on source by ttl; false when holder no
 // longer has it.
-func (s *Store) RenewSync(ctx context.Context, source, holder string, ttl time.Duration) (bool, error) {
+func (s *Syncs) RenewSync(ctx context.Context, source, holder string, ttl time.Duration) (bool, error) {
 	n, err := renewScript.Run(ctx, s.rdb, []string{s.syncLockKey(source)}, holder, ttl.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("store: renew sync lock: %w", err)
@@ -41,7 +41,7 @@ func (s *Store) RenewSync(ctx context.Context, source, holder string, ttl time.D
 }
 
 // UnlockSync releases holder's lock on source, if it has it.
-func (s *Store) UnlockSync(ctx context.Context, source, holder string) error {
+func (s *Syncs) UnlockSync(ctx context.Context, source, holder string) error {
 	if err := unlockScript.Run(ctx, s.rdb, []string{s.syncLockKey(source)}, holder).Err(); err != nil {
 		return fmt.Errorf("store: unlock sync: %w", err)
 	}
@@ -50,7 +50,7 @@ func (s *Store) UnlockSync(ctx context.Context, source, holder string) error {
 
 // SyncLockHolder returns who holds the sync lock of source, "" when no
 // live sync does.
-func (s *Store) SyncLockHolder(ctx context.Context, source string) (string, error) {
+func (s *Syncs) SyncLockHolder(ctx context.Context, source string) (string, error) {
 	h, err := s.rdb.Get(ctx, s.syncLockKey(source)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil

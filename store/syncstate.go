@@ -66,15 +66,15 @@ const (
 	FullAgain = "full"  // a sync from scratch over stored records (--full)
 )
 
-func (s *Store) syncStateKey(source string) string { return s.key("sync-state", source) }
+func (s conn) syncStateKey(source string) string { return s.key("sync-state", source) }
 
-func (s *Store) deferredPassKey() string { return s.key("pass-deferred") }
+func (s conn) deferredPassKey() string { return s.key("pass-deferred") }
 
 // BeginSync records that a sync of source started at at; kind, when not
 // empty, says it is a full sync starting from scratch (FullFirst or
 // FullAgain). A resumed full sync keeps the kind and start of the one it
 // resumes.
-func (s *Store) BeginSync(ctx context.Context, source string, at time.Time, kind string) error {
+func (s *Syncs) BeginSync(ctx context.Context, source string, at time.Time, kind string) error {
 	k := s.syncStateKey(source)
 	ms := at.UnixMilli()
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -93,7 +93,7 @@ func (s *Store) BeginSync(ctx context.Context, source string, at time.Time, kind
 }
 
 // SaveSyncProgress records how far the running sync of source has gone.
-func (s *Store) SaveSyncProgress(ctx context.Context, source string, p SyncProgress) error {
+func (s *Syncs) SaveSyncProgress(ctx context.Context, source string, p SyncProgress) error {
 	b, _ := json.Marshal(p) // plain fields: always encodes
 	if err := s.rdb.HSet(ctx, s.syncStateKey(source), "progress", b).Err(); err != nil {
 		return fmt.Errorf("store: sync progress: %w", err)
@@ -104,7 +104,7 @@ func (s *Store) SaveSyncProgress(ctx context.Context, source string, p SyncProgr
 // FailSync records that the sync of source that started at started ended
 // without completing, with why. A full sync stays in progress: the next
 // sync of the source resumes it.
-func (s *Store) FailSync(ctx context.Context, source string, started, at time.Time, why string) error {
+func (s *Syncs) FailSync(ctx context.Context, source string, started, at time.Time, why string) error {
 	k := s.syncStateKey(source)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HDel(ctx, k, "running")
@@ -127,7 +127,7 @@ type Gate struct {
 
 // args returns the script's keys (the sources' states, then the deferred
 // pass) and its arguments after now.
-func (s *Store) gateArgs(g Gate, now time.Time) ([]string, []any) {
+func (s conn) gateArgs(g Gate, now time.Time) ([]string, []any) {
 	keys := make([]string, 0, len(g.Sources)+1)
 	args := []any{now.UnixMilli()}
 	for i, src := range g.Sources {
@@ -149,40 +149,6 @@ local function blocking(i, now)
   return true
 end
 `
-
-// gateScript returns the indexes (1-based) of the sources holding passes
-// back; when there are any, it records ARGV[#KEYS+1] (the pass) as the
-// deferred pass, replacing any other, and returns that one last.
-var gateScript = redis.NewScript(blockingLua + `
-local now = tonumber(ARGV[1])
-local held = {}
-for i = 1, #KEYS - 1 do
-  if blocking(i, now) then held[#held + 1] = i end
-end
-if #held == 0 then return {held, false} end
-local prev = redis.call('GET', KEYS[#KEYS])
-redis.call('SET', KEYS[#KEYS], ARGV[#KEYS + 1])
-return {held, prev}
-`)
-
-// GatePass checks whether a pass may run now. When sources hold it back,
-// it records pass (an encoded pass request) as the deferred pass, to be
-// taken by the sync whose commit frees the portfolio, and returns the
-// sources holding it back and the deferred pass it replaced, if any.
-func (s *Store) GatePass(ctx context.Context, g Gate, now time.Time, pass []byte) (held []string, replaced []byte, err error) {
-	keys, args := s.gateArgs(g, now)
-	res, err := gateScript.Run(ctx, s.rdb, keys, append(args, pass)...).Slice()
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: gate pass: %w", err)
-	}
-	for _, v := range res[0].([]any) {
-		held = append(held, g.Sources[v.(int64)-1])
-	}
-	if prev, ok := res[1].(string); ok {
-		replaced = []byte(prev)
-	}
-	return held, replaced, nil
-}
 
 // endSyncScript completes the sync of KEYS[ARGV[#KEYS+1]] (ARGV after the
 // stale limits: index, started ms, end ms, whether it was a full sync)
@@ -207,7 +173,7 @@ return d
 // at started completed at at; full says it was a full sync. The source is
 // ready from then on. When no source holds passes back any more, it
 // returns the deferred pass (and forgets it): the caller runs it now.
-func (s *Store) EndSync(ctx context.Context, g Gate, source string, started, at time.Time, full bool) ([]byte, error) {
+func (s *Syncs) EndSync(ctx context.Context, g Gate, source string, started, at time.Time, full bool) ([]byte, error) {
 	idx := -1
 	for i, src := range g.Sources {
 		if src == source {
@@ -236,7 +202,7 @@ func (s *Store) EndSync(ctx context.Context, g Gate, source string, started, at 
 }
 
 // SyncStates returns the sync state of each source, in order.
-func (s *Store) SyncStates(ctx context.Context, sources []string) ([]SyncState, error) {
+func (s *Syncs) SyncStates(ctx context.Context, sources []string) ([]SyncState, error) {
 	cmds := make([]*redis.MapStringStringCmd, len(sources))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, src := range sources {
@@ -272,29 +238,4 @@ func decodeSyncState(source string, h map[string]string) SyncState {
 		_ = json.Unmarshal([]byte(p), &st.Progress) // a bad progress line is no progress
 	}
 	return st
-}
-
-// TakeDeferredPass returns the deferred pass and forgets it; nil when
-// there is none.
-func (s *Store) TakeDeferredPass(ctx context.Context) ([]byte, error) {
-	b, err := s.rdb.GetDel(ctx, s.deferredPassKey()).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: take deferred pass: %w", err)
-	}
-	return b, nil
-}
-
-// DeferredPass returns the deferred pass without taking it; nil when none.
-func (s *Store) DeferredPass(ctx context.Context) ([]byte, error) {
-	b, err := s.rdb.Get(ctx, s.deferredPassKey()).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: deferred pass: %w", err)
-	}
-	return b, nil
 }

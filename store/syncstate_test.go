@@ -48,27 +48,27 @@ func testReadiness(t *testing.T, s *Store) {
 	g := twoSources()
 	held := func(want ...string) {
 		t.Helper()
-		got, _, err := s.GatePass(ctx, g, s0.Add(time.Minute), []byte(`{"pass":"p"}`))
+		got, _, err := s.Passes.GatePass(ctx, g, s0.Add(time.Minute), []byte(`{"pass":"p"}`))
 		if err != nil || !slices.Equal(got, want) {
 			t.Fatalf("GatePass = %v, %v; want held by %v", got, err, want)
 		}
 	}
 	held("hs", "csv") // never synced
 	for _, src := range g.Sources {
-		if err := s.BeginSync(ctx, src, s0, FullFirst); err != nil {
+		if err := s.Syncs.BeginSync(ctx, src, s0, FullFirst); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.SaveSyncProgress(ctx, "hs", SyncProgress{Pages: 3, Records: 300, Expected: 1000, At: s0}); err != nil {
+	if err := s.Syncs.SaveSyncProgress(ctx, "hs", SyncProgress{Pages: 3, Records: 300, Expected: 1000, At: s0}); err != nil {
 		t.Fatal(err)
 	}
 	held("hs", "csv")
-	d, err := s.EndSync(ctx, g, "csv", s0, s0.Add(time.Second), true)
+	d, err := s.Syncs.EndSync(ctx, g, "csv", s0, s0.Add(time.Second), true)
 	if err != nil || d != nil {
 		t.Fatalf("EndSync(csv) = %q, %v; want no pass while hs is not ready", d, err)
 	}
 	held("hs")
-	states, err := s.SyncStates(ctx, []string{"hs", "csv"})
+	states, err := s.Syncs.SyncStates(ctx, []string{"hs", "csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,20 +79,20 @@ func testReadiness(t *testing.T, s *Store) {
 	if csv.Blocking() || csv.Ready.IsZero() || !csv.LastFullSuccess.Equal(s0) || !csv.Running.IsZero() {
 		t.Errorf("csv state %+v: want ready after its full sync", csv)
 	}
-	d, err = s.EndSync(ctx, g, "hs", s0, s0.Add(2*time.Second), true)
+	d, err = s.Syncs.EndSync(ctx, g, "hs", s0, s0.Add(2*time.Second), true)
 	if err != nil || string(d) != `{"pass":"p"}` {
 		t.Fatalf("EndSync(hs) = %q, %v; want the deferred pass", d, err)
 	}
 	held()
-	if d, _ := s.DeferredPass(ctx); d != nil {
+	if d, _ := s.Passes.DeferredPass(ctx); d != nil {
 		t.Errorf("deferred pass %q left after it was taken", d)
 	}
 	// An incremental sync does not hold passes back; a --full one does.
-	if err := s.BeginSync(ctx, "hs", s0.Add(time.Hour), ""); err != nil {
+	if err := s.Syncs.BeginSync(ctx, "hs", s0.Add(time.Hour), ""); err != nil {
 		t.Fatal(err)
 	}
 	held()
-	if err := s.BeginSync(ctx, "csv", s0.Add(time.Hour), FullAgain); err != nil {
+	if err := s.Syncs.BeginSync(ctx, "csv", s0.Add(time.Hour), FullAgain); err != nil {
 		t.Fatal(err)
 	}
 	held("csv")
@@ -104,20 +104,20 @@ func testDeferredPassTakenOnce(t *testing.T, s *Store) {
 	ctx := context.Background()
 	g := twoSources()
 	for _, src := range g.Sources {
-		if err := s.BeginSync(ctx, src, s0, FullFirst); err != nil {
+		if err := s.Syncs.BeginSync(ctx, src, s0, FullFirst); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, prev, err := s.GatePass(ctx, g, s0, []byte("p1")); err != nil || prev != nil {
+	if _, prev, err := s.Passes.GatePass(ctx, g, s0, []byte("p1")); err != nil || prev != nil {
 		t.Fatalf("first deferral replaced %q, %v", prev, err)
 	}
-	if _, prev, err := s.GatePass(ctx, g, s0, []byte("p2")); err != nil || string(prev) != "p1" {
+	if _, prev, err := s.Passes.GatePass(ctx, g, s0, []byte("p2")); err != nil || string(prev) != "p1" {
 		t.Fatalf("second deferral replaced %q, %v; want p1", prev, err)
 	}
 	got := make(chan []byte, 2)
 	for _, src := range g.Sources {
 		go func() {
-			d, err := s.EndSync(ctx, g, src, s0, s0.Add(time.Second), true)
+			d, err := s.Syncs.EndSync(ctx, g, src, s0, s0.Add(time.Second), true)
 			if err != nil {
 				t.Error(err)
 			}
@@ -135,19 +135,19 @@ func testDeferredPassTakenOnce(t *testing.T, s *Store) {
 func testStaleSourceStopsHolding(t *testing.T, s *Store) {
 	ctx := context.Background()
 	g := Gate{Sources: []string{"hs"}, StaleAfter: []time.Duration{time.Hour}}
-	if err := s.BeginSync(ctx, "hs", s0, FullFirst); err != nil {
+	if err := s.Syncs.BeginSync(ctx, "hs", s0, FullFirst); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FailSync(ctx, "hs", s0, s0.Add(time.Minute), "401 invalid token"); err != nil {
+	if err := s.Syncs.FailSync(ctx, "hs", s0, s0.Add(time.Minute), "401 invalid token"); err != nil {
 		t.Fatal(err)
 	}
-	if held, _, _ := s.GatePass(ctx, g, s0.Add(59*time.Minute), nil); len(held) != 1 {
+	if held, _, _ := s.Passes.GatePass(ctx, g, s0.Add(59*time.Minute), nil); len(held) != 1 {
 		t.Errorf("held by %v before stale_after; want hs", held)
 	}
-	if held, _, _ := s.GatePass(ctx, g, s0.Add(61*time.Minute), nil); len(held) != 0 {
+	if held, _, _ := s.Passes.GatePass(ctx, g, s0.Add(61*time.Minute), nil); len(held) != 0 {
 		t.Errorf("held by %v after stale_after; want nothing", held)
 	}
-	st, _ := s.SyncStates(ctx, []string{"hs"})
+	st, _ := s.Syncs.SyncStates(ctx, []string{"hs"})
 	if !st[0].Stale(s0.Add(61*time.Minute), time.Hour) || st[0].LastError != "401 invalid token" || !st[0].FailingSince.Equal(s0) {
 		t.Errorf("state %+v: want stale, failing since s0 with its error", st[0])
 	}
@@ -158,23 +158,23 @@ func testStaleSourceStopsHolding(t *testing.T, s *Store) {
 func testFailedFullSync(t *testing.T, s *Store) {
 	ctx := context.Background()
 	g := Gate{Sources: []string{"hs"}, StaleAfter: []time.Duration{24 * time.Hour}}
-	if err := s.BeginSync(ctx, "hs", s0, FullFirst); err != nil {
+	if err := s.Syncs.BeginSync(ctx, "hs", s0, FullFirst); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FailSync(ctx, "hs", s0, s0.Add(time.Minute), "boom"); err != nil {
+	if err := s.Syncs.FailSync(ctx, "hs", s0, s0.Add(time.Minute), "boom"); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := s.SyncStates(ctx, []string{"hs"})
+	st, _ := s.Syncs.SyncStates(ctx, []string{"hs"})
 	if !st[0].Running.IsZero() || !st[0].FullSince.Equal(s0) {
 		t.Fatalf("after a failure: %+v; want not running, full sync still in progress", st[0])
 	}
-	if err := s.BeginSync(ctx, "hs", s0.Add(2*time.Minute), ""); err != nil { // resumed
+	if err := s.Syncs.BeginSync(ctx, "hs", s0.Add(2*time.Minute), ""); err != nil { // resumed
 		t.Fatal(err)
 	}
-	if _, err := s.EndSync(ctx, g, "hs", s0.Add(2*time.Minute), s0.Add(3*time.Minute), true); err != nil {
+	if _, err := s.Syncs.EndSync(ctx, g, "hs", s0.Add(2*time.Minute), s0.Add(3*time.Minute), true); err != nil {
 		t.Fatal(err)
 	}
-	st, _ = s.SyncStates(ctx, []string{"hs"})
+	st, _ = s.Syncs.SyncStates(ctx, []string{"hs"})
 	if st[0].Blocking() || st[0].LastError != "" || !st[0].FailingSince.IsZero() || !st[0].FullSince.IsZero() {
 		t.Errorf("after the resumed sync completed: %+v", st[0])
 	}
@@ -182,23 +182,23 @@ func testFailedFullSync(t *testing.T, s *Store) {
 
 func testPassLockTakeOver(t *testing.T, s *Store) {
 	ctx := context.Background()
-	if ok, _, err := s.LockPass(ctx, "p1", time.Hour); !ok || err != nil {
+	if ok, _, err := s.Passes.LockPass(ctx, "p1", time.Hour); !ok || err != nil {
 		t.Fatalf("LockPass(p1) = %v, %v", ok, err)
 	}
-	if ok, err := s.TakeOverPass(ctx, "p0", "p2", time.Hour); ok || err != nil {
+	if ok, err := s.Passes.TakeOverPass(ctx, "p0", "p2", time.Hour); ok || err != nil {
 		t.Errorf("TakeOverPass from a pass not holding it = %v, %v; want false", ok, err)
 	}
-	if ok, err := s.TakeOverPass(ctx, "p1", "p2", time.Hour); !ok || err != nil {
+	if ok, err := s.Passes.TakeOverPass(ctx, "p1", "p2", time.Hour); !ok || err != nil {
 		t.Errorf("TakeOverPass(p1 → p2) = %v, %v; want true", ok, err)
 	}
-	holder, ttl, err := s.PassLock(ctx)
+	holder, ttl, err := s.Passes.PassLock(ctx)
 	if err != nil || holder != "p2" || ttl <= 0 {
 		t.Errorf("PassLock = %q, %v, %v; want p2 with a ttl", holder, ttl, err)
 	}
-	if err := s.UnlockPass(ctx, "p2"); err != nil {
+	if err := s.Passes.UnlockPass(ctx, "p2"); err != nil {
 		t.Fatal(err)
 	}
-	if holder, _, err := s.PassLock(ctx); holder != "" || err != nil {
+	if holder, _, err := s.Passes.PassLock(ctx); holder != "" || err != nil {
 		t.Errorf("PassLock after unlock = %q, %v", holder, err)
 	}
 }

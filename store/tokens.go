@@ -16,7 +16,7 @@ import (
 // it descends from: when someone puts a new token in the config (after
 // re-authorising the app), it wins over the stored one.
 
-func (s *Store) refreshKey(source string) string { return s.key("refresh-token", source) }
+func (s conn) refreshKey(source string) string { return s.key("refresh-token", source) }
 
 func fingerprint(token string) string {
 	sum := sha256.Sum256([]byte(token))
@@ -25,7 +25,7 @@ func fingerprint(token string) string {
 
 // RefreshToken returns the latest refresh token of source descending from
 // configured, or configured itself when none was saved.
-func (s *Store) RefreshToken(ctx context.Context, source, configured string) (string, error) {
+func (s *Syncs) RefreshToken(ctx context.Context, source, configured string) (string, error) {
 	h, err := s.rdb.HMGet(ctx, s.refreshKey(source), "from", "token").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("store: refresh token: %w", err)
@@ -40,7 +40,7 @@ func (s *Store) RefreshToken(ctx context.Context, source, configured string) (st
 
 // SaveRefreshToken records token as the latest refresh token of source,
 // descending from the configured one.
-func (s *Store) SaveRefreshToken(ctx context.Context, source, configured, token string) error {
+func (s *Syncs) SaveRefreshToken(ctx context.Context, source, configured, token string) error {
 	err := s.rdb.HSet(ctx, s.refreshKey(source), "from", fingerprint(configured), "token", token).Err()
 	if err != nil {
 		return fmt.Errorf("store: save refresh token: %w", err)

@@ -39,16 +39,22 @@ func NewActionTask(ns Namespace, p ActionPayload) (*asynq.Task, error) {
 	return newTask(TypeSlackAction, p, asynq.Queue(ns.Queue(QueueSlack)), ns.TaskID(id), asynq.MaxRetry(10), asynq.Retention(24*time.Hour))
 }
 
-// actionStore is what a click changes.
-type actionStore interface {
+// snoozer holds a rule's messages back for an account ("Snooze").
+type snoozer interface {
 	Snooze(ctx context.Context, rule, accountID string, until time.Time) error
+}
+
+// contactMarker records a rep's "Mark as contacted" as the account's
+// latest activity.
+type contactMarker interface {
 	MarkContacted(ctx context.Context, accountID string, at time.Time) error
 }
 
 // Actions carries out reps' clicks.
 type Actions struct {
-	Store  actionStore
-	Logger *slog.Logger
+	Passes  snoozer
+	Records contactMarker
+	Logger  *slog.Logger
 }
 
 // ProcessTask implements asynq.Handler for TypeSlackAction.
@@ -60,9 +66,9 @@ func (h *Actions) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var err error
 	switch p.Kind {
 	case ActionSnooze:
-		err = h.Store.Snooze(ctx, p.Rule, p.AccountID, p.At.Add(SnoozeFor))
+		err = h.Passes.Snooze(ctx, p.Rule, p.AccountID, p.At.Add(SnoozeFor))
 	case ActionContacted:
-		err = h.Store.MarkContacted(ctx, p.AccountID, p.At)
+		err = h.Records.MarkContacted(ctx, p.AccountID, p.At)
 	default:
 		return fmt.Errorf("slack action: unknown kind %q: %w", p.Kind, asynq.SkipRetry)
 	}

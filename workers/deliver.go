@@ -16,8 +16,8 @@ import (
 	"github.com/crmsync/crmsync/store"
 )
 
-// ledger is what delivery needs of the store: the claim-before-send ledger
-// and the suppression list, checked again at send time.
+// ledger is the claim-before-send ledger, and each recipient's trail for
+// the frequency cap checked again at send time.
 type ledger interface {
 	Claim(ctx context.Context, e store.Entry, token string, lease time.Duration, now time.Time) (store.ClaimResult, error)
 	MarkSent(ctx context.Context, key, token string, at time.Time) error
@@ -29,7 +29,6 @@ type ledger interface {
 	ResolveSent(ctx context.Context, key string, sentAt, now time.Time) error
 	Abandon(ctx context.Context, e store.Entry, token, reason string, msg []byte, at time.Time) (string, error)
 	Entry(ctx context.Context, key string) (store.Entry, error)
-	Suppressed(ctx context.Context, email string) (reason string, ok bool, err error)
 	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
 }
 
@@ -44,13 +43,16 @@ type Deliverer struct {
 	Channel notify.Channel
 	Sender  notify.Sender
 	Ledger  ledger
-	Pauses  pauses         // the channel's pause, shared by every process; nil: never paused
-	Queue   queueInspector // counts the messages waiting when the channel pauses; nil: not counted
-	NS      Namespace      // the deployment, whose queue of Channel Queue inspects
-	Cap     FrequencyCap   // checked again at send time: passes may overlap
-	Metrics *Metrics
-	Logger  *slog.Logger
-	Now     func() time.Time // defaults to time.Now
+	// Suppressions are checked again at send time: an address may have
+	// unsubscribed since the message was planned.
+	Suppressions suppressionList
+	Pauses       pauses         // the channel's pause, shared by every process; nil: never paused
+	Queue        queueInspector // counts the messages waiting when the channel pauses; nil: not counted
+	NS           Namespace      // the deployment, whose queue of Channel Queue inspects
+	Cap          FrequencyCap   // checked again at send time: passes may overlap
+	Metrics      *Metrics
+	Logger       *slog.Logger
+	Now          func() time.Time // defaults to time.Now
 
 	// PauseRetry is how soon a task of a paused channel comes back
 	// (default DefaultPauseRetry); ProbeEvery how often the credentials of
@@ -162,7 +164,7 @@ func (d *Deliverer) send(ctx context.Context, token string, m *notify.Message, l
 // unsubscribed since it was planned, or reached the frequency cap.
 func (d *Deliverer) holdBack(ctx context.Context, m *notify.Message) (string, error) {
 	addr := strings.ToLower(m.To)
-	if _, ok, err := d.Ledger.Suppressed(ctx, addr); err != nil || ok {
+	if _, ok, err := d.Suppressions.Suppressed(ctx, addr); err != nil || ok {
 		return SkipSuppressed, err
 	}
 	if d.Cap.Max <= 0 {

@@ -78,7 +78,7 @@ func TestDeliverPausesOnRefusedCredentials(t *testing.T) {
 	snd.set(true)
 	var logs bytes.Buffer
 	d := newDeliverer(s, snd)
-	d.Channel, d.Pauses = notify.Slack, s
+	d.Channel, d.Pauses = notify.Slack, s.Ledger
 	d.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 
 	err := d.Deliver(ctx, "task-1", msgs)
@@ -93,11 +93,11 @@ func TestDeliverPausesOnRefusedCredentials(t *testing.T) {
 		t.Errorf("the refused message is %q, want failed (released, not rejected)", e.Status)
 	}
 	for _, msg := range msgs[1:] {
-		if _, err := s.Entry(ctx, msg.LedgerKey); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.Ledger.Entry(ctx, msg.LedgerKey); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s was claimed: %v", msg.LedgerKey, err)
 		}
 	}
-	p, ok, _ := s.ChannelPause(ctx, "slack")
+	p, ok, _ := s.Ledger.ChannelPause(ctx, "slack")
 	if !ok || !strings.Contains(p.Reason, "invalid_auth") {
 		t.Fatalf("pause = %+v, %v; want slack paused for invalid_auth", p, ok)
 	}
@@ -133,7 +133,7 @@ func TestDeliverPausesOnRefusedCredentials(t *testing.T) {
 			t.Errorf("%s sent %d times, want once", msg.LedgerKey, n)
 		}
 	}
-	if _, ok, _ := s.ChannelPause(ctx, "slack"); ok || pausedGauge(d) != 0 {
+	if _, ok, _ := s.Ledger.ChannelPause(ctx, "slack"); ok || pausedGauge(d) != 0 {
 		t.Errorf("still paused after the fix (gauge %v)", pausedGauge(d))
 	}
 }
@@ -144,13 +144,13 @@ func TestDeliverPausesOnRefusedCredentials(t *testing.T) {
 func TestProbeOncePerProcessStart(t *testing.T) {
 	ctx := context.Background()
 	s, m := miniStore(t)
-	if _, err := s.PauseChannel(ctx, "slack", "invalid_auth", time.Now()); err != nil {
+	if _, err := s.Ledger.PauseChannel(ctx, "slack", "invalid_auth", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	old := &lockedSender{}
 	old.set(true)
 	running := newDeliverer(s, old)
-	running.Channel, running.Pauses = notify.Slack, s
+	running.Channel, running.Pauses = notify.Slack, s.Ledger
 	if _, ok := errors.AsType[*PausedError](running.Deliver(ctx, "t1", messages(1, notify.Slack))); !ok || old.probeCount() != 1 {
 		t.Fatalf("old process: probes %d", old.probeCount())
 	}
@@ -160,7 +160,7 @@ func TestProbeOncePerProcessStart(t *testing.T) {
 	}
 	fixed := &lockedSender{}
 	restarted := newDeliverer(s, fixed)
-	restarted.Channel, restarted.Pauses = notify.Slack, s
+	restarted.Channel, restarted.Pauses = notify.Slack, s.Ledger
 	msgs := messages(1, notify.Slack)
 	if err := restarted.Deliver(ctx, "t1", msgs); err != nil || fixed.count(msgs[0].LedgerKey) != 1 {
 		t.Fatalf("restarted process: %v, sent %d; want the channel resumed at once", err, fixed.count(msgs[0].LedgerKey))
@@ -175,7 +175,7 @@ func TestDeliverPerRecipientErrorsStillReject(t *testing.T) {
 	msgs := messages(3, notify.Slack)
 	snd := &recordingSender{fail: map[string]error{msgs[1].To: fmt.Errorf("users_not_found, no fallback: %w", notify.ErrPermanent)}}
 	d := newDeliverer(s, snd)
-	d.Channel, d.Pauses = notify.Slack, s
+	d.Channel, d.Pauses = notify.Slack, s.Ledger
 	if err := d.Deliver(ctx, "task-1", msgs); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestDeliverPerRecipientErrorsStillReject(t *testing.T) {
 	if snd.count(msgs[0].LedgerKey) != 1 || snd.count(msgs[2].LedgerKey) != 1 {
 		t.Error("the other messages were not sent")
 	}
-	if _, ok, _ := s.ChannelPause(ctx, "slack"); ok {
+	if _, ok, _ := s.Ledger.ChannelPause(ctx, "slack"); ok {
 		t.Error("one recipient's error paused the channel")
 	}
 }

@@ -76,7 +76,7 @@ func messages(n int, ch notify.Channel) []notify.Message {
 }
 
 func newDeliverer(s *store.Store, snd notify.Sender) *Deliverer {
-	return &Deliverer{Channel: notify.Email, Sender: snd, Ledger: s, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	return &Deliverer{Channel: notify.Email, Sender: snd, Ledger: s.Ledger, Suppressions: s.Suppressions, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 }
 
 func TestDeliverSendsEachMessageOnce(t *testing.T) {
@@ -100,7 +100,7 @@ func TestDeliverSendsEachMessageOnce(t *testing.T) {
 			t.Errorf("%s sent %d times, want 1", m.LedgerKey, n)
 		}
 	}
-	hist, err := s.History(ctx, msgs[0].AccountID)
+	hist, err := s.Ledger.History(ctx, msgs[0].AccountID)
 	if err != nil || len(hist) != 1 || hist[0].Status != "sent" {
 		t.Fatalf("history = %+v, %v; want one sent entry", hist, err)
 	}
@@ -141,7 +141,7 @@ func TestDeliverDropsPermanentFailures(t *testing.T) {
 	if snd.count(msgs[1].LedgerKey) != 1 {
 		t.Fatal("the other message of the batch was not sent")
 	}
-	hist, err := s.History(ctx, msgs[0].AccountID)
+	hist, err := s.Ledger.History(ctx, msgs[0].AccountID)
 	if err != nil || len(hist) != 1 || hist[0].Status != store.StatusRejected || hist[0].Error == "" {
 		t.Fatalf("history = %+v, %v; want one rejected entry with its reason", hist, err)
 	}
@@ -159,7 +159,7 @@ func TestDeliverChecksSuppressionsAtSendTime(t *testing.T) {
 	s := testStore(t)
 	msgs := messages(2, notify.Email)
 	// Unsubscribed after the message was planned, before it was sent.
-	if err := s.Suppress(ctx, "C0@EXAMPLE.COM", "unsubscribed", time.Now()); err != nil {
+	if err := s.Suppressions.Suppress(ctx, "C0@EXAMPLE.COM", "unsubscribed", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	snd := &recordingSender{}
@@ -207,7 +207,7 @@ func TestDeadLetterRecordsUnsentMessages(t *testing.T) {
 	}
 	d.DeadLetter(ctx, task, errors.New("deliver email: 2 of 3 failed: 503"))
 	for i, want := range []string{store.StatusSent, store.StatusDead, store.StatusDead} {
-		hist, err := s.History(ctx, msgs[i].AccountID)
+		hist, err := s.Ledger.History(ctx, msgs[i].AccountID)
 		if err != nil || len(hist) != 1 || hist[0].Status != want {
 			t.Fatalf("message %d: history %+v, %v; want %s", i, hist, err, want)
 		}

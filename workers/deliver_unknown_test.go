@@ -42,7 +42,7 @@ func counted(d *Deliverer, outcome string) int {
 // entryStatus is the ledger status of key.
 func entryStatus(t *testing.T, s *store.Store, key string) store.Entry {
 	t.Helper()
-	e, err := s.Entry(context.Background(), key)
+	e, err := s.Ledger.Entry(context.Background(), key)
 	if err != nil {
 		t.Fatalf("Entry(%s): %v", key, err)
 	}
@@ -53,7 +53,7 @@ func entryStatus(t *testing.T, s *store.Store, key string) store.Entry {
 // then died (or whose record never arrived) would have.
 func claimAs(t *testing.T, s *store.Store, m *notify.Message, token string, at time.Time) {
 	t.Helper()
-	if res, err := s.Claim(context.Background(), entryOf(m), token, ClaimLease, at); err != nil || res != store.Claimed {
+	if res, err := s.Ledger.Claim(context.Background(), entryOf(m), token, ClaimLease, at); err != nil || res != store.Claimed {
 		t.Fatalf("Claim = %v, %v", res, err)
 	}
 }
@@ -83,7 +83,7 @@ func TestDeliverUnrecordedAttemptIsUnknown(t *testing.T) {
 	if e := entryStatus(t, s, msgs[0].LedgerKey); e.Status != store.StatusUnknown || e.Token != "task-1" {
 		t.Fatalf("entry = %+v, want unknown, held by task-1", e)
 	}
-	b, err := s.Message(ctx, msgs[0].LedgerKey)
+	b, err := s.Ledger.Message(ctx, msgs[0].LedgerKey)
 	var kept notify.Message
 	if err != nil || json.Unmarshal(b, &kept) != nil || kept.LedgerKey != msgs[0].LedgerKey || kept.To != msgs[0].To {
 		t.Fatalf("kept message = %s, %v; want the rendered message, for a resend", b, err)
@@ -111,7 +111,7 @@ func TestDeliverStaleClaimOfAnotherTaskIsUnknown(t *testing.T) {
 // flakyLedger fails the first n ledger writes after a send, as Redis does
 // during an outage, and can run a hook before each.
 type flakyLedger struct {
-	*store.Store
+	*store.Ledger
 	fails  atomic.Int32
 	before func()
 }
@@ -132,21 +132,21 @@ func (f *flakyLedger) MarkSent(ctx context.Context, key, token string, at time.T
 	if err := f.write(); err != nil {
 		return err
 	}
-	return f.Store.MarkSent(ctx, key, token, at)
+	return f.Ledger.MarkSent(ctx, key, token, at)
 }
 
 func (f *flakyLedger) Reject(ctx context.Context, key, token, reason string) error {
 	if err := f.write(); err != nil {
 		return err
 	}
-	return f.Store.Reject(ctx, key, token, reason)
+	return f.Ledger.Reject(ctx, key, token, reason)
 }
 
 func (f *flakyLedger) Release(ctx context.Context, key, token, reason string) error {
 	if err := f.write(); err != nil {
 		return err
 	}
-	return f.Store.Release(ctx, key, token, reason)
+	return f.Ledger.Release(ctx, key, token, reason)
 }
 
 // TestDeliverRecordsThroughAnOutage: the ledger write after each send
@@ -165,7 +165,7 @@ func TestDeliverRecordsThroughAnOutage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, _ := miniStore(t)
-			l := &flakyLedger{Store: s}
+			l := &flakyLedger{Ledger: s.Ledger}
 			l.fails.Store(4)
 			msgs := messages(1, notify.Email)
 			snd := &recordingSender{fail: map[string]error{msgs[0].To: tt.failing}}
@@ -236,7 +236,7 @@ func TestDeliverLateRecordWins(t *testing.T) {
 	s, _ := miniStore(t)
 	msgs := messages(1, notify.Email)
 	snd := &recordingSender{}
-	l := &flakyLedger{Store: s}
+	l := &flakyLedger{Ledger: s.Ledger}
 	l.fails.Store(1000)
 	retried := make(chan error, 1)
 	var once sync.Once
@@ -306,7 +306,7 @@ func TestDeliverUnknownOutcomeOfASend(t *testing.T) {
 	if e.Status != store.StatusUnknown || snd.count(msgs[0].LedgerKey) != 0 || e.Error == "" {
 		t.Fatalf("entry %+v, sent %d; want unknown with the reason, not resent", e, snd.count(msgs[0].LedgerKey))
 	}
-	if _, err := s.Message(ctx, msgs[0].LedgerKey); err != nil {
+	if _, err := s.Ledger.Message(ctx, msgs[0].LedgerKey); err != nil {
 		t.Fatalf("message not kept for a resend: %v", err)
 	}
 	if counted(d, "unknown") != 1 {
@@ -369,7 +369,7 @@ func TestDeliverSlackUnknownIsLookedFor(t *testing.T) {
 				snd.Send(context.Background(), m)
 			}
 			d := newDeliverer(s, snd)
-			d.Channel, d.Pauses = notify.Slack, s
+			d.Channel, d.Pauses = notify.Slack, s.Ledger
 			d.Now = func() time.Time { return t0.Add(tt.after) }
 			err := d.Deliver(context.Background(), "task-1", msgs)
 			if (err != nil) != tt.wantErr {
@@ -443,7 +443,7 @@ func TestDeadLetterOfAClaimedMessageIsUnknown(t *testing.T) {
 	if st := entryStatus(t, s, msgs[1].LedgerKey).Status; st != store.StatusDead {
 		t.Errorf("unclaimed message: %s, want dead", st)
 	}
-	if _, err := s.Message(ctx, msgs[0].LedgerKey); err != nil {
+	if _, err := s.Ledger.Message(ctx, msgs[0].LedgerKey); err != nil {
 		t.Errorf("the unknown message is not kept: %v", err)
 	}
 	if counted(d, "unknown") != 1 || counted(d, "dead") != 1 {

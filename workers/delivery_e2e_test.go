@@ -96,8 +96,8 @@ func (r *rig) deliverer(tb testing.TB, ch notify.Channel, m *workers.Metrics) *w
 		tb.Fatal(err)
 	}
 	return &workers.Deliverer{
-		Channel: ch, Sender: snd, Ledger: r.store, Metrics: m, Logger: discard(),
-		Pauses: r.store, Queue: asynq.NewInspectorFromRedisClient(r.rdb), NS: r.ns,
+		Channel: ch, Sender: snd, Ledger: r.store.Ledger, Suppressions: r.store.Suppressions, Metrics: m, Logger: discard(),
+		Pauses: r.store.Ledger, Queue: asynq.NewInspectorFromRedisClient(r.rdb), NS: r.ns,
 		Cap:        workers.FrequencyCap{Max: 2, Per: 30 * 24 * time.Hour}, // crmsync's default
 		PauseRetry: 200 * time.Millisecond, ProbeEvery: 300 * time.Millisecond,
 	}

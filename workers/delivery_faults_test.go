@@ -30,7 +30,7 @@ func (r *rig) statuses(tb testing.TB, msgs []notify.Message) map[string]int {
 	tb.Helper()
 	out := map[string]int{}
 	for _, m := range msgs {
-		e, err := r.store.Entry(context.Background(), m.LedgerKey)
+		e, err := r.store.Ledger.Entry(context.Background(), m.LedgerKey)
 		switch {
 		case err == nil:
 			out[e.Status]++
@@ -74,7 +74,7 @@ func slackKeys(msgs []notify.Message) func(yield func(slackfake.Key) bool) {
 // paused reports whether the channel is paused.
 func (r *rig) paused(tb testing.TB, ch notify.Channel) bool {
 	tb.Helper()
-	_, ok, err := r.store.ChannelPause(context.Background(), string(ch))
+	_, ok, err := r.store.Ledger.ChannelPause(context.Background(), string(ch))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestDeliveryCrashBetweenSendAndRecord(t *testing.T) {
 	r.wantAll(t, "other emails", okE, store.StatusSent)
 	r.wantAll(t, "other nudges", okS, store.StatusSent)
 	for _, m := range crashedE {
-		if _, err := r.store.Message(ctx, m.LedgerKey); err != nil {
+		if _, err := r.store.Ledger.Message(ctx, m.LedgerKey); err != nil {
 			t.Errorf("%s: its message is not kept for a resend: %v", m.LedgerKey, err)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 // per rule and rep, one message listing the rep's flagged accounts, split
 // before Slack's limits. It returns the number of messages enqueued.
 func (e *Evaluator) sendDigests(ctx context.Context, doc *passDoc) (int, error) {
-	raw, err := e.Store.DigestItems(ctx, doc.Pass)
+	raw, err := e.Passes.DigestItems(ctx, doc.Pass)
 	if err != nil || len(raw) == 0 {
 		return 0, err
 	}

@@ -17,17 +17,28 @@ import (
 	"github.com/crmsync/crmsync/store"
 )
 
-// portfolio is what an evaluation pass needs of the store.
+// portfolio is the synced portfolio a pass reads.
 type portfolio interface {
 	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
 	AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error)
 	Clients(ctx context.Context, ids []string) ([]model.Client, error)
+}
+
+// syncStates tells a pass which sources are ready, in a full sync, or
+// stale.
+type syncStates interface {
+	SyncStates(ctx context.Context, sources []string) ([]store.SyncState, error)
+}
+
+// passBook is the state passes keep: the pass lock, plans, shard results,
+// reports and digests, deferred passes, and the rules' flags, cooldowns
+// and snoozes carried from one pass to the next.
+type passBook interface {
 	AcquireCooldown(ctx context.Context, rule, accountID, pass string, ttl time.Duration) (bool, error)
 	Cooldown(ctx context.Context, rule, accountID string) (until time.Time, ok bool, err error)
 	LockPass(ctx context.Context, pass string, ttl time.Duration) (ok bool, holder string, err error)
 	TakeOverPass(ctx context.Context, dead, pass string, ttl time.Duration) (bool, error)
 	GatePass(ctx context.Context, g store.Gate, now time.Time, pass []byte) (held []string, replaced []byte, err error)
-	SyncStates(ctx context.Context, sources []string) ([]store.SyncState, error)
 	UnlockPass(ctx context.Context, pass string) error
 	SavePassPlan(ctx context.Context, pass string, data []byte) error
 	PassPlan(ctx context.Context, pass string) ([]byte, error)
@@ -97,7 +108,9 @@ func newReport(pass string, now time.Time) *Report {
 // any number of workers in parallel, and the shard that completes the pass
 // writes its report. One pass runs at a time.
 type Evaluator struct {
-	Store   portfolio
+	Records portfolio
+	Passes  passBook
+	Syncs   syncStates
 	Rules   *rules.RuleSet
 	Planner *Planner
 	Queue   enqueuer
@@ -221,14 +234,14 @@ func (e *Evaluator) begin(ctx context.Context, pass string, now time.Time) (*pas
 	if err != nil {
 		return nil, false, fmt.Errorf("evaluate %s: encode plan: %w", pass, err)
 	}
-	if err := e.Store.SavePassPlan(ctx, pass, b); err != nil {
+	if err := e.Passes.SavePassPlan(ctx, pass, b); err != nil {
 		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
 	}
 	return doc, true, nil
 }
 
 func (e *Evaluator) loadPlan(ctx context.Context, pass string) (*passDoc, error) {
-	b, err := e.Store.PassPlan(ctx, pass)
+	b, err := e.Passes.PassPlan(ctx, pass)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s: %w", pass, err)
 	}
@@ -260,7 +273,7 @@ func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*pass
 	doc := &passDoc{Pass: pass, Now: now, StartedAt: time.Now(), ABC: map[string]*ClassStats{"A": {}, "B": {}, "C": {}}}
 	size := cmp.Or(e.ShardSize, DefaultShardSize)
 	var samples []rules.Sample
-	err := e.Store.EachClient(ctx, 500, func(c model.Client) error {
+	err := e.Records.EachClient(ctx, 500, func(c model.Client) error {
 		if len(samples)%size == 0 {
 			doc.Bounds = append(doc.Bounds, c.Account.ID)
 		}
@@ -328,7 +341,7 @@ func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardRe
 	if err := e.saveReport(ctx, rep); err != nil {
 		return nil, err
 	}
-	if err := e.Store.UnlockPass(ctx, doc.Pass); err != nil {
+	if err := e.Passes.UnlockPass(ctx, doc.Pass); err != nil {
 		return nil, err
 	}
 	e.Logger.Info("evaluation done", "pass", doc.Pass, "accounts", rep.Accounts, "flags", rep.Flags, "enqueued", rep.Enqueued, "duration", rep.Duration)
@@ -345,7 +358,7 @@ func (e *Evaluator) saveReport(ctx context.Context, rep *Report) error {
 	if err != nil {
 		return fmt.Errorf("evaluate %s: encode report: %w", rep.Pass, err)
 	}
-	if err := e.Store.SaveReport(ctx, rep.Pass, b); err != nil {
+	if err := e.Passes.SaveReport(ctx, rep.Pass, b); err != nil {
 		return fmt.Errorf("evaluate %s: %w", rep.Pass, err)
 	}
 	return nil

@@ -88,8 +88,8 @@ func newEvaluator(t *testing.T, s *store.Store, q *taskRecorder, p *Planner) *Ev
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Email, p.Recipients = r, s
-	return &Evaluator{Store: s, Rules: rs, Planner: p, Queue: q, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	p.Email, p.Suppressions, p.Ledger = r, s.Suppressions, s.Ledger
+	return &Evaluator{Records: s.Records, Passes: s.Passes, Syncs: s.Syncs, Rules: rs, Planner: p, Queue: q, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 }
 
 // storeClient stores one quiet account with a contact and an owner.
@@ -101,7 +101,7 @@ func storeClient(t *testing.T, s *store.Store, id, contactEmail, tz string) {
 		Contacts: []model.Contact{{Ref: model.NewRef("crm", "c"+id), AccountID: acct.ID, FirstName: "Ann", Email: contactEmail, TimeZone: tz, Primary: true}},
 		Owners:   []model.Owner{{Ref: model.NewRef("crm", "o1"), Name: "Rep", Email: "rep@example.com"}},
 	}
-	if err := s.StorePage(context.Background(), "crm", b, nil, nil); err != nil {
+	if err := s.Records.StorePage(context.Background(), "crm", b, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -112,7 +112,7 @@ func TestEvaluateCapsEmailsPerContact(t *testing.T) {
 	storeClient(t, s, "1", "ann@example.com", "")
 	storeClient(t, s, "2", "bob@example.com", "")
 	// bob already got an email from another rule within the window.
-	if _, err := s.Claim(ctx, store.Entry{Key: "earlier", Rule: "x", AccountID: "crm:2", Recipient: "bob@example.com", Channel: "email"}, "t0", time.Minute, evalNow.Add(-24*time.Hour)); err != nil {
+	if _, err := s.Ledger.Claim(ctx, store.Entry{Key: "earlier", Rule: "x", AccountID: "crm:2", Recipient: "bob@example.com", Channel: "email"}, "t0", time.Minute, evalNow.Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	q := &taskRecorder{}
@@ -217,7 +217,7 @@ func storeQuietClients(t *testing.T, s *store.Store, n int) {
 		b.Contacts = append(b.Contacts, model.Contact{Ref: model.NewRef("crm", "c"+id), AccountID: "crm:" + id, Email: "c" + id + "@example.com", Primary: true})
 		b.Deals = append(b.Deals, model.Deal{Ref: model.NewRef("crm", "d"+id), AccountID: "crm:" + id, Amount: float64(1 + i*i), Won: true, ClosedAt: evalNow.AddDate(0, -4, 0)})
 	}
-	if err := s.StorePage(context.Background(), "crm", b, nil, nil); err != nil {
+	if err := s.Records.StorePage(context.Background(), "crm", b, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -263,7 +263,7 @@ func TestPassesNeverOverlap(t *testing.T) {
 	if err := e.Start(ctx, "p2", evalNow); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.PassPlan(ctx, "p2"); !errors.Is(err, store.ErrNotFound) || len(q.tasks) != 3 {
+	if _, err := s.Passes.PassPlan(ctx, "p2"); !errors.Is(err, store.ErrNotFound) || len(q.tasks) != 3 {
 		t.Fatalf("p2 was planned (%v) or enqueued shards (%d tasks) while p1 ran", err, len(q.tasks))
 	}
 	// A retried coordinator of p1 keeps its plan: same shards, same tasks.
@@ -308,7 +308,7 @@ func TestShardedPassOnRealRedis(t *testing.T) {
 	}
 	var rep Report
 	waitfor.Until(t, time.Minute, "the pass's report", func() (bool, string) {
-		b, err := s.Report(ctx, "p1")
+		b, err := s.Passes.Report(ctx, "p1")
 		return err == nil && json.Unmarshal(b, &rep) == nil, fmt.Sprint(err)
 	})
 	if rep.Accounts != 50 || rep.Flags["quiet"] != 50 || rep.Enqueued[notify.Email] != 100 {
@@ -323,7 +323,7 @@ func TestShardedPassOnRealRedis(t *testing.T) {
 			t.Fatalf("%s delivered %d times", k, n)
 		}
 	}
-	if ok, _, err := s.LockPass(ctx, "p2", time.Minute); !ok || err != nil {
+	if ok, _, err := s.Passes.LockPass(ctx, "p2", time.Minute); !ok || err != nil {
 		t.Fatalf("the next pass cannot run after p1 finished: %v", err)
 	}
 }
@@ -370,9 +370,9 @@ func TestForWaitsThenFiresThenResolves(t *testing.T) {
 	for i, st := range steps {
 		now := evalNow.Add(st.at)
 		if st.reengage {
-			c, _, _ := s.Client(ctx, "crm:1")
+			c, _, _ := s.Records.Client(ctx, "crm:1")
 			c.Account.LastActivityAt = evalNow.Add(4 * day)
-			if err := s.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{c.Account}}, nil, nil); err != nil {
+			if err := s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{c.Account}}, nil, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -390,7 +390,7 @@ func TestForWaitsThenFiresThenResolves(t *testing.T) {
 			t.Fatalf("resolution note = %+v", msgs[0])
 		}
 	}
-	hist, err := s.History(ctx, "crm:1")
+	hist, err := s.Ledger.History(ctx, "crm:1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,7 +456,7 @@ func TestButtonsSnoozeAndMarkContacted(t *testing.T) {
 	storeClient(t, s, "1", "ann@example.com", "")
 	q := &taskRecorder{}
 	e := newEvaluator(t, s, q, &Planner{})
-	h := &Actions{Store: s, Logger: testLogger()}
+	h := &Actions{Passes: s.Passes, Records: s.Records, Logger: testLogger()}
 	click := func(kind string, at time.Time) {
 		t.Helper()
 		task, err := NewActionTask("test", ActionPayload{Kind: kind, AccountID: "crm:1", Rule: "quiet", UserID: "U1", At: at})

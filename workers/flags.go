@@ -15,7 +15,7 @@ func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rul
 	for j := range batch {
 		ids[j] = batch[j].c.Account.ID
 	}
-	states, err := e.Store.FlagStates(ctx, r.Name, ids)
+	states, err := e.Passes.FlagStates(ctx, r.Name, ids)
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rul
 			}
 		}
 	}
-	return e.Store.SetFlagStates(ctx, r.Name, set, clear)
+	return e.Passes.SetFlagStates(ctx, r.Name, set, clear)
 }
 
 // stepFlag returns the state of a rule whose condition holds at this pass,
@@ -78,7 +78,7 @@ func (e *Evaluator) resolve(ctx context.Context, pp *passPlan, s *scored, r *rul
 		Key: LedgerKey(r.Name, s.c.Account.ID, "resolved", "", pp.pass), Rule: r.Name, AccountID: s.c.Account.ID,
 		Pass: pp.pass, Expression: r.When, Features: s.f.Map(),
 	}
-	if err := e.Store.RecordResolved(ctx, entry, pp.now); err != nil {
+	if err := e.Passes.RecordResolved(ctx, entry, pp.now); err != nil {
 		return err
 	}
 	pl, err := e.Planner.PlanResolved(pp, &s.c, s.f, r)

@@ -23,11 +23,11 @@ func (e *Evaluator) wait(ctx context.Context, pass string, now time.Time) error 
 	if len(e.Gate.Sources) == 0 {
 		return nil
 	}
-	if _, err := e.Store.PassPlan(ctx, pass); err == nil {
+	if _, err := e.Passes.PassPlan(ctx, pass); err == nil {
 		return nil
 	}
 	req, _ := json.Marshal(EvaluatePayload{Pass: pass, Now: now}) // plain fields: always encodes
-	held, replaced, err := e.Store.GatePass(ctx, e.Gate, time.Now(), req)
+	held, replaced, err := e.Passes.GatePass(ctx, e.Gate, time.Now(), req)
 	if err != nil {
 		return fmt.Errorf("evaluate %s: %w", pass, err)
 	}
@@ -46,7 +46,7 @@ func (e *Evaluator) wait(ctx context.Context, pass string, now time.Time) error 
 // describeHeld says which syncs a pass waits for and how far they are:
 // "hubspot (first sync since 10:02:03, 12000 of ~20000 records)".
 func (e *Evaluator) describeHeld(ctx context.Context, held []string) string {
-	states, err := e.Store.SyncStates(ctx, held)
+	states, err := e.Syncs.SyncStates(ctx, held)
 	if err != nil {
 		return strings.Join(held, ", ")
 	}
@@ -100,7 +100,7 @@ func (e *Evaluator) dropReplaced(pass string, replaced []byte) {
 // are all gone (failed for good, lost) is dead: its lock is taken over at
 // once rather than blocking passes until it expires.
 func (e *Evaluator) lock(ctx context.Context, pass string) (bool, error) {
-	ok, holder, err := e.Store.LockPass(ctx, pass, PassLockTTL)
+	ok, holder, err := e.Passes.LockPass(ctx, pass, PassLockTTL)
 	if err != nil || ok {
 		return ok, wrapPass(pass, err)
 	}
@@ -109,7 +109,7 @@ func (e *Evaluator) lock(ctx context.Context, pass string) (bool, error) {
 		return false, wrapPass(pass, err)
 	}
 	if !alive {
-		if ok, err := e.Store.TakeOverPass(ctx, holder, pass, PassLockTTL); err != nil || ok {
+		if ok, err := e.Passes.TakeOverPass(ctx, holder, pass, PassLockTTL); err != nil || ok {
 			if ok {
 				e.Metrics.LocksReleased.WithLabelValues("pass").Inc()
 				e.Logger.Warn("took over the lock of a dead pass: none of its tasks is left to run", "pass", pass, "dead", holder)
@@ -163,7 +163,7 @@ func (e *Evaluator) staleSources(ctx context.Context, now time.Time) ([]StaleSou
 	if len(e.Gate.Sources) == 0 {
 		return nil, nil
 	}
-	states, err := e.Store.SyncStates(ctx, e.Gate.Sources)
+	states, err := e.Syncs.SyncStates(ctx, e.Gate.Sources)
 	if err != nil {
 		return nil, err
 	}

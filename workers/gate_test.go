@@ -71,7 +71,7 @@ func TestPassWaitsForTheFirstSync(t *testing.T) {
 	e.NS, e.Gate, e.Tasks = "test", oneSource("crm"), tasks
 
 	conn := &blockingConnector{started: make(chan struct{}), release: make(chan struct{})}
-	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: s, Gate: e.Gate,
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Records: s.Records, Syncs: s.Syncs, Gate: e.Gate,
 		Queue: &taskRecorder{}, NS: "test", Tasks: tasks, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 	done := make(chan error, 1)
 	go func() { _, err := y.Sync(ctx, "crm", false); done <- err }()
@@ -82,7 +82,7 @@ func TestPassWaitsForTheFirstSync(t *testing.T) {
 	if !ok || !strings.Contains(later.Reason, "crm (first sync") || IsFailure(err) {
 		t.Fatalf("Start during the first sync = %v; want a RetryLater naming crm's first sync", err)
 	}
-	if _, err := s.PassPlan(ctx, "p1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Passes.PassPlan(ctx, "p1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the deferred pass was planned: %v", err)
 	}
 	// The pass's task now waits in asynq's retry set.
@@ -97,7 +97,7 @@ func TestPassWaitsForTheFirstSync(t *testing.T) {
 	if err := e.Start(ctx, "p1", evalNow); err != nil {
 		t.Fatalf("Start after the commit = %v", err)
 	}
-	if _, err := s.PassPlan(ctx, "p1"); err != nil {
+	if _, err := s.Passes.PassPlan(ctx, "p1"); err != nil {
 		t.Fatalf("the pass did not run after the commit: %v", err)
 	}
 }
@@ -110,7 +110,7 @@ func TestNewerPassReplacesTheDeferredOne(t *testing.T) {
 	tasks := &fakeTasks{states: map[string]asynq.TaskState{"test:evaluate:p1": asynq.TaskStateRetry}}
 	e := newEvaluator(t, s, &taskRecorder{}, &Planner{})
 	e.NS, e.Gate, e.Tasks = "test", oneSource("crm"), tasks
-	if err := s.BeginSync(ctx, "crm", time.Now(), store.FullFirst); err != nil {
+	if err := s.Syncs.BeginSync(ctx, "crm", time.Now(), store.FullFirst); err != nil {
 		t.Fatal(err)
 	}
 	for _, pass := range []string{"p1", "p2"} {
@@ -130,7 +130,7 @@ func TestFullSyncResumedNotRestarted(t *testing.T) {
 	ctx := context.Background()
 	s := testStore(t)
 	conn := &pagedConnector{n: 5}
-	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: s, Gate: oneSource("crm"),
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Records: s.Records, Syncs: s.Syncs, Gate: oneSource("crm"),
 		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 	if _, err := y.Sync(ctx, "crm", false); err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestFullSyncResumedNotRestarted(t *testing.T) {
 	if _, err := y.Sync(ctx, "crm", true); err == nil {
 		t.Fatal("want the connector's error")
 	}
-	if held, _, _ := s.GatePass(ctx, y.Gate, time.Now(), nil); len(held) != 1 {
+	if held, _, _ := s.Passes.GatePass(ctx, y.Gate, time.Now(), nil); len(held) != 1 {
 		t.Fatalf("passes held by %v during the interrupted full sync; want crm", held)
 	}
 	conn.failAt = 0
@@ -149,7 +149,7 @@ func TestFullSyncResumedNotRestarted(t *testing.T) {
 	if from := conn.froms[len(conn.froms)-1]; from["page"] != "2" {
 		t.Fatalf("the full sync asked for again pulled from %v; want page 2, its last stored", from)
 	}
-	if held, _, _ := s.GatePass(ctx, y.Gate, time.Now(), nil); len(held) != 0 {
+	if held, _, _ := s.Passes.GatePass(ctx, y.Gate, time.Now(), nil); len(held) != 0 {
 		t.Fatalf("passes held by %v after the full sync completed", held)
 	}
 }
@@ -160,7 +160,8 @@ func TestFullSyncResumedNotRestarted(t *testing.T) {
 func TestSyncTaskRetriesWhileAnotherRuns(t *testing.T) {
 	ctx := context.Background()
 	conn := &blockingConnector{started: make(chan struct{}), release: make(chan struct{})}
-	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: testStore(t), Gate: oneSource("crm"),
+	ts := testStore(t)
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Records: ts.Records, Syncs: ts.Syncs, Gate: oneSource("crm"),
 		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 	task, _ := NewSyncTask("test", SyncPayload{Source: "crm"})
 	time.Sleep(2 * time.Millisecond) // the running sync starts after the task was asked for
@@ -194,15 +195,15 @@ func TestResumeInterrupted(t *testing.T) {
 	rdb := redistest.Client(t)
 	ns := redistest.Namespace(t)
 	s := store.New(rdb, ns)
-	y := &Syncer{Store: s, Gate: store.Gate{Sources: []string{"crm", "live"}, StaleAfter: []time.Duration{time.Hour, time.Hour}},
+	y := &Syncer{Records: s.Records, Syncs: s.Syncs, Gate: store.Gate{Sources: []string{"crm", "live"}, StaleAfter: []time.Duration{time.Hour, time.Hour}},
 		Queue: asynq.NewClientFromRedisClient(rdb), NS: Namespace(ns), Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 	started := time.Now()
 	for _, src := range y.Gate.Sources {
-		if err := s.BeginSync(ctx, src, started, store.FullFirst); err != nil {
+		if err := s.Syncs.BeginSync(ctx, src, started, store.FullFirst); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if ok, _, err := s.LockSync(ctx, "live", "another process", time.Minute); !ok || err != nil {
+	if ok, _, err := s.Syncs.LockSync(ctx, "live", "another process", time.Minute); !ok || err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -232,7 +233,7 @@ func TestDeferredPassOnRealRedis(t *testing.T) {
 	e := newEvaluator(t, s, nil, &Planner{})
 	e.Queue, e.NS, e.Gate, e.Tasks = client, ns, oneSource("crm"), insp
 	conn := &blockingConnector{started: make(chan struct{}), release: make(chan struct{})}
-	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: s, Gate: e.Gate, Queue: client, NS: ns, Tasks: insp,
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Records: s.Records, Syncs: s.Syncs, Gate: e.Gate, Queue: client, NS: ns, Tasks: insp,
 		Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 	snd := &recordingSender{}
 	h := Handlers{Evaluate: e, Sync: y, Email: newDeliverer(s, snd), Slack: newDeliverer(s, snd)}
@@ -261,13 +262,13 @@ func TestDeferredPassOnRealRedis(t *testing.T) {
 		}
 		return info.State == asynq.TaskStateRetry, info.State.String()
 	})
-	if _, err := s.PassPlan(t.Context(), "p1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Passes.PassPlan(t.Context(), "p1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the pass was planned during the first sync: %v", err)
 	}
 	released := time.Now()
 	close(conn.release)
 	waitfor.Until(t, 20*time.Second, "the deferred pass's report", func() (bool, string) {
-		_, err := s.Report(t.Context(), "p1")
+		_, err := s.Passes.Report(t.Context(), "p1")
 		return err == nil, fmt.Sprint(err)
 	})
 	t.Logf("the deferred pass completed %s after the sync was released", time.Since(released).Round(time.Millisecond))

@@ -29,10 +29,15 @@ const (
 	SkipInvalidEmail = "invalid_email" // the recipient's address is not one SendGrid accepts
 )
 
-// recipients is what the planner needs of the store to keep the unwilling
-// out and the frequency cap honoured.
-type recipients interface {
+// suppressionList keeps the unwilling out: the planner and the deliverer
+// check it.
+type suppressionList interface {
 	Suppressed(ctx context.Context, email string) (reason string, ok bool, err error)
+}
+
+// sentHistory is the ledger's trail of what each recipient got, for the
+// frequency cap.
+type sentHistory interface {
 	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
 }
 
@@ -53,7 +58,8 @@ type Planner struct {
 	From            Address
 	ReplyToOwner    bool
 	FallbackChannel string // Slack channel for accounts whose owner is unknown
-	Recipients      recipients
+	Suppressions    suppressionList
+	Ledger          sentHistory
 	Cap             FrequencyCap
 	Quiet           *QuietHours    // nil: emails go at any hour
 	Location        *time.Location // business time zone, for contacts without one
@@ -239,13 +245,13 @@ func (p *Planner) renderEmail(m *notify.Message, template string, d notify.Data)
 
 // holdBack returns why an email to addr must not be planned, or "".
 func (p *Planner) holdBack(ctx context.Context, pp *passPlan, addr string) (string, error) {
-	if _, ok, err := p.Recipients.Suppressed(ctx, addr); err != nil || ok {
+	if _, ok, err := p.Suppressions.Suppressed(ctx, addr); err != nil || ok {
 		return SkipSuppressed, err
 	}
 	if p.Cap.Max <= 0 {
 		return "", nil
 	}
-	n, err := recentEmails(ctx, p.Recipients, addr, pp.now.Add(-p.Cap.Per), "")
+	n, err := recentEmails(ctx, p.Ledger, addr, pp.now.Add(-p.Cap.Per), "")
 	if err != nil {
 		return "", err
 	}
@@ -257,9 +263,7 @@ func (p *Planner) holdBack(ctx context.Context, pp *passPlan, addr string) (stri
 
 // recentEmails counts the emails sent or being sent to addr since since,
 // other than the one under key.
-func recentEmails(ctx context.Context, h interface {
-	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
-}, addr string, since time.Time, key string) (int, error) {
+func recentEmails(ctx context.Context, h sentHistory, addr string, since time.Time, key string) (int, error) {
 	entries, err := h.HistoryByRecipient(ctx, addr)
 	if err != nil {
 		return 0, err

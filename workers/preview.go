@@ -46,7 +46,7 @@ func (e *Evaluator) Preview(ctx context.Context, now time.Time, flt PreviewFilte
 	}
 	pp := newPassPlan("preview", now)
 	var out []Flag
-	err = e.Store.EachClient(ctx, 500, func(c model.Client) error {
+	err = e.Records.EachClient(ctx, 500, func(c model.Client) error {
 		if flt.AccountID != "" && c.Account.ID != flt.AccountID {
 			return nil
 		}
@@ -125,7 +125,7 @@ func (e *Evaluator) previewClient(ctx context.Context, pp *passPlan, c *model.Cl
 func (e *Evaluator) previewFires(ctx context.Context, pp *passPlan, id string, matches []rules.Match) (map[string]bool, map[string]string, error) {
 	fires, waits := map[string]bool{}, map[string]string{}
 	for _, m := range matches {
-		states, err := e.Store.FlagStates(ctx, m.Rule.Name, []string{id})
+		states, err := e.Passes.FlagStates(ctx, m.Rule.Name, []string{id})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -153,13 +153,13 @@ func (e *Evaluator) previewActions(ctx context.Context, pp *passPlan, c *model.C
 	for range len(m.Rule.Actions) - len(m.Actions) {
 		fl.HeldBack = append(fl.HeldBack, SkipInhibited)
 	}
-	if until, snoozed, err := e.Store.Snoozed(ctx, m.Rule.Name, c.Account.ID); err != nil || snoozed {
+	if until, snoozed, err := e.Passes.Snoozed(ctx, m.Rule.Name, c.Account.ID); err != nil || snoozed {
 		if snoozed {
 			fl.HeldBack = append(fl.HeldBack, SkipSnoozed+" until "+until.UTC().Format(time.DateTime))
 		}
 		return err
 	}
-	until, cooling, err := e.Store.Cooldown(ctx, m.Rule.Name, c.Account.ID)
+	until, cooling, err := e.Passes.Cooldown(ctx, m.Rule.Name, c.Account.ID)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func (d *Deliverer) Resend(ctx context.Context, m *notify.Message, token string)
 		return "", fmt.Errorf("resend %s: %s: %w", m.LedgerKey, e.Status, store.ErrNotUnknown)
 	}
 	if m.Channel == notify.Email {
-		if _, ok, err := d.Ledger.Suppressed(ctx, strings.ToLower(m.To)); err != nil || ok {
+		if _, ok, err := d.Suppressions.Suppressed(ctx, strings.ToLower(m.To)); err != nil || ok {
 			return ResendBlocked, err
 		}
 	}

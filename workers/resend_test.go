@@ -96,11 +96,11 @@ func TestResendRefusals(t *testing.T) {
 		status  string
 	}{
 		{name: "suppressed since", prepare: func(t *testing.T, s *store.Store, m *notify.Message) {
-			s.Suppress(ctx, m.To, "unsubscribed", time.Now())
+			s.Suppressions.Suppress(ctx, m.To, "unsubscribed", time.Now())
 		}, want: ResendBlocked, status: store.StatusUnknown},
 		{name: "failed, its task retries it", prepare: func(t *testing.T, s *store.Store, m *notify.Message) {
-			s.Reclaim(ctx, m.LedgerKey, "x", ClaimLease, time.Now())
-			s.Release(ctx, m.LedgerKey, "x", "503")
+			s.Ledger.Reclaim(ctx, m.LedgerKey, "x", ClaimLease, time.Now())
+			s.Ledger.Release(ctx, m.LedgerKey, "x", "503")
 		}, wantErr: store.ErrNotUnknown, status: store.StatusFailed},
 		{name: "provider down: still unknown", fail: errors.New("503"), want: ResendLeft, wantErr: errors.New(""), status: store.StatusUnknown},
 		{name: "timed out: still unknown", fail: fmt.Errorf("timeout: %w", notify.ErrOutcomeUnknown), want: ResendLeft, status: store.StatusUnknown},
@@ -124,7 +124,7 @@ func TestResendRefusals(t *testing.T) {
 				t.Errorf("status %q, want %q", st, tt.status)
 			}
 			if tt.status == store.StatusUnknown {
-				if _, err := s.Message(ctx, m.LedgerKey); err != nil {
+				if _, err := s.Ledger.Message(ctx, m.LedgerKey); err != nil {
 					t.Errorf("message no longer kept: %v", err)
 				}
 			}
@@ -155,11 +155,11 @@ func TestResendWhilePaused(t *testing.T) {
 	ctx := context.Background()
 	s, _ := miniStore(t)
 	m, _ := unknownEmail(t, s, &recordingSender{})
-	s.PauseChannel(ctx, "email", "401", time.Now())
+	s.Ledger.PauseChannel(ctx, "email", "401", time.Now())
 	snd := &lockedSender{}
 	snd.set(true)
 	d := newDeliverer(s, snd)
-	d.Pauses = s
+	d.Pauses = s.Ledger
 	if _, err := d.Resend(ctx, m, "resend-1"); !errors.As(err, new(*PausedError)) || snd.count(m.LedgerKey) != 0 {
 		t.Fatalf("Resend on a paused channel = %v", err)
 	}

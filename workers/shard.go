@@ -40,7 +40,7 @@ func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardRe
 		err = out.flush()
 	}
 	if err == nil {
-		err = e.Store.AddDigestItems(ctx, doc.Pass, out.digests)
+		err = e.Passes.AddDigestItems(ctx, doc.Pass, out.digests)
 	}
 	res.Enqueued = out.counts
 	return res, err
@@ -62,11 +62,11 @@ func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn fun
 		to = doc.Bounds[i+1]
 	}
 	for {
-		ids, err := e.Store.AccountIDRange(ctx, from, to, 500)
+		ids, err := e.Records.AccountIDRange(ctx, from, to, 500)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		clients, err := e.Store.Clients(ctx, ids)
+		clients, err := e.Records.Clients(ctx, ids)
 		if err != nil {
 			return err
 		}
@@ -89,11 +89,11 @@ func (e *Evaluator) shardDone(ctx context.Context, doc *passDoc, i int, res *sha
 	if err != nil {
 		return fmt.Errorf("evaluate %s shard %d: encode result: %w", doc.Pass, i, err)
 	}
-	n, err := e.Store.SaveShardResult(ctx, doc.Pass, i, b)
+	n, err := e.Passes.SaveShardResult(ctx, doc.Pass, i, b)
 	if err != nil || int(n) < len(doc.Bounds) {
 		return err
 	}
-	raw, err := e.Store.ShardResults(ctx, doc.Pass)
+	raw, err := e.Passes.ShardResults(ctx, doc.Pass)
 	if err != nil {
 		return err
 	}
@@ -151,13 +151,13 @@ func (e *Evaluator) act(ctx context.Context, pp *passPlan, s *scored, m rules.Ma
 	if len(m.Actions) == 0 {
 		return nil
 	}
-	if _, snoozed, err := e.Store.Snoozed(ctx, m.Rule.Name, c.Account.ID); err != nil || snoozed {
+	if _, snoozed, err := e.Passes.Snoozed(ctx, m.Rule.Name, c.Account.ID); err != nil || snoozed {
 		if snoozed {
 			e.skipped(res, m.Rule.Name, SkipSnoozed)
 		}
 		return err
 	}
-	ok, err := e.Store.AcquireCooldown(ctx, m.Rule.Name, c.Account.ID, pp.pass, m.Rule.Cooldown)
+	ok, err := e.Passes.AcquireCooldown(ctx, m.Rule.Name, c.Account.ID, pp.pass, m.Rule.Cooldown)
 	if err != nil {
 		return err
 	}

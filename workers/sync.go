@@ -19,15 +19,19 @@ import (
 	"github.com/crmsync/crmsync/store"
 )
 
-// pageStore is what a sync needs of the store.
+// pageStore is where a sync stores the portfolio, page by page.
 type pageStore interface {
 	Watermark(ctx context.Context, source string) (connectors.Watermark, error)
 	ResetWatermark(ctx context.Context, source string) error
 	StorePage(ctx context.Context, source string, b model.Batch, rejects []model.Reject, wm connectors.Watermark) error
 	BeginSweep(ctx context.Context, source string, at time.Time) error
-	Sweeping(ctx context.Context, source string) (bool, error)
 	EndSweep(ctx context.Context, source string) (store.SweepStats, error)
 	HasAccounts(ctx context.Context, source string) (bool, error)
+}
+
+// syncBook is the bookkeeping of sources' syncs: one at a time per source,
+// readiness and progress, failures, the CRM's pauses.
+type syncBook interface {
 	LockSync(ctx context.Context, source, holder string, ttl time.Duration) (ok bool, current string, err error)
 	RenewSync(ctx context.Context, source, holder string, ttl time.Duration) (bool, error)
 	UnlockSync(ctx context.Context, source, holder string) error
@@ -113,7 +117,8 @@ func (s *SyncStats) add(p connectors.Page) {
 // Syncer pulls sources into the store, page by page.
 type Syncer struct {
 	Sources map[string]connectors.Connector
-	Store   pageStore
+	Records pageStore
+	Syncs   syncBook
 	// Gate lists every configured source and its stale_after: a sync that
 	// frees the portfolio runs the pass that waited for it.
 	Gate store.Gate
@@ -180,7 +185,7 @@ func (y *Syncer) failed(ctx context.Context, run *syncRun, err error) (SyncStats
 	// a lost lock): the resumed sync must know the last one did not end.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if ferr := y.Store.FailSync(rctx, source, st.Started, time.Now(), err.Error()); ferr != nil {
+	if ferr := y.Syncs.FailSync(rctx, source, st.Started, time.Now(), err.Error()); ferr != nil {
 		y.Logger.Error("cannot record the failed sync", "source", source, "err", ferr)
 	}
 	if errors.Is(err, connectors.ErrAuth) {
@@ -197,7 +202,7 @@ func (y *Syncer) failed(ctx context.Context, run *syncRun, err error) (SyncStats
 	if resume.IsZero() {
 		resume = time.Now().Add(defaultPause)
 	}
-	if perr := y.Store.PauseSource(rctx, source, stop.Reason, resume); perr != nil {
+	if perr := y.Syncs.PauseSource(rctx, source, stop.Reason, resume); perr != nil {
 		y.Logger.Error("cannot record the pause; scheduled syncs will try again", "source", source, "err", perr)
 	}
 	y.Logger.Warn("sync stopped early; scheduled syncs resume from its watermark after the pause", "source", source, "reason", stop.Reason, "resume", resume, "records", st.Records())
@@ -209,15 +214,15 @@ func (y *Syncer) failed(ctx context.Context, run *syncRun, err error) (SyncStats
 // portfolio, the pass that waited for it runs now.
 func (y *Syncer) complete(ctx context.Context, run *syncRun, full bool) (SyncStats, error) {
 	source := run.source
-	swept, err := y.Store.EndSweep(ctx, source)
+	swept, err := y.Records.EndSweep(ctx, source)
 	if err != nil {
 		return run.stats(), wrapSync(source, err)
 	}
-	if err := y.Store.PauseSource(ctx, source, "", time.Time{}); err != nil {
+	if err := y.Syncs.PauseSource(ctx, source, "", time.Time{}); err != nil {
 		return run.stats(), wrapSync(source, err)
 	}
 	st := run.stats()
-	deferred, err := y.Store.EndSync(ctx, y.Gate, source, st.Started, time.Now(), full)
+	deferred, err := y.Syncs.EndSync(ctx, y.Gate, source, st.Started, time.Now(), full)
 	if err != nil {
 		return st, wrapSync(source, err)
 	}
@@ -238,7 +243,7 @@ func (y *Syncer) complete(ctx context.Context, run *syncRun, full bool) (SyncSta
 func (y *Syncer) lock(ctx context.Context, source string) (context.Context, func(), error) {
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("%s pid %d since %s #%d", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339), rand.Int64())
-	ok, current, err := y.Store.LockSync(ctx, source, holder, syncLockTTL)
+	ok, current, err := y.Syncs.LockSync(ctx, source, holder, syncLockTTL)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -255,7 +260,7 @@ func (y *Syncer) lock(ctx context.Context, source string) (context.Context, func
 			case <-done:
 				return
 			case <-t.C:
-				if ok, err := y.Store.RenewSync(ctx, source, holder, syncLockTTL); err != nil || !ok {
+				if ok, err := y.Syncs.RenewSync(ctx, source, holder, syncLockTTL); err != nil || !ok {
 					cancel(fmt.Errorf("sync lock lost: %w", cmp.Or(err, ErrSyncRunning)))
 					return
 				}
@@ -265,7 +270,7 @@ func (y *Syncer) lock(ctx context.Context, source string) (context.Context, func
 	unlock := func() {
 		close(done)
 		cancel(nil)
-		if err := y.Store.UnlockSync(context.WithoutCancel(ctx), source, holder); err != nil {
+		if err := y.Syncs.UnlockSync(context.WithoutCancel(ctx), source, holder); err != nil {
 			y.Logger.Warn("cannot release the sync lock; it expires on its own", "source", source, "err", err)
 		}
 	}
@@ -286,7 +291,7 @@ type syncPlan struct {
 // sweep (the first sync of a source has nothing to sweep, and skips the
 // cost of marking).
 func (y *Syncer) start(ctx context.Context, source string, full bool, requested time.Time) (syncPlan, error) {
-	states, err := y.Store.SyncStates(ctx, []string{source})
+	states, err := y.Syncs.SyncStates(ctx, []string{source})
 	if err != nil {
 		return syncPlan{}, err
 	}
@@ -297,11 +302,11 @@ func (y *Syncer) start(ctx context.Context, source string, full bool, requested 
 	}
 	resuming := !state.FullSince.IsZero()
 	if full && !resuming {
-		if err := y.Store.ResetWatermark(ctx, source); err != nil {
+		if err := y.Records.ResetWatermark(ctx, source); err != nil {
 			return syncPlan{}, err
 		}
 	}
-	wm, err := y.Store.Watermark(ctx, source)
+	wm, err := y.Records.Watermark(ctx, source)
 	if err != nil {
 		return syncPlan{}, err
 	}
@@ -312,18 +317,18 @@ func (y *Syncer) start(ctx context.Context, source string, full bool, requested 
 			kind = store.FullAgain
 		}
 	}
-	if err := y.Store.BeginSync(ctx, source, time.Now(), kind); err != nil {
+	if err := y.Syncs.BeginSync(ctx, source, time.Now(), kind); err != nil {
 		return syncPlan{}, err
 	}
 	plan := syncPlan{wm: wm, full: kind != "" || resuming}
 	if len(wm) > 0 {
 		return plan, nil
 	}
-	stored, err := y.Store.HasAccounts(ctx, source)
+	stored, err := y.Records.HasAccounts(ctx, source)
 	if err != nil || !stored {
 		return plan, err
 	}
-	return plan, y.Store.BeginSweep(ctx, source, time.Now())
+	return plan, y.Records.BeginSweep(ctx, source, time.Now())
 }
 
 // covered reports whether a sync asked for at requested (zero: by hand,
@@ -361,7 +366,7 @@ func (r *syncRun) stats() SyncStats {
 
 // page stores one page and reports it.
 func (r *syncRun) page(ctx context.Context, p connectors.Page) error {
-	if err := r.y.Store.StorePage(ctx, r.source, p.Batch, p.Rejects, p.Watermark); err != nil {
+	if err := r.y.Records.StorePage(ctx, r.source, p.Batch, p.Rejects, p.Watermark); err != nil {
 		return err
 	}
 	r.y.count(r.source, p)
@@ -382,7 +387,7 @@ func (r *syncRun) saveProgress(ctx context.Context) {
 	r.saved = now
 	p := store.SyncProgress{Pages: r.st.Pages, Records: r.st.Records() + r.st.Rejects, Expected: r.st.Expected, At: now}
 	r.mu.Unlock()
-	if err := r.y.Store.SaveSyncProgress(ctx, r.source, p); err != nil {
+	if err := r.y.Syncs.SaveSyncProgress(ctx, r.source, p); err != nil {
 		r.y.Logger.Warn("cannot record the sync's progress", "source", r.source, "err", err)
 	}
 }
@@ -475,7 +480,7 @@ func (y *Syncer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if _, ok := y.Sources[p.Source]; !ok {
 		return fmt.Errorf("sync: unknown source %q: %w", p.Source, asynq.SkipRetry)
 	}
-	until, reason, paused, err := y.Store.SourcePause(ctx, p.Source)
+	until, reason, paused, err := y.Syncs.SourcePause(ctx, p.Source)
 	if err != nil {
 		return err
 	}
@@ -564,7 +569,7 @@ func (y *Syncer) ResumeInterrupted(ctx context.Context) error {
 	if y.Queue == nil {
 		return nil
 	}
-	states, err := y.Store.SyncStates(ctx, y.Gate.Sources)
+	states, err := y.Syncs.SyncStates(ctx, y.Gate.Sources)
 	if err != nil {
 		return err
 	}
@@ -580,11 +585,11 @@ func (y *Syncer) ResumeInterrupted(ctx context.Context) error {
 }
 
 func (y *Syncer) resume(ctx context.Context, st store.SyncState) error {
-	holder, err := y.Store.SyncLockHolder(ctx, st.Source)
+	holder, err := y.Syncs.SyncLockHolder(ctx, st.Source)
 	if err != nil || holder != "" {
 		return err
 	}
-	if _, _, paused, err := y.Store.SourcePause(ctx, st.Source); err != nil || paused {
+	if _, _, paused, err := y.Syncs.SourcePause(ctx, st.Source); err != nil || paused {
 		return err
 	}
 	id := fmt.Sprintf("sync-resume:%s@%d", st.Source, st.Running.UnixMilli())

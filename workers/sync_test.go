@@ -41,7 +41,7 @@ func TestSyncResumesFromTheLastStoredPage(t *testing.T) {
 	ctx := context.Background()
 	s := testStore(t)
 	conn := &pagedConnector{n: 5, failAt: 4}
-	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: s, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Records: s.Records, Syncs: s.Syncs, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 
 	st, err := y.Sync(ctx, "crm", false)
 	if err == nil {
@@ -50,7 +50,7 @@ func TestSyncResumesFromTheLastStoredPage(t *testing.T) {
 	if st.Pages != 3 {
 		t.Fatalf("stored %d pages before the failure, want 3", st.Pages)
 	}
-	wm, err := s.Watermark(ctx, "crm")
+	wm, err := s.Records.Watermark(ctx, "crm")
 	if err != nil || wm["page"] != "3" {
 		t.Fatalf("watermark = %v, %v; want page 3, the last stored", wm, err)
 	}
@@ -60,7 +60,7 @@ func TestSyncResumesFromTheLastStoredPage(t *testing.T) {
 	if err != nil || st.Pages != 2 {
 		t.Fatalf("resume: %d pages, %v; want the 2 remaining", st.Pages, err)
 	}
-	if n, _ := s.CountAccounts(ctx); n != 5 {
+	if n, _ := s.Records.CountAccounts(ctx); n != 5 {
 		t.Fatalf("%d accounts stored, want 5", n)
 	}
 
@@ -73,7 +73,8 @@ func TestSyncResumesFromTheLastStoredPage(t *testing.T) {
 }
 
 func TestSyncUnknownSource(t *testing.T) {
-	y := &Syncer{Sources: map[string]connectors.Connector{}, Store: testStore(t), Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	ts := testStore(t)
+	y := &Syncer{Sources: map[string]connectors.Connector{}, Records: ts.Records, Syncs: ts.Syncs, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 	if _, err := y.Sync(context.Background(), "nope", false); err == nil {
 		t.Fatal("want an error for an unknown source")
 	}
@@ -112,9 +113,9 @@ func TestSyncStopsCleanlyAndResumes(t *testing.T) {
 	s := testStore(t)
 	stop := &connectors.StopError{Reason: "daily limit", Resume: time.Now().Add(time.Hour)}
 	conn := &scriptConnector{pages: []connectors.Page{accountsPage("1", "a", "b")}, err: fmt.Errorf("salesforce: %w", stop)}
-	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: s, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Records: s.Records, Syncs: s.Syncs, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 	// Records from an earlier sync, so that this full sync opens a sweep.
-	if err := s.StorePage(ctx, "crm", accountsPage("0", "old").Batch, nil, nil); err != nil {
+	if err := s.Records.StorePage(ctx, "crm", accountsPage("0", "old").Batch, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	var seen []SyncStats
@@ -130,14 +131,14 @@ func TestSyncStopsCleanlyAndResumes(t *testing.T) {
 	if len(seen) == 0 || seen[0].WaitingFor != "rate limit 100/10s" {
 		t.Fatalf("progress = %+v; want a report of the wait first", seen)
 	}
-	if wm, _ := s.Watermark(ctx, "crm"); wm["at"] != "1" {
+	if wm, _ := s.Records.Watermark(ctx, "crm"); wm["at"] != "1" {
 		t.Fatalf("watermark = %v, want the stored page's", wm)
 	}
 	// The sweep of the interrupted full sync stays open: nothing removed.
-	if on, _ := s.Sweeping(ctx, "crm"); !on {
+	if on, _ := s.Records.Sweeping(ctx, "crm"); !on {
 		t.Fatal("the stopped full sync closed its sweep")
 	}
-	if until, _, ok, _ := s.SourcePause(ctx, "crm"); !ok || !until.Equal(stop.Resume.Truncate(time.Millisecond)) {
+	if until, _, ok, _ := s.Syncs.SourcePause(ctx, "crm"); !ok || !until.Equal(stop.Resume.Truncate(time.Millisecond)) {
 		t.Fatalf("pause = %v, %v; want until the CRM's resume time %v", until, ok, stop.Resume)
 	}
 	// Scheduled syncs leave the source alone until then.
@@ -151,7 +152,7 @@ func TestSyncStopsCleanlyAndResumes(t *testing.T) {
 	if _, err := y.Sync(ctx, "crm", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok, _ := s.SourcePause(ctx, "crm"); ok {
+	if _, _, ok, _ := s.Syncs.SourcePause(ctx, "crm"); ok {
 		t.Fatal("the pause outlived a complete sync")
 	}
 }
@@ -160,7 +161,7 @@ func TestSyncFromScratchSweeps(t *testing.T) {
 	ctx := context.Background()
 	s := testStore(t)
 	conn := &scriptConnector{pages: []connectors.Page{accountsPage("1", "a", "b", "c")}}
-	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: s, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Records: s.Records, Syncs: s.Syncs, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 	if _, err := y.Sync(ctx, "crm", false); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func TestSyncFromScratchSweeps(t *testing.T) {
 	if err != nil || st.Swept != 1 {
 		t.Fatalf("full: swept %d, %v; want 1", st.Swept, err)
 	}
-	if n, _ := s.CountAccounts(ctx); n != 2 {
+	if n, _ := s.Records.CountAccounts(ctx); n != 2 {
 		t.Fatalf("%d accounts left, want 2", n)
 	}
 }
@@ -206,7 +207,8 @@ func (c *blockingConnector) Pull(ctx context.Context, _ connectors.Watermark, _ 
 func TestSyncOnePerSource(t *testing.T) {
 	ctx := context.Background()
 	conn := &blockingConnector{started: make(chan struct{}), release: make(chan struct{})}
-	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Store: testStore(t), Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
+	ts := testStore(t)
+	y := &Syncer{Sources: map[string]connectors.Connector{"crm": conn}, Records: ts.Records, Syncs: ts.Syncs, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 	first := make(chan error, 1)
 	go func() {
 		_, err := y.Sync(ctx, "crm", false)

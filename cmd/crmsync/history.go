@@ -55,7 +55,7 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // when the id has none) or of a contact.
 func history(ctx context.Context, st *store.Store, cfg *config.Config, account, contact string) ([]store.Entry, error) {
 	if contact != "" {
-		return st.HistoryByRecipient(ctx, strings.ToLower(contact))
+		return st.Ledger.HistoryByRecipient(ctx, strings.ToLower(contact))
 	}
 	ids := []string{account}
 	for _, s := range cfg.Sources {
@@ -63,7 +63,7 @@ func history(ctx context.Context, st *store.Store, cfg *config.Config, account, 
 	}
 	var all []store.Entry
 	for _, id := range ids {
-		e, err := st.History(ctx, id)
+		e, err := st.Ledger.History(ctx, id)
 		if err != nil {
 			return nil, err
 		}

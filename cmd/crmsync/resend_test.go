@@ -49,12 +49,12 @@ func unknownSetup(t *testing.T, n int) (string, *store.Store, []notify.Message) 
 		}
 		e := store.Entry{Key: m.LedgerKey, Rule: m.Rule, AccountID: m.AccountID, Recipient: to, Channel: "email"}
 		ctx := context.Background()
-		st.Claim(ctx, e, "dead-task", workers.ClaimLease, time.Now())
-		if res, _ := st.Claim(ctx, e, "dead-task", workers.ClaimLease, time.Now()); res != store.NowUnknown {
+		st.Ledger.Claim(ctx, e, "dead-task", workers.ClaimLease, time.Now())
+		if res, _ := st.Ledger.Claim(ctx, e, "dead-task", workers.ClaimLease, time.Now()); res != store.NowUnknown {
 			t.Fatalf("setup: claim = %v", res)
 		}
 		body, _ := json.Marshal(m)
-		if err := st.KeepMessage(ctx, m.LedgerKey, body); err != nil {
+		if err := st.Ledger.KeepMessage(ctx, m.LedgerKey, body); err != nil {
 			t.Fatal(err)
 		}
 		msgs = append(msgs, m)
@@ -107,7 +107,7 @@ func TestResendCommand(t *testing.T) {
 	if got := outboxEmails(t, path); len(got) != 1 || got[0].LedgerKey != key || got[0].Subject != "Shall we catch up?" {
 		t.Fatalf("outbox holds %+v; want the kept message, once", got)
 	}
-	if e, _ := st.Entry(context.Background(), key); e.Status != store.StatusSent {
+	if e, _ := st.Ledger.Entry(context.Background(), key); e.Status != store.StatusSent {
 		t.Fatalf("entry after the resend: %+v", e)
 	}
 	// Never again: the entry is sent.

@@ -76,17 +76,17 @@ func suppressOne(ctx context.Context, st *store.Store, verb, email, reason strin
 	email = strings.ToLower(email)
 	switch verb {
 	case "add":
-		if err := st.Suppress(ctx, email, reason, time.Now()); err != nil {
+		if err := st.Suppressions.Suppress(ctx, email, reason, time.Now()); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "suppressed %s (%s)\n", email, reason)
 	case "remove":
-		if err := st.Unsuppress(ctx, email); err != nil {
+		if err := st.Suppressions.Unsuppress(ctx, email); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "no longer suppressed %s\n", email)
 	case "check":
-		why, ok, err := st.Suppressed(ctx, email)
+		why, ok, err := st.Suppressions.Suppressed(ctx, email)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ rule_files: [%q]
 
 func countAccounts(t *testing.T, st *store.Store) int64 {
 	t.Helper()
-	n, err := st.CountAccounts(context.Background())
+	n, err := st.Records.CountAccounts(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,8 @@ func BenchmarkSyncRedis(b *testing.B) {
 	records := 0
 	for b.Loop() {
 		b.StopTimer()
-		y.Store = store.New(rdb, redistest.Namespace(b)) // an empty store each time
+		fresh := store.New(rdb, redistest.Namespace(b)) // an empty store each time
+		y.Records, y.Syncs = fresh.Records, fresh.Syncs
 		b.StartTimer()
 		st, err := y.Sync(b.Context(), "hs", true)
 		if err != nil {

@@ -78,7 +78,8 @@ func BenchmarkSyncRedis(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		y.Store = store.New(rdb, redistest.Namespace(b)) // an empty store each time
+		fresh := store.New(rdb, redistest.Namespace(b)) // an empty store each time
+		y.Records, y.Syncs = fresh.Records, fresh.Syncs
 		b.StartTimer()
 		st, err := y.Sync(b.Context(), "sf", true)
 		if err != nil {
@@ -93,10 +94,10 @@ func BenchmarkSyncRedis(b *testing.B) {
 // already holds the org: every record is stored again and marked, and the
 // sweep then checks every stored record against what was seen.
 func BenchmarkResyncRedis(b *testing.B) {
-	rdb := redistest.Client(b)
+	st := store.New(redistest.Client(b), redistest.Namespace(b))
 	y := &workers.Syncer{
 		Sources: map[string]connectors.Connector{"sf": benchOrg(b)},
-		Store:   store.New(rdb, redistest.Namespace(b)),
+		Records: st.Records, Syncs: st.Syncs,
 		Metrics: workers.NewMetrics(prometheus.NewRegistry()),
 		Logger:  slog.New(slog.DiscardHandler),
 	}
