@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/crmsync/crmsync/internal/redistest"
+	"github.com/crmsync/crmsync/internal/waitfor"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/store"
 )
@@ -66,20 +67,13 @@ func TestDeliveryOnRealRedisSendsEachMessageOnce(t *testing.T) {
 	defer servers[2].Shutdown()
 
 	insp := asynq.NewInspectorFromRedisClient(rdb)
-	deadline := time.Now().Add(time.Minute)
-	for {
+	waitfor.Until(t, time.Minute, "the email queue to drain", func() (bool, string) {
 		q, err := insp.GetQueueInfo(ns.Queue(QueueEmail))
 		if err != nil {
-			t.Fatal(err)
+			return false, err.Error()
 		}
-		if q.Pending+q.Active+q.Retry+q.Scheduled == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue not drained: %+v", q)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return q.Pending+q.Active+q.Retry+q.Scheduled == 0, fmt.Sprintf("%+v", q)
+	})
 	for _, m := range all {
 		if n := snd.count(m.LedgerKey); n != 1 {
 			t.Fatalf("%s sent %d times, want exactly 1", m.LedgerKey, n)

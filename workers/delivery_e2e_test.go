@@ -16,6 +16,7 @@ import (
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/internal/sendgridfake"
 	"github.com/crmsync/crmsync/internal/slackfake"
+	"github.com/crmsync/crmsync/internal/waitfor"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/sendgrid"
 	"github.com/crmsync/crmsync/notify/slack"
@@ -203,26 +204,18 @@ func (r *rig) enqueue(tb testing.TB, ctx context.Context, ch notify.Channel, pas
 func (r *rig) waitDrained(tb testing.TB, timeout time.Duration) {
 	tb.Helper()
 	insp := asynq.NewInspectorFromRedisClient(r.rdb)
-	deadline := time.Now().Add(timeout)
-	for {
-		left := 0
-		var last *asynq.QueueInfo
+	waitfor.Until(tb, timeout, "the delivery queues to drain", func() (bool, string) {
+		left, state := 0, ""
 		for _, q := range []string{r.ns.Queue(workers.QueueEmail), r.ns.Queue(workers.QueueSlack)} {
 			info, err := insp.GetQueueInfo(q)
 			if err != nil {
-				tb.Fatal(err)
+				return false, err.Error()
 			}
 			left += info.Pending + info.Active + info.Retry + info.Scheduled
-			last = info
+			state += fmt.Sprintf("%s: %+v; ", q, info)
 		}
-		if left == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("queues not drained after %s: %d tasks left (%+v)", timeout, left, last)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return left == 0, fmt.Sprintf("%d tasks left (%s)", left, state)
+	})
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

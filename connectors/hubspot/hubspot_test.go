@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/internal/hubspotfake"
+	"github.com/crmsync/crmsync/internal/waitfor"
 	"github.com/crmsync/crmsync/model"
 )
 
@@ -62,10 +63,7 @@ func TestPullPrefetchesAtMostOnePage(t *testing.T) {
 			return errors.New("enough")
 		}
 		// while page 1 is being stored, page 2 is fetched, and no more
-		deadline := time.Now().Add(5 * time.Second)
-		for f.Count(list) < 2 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
+		waitfor.Within(5*time.Second, func() (bool, string) { return f.Count(list) >= 2, "" })
 		time.Sleep(50 * time.Millisecond)
 		if n := f.Count(list); n != 2 {
 			t.Errorf("%d list pages requested while page 1 is stored, want 2", n)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/internal/salesforcefake"
+	"github.com/crmsync/crmsync/internal/waitfor"
 	"github.com/crmsync/crmsync/model"
 )
 
@@ -260,10 +261,7 @@ func TestPullPrefetchesOnePageAhead(t *testing.T) {
 			return nil
 		}
 		// While the first page is stored, the second is fetched...
-		deadline := time.Now().Add(5 * time.Second)
-		for fetched() < 2 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
+		waitfor.Within(5*time.Second, func() (bool, string) { return fetched() >= 2, "" })
 		// ...but not the third.
 		time.Sleep(20 * time.Millisecond)
 		if n := fetched(); n != 2 {
