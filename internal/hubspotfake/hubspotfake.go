@@ -43,6 +43,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/faults"
 )
 
 // Paths the Server serves.
@@ -164,9 +166,7 @@ type Server struct {
 	log       []Request
 	recording bool
 	tooMany   int
-	cutEvery  int // TruncateEvery's n; 0 off
-	oks       int // 200 answers since TruncateEvery
-	truncated int
+	cuts      faults.Truncator // TruncateEvery
 	inflight  int
 	idle      *sync.Cond   // signalled when inflight falls to 0
 	seq       atomic.Int64 // correlation ids
@@ -232,41 +232,10 @@ func (s *Server) SetHook(h func(Request)) {
 // is sent as a complete response of that half, the 2nd, 4th... announces
 // its whole Content-Length and closes the connection after the half. 0
 // stops cutting.
-func (s *Server) TruncateEvery(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cutEvery, s.oks = max(n, 0), 0
-}
+func (s *Server) TruncateEvery(n int) { s.cuts.Every(n) }
 
 // Truncated returns the number of answers cut by TruncateEvery.
-func (s *Server) Truncated() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.truncated
-}
-
-// cut is how an answer is truncated.
-type cut int
-
-const (
-	whole     cut = iota
-	short         // a complete response of the first half
-	midStream     // the whole length announced, the connection closed after half
-)
-
-// cutLocked tells how to send an answer with status; s.mu is held.
-func (s *Server) cutLocked(status int) cut {
-	if s.cutEvery == 0 || status != http.StatusOK {
-		return whole
-	}
-	if s.oks++; s.oks%s.cutEvery != 0 {
-		return whole
-	}
-	if s.truncated++; s.truncated%2 == 1 {
-		return short
-	}
-	return midStream
-}
+func (s *Server) Truncated() int { return s.cuts.Truncated() }
 
 // SetAccountInfoStatus makes account details answer status (403: missing
 // scopes); 0 restores normal answers.
@@ -377,7 +346,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if rep.status == http.StatusTooManyRequests {
 		s.tooMany++
 	}
-	how := s.cutLocked(rep.status)
+	how := s.cuts.Next(rep.status)
 	if s.inflight--; s.inflight == 0 {
 		s.idle.Broadcast()
 	}
@@ -388,15 +357,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	}
-	out := rep.body
-	if how != whole {
-		if how == midStream {
-			w.Header().Set("Content-Length", strconv.Itoa(len(out)))
-		}
-		out = out[:len(out)/2]
-	}
-	w.WriteHeader(rep.status)
-	w.Write(out)
+	faults.Write(w, rep.status, rep.body, how)
 }
 
 // handle answers one request: scripted faults first, then the token

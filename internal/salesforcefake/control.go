@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"net/http"
-	"strconv"
+
+	"github.com/crmsync/crmsync/internal/faults"
 )
 
 // OnRequest sets a hook called before each request of the Server is
@@ -33,41 +34,10 @@ func (s *Server) FailNext(n, status int) {
 // response of that half, the 2nd, 4th... announces its whole
 // Content-Length and closes the connection after the half. 0 stops
 // cutting.
-func (s *Server) TruncateEvery(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cutEvery, s.oks = max(n, 0), 0
-}
+func (s *Server) TruncateEvery(n int) { s.cuts.Every(n) }
 
 // Truncated returns the number of answers cut by TruncateEvery.
-func (s *Server) Truncated() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.truncated
-}
-
-// cut is how an answer is truncated.
-type cut int
-
-const (
-	whole     cut = iota
-	short         // a complete response of the first half
-	midStream     // the whole length announced, the connection closed after half
-)
-
-// cutLocked tells how to send an answer with status; s.mu is held.
-func (s *Server) cutLocked(status int) cut {
-	if s.cutEvery == 0 || status != http.StatusOK {
-		return whole
-	}
-	if s.oks++; s.oks%s.cutEvery != 0 {
-		return whole
-	}
-	if s.truncated++; s.truncated%2 == 1 {
-		return short
-	}
-	return midStream
-}
+func (s *Server) Truncated() int { return s.cuts.Truncated() }
 
 // heldAnswer keeps an answer back while TruncateEvery is on, so that it
 // can be sent cut.
@@ -86,16 +56,8 @@ func (h *heldAnswer) WriteHeader(status int) {
 func (h *heldAnswer) Write(p []byte) (int, error) { return h.body.Write(p) }
 
 // send writes the answer, cut as told.
-func (h *heldAnswer) send(how cut) {
-	body := h.body.Bytes()
-	if how != whole {
-		if how == midStream {
-			h.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		}
-		body = body[:len(body)/2]
-	}
-	h.ResponseWriter.WriteHeader(cmp.Or(h.status, http.StatusOK))
-	h.ResponseWriter.Write(body)
+func (h *heldAnswer) send(how faults.Cut) {
+	faults.Write(h.ResponseWriter, cmp.Or(h.status, http.StatusOK), h.body.Bytes(), how)
 }
 
 // SetUsage sets the API requests already counted today and the daily

@@ -50,6 +50,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/faults"
 )
 
 // Defaults of Options.
@@ -133,9 +135,7 @@ type Server struct {
 	counts    map[string]int
 	statuses  map[int]int
 	hook      func(kind string, n int)
-	cutEvery  int // TruncateEvery's n; 0 off
-	oks       int // 200 answers since TruncateEvery
-	truncated int
+	cuts      faults.Truncator // TruncateEvery
 }
 
 // New starts a Server with an empty org; Close stops it.
@@ -236,7 +236,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		hook(kind, n)
 	}
 	s.mu.Lock()
-	cutting := s.cutEvery > 0
+	cutting := s.cuts.On()
 	s.mu.Unlock()
 	var held *heldAnswer // the answer, kept back to be cut
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -250,9 +250,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveAPI(rec, r, kind)
 	}
 	s.mu.Lock()
-	how := whole
+	how := faults.Whole
 	if held != nil {
-		how = s.cutLocked(rec.status)
+		how = s.cuts.Next(rec.status)
 	}
 	s.statuses[rec.status]++
 	entry := Request{Kind: kind, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Status: rec.status}
