@@ -2,39 +2,23 @@ package store
 
 import (
 	"go/ast"
-	"go/parser"
 	"go/token"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/crmsync/crmsync/internal/gosrc"
 )
 
 // TestDocListsEveryKeyFamily fails when the store builds a key family
 // (the literal parts a key starts with, such as "ledger:e") that the key
 // table in doc.go does not list, so that the table stays true.
 func TestDocListsEveryKeyFamily(t *testing.T) {
-	doc, err := os.ReadFile("doc.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") || name == "doc.go" {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	doc, files, fset := gosrc.Package(t, ".")
+	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			family, ok := keyFamily(n)
-			if ok && !strings.Contains(string(doc), "<ns>:"+family) {
+			if ok && !strings.Contains(doc, "<ns>:"+family) {
 				t.Errorf("%s: key family %q is not in doc.go's key table", fset.Position(n.Pos()), "<ns>:"+family)
 			}
 			return true

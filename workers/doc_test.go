@@ -2,37 +2,21 @@ package workers
 
 import (
 	"go/ast"
-	"go/parser"
 	"go/token"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/crmsync/crmsync/internal/gosrc"
 )
 
 // TestDocListsEveryTaskAndQueue fails when a task type (a Type*
 // constant) or a queue (a Queue* constant) is missing from the task
 // catalogue in doc.go, so that the catalogue stays true.
 func TestDocListsEveryTaskAndQueue(t *testing.T) {
-	doc, err := os.ReadFile("doc.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
+	doc, files, _ := gosrc.Package(t, ".")
 	found := 0
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range files {
 		for name, value := range stringConsts(f) {
 			if !strings.HasPrefix(name, "Type") && !strings.HasPrefix(name, "Queue") {
 				continue
@@ -41,7 +25,7 @@ func TestDocListsEveryTaskAndQueue(t *testing.T) {
 			if strings.HasPrefix(name, "Queue") {
 				value = "[" + value + ", " // as the catalogue names a task's queue: [slack, 6]
 			}
-			if !strings.Contains(string(doc), value) {
+			if !strings.Contains(doc, value) {
 				t.Errorf("%s = %q is not in doc.go's task catalogue", name, value)
 			}
 		}
