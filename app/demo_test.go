@@ -140,19 +140,7 @@ func checkNeverTwice(t *testing.T, res *DemoResult) {
 // address received an email.
 func checkNoOptedOut(t *testing.T, emails []notify.Message) {
 	t.Helper()
-	f, err := examples.Sample.Open("sample/contacts.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
-	}
+	rows, col := sampleCSV(t, "contacts.csv")
 	optedOut := map[string]bool{}
 	for _, row := range rows[1:] {
 		if len(row) == len(rows[0]) && row[col["opt_out"]] == "true" {
@@ -219,19 +207,7 @@ const recentBuyWindow = 60 * 24 * time.Hour
 // examples.SampleAsOf, with the days since that deal.
 func recentBuyers(t *testing.T) map[string]int {
 	t.Helper()
-	f, err := examples.Sample.Open("sample/deals.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, h := range rows[0] {
-		col[h] = i
-	}
+	rows, col := sampleCSV(t, "deals.csv")
 	out := map[string]int{}
 	for _, row := range rows[1:] {
 		closed, err := time.Parse(time.RFC3339, row[col["closed_at"]])
@@ -376,4 +352,24 @@ func TestPreviewListsWhatDemoActsOn(t *testing.T) {
 			t.Fatalf("after the pass, %s on %s: held back %v with %d messages; want the cooldown", f.Rule, f.AccountID, f.HeldBack, len(f.Messages))
 		}
 	}
+}
+
+// sampleCSV reads one of the bundled sample's files: its rows (the header
+// first) and the index of each column by name.
+func sampleCSV(t *testing.T, name string) (rows [][]string, col map[string]int) {
+	t.Helper()
+	f, err := examples.Sample.Open("sample/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err = csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col = map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	return rows, col
 }
