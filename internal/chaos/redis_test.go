@@ -331,6 +331,8 @@ func queueState(insp *asynq.Inspector, ns string) (busy int, state string, err e
 		n := info.Scheduled + info.Retry
 		if name != "evaluate" {
 			n += info.Pending + info.Active + info.Aggregating
+		} else if n, err = shardsLeft(insp, q, n); err != nil {
+			return 0, "", err
 		}
 		busy += n
 		if n > 0 {
@@ -342,4 +344,23 @@ func queueState(insp *asynq.Inspector, ns string) (busy int, state string, err e
 		return 0, "queues idle", nil
 	}
 	return busy, strings.Join(parts, "; "), nil
+}
+
+// shardsLeft adds to n the evaluation shards pending or running in queue
+// q: a pass's work still to do. (Ticks' own tasks come and go every few
+// seconds and are not counted; a shard orphaned by a Redis outage stays
+// active until asynq's recoverer hands it out again, a minute or more.)
+func shardsLeft(insp *asynq.Inspector, q string, n int) (int, error) {
+	for _, list := range []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){insp.ListPendingTasks, insp.ListActiveTasks} {
+		tasks, err := list(q, asynq.PageSize(1000))
+		if err != nil {
+			return 0, err
+		}
+		for _, t := range tasks {
+			if strings.Contains(t.ID, ":shard:") {
+				n++
+			}
+		}
+	}
+	return n, nil
 }
