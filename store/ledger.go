@@ -151,6 +151,30 @@ redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[2])
 return 1
 `)
 
+// unclaimScript releases KEYS[1] if ARGV[1] claimed it at ARGV[2] (ms) and
+// nothing happened to it since, with reason ARGV[3]. Returns 1 when it did.
+var unclaimScript = redis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'status', 'token', 'claimed_ms')
+if h[1] ~= 'claimed' or h[2] ~= ARGV[1] or h[3] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[3])
+return 1
+`)
+
+// Unclaim gives back the claim token may have taken on key at claimedAt
+// (the millisecond Claim was given) when Claim's answer never came back
+// (Redis stalled or went away mid-call): the claim may have been written
+// although nothing was sent. Only that very claim is released, so that a
+// retry sends the message instead of finding it unknown; a claim made
+// earlier by the same token (whose send may have gone out) is left alone.
+// It reports whether there was such a claim to give back.
+func (s *Ledger) Unclaim(ctx context.Context, key, token string, claimedAt time.Time, reason string) (bool, error) {
+	n, err := unclaimScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, token, claimedAt.UnixMilli(), reason).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: unclaim: %w", err)
+	}
+	return n == 1, nil
+}
+
 func (s conn) ledgerKey(key string) string { return s.key("ledger", "e", key) }
 
 func (s conn) accountIndex(id string) string { return s.key("ledger", "by-account", id) }

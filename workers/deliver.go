@@ -20,6 +20,7 @@ import (
 // the frequency cap checked again at send time.
 type ledger interface {
 	Claim(ctx context.Context, e store.Entry, token string, lease time.Duration, now time.Time) (store.ClaimResult, error)
+	Unclaim(ctx context.Context, key, token string, claimedAt time.Time, reason string) (bool, error)
 	MarkSent(ctx context.Context, key, token string, at time.Time) error
 	Release(ctx context.Context, key, token, reason string) error
 	Reject(ctx context.Context, key, token, reason string) error
@@ -137,9 +138,10 @@ func (d *Deliverer) deliverOne(ctx context.Context, token string, m *notify.Mess
 			return nil
 		}
 	}
-	lease := time.Now().Add(ClaimLease)
-	res, err := d.Ledger.Claim(ctx, entryOf(m), token, ClaimLease, d.now())
+	lease, now := time.Now().Add(ClaimLease), d.now()
+	res, err := d.Ledger.Claim(ctx, entryOf(m), token, ClaimLease, now)
 	if err != nil {
+		d.unclaim(ctx, token, m, now, lease, err)
 		return fmt.Errorf("%w: %w", err, errStop)
 	}
 	switch res {

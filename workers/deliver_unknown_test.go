@@ -450,3 +450,48 @@ func TestDeadLetterOfAClaimedMessageIsUnknown(t *testing.T) {
 		t.Errorf("counted unknown %d, dead %d; want 1 each", counted(d, "unknown"), counted(d, "dead"))
 	}
 }
+
+// lostAnswerLedger writes the first claim but answers it with an error,
+// as Redis does when it stalls after reading a command (SIGSTOP, a
+// failover): the claim exists, its caller never learnt it.
+type lostAnswerLedger struct {
+	*store.Ledger
+	lost atomic.Bool
+}
+
+func (l *lostAnswerLedger) Claim(ctx context.Context, e store.Entry, token string, lease time.Duration, now time.Time) (store.ClaimResult, error) {
+	res, err := l.Ledger.Claim(ctx, e, token, lease, now)
+	if err == nil && l.lost.CompareAndSwap(false, true) {
+		return 0, errors.New("read tcp 127.0.0.1:6379: i/o timeout")
+	}
+	return res, err
+}
+
+// TestClaimWhoseAnswerWasLostIsGivenBack: the claim was written but its
+// answer lost, so nothing was sent: it is given back, and the task's retry
+// sends the email instead of leaving it unknown. A claim the same task
+// made earlier (whose send may have gone out) is not given back.
+func TestClaimWhoseAnswerWasLostIsGivenBack(t *testing.T) {
+	ctx := context.Background()
+	s, _ := miniStore(t)
+	snd := &recordingSender{}
+	d := newDeliverer(s, snd)
+	d.Ledger = &lostAnswerLedger{Ledger: s.Ledger}
+	msgs := messages(1, notify.Email)
+	if err := d.Deliver(ctx, "task-1", msgs); err == nil {
+		t.Fatal("want the claim's error")
+	}
+	if e := entryStatus(t, s, msgs[0].LedgerKey); e.Status != store.StatusFailed || snd.count(msgs[0].LedgerKey) != 0 {
+		t.Fatalf("after a lost claim answer: %s (%q), sent %d; want failed and not sent", e.Status, e.Error, snd.count(msgs[0].LedgerKey))
+	}
+	if err := d.Deliver(ctx, "task-1", msgs); err != nil || snd.count(msgs[0].LedgerKey) != 1 {
+		t.Fatalf("retry: %v, sent %d; want sent once", err, snd.count(msgs[0].LedgerKey))
+	}
+
+	// An earlier claim of the same token is not this call's to give back.
+	other := messages(2, notify.Email)[1:]
+	claimAs(t, s, &other[0], "task-2", time.Now().Add(-time.Second))
+	if ok, err := s.Ledger.Unclaim(ctx, other[0].LedgerKey, "task-2", time.Now(), "lost"); ok || err != nil {
+		t.Fatalf("Unclaim of an earlier claim = %v, %v; want nothing given back", ok, err)
+	}
+}

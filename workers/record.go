@@ -135,6 +135,20 @@ func (d *Deliverer) record(ctx context.Context, lease time.Time, what, key strin
 	}
 }
 
+// unclaim gives back the claim on m that token may have taken at now,
+// when Claim failed (claimErr): Redis may have written it without
+// answering, and nothing was sent, so the task's retry must send m rather
+// than find it unknown. It is retried like the other ledger writes.
+func (d *Deliverer) unclaim(ctx context.Context, token string, m *notify.Message, now, lease time.Time, claimErr error) {
+	err := d.record(ctx, lease, "unclaim", m.LedgerKey, func(ctx context.Context) error {
+		_, err := d.Ledger.Unclaim(ctx, m.LedgerKey, token, now, "claim unconfirmed, not sent: "+claimErr.Error())
+		return err
+	})
+	if err != nil {
+		d.Logger.Error("cannot give back a claim whose answer was lost; the message may be left unknown", "key", m.LedgerKey, "err", err)
+	}
+}
+
 // body is m as kept in the ledger for a resend.
 func body(m *notify.Message) []byte {
 	b, _ := json.Marshal(m) // plain data: always encodes
