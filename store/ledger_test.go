@@ -349,3 +349,27 @@ func testClaimProbe(t *testing.T, s *Store) {
 		t.Fatal("probing slack held email's turn")
 	}
 }
+
+// testUnclaim: only the claim made at the given millisecond by the given
+// token, untouched since, is given back.
+func testUnclaim(t *testing.T, s *Store) {
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	claim(t, s, "k", "t1", at, Claimed)
+	for _, tt := range []struct {
+		token string
+		at    time.Time
+	}{{"t2", at}, {"t1", at.Add(time.Millisecond)}} {
+		if ok, err := s.Ledger.Unclaim(ctx, "k", tt.token, tt.at, "lost"); ok || err != nil {
+			t.Fatalf("Unclaim(%s, %s) = %v, %v; want nothing given back", tt.token, tt.at, ok, err)
+		}
+	}
+	if ok, err := s.Ledger.Unclaim(ctx, "k", "t1", at, "lost answer"); !ok || err != nil {
+		t.Fatalf("Unclaim of the claim = %v, %v; want given back", ok, err)
+	}
+	wantStatus(t, s, "k", StatusFailed, "lost answer")
+	claim(t, s, "k", "t1", at.Add(time.Second), Claimed) // the retry claims and sends
+	if ok, _ := s.Ledger.Unclaim(ctx, "unknown-key", "t1", at, "lost"); ok {
+		t.Fatal("Unclaim of a key never claimed gave something back")
+	}
+}

@@ -38,6 +38,7 @@ var coreTests = []struct {
 	{"MarkSentAndRelease", testMarkSentAndRelease},
 	{"History", testHistory},
 	{"ClaimConcurrent", testClaimConcurrent},
+	{"Unclaim", testUnclaim},
 	{"LedgerUnknownOutcomes", testLedgerUnknownOutcomes},
 	{"LedgerLateOutcomeWins", testLedgerLateOutcomeWins},
 	{"LedgerReclaimAndResolve", testLedgerReclaimAndResolve},
