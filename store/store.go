@@ -178,3 +178,12 @@ func (s conn) key(parts ...string) string {
 func normEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
+
+// MaybeDone reports whether a call that failed with err may have been
+// carried out by Redis all the same: the connection failed or timed out
+// after the command may have been sent. An error Redis answered (LOADING,
+// a script error, READONLY...) means it did not run the command.
+func MaybeDone(err error) bool {
+	var reply redis.Error
+	return err != nil && !errors.As(err, &reply)
+}

@@ -1028,3 +1028,32 @@ func testDigestItems(t *testing.T, s *Store) {
 		t.Fatalf("DigestItems = %q, %v", got, err)
 	}
 }
+
+// TestMaybeDone: an error Redis answered means the command did not run;
+// a connection that failed may have carried it out.
+func TestMaybeDone(t *testing.T) {
+	ctx := context.Background()
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1})
+	defer rdb.Close()
+	m.SetError("LOADING Redis is loading the dataset in memory")
+	replied := rdb.Set(ctx, "k", "v", 0).Err()
+	m.SetError("")
+	m.Close()
+	lost := rdb.Set(ctx, "k", "v", 0).Err()
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no error", nil, false},
+		{"answered by Redis", replied, false},
+		{"connection gone", lost, true},
+		{"timed out", context.DeadlineExceeded, true},
+	}
+	for _, tt := range tests {
+		if got := MaybeDone(tt.err); got != tt.want {
+			t.Errorf("%s: MaybeDone(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+		}
+	}
+}

@@ -141,7 +141,9 @@ func (d *Deliverer) deliverOne(ctx context.Context, token string, m *notify.Mess
 	lease, now := time.Now().Add(ClaimLease), d.now()
 	res, err := d.Ledger.Claim(ctx, entryOf(m), token, ClaimLease, now)
 	if err != nil {
-		d.unclaim(ctx, token, m, now, lease, err)
+		if store.MaybeDone(err) {
+			d.unclaim(ctx, token, m, now, lease, err)
+		}
 		return fmt.Errorf("%w: %w", err, errStop)
 	}
 	switch res {

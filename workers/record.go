@@ -135,11 +135,20 @@ func (d *Deliverer) record(ctx context.Context, lease time.Time, what, key strin
 	}
 }
 
+// unclaimFor bounds the retries of an unclaim: failing it leaves a
+// message unknown (for an operator), never sends it twice, so it is not
+// worth holding a worker for the claim's whole lease while Redis is down.
+const unclaimFor = 30 * time.Second
+
 // unclaim gives back the claim on m that token may have taken at now,
 // when Claim failed (claimErr): Redis may have written it without
 // answering, and nothing was sent, so the task's retry must send m rather
-// than find it unknown. It is retried like the other ledger writes.
+// than find it unknown. It is retried like the other ledger writes, for
+// unclaimFor at most.
 func (d *Deliverer) unclaim(ctx context.Context, token string, m *notify.Message, now, lease time.Time, claimErr error) {
+	if until := time.Now().Add(unclaimFor); until.Before(lease) {
+		lease = until
+	}
 	err := d.record(ctx, lease, "unclaim", m.LedgerKey, func(ctx context.Context) error {
 		_, err := d.Ledger.Unclaim(ctx, m.LedgerKey, token, now, "claim unconfirmed, not sent: "+claimErr.Error())
 		return err
