@@ -16,8 +16,16 @@ import (
 // notify.outbox, templates, *_file) are already resolved against the
 // config file's folder; rule_files are resolved by RulePaths.
 type Config struct {
-	Redis     RedisConfig    `yaml:"redis"`
-	Timezone  string         `yaml:"timezone"`
+	Redis    RedisConfig `yaml:"redis"`
+	Timezone string      `yaml:"timezone"`
+	// Locale is the language of built-in email templates and of every
+	// fixed Slack text, and the number and date format: en (default) or fr.
+	// A contact's or account's own language, when the CRM has one, picks
+	// the email template.
+	Locale string `yaml:"locale"`
+	// Currency is the ISO 4217 code of amounts whose deals carry none
+	// (EUR, USD); empty: such amounts are shown without a currency.
+	Currency  string         `yaml:"currency"`
 	Sources   []Source       `yaml:"sources"`
 	Notify    NotifyConfig   `yaml:"notify"`
 	Limits    LimitsConfig   `yaml:"limits"`
@@ -53,9 +61,15 @@ type Source struct {
 	LoginURL   string        `yaml:"login_url"`   // salesforce: token host, login/test.salesforce.com or My Domain
 	APIVersion string        `yaml:"api_version"` // salesforce: REST API version such as v66.0
 	Path       string        `yaml:"path"`        // csv: folder of CSV files, resolved
-	Auth       *SourceAuth   `yaml:"auth"`        // nil when absent
-	Limits     SourceLimits  `yaml:"limits"`
-	Fields     Fields        `yaml:"fields"`
+	// Delimiter, Encoding, DateFormat and Decimal describe csv files
+	// exported by a spreadsheet or a French CRM: see connectors/csv.
+	Delimiter  string       `yaml:"delimiter"`   // csv: ",", ";", "\t" or "|"; default ","
+	Encoding   string       `yaml:"encoding"`    // csv: utf-8 (default; a BOM is skipped) or windows-1252
+	DateFormat string       `yaml:"date_format"` // csv: how dates are written, such as 02/01/2006 or 31/12/2006
+	Decimal    string       `yaml:"decimal"`     // csv: the decimal separator of amounts, "." (default) or ","
+	Auth       *SourceAuth  `yaml:"auth"`        // nil when absent
+	Limits     SourceLimits `yaml:"limits"`
+	Fields     Fields       `yaml:"fields"`
 }
 
 // SourceAuth holds a source's credentials. Which fields are set picks the
@@ -175,11 +189,30 @@ type SlackConfig struct {
 	SigningSecretFile string `yaml:"signing_secret_file"` // file holding signing_secret
 }
 
-// LimitsConfig caps how often and when customers are emailed.
+// LimitsConfig caps how often and when customers are emailed, and how
+// much one pass sends.
 type LimitsConfig struct {
-	EmailsPerContact RateLimit  `yaml:"emails_per_contact"`
-	QuietHours       QuietHours `yaml:"quiet_hours"`
+	EmailsPerContact RateLimit     `yaml:"emails_per_contact"`
+	QuietHours       QuietHours    `yaml:"quiet_hours"`
+	PerPass          PerPassLimits `yaml:"per_pass"`
 }
+
+// PerPassLimits caps what one evaluation pass sends. What is over a cap is
+// deferred to later passes, highest value first (ABC class, then
+// revenue_12m); a rep's or a channel's nudges over its cap are folded into
+// one digest. 0 means no cap.
+type PerPassLimits struct {
+	Emails          int `yaml:"emails"`            // customer emails per pass, all rules (default 200)
+	SlackPerRep     int `yaml:"slack_per_rep"`     // separate nudges per rep per pass (default 5)
+	SlackPerChannel int `yaml:"slack_per_channel"` // separate posts per channel per pass (default 10)
+}
+
+// Defaults of limits.per_pass.
+const (
+	DefaultPerPassEmails          = 200
+	DefaultPerPassSlackPerRep     = 5
+	DefaultPerPassSlackPerChannel = 10
+)
 
 // RateLimit allows at most Max messages in any window of length Per.
 type RateLimit struct {
@@ -248,8 +281,10 @@ func defaults() Config {
 		Redis:    RedisConfig{Namespace: "crmsync"},
 		Timezone: "UTC",
 		Notify:   NotifyConfig{Email: EmailConfig{ReplyToOwner: true}},
+		Locale:   "en",
 		Limits: LimitsConfig{
 			EmailsPerContact: RateLimit{Max: 2, Per: 30 * 24 * time.Hour},
+			PerPass:          PerPassLimits{Emails: DefaultPerPassEmails, SlackPerRep: DefaultPerPassSlackPerRep, SlackPerChannel: DefaultPerPassSlackPerChannel},
 		},
 		Evaluate: EvaluateConfig{Schedule: "0 7 * * 1-5"},
 		Workers:  WorkersConfig{Concurrency: 10},

@@ -51,6 +51,8 @@ func TestParseGood(t *testing.T) {
 	want := Config{
 		Redis:    RedisConfig{URL: testRedisURL, Namespace: "acme"},
 		Timezone: "Europe/Paris",
+		Locale:   "fr",
+		Currency: "EUR",
 		Sources: []Source{
 			{Name: "files", Type: "csv", Schedule: "@every 15m", StaleAfter: DefaultStaleAfter, Path: "testdata/data"},
 			{Name: "archive", Type: "csv", Schedule: "0 */6 * * *", StaleAfter: DefaultStaleAfter, Path: "/srv/archive"},
@@ -63,6 +65,7 @@ func TestParseGood(t *testing.T) {
 		Limits: LimitsConfig{
 			EmailsPerContact: RateLimit{Max: 3, Per: 14 * 24 * time.Hour},
 			QuietHours:       QuietHours{From: "19:00", To: "08:30", Weekends: true},
+			PerPass:          PerPassLimits{Emails: 50, SlackPerRep: 3, SlackPerChannel: DefaultPerPassSlackPerChannel},
 		},
 		Evaluate:  EvaluateConfig{Schedule: "30 6 * * 1-5"},
 		Workers:   WorkersConfig{Concurrency: 4},
@@ -175,6 +178,11 @@ func TestParseErrors(t *testing.T) {
 		{"bad.namespace-from.yaml", []string{
 			`bad.namespace-from.yaml:2:14: redis.namespace: invalid namespace "prod:crm" (want letters, digits, "-", "_" and ".", with at most one {hash tag}; no spaces or ":")`,
 			`bad.namespace-from.yaml:6:19: notify.email.from.email: invalid email address "success@company-name" (want one SendGrid accepts, such as success@example.com)`,
+		}},
+		{"bad.locale.yaml", []string{
+			`bad.locale.yaml:1:9: locale: "de" is not one of en, fr`,
+			`bad.locale.yaml:2:11: currency: "euro" is not an ISO 4217 code such as EUR or USD`,
+			`bad.locale.yaml:4:22: limits.per_pass.emails: must be 0 (no cap) or more, got -1`,
 		}},
 		{"merge.yaml", []string{
 			`merge.yaml:12:5: sources[1].bogus: unknown key`,

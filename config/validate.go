@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 func (c *Config) validate(d *document) {
 	c.validateRedis(d)
 	c.validateTimezone(d)
+	c.validateLocale(d)
 	seen := map[string]int{}
 	for i := range c.Sources {
 		c.validateSource(d, i, seen)
@@ -191,6 +193,11 @@ func (c *Config) validateLimits(d *document) {
 	if l.EmailsPerContact.Per <= 0 {
 		d.addf("limits.emails_per_contact.per", "must be a positive duration such as 30d")
 	}
+	for key, v := range map[string]int{"emails": l.PerPass.Emails, "slack_per_rep": l.PerPass.SlackPerRep, "slack_per_channel": l.PerPass.SlackPerChannel} {
+		if v < 0 {
+			d.addf("limits.per_pass."+key, "must be 0 (no cap) or more, got %d", v)
+		}
+	}
 	q := l.QuietHours
 	c.checkClock(d, "limits.quiet_hours.from", q.From, q.To != "")
 	c.checkClock(d, "limits.quiet_hours.to", q.To, q.From != "")
@@ -275,5 +282,21 @@ func (c *Config) validateHTTP(d *document) {
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		d.addf("http.listen", "invalid port %q in %q", port, c.HTTP.Listen)
+	}
+}
+
+// Locales lists the values of locale: the languages of the built-in
+// templates and fixed texts.
+var Locales = []string{"en", "fr"}
+
+// currencyPattern is an ISO 4217 code.
+var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+
+func (c *Config) validateLocale(d *document) {
+	if !slices.Contains(Locales, c.Locale) {
+		d.addf("locale", "%q is not one of %s", c.Locale, strings.Join(Locales, ", "))
+	}
+	if c.Currency != "" && !currencyPattern.MatchString(c.Currency) {
+		d.addf("currency", "%q is not an ISO 4217 code such as EUR or USD", c.Currency)
 	}
 }

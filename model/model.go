@@ -59,6 +59,7 @@ type Account struct {
 	PrimaryContactID string            `json:"primary_contact_id,omitempty"` // internal id, when the CRM marks one
 	Lifecycle        Lifecycle         `json:"lifecycle"`
 	TimeZone         string            `json:"timezone,omitempty"` // IANA name
+	Language         string            `json:"language,omitempty"` // the account's language when the CRM has one: "fr", "en-GB"
 	URL              string            `json:"url,omitempty"`      // link to the record in the CRM
 	CreatedAt        time.Time         `json:"created_at"`
 	LastActivityAt   time.Time         `json:"last_activity_at,omitzero"`
@@ -76,6 +77,7 @@ type Contact struct {
 	Phone          string    `json:"phone,omitempty"`
 	Title          string    `json:"title,omitempty"`
 	TimeZone       string    `json:"timezone,omitempty"` // IANA name
+	Language       string    `json:"language,omitempty"` // the contact's language when the CRM has one: "fr", "en-GB"
 	OptOut         bool      `json:"opt_out,omitempty"`  // the CRM says: no marketing email
 	Primary        bool      `json:"primary,omitempty"`  // marked as the account's primary contact
 	LastActivityAt time.Time `json:"last_activity_at,omitzero"`

@@ -13,6 +13,15 @@ type Data struct {
 	Rule        string `json:"rule"`
 	Description string `json:"description,omitempty"`
 	Severity    string `json:"severity,omitempty"`
+	// Title is the rule's headline for this account, rendered, plain text
+	// (see rules.Rule.RenderTitle); empty: the channel's default.
+	Title string `json:"title,omitempty"`
+	// Locale is the language the message is written in ("en", "fr") and
+	// the format of its numbers and dates.
+	Locale string `json:"locale,omitempty"`
+	// Currency is the ISO 4217 code of the amounts (revenue); empty:
+	// unknown, amounts are shown without one.
+	Currency string `json:"currency,omitempty"`
 
 	Account model.Account  `json:"account"`
 	Contact *model.Contact `json:"contact,omitempty"` // the email's recipient, or the contact a rep should call

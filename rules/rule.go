@@ -11,7 +11,7 @@ import (
 )
 
 // ruleKeys are the keys a rule may have.
-var ruleKeys = []string{"name", "description", "when", "severity", "labels", "cooldown", "for", "inhibits", "actions", "on_resolve"}
+var ruleKeys = []string{"name", "description", "title", "when", "severity", "labels", "cooldown", "for", "activation", "inhibits", "actions", "on_resolve"}
 
 // templateNameRe is what an email template name may be made of: a name,
 // never a path.
@@ -23,12 +23,18 @@ func (d *decoder) rule(n *yaml.Node, path string) *ruleDef {
 	if m == nil {
 		return nil
 	}
-	r := &Rule{File: d.src.name, Line: n.Line, Severity: SeverityInfo, Cooldown: DefaultCooldown}
+	r := &Rule{File: d.src.name, Line: n.Line, Severity: SeverityInfo, Cooldown: DefaultCooldown, Activation: ActivationImmediate}
 	def := &ruleDef{rule: r, path: path, name: n}
 	d.ruleName(def, m)
 	d.ruleWhen(def, m)
 	if e, ok := m["description"]; ok {
 		r.Description, _ = d.str(e.Val, path+".description")
+	}
+	if e, ok := m["title"]; ok {
+		d.title(r, e.Val, path+".title")
+	}
+	if e, ok := m["activation"]; ok {
+		r.Activation = d.oneOf(e.Val, path+".activation", ActivationImmediate, ActivationImmediate, ActivationBaseline)
 	}
 	if e, ok := m["severity"]; ok {
 		r.Severity = d.oneOf(e.Val, path+".severity", SeverityInfo, SeverityInfo, SeverityWarning, SeverityCritical)

@@ -24,6 +24,13 @@ const (
 	SeverityCritical = "critical"
 )
 
+// Activations: what a rule does on the accounts that already match when
+// it is first activated.
+const (
+	ActivationImmediate = "immediate" // act on them at once (the default)
+	ActivationBaseline  = "baseline"  // record them as flagged, without messages
+)
+
 // Recipients of actions.
 const (
 	EmailToPrimaryContact = "primary_contact" // the account's primary contact (the default)
@@ -76,11 +83,20 @@ func (rs *RuleSet) Rule(name string) *Rule {
 type Rule struct {
 	Name        string
 	Description string
-	Severity    string // info, warning or critical
-	When        string // the expression, as written
-	Labels      map[string]string
+	// Title is the headline of the rule's messages, a text/template over
+	// notify.Data ("Upsell: {{ .Account.Name }}"); empty: the description,
+	// else a default for the severity. See RenderTitle.
+	Title    string
+	Severity string // info, warning or critical
+	When     string // the expression, as written
+	Labels   map[string]string
 	// Cooldown is the shortest time between two firings for one account.
 	Cooldown time.Duration
+	// Activation is ActivationImmediate or ActivationBaseline: with
+	// baseline, the accounts that match at the rule's first pass are
+	// recorded as flagged without messages; only those that start to match
+	// later are acted on.
+	Activation string
 	// For is how long the condition must have held, across passes, before
 	// the rule fires (0: at once). It absorbs sync lag.
 	For time.Duration
@@ -96,6 +112,7 @@ type Rule struct {
 	Line int
 
 	program *vm.Program
+	title   *template.Template
 }
 
 // Action is one thing to do when a rule fires: exactly one of its fields
