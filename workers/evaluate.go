@@ -67,17 +67,23 @@ type ClassStats struct {
 
 // Report summarises an evaluation pass.
 type Report struct {
-	Pass       string                    `json:"pass"`
-	Now        time.Time                 `json:"now"`
-	StartedAt  time.Time                 `json:"started_at"`
-	Duration   time.Duration             `json:"duration"`
-	Accounts   int                       `json:"accounts"`
-	Revenue    float64                   `json:"revenue_12m"`
-	ABC        map[string]*ClassStats    `json:"abc"`
-	Flags      map[string]int            `json:"flags"`    // rule → accounts flagged (fired)
-	Resolved   map[string]int            `json:"resolved"` // rule → flags that stopped holding
-	Enqueued   map[notify.Channel]int    `json:"enqueued"` // channel → messages enqueued
-	Skipped    map[string]map[string]int `json:"skipped"`  // rule → reason → count
+	Pass      string                 `json:"pass"`
+	Now       time.Time              `json:"now"`
+	StartedAt time.Time              `json:"started_at"`
+	Duration  time.Duration          `json:"duration"`
+	Accounts  int                    `json:"accounts"`
+	Revenue   float64                `json:"revenue_12m"`
+	ABC       map[string]*ClassStats `json:"abc"`
+	Flags     map[string]int         `json:"flags"`    // rule → accounts flagged (fired)
+	Resolved  map[string]int         `json:"resolved"` // rule → flags that stopped holding
+	Enqueued  map[notify.Channel]int `json:"enqueued"` // channel → messages enqueued
+	// Messages counts the messages enqueued per rule and channel (digests
+	// under the rule "digest").
+	Messages map[string]map[notify.Channel]int `json:"messages,omitempty"`
+	// Deferred counts, per channel, the messages over limits.per_pass left
+	// to later passes ("deferred 230 emails to later passes").
+	Deferred   map[notify.Channel]int    `json:"deferred,omitempty"`
+	Skipped    map[string]map[string]int `json:"skipped"` // rule → reason (Skip*) → count
 	RuleErrors int                       `json:"rule_errors,omitempty"`
 	// Stale are the sources whose data the pass used although their syncs
 	// have not completed for longer than their stale_after.

@@ -13,10 +13,13 @@ import (
 	"github.com/crmsync/crmsync/rules"
 )
 
-// PreviewFilter narrows a preview to one rule and/or one account.
+// PreviewFilter narrows a preview to one rule, one account and/or the
+// accounts of one owner (matched on the owner's email, name or id,
+// case-insensitively).
 type PreviewFilter struct {
 	Rule      string
 	AccountID string
+	Owner     string
 }
 
 // Flag is one rule firing on one account in a preview: why it fired, what
