@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,8 +17,9 @@ const LedgerTTL = 400 * 24 * time.Hour
 
 // Ledger entry statuses.
 //
-// A message is claimed before it is sent, then marked sent, released
-// (failed) or rejected. An entry found claimed by an attempt that never
+// A message is claimed before it is sent, then marked sent (written, when
+// the channel's sender writes it to an outbox instead of sending it),
+// released (failed) or rejected. An entry found claimed by an attempt that never
 // recorded what the provider did (the same task's earlier attempt, or
 // another task whose lease passed) becomes unknown: it may have gone out.
 // An unknown entry is never claimed again by a plain Claim; it is resolved
@@ -27,11 +29,17 @@ const LedgerTTL = 400 * 24 * time.Hour
 const (
 	StatusClaimed  = "claimed"
 	StatusSent     = "sent"
+	StatusWritten  = "written"  // written to the outbox (notify.outbox) instead of sent: delivered, as far as crmsync goes
 	StatusFailed   = "failed"   // the last attempt failed; a retry may claim it again
 	StatusRejected = "rejected" // the provider refused it for good (bad address, bad request): never resent
 	StatusDead     = "dead"     // every retry failed: the dead-letter record, never resent
 	StatusUnknown  = "unknown"  // sent or not, nobody knows: never sent again automatically
 )
+
+// Delivered reports whether status says that the message went where
+// crmsync delivers it: sent, or written to the outbox. Frequency caps count
+// both, and neither is ever delivered again.
+func Delivered(status string) bool { return status == StatusSent || status == StatusWritten }
 
 // ErrNotUnknown reports that an entry to resend or resolve is not of
 // unknown outcome (it was sent, failed and is retried, or never claimed).
@@ -102,7 +110,7 @@ func (r ClaimResult) String() string {
 var claimScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'status', 'token', 'claimed_ms', 'lease_ms')
 local st = h[1]
-if st == 'sent' or st == 'rejected' or st == 'dead' then return 1 end
+if st == 'sent' or st == 'written' or st == 'rejected' or st == 'dead' then return 1 end
 if st == 'unknown' then return 3 end
 local now = tonumber(ARGV[2])
 if st == 'claimed' then
@@ -121,15 +129,16 @@ end
 return 0
 `)
 
-// markSentScript sets KEYS[1] to sent if ARGV[1] holds its claim, also
-// when the entry became unknown meanwhile (the outcome arrives late), or
-// already sent it. ARGV: token, sent ms, ttl ms. Returns 1 on success.
+// markSentScript sets KEYS[1] to ARGV[4] (sent or written) if ARGV[1]
+// holds its claim, also when the entry became unknown meanwhile (the
+// outcome arrives late), or already delivered it. ARGV: token, sent ms,
+// ttl ms, status. Returns 1 on success.
 var markSentScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'status', 'token')
 if h[2] ~= ARGV[1] then return 0 end
-if h[1] == 'sent' then return 1 end
+if h[1] == 'sent' or h[1] == 'written' then return 1 end
 if h[1] ~= 'claimed' and h[1] ~= 'unknown' then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'sent', 'sent_ms', ARGV[2])
+redis.call('HSET', KEYS[1], 'status', ARGV[4], 'sent_ms', ARGV[2])
 redis.call('HDEL', KEYS[1], 'msg', 'error')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
@@ -185,7 +194,7 @@ func (s conn) recipientIndex(r string) string {
 
 // Claim claims the ledger entry e.Key for token before a send, for lease
 // from now. A new entry and a released (failed) one are Claimed; a sent,
-// rejected or dead one is AlreadySent; one claimed by another token within
+// written, rejected or dead one is AlreadySent; one claimed by another token within
 // its lease is HeldByOther. One claimed by the same token (an earlier
 // attempt of the same task never recorded what it did) or by another
 // token whose lease has passed becomes unknown (NowUnknown), and an
@@ -223,13 +232,23 @@ func entryData(e Entry) ([]byte, error) {
 // outcome arrived late), and marking an entry this token already marked
 // sent succeeds again.
 func (s *Ledger) MarkSent(ctx context.Context, key, token string, at time.Time) error {
+	return s.markDelivered(ctx, key, token, StatusSent, at)
+}
+
+// MarkWritten is MarkSent for a message written to the outbox instead of
+// sent: its entry says written, and counts as sent everywhere else.
+func (s *Ledger) MarkWritten(ctx context.Context, key, token string, at time.Time) error {
+	return s.markDelivered(ctx, key, token, StatusWritten, at)
+}
+
+func (s *Ledger) markDelivered(ctx context.Context, key, token, status string, at time.Time) error {
 	ok, err := markSentScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)},
-		token, at.UnixMilli(), LedgerTTL.Milliseconds()).Bool()
+		token, at.UnixMilli(), LedgerTTL.Milliseconds(), status).Bool()
 	if err != nil {
-		return fmt.Errorf("store: mark sent: %w", err)
+		return fmt.Errorf("store: mark %s: %w", status, err)
 	}
 	if !ok {
-		return fmt.Errorf("store: mark sent %s: %w", key, ErrClaimLost)
+		return fmt.Errorf("store: mark %s %s: %w", status, key, ErrClaimLost)
 	}
 	return nil
 }
@@ -347,7 +366,7 @@ end
 var reclaimScript = redis.NewScript(unknownLua + `
 local h = redis.call('HMGET', KEYS[1], 'status', 'lease_ms')
 local st = effective(h[1], h[2], tonumber(ARGV[2]))
-if st == 'sent' or st == 'rejected' or st == 'dead' then return 1 end
+if st == 'sent' or st == 'written' or st == 'rejected' or st == 'dead' then return 1 end
 if st == 'claimed' then return 2 end
 if st ~= 'unknown' then return 5 end
 redis.call('HSET', KEYS[1], 'status', 'claimed', 'token', ARGV[1], 'claimed_ms', ARGV[2], 'lease_ms', ARGV[3])
@@ -359,7 +378,7 @@ return 0
 // outcome is unknown (or whose holder's lease has passed), to send it
 // again: after a Slack lookup found no trace of it, or on an operator's
 // request. Concurrent reclaims of one entry have one winner (Claimed); the
-// others get HeldByOther. A sent, rejected or dead entry is AlreadySent;
+// others get HeldByOther. A sent, written, rejected or dead entry is AlreadySent;
 // any other fails with ErrNotUnknown.
 func (s *Ledger) Reclaim(ctx context.Context, key, token string, lease time.Duration, now time.Time) (ClaimResult, error) {
 	res, err := reclaimScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)},
@@ -378,7 +397,7 @@ func (s *Ledger) Reclaim(ctx context.Context, key, token string, lease time.Dura
 var resolveScript = redis.NewScript(unknownLua + `
 local h = redis.call('HMGET', KEYS[1], 'status', 'lease_ms')
 local st = effective(h[1], h[2], tonumber(ARGV[2]))
-if st == 'sent' then return 1 end
+if st == 'sent' or st == 'written' then return 1 end
 if st ~= 'unknown' then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'sent', 'sent_ms', ARGV[1])
 redis.call('HDEL', KEYS[1], 'msg', 'error')
@@ -411,7 +430,7 @@ func (s *Ledger) ResolveSent(ctx context.Context, key string, sentAt, now time.T
 var deadScript = redis.NewScript(`
 local h = redis.call('HMGET', KEYS[1], 'status', 'token', 'lease_ms')
 local st = h[1]
-if st == 'sent' or st == 'rejected' or st == 'dead' then return 0 end
+if st == 'sent' or st == 'written' or st == 'rejected' or st == 'dead' then return 0 end
 if st == 'claimed' or st == 'unknown' then
   if st == 'claimed' and h[2] ~= ARGV[6] and (tonumber(h[3]) or 0) > tonumber(ARGV[1]) then return 0 end
   if ARGV[7] ~= '' then redis.call('HSETNX', KEYS[1], 'msg', ARGV[7]) end
@@ -477,6 +496,46 @@ func (s *Ledger) Entry(ctx context.Context, key string) (Entry, error) {
 	}
 	return e, nil
 }
+
+// PassEntries returns the ledger entries of the messages of one pass, in
+// no particular order: those claimed (or dead-lettered) so far. It scans
+// the keys named by the pass (a ledger key ends with the pass that opened
+// its cooldown period, workers.LedgerKey) and keeps the entries the pass
+// made, so it reads the whole key space once: for one-shot commands, not
+// for a hot path.
+func (s *Ledger) PassEntries(ctx context.Context, pass string) ([]Entry, error) {
+	if pass == "" {
+		return nil, errors.New("store: pass entries: no pass")
+	}
+	match := globEscaper.Replace(s.ledgerKey("")) + "*" + globEscaper.Replace(pass) + "*"
+	prefix := len(s.ledgerKey(""))
+	var out []Entry
+	iter := s.rdb.Scan(ctx, 0, match, 1000).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		h, err := s.rdb.HGetAll(ctx, k).Result()
+		if err != nil {
+			return nil, fmt.Errorf("store: pass entries: %w", err)
+		}
+		if len(h) == 0 {
+			continue // expired since the scan saw it
+		}
+		e, err := decodeEntry(k[prefix:], h)
+		if err != nil {
+			return nil, fmt.Errorf("store: pass entries: %w", err)
+		}
+		if e.Pass == pass {
+			out = append(out, e)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("store: pass entries: %w", err)
+	}
+	return out, nil
+}
+
+// globEscaper escapes the characters SCAN's MATCH pattern reads.
+var globEscaper = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`)
 
 // History returns the account's ledger entries, newest claim first. An
 // entry still claimed after its lease is shown unknown: the worker that
