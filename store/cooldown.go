@@ -25,6 +25,10 @@ return 0
 // ruleEscaper keeps rule names with ':' from colliding in cooldown keys.
 var ruleEscaper = strings.NewReplacer("%", "%25", ":", "%3A")
 
+func (s conn) cooldownKey(rule, accountID string) string {
+	return s.key("cooldown", ruleEscaper.Replace(rule), accountID)
+}
+
 // AcquireCooldown starts the rule's cooldown for the account, for ttl, and
 // reports whether the rule may fire: true when no cooldown was running,
 // and also when the running one was acquired by this same pass, so a
@@ -33,7 +37,7 @@ func (s *Passes) AcquireCooldown(ctx context.Context, rule, accountID, pass stri
 	if ttl < time.Millisecond {
 		return false, errors.New("store: acquire cooldown: ttl must be at least 1ms")
 	}
-	k := s.key("cooldown", ruleEscaper.Replace(rule), accountID)
+	k := s.cooldownKey(rule, accountID)
 	ok, err := cooldownScript.Run(ctx, s.rdb, []string{k}, pass, ttl.Milliseconds()).Bool()
 	if err != nil {
 		return false, fmt.Errorf("store: acquire cooldown: %w", err)
@@ -44,7 +48,7 @@ func (s *Passes) AcquireCooldown(ctx context.Context, rule, accountID, pass stri
 // Cooldown reports whether the rule's cooldown for the account is running,
 // and until when. It changes nothing: previews use it.
 func (s *Passes) Cooldown(ctx context.Context, rule, accountID string) (until time.Time, ok bool, err error) {
-	k := s.key("cooldown", ruleEscaper.Replace(rule), accountID)
+	k := s.cooldownKey(rule, accountID)
 	ttl, err := s.rdb.PTTL(ctx, k).Result()
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: cooldown: %w", err)

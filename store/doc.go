@@ -49,6 +49,9 @@
 //	<ns>:pass:<pass>:plan          string, the pass's plan (thresholds, shards), 48 h
 //	<ns>:pass:<pass>:shards        hash, shard → its result, 48 h
 //	<ns>:pass:<pass>:digests       set of the pass's digest keys; :digest:<key> list of items
+//	<ns>:pass:<pass>:staged        hash, "rule|account" → a match's planned messages, until the
+//	                               pass picks what goes now under limits.per_pass, 48 h
+//	<ns>:rule-activated:<rule>     string, the pass that first evaluated the rule (baseline)
 //	<ns>:flags:<rule>              hash, account id → FlagState JSON (pending or firing)
 //	<ns>:cooldown:<rule>:<id>      string holding the pass that acquired it, with a TTL
 //	                               (':' and '%' in the rule name are %-escaped)

@@ -18,6 +18,10 @@ type FlagState struct {
 	Since   time.Time `json:"since"`             // first pass at which the condition held, in a row
 	FiredAt time.Time `json:"fired_at,omitzero"` // when the rule fired; zero while it waits out its `for`
 	Pass    string    `json:"pass,omitempty"`    // the pass that fired it
+	// Baseline is set when the account already matched at the pass that
+	// activated a rule with activation: baseline: the flag is recorded,
+	// never acted on, until the condition stops holding.
+	Baseline bool `json:"baseline,omitempty"`
 }
 
 func (s conn) flagKey(rule string) string { return s.key("flags", ruleEscaper.Replace(rule)) }

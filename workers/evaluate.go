@@ -51,6 +51,11 @@ type passBook interface {
 	SetFlagStates(ctx context.Context, rule string, set map[string]store.FlagState, clear []string) error
 	RecordResolved(ctx context.Context, e store.Entry, at time.Time) error
 	Snoozed(ctx context.Context, rule, accountID string) (time.Time, bool, error)
+	StageCandidates(ctx context.Context, pass string, items map[string][]byte) error
+	StagedCandidates(ctx context.Context, pass string, fn func(field string, data []byte) error) error
+	ReleaseCooldowns(ctx context.Context, pass string, matches [][2]string) error
+	ActivateRule(ctx context.Context, rule, pass string) (string, error)
+	RuleActivated(ctx context.Context, rule string) (bool, error)
 }
 
 // enqueuer is the part of asynq.Client the evaluation uses.
@@ -104,6 +109,8 @@ func newReport(pass string, now time.Time) *Report {
 		Flags:    map[string]int{},
 		Resolved: map[string]int{},
 		Enqueued: map[notify.Channel]int{},
+		Messages: map[string]map[notify.Channel]int{},
+		Deferred: map[notify.Channel]int{},
 		Skipped:  map[string]map[string]int{},
 	}
 }
@@ -133,6 +140,8 @@ type Evaluator struct {
 	// ShardSize is the number of accounts a shard holds (default
 	// DefaultShardSize).
 	ShardSize int
+	// Limits caps what one pass sends (limits.per_pass); zero: no cap.
+	Limits PassLimits
 }
 
 // DefaultShardSize is the number of accounts of a shard.
@@ -236,6 +245,9 @@ func (e *Evaluator) begin(ctx context.Context, pass string, now time.Time) (*pas
 	if err != nil {
 		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
 	}
+	if doc.Baseline, err = e.activate(ctx, pass); err != nil {
+		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
+	}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return nil, false, fmt.Errorf("evaluate %s: encode plan: %w", pass, err)
@@ -271,6 +283,9 @@ type passDoc struct {
 	Revenue  float64                `json:"revenue_12m"`
 	ABC      map[string]*ClassStats `json:"abc"`
 	Stale    []StaleSource          `json:"stale,omitempty"`
+	// Baseline names the rules with activation: baseline that this pass
+	// activates: their matches now are their baseline.
+	Baseline map[string]bool `json:"baseline,omitempty"`
 }
 
 // plan reads the whole portfolio once: the samples segmentation needs, the
@@ -327,13 +342,12 @@ func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardRe
 		for k, v := range r.Enqueued {
 			rep.Enqueued[k] += v
 		}
-		for rule, reasons := range r.Skipped {
-			for reason, n := range reasons {
-				if rep.Skipped[rule] == nil {
-					rep.Skipped[rule] = map[string]int{}
-				}
-				rep.Skipped[rule][reason] += n
-			}
+		addCounts(rep.Skipped, r.Skipped)
+		addCounts(rep.Messages, r.Messages)
+	}
+	if e.Limits.active() {
+		if err := e.perPass(ctx, doc, rep); err != nil {
+			return nil, fmt.Errorf("evaluate %s: %w", doc.Pass, err)
 		}
 	}
 	digests, err := e.sendDigests(ctx, doc)
@@ -341,6 +355,9 @@ func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardRe
 		return nil, fmt.Errorf("evaluate %s: %w", doc.Pass, err)
 	}
 	rep.Enqueued[notify.Slack] += digests
+	if digests > 0 {
+		addCounts(rep.Messages, map[string]map[notify.Channel]int{DigestRule: {notify.Slack: digests}})
+	}
 	rep.Duration = time.Since(rep.StartedAt)
 	e.Metrics.PassDuration.Observe(rep.Duration.Seconds())
 	e.Metrics.LastPass.SetToCurrentTime()
@@ -350,13 +367,50 @@ func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardRe
 	if err := e.Passes.UnlockPass(ctx, doc.Pass); err != nil {
 		return nil, err
 	}
-	e.Logger.Info("evaluation done", "pass", doc.Pass, "accounts", rep.Accounts, "flags", rep.Flags, "enqueued", rep.Enqueued, "duration", rep.Duration)
+	e.Logger.Info("evaluation done", "pass", doc.Pass, "accounts", rep.Accounts, "flags", rep.Flags, "enqueued", rep.Enqueued, "deferred", rep.Deferred, "duration", rep.Duration)
 	return rep, nil
 }
 
-func (e *Evaluator) skipped(res *shardResult, rule, reason string) {
-	res.skip(rule, reason)
-	e.Metrics.Skipped.WithLabelValues(rule, reason).Inc()
+// DigestRule is the rule under which reports count digests: one digest
+// may list several rules' accounts.
+const DigestRule = "digest"
+
+// countHold counts a message of rule held back for reason, in skipped and
+// in crmsync_messages_skipped_total.
+func (e *Evaluator) countHold(skipped map[string]map[string]int, rule string, reason Hold) {
+	if skipped[rule] == nil {
+		skipped[rule] = map[string]int{}
+	}
+	skipped[rule][string(reason)]++
+	e.Metrics.Skipped.WithLabelValues(rule, string(reason)).Inc()
+}
+
+// addCounts adds the counts of src to dst.
+func addCounts[K comparable](dst, src map[string]map[K]int) {
+	for k, m := range src {
+		if dst[k] == nil {
+			dst[k] = map[K]int{}
+		}
+		for kk, n := range m {
+			dst[k][kk] += n
+		}
+	}
+}
+
+// activate records the rules this pass is the first to evaluate, and
+// returns those with activation: baseline among them.
+func (e *Evaluator) activate(ctx context.Context, pass string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, r := range e.Rules.Rules {
+		by, err := e.Passes.ActivateRule(ctx, r.Name, pass)
+		if err != nil {
+			return nil, err
+		}
+		if by == pass && r.Activation == rules.ActivationBaseline {
+			out[r.Name] = true
+		}
+	}
+	return out, nil
 }
 
 func (e *Evaluator) saveReport(ctx context.Context, rep *Report) error {

@@ -131,10 +131,10 @@ func TestEvaluateCapsEmailsPerContact(t *testing.T) {
 	if !slices.Equal(to, []string{"ann@example.com/quiet"}) {
 		t.Fatalf("emails = %v, want one to ann", to)
 	}
-	if got := rep.Skipped["also-quiet"][SkipCapped] + rep.Skipped["quiet"][SkipCapped]; got != 3 {
+	if got := rep.Skipped["also-quiet"][string(SkipCapped)] + rep.Skipped["quiet"][string(SkipCapped)]; got != 3 {
 		t.Fatalf("capped = %v, want 3 (ann's second, bob's two)", rep.Skipped)
 	}
-	if rep.Skipped["quiet"][SkipInhibited] != 2 {
+	if rep.Skipped["quiet"][string(SkipInhibited)] != 2 {
 		t.Fatalf("inhibited = %v, want quiet's Slack nudge inhibited on both accounts", rep.Skipped)
 	}
 }
@@ -201,7 +201,7 @@ func TestEvaluateHonoursCooldownAcrossPasses(t *testing.T) {
 	if got := len(q.messages()); got != 2*first {
 		t.Fatalf("a pass inside the cooldown planned %d new messages", got-2*first)
 	}
-	if rep.Flags["quiet"] != 1 || rep.Skipped["quiet"][SkipCooldown] != 1 {
+	if rep.Flags["quiet"] != 1 || rep.Skipped["quiet"][string(SkipCooldown)] != 1 {
 		t.Fatalf("report = flags %v skipped %v; want the flag counted and held back by the cooldown", rep.Flags, rep.Skipped)
 	}
 }
@@ -382,9 +382,9 @@ func TestForWaitsThenFiresThenResolves(t *testing.T) {
 			t.Fatal(err)
 		}
 		msgs := q.messages()[before:]
-		if rep.Flags["quiet"] != st.flags || rep.Skipped["quiet"][SkipPending] != st.pending || rep.Resolved["quiet"] != st.resolved || len(msgs) != st.n {
+		if rep.Flags["quiet"] != st.flags || rep.Skipped["quiet"][string(SkipPending)] != st.pending || rep.Resolved["quiet"] != st.resolved || len(msgs) != st.n {
 			t.Fatalf("step %d: flags %v pending %v resolved %v messages %d; want %d %d %d %d",
-				i, rep.Flags, rep.Skipped["quiet"][SkipPending], rep.Resolved, len(msgs), st.flags, st.pending, st.resolved, st.n)
+				i, rep.Flags, rep.Skipped["quiet"][string(SkipPending)], rep.Resolved, len(msgs), st.flags, st.pending, st.resolved, st.n)
 		}
 		if st.resolved == 1 && (!strings.Contains(msgs[0].Text, "Acme 1 re-engaged") || msgs[0].To != "rep@example.com") {
 			t.Fatalf("resolution note = %+v", msgs[0])
@@ -472,7 +472,7 @@ func TestButtonsSnoozeAndMarkContacted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Skipped["quiet"][SkipSnoozed] != 1 || rep.Enqueued[notify.Email] != 1 {
+	if rep.Skipped["quiet"][string(SkipSnoozed)] != 1 || rep.Enqueued[notify.Email] != 1 {
 		// also-quiet (not snoozed) still emails; quiet's messages are held back
 		t.Fatalf("snoozed pass: skipped %v enqueued %v", rep.Skipped, rep.Enqueued)
 	}

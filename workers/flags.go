@@ -7,10 +7,19 @@ import (
 	"github.com/crmsync/crmsync/store"
 )
 
+// fire is where a rule stands for an account at this pass.
+type fire int
+
+const (
+	notFiring     fire = iota // the condition does not hold, or not yet for the rule's for
+	firing                    // the rule fires: its actions go through the pipeline
+	firesBaseline             // it fires, but the account is in the rule's activation baseline
+)
+
 // advanceFlags moves rule r's flag state forward for every account of the
 // batch, marks in fires where it fires, and resolves the flags that
 // stopped holding.
-func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rule, batch []scored, fires []map[string]bool, res *shardResult, out *batcher) error {
+func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rule, batch []scored, fires []map[string]fire, res *shardResult, out *batcher) error {
 	ids := make([]string, len(batch))
 	for j := range batch {
 		ids[j] = batch[j].c.Account.ID
@@ -25,18 +34,17 @@ func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rul
 		st, held := states[j], matched(batch[j].matches, r)
 		switch {
 		case held:
-			next, fire := stepFlag(st, r, pp)
+			next, f := stepFlag(st, r, pp)
 			if st == nil || *st != next {
 				set[ids[j]] = next
 			}
-			if fire {
-				fires[j][r.Name] = true
-			} else {
-				e.skipped(res, r.Name, SkipPending)
+			fires[j][r.Name] = f
+			if f == notFiring {
+				e.countHold(res.Skipped, r.Name, SkipPending)
 			}
 		case st != nil:
 			clear = append(clear, ids[j])
-			if !st.FiredAt.IsZero() {
+			if !st.FiredAt.IsZero() && !st.Baseline { // a baseline flag was never acted on: nothing to retract
 				if err := e.resolve(ctx, pp, &batch[j], r, res, out); err != nil {
 					return err
 				}
@@ -49,16 +57,24 @@ func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rul
 // stepFlag returns the state of a rule whose condition holds at this pass,
 // and whether it fires: at once without for, else once the condition has
 // held for that long; a rule that fired keeps firing (its cooldown decides
-// whether it sends again).
-func stepFlag(st *store.FlagState, r *rules.Rule, pp *passPlan) (store.FlagState, bool) {
-	next := store.FlagState{Since: pp.now}
+// whether it sends again). A flag that starts in the pass that activates a
+// rule with activation: baseline belongs to its baseline for as long as it
+// holds.
+func stepFlag(st *store.FlagState, r *rules.Rule, pp *passPlan) (store.FlagState, fire) {
+	next := store.FlagState{Since: pp.now, Baseline: pp.baseline[r.Name]}
 	if st != nil {
 		next = *st
 	}
 	if next.FiredAt.IsZero() && pp.now.Sub(next.Since) >= r.For {
 		next.FiredAt, next.Pass = pp.now, pp.pass
 	}
-	return next, !next.FiredAt.IsZero()
+	switch {
+	case next.FiredAt.IsZero():
+		return next, notFiring
+	case next.Baseline:
+		return next, firesBaseline
+	}
+	return next, firing
 }
 
 func matched(matches []rules.Match, r *rules.Rule) bool {
@@ -85,8 +101,9 @@ func (e *Evaluator) resolve(ctx context.Context, pp *passPlan, s *scored, r *rul
 	if err != nil {
 		return err
 	}
-	for _, reason := range pl.skips {
-		e.skipped(res, r.Name, reason)
+	for _, h := range pl.holds {
+		e.countHold(res.Skipped, r.Name, h.reason)
 	}
+	countMessages(res.Messages, pl.msgs)
 	return out.add(pl.msgs...)
 }

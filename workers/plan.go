@@ -15,20 +15,6 @@ import (
 	"github.com/crmsync/crmsync/store"
 )
 
-// Reasons a message is held back, as counted in reports and metrics.
-const (
-	SkipOptedOut     = "opted_out"
-	SkipSuppressed   = "suppressed"
-	SkipNoContact    = "no_contact"
-	SkipNoOwner      = "no_owner"
-	SkipCooldown     = "cooldown"
-	SkipInhibited    = "inhibited" // a more urgent rule's message replaces it
-	SkipCapped       = "frequency_cap"
-	SkipPending      = "pending"       // the condition holds, but not yet for the rule's `for`
-	SkipSnoozed      = "snoozed"       // a rep snoozed the rule for this account
-	SkipInvalidEmail = "invalid_email" // the recipient's address is not one SendGrid accepts
-)
-
 // suppressionList keeps the unwilling out: the planner and the deliverer
 // check it.
 type suppressionList interface {
@@ -71,10 +57,13 @@ type Planner struct {
 // passPlan is the state of one evaluation pass that planning shares
 // across accounts: emails planned so far per address, for the cap.
 type passPlan struct {
-	pass    string
-	now     time.Time
-	emailed map[string]int
-	digests []DigestItem // gathered by a preview, which renders them at its end
+	pass     string
+	now      time.Time
+	dryRun   bool // a preview: cooldowns are read, not acquired
+	emailed  map[string]int
+	baseline map[string]bool // rules whose activation baseline this pass records
+	cands    []*candidate    // matches waiting for the per_pass stage
+	digests  []DigestItem    // gathered by a preview, which renders them at its end
 }
 
 func newPassPlan(pass string, now time.Time) *passPlan {
@@ -85,29 +74,12 @@ func newPassPlan(pass string, now time.Time) *passPlan {
 type planned struct {
 	msgs    []notify.Message
 	digests []DigestItem
-	skips   []string // why messages were held back: Skip* reasons, as counted
-	held    []string // the same, with their detail, as a preview shows them
-}
-
-// hold is a message held back at planning: its Skip* reason and, for a
-// preview, what it concerns (the invalid address).
-type hold struct{ reason, detail string }
-
-// String is the hold as a preview shows it: "invalid_email name@mail".
-func (h hold) String() string {
-	if h.detail == "" {
-		return h.reason
-	}
-	return h.reason + " " + h.detail
+	folds   []DigestItem // each Slack message as the digest item that would replace it
+	holds   []hold       // messages held back, and why
 }
 
 // heldBack records messages held back.
-func (out *planned) heldBack(hs ...hold) {
-	for _, h := range hs {
-		out.skips = append(out.skips, h.reason)
-		out.held = append(out.held, h.String())
-	}
-}
+func (out *planned) heldBack(hs ...hold) { out.holds = append(out.holds, hs...) }
 
 // DigestItem is an account going into a rep's digest of a rule: sent, with
 // the rep's other accounts, when the pass completes.
@@ -118,8 +90,9 @@ type DigestItem struct {
 	Entry    slack.DigestEntry `json:"entry"`
 }
 
-// key groups items into digests: one per rule and recipient.
-func (it DigestItem) key() string { return it.Rule + "|" + strings.ToLower(it.To) }
+// key groups items into digests: one per recipient and pass, whatever
+// the rules.
+func (it DigestItem) key() string { return strings.ToLower(it.To) }
 
 // Plan renders the messages of match m for client c in the pass.
 func (p *Planner) Plan(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, m rules.Match) (planned, error) {
@@ -133,6 +106,9 @@ func (p *Planner) Plan(ctx context.Context, pp *passPlan, c *model.Client, f rul
 			err = p.planEmail(ctx, &out, pp, base, c, m.Rule, a.Email)
 		case a.Slack != nil:
 			err = p.planSlack(&out, pass, base, c, m.Rule, a.Slack)
+			if err == nil && !a.Slack.Digest {
+				err = p.planFolds(&out, pass, base, c, m.Rule, *a.Slack)
+			}
 		}
 		if err != nil {
 			return out, fmt.Errorf("rule %s, account %s: %w", m.Rule.Name, c.Account.ID, err)
@@ -147,6 +123,18 @@ func (p *Planner) Plan(ctx context.Context, pp *passPlan, c *model.Client, f rul
 		out.msgs[i].CreatedAt = now
 	}
 	return out, nil
+}
+
+// planFolds adds to out the digest items that would replace the nudges
+// of action a, should their recipients be over their per-pass cap.
+func (p *Planner) planFolds(out *planned, pass string, d notify.Data, c *model.Client, r *rules.Rule, a rules.SlackAction) error {
+	a.Digest = true
+	var alt planned
+	if err := p.planSlack(&alt, pass, d, c, r, &a); err != nil {
+		return err
+	}
+	out.folds = append(out.folds, alt.digests...)
+	return nil
 }
 
 func (p *Planner) data(now time.Time, c *model.Client, f rules.Features, r *rules.Rule) notify.Data {
@@ -174,7 +162,7 @@ func (p *Planner) planEmail(ctx context.Context, out *planned, pp *passPlan, d n
 			return err
 		}
 		if reason != "" {
-			out.heldBack(hold{reason: reason})
+			out.heldBack(hold{reason: reason, detail: addr})
 			continue
 		}
 		pp.emailed[addr]++
@@ -244,7 +232,7 @@ func (p *Planner) renderEmail(m *notify.Message, template string, d notify.Data)
 }
 
 // holdBack returns why an email to addr must not be planned, or "".
-func (p *Planner) holdBack(ctx context.Context, pp *passPlan, addr string) (string, error) {
+func (p *Planner) holdBack(ctx context.Context, pp *passPlan, addr string) (Hold, error) {
 	if _, ok, err := p.Suppressions.Suppressed(ctx, addr); err != nil || ok {
 		return SkipSuppressed, err
 	}

@@ -40,26 +40,26 @@ func TestEmailRecipients(t *testing.T) {
 	}{
 		{name: "marked by the account's primary contact id", account: model.Account{PrimaryContactID: ann.ID}, contacts: []model.Contact{ann, bob}, want: []string{"ann"}},
 		{name: "marked by the contact's primary flag", contacts: []model.Contact{ann, primary(bob)}, want: []string{"bob"}},
-		{name: "marked primary opted out: nobody, not someone else", contacts: []model.Contact{ann, primary(optedOut)}, wantHeld: []string{SkipOptedOut}},
-		{name: "marked primary without email", contacts: []model.Contact{ann, primary(noEmail)}, wantHeld: []string{SkipNoContact}},
+		{name: "marked primary opted out: nobody, not someone else", contacts: []model.Contact{ann, primary(optedOut)}, wantHeld: []string{string(SkipOptedOut)}},
+		{name: "marked primary without email", contacts: []model.Contact{ann, primary(noEmail)}, wantHeld: []string{string(SkipNoContact)}},
 		{name: "marked primary with an address without a dot: nobody, not someone else", contacts: []model.Contact{ann, primary(noDot)}, wantHeld: []string{"invalid_email name@mail"}},
 		{name: "marked primary by id with an address without a TLD", account: model.Account{PrimaryContactID: noTLD.ID}, contacts: []model.Contact{bob, noTLD}, wantHeld: []string{"invalid_email name@company-name"}},
 		{name: "marked primary with a display name", contacts: []model.Contact{primary(named), bob}, wantHeld: []string{"invalid_email Bee <be@example.com>"}},
-		{name: "marked primary opted out with an invalid address: the opt-out first", contacts: []model.Contact{ann, primary(model.Contact{Ref: model.NewRef("s", "x"), Email: "x@mail", OptOut: true})}, wantHeld: []string{SkipOptedOut}},
+		{name: "marked primary opted out with an invalid address: the opt-out first", contacts: []model.Contact{ann, primary(model.Contact{Ref: model.NewRef("s", "x"), Email: "x@mail", OptOut: true})}, wantHeld: []string{string(SkipOptedOut)}},
 		{name: "marked primary with a punycode domain", contacts: []model.Contact{ann, primary(punycode)}, want: []string{"pc"}},
 		{name: "none marked: latest activity with a valid email and no opt-out", contacts: []model.Contact{ann, bob, optedOut, noEmail, named}, want: []string{"bob"}},
 		{name: "none marked: invalid addresses are not eligible", contacts: []model.Contact{ann, noDot, noTLD, spaced, shortTLD, bob}, want: []string{"bob"}},
-		{name: "none marked, only invalid addresses", contacts: []model.Contact{noDot, noTLD}, wantHeld: []string{SkipNoContact}},
-		{name: "nobody reachable", contacts: []model.Contact{optedOut, noEmail}, wantHeld: []string{SkipNoContact}},
-		{name: "no contacts", wantHeld: []string{SkipNoContact}},
-		{name: "all contacts", to: "all_contacts", contacts: []model.Contact{ann, optedOut, bob, noEmail}, want: []string{"ann", "bob"}, wantHeld: []string{SkipOptedOut}},
+		{name: "none marked, only invalid addresses", contacts: []model.Contact{noDot, noTLD}, wantHeld: []string{string(SkipNoContact)}},
+		{name: "nobody reachable", contacts: []model.Contact{optedOut, noEmail}, wantHeld: []string{string(SkipNoContact)}},
+		{name: "no contacts", wantHeld: []string{string(SkipNoContact)}},
+		{name: "all contacts", to: "all_contacts", contacts: []model.Contact{ann, optedOut, bob, noEmail}, want: []string{"ann", "bob"}, wantHeld: []string{string(SkipOptedOut)}},
 		{
 			name: "all contacts, invalid addresses held back", to: "all_contacts",
 			contacts: []model.Contact{ann, noDot, bob, spaced, noEmail, punycode},
 			want:     []string{"ann", "bob", "pc"}, wantHeld: []string{"invalid_email name@mail", "invalid_email ann lee@example.com"},
 		},
 		{name: "all contacts, only invalid addresses", to: "all_contacts", contacts: []model.Contact{shortTLD, noEmail}, wantHeld: []string{"invalid_email cy@b.c"}},
-		{name: "all contacts, no address at all", to: "all_contacts", contacts: []model.Contact{noEmail}, wantHeld: []string{SkipNoContact}},
+		{name: "all contacts, no address at all", to: "all_contacts", contacts: []model.Contact{noEmail}, wantHeld: []string{string(SkipNoContact)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,11 +82,11 @@ func TestEmailRecipients(t *testing.T) {
 func TestPlannedCountsReasons(t *testing.T) {
 	var out planned
 	out.heldBack(hold{reason: SkipInvalidEmail, detail: "name@mail"}, hold{reason: SkipOptedOut})
-	if want := []string{SkipInvalidEmail, SkipOptedOut}; !reflect.DeepEqual(out.skips, want) {
-		t.Errorf("skips = %q, want the bare reasons %q", out.skips, want)
+	if want := []hold{{SkipInvalidEmail, "name@mail"}, {SkipOptedOut, ""}}; !reflect.DeepEqual(out.holds, want) {
+		t.Errorf("holds = %q, want %q", out.holds, want)
 	}
-	if want := []string{"invalid_email name@mail", "opted_out"}; !reflect.DeepEqual(out.held, want) {
-		t.Errorf("held = %q, want %q", out.held, want)
+	if got, want := out.holds[0].String(), "invalid_email name@mail"; got != want {
+		t.Errorf("held = %q, want %q", got, want)
 	}
 }
 
@@ -109,7 +109,7 @@ func TestInvalidEmailHeldBackAtPlanning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Skipped["also-quiet"][SkipInvalidEmail] != 1 || rep.Enqueued[notify.Email] != 0 {
+	if rep.Skipped["also-quiet"][string(SkipInvalidEmail)] != 1 || rep.Enqueued[notify.Email] != 0 {
 		t.Fatalf("report skipped %v enqueued %v; want one invalid_email and no email", rep.Skipped, rep.Enqueued)
 	}
 	for _, m := range q.messages() {

@@ -37,8 +37,12 @@ type Flag struct {
 }
 
 // Preview evaluates the rules over the whole portfolio at now like a pass,
-// but changes nothing: cooldowns are read, not started; messages are
-// rendered and returned, not enqueued; the ledger is not touched.
+// through the same pipeline (pipeline.go) in dry-run mode, and changes
+// nothing: cooldowns are read, not started; messages are rendered and
+// returned, not enqueued; the ledger is not touched. Every time-based
+// stage (pending, snoozes, cooldowns, frequency caps, quiet hours) is
+// judged at now. The filter narrows what is returned, not what is
+// evaluated: per-pass caps and inhibitions depend on the whole portfolio.
 func (e *Evaluator) Preview(ctx context.Context, now time.Time, flt PreviewFilter) ([]Flag, error) {
 	if flt.Rule != "" && e.Rules.Rule(flt.Rule) == nil {
 		return nil, fmt.Errorf("preview: no rule named %q", flt.Rule)
@@ -48,30 +52,90 @@ func (e *Evaluator) Preview(ctx context.Context, now time.Time, flt PreviewFilte
 		return nil, fmt.Errorf("preview: %w", err)
 	}
 	pp := newPassPlan("preview", now)
-	var out []Flag
+	pp.dryRun = true
+	if pp.baseline, err = e.previewBaseline(ctx); err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
+	}
+	pv := &preview{flt: flt, byCand: map[*candidate]int{}}
 	err = e.Records.EachClient(ctx, 500, func(c model.Client) error {
-		if flt.AccountID != "" && c.Account.ID != flt.AccountID {
-			return nil
-		}
 		f := rules.Compute(now, &c)
 		doc.Segmenter.Apply(c.Account.ID, &f)
-		flags, err := e.previewClient(ctx, pp, &c, f, flt.Rule)
-		out = append(out, flags...)
-		return err
+		return e.previewClient(ctx, pp, &scored{c: c, f: f}, pv)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
 	}
-	digests, err := previewDigests(doc, pp.digests)
+	digests := pv.perPass(e.Limits, pp.cands)
+	rendered, err := previewDigests(doc, digests, flt)
 	if err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
 	}
-	return append(out, digests...), nil
+	return append(pv.flags, rendered...), nil
+}
+
+// previewBaseline returns the rules with activation: baseline that no pass
+// has evaluated yet: the next pass records their matches as the baseline.
+func (e *Evaluator) previewBaseline(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, r := range e.Rules.Rules {
+		if r.Activation != rules.ActivationBaseline {
+			continue
+		}
+		done, err := e.Passes.RuleActivated(ctx, r.Name)
+		if err != nil {
+			return nil, err
+		}
+		out[r.Name] = !done
+	}
+	return out, nil
+}
+
+// preview gathers the flags a preview returns.
+type preview struct {
+	flt    PreviewFilter
+	flags  []Flag
+	byCand map[*candidate]int // the flag of each candidate shown
+}
+
+// shows reports whether the filter keeps rule's flag on client c.
+func (flt PreviewFilter) shows(c *model.Client, rule string) bool {
+	if flt.Rule != "" && rule != flt.Rule || flt.AccountID != "" && c.Account.ID != flt.AccountID {
+		return false
+	}
+	if flt.Owner == "" {
+		return true
+	}
+	o := c.Owner
+	return o != nil && (strings.EqualFold(o.Email, flt.Owner) || strings.EqualFold(o.Name, flt.Owner) || strings.EqualFold(o.ID, flt.Owner) || strings.EqualFold(o.ExternalID, flt.Owner))
+}
+
+// perPass runs the per_pass stage over the preview's candidates and
+// updates the flags shown: deferred matches lose their messages, folded
+// nudges move to their digest. It returns the digest items.
+func (pv *preview) perPass(l PassLimits, cands []*candidate) []DigestItem {
+	p := l.pick(cands)
+	send := map[string]bool{}
+	for _, m := range p.msgs {
+		send[m.LedgerKey] = true
+	}
+	for c, i := range pv.byCand {
+		fl := &pv.flags[i]
+		fl.Messages = slices.DeleteFunc(fl.Messages, func(m notify.Message) bool { return !send[m.LedgerKey] })
+		for _, to := range p.folded[c] {
+			fl.HeldBack = append(fl.HeldBack, l.foldHold(to).String())
+		}
+	}
+	for _, c := range p.deferred {
+		if i, ok := pv.byCand[c]; ok {
+			pv.flags[i].HeldBack = append(pv.flags[i].HeldBack, l.deferredHold().String())
+		}
+	}
+	return p.digests
 }
 
 // previewDigests renders the digests a pass would send when it completes,
-// one entry per rule and rep.
-func previewDigests(doc *passDoc, items []DigestItem) ([]Flag, error) {
+// one entry per recipient.
+func previewDigests(doc *passDoc, items []DigestItem, flt PreviewFilter) ([]Flag, error) {
 	byKey := map[string][]DigestItem{}
 	for _, it := range items {
 		byKey[it.key()] = append(byKey[it.key()], it)
@@ -79,63 +143,77 @@ func previewDigests(doc *passDoc, items []DigestItem) ([]Flag, error) {
 	var out []Flag
 	for _, key := range slices.Sorted(maps.Keys(byKey)) {
 		group := digestOrder(byKey[key])
+		if flt.Rule != "" && !slices.ContainsFunc(group, func(it DigestItem) bool { return it.Rule == flt.Rule }) {
+			continue
+		}
 		msgs, err := digestMessages(doc, group)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, Flag{
-			Rule: group[0].Rule, Severity: group[0].Severity, AccountID: "digest:" + strings.ToLower(group[0].To),
+			Rule: DigestRule, Severity: group[0].Severity, AccountID: "digest:" + strings.ToLower(group[0].To),
 			Account: fmt.Sprintf("digest of %d accounts to %s", len(group), group[0].To), Messages: msgs,
 		})
 	}
 	return out, nil
 }
 
-func (e *Evaluator) previewClient(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, only string) ([]Flag, error) {
-	matches, err := e.Rules.Evaluate(pp.now, c, f)
+// previewClient takes the client's matches through the pipeline.
+func (e *Evaluator) previewClient(ctx context.Context, pp *passPlan, s *scored, pv *preview) error {
+	c := &s.c
+	matches, err := e.Rules.Evaluate(pp.now, c, s.f)
 	if err != nil {
 		e.Logger.Warn("rule error", "account", c.Account.ID, "err", err)
 	}
 	fires, waits, err := e.previewFires(ctx, pp, c.Account.ID, matches)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []Flag
+	firing := rules.Firing(matches, func(r *rules.Rule) bool { return fires[r.Name] != notFiring }) // inhibition among firing rules only
 	for _, m := range matches {
-		if only != "" && m.Rule.Name != only {
-			continue
-		}
+		shown := pv.flt.shows(c, m.Rule.Name)
 		fl := Flag{
 			Rule: m.Rule.Name, Severity: m.Rule.Severity, Labels: m.Rule.Labels, AccountID: c.Account.ID, Account: c.Account.Name,
-			Expression: m.Rule.When, Features: f.Map(),
+			Expression: m.Rule.When, Features: s.f.Map(),
 		}
-		if !fires[m.Rule.Name] {
+		if fires[m.Rule.Name] == notFiring {
 			fl.HeldBack = append(fl.HeldBack, waits[m.Rule.Name])
-			out = append(out, fl)
-			continue
+		} else {
+			r := &matchRun{pp: pp, s: s, m: firingMatch(firing, m.Rule), baseline: fires[m.Rule.Name] == firesBaseline}
+			if err := e.runMatch(ctx, r); err != nil {
+				return err
+			}
+			for _, h := range r.holds {
+				fl.HeldBack = append(fl.HeldBack, h.String())
+			}
+			if r.cand != nil {
+				pp.cands = append(pp.cands, r.cand)
+				fl.Messages = r.cand.Msgs
+				if shown {
+					pv.byCand[r.cand] = len(pv.flags)
+				}
+			}
 		}
-		fm := firingMatch(rules.Firing(matches, func(r *rules.Rule) bool { return fires[r.Name] }), m.Rule) // inhibition among firing rules only
-		if err := e.previewActions(ctx, pp, c, f, fm, &fl); err != nil {
-			return out, err
+		if shown {
+			pv.flags = append(pv.flags, fl)
 		}
-		out = append(out, fl)
 	}
-	return out, nil
+	return nil
 }
 
 // previewFires tells, for each matching rule, whether it would fire now or
 // is still waiting out its for (and until when), from its flag state.
-func (e *Evaluator) previewFires(ctx context.Context, pp *passPlan, id string, matches []rules.Match) (map[string]bool, map[string]string, error) {
-	fires, waits := map[string]bool{}, map[string]string{}
+func (e *Evaluator) previewFires(ctx context.Context, pp *passPlan, id string, matches []rules.Match) (map[string]fire, map[string]string, error) {
+	fires, waits := map[string]fire{}, map[string]string{}
 	for _, m := range matches {
 		states, err := e.Passes.FlagStates(ctx, m.Rule.Name, []string{id})
 		if err != nil {
 			return nil, nil, err
 		}
-		next, fire := stepFlag(states[0], m.Rule, pp)
-		fires[m.Rule.Name] = fire
-		if !fire {
-			waits[m.Rule.Name] = SkipPending + " until " + next.Since.Add(m.Rule.For).UTC().Format(time.DateTime)
+		next, f := stepFlag(states[0], m.Rule, pp)
+		fires[m.Rule.Name] = f
+		if f == notFiring {
+			waits[m.Rule.Name] = hold{SkipPending, "until " + next.Since.Add(m.Rule.For).UTC().Format(time.DateTime)}.String()
 		}
 	}
 	return fires, waits, nil
@@ -148,34 +226,4 @@ func firingMatch(firing []rules.Match, r *rules.Rule) rules.Match {
 		}
 	}
 	return rules.Match{Rule: r}
-}
-
-// previewActions fills what a firing rule would do: inhibited actions,
-// the cooldown, the safety rails and the rendered messages.
-func (e *Evaluator) previewActions(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, m rules.Match, fl *Flag) error {
-	for range len(m.Rule.Actions) - len(m.Actions) {
-		fl.HeldBack = append(fl.HeldBack, SkipInhibited)
-	}
-	if until, snoozed, err := e.Passes.Snoozed(ctx, m.Rule.Name, c.Account.ID); err != nil || snoozed {
-		if snoozed {
-			fl.HeldBack = append(fl.HeldBack, SkipSnoozed+" until "+until.UTC().Format(time.DateTime))
-		}
-		return err
-	}
-	until, cooling, err := e.Passes.Cooldown(ctx, m.Rule.Name, c.Account.ID)
-	if err != nil {
-		return err
-	}
-	if cooling { // as in a pass: nothing is planned for this rule and account
-		fl.HeldBack = append(fl.HeldBack, SkipCooldown+" until "+until.UTC().Format(time.DateTime))
-		return nil
-	}
-	pl, err := e.Planner.Plan(ctx, pp, c, f, m)
-	if err != nil {
-		return err
-	}
-	fl.HeldBack = append(fl.HeldBack, pl.held...)
-	fl.Messages = pl.msgs
-	pp.digests = append(pp.digests, pl.digests...)
-	return nil
 }

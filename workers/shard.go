@@ -12,29 +12,33 @@ import (
 
 // shardResult is what one shard did, summed into the pass's report.
 type shardResult struct {
-	Accounts   int                       `json:"accounts"`
-	Flags      map[string]int            `json:"flags"`
-	Resolved   map[string]int            `json:"resolved"`
-	Enqueued   map[notify.Channel]int    `json:"enqueued"`
-	Skipped    map[string]map[string]int `json:"skipped"`
-	RuleErrors int                       `json:"rule_errors"`
+	Accounts   int                               `json:"accounts"`
+	Flags      map[string]int                    `json:"flags"`
+	Resolved   map[string]int                    `json:"resolved"`
+	Enqueued   map[notify.Channel]int            `json:"enqueued"`
+	Messages   map[string]map[notify.Channel]int `json:"messages,omitempty"`
+	Skipped    map[string]map[string]int         `json:"skipped"`
+	RuleErrors int                               `json:"rule_errors"`
 }
 
-func (r *shardResult) skip(rule, reason string) {
-	if r.Skipped[rule] == nil {
-		r.Skipped[rule] = map[string]int{}
-	}
-	r.Skipped[rule][reason]++
+func newShardResult() *shardResult {
+	return &shardResult{Flags: map[string]int{}, Resolved: map[string]int{}, Messages: map[string]map[notify.Channel]int{}, Skipped: map[string]map[string]int{}}
 }
 
 // runShard evaluates the accounts of shard i and enqueues their messages.
 func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardResult, error) {
-	res := &shardResult{Flags: map[string]int{}, Resolved: map[string]int{}, Skipped: map[string]map[string]int{}}
+	res := newShardResult()
 	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	pp := newPassPlan(doc.Pass, doc.Now)
+	pp.baseline = doc.Baseline
 	err := e.eachInShard(ctx, doc, i, func(batch []scored) error {
 		res.Accounts += len(batch)
-		return e.evaluateBatch(ctx, pp, batch, res, out)
+		if err := e.evaluateBatch(ctx, pp, batch, res, out); err != nil {
+			return err
+		}
+		err := e.stageCandidates(ctx, doc.Pass, pp.cands)
+		pp.cands = pp.cands[:0]
+		return err
 	})
 	if err == nil {
 		err = out.flush()
@@ -119,9 +123,9 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, pp *passPlan, batch []sco
 			e.Logger.Warn("rule error", "account", batch[j].c.Account.ID, "err", err)
 		}
 	}
-	fires := make([]map[string]bool, len(batch))
+	fires := make([]map[string]fire, len(batch))
 	for j := range fires {
-		fires[j] = map[string]bool{}
+		fires[j] = map[string]fire{}
 	}
 	for _, r := range e.Rules.Rules {
 		if err := e.advanceFlags(ctx, pp, r, batch, fires, res, out); err != nil {
@@ -129,9 +133,9 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, pp *passPlan, batch []sco
 		}
 	}
 	for j := range batch {
-		firing := rules.Firing(batch[j].matches, func(r *rules.Rule) bool { return fires[j][r.Name] })
+		firing := rules.Firing(batch[j].matches, func(r *rules.Rule) bool { return fires[j][r.Name] != notFiring })
 		for _, m := range firing {
-			if err := e.act(ctx, pp, &batch[j], m, res, out); err != nil {
+			if err := e.act(ctx, pp, &batch[j], m, fires[j][m.Rule.Name] == firesBaseline, res, out); err != nil {
 				return err
 			}
 		}
@@ -139,39 +143,27 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, pp *passPlan, batch []sco
 	return nil
 }
 
-// act takes the actions of a firing rule: cooldown, safety rails, then the
-// rendered messages to the batcher.
-func (e *Evaluator) act(ctx context.Context, pp *passPlan, s *scored, m rules.Match, res *shardResult, out *batcher) error {
-	c := &s.c
+// act takes a firing match through the pipeline's match stages
+// (pipeline.go) and passes what it would send to the per_pass stage, or
+// straight to the batcher when no per-pass cap is set.
+func (e *Evaluator) act(ctx context.Context, pp *passPlan, s *scored, m rules.Match, baseline bool, res *shardResult, out *batcher) error {
 	res.Flags[m.Rule.Name]++
 	e.Metrics.Flags.WithLabelValues(m.Rule.Name).Inc()
-	for range len(m.Rule.Actions) - len(m.Actions) {
-		e.skipped(res, m.Rule.Name, SkipInhibited)
+	r := &matchRun{pp: pp, s: s, m: m, baseline: baseline}
+	if err := e.runMatch(ctx, r); err != nil {
+		return err
 	}
-	if len(m.Actions) == 0 {
+	for _, h := range r.holds {
+		e.countHold(res.Skipped, m.Rule.Name, h.reason)
+	}
+	switch {
+	case r.cand == nil:
+		return nil
+	case e.Limits.active():
+		pp.cands = append(pp.cands, r.cand)
 		return nil
 	}
-	if _, snoozed, err := e.Passes.Snoozed(ctx, m.Rule.Name, c.Account.ID); err != nil || snoozed {
-		if snoozed {
-			e.skipped(res, m.Rule.Name, SkipSnoozed)
-		}
-		return err
-	}
-	ok, err := e.Passes.AcquireCooldown(ctx, m.Rule.Name, c.Account.ID, pp.pass, m.Rule.Cooldown)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		e.skipped(res, m.Rule.Name, SkipCooldown)
-		return nil
-	}
-	pl, err := e.Planner.Plan(ctx, pp, c, s.f, m)
-	if err != nil {
-		return err
-	}
-	for _, reason := range pl.skips {
-		e.skipped(res, m.Rule.Name, reason)
-	}
-	out.addDigest(pl.digests...)
-	return out.add(pl.msgs...)
+	out.addDigest(r.cand.Digests...)
+	countMessages(res.Messages, r.cand.Msgs)
+	return out.add(r.cand.Msgs...)
 }

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// StageCandidates keeps the planned messages of a pass's matches, by
+// match (rule and account), until the shard that completes the pass picks
+// which go now under limits.per_pass. A retried shard writes the same
+// fields again.
+func (s *Passes) StageCandidates(ctx context.Context, pass string, items map[string][]byte) error {
+	if len(items) == 0 {
+		return nil
+	}
+	k := s.key("pass", pass, "staged")
+	vals := make([]any, 0, 2*len(items))
+	for f, v := range items {
+		vals = append(vals, f, v)
+	}
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, vals...)
+		p.Expire(ctx, k, PassTTL)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: stage candidates: %w", err)
+	}
+	return nil
+}
+
+// StagedCandidates calls fn with every match staged by the pass, a scan
+// page at a time, in no particular order.
+func (s *Passes) StagedCandidates(ctx context.Context, pass string, fn func(field string, data []byte) error) error {
+	k := s.key("pass", pass, "staged")
+	var cursor uint64
+	for {
+		kv, next, err := s.rdb.HScan(ctx, k, cursor, "", 1000).Result()
+		if err != nil {
+			return fmt.Errorf("store: staged candidates: %w", err)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if err := fn(kv[i], []byte(kv[i+1])); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
+
+// releaseCooldownScript deletes KEYS[1] when it holds ARGV[1].
+var releaseCooldownScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// ReleaseCooldowns gives back the cooldowns pass acquired for the matches
+// it deferred to a later pass, so that pass may act on them: matches are
+// rule and account id pairs. A cooldown held by another pass is left.
+func (s *Passes) ReleaseCooldowns(ctx context.Context, pass string, matches [][2]string) error {
+	if len(matches) == 0 {
+		return nil
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, m := range matches {
+			releaseCooldownScript.Run(ctx, p, []string{s.cooldownKey(m[0], m[1])}, pass)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: release cooldowns: %w", err)
+	}
+	return nil
+}
+
+// ActivateRule records that rule was first evaluated by pass, unless an
+// earlier pass did, and returns the pass that activated it: a rule with
+// activation: baseline treats its matches as the baseline only in that
+// pass (and its retries).
+func (s *Passes) ActivateRule(ctx context.Context, rule, pass string) (string, error) {
+	k := s.key("rule-activated", ruleEscaper.Replace(rule))
+	v, err := s.rdb.SetArgs(ctx, k, pass, redis.SetArgs{Mode: "NX", Get: true}).Result()
+	switch {
+	case err == redis.Nil:
+		return pass, nil
+	case err != nil:
+		return "", fmt.Errorf("store: activate rule: %w", err)
+	}
+	return v, nil
+}
+
+// RuleActivated reports whether a pass has evaluated rule already.
+func (s *Passes) RuleActivated(ctx context.Context, rule string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.key("rule-activated", ruleEscaper.Replace(rule))).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: rule activated: %w", err)
+	}
+	return n == 1, nil
+}

@@ -1,0 +1,191 @@
+package workers
+
+import (
+	"context"
+	"time"
+
+	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/rules"
+)
+
+// The pipeline that decides whether a rule's flag on an account becomes a
+// message. A pass and a preview (its dry run) go through the same stages,
+// in this order:
+//
+//  1. pending    the condition holds, but not yet for the rule's `for`
+//     (flag state, advanced for a whole batch in advanceFlags)
+//  2. baseline   the account already matched when the rule was activated
+//     with activation: baseline
+//  3. inhibited  a more urgent firing rule replaces this rule's Slack
+//     actions
+//  4. snoozed    a rep snoozed the rule for the account
+//  5. cooldown   the rule acted on the account less than its cooldown ago;
+//     a pass acquires the cooldown, a preview only reads it
+//  6. plan       recipients and per-contact rails: opted_out, suppressed,
+//     no_contact, no_owner, invalid_email, frequency_cap; quiet
+//     hours delay emails; the messages are rendered
+//  7. per_pass   limits.per_pass, over the whole pass: emails over the cap
+//     are deferred to a later pass, highest value first; a rep's
+//     or a channel's nudges over its cap are folded into its digest
+//  8. batch      the messages are grouped into delivery tasks
+//
+// Stages 2 to 6 are matchStages below; 7 and 8 run when the pass's last
+// shard completes (pickPerPass, then the batcher), or at the end of a
+// preview. Every stage that holds messages back says why with a Hold,
+// counted per rule in the report and in crmsync_messages_skipped_total,
+// and shown by preview with its detail.
+
+// Hold is why messages were held back: the stage that stopped them.
+type Hold string
+
+// Holds, by stage.
+const (
+	SkipPending      Hold = "pending"       // the condition holds, but not yet for the rule's `for`
+	SkipBaseline     Hold = "baseline"      // matched when the rule was activated with activation: baseline
+	SkipInhibited    Hold = "inhibited"     // a more urgent rule's message replaces it
+	SkipSnoozed      Hold = "snoozed"       // a rep snoozed the rule for this account
+	SkipCooldown     Hold = "cooldown"      // the rule acted on the account within its cooldown
+	SkipOptedOut     Hold = "opted_out"     // the contact opted out in the CRM
+	SkipSuppressed   Hold = "suppressed"    // unsubscribed, bounced or marked as spam
+	SkipNoContact    Hold = "no_contact"    // no contact with an address
+	SkipNoOwner      Hold = "no_owner"      // no owner and no fallback channel
+	SkipInvalidEmail Hold = "invalid_email" // the recipient's address is not one SendGrid accepts
+	SkipCapped       Hold = "frequency_cap" // limits.emails_per_contact reached
+	SkipDeferred     Hold = "deferred"      // over limits.per_pass.emails: left to a later pass
+	SkipDigest       Hold = "digest"        // over a rep's or channel's limits.per_pass: folded into its digest
+)
+
+// hold is one message, or every message of a match, held back: its
+// reason and, for a preview, its detail ("until ...", the address).
+type hold struct {
+	reason Hold
+	detail string
+}
+
+// String is the hold as a preview shows it: "invalid_email name@mail".
+func (h hold) String() string {
+	if h.detail == "" {
+		return string(h.reason)
+	}
+	return string(h.reason) + " " + h.detail
+}
+
+// matchRun is one firing match going through the match stages.
+type matchRun struct {
+	pp       *passPlan
+	s        *scored
+	m        rules.Match
+	baseline bool // the flag is part of the rule's activation baseline
+
+	holds []hold
+	cand  *candidate // what the match would send; nil when nothing
+}
+
+func (r *matchRun) hold(reason Hold, detail string) { r.holds = append(r.holds, hold{reason, detail}) }
+
+// matchStage is one stage of a match; done stops the match there.
+type matchStage struct {
+	name string
+	run  func(e *Evaluator, ctx context.Context, r *matchRun) (done bool, err error)
+}
+
+// matchStages are stages 2 to 6 of the pipeline, in order.
+var matchStages = []matchStage{
+	{"baseline", (*Evaluator).stageBaseline},
+	{"inhibited", (*Evaluator).stageInhibited},
+	{"snoozed", (*Evaluator).stageSnoozed},
+	{"cooldown", (*Evaluator).stageCooldown},
+	{"plan", (*Evaluator).stagePlan},
+}
+
+// runMatch takes a firing match through the match stages.
+func (e *Evaluator) runMatch(ctx context.Context, r *matchRun) error {
+	for _, st := range matchStages {
+		done, err := st.run(e, ctx, r)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (e *Evaluator) stageBaseline(_ context.Context, r *matchRun) (bool, error) {
+	if !r.baseline {
+		return false, nil
+	}
+	r.hold(SkipBaseline, "")
+	return true, nil
+}
+
+func (e *Evaluator) stageInhibited(_ context.Context, r *matchRun) (bool, error) {
+	for range len(r.m.Rule.Actions) - len(r.m.Actions) {
+		r.hold(SkipInhibited, "")
+	}
+	return len(r.m.Actions) == 0, nil
+}
+
+func (e *Evaluator) stageSnoozed(ctx context.Context, r *matchRun) (bool, error) {
+	until, snoozed, err := e.Passes.Snoozed(ctx, r.m.Rule.Name, r.s.c.Account.ID)
+	if err != nil || !snoozed || !until.After(r.pp.now) {
+		return false, err
+	}
+	r.hold(SkipSnoozed, "until "+until.UTC().Format(time.DateTime))
+	return true, nil
+}
+
+// stageCooldown acquires the rule's cooldown for the account in a pass;
+// a preview reads it.
+func (e *Evaluator) stageCooldown(ctx context.Context, r *matchRun) (bool, error) {
+	rule, id := r.m.Rule, r.s.c.Account.ID
+	if r.pp.dryRun {
+		until, cooling, err := e.Passes.Cooldown(ctx, rule.Name, id)
+		if err != nil || !cooling || !until.After(r.pp.now) {
+			return false, err
+		}
+		r.hold(SkipCooldown, "until "+until.UTC().Format(time.DateTime))
+		return true, nil
+	}
+	ok, err := e.Passes.AcquireCooldown(ctx, rule.Name, id, r.pp.pass, rule.Cooldown)
+	if err != nil || ok {
+		return false, err
+	}
+	r.hold(SkipCooldown, "")
+	return true, nil
+}
+
+func (e *Evaluator) stagePlan(ctx context.Context, r *matchRun) (bool, error) {
+	pl, err := e.Planner.Plan(ctx, r.pp, &r.s.c, r.s.f, r.m)
+	if err != nil {
+		return true, err
+	}
+	r.holds = append(r.holds, pl.holds...)
+	if len(pl.msgs) > 0 || len(pl.digests) > 0 {
+		r.cand = &candidate{
+			Rule: r.m.Rule.Name, Account: r.s.c.Account.ID, ABC: r.s.f.ABC, Revenue: r.s.f.Revenue12m,
+			Msgs: pl.msgs, Digests: pl.digests, Folds: pl.folds, Cooldown: !r.pp.dryRun,
+		}
+	}
+	return true, nil
+}
+
+// candidate is what one match would send, waiting for the per_pass stage.
+type candidate struct {
+	Rule    string           `json:"rule"`
+	Account string           `json:"account"`
+	ABC     string           `json:"abc"`
+	Revenue float64          `json:"revenue_12m"`
+	Msgs    []notify.Message `json:"msgs,omitempty"`
+	Digests []DigestItem     `json:"digests,omitempty"` // for rules whose Slack action is a digest
+	// Folds are the Slack messages of Msgs as digest items, by recipient:
+	// what replaces a nudge over its recipient's cap.
+	Folds []DigestItem `json:"folds,omitempty"`
+	// Cooldown is set when the pass acquired the rule's cooldown for the
+	// account: a deferred match gives it back.
+	Cooldown bool `json:"cooldown,omitempty"`
+}
+
+// field names the candidate in the pass's staging hash.
+func (c *candidate) field() string { return c.Rule + "|" + c.Account }
