@@ -14,6 +14,7 @@
 package csv
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -24,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/connectors"
 )
@@ -38,13 +40,17 @@ type Connector struct {
 	// PageSize is the maximum number of rows (records and rejects) in a
 	// page; the package's PageSize when zero or less.
 	PageSize int
+	// Format says how the files are written; the zero Format reads UTF-8
+	// files with a detected delimiter, ISO dates and '.' decimals.
+	Format Format
 
 	source string
 	fsys   fs.FS
 	logger *slog.Logger
 
 	mu     sync.Mutex
-	absent map[string]bool // optional files already reported missing
+	absent map[string]bool   // optional files already reported missing
+	badUTF map[string]string // file → checksum of the version reported not UTF-8
 }
 
 // New returns a connector reading the CSV files at the root of fsys, such as
@@ -60,6 +66,7 @@ func New(source string, fsys fs.FS, logger *slog.Logger) *Connector {
 		fsys:     fsys,
 		logger:   logger.With("connector", source),
 		absent:   make(map[string]bool),
+		badUTF:   make(map[string]string),
 	}
 }
 
@@ -68,6 +75,9 @@ func New(source string, fsys fs.FS, logger *slog.Logger) *Connector {
 // Files whose content and position match from are skipped, so when nothing
 // changed fn is not called at all.
 func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn connectors.PageFunc) error {
+	if err := c.Format.check(); err != nil {
+		return err
+	}
 	wm := from.Clone()
 	for _, s := range schemas {
 		if err := ctx.Err(); err != nil {
@@ -86,9 +96,13 @@ func (c *Connector) pullFile(ctx context.Context, s *schema, wm connectors.Water
 	if err != nil || data == nil {
 		return err
 	}
-	sum := sha256.Sum256(data)
-	sha := hex.EncodeToString(sum[:])
-	f, err := openFile(c.source, s, data)
+	sha := c.checksum(data)
+	text, err := c.Format.decode(data)
+	if err != nil {
+		return fmt.Errorf("decode %s as %v: %w", s.file, c.Format.Encoding, err)
+	}
+	c.checkUTF8(s.file, sha, text)
+	f, err := openFile(c.source, s, text, &c.Format)
 	if err != nil {
 		return err
 	}
@@ -101,6 +115,47 @@ func (c *Connector) pullFile(ctx context.Context, s *schema, wm connectors.Water
 		skip: resumeAt(wm[s.file], sha),
 	}
 	return f.each(ctx, p)
+}
+
+// checksum returns the SHA-256 of a file's content, and of the Format
+// unless it is the default, so that changing the Format reads the files
+// again.
+func (c *Connector) checksum(data []byte) string {
+	h := sha256.New()
+	h.Write(data)
+	if fp := c.Format.fingerprint(); fp != "" {
+		h.Write([]byte("\x00format:" + fp))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// checkUTF8 warns, once per version of a file, when text is not valid
+// UTF-8: the file was probably saved in another encoding.
+func (c *Connector) checkUTF8(file, sha string, text []byte) {
+	if utf8.Valid(text) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.badUTF[file] == sha {
+		return
+	}
+	c.badUTF[file] = sha
+	c.logger.Warn("csv file is not valid UTF-8: if it was saved as Windows-1252 (Excel on Windows), set encoding: windows-1252",
+		"file", file, "line", firstInvalidLine(text))
+}
+
+// firstInvalidLine returns the number of the first line of text that is
+// not valid UTF-8, or 0.
+func firstInvalidLine(text []byte) int {
+	for n := 1; len(text) > 0; n++ {
+		line, rest, _ := bytes.Cut(text, []byte("\n"))
+		if !utf8.Valid(line) {
+			return n
+		}
+		text = rest
+	}
+	return 0
 }
 
 // readFile returns the content of s's file, or nil when an optional file

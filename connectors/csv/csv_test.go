@@ -227,7 +227,7 @@ func TestPullRejects(t *testing.T) {
 		{"email with a name", "contacts.csv", contacts, "C9,A1,Jane <jane@example.com>,,", "contacts.csv:3",
 			`email: invalid address "Jane <jane@example.com>"`, "C9,A1,Jane <jane@example.com>,,"},
 		{"bad boolean", "contacts.csv", contacts, "C9,A1,,maybe,", "contacts.csv:3",
-			`opt_out: invalid boolean "maybe" (want true/false, yes/no or 1/0)`, "C9,A1,,maybe,"},
+			`opt_out: invalid boolean "maybe" (want true/false, yes/no, oui/non or 1/0)`, "C9,A1,,maybe,"},
 		{"missing account", "contacts.csv", contacts, "C9,,,,", "contacts.csv:3",
 			"account_id: required value is empty", "C9,,,,"},
 		{"bad number", "deals.csv", deals, "D9,A1,\"1.234,56\",true,2026-01-01", "deals.csv:3",

@@ -18,12 +18,15 @@ const maxRaw = 200
 
 // file is one CSV file being read, its header already parsed.
 type file struct {
-	source string
-	schema *schema
-	rs     *records
-	cols   map[string]int // lower-case header name → column index
-	extra  []column       // columns the schema does not know
-	seen   map[string]int // id → line of the accepted row that had it
+	source   string
+	schema   *schema
+	format   *Format
+	comma    rune // the field delimiter
+	detected bool // comma was detected in the header line
+	rs       *records
+	cols     map[string]int // lower-case header name → column index
+	extra    []column       // columns the schema does not know
+	seen     map[string]int // id → line of the accepted row that had it
 }
 
 // column is a header name and its index.
@@ -32,9 +35,14 @@ type column struct {
 	index int
 }
 
-// openFile starts reading data as s's file and parses its header.
-func openFile(source string, s *schema, data []byte) (*file, error) {
-	f := &file{source: source, schema: s, rs: newRecords(data), seen: make(map[string]int)}
+// openFile starts reading data, UTF-8 text, as s's file written in
+// format and parses its header.
+func openFile(source string, s *schema, data []byte, format *Format) (*file, error) {
+	f := &file{source: source, schema: s, format: format, comma: format.Delimiter, seen: make(map[string]int)}
+	if f.comma == 0 {
+		f.comma, f.detected = detectDelimiter(data), true
+	}
+	f.rs = newRecords(data, f.comma)
 	return f, f.readHeader()
 }
 
@@ -61,7 +69,7 @@ func (f *file) readHeader() error {
 	}
 	for _, name := range f.schema.required {
 		if _, ok := f.cols[name]; !ok {
-			return fmt.Errorf("%s:%d: missing required column %q", f.schema.file, line, name)
+			return fmt.Errorf("%s:%d: missing required column %q (%s)", f.schema.file, line, name, f.headerHint(hdr))
 		}
 	}
 	return nil
@@ -104,14 +112,14 @@ func (f *file) unparsed(line int, err error) (*model.Reject, error) {
 
 // mapRow maps the row at line into b, or returns why it cannot.
 func (f *file) mapRow(b *model.Batch, rec []string, line int) *model.Reject {
-	r := &row{source: f.source, rec: rec, cols: f.cols, extra: f.extra}
+	r := &row{source: f.source, rec: rec, cols: f.cols, extra: f.extra, format: f.format}
 	id := r.str("id")
 	if first, dup := f.seen[id]; dup && id != "" {
-		return f.reject(line, fmt.Sprintf("id: duplicate id %q (first on line %d)", id, first), rawOf(rec))
+		return f.reject(line, fmt.Sprintf("id: duplicate id %q (first on line %d)", id, first), f.rawOf(rec))
 	}
 	f.schema.mapRow(r, b)
 	if r.err != nil {
-		return f.reject(line, r.err.Error(), rawOf(rec))
+		return f.reject(line, r.err.Error(), f.rawOf(rec))
 	}
 	f.seen[id] = line
 	return nil
@@ -129,9 +137,10 @@ func (f *file) reject(line int, reason, raw string) *model.Reject {
 	}
 }
 
-// rawOf joins a row's fields, truncated for a Reject.
-func rawOf(rec []string) string {
-	return truncate(strings.Join(rec, ","))
+// rawOf joins a row's fields with the file's delimiter, truncated for a
+// Reject.
+func (f *file) rawOf(rec []string) string {
+	return truncate(strings.Join(rec, string(f.comma)))
 }
 
 // truncate cuts s to at most maxRaw bytes without splitting a character.

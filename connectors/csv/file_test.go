@@ -21,11 +21,11 @@ func TestPullFileErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"missing required column", map[string]string{"accounts.csv": "id,created_at\nA1,2026-01-01\n"},
-			`accounts.csv:1: missing required column "name"`},
+			`accounts.csv:1: missing required column "name" (read the header with delimiter "," (detected); it has 2 columns: "id", "created_at")`},
 		{"missing column in deals", map[string]string{"accounts.csv": okAccounts, "deals.csv": "id,account_id,won\n"},
-			`deals.csv:1: missing required column "amount"`},
+			`deals.csv:1: missing required column "amount" (read the header with delimiter "," (detected); it has 3 columns: "id", "account_id", "won")`},
 		{"missing column in owners", map[string]string{"accounts.csv": okAccounts, "owners.csv": "ID, Name\n"},
-			`owners.csv:1: missing required column "email"`},
+			`owners.csv:1: missing required column "email" (read the header with delimiter "," (detected); it has 2 columns: "ID", " Name")`},
 		{"duplicate column", map[string]string{"accounts.csv": "id,name,Name,created_at\n"},
 			`accounts.csv:1: duplicate column "name"`},
 		{"empty file", map[string]string{"accounts.csv": okAccounts, "contacts.csv": ""},

@@ -17,6 +17,7 @@ import (
 // ends up in a record or in a line set aside, with its real line number.
 type records struct {
 	data  []byte
+	comma rune // the field delimiter
 	r     *stdcsv.Reader
 	base  int // offset in data where r started reading
 	shift int // line number in the file minus line number for r
@@ -33,16 +34,18 @@ type badRecord struct {
 
 func (e *badRecord) Error() string { return e.reason }
 
-// newRecords starts reading data from its first line.
-func newRecords(data []byte) *records {
-	return &records{data: data, r: newReader(data, 0), lines: cursor{data: data, line: 1}}
+// newRecords starts reading data, whose fields are separated by comma,
+// from its first line.
+func newRecords(data []byte, comma rune) *records {
+	return &records{data: data, comma: comma, r: newReader(data, 0, comma), lines: cursor{data: data, line: 1}}
 }
 
 // newReader returns a strict reader of data: quotes must be balanced and
 // every record must have width fields, or the first record's count when
 // width is 0.
-func newReader(data []byte, width int) *stdcsv.Reader {
+func newReader(data []byte, width int, comma rune) *stdcsv.Reader {
 	r := stdcsv.NewReader(bytes.NewReader(data))
+	r.Comma = comma
 	r.ReuseRecord = true
 	r.LazyQuotes = false
 	r.FieldsPerRecord = width
@@ -139,7 +142,7 @@ func (rs *records) text(n int) string {
 func (rs *records) restart(n int) {
 	rs.base = rs.lines.start(n)
 	rs.shift = n - 1
-	rs.r = newReader(rs.data[rs.base:], rs.width)
+	rs.r = newReader(rs.data[rs.base:], rs.width, rs.comma)
 }
 
 // cursor finds where lines start in data. Lines end with '\n', as for

@@ -268,7 +268,7 @@ func FuzzRecordsLoseNoLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		data := "id,name,created_at\n" + body
 		lines := strings.Split(data, "\n")
-		rs := newRecords([]byte(data))
+		rs := newRecords([]byte(data), ',')
 		if _, _, err := rs.header(); err != nil {
 			t.Fatalf("header: %v", err)
 		}

@@ -1,10 +1,8 @@
 package csv
 
 import (
-	"errors"
 	"fmt"
 	"net/mail"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +17,7 @@ type row struct {
 	rec    []string
 	cols   map[string]int
 	extra  []column
+	format *Format
 	err    error
 }
 
@@ -61,7 +60,8 @@ func (r *row) refID(name string) string {
 	return model.ID(r.source, v)
 }
 
-// date reads a plain date (midnight UTC) or an RFC 3339 time.
+// date reads a plain date (midnight UTC), an RFC 3339 time or a date in
+// the Format's date format.
 func (r *row) date(name string, required bool) time.Time {
 	v := r.str(name)
 	if v == "" {
@@ -76,17 +76,25 @@ func (r *row) date(name string, required bool) time.Time {
 	if t, err := time.Parse(time.DateOnly, v); err == nil {
 		return t
 	}
-	r.fail("%s: invalid date %q (want YYYY-MM-DD or RFC 3339)", name, v)
+	if t, ok := r.format.Dates.parse(v); ok {
+		return t
+	}
+	want := "YYYY-MM-DD or RFC 3339"
+	if d := r.format.Dates.String(); d != "" {
+		want = d + ", " + want
+	}
+	r.fail("%s: invalid date %q (want %s)", name, v, want)
 	return time.Time{}
 }
 
-// boolean reads true/false, yes/no or 1/0, in any case; empty is false.
+// boolean reads true/false, yes/no, oui/non, vrai/faux or 1/0, in any
+// case; empty is false.
 func (r *row) boolean(name string, required bool) bool {
 	v := r.str(name)
 	switch strings.ToLower(v) {
-	case "true", "yes", "1":
+	case "true", "yes", "oui", "vrai", "1":
 		return true
-	case "false", "no", "0":
+	case "false", "no", "non", "faux", "0":
 		return false
 	case "":
 		if required {
@@ -94,15 +102,19 @@ func (r *row) boolean(name string, required bool) bool {
 		}
 		return false
 	}
-	r.fail("%s: invalid boolean %q (want true/false, yes/no or 1/0)", name, v)
+	r.fail("%s: invalid boolean %q (want true/false, yes/no, oui/non or 1/0)", name, v)
 	return false
 }
 
-// amount reads a required, non-negative decimal number with a '.' separator.
+// amount reads a required, non-negative decimal number written with the
+// Format's decimal separator.
 func (r *row) amount(name string) float64 {
 	v := r.required(name)
 	if v == "" {
 		return 0
+	}
+	if r.format.decimal() == ',' {
+		return r.amountComma(name, v)
 	}
 	n, err := parseDecimal(v)
 	switch {
@@ -114,25 +126,17 @@ func (r *row) amount(name string) float64 {
 	return n
 }
 
-// parseDecimal parses an optionally signed decimal such as "-1234.50",
-// refusing what strconv.ParseFloat accepts beyond that (exponents,
-// hexadecimal, underscores, Inf, NaN).
-func parseDecimal(s string) (float64, error) {
-	digits := strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
-	whole, frac, _ := strings.Cut(digits, ".")
-	if whole+frac == "" || !allDigits(whole) || !allDigits(frac) {
-		return 0, errors.New("not a decimal number")
+// amountComma reads v, a non-negative amount written with a ',' decimal
+// separator.
+func (r *row) amountComma(name, v string) float64 {
+	n, err := parseDecimalComma(v)
+	switch {
+	case err != nil:
+		r.fail(`%s: invalid number %q: %v (decimal separator ","; want e.g. 1234,56, 1.234,56 or 1 234,56)`, name, v, err)
+	case n < 0:
+		r.fail("%s: negative amount %q", name, v)
 	}
-	return strconv.ParseFloat(s, 64)
-}
-
-func allDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return n
 }
 
 // email reads an optional bare email address (no display name).
