@@ -81,6 +81,9 @@ type deployment struct {
 	cfg              string
 	procs            []*proc
 	seq              int
+	// settled is the last settle error, repeated after the processes'
+	// logs when the test fails, where CI's tail shows it.
+	settled error
 }
 
 // newDeployment seeds fresh fakes with p and writes the deployment's
@@ -88,6 +91,11 @@ type deployment struct {
 func newDeployment(t *testing.T, name string, p portfolio, s setup) *deployment {
 	t.Helper()
 	d := &deployment{t: t, name: name, dir: t.TempDir(), p: p, setup: s}
+	t.Cleanup(func() { // registered first: runs after every process's log tail
+		if t.Failed() && d.settled != nil {
+			t.Logf("%s did not settle: %v", name, d.settled)
+		}
+	})
 	if s.redisURL == "" {
 		d.redisURL, d.ns = redistest.URL(t), redistest.Namespace(t)
 	} else {
@@ -272,6 +280,7 @@ func (d *deployment) settle(ref *reference, timeout time.Duration) error {
 		idle := time.Since(idleSince)
 		return e >= wantE && s >= wantS && idle > time.Second || idle > 25*time.Second, desc
 	})
+	d.settled = err
 	return err
 }
 
