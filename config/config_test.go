@@ -184,6 +184,17 @@ func TestParseErrors(t *testing.T) {
 			`bad.locale.yaml:2:11: currency: "euro" is not an ISO 4217 code such as EUR or USD`,
 			`bad.locale.yaml:4:22: limits.per_pass.emails: must be 0 (no cap) or more, got -1`,
 		}},
+		{"bad.csv-format.yaml", []string{
+			`bad.csv-format.yaml:7:16: sources[0].delimiter: invalid delimiter ":" (want ",", ";", "\t" (or tab), "|" or auto)`,
+			`bad.csv-format.yaml:8:15: sources[0].encoding: unknown encoding "utf-16" (want utf-8 or windows-1252; cp1252, latin1 and iso-8859-1 are read as windows-1252)`,
+			`bad.csv-format.yaml:9:18: sources[0].date_format: invalid date format "02/01/2006": this is a Go layout; write it "DD/MM/YYYY" (` + csvDateHelp + `)`,
+			`bad.csv-format.yaml:10:14: sources[0].decimal: invalid decimal separator ";" (want "." or ",")`,
+			`bad.csv-format.yaml:14:16: sources[1].delimiter: must not be empty: leave it out for auto, or quote the character (a bare | starts a YAML block): delimiter: "|"`,
+			`bad.csv-format.yaml:15:18: sources[1].date_format: invalid date format "dd/mm/yyyy": unexpected "d" (` + csvDateHelp + `)`,
+			`bad.csv-format.yaml:19:16: sources[2].delimiter: only used by source type csv`,
+			`bad.csv-format.yaml:20:15: sources[2].encoding: only used by source type csv`,
+			`bad.csv-format.yaml:25:14: sources[3].decimal: only used by source type csv`,
+		}},
 		{"merge.yaml", []string{
 			`merge.yaml:12:5: sources[1].bogus: unknown key`,
 		}},
@@ -196,6 +207,50 @@ func TestParseErrors(t *testing.T) {
 			}
 			if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, tt.want) {
 				t.Errorf("Parse errors:\n%s\nwant:\n%s", err, strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// csvDateHelp is what a date_format error says is accepted.
+const csvDateHelp = `want a pattern such as DD/MM/YYYY or DD/MM/YYYY HH:mm: YYYY (or AAAA) the year, ` +
+	`MM the month and DD (or JJ) the day on 2 digits, M and D (or J) on 1 or 2, HH:mm or HH:mm:ss a time of day, ` +
+	`with / - . : spaces or T between them`
+
+// TestParseCSVFormat checks the values a csv source's format keys accept;
+// they are kept as written, for the connector to read.
+func TestParseCSVFormat(t *testing.T) {
+	tests := []struct {
+		name string
+		keys string
+		want [4]string // delimiter, encoding, date_format, decimal
+	}{
+		{"french export", `{delimiter: ";", encoding: windows-1252, date_format: DD/MM/YYYY, decimal: ","}`,
+			[4]string{";", "windows-1252", "DD/MM/YYYY", ","}},
+		{"tab escape", `{delimiter: "\t"}`, [4]string{"\t"}},
+		{"tab backslash", `{delimiter: '\t'}`, [4]string{`\t`}},
+		{"tab word", `{delimiter: tab}`, [4]string{"tab"}},
+		{"pipe", `{delimiter: "|"}`, [4]string{"|"}},
+		{"comma", `{delimiter: ","}`, [4]string{","}},
+		{"auto", `{delimiter: auto}`, [4]string{"auto"}},
+		{"latin1", `{encoding: latin1}`, [4]string{1: "latin1"}},
+		{"cp1252", `{encoding: CP1252}`, [4]string{1: "CP1252"}},
+		{"iso-8859-1", `{encoding: iso-8859-1}`, [4]string{1: "iso-8859-1"}},
+		{"utf-8", `{encoding: UTF-8}`, [4]string{1: "UTF-8"}},
+		{"date and time", `{date_format: "JJ/MM/AAAA HH:mm"}`, [4]string{2: "JJ/MM/AAAA HH:mm"}},
+		{"decimal point", `{decimal: "."}`, [4]string{3: "."}},
+		{"none", `{}`, [4]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := "notify: {outbox: out}\nrule_files: [rules/a.yaml]\nsources:\n  - name: fr\n    type: csv\n    path: data\n    <<: " + tt.keys + "\n"
+			c, err := Parse("crmsync.yaml", []byte(data), "testdata")
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			s := c.Sources[0]
+			if got := [4]string{s.Delimiter, s.Encoding, s.DateFormat, s.Decimal}; got != tt.want {
+				t.Errorf("keys %s read as %q, want %q", tt.keys, got, tt.want)
 			}
 		})
 	}

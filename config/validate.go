@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/connectors/csv"
 	"github.com/crmsync/crmsync/model"
 )
 
@@ -109,6 +110,7 @@ func (c *Config) validateSource(d *document, i int, seen map[string]int) {
 	if s.BaseURL != "" && !isHTTPURL(s.BaseURL) {
 		d.addf(p+".base_url", "invalid URL %q (want an absolute http or https URL)", s.BaseURL)
 	}
+	validateCSVFormat(d, p, s)
 	switch s.Type {
 	case "":
 		d.addf(p+".type", "required")
@@ -123,6 +125,40 @@ func (c *Config) validateSource(d *document, i int, seen map[string]int) {
 			d.addf(p+".type", "unknown source type %q%s", s.Type, hint)
 		} else {
 			d.addf(p+".type", "unknown source type %q (want one of %s)", s.Type, strings.Join(sourceTypes, ", "))
+		}
+	}
+}
+
+// validateCSVFormat checks the keys that say how a csv source's files
+// are written (delimiter, encoding, date_format, decimal) with the
+// connector's own parsers; other source types refuse them.
+func validateCSVFormat(d *document, p string, s *Source) {
+	checks := []struct {
+		key   string
+		value string
+		check func(string) error
+	}{
+		{"delimiter", s.Delimiter, func(v string) error { _, err := csv.ParseDelimiter(v); return err }},
+		{"encoding", s.Encoding, func(v string) error { _, err := csv.ParseEncoding(v); return err }},
+		{"date_format", s.DateFormat, func(v string) error { _, err := csv.ParseDateFormat(v); return err }},
+		{"decimal", s.Decimal, func(v string) error { _, err := csv.ParseDecimal(v); return err }},
+	}
+	for _, c := range checks {
+		key := p + "." + c.key
+		switch {
+		case !d.has(key): // unset: the default
+		case s.Type != "csv":
+			if s.Type == "hubspot" || s.Type == "salesforce" {
+				d.addf(key, "only used by source type csv")
+			}
+		case c.value == "" && c.key == "delimiter":
+			d.addf(key, `must not be empty: leave it out for auto, or quote the character (a bare | starts a YAML block): delimiter: "|"`)
+		case c.value == "":
+			d.addf(key, "must not be empty: leave it out for the default")
+		default:
+			if err := c.check(c.value); err != nil {
+				d.addf(key, "%v", err)
+			}
 		}
 	}
 }
