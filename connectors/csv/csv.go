@@ -2,15 +2,24 @@
 // owners.csv, accounts.csv, contacts.csv and deals.csv in one directory (or
 // any fs.FS). The format is documented in examples/sample/README.md.
 //
+// Format says how the files are written: by default UTF-8 (a byte order
+// mark is skipped), the delimiter detected from each file's header line
+// among , ; tab and |, YYYY-MM-DD or RFC 3339 dates and '.' decimals. A
+// French export sets Windows-1252, a DD/MM/YYYY date format and ','
+// decimals (1.234,56 or 1 234,56); ParseFormat reads the settings of a
+// source's configuration. When the header lacks a required column, the
+// error says which delimiter the header was read with and what it holds.
+//
 // Rows that cannot be mapped are set aside as model.Reject with their
 // file:line and the reason; the rest of the file is kept. A row the CSV
 // reader cannot parse (a quote left open, a stray quote, a wrong number of
 // fields) never takes other rows with it: when it runs over several lines,
 // only its first line is set aside and reading resumes on the next, so
 // every non-blank line of a file is in a record or in a reject. The watermark
-// holds, per file, the SHA-256 of its content and the number of data rows
-// already delivered, so an unchanged file is not read again and an
-// interrupted pull resumes where it stopped.
+// holds, per file, the SHA-256 of its content (and of the Format, unless
+// it is the default) and the number of data rows already delivered, so an
+// unchanged file is not read again, a file is read again when its Format
+// changes, and an interrupted pull resumes where it stopped.
 package csv
 
 import (
