@@ -1,6 +1,7 @@
 package csv
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,15 +19,15 @@ const maxRaw = 200
 
 // file is one CSV file being read, its header already parsed.
 type file struct {
-	source   string
-	schema   *schema
-	format   *Format
-	comma    rune // the field delimiter
-	detected bool // comma was detected in the header line
-	rs       *records
-	cols     map[string]int // lower-case header name → column index
-	extra    []column       // columns the schema does not know
-	seen     map[string]int // id → line of the accepted row that had it
+	source string
+	schema *schema
+	format *Format
+	comma  rune   // the field delimiter
+	origin string // how comma was found when the format has none
+	rs     *records
+	cols   map[string]int // lower-case header name → column index
+	extra  []column       // columns the schema does not know
+	seen   map[string]int // id → line of the accepted row that had it
 }
 
 // column is a header name and its index.
@@ -36,14 +37,39 @@ type column struct {
 }
 
 // openFile starts reading data, UTF-8 text, as s's file written in
-// format and parses its header.
+// format and parses its header. A first line such as "sep=;", which Excel
+// writes and reads, names the delimiter when format has none, and the
+// header is the line after it.
 func openFile(source string, s *schema, data []byte, format *Format) (*file, error) {
 	f := &file{source: source, schema: s, format: format, comma: format.Delimiter, seen: make(map[string]int)}
-	if f.comma == 0 {
-		f.comma, f.detected = detectDelimiter(data), true
+	sep := sepLine(data)
+	switch {
+	case f.comma != 0:
+	case sep != 0:
+		f.comma, f.origin = sep, "from the sep= line"
+	default:
+		f.comma, f.origin = detectDelimiter(data), "detected"
 	}
 	f.rs = newRecords(data, f.comma)
+	if sep != 0 {
+		f.rs.restart(2)
+	}
 	return f, f.readHeader()
+}
+
+// sepLine returns the delimiter named by a first line such as "sep=;",
+// or 0 when data does not start with one.
+func sepLine(data []byte) rune {
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	rest, ok := bytes.CutPrefix(bytes.TrimSuffix(line, []byte("\r")), []byte("sep="))
+	if !ok {
+		return 0
+	}
+	r, size := utf8.DecodeRune(rest)
+	if size != len(rest) || !isDelimiter(r) {
+		return 0
+	}
+	return r
 }
 
 // readHeader maps the header's column names to their index and checks

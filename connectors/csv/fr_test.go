@@ -352,3 +352,38 @@ func TestPullRefusesAnInvalidFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestPullExcelSepLine reads files that start with Excel's "sep=;" line:
+// it names the delimiter unless the Format has one, and the header is the
+// next line.
+func TestPullExcelSepLine(t *testing.T) {
+	accounts := "sep=;\r\nid;name;created_at\r\nA1;\"a, b\";31/12/2024\r\nA2;b;31/13/2024\r\n"
+	all, err := pullWith(t, map[string]string{"accounts.csv": accounts}, format(t, "", "", "DD/MM/YYYY", ""))
+	if err != nil {
+		t.Fatalf("Pull: %v", err)
+	}
+	if len(all.Accounts) != 1 || all.Accounts[0].Name != "a, b" {
+		t.Errorf("accounts %+v", all.Accounts)
+	}
+	if len(all.Rejects) != 1 || all.Rejects[0].Where != "accounts.csv:4" {
+		t.Errorf("rejects %+v, want one at accounts.csv:4", all.Rejects)
+	}
+
+	tests := []struct {
+		name, delimiter, accounts, wantErr string
+	}{
+		{"missing column", "", "sep=;\nid;nom;created_at\n",
+			`accounts.csv:2: missing required column "name" (read the header with delimiter ";" (from the sep= line); it has 3 columns: "id", "nom", "created_at")`},
+		{"the format wins", ",", "sep=;\nid;name;created_at\n",
+			`accounts.csv:2: missing required column "id" (read the header with delimiter ","; it has 1 column "id;name;created_at"; set delimiter: ";"?)`},
+		{"only the sep line", "", "sep=|\n", "accounts.csv:1: missing header row"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := pullWith(t, map[string]string{"accounts.csv": tt.accounts}, format(t, tt.delimiter, "", "", ""))
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("Pull error = %v\nwant %s", err, tt.wantErr)
+			}
+		})
+	}
+}

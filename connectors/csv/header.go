@@ -21,8 +21,8 @@ const (
 func (f *file) headerHint(hdr []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "read the header with delimiter %s", quoteRune(f.comma))
-	if f.detected {
-		b.WriteString(" (detected)")
+	if f.origin != "" {
+		fmt.Fprintf(&b, " (%s)", f.origin)
 	}
 	if len(hdr) == 1 {
 		fmt.Fprintf(&b, "; it has 1 column %s", strconv.Quote(clip(hdr[0])))

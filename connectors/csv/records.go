@@ -61,7 +61,7 @@ func (rs *records) header() ([]string, int, error) {
 	}
 	rs.width = len(hdr)
 	line, _ := rs.r.FieldPos(0)
-	return hdr, line, nil
+	return hdr, rs.shift + line, nil
 }
 
 // next returns the next record and the line it starts on. It returns a
