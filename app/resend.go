@@ -35,7 +35,7 @@ func (a *App) Resend(ctx context.Context, key string) (string, error) {
 	switch {
 	case d == nil || d.Sender == nil:
 		return "", fmt.Errorf("resend %s: no sender configured for channel %q", key, e.Channel)
-	case e.Status == store.StatusSent:
+	case store.Delivered(e.Status):
 		return workers.ResendSent, nil
 	case kept == nil && e.Status == store.StatusClaimed && !e.OutcomeUnknown(time.Now()):
 		return workers.ResendHeld, nil

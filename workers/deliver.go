@@ -22,6 +22,7 @@ type ledger interface {
 	Claim(ctx context.Context, e store.Entry, token string, lease time.Duration, now time.Time) (store.ClaimResult, error)
 	Unclaim(ctx context.Context, key, token string, claimedAt time.Time, reason string) (bool, error)
 	MarkSent(ctx context.Context, key, token string, at time.Time) error
+	MarkWritten(ctx context.Context, key, token string, at time.Time) error
 	Release(ctx context.Context, key, token, reason string) error
 	Reject(ctx context.Context, key, token, reason string) error
 	MarkUnknown(ctx context.Context, key, token, reason string, msg []byte) error
@@ -31,6 +32,40 @@ type ledger interface {
 	Abandon(ctx context.Context, e store.Entry, token, reason string, msg []byte, at time.Time) (string, error)
 	Entry(ctx context.Context, key string) (store.Entry, error)
 	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
+}
+
+// writer is a sender that writes messages where people read them later
+// (notify/outbox) instead of sending them: what it accepts is recorded,
+// counted and logged as written, not sent.
+type writer interface {
+	Writes() bool
+}
+
+// delivered is what became of a message the sender accepted:
+// store.StatusWritten when it only writes messages, else store.StatusSent.
+func (d *Deliverer) delivered() string {
+	if w, ok := d.Sender.(writer); ok && w.Writes() {
+		return store.StatusWritten
+	}
+	return store.StatusSent
+}
+
+// markDelivered records in the ledger that the message under key, claimed
+// by token, was delivered (outcome: see delivered) at.
+func (d *Deliverer) markDelivered(ctx context.Context, outcome, key, token string, at time.Time) error {
+	if outcome == store.StatusWritten {
+		return d.Ledger.MarkWritten(ctx, key, token, at)
+	}
+	return d.Ledger.MarkSent(ctx, key, token, at)
+}
+
+// logDelivered logs a message delivered with outcome.
+func (d *Deliverer) logDelivered(m *notify.Message, outcome string) {
+	msg := "message sent"
+	if outcome == store.StatusWritten {
+		msg = "message written to outbox"
+	}
+	d.Logger.Info(msg, "rule", m.Rule, "account", m.AccountID, "key", m.LedgerKey)
 }
 
 // ClaimLease is how long a claim protects a message being sent. The
@@ -169,7 +204,7 @@ func (d *Deliverer) send(ctx context.Context, token string, m *notify.Message, l
 func (d *Deliverer) holdBack(ctx context.Context, m *notify.Message) (string, error) {
 	addr := strings.ToLower(m.To)
 	if _, ok, err := d.Suppressions.Suppressed(ctx, addr); err != nil || ok {
-		return SkipSuppressed, err
+		return string(SkipSuppressed), err
 	}
 	if d.Cap.Max <= 0 {
 		return "", nil
@@ -178,7 +213,7 @@ func (d *Deliverer) holdBack(ctx context.Context, m *notify.Message) (string, er
 	if err != nil || n < d.Cap.Max {
 		return "", err
 	}
-	return SkipCapped, nil
+	return string(SkipCapped), nil
 }
 
 // DeadLetter records every message of a delivery task whose retries ran

@@ -16,7 +16,7 @@ type Metrics struct {
 	SyncWaitSeconds *prometheus.CounterVec // source
 	Flags           *prometheus.CounterVec // rule
 	Skipped         *prometheus.CounterVec // rule, reason
-	Messages        *prometheus.CounterVec // channel, outcome (sent, duplicate, retry, rejected, dead, unknown, found, unresolved, paused, …)
+	Messages        *prometheus.CounterVec // channel, outcome (sent, written (outbox), duplicate, retry, rejected, dead, unknown, found, unresolved, paused, …)
 	ChannelPaused   *prometheus.GaugeVec   // channel: 1 while its credentials are refused
 	PassDuration    prometheus.Histogram
 	PassesHeld      *prometheus.CounterVec // reason ("running", "waiting_for_sync"), source

@@ -52,12 +52,13 @@ func (d *Deliverer) outcome(ctx context.Context, token string, m *notify.Message
 	return sendErr
 }
 
-// sent records that m went out. When the claim was lost meanwhile (its
-// lease passed and another attempt took it over), it says so loudly: that
-// attempt may send it again.
+// sent records that m went out (or was written, by an outbox). When the
+// claim was lost meanwhile (its lease passed and another attempt took it
+// over), it says so loudly: that attempt may send it again.
 func (d *Deliverer) sent(ctx context.Context, token string, m *notify.Message, lease time.Time) error {
-	err := d.record(ctx, lease, "mark sent", m.LedgerKey, func(ctx context.Context) error {
-		return d.Ledger.MarkSent(ctx, m.LedgerKey, token, d.now())
+	outcome := d.delivered()
+	err := d.record(ctx, lease, "mark "+outcome, m.LedgerKey, func(ctx context.Context) error {
+		return d.markDelivered(ctx, outcome, m.LedgerKey, token, d.now())
 	})
 	switch {
 	case errors.Is(err, store.ErrClaimLost):
@@ -67,7 +68,8 @@ func (d *Deliverer) sent(ctx context.Context, token string, m *notify.Message, l
 		// Still claimed: the task's retry finds it unknown, never sends it blindly.
 		return err
 	}
-	d.count("sent")
+	d.count(outcome)
+	d.logDelivered(m, outcome)
 	return nil
 }
 

@@ -37,7 +37,7 @@ func (d *Deliverer) Resend(ctx context.Context, m *notify.Message, token string)
 	switch {
 	case err != nil:
 		return "", err
-	case e.Status == store.StatusSent:
+	case store.Delivered(e.Status):
 		return ResendSent, nil
 	case e.Status == store.StatusClaimed && !e.OutcomeUnknown(d.now()):
 		return ResendHeld, nil

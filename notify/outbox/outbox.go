@@ -43,6 +43,10 @@ func (o *Outbox) Path(ch notify.Channel) string {
 	return filepath.Join(o.dir, string(ch)+".jsonl")
 }
 
+// Writes reports that the outbox writes messages instead of sending them:
+// crmsync records, counts and logs what it accepts as written, not sent.
+func (o *Outbox) Writes() bool { return true }
+
 // Send appends m as one JSON line to the file of its channel. The line is
 // written with a single write to a file opened with O_APPEND, so lines of
 // concurrent senders, even in other processes, never interleave. A message
