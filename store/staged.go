@@ -52,13 +52,14 @@ func (s *Passes) StagedCandidates(ctx context.Context, pass string, fn func(fiel
 	}
 }
 
-// releaseCooldownScript deletes KEYS[1] when it holds ARGV[1].
-var releaseCooldownScript = redis.NewScript(`
+// releaseCooldown deletes KEYS[1] when it holds ARGV[1]. It runs with
+// EVAL in a pipeline, where EVALSHA cannot fall back on a missing script.
+const releaseCooldown = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
-`)
+`
 
 // ReleaseCooldowns gives back the cooldowns pass acquired for the matches
 // it deferred to a later pass, so that pass may act on them: matches are
@@ -69,7 +70,7 @@ func (s *Passes) ReleaseCooldowns(ctx context.Context, pass string, matches [][2
 	}
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, m := range matches {
-			releaseCooldownScript.Run(ctx, p, []string{s.cooldownKey(m[0], m[1])}, pass)
+			p.Eval(ctx, releaseCooldown, []string{s.cooldownKey(m[0], m[1])}, pass)
 		}
 		return nil
 	})

@@ -80,7 +80,13 @@ var evalNow = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC) // a Tuesday, 11:00
 
 func newEvaluator(t *testing.T, s *store.Store, q *taskRecorder, p *Planner) *Evaluator {
 	t.Helper()
-	rs, err := rules.Parse("rules.yaml", []byte(testRules))
+	return newEvaluatorRules(t, s, q, p, testRules)
+}
+
+// newEvaluatorRules is newEvaluator with the rule file src.
+func newEvaluatorRules(t *testing.T, s *store.Store, q *taskRecorder, p *Planner, src string) *Evaluator {
+	t.Helper()
+	rs, err := rules.Parse("rules.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}

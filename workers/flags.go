@@ -44,8 +44,8 @@ func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rul
 			}
 		case st != nil:
 			clear = append(clear, ids[j])
-			if !st.FiredAt.IsZero() && !st.Baseline { // a baseline flag was never acted on: nothing to retract
-				if err := e.resolve(ctx, pp, &batch[j], r, res, out); err != nil {
+			if !st.FiredAt.IsZero() {
+				if err := e.resolve(ctx, pp, &batch[j], r, !st.Baseline, res, out); err != nil {
 					return err
 				}
 			}
@@ -86,15 +86,16 @@ func matched(matches []rules.Match, r *rules.Rule) bool {
 	return false
 }
 
-// resolve records that r's flag on the account stopped holding and sends
-// the rule's on_resolve note, if any.
-func (e *Evaluator) resolve(ctx context.Context, pp *passPlan, s *scored, r *rules.Rule, res *shardResult, out *batcher) error {
+// resolve records that r's flag on the account stopped holding and, with
+// note, sends the rule's on_resolve note, if any. A flag of the rule's
+// activation baseline gets no note: nobody was told about it.
+func (e *Evaluator) resolve(ctx context.Context, pp *passPlan, s *scored, r *rules.Rule, note bool, res *shardResult, out *batcher) error {
 	res.Resolved[r.Name]++
 	entry := store.Entry{
 		Key: LedgerKey(r.Name, s.c.Account.ID, "resolved", "", pp.pass), Rule: r.Name, AccountID: s.c.Account.ID,
 		Pass: pp.pass, Expression: r.When, Features: s.f.Map(),
 	}
-	if err := e.Passes.RecordResolved(ctx, entry, pp.now); err != nil {
+	if err := e.Passes.RecordResolved(ctx, entry, pp.now); err != nil || !note {
 		return err
 	}
 	pl, err := e.Planner.PlanResolved(pp, &s.c, s.f, r)

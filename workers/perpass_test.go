@@ -1,0 +1,279 @@
+package workers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/model"
+	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/store"
+)
+
+func TestPassLimitsPick(t *testing.T) {
+	email := func(to string) notify.Message {
+		return notify.Message{Channel: notify.Email, To: to, LedgerKey: "e|" + to}
+	}
+	nudge := func(to, acct string) notify.Message {
+		return notify.Message{Channel: notify.Slack, To: to, LedgerKey: "s|" + to + "|" + acct}
+	}
+	cand := func(acct, abc string, rev float64, msgs ...notify.Message) *candidate {
+		c := &candidate{Rule: "r", Account: acct, ABC: abc, Revenue: rev, Msgs: msgs, Cooldown: true}
+		for _, m := range msgs {
+			if m.Channel == notify.Slack {
+				c.Folds = append(c.Folds, DigestItem{Rule: "r", To: m.To})
+			}
+		}
+		return c
+	}
+	tests := []struct {
+		name         string
+		limits       PassLimits
+		cands        []*candidate
+		wantSent     []string // ledger keys, in value order
+		wantDeferred []string // accounts
+		wantFolded   []string // account→recipient
+	}{
+		{
+			name:     "no caps: everything, highest value first",
+			cands:    []*candidate{cand("c1", "C", 10, email("c1@x.io")), cand("a1", "A", 5, email("a1@x.io")), cand("b1", "B", 90, email("b1@x.io"))},
+			wantSent: []string{"e|a1@x.io", "e|b1@x.io", "e|c1@x.io"},
+		},
+		{
+			name:         "email cap: class first, then revenue",
+			limits:       PassLimits{Emails: 2},
+			cands:        []*candidate{cand("c1", "C", 1e6, email("c1@x.io")), cand("a1", "A", 5, email("a1@x.io")), cand("a2", "A", 50, email("a2@x.io"))},
+			wantSent:     []string{"e|a2@x.io", "e|a1@x.io"},
+			wantDeferred: []string{"c1"},
+		},
+		{
+			name:   "a match that no longer fits is deferred whole, and so is every later one with emails",
+			limits: PassLimits{Emails: 2},
+			cands: []*candidate{
+				cand("a1", "A", 90, email("a1@x.io"), nudge("rep@x.io", "a1")),
+				cand("a2", "A", 80, email("a2@x.io"), email("a2b@x.io"), nudge("rep@x.io", "a2")),
+				cand("a3", "A", 70, email("a3@x.io")),
+				cand("a4", "A", 60, nudge("rep@x.io", "a4")),
+			},
+			wantSent:     []string{"e|a1@x.io", "s|rep@x.io|a1", "s|rep@x.io|a4"},
+			wantDeferred: []string{"a2", "a3"},
+		},
+		{
+			name:   "nudges over a rep's cap and a channel's cap are folded into digests",
+			limits: PassLimits{SlackPerRep: 1, SlackPerChannel: 2},
+			cands: []*candidate{
+				cand("a1", "A", 90, nudge("rep@x.io", "a1"), nudge("#key", "a1")),
+				cand("a2", "A", 80, nudge("REP@x.io", "a2"), nudge("#key", "a2")),
+				cand("a3", "A", 70, nudge("other@x.io", "a3"), nudge("#key", "a3")),
+			},
+			wantSent:   []string{"s|rep@x.io|a1", "s|#key|a1", "s|#key|a2", "s|other@x.io|a3"},
+			wantFolded: []string{"a2→REP@x.io", "a3→#key"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.limits.pick(tt.cands)
+			var sent, deferred, folded []string
+			for _, m := range p.msgs {
+				sent = append(sent, m.LedgerKey)
+			}
+			for _, c := range p.deferred {
+				deferred = append(deferred, c.Account)
+			}
+			for c, tos := range p.folded {
+				for _, to := range tos {
+					folded = append(folded, c.Account+"→"+to)
+				}
+			}
+			slices.Sort(folded)
+			if !slices.Equal(sent, tt.wantSent) || !slices.Equal(deferred, tt.wantDeferred) || !slices.Equal(folded, tt.wantFolded) {
+				t.Errorf("sent %q deferred %q folded %q\nwant %q deferred %q folded %q", sent, deferred, folded, tt.wantSent, tt.wantDeferred, tt.wantFolded)
+			}
+			if len(p.digests) != len(tt.wantFolded) {
+				t.Errorf("%d digest items, want one per folded nudge (%d)", len(p.digests), len(tt.wantFolded))
+			}
+		})
+	}
+}
+
+const capRules = `
+rules:
+  - name: quiet
+    when: days_inactive >= 90
+    cooldown: 30d
+    actions:
+      - email: {to: primary_contact, template: reengage-90d}
+      - slack: {to: owner}
+`
+
+// storeValued stores a quiet account whose only won deal, of amount,
+// closed 200 days before evalNow.
+func storeValued(t *testing.T, s *store.Store, id string, amount float64) {
+	t.Helper()
+	storeClient(t, s, id, "c"+id+"@example.com", "")
+	d := model.Deal{Ref: model.NewRef("crm", "d"+id), AccountID: model.NewRef("crm", id).ID, Amount: amount, Won: true, ClosedAt: evalNow.AddDate(0, 0, -200)}
+	if err := s.Records.StorePage(context.Background(), "crm", model.Batch{Deals: []model.Deal{d}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// emailedAccounts lists the accounts the recorded tasks email, in order.
+func emailedAccounts(q *taskRecorder, from int) []string {
+	var out []string
+	for _, m := range q.messages()[from:] {
+		if m.Channel == notify.Email {
+			out = append(out, m.AccountID)
+		}
+	}
+	return out
+}
+
+func TestEvaluateDefersOverPerPassCapToLaterPasses(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	for i, amount := range []float64{1000, 5000, 3000, 9000, 7000} {
+		storeValued(t, s, fmt.Sprint(i+1), amount)
+	}
+	q := &taskRecorder{}
+	e := newEvaluatorRules(t, s, q, &Planner{}, capRules)
+	e.Limits = PassLimits{Emails: 2, SlackPerRep: 1}
+
+	rep, err := e.Evaluate(ctx, "p1", evalNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := emailedAccounts(q, 0), []string{"crm:4", "crm:5"}; !slices.Equal(got, want) {
+		t.Errorf("pass 1 emailed %q, want the two most valuable %q", got, want)
+	}
+	if rep.Deferred[notify.Email] != 3 || rep.Deferred[notify.Slack] != 3 || rep.Skipped["quiet"][string(SkipDeferred)] != 6 {
+		t.Errorf("pass 1 deferred %v, skipped %v; want 3 emails and their 3 nudges deferred", rep.Deferred, rep.Skipped["quiet"])
+	}
+	if rep.Skipped["quiet"][string(SkipDigest)] != 1 || rep.Messages["quiet"][notify.Slack] != 1 || rep.Messages[DigestRule][notify.Slack] != 1 {
+		t.Errorf("pass 1 messages %v, skipped %v; want 1 nudge, the rep's second folded into 1 digest", rep.Messages, rep.Skipped["quiet"])
+	}
+
+	n := len(q.messages())
+	if _, err := e.Evaluate(ctx, "p2", evalNow.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := emailedAccounts(q, n), []string{"crm:2", "crm:3"}; !slices.Equal(got, want) {
+		t.Errorf("pass 2 emailed %q, want the next two by value %q (the first two are in cooldown)", got, want)
+	}
+	n = len(q.messages())
+	if _, err := e.Evaluate(ctx, "p3", evalNow.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := emailedAccounts(q, n), []string{"crm:1"}; !slices.Equal(got, want) {
+		t.Errorf("pass 3 emailed %q, want the last %q", got, want)
+	}
+	n = len(q.messages())
+	if _, err := e.Evaluate(ctx, "p4", evalNow.Add(72*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := emailedAccounts(q, n); len(got) != 0 {
+		t.Errorf("pass 4 emailed %q, want nobody: every account had its email", got)
+	}
+}
+
+func TestPreviewShowsPerPassDeferralAndFolds(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	for i, amount := range []float64{1000, 5000, 3000} {
+		storeValued(t, s, fmt.Sprint(i+1), amount)
+	}
+	q := &taskRecorder{}
+	e := newEvaluatorRules(t, s, q, &Planner{}, capRules)
+	e.Limits = PassLimits{Emails: 2, SlackPerRep: 1}
+	flags, err := e.Preview(ctx, evalNow, PreviewFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]string{}
+	msgs := map[string]int{}
+	for _, f := range flags {
+		held[f.AccountID] = strings.Join(f.HeldBack, "; ")
+		msgs[f.AccountID] = len(f.Messages)
+	}
+	want := map[string]string{
+		"crm:2": "",
+		"crm:3": "digest to rep@example.com: over limits.per_pass.slack_per_rep (1)",
+		"crm:1": "deferred over limits.per_pass.emails (2): to a later pass",
+	}
+	for id, w := range want {
+		if held[id] != w {
+			t.Errorf("%s held back %q, want %q", id, held[id], w)
+		}
+	}
+	if msgs["crm:2"] != 2 || msgs["crm:3"] != 1 || msgs["crm:1"] != 0 {
+		t.Errorf("messages per account %v; want crm:2 email+nudge, crm:3 email only, crm:1 none", msgs)
+	}
+	if msgs["digest:rep@example.com"] != 1 {
+		t.Errorf("flags %v: want the rep's digest", msgs)
+	}
+	if len(q.tasks) != 0 {
+		t.Errorf("preview enqueued %d tasks", len(q.tasks))
+	}
+}
+
+const baselineRules = `
+rules:
+  - name: quiet
+    when: days_inactive >= 90
+    activation: baseline
+    actions:
+      - email: {to: primary_contact, template: reengage-90d}
+    on_resolve:
+      slack: {to: owner, text: "back"}
+`
+
+func TestBaselineActivation(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	storeClient(t, s, "1", "ann@example.com", "")
+	storeClient(t, s, "2", "bob@example.com", "")
+	q := &taskRecorder{}
+	e := newEvaluatorRules(t, s, q, &Planner{}, baselineRules)
+
+	flags, err := e.Preview(ctx, evalNow, PreviewFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range flags {
+		if len(f.Messages) != 0 || !slices.Equal(f.HeldBack, []string{"baseline"}) {
+			t.Errorf("preview before activation: %s held back %q with %d messages; want baseline", f.AccountID, f.HeldBack, len(f.Messages))
+		}
+	}
+	rep, err := e.Evaluate(ctx, "p1", evalNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.tasks) != 0 || rep.Flags["quiet"] != 2 || rep.Skipped["quiet"][string(SkipBaseline)] != 2 {
+		t.Fatalf("activation pass: %d tasks, flags %v, skipped %v; want 2 flags recorded, no message", len(q.tasks), rep.Flags, rep.Skipped)
+	}
+
+	storeClient(t, s, "3", "cy@example.com", "") // starts to match after the activation
+	if _, err := e.Evaluate(ctx, "p2", evalNow.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := emailedAccounts(q, 0); !slices.Equal(got, []string{"crm:3"}) {
+		t.Errorf("after activation emailed %q, want only the account that started to match", got)
+	}
+
+	// ann comes back: her baseline flag resolves without a "back" note,
+	// since nobody was ever told about it.
+	acct := model.Account{Ref: model.NewRef("crm", "1"), Name: "Acme 1", Lifecycle: model.Customer, OwnerID: "crm:o1", CreatedAt: evalNow.AddDate(-2, 0, 0), LastActivityAt: evalNow}
+	if err := s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{acct}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	n := len(q.messages())
+	rep, err = e.Evaluate(ctx, "p3", evalNow.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Resolved["quiet"] != 1 || len(q.messages()) != n {
+		t.Errorf("resolved %v, %d new messages; want ann resolved without a note", rep.Resolved, len(q.messages())-n)
+	}
+}
