@@ -86,11 +86,15 @@ func (s *Passes) ReleaseCooldowns(ctx context.Context, pass string, matches [][2
 // pass (and its retries).
 func (s *Passes) ActivateRule(ctx context.Context, rule, pass string) (string, error) {
 	k := s.key("rule-activated", ruleEscaper.Replace(rule))
-	v, err := s.rdb.SetArgs(ctx, k, pass, redis.SetArgs{Mode: "NX", Get: true}).Result()
-	switch {
-	case err == redis.Nil:
+	set, err := s.rdb.SetNX(ctx, k, pass, 0).Result() // SET NX GET needs Redis 7
+	if err != nil {
+		return "", fmt.Errorf("store: activate rule: %w", err)
+	}
+	if set {
 		return pass, nil
-	case err != nil:
+	}
+	v, err := s.rdb.Get(ctx, k).Result() // never changes once set
+	if err != nil {
 		return "", fmt.Errorf("store: activate rule: %w", err)
 	}
 	return v, nil
