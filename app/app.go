@@ -167,6 +167,8 @@ func (a *App) handlers(renderer *email.Renderer, conns map[string]connectors.Con
 		Quiet:           quietHours(cfg),
 		Location:        cfg.Location(),
 		Unsubscribe:     cfg.Notify.Email.UnsubscribeGroupID > 0,
+		Locale:          cfg.Locale,
+		Currency:        cfg.Currency,
 	}
 	deliverer := func(ch notify.Channel) *workers.Deliverer {
 		return &workers.Deliverer{Channel: ch, Sender: a.senders[ch], Ledger: a.Store.Ledger, Suppressions: a.Store.Suppressions,

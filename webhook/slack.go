@@ -201,11 +201,12 @@ func (h *Slack) enqueue(ctx context.Context, ic slack.InteractionCallback, at ti
 // action turns a click into an Action, or reports false for a click that
 // is not one of ours or carries an unreadable value.
 func (h *Slack) action(ba *slack.BlockAction, u slack.User, at time.Time) (Action, bool) {
-	kind := actionKind(ba.ActionID)
+	id, value := nslack.Chosen(ba.ActionID, ba.Value, ba.SelectedOption.Value) // a digest's menu: the option chosen
+	kind := actionKind(id)
 	if kind == "" {
 		return Action{}, false
 	}
-	account, rule, err := nslack.ParseButtonValue(ba.Value)
+	account, rule, err := nslack.ParseButtonValue(value)
 	if err != nil {
 		h.logger.Warn("webhook: slack: button ignored", "action_id", ba.ActionID, "err", err)
 		return Action{}, false

@@ -53,31 +53,54 @@ func decodeDigest(raw [][]byte) ([]DigestItem, error) {
 }
 
 // digestOrder returns the items of one digest with each account once (a
-// retried shard may have added it twice), sorted by account name.
+// retried shard may have added it twice, and a rep's digest may hold an
+// account flagged by several rules: the most severe one is kept), by
+// revenue at risk, as the digest shows them (slack.CompareEntries).
 func digestOrder(items []DigestItem) []DigestItem {
-	seen := map[string]bool{}
+	byAccount := map[string]int{}
 	var out []DigestItem
 	for _, it := range items {
-		if !seen[it.Entry.AccountID] {
-			seen[it.Entry.AccountID] = true
+		it.Entry.Rule = cmp.Or(it.Entry.Rule, it.Rule) // items queued before entries carried their rule
+		it.Entry.Severity = cmp.Or(it.Entry.Severity, it.Severity)
+		i, seen := byAccount[it.Entry.AccountID]
+		switch {
+		case !seen:
+			byAccount[it.Entry.AccountID] = len(out)
 			out = append(out, it)
+		case severityRank(it.Severity) < severityRank(out[i].Severity):
+			out[i] = it
 		}
 	}
-	slices.SortFunc(out, func(a, b DigestItem) int {
-		return cmp.Or(cmp.Compare(a.Entry.AccountName, b.Entry.AccountName), cmp.Compare(a.Entry.AccountID, b.Entry.AccountID))
-	})
+	slices.SortStableFunc(out, func(a, b DigestItem) int { return slack.CompareEntries(a.Entry, b.Entry) })
 	return out
 }
 
-// digestMessages renders the messages of one digest (items share a rule
-// and a recipient).
+// severityRank orders severities, most urgent first.
+func severityRank(severity string) int {
+	switch strings.ToLower(severity) {
+	case "critical":
+		return 0
+	case "warning":
+		return 1
+	}
+	return 2
+}
+
+// digestMessages renders the messages of one digest: items share a
+// recipient, a rep (a DM) or a channel, and are in digestOrder. The
+// digest is written in the language its entries were planned in.
 func digestMessages(doc *passDoc, items []DigestItem) ([]notify.Message, error) {
 	first := items[0]
+	rule := first.Rule
 	entries := make([]slack.DigestEntry, len(items))
 	for i, it := range items {
 		entries[i] = it.Entry
+		if it.Rule != rule {
+			rule = "digest" // several rules: the rep's digest of the pass
+		}
 	}
-	parts, err := slack.RenderDigest(first.Rule, first.Severity, entries)
+	dg := slack.Digest{To: first.To, Channel: slack.AudienceOf(first.To) == slack.ToChannel, Locale: first.Entry.Locale, Entries: entries}
+	parts, err := slack.RenderDigest(dg)
 	if err != nil {
 		return nil, err
 	}
@@ -85,9 +108,9 @@ func digestMessages(doc *passDoc, items []DigestItem) ([]notify.Message, error) 
 	msgs := make([]notify.Message, len(parts))
 	for i, p := range parts {
 		msgs[i] = notify.Message{
-			LedgerKey: LedgerKey(first.Rule, "digest", notify.Slack, to, fmt.Sprintf("%s#%d", doc.Pass, i+1)),
+			LedgerKey: LedgerKey(rule, "digest", notify.Slack, to, fmt.Sprintf("%s#%d", doc.Pass, i+1)),
 			Channel:   notify.Slack, To: first.To, Text: p.Fallback, Blocks: p.Blocks,
-			Pass: doc.Pass, Rule: first.Rule, AccountID: "digest:" + to, CreatedAt: doc.Now,
+			Pass: doc.Pass, Rule: rule, AccountID: "digest:" + to, CreatedAt: doc.Now,
 		}
 	}
 	return msgs, nil

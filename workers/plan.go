@@ -50,6 +50,8 @@ type Planner struct {
 	Quiet           *QuietHours    // nil: emails go at any hour
 	Location        *time.Location // business time zone, for contacts without one
 	Unsubscribe     bool           // emails carry an unsubscribe group: templates link it
+	Locale          string         // language of messages (config locale): "en", "fr"
+	Currency        string         // ISO 4217 code of amounts whose deals carry none; "": unknown
 
 	zones zones
 }
@@ -98,7 +100,10 @@ func (it DigestItem) key() string { return strings.ToLower(it.To) }
 func (p *Planner) Plan(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, m rules.Match) (planned, error) {
 	var out planned
 	pass, now := pp.pass, pp.now
-	base := p.data(now, c, f, m.Rule)
+	base, err := p.data(now, c, f, m.Rule)
+	if err != nil {
+		return out, fmt.Errorf("account %s: %w", c.Account.ID, err)
+	}
 	for _, a := range m.Actions {
 		var err error
 		switch {
@@ -137,14 +142,30 @@ func (p *Planner) planFolds(out *planned, pass string, d notify.Data, c *model.C
 	return nil
 }
 
-func (p *Planner) data(now time.Time, c *model.Client, f rules.Features, r *rules.Rule) notify.Data {
-	return notify.Data{
+// data is what the messages of rule r about client c are rendered from:
+// the figures, the language, the currency of the account's latest won
+// deal (else the configured one) and the rule's title for the account.
+func (p *Planner) data(now time.Time, c *model.Client, f rules.Features, r *rules.Rule) (notify.Data, error) {
+	d := notify.Data{
 		Rule: r.Name, Description: r.Description, Severity: r.Severity,
+		Locale: p.Locale, Currency: p.Currency,
 		Account: c.Account, Owner: c.Owner,
 		Revenue12m: f.Revenue12m, RevenuePrev12m: f.RevenuePrev12m, RevenueTrend: f.RevenueTrend,
 		DaysInactive: f.DaysInactive, DaysSincePurchase: f.DaysSincePurchase, ABC: f.ABC,
 		Now: now,
 	}
+	var latest *model.Deal
+	for i, deal := range c.Deals {
+		if deal.Won && strings.TrimSpace(deal.Currency) != "" && (latest == nil || deal.ClosedAt.After(latest.ClosedAt)) {
+			latest = &c.Deals[i]
+		}
+	}
+	if latest != nil {
+		d.Currency = strings.ToUpper(strings.TrimSpace(latest.Currency))
+	}
+	var err error
+	d.Title, err = r.RenderTitle(d)
+	return d, err
 }
 
 func (p *Planner) planEmail(ctx context.Context, out *planned, pp *passPlan, d notify.Data, c *model.Client, r *rules.Rule, a *rules.EmailAction) error {
@@ -195,7 +216,10 @@ func (p *Planner) PlanResolved(pp *passPlan, c *model.Client, f rules.Features, 
 	if a == nil {
 		return out, nil
 	}
-	d := p.data(pp.now, c, f, r)
+	d, err := p.data(pp.now, c, f, r)
+	if err != nil {
+		return out, err
+	}
 	d.Contact = contactToCall(c)
 	text, err := a.Render(d)
 	if err != nil {
@@ -278,19 +302,17 @@ func (p *Planner) planSlack(out *planned, pass string, d notify.Data, c *model.C
 		return err
 	}
 	if a.Digest {
+		entry := slack.NewDigestEntry(d, text)
 		for _, to := range p.slackTargets(out, c, a) {
-			out.digests = append(out.digests, DigestItem{
-				Rule: r.Name, Severity: r.Severity, To: to,
-				Entry: slack.DigestEntry{AccountID: c.Account.ID, AccountName: c.Account.Name, URL: c.Account.URL, Line: slack.DigestLine(d, text)},
-			})
+			out.digests = append(out.digests, DigestItem{Rule: r.Name, Severity: r.Severity, To: to, Entry: entry})
 		}
 		return nil
 	}
-	fallback, blocks, err := slack.Render(d, text)
-	if err != nil {
-		return err
-	}
 	for _, to := range p.slackTargets(out, c, a) {
+		fallback, blocks, err := slack.Render(d, text, slack.AudienceOf(to))
+		if err != nil {
+			return err
+		}
 		m := notify.Message{
 			LedgerKey: LedgerKey(r.Name, c.Account.ID, notify.Slack, strings.ToLower(to), pass),
 			Channel:   notify.Slack, To: to, Text: fallback, Blocks: blocks,

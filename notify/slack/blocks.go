@@ -1,55 +1,75 @@
 package slack
 
 import (
+	"fmt"
 	"net/mail"
 	"net/url"
-	"strconv"
 	"strings"
 
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/crmsync/crmsync/notify"
-	"github.com/crmsync/crmsync/templates"
+	"github.com/crmsync/crmsync/notify/locale"
 )
 
-// whyLine is the rule's custom line, escaped, or the default line for the
-// severity of d.
-func whyLine(d notify.Data, text string) string {
+// whyLine is the rule's custom line, or the default line built from the
+// figures of d.
+func whyLine(d notify.Data, l locale.Locale, text string) string {
 	if strings.TrimSpace(text) != "" {
 		return strings.TrimSpace(text) // ready mrkdwn: see Render
 	}
-	name := "*" + escapeName(d.Account.Name) + "*"
-	quiet := "quiet for " + plural(d.DaysInactive, "day")
-	if strings.EqualFold(d.Severity, "critical") && d.RevenuePrev12m > 0 && d.RevenueTrend < 1 {
-		return name + " is slipping away: revenue " + templates.Percent(d.RevenueTrend) +
-			" vs the previous 12 months, " + quiet + "."
+	return defaultLine(d, l)
+}
+
+// defaultLine states the figures without guessing why the rule fired:
+// "*Acme*: revenue -60% vs the previous 12 months, last activity 95 days
+// ago." The rule's title says why.
+func defaultLine(d notify.Data, l locale.Locale) string {
+	t := l.T()
+	var parts []string
+	switch {
+	case d.RevenuePrev12m > 0:
+		parts = append(parts, fmt.Sprintf(t.LineTrend, l.Percent(d.RevenueTrend)))
+	case d.Revenue12m > 0:
+		parts = append(parts, fmt.Sprintf(t.LineRevenue, l.Money(d.Revenue12m, d.Currency)))
 	}
-	if strings.EqualFold(d.Severity, "critical") {
-		return name + " is slipping away: " + quiet + "."
+	if d.DaysInactive > 0 {
+		parts = append(parts, fmt.Sprintf(t.LineActivity, l.Days(d.DaysInactive)))
+	} else {
+		parts = append(parts, t.LineActiveToday)
 	}
-	return name + " has been " + quiet + "."
+	return "*" + escapeName(d.Account.Name) + "*" + t.Colon + strings.Join(parts, ", ") + "."
 }
 
 // why is the text of the "why" section: the line, then the rule's
-// description (written by sales ops: its formatting is kept).
+// description (written by sales ops: its formatting is kept) unless the
+// headline already shows it.
 func why(d notify.Data, line string) string {
-	if d.Description == "" {
+	desc := strings.TrimSpace(d.Description)
+	if desc == "" || oneLine(desc) == oneLine(d.Title) {
 		return line
 	}
-	return line + "\n" + escapeControl(d.Description)
+	return line + "\n" + escapeControl(desc)
 }
 
-// figures is the section of the account's numbers.
-func figures(d notify.Data) slackapi.Block {
+// figures is the section of the account's numbers. A channel copy names
+// the owner with a mention.
+func figures(d notify.Data, l locale.Locale, aud Audience) slackapi.Block {
+	t := l.T()
 	fields := []string{
-		field("Revenue 12m", templates.Money(d.Revenue12m)),
-		field("Trend", trend(d)),
-		field("ABC class", escapeName(d.ABC)),
-		field("Days inactive", strconv.Itoa(d.DaysInactive)),
-		field("Last purchase", lastPurchase(d.DaysSincePurchase)),
+		field(t.LabelRevenue, l.Money(d.Revenue12m, d.Currency)),
+		field(t.LabelTrend, trend(d, l)),
+		field(t.LabelABC, escapeName(d.ABC)),
+		field(t.LabelInactive, l.Number(float64(d.DaysInactive))),
+		field(t.LabelPurchase, lastPurchase(d.DaysSincePurchase, l)),
 	}
-	if d.Owner != nil && strings.TrimSpace(d.Owner.Name) != "" {
-		fields = append(fields, field("Owner", escapeName(d.Owner.Name)))
+	if o := d.Owner; o != nil {
+		switch {
+		case aud == ToChannel && (strings.TrimSpace(o.Email) != "" || strings.TrimSpace(o.Name) != ""):
+			fields = append(fields, field(t.LabelOwner, mention(o.Email, o.Name)))
+		case strings.TrimSpace(o.Name) != "":
+			fields = append(fields, field(t.LabelOwner, escapeName(o.Name)))
+		}
 	}
 	fields = fields[:min(len(fields), maxFields)]
 	objs := make([]*slackapi.TextBlockObject, len(fields))
@@ -65,31 +85,23 @@ func field(label, value string) string {
 }
 
 // trend is the revenue change against the previous 12 months.
-func trend(d notify.Data) string {
+func trend(d notify.Data, l locale.Locale) string {
 	if d.RevenuePrev12m <= 0 {
-		return "n/a (no revenue in the previous 12m)"
+		return l.T().TrendNone
 	}
-	return templates.Percent(d.RevenueTrend) + " vs previous 12m"
+	return fmt.Sprintf(l.T().TrendVs, l.Percent(d.RevenueTrend))
 }
 
 // lastPurchase says how long ago the last won deal closed.
-func lastPurchase(days *int) string {
+func lastPurchase(days *int, l locale.Locale) string {
 	if days == nil {
-		return "never"
+		return l.T().Never
 	}
-	return plural(*days, "day") + " ago"
-}
-
-// plural returns "1 day", "2 days".
-func plural(n int, unit string) string {
-	if n == 1 || n == -1 {
-		return strconv.Itoa(n) + " " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
+	return fmt.Sprintf(l.T().Ago, l.Days(*days))
 }
 
 // contactBlock is the section naming the contact to call, or nil.
-func contactBlock(d notify.Data) slackapi.Block {
+func contactBlock(d notify.Data, l locale.Locale) slackapi.Block {
 	c := d.Contact
 	if c == nil {
 		return nil
@@ -98,7 +110,7 @@ func contactBlock(d notify.Data) slackapi.Block {
 	if t := strings.TrimSpace(c.Title); t != "" {
 		who += ", " + escapeName(t)
 	}
-	parts := []string{"*Contact to call:* " + who}
+	parts := []string{"*" + l.T().ContactToCall + "* " + who}
 	if c.Email != "" {
 		parts = append(parts, emailLink(c.Email))
 	}
@@ -119,33 +131,40 @@ func emailLink(addr string) string {
 }
 
 // footer is the context block with the rule and its severity.
-func footer(d notify.Data) slackapi.Block {
-	s := "Rule: " + escapeName(d.Rule)
+func footer(d notify.Data, l locale.Locale) slackapi.Block {
+	s := fmt.Sprintf(l.T().FooterRule, escapeName(d.Rule))
 	if d.Severity != "" {
-		s += " · Severity: " + escapeName(d.Severity)
+		s += " · " + fmt.Sprintf(l.T().FooterSeverity, escapeName(d.Severity))
 	}
 	return slackapi.NewContextBlock("", mrkdwn(s, maxText))
 }
 
 // crmButton is a "View in CRM" link button, or nil when the account has no
-// absolute http(s) URL or one longer than Slack accepts: a cut URL would
-// open the wrong page.
-func crmButton(d notify.Data) slackapi.Block {
-	if b := crmLink(d); b != nil {
+// usable URL (see crmURL).
+func crmButton(d notify.Data, l locale.Locale) slackapi.Block {
+	if b := crmLink(d, l); b != nil {
 		return slackapi.NewActionBlock("", b)
 	}
 	return nil
 }
 
-// crmLink is the "View in CRM" link button element, or nil (see crmButton).
-func crmLink(d notify.Data) *slackapi.ButtonBlockElement {
-	u, err := url.Parse(d.Account.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(d.Account.URL) > maxURL {
+// crmLink is the "View in CRM" link button element, or nil (see crmURL).
+func crmLink(d notify.Data, l locale.Locale) *slackapi.ButtonBlockElement {
+	if !crmURL(d.Account.URL) {
 		return nil
 	}
 	value := d.Account.ID
 	if len(value) > maxValue {
 		value = ""
 	}
-	return slackapi.NewButtonBlockElement(ActionOpenCRM, value, plain("View in CRM")).WithURL(d.Account.URL)
+	return slackapi.NewButtonBlockElement(ActionOpenCRM, value, plain(l.T().ViewInCRM)).WithURL(d.Account.URL)
+}
+
+// crmURL reports whether raw is an absolute http(s) URL Slack accepts in a
+// button or a link: not longer than it allows (a cut URL would open the
+// wrong page) and without the characters that end a mrkdwn link.
+func crmURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		len(raw) <= maxURL && !strings.ContainsAny(raw, "<>| \t\r\n")
 }

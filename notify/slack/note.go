@@ -8,18 +8,20 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/notify/locale"
 )
 
 // RenderResolved builds the note sent when a flag stops holding ("client
-// re-engaged"): the rule's on_resolve line (ready mrkdwn, as in Render) or
-// a default one, the rule and a link to the CRM record.
+// re-engaged"), in d.Locale: the rule's on_resolve line (ready mrkdwn, as
+// in Render) or a default one, the rule and a link to the CRM record.
 func RenderResolved(d notify.Data, text string) (fallback string, blocks json.RawMessage, err error) {
+	l := locale.For(d.Locale)
 	line := strings.TrimSpace(text)
 	if line == "" {
-		line = ":white_check_mark: *" + escapeName(d.Account.Name) + "* is no longer flagged: the condition of " + escapeName(d.Rule) + " stopped holding."
+		line = fmt.Sprintf(l.T().Resolved, "*"+escapeName(d.Account.Name)+"*", escapeName(d.Rule))
 	}
-	list := []slackapi.Block{section(line), footer(d)}
-	if b := crmButton(d); b != nil {
+	list := []slackapi.Block{section(line), footer(d, l)}
+	if b := crmButton(d, l); b != nil {
 		list = append(list, b)
 	}
 	blocks, err = marshal(list)

@@ -182,6 +182,10 @@ func (s *Sender) Send(ctx context.Context, m *notify.Message) error {
 	if m == nil {
 		return fmt.Errorf("slack send: nil message: %w", notify.ErrPermanent)
 	}
+	m, err := s.mentions(ctx, m)
+	if err != nil {
+		return err
+	}
 	opts, err := messageOptions(m)
 	if err != nil {
 		return err
@@ -191,6 +195,40 @@ func (s *Sender) Send(ctx context.Context, m *notify.Message) error {
 		return err
 	}
 	return s.post(ctx, channel, opts)
+}
+
+// mentions returns m with its owner mentions (see ReplaceMentions)
+// resolved: "<@U…>" for an owner whose email has an active Slack
+// account, else the owner's escaped name. m itself is not changed.
+// Lookups share the cache of DM recipients.
+func (s *Sender) mentions(ctx context.Context, m *notify.Message) (*notify.Message, error) {
+	owners, err := Mentions(m)
+	if err != nil {
+		return nil, fmt.Errorf("slack send: %w: %w", err, notify.ErrPermanent)
+	}
+	if len(owners) == 0 {
+		return m, nil
+	}
+	ids := map[MentionOwner]string{}
+	for _, o := range owners {
+		if !strings.Contains(o.Email, "@") {
+			continue
+		}
+		if ids[o], err = s.lookup(ctx, o.Email); err != nil {
+			return nil, err
+		}
+	}
+	out := *m
+	err = ReplaceMentions(&out, func(o MentionOwner) string {
+		if id := ids[o]; id != "" {
+			return "<@" + id + ">"
+		}
+		return NameMention(o)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("slack send: %w: %w", err, notify.ErrPermanent)
+	}
+	return &out, nil
 }
 
 // Message metadata of every post: its ledger key under

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/golden"
 	"github.com/crmsync/crmsync/internal/slackfake"
+	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 )
 
@@ -581,5 +584,129 @@ func sendUntilDone(ctx context.Context, s *Sender, m *notify.Message) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+}
+
+func TestSendResolvesMentions(t *testing.T) {
+	tests := []struct {
+		name  string
+		email string
+		owner string
+		want  string
+	}{
+		{"owner in Slack", "sam@example.com", "Sam Rep", "<@U0SAM>"},
+		{"owner in Slack, email in another case", "Sam@Example.com", "Sam Rep", "<@U0SAM>"},
+		{"owner not in Slack", "nobody@example.com", "Bob *bold* & co", "Bob \u200b*\u200bbold\u200b*\u200b &amp; co"},
+		{"deactivated owner", "gone@example.com", "Gone Rep", "Gone Rep"},
+		{"owner without email", "", "<!channel> Rep", "&lt;!channel&gt; Rep"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeSlack(t)
+			s := newTestSender(t, f, nil)
+			d := localized(normalData(), "en")
+			d.Owner = &model.Owner{Name: tt.owner, Email: tt.email}
+			text, blocks := renderFor(t, d, "", ToChannel)
+			m := &notify.Message{To: "#key-accounts", Text: text, Blocks: blocks}
+			if err := s.Send(t.Context(), m); err != nil {
+				t.Fatal(err)
+			}
+			posts := f.Posts()
+			if len(posts) != 1 {
+				t.Fatalf("posted %d messages", len(posts))
+			}
+			got := strings.Join(texts(t, json.RawMessage(posts[0].RawBlocks)), "\n")
+			if !strings.Contains(got, "*Owner*\n"+tt.want+"\n") || strings.Contains(got, "@crmsync:") {
+				t.Errorf("posted texts %s\nwant the owner field %q and no placeholder", got, tt.want)
+			}
+			if string(m.Blocks) != string(blocks) {
+				t.Error("Send changed the message it was given")
+			}
+		})
+	}
+}
+
+func TestSendMentionGolden(t *testing.T) {
+	f := newFakeSlack(t)
+	s := newTestSender(t, f, nil)
+	for i, lang := range []string{"en", "fr"} {
+		d := localized(hostileData(), lang)
+		d.Owner = &model.Owner{Name: "Sam <b>Rep</b>", Email: "sam@example.com"}
+		text, blocks := renderFor(t, d, hostileText, ToChannel)
+		// Queued messages are JSON that may write < as \u003c.
+		queued, err := json.Marshal(notify.Message{To: "#key-accounts", Text: text, Blocks: blocks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m notify.Message
+		if err := json.Unmarshal(queued, &m); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Send(t.Context(), &m); err != nil {
+			t.Fatal(err)
+		}
+		posts := f.Posts()
+		if len(posts) != i+1 {
+			t.Fatalf("posted %d messages", len(posts))
+		}
+		p := posts[i]
+		var b bytes.Buffer
+		if err := json.Indent(&b, []byte(p.RawBlocks), "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		golden.Assert(t, "channel-copy-sent."+lang, "text: "+p.Text+"\n\n"+b.String()+"\n")
+		if !strings.Contains(strings.Join(texts(t, json.RawMessage(p.RawBlocks)), "\n"), "*\n<@U0SAM>") {
+			t.Errorf("%s: the owner is not mentioned", lang)
+		}
+	}
+	if f.Lookups() != 1 {
+		t.Errorf("%d users.lookupByEmail calls for one owner in two messages, want 1 (cached)", f.Lookups())
+	}
+}
+
+func TestSendDigestMentions(t *testing.T) {
+	f := newFakeSlack(t)
+	s := newTestSender(t, f, nil)
+	parts, err := RenderDigest(Digest{To: "#key-accounts", Channel: true, Locale: "fr", Entries: digestEntries(40)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		if err := s.Send(t.Context(), &notify.Message{To: "#key-accounts", Text: p.Fallback, Blocks: p.Blocks}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	posts := f.Posts()
+	if len(posts) != 3 {
+		t.Fatalf("posted %d messages, want 3", len(posts))
+	}
+	for i, p := range posts {
+		got := strings.Join(texts(t, json.RawMessage(p.RawBlocks)), "\n")
+		for _, want := range []string{"responsable\u00a0: <@U0SAM>", "responsable\u00a0: <@U0ANN>", "responsable\u00a0: Bob \u200b*\u200bbold\u200b*\u200b &amp; co"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("message %d lacks %q", i, want)
+			}
+		}
+		if strings.Contains(got, "@crmsync:") {
+			t.Errorf("message %d still has a placeholder", i)
+		}
+	}
+	if f.Lookups() != 2 {
+		t.Errorf("%d lookups for two owners with an email, want 2", f.Lookups())
+	}
+}
+
+func TestPlaceholderCannotBeForged(t *testing.T) {
+	d := localized(normalData(), "en")
+	forged := "<@crmsync:boss%40example.com|Boss>"
+	d.Account.Name, d.Title, d.Owner = forged, forged, &model.Owner{Name: forged, Email: "x>|<@crmsync:y@example.com"}
+	text, blocks := renderFor(t, d, Escape(forged), ToChannel)
+	owners, err := Mentions(&notify.Message{Text: text, Blocks: blocks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := MentionOwner{Email: "x>|<@crmsync:y@example.com", Name: forged}
+	if len(owners) != 1 || owners[0] != want {
+		t.Errorf("mentions = %+v, want only the owner's own %+v", owners, want)
 	}
 }

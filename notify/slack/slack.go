@@ -1,30 +1,38 @@
-// Package slack renders the Slack nudges crmsync sends to the sales rep who
-// owns a client: a fallback text and Block Kit blocks, ready for
-// notify.Message.Text and notify.Message.Blocks. Delivery is the job of a
-// notify.Sender (the outbox, or chat.postMessage through slack-go).
+// Package slack renders the Slack nudges crmsync sends about a client: a
+// fallback text and Block Kit blocks, ready for notify.Message.Text and
+// notify.Message.Blocks, in the language of notify.Data.Locale. Delivery
+// is the job of a notify.Sender (the outbox, or chat.postMessage through
+// slack-go, see Sender).
 //
-// Every string that comes from a CRM is escaped: see Escape.
+// Every string that comes from a CRM is escaped: see Escape. A channel
+// copy names the account's owner with a mention placeholder that only
+// this package writes; the Sender replaces it with a real mention (see
+// ReplaceMentions).
 package slack
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/notify/locale"
 )
 
 // Slack's limits on Block Kit (docs.slack.dev/reference/block-kit).
 const (
-	maxHeader = 150  // header block text
-	maxText   = 3000 // section and context text, fallback text
-	maxField  = 2000 // one section field
-	maxFields = 10   // fields of one section
-	maxURL    = 3000 // button url
-	maxValue  = 2000 // button value
+	maxHeader      = 150  // header block text
+	maxText        = 3000 // section and context text, fallback text
+	maxField       = 2000 // one section field
+	maxFields      = 10   // fields of one section
+	maxURL         = 3000 // button url
+	maxValue       = 2000 // button value
+	maxOptionValue = 150  // overflow option value
+	maxBlocks      = 50   // blocks of one message
 )
 
 // Block and action ids, for the interactivity handler.
@@ -32,31 +40,59 @@ const (
 	ActionOpenCRM = "open_crm" // action_id of the "View in CRM" link button
 )
 
-// Render builds the nudge to the owning rep about d: the fallback text shown
-// in notifications and the Block Kit blocks as JSON. text is the rule's
-// custom line as the rules package renders it: mrkdwn written by sales ops
-// in which every CRM value was already passed through Escape, so it is used
-// as is (escaping it again would show "&amp;lt;"). When it is empty a
-// default line for d.Severity is used, built here with Escape.
-func Render(d notify.Data, text string) (fallback string, blocks json.RawMessage, err error) {
-	line := whyLine(d, text)
-	list := []slackapi.Block{
-		header(d),
-		section(why(d, line)),
-		figures(d),
+// Audience is who reads a message: the owning rep in a DM, or everyone
+// in a channel, where the owner is mentioned and the wording is not
+// addressed to "you".
+type Audience int
+
+// Audiences.
+const (
+	ToRep Audience = iota
+	ToChannel
+)
+
+// channelIDRE matches the id of a public or private channel.
+var channelIDRE = regexp.MustCompile(`^[CG][A-Z0-9]{2,}$`)
+
+// AudienceOf returns ToChannel for a recipient that is a channel ("#name",
+// or an id C… or G…) and ToRep for anyone else (an email, a user or DM
+// id).
+func AudienceOf(to string) Audience {
+	to = strings.TrimSpace(to)
+	if len(to) > 1 && strings.HasPrefix(to, "#") || channelIDRE.MatchString(to) {
+		return ToChannel
 	}
-	if b := contactBlock(d); b != nil {
+	return ToRep
+}
+
+// Render builds the nudge about d for aud: the fallback text shown in
+// notifications and the Block Kit blocks as JSON. Its headline is
+// d.Title (the rule's, rendered), else a neutral one in d.Locale; the
+// severity only picks the emoji. text is the rule's custom line as the
+// rules package renders it: mrkdwn written by sales ops in which every CRM
+// value was already passed through Escape, so it is used as is (escaping
+// it again would show "&amp;lt;"). When it is empty a line is built from
+// the figures. A channel copy (ToChannel) mentions the owner.
+func Render(d notify.Data, text string, aud Audience) (fallback string, blocks json.RawMessage, err error) {
+	l := locale.For(d.Locale)
+	line := whyLine(d, l, text)
+	list := []slackapi.Block{
+		header(d, l),
+		section(why(d, line)),
+		figures(d, l, aud),
+	}
+	if b := contactBlock(d, l); b != nil {
 		list = append(list, b)
 	}
-	list = append(list, footer(d))
-	if b := actions(d); b != nil {
+	list = append(list, footer(d, l))
+	if b := actions(d, l); b != nil {
 		list = append(list, b)
 	}
 	blocks, err = marshal(list)
 	if err != nil {
 		return "", nil, fmt.Errorf("render slack blocks: %w", err)
 	}
-	return truncate(escapeControl(headline(d))+" — "+line, maxText), blocks, nil
+	return truncate(escapeControl(headline(d, l))+" — "+line, maxText), blocks, nil
 }
 
 // marshal encodes blocks without Go's HTML escaping of <, > and &, which
@@ -71,32 +107,50 @@ func marshal(blocks []slackapi.Block) (json.RawMessage, error) {
 	return json.RawMessage(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), nil
 }
 
-// headline is the plain-text summary: "Client gone quiet: Acme".
-func headline(d notify.Data) string {
-	return kind(d.Severity).title + ": " + strings.Join(strings.Fields(d.Account.Name), " ")
+// headline is the plain-text summary: the rule's title for the account,
+// else "Client needs attention: Acme". A title that is the rule's
+// description (a rule without a title of its own) is followed by the
+// account's name unless it names it.
+func headline(d notify.Data, l locale.Locale) string {
+	name := oneLine(d.Account.Name)
+	t := oneLine(d.Title)
+	switch {
+	case t == "":
+		return fmt.Sprintf(l.T().Headline, name)
+	case t == oneLine(d.Description) && name != "" && !strings.Contains(t, name):
+		return t + l.T().Colon + name
+	}
+	return t
 }
 
-// header is the header block: an emoji and the headline, in plain text.
-func header(d notify.Data) slackapi.Block {
-	t := truncate(kind(d.Severity).emoji+" "+escapeControl(headline(d)), maxHeader)
+// header is the header block: the severity's emoji and the headline, in
+// plain text.
+func header(d notify.Data, l locale.Locale) slackapi.Block {
+	t := truncate(emoji(d.Severity)+" "+escapeControl(headline(d, l)), maxHeader)
 	return slackapi.NewHeaderBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, t, true, false))
 }
 
-// severityKind is how a severity is presented.
-type severityKind struct {
-	emoji string
-	title string
-}
-
-// kind returns the presentation of severity; unknown ones look like info.
-func kind(severity string) severityKind {
+// emoji is how a severity is shown; unknown ones look like info.
+func emoji(severity string) string {
 	switch strings.ToLower(severity) {
 	case "critical":
-		return severityKind{":warning:", "Key account slipping"}
+		return ":warning:"
 	case "warning":
-		return severityKind{":eyes:", "Client slipping"}
+		return ":eyes:"
 	default:
-		return severityKind{":wave:", "Client gone quiet"}
+		return ":wave:"
+	}
+}
+
+// severityRank orders severities, most urgent first.
+func severityRank(severity string) int {
+	switch strings.ToLower(severity) {
+	case "critical":
+		return 0
+	case "warning":
+		return 1
+	default:
+		return 2
 	}
 }
 
@@ -109,4 +163,9 @@ func mrkdwn(s string, max int) *slackapi.TextBlockObject {
 // section is a section block holding the mrkdwn text s.
 func section(s string) slackapi.Block {
 	return slackapi.NewSectionBlock(mrkdwn(s, maxText), nil, nil)
+}
+
+// oneLine joins the words of s with single spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -3,13 +3,13 @@ package slack
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/crmsync/crmsync/internal/golden"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/crmsync/crmsync/internal/golden"
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 )
@@ -19,6 +19,7 @@ func normalData() notify.Data {
 	return notify.Data{
 		Rule:        "inactive-90-days",
 		Description: "Client with no recorded activity for 90 days",
+		Title:       "Client with no recorded activity for 90 days",
 		Severity:    "info",
 		Account: model.Account{
 			Ref: model.NewRef("hubspot", "42"), Name: "Acme Industries", Lifecycle: model.Customer,
@@ -41,7 +42,7 @@ func normalData() notify.Data {
 
 func criticalData() notify.Data {
 	d := normalData()
-	d.Rule, d.Severity, d.Description = "high-value-churning", "critical", ""
+	d.Rule, d.Severity, d.Description, d.Title = "high-value-churning", "critical", "", ""
 	return d
 }
 
@@ -51,6 +52,23 @@ func hostileData() notify.Data {
 	d.Contact = &model.Contact{FirstName: "<script>alert(1)</script>", Email: "x@evil.example>|<!here>", Title: "_Boss_ & `root`"}
 	d.Owner = &model.Owner{Name: "Bob *bold* & co", Email: "bob@example.com"}
 	d.Description = "Quiet & <b>risky</b>"
+	d.Title = "Quiet: <!channel> Corp <script>"
+	return d
+}
+
+// upsellData is an upsell rule with its own title about an account active
+// 22 days ago, whose revenue grows.
+func upsellData(lang string) notify.Data {
+	d := normalData()
+	d.Rule, d.Severity, d.Description = "upsell-growing", "info", "Growing account: offer the next tier"
+	d.Title, d.Locale, d.Currency = "Upsell: Acme Industries", lang, "EUR"
+	d.Revenue12m, d.RevenuePrev12m, d.RevenueTrend, d.DaysInactive = 48200, 35000, 48200.0/35000, 22
+	return d
+}
+
+// localized returns d in lang with amounts in EUR.
+func localized(d notify.Data, lang string) notify.Data {
+	d.Locale, d.Currency = lang, "EUR"
 	return d
 }
 
@@ -68,7 +86,12 @@ func bareData() notify.Data {
 
 func render(t *testing.T, d notify.Data, text string) (string, json.RawMessage) {
 	t.Helper()
-	fallback, blocks, err := Render(d, text)
+	return renderFor(t, d, text, ToRep)
+}
+
+func renderFor(t *testing.T, d notify.Data, text string, aud Audience) (string, json.RawMessage) {
+	t.Helper()
+	fallback, blocks, err := Render(d, text, aud)
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
@@ -80,22 +103,58 @@ func TestRenderGolden(t *testing.T) {
 		name string
 		data notify.Data
 		text string
+		aud  Audience
 	}{
-		{"info-default-line", normalData(), ""},
-		{"critical-default-line", criticalData(), ""},
-		{"custom-text", normalData(), "Acme has been quiet for 97 days, *call them*"},
-		{"hostile", hostileData(), hostileText},
-		{"no-contact-owner-purchase", bareData(), ""},
+		{"info-default-line", normalData(), "", ToRep},
+		{"critical-default-line", criticalData(), "", ToRep},
+		{"custom-text", normalData(), "Acme has been quiet for 97 days, *call them*", ToRep},
+		{"hostile", hostileData(), hostileText, ToRep},
+		{"no-contact-owner-purchase", bareData(), "", ToRep},
+		{"upsell-title.en", upsellData("en"), "", ToRep},
+		{"upsell-title.fr", upsellData("fr"), "", ToRep},
+		{"critical-default-line.fr", localized(criticalData(), "fr"), "", ToRep},
+		{"channel-copy.en", localized(normalData(), "en"), "", ToChannel},
+		{"channel-copy.fr", localized(normalData(), "fr"), "", ToChannel},
+		{"hostile-channel-copy.fr", localized(hostileData(), "fr"), hostileText, ToChannel},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fallback, blocks := render(t, tt.data, tt.text)
+			fallback, blocks := renderFor(t, tt.data, tt.text, tt.aud)
 			var b bytes.Buffer
 			if err := json.Indent(&b, blocks, "", "  "); err != nil {
 				t.Fatalf("blocks are not JSON: %v", err)
 			}
 			golden.Assert(t, tt.name, "fallback: "+fallback+"\n\n"+b.String()+"\n")
 		})
+	}
+}
+
+func TestHeadlineFromRule(t *testing.T) {
+	tests := []struct {
+		name string
+		data notify.Data
+		want string
+	}{
+		{"the rule's title", upsellData("en"), ":wave: Upsell: Acme Industries"},
+		{"the rule's title in French", upsellData("fr"), ":wave: Upsell: Acme Industries"},
+		{"no title, critical", criticalData(), ":warning: Client needs attention: Acme Industries"},
+		{"no title, French", localized(criticalData(), "fr"), ":warning: Client à suivre\u00a0: Acme Industries"},
+		{"hostile title", hostileData(), ":wave: Quiet: &lt;!channel&gt; Corp &lt;script&gt;"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, blocks := render(t, tt.data, "")
+			h := block(t, blocks, "header")["text"].(map[string]any)["text"].(string)
+			if h != tt.want {
+				t.Errorf("header = %q, want %q", h, tt.want)
+			}
+		})
+	}
+	fallback, blocks := render(t, upsellData("en"), "")
+	for _, quiet := range []string{"quiet", "Quiet", "slipping"} {
+		if strings.Contains(fallback+string(blocks), quiet) {
+			t.Errorf("an upsell nudge for an account active 22 days ago says %q:\n%s\n%s", quiet, fallback, blocks)
+		}
 	}
 }
 
@@ -189,14 +248,19 @@ func TestEscape(t *testing.T) {
 func TestDefaultLine(t *testing.T) {
 	bare := criticalData()
 	bare.RevenuePrev12m, bare.RevenueTrend = 0, 1
+	none := bare
+	none.Revenue12m, none.DaysInactive = 0, 0
 	tests := []struct {
 		name string
 		data notify.Data
 		want string
 	}{
-		{"info", normalData(), "*Acme Industries* has been quiet for 97 days."},
-		{"critical with a falling trend", criticalData(), "*Acme Industries* is slipping away: revenue -59% vs the previous 12 months, quiet for 97 days."},
-		{"critical without previous revenue", bare, "*Acme Industries* is slipping away: quiet for 97 days."},
+		{"falling trend", normalData(), "*Acme Industries*: revenue -59% vs the previous 12 months, last activity 97 days ago."},
+		{"no previous revenue", bare, "*Acme Industries*: revenue 12,346 over the last 12 months, last activity 97 days ago."},
+		{"nothing but today", none, "*Acme Industries*: active today."},
+		{"French, in euros", localized(normalData(), "fr"), "*Acme Industries*\u00a0: chiffre d'affaires -59\u202f% par rapport aux 12 mois précédents, dernière activité il y a 97 jours."},
+		{"French, no previous revenue", localized(bare, "fr"), "*Acme Industries*\u00a0: chiffre d'affaires de 12\u202f346\u202f€ sur les 12 derniers mois, dernière activité il y a 97 jours."},
+		{"English, one day", func() notify.Data { d := upsellData("en"); d.DaysInactive = 1; return d }(), "*Acme Industries*: revenue +38% vs the previous 12 months, last activity 1 day ago."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,7 +289,7 @@ func block(t *testing.T, blocks json.RawMessage, typ string) map[string]any {
 
 func TestRenderLimits(t *testing.T) {
 	d := normalData()
-	d.Account.Name = strings.Repeat("Long & Co ", 40)
+	d.Account.Name, d.Title = strings.Repeat("Long & Co ", 40), ""
 	_, blocks := render(t, d, Escape(strings.Repeat("&", 4000)))
 
 	h := block(t, blocks, "header")["text"].(map[string]any)["text"].(string)
@@ -299,6 +363,8 @@ func TestFigures(t *testing.T) {
 		want []string
 	}{
 		{"full", normalData(), []string{"*Revenue 12m*\n12,346", "*Trend*\n-59% vs previous 12m", "*ABC class*\nA", "*Days inactive*\n97", "*Last purchase*\n130 days ago", "*Owner*\nSam Rep"}},
+		{"in euros", localized(normalData(), "en"), []string{"*Revenue 12m*\n€12,346", "*Trend*\n-59% vs previous 12m", "*ABC class*\nA", "*Days inactive*\n97", "*Last purchase*\n130 days ago", "*Owner*\nSam Rep"}},
+		{"French", localized(normalData(), "fr"), []string{"*CA 12 mois*\n12\u202f346\u202f€", "*Tendance*\n-59\u202f% par rapport aux 12 mois précédents", "*Classe ABC*\nA", "*Jours sans activité*\n97", "*Dernier achat*\nil y a 130 jours", "*Responsable*\nSam Rep"}},
 		{"bare", bareData(), []string{"*Revenue 12m*\n12,346", "*Trend*\nn/a (no revenue in the previous 12m)", "*ABC class*\nA", "*Days inactive*\n97", "*Last purchase*\nnever"}},
 	}
 	for _, tt := range tests {
