@@ -223,6 +223,14 @@ rules:
 			want: []string{`r.yaml:5:15: rules[0].cooldown: invalid duration "30x" (want e.g. 30d, 2w, 12h, 90m)`},
 		},
 		{
+			name: "with a bad activation and a title that does not parse",
+			yaml: "rules:\n  - name: a\n    when: \"true\"\n    activation: later\n    title: \"Upsell {{ .Account.Nam }}\"\n",
+			want: []string{
+				`r.yaml:4:17: rules[0].activation: "later" is not one of "immediate", "baseline"`,
+				`r.yaml:5:12: rules[0].title: template: rules[0].title:1:17: executing "rules[0].title" at <.Account.Nam>: can't evaluate field Nam in type model.Account`,
+			},
+		},
+		{
 			name: "with a zero cooldown",
 			yaml: "rules:\n  - name: a\n    when: \"true\"\n    cooldown: 0s\n",
 			want: []string{`r.yaml:4:15: rules[0].cooldown: must be positive`},
