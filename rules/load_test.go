@@ -227,7 +227,7 @@ rules:
 			yaml: "rules:\n  - name: a\n    when: \"true\"\n    activation: later\n    title: \"Upsell {{ .Account.Nam }}\"\n",
 			want: []string{
 				`r.yaml:4:17: rules[0].activation: "later" is not one of "immediate", "baseline"`,
-				`r.yaml:5:12: rules[0].title: template: rules[0].title:1:17: executing "rules[0].title" at <.Account.Nam>: can't evaluate field Nam in type model.Account`,
+				`r.yaml:5:31: rules[0].title: at <.Account.Nam>: can't evaluate field Nam in type model.Account`,
 			},
 		},
 		{
