@@ -19,9 +19,12 @@
 //	                               Id evaluate:<pass>. While a source's first or full
 //	                               sync has not committed, the pass waits in the retry
 //	                               set (RetryLater) and that sync's commit runs it.
-//	evaluate:shard  [evaluate, 2]  ShardPayload: evaluate the rules on one shard, apply
-//	                               cooldowns and safety rails and enqueue the rendered
-//	                               messages in batches; the last shard writes the report.
+//	evaluate:shard  [evaluate, 2]  ShardPayload: evaluate the rules on one shard and take
+//	                               each firing match through the pipeline of gates
+//	                               (pipeline.go); with limits.per_pass set, stage what
+//	                               it would send, else enqueue it in batches. The last
+//	                               shard picks what goes under the caps, enqueues it and
+//	                               the digests, and writes the report.
 //	                               Id evaluate:<pass>:shard:<n>.
 //	deliver:email   [email, 4]     DeliverPayload: a batch of emails, each claimed in
 //	deliver:slack   [slack, 6]     the ledger before it is sent, so a retry or a
