@@ -6,6 +6,7 @@ package templates
 
 import (
 	"embed"
+	"errors"
 	htmltemplate "html/template"
 	"math"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"text/template"
 
 	"github.com/crmsync/crmsync/model"
+	"github.com/crmsync/crmsync/notify/locale"
 )
 
 // FS holds the built-in templates under "email/": <name>.txt.tmpl defines
@@ -21,14 +23,40 @@ import (
 //go:embed email/*.tmpl
 var FS embed.FS
 
-// Funcs returns the functions available to every message template: money,
-// firstName and percent. Both text/template and html/template accept the
-// returned map.
+// Funcs returns the functions available to every message template, in
+// English and without a currency: money, percent, date, days, firstName,
+// unsubscribeURL and unsubscribeLink. Both text/template and html/template
+// accept the returned map. Renderers bind them to a message's language and
+// currency with FuncsFor.
 func Funcs() template.FuncMap {
+	return FuncsFor(locale.Default, "")
+}
+
+// FuncsFor returns Funcs formatting for the language lang ("en", "fr"; an
+// unknown one formats as English) and amounts in currency (ISO 4217, ""
+// for none):
+//
+//	{{money .Revenue12m}}          "€12,346" (en, EUR), "12 346 €" (fr, EUR)
+//	{{money .Revenue12m "USD"}}    the amount in another currency
+//	{{percent .RevenueTrend}}      "-60%" (en), "-60 %" (fr)
+//	{{date .Now}}                  "Nov 3, 2026" (en), "3 nov. 2026" (fr)
+//	{{days .DaysInactive}}         "97 days" (en), "97 jours" (fr)
+func FuncsFor(lang, currency string) template.FuncMap {
+	l := locale.For(lang)
 	return template.FuncMap{
-		"money":           Money,
+		"money": func(v float64, code ...string) (string, error) {
+			switch len(code) {
+			case 0:
+				return l.Money(v, currency), nil
+			case 1:
+				return l.Money(v, code[0]), nil
+			}
+			return "", errors.New("money: want an amount and at most one currency code")
+		},
+		"percent":         l.Percent,
+		"date":            l.Date,
+		"days":            l.Days,
 		"firstName":       FirstName,
-		"percent":         Percent,
 		"unsubscribeURL":  UnsubscribeURL,
 		"unsubscribeLink": UnsubscribeLink,
 	}
@@ -50,7 +78,9 @@ func UnsubscribeLink(text string) htmltemplate.HTML {
 }
 
 // Money formats an amount rounded to the unit with comma thousands
-// separators: 12345.6 gives "12,346", -1500 gives "-1,500".
+// separators, without currency: 12345.6 gives "12,346", -1500 gives
+// "-1,500". Templates' money formats for the message's language and
+// currency instead (see FuncsFor).
 func Money(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "0"

@@ -73,3 +73,24 @@ func TestFSHoldsBuiltins(t *testing.T) {
 		}
 	}
 }
+
+func TestFuncsFor(t *testing.T) {
+	fr := FuncsFor("fr", "EUR")
+	money := fr["money"].(func(float64, ...string) (string, error))
+	if got, err := money(12345.6); err != nil || got != "12\u202f346\u202f€" {
+		t.Errorf("fr money = %q, %v", got, err)
+	}
+	if got, _ := money(12345.6, "USD"); got != "12\u202f346\u202f$US" {
+		t.Errorf("fr money in USD = %q", got)
+	}
+	if _, err := money(1, "EUR", "USD"); err == nil {
+		t.Error("money with two currencies: no error")
+	}
+	en := Funcs()["money"].(func(float64, ...string) (string, error))
+	if got, _ := en(12345.6); got != "12,346" {
+		t.Errorf("default money = %q, want the bare English amount", got)
+	}
+	if got := FuncsFor("fr", "")["days"].(func(int) string)(2); got != "2 jours" {
+		t.Errorf("fr days = %q", got)
+	}
+}

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,21 +9,30 @@ import (
 
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/notify/locale"
 )
 
-// Check renders template name against sample data: a full record, one
-// without contact, owner or purchase, and one whose contact and owner have
-// no names. It catches misspelt fields, unguarded nil pointers and output
-// such as "<nil>" or "<no value>" when the configuration is loaded instead
-// of when a message is sent.
+// Check renders template name, in each of its languages, against sample
+// data: a full record, one without contact, owner or purchase, and one
+// whose contact and owner have no names. It catches misspelt fields,
+// unguarded nil pointers and output such as "<nil>" or "<no value>" when
+// the configuration is loaded instead of when a message is sent.
 func (r *Renderer) Check(name string) error {
-	if !r.Has(name) {
+	v, ok := r.tmpls[name]
+	if !ok {
 		return fmt.Errorf("check %q: %w", name, ErrUnknownTemplate)
 	}
 	var errs []error
-	for _, s := range samples() {
-		if err := r.checkOne(name, s.data); err != nil {
-			errs = append(errs, fmt.Errorf("check %q with %s: %w", name, s.name, err))
+	for _, lang := range r.Languages(name) {
+		t, in := v.def, cmp.Or(v.defaultLang, locale.Default)
+		if lang != "" {
+			t, in = v.byLang[lang], lang
+		}
+		for _, s := range samples() {
+			s.data.Locale, s.data.Currency = in, "EUR"
+			if err := checkOne(t, s.data); err != nil {
+				errs = append(errs, fmt.Errorf("check %q with %s: %w", name, s.name, err))
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -33,13 +43,12 @@ func (r *Renderer) Check(name string) error {
 // template should have guarded with {{with}}.
 var placeholders = []string{"<nil>", "<no value>", "&lt;nil&gt;", "&lt;no value&gt;"}
 
-// checkOne renders template name against d and looks for placeholders.
-func (r *Renderer) checkOne(name string, d notify.Data) error {
-	subject, text, html, err := r.Render(name, d)
+// checkOne renders t against d and looks for placeholders.
+func checkOne(t *tmpl, d notify.Data) error {
+	subject, text, html, err := t.render(d)
 	if err != nil {
 		return err
 	}
-	t := r.tmpls[name]
 	for _, part := range []struct{ file, out string }{{t.txtPath, subject + text}, {t.htmlPath, html}} {
 		for _, p := range placeholders {
 			if strings.Contains(part.out, p) {

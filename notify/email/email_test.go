@@ -2,12 +2,13 @@ package email
 
 import (
 	"errors"
-	"github.com/crmsync/crmsync/internal/golden"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/golden"
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 )
@@ -258,4 +259,189 @@ func TestUnsubscribeLink(t *testing.T) {
 			t.Errorf("%s: SendGrid's unsubscribe tag is missing or escaped:\n%s\n%s", name, text, html)
 		}
 	}
+}
+
+// speaking returns d with the contact's and the account's languages and
+// the configured locale.
+func speaking(d notify.Data, contact, account, configured string) notify.Data {
+	if d.Contact != nil {
+		c := *d.Contact
+		c.Language = contact
+		d.Contact = &c
+	}
+	d.Account.Language, d.Locale, d.Currency = account, configured, "EUR"
+	return d
+}
+
+func TestRenderGoldenByLanguage(t *testing.T) {
+	r := newRenderer(t)
+	cases := []struct {
+		name string
+		data notify.Data
+	}{
+		{"fr.contact", speaking(normalData(), "fr-FR", "", "en")},
+		{"en.contact", speaking(normalData(), "en-GB", "fr", "fr")},
+		{"fr.hostile", speaking(hostileData(), "fr_CA", "", "en")},
+		{"fr.no-contact-no-owner", speaking(bareData(), "", "FR", "en")},
+	}
+	for _, tmpl := range []string{"reengage-90d", "high-value-checkin"} {
+		for _, c := range cases {
+			t.Run(tmpl+"/"+c.name, func(t *testing.T) {
+				subject, text, html := render(t, r, tmpl, c.data)
+				golden.Assert(t, tmpl+"."+c.name, "Subject: "+subject+"\n\n--- text ---\n"+text+"\n--- html ---\n"+html)
+			})
+		}
+	}
+}
+
+func TestRenderPicksLanguage(t *testing.T) {
+	r := newRenderer(t)
+	tests := []struct {
+		name                         string
+		contact, account, configured string
+		want                         string // a word of the body
+	}{
+		{"contact's language first", "fr", "en", "en", "Bonjour Jane"},
+		{"contact's regional tag", "fr-CA", "", "en", "Bonjour Jane"},
+		{"English contact, French config", "en", "fr", "fr", "Hi Jane"},
+		{"account's when the contact has none", "", "fr", "en", "Bonjour Jane"},
+		{"untranslated language: the account's", "de", "fr", "en", "Bonjour Jane"},
+		{"untranslated languages: the config's", "de", "it", "fr", "Bonjour Jane"},
+		{"nothing known: English", "", "", "", "Hi Jane"},
+		{"untranslated everywhere: the default", "de", "", "en", "Hi Jane"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, text, html := render(t, r, "reengage-90d", speaking(normalData(), tt.contact, tt.account, tt.configured))
+			if !strings.Contains(text, tt.want) || !strings.Contains(html, tt.want) {
+				t.Errorf("text or html lacks %q:\n%s", tt.want, text)
+			}
+		})
+	}
+}
+
+func TestMoneyFollowsLanguageAndCurrency(t *testing.T) {
+	body := `{{define "subject"}}x{{end}}{{define "text"}}{{money .Revenue12m}}|{{money .Revenue12m "USD"}}|{{percent .RevenueTrend}}|{{date .Now}}|{{days .DaysInactive}}{{end}}`
+	r, err := NewRenderer(fstest.MapFS{
+		"email/figures.txt.tmpl":    {Data: []byte(body)},
+		"email/figures.fr.txt.tmpl": {Data: []byte(body)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		lang, currency, want string
+	}{
+		{"en", "EUR", "€12,346|$12,346|-59%|Mar 3, 2025|97 days"},
+		{"en", "", "12,346|$12,346|-59%|Mar 3, 2025|97 days"},
+		{"fr", "EUR", "12\u202f346\u202f€|12\u202f346\u202f$US|-59\u202f%|3 mars 2025|97 jours"},
+	}
+	for _, tt := range tests {
+		d := normalData()
+		d.Locale, d.Currency = tt.lang, tt.currency
+		if _, text, _ := render(t, r, "figures", d); text != tt.want {
+			t.Errorf("%s %s: %q, want %q", tt.lang, tt.currency, text, tt.want)
+		}
+	}
+	bad, err := NewRenderer(fstest.MapFS{"email/bad.txt.tmpl": {Data: []byte(`{{define "subject"}}{{money 1.0 "EUR" "x"}}{{end}}{{define "text"}}x{{end}}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Check("bad"); err == nil || !strings.Contains(err.Error(), "at most one currency") {
+		t.Errorf("money with two codes: Check = %v", err)
+	}
+}
+
+func TestTranslations(t *testing.T) {
+	fr := speaking(normalData(), "fr", "", "en")
+	t.Run("a user's default replaces the built-in translations", func(t *testing.T) {
+		r, err := NewRenderer(fstest.MapFS{"email/reengage-90d.txt.tmpl": {Data: []byte(okText)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, text, _ := render(t, r, "reengage-90d", fr); text != "Custom body" {
+			t.Errorf("French contact got %q, want the user's template", text)
+		}
+		if got := r.Languages("reengage-90d"); len(got) != 1 {
+			t.Errorf("languages = %q, want the default only", got)
+		}
+	})
+	t.Run("a user's translation replaces one language", func(t *testing.T) {
+		r, err := NewRenderer(fstest.MapFS{"email/reengage-90d.fr.txt.tmpl": {Data: []byte(`{{define "subject"}}Bonjour{{end}}{{define "text"}}Sur mesure{{end}}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, text, html := render(t, r, "reengage-90d", fr); text != "Sur mesure" || html != "" {
+			t.Errorf("French contact got %q / %q, want the user's text-only translation", text, html)
+		}
+		if _, text, _ := render(t, r, "reengage-90d", normalData()); !strings.Contains(text, "Hi Jane") {
+			t.Errorf("English contact lost the built-in template: %q", text)
+		}
+	})
+	t.Run("a user's own template in the configured language", func(t *testing.T) {
+		r, err := NewRenderer(fstest.MapFS{
+			"email/relance.txt.tmpl":    {Data: []byte(`{{define "subject"}}Relance{{end}}{{define "text"}}{{money .Revenue12m}}{{end}}`)},
+			"email/relance.de.txt.tmpl": {Data: []byte(`{{define "subject"}}Hallo{{end}}{{define "text"}}de {{money .Revenue12m}}{{end}}`)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, text, _ := render(t, r, "relance", speaking(normalData(), "en", "", "fr")); text != "12\u202f346\u202f€" {
+			t.Errorf("default files of a user's template = %q, want them formatted in the configured locale", text)
+		}
+		if _, text, _ := render(t, r, "relance", speaking(normalData(), "de-AT", "", "fr")); text != "de €12,346" {
+			t.Errorf("German translation = %q, want it picked (figures in the default format)", text)
+		}
+	})
+	errTests := []struct {
+		name  string
+		files fstest.MapFS
+		want  string
+	}{
+		{"translation without default", fstest.MapFS{"email/welcome.fr.txt.tmpl": {Data: []byte(okText)}}, "email/welcome.fr.txt.tmpl: no welcome.txt.tmpl"},
+		{"bad language", fstest.MapFS{"email/welcome.french.txt.tmpl": {Data: []byte(okText)}}, "email/welcome.french.txt.tmpl: want a name"},
+		{"upper-case language", fstest.MapFS{"email/welcome.FR.txt.tmpl": {Data: []byte(okText)}}, "email/welcome.FR.txt.tmpl: want a name"},
+		{"translation's html without text", fstest.MapFS{
+			"email/reengage-90d.de.html.tmpl": {Data: []byte(`{{define "html"}}x{{end}}`)},
+		}, "email/reengage-90d.de.html.tmpl: no reengage-90d.de.txt.tmpl"},
+	}
+	for _, tt := range errTests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewRenderer(tt.files)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckCoversTranslations(t *testing.T) {
+	r, err := NewRenderer(fstest.MapFS{
+		"email/custom.txt.tmpl":    {Data: []byte(okText)},
+		"email/custom.fr.txt.tmpl": {Data: []byte(`{{define "subject"}}x{{end}}{{define "text"}}{{.Contact.FirstName}}{{end}}`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Check("custom")
+	if err == nil || !strings.Contains(err.Error(), "email/custom.fr.txt.tmpl") {
+		t.Fatalf("Check = %v, want the French file's unguarded contact", err)
+	}
+}
+
+func TestRenderConcurrent(t *testing.T) {
+	r := newRenderer(t)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			lang := []string{"en", "fr"}[i%2]
+			for range 20 {
+				if _, _, _, err := r.Render("high-value-checkin", speaking(normalData(), lang, "", "en")); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
