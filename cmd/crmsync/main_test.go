@@ -182,21 +182,30 @@ func TestPreviewCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"high-value-churning  sample:A00042", "why:  abc == \"A\"", "with: abc=A days_inactive=71", "slack to #key-accounts", "nothing was sent"} {
+	for _, want := range []string{"== high-value-churning: 1 account flagged", "when: abc == \"A\"", "  sample:A00042  ", "with: abc=A days_inactive=71", "slack to #key-accounts", "nothing was sent"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("preview lacks %q:\n%s", want, stdout)
 		}
 	}
 	code, stdout, _ = runCLI(t, "preview", "-c", cfg, "--now", "2026-11-20T09:00:00Z", "--rule", "inactive-90-days", "--format", "json")
-	var flags []struct {
-		Rule     string `json:"rule"`
-		Messages []any  `json:"messages"`
+	var res struct {
+		Flags []struct {
+			Rule      string `json:"rule"`
+			AccountID string `json:"account_id"`
+			Messages  []any  `json:"messages"`
+		} `json:"flags"`
 	}
-	if err := json.Unmarshal([]byte(stdout), &flags); code != exitOK || err != nil {
+	if err := json.Unmarshal([]byte(stdout), &res); code != exitOK || err != nil {
 		t.Fatalf("json preview: exit %d, %v", code, err)
 	}
-	if len(flags) != 242 {
-		t.Errorf("preview flags %d accounts with inactive-90-days, the demo acts on 242", len(flags))
+	accounts := 0
+	for _, f := range res.Flags {
+		if !strings.HasPrefix(f.AccountID, "digest:") {
+			accounts++
+		}
+	}
+	if accounts != 242 {
+		t.Errorf("preview flags %d accounts with inactive-90-days, the demo acts on 242", accounts)
 	}
 	if code, _, stderr := runCLI(t, "preview", "-c", cfg, "--rule", "nope"); code != exitFailure || !strings.Contains(stderr, `no rule named "nope"`) {
 		t.Errorf("unknown rule: exit %d: %s", code, stderr)

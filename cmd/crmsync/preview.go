@@ -1,40 +1,63 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/crmsync/crmsync/app"
+	"github.com/crmsync/crmsync/internal/suggest"
+	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/rules"
 	"github.com/crmsync/crmsync/workers"
 )
 
+// previewSynopsis is the preview command's usage line.
+const previewSynopsis = "preview -c FILE [--rule NAME] [--account ID] [--owner OWNER] [--format table|json|csv] [--show-messages] [--now TIME]"
+
+// previewOptions are the preview command's flags.
+type previewOptions struct {
+	rule, account, owner, format string
+	showMessages                 bool
+	now                          time.Time
+}
+
 // cmdPreview is a dry run: who would be flagged now, why, what would hold
-// messages back, and the exact messages. It sends nothing and writes
+// messages back, and the exact messages; with --account, also why the
+// account is not flagged by the other rules. It sends nothing and writes
 // nothing to the ledger.
 func cmdPreview(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("preview", "preview -c FILE [--rule NAME] [--account ID] [--format table|json] [--now TIME]", stderr)
+	fs := newFlags("preview", previewSynopsis, stderr)
 	path := configFlag(fs)
-	rule := fs.String("rule", "", "only this rule")
-	account := fs.String("account", "", "only this account: the CRM's id, or source:id")
-	format := fs.String("format", "table", "output format: table or json")
+	var o previewOptions
+	fs.StringVar(&o.rule, "rule", "", "only this rule")
+	fs.StringVar(&o.account, "account", "", "only this account, with why each rule does or does not flag it: the CRM's id, or source:id")
+	fs.StringVar(&o.owner, "owner", "", "only the accounts of this owner: email, name or id")
+	fs.StringVar(&o.format, "format", "table", "output format: table, json or csv")
+	fs.BoolVar(&o.showMessages, "show-messages", false, "print each message in full (email subject and body, Slack text and blocks)")
 	nowFlag := fs.String("now", "", "evaluation time (RFC 3339; default: now)")
 	cfg, log, err := loadConfig(fs, args, path, logFlags(fs, "error"), stderr)
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	o.now = time.Now()
 	if *nowFlag != "" {
-		if now, err = time.Parse(time.RFC3339, *nowFlag); err != nil {
+		if o.now, err = time.Parse(time.RFC3339, *nowFlag); err != nil {
 			fmt.Fprintf(stderr, "crmsync preview: --now: want RFC 3339 (2026-11-20T09:00:00Z), got %q\n", *nowFlag)
 			return errUsage
 		}
 	}
-	if *format != "table" && *format != "json" {
-		fmt.Fprintf(stderr, "crmsync preview: --format: want table or json, got %q\n", *format)
+	if o.format != "table" && o.format != "json" && o.format != "csv" {
+		fmt.Fprintf(stderr, "crmsync preview: --format: want table, json or csv, got %q\n", o.format)
 		return errUsage
 	}
 	a, err := app.New(ctx, cfg, app.Options{Logger: log})
@@ -42,6 +65,9 @@ func cmdPreview(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer a.Close()
+	if err := checkRule(a.Rules, o.rule); err != nil {
+		return err
+	}
 	if a.Store.Embedded() {
 		// An in-memory store starts empty: fill it from the sources first.
 		fmt.Fprintln(stderr, "crmsync preview: no redis.url configured: syncing every source into an in-memory store first")
@@ -51,44 +77,307 @@ func cmdPreview(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 	}
-	flags, err := a.Handlers.Evaluate.Preview(ctx, now, workers.PreviewFilter{Rule: *rule, AccountID: a.ResolveAccount(ctx, *account)})
+	res, err := runPreview(ctx, a, o)
 	if err != nil {
 		return err
 	}
-	if *format == "json" {
+	switch o.format {
+	case "json":
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
-		return enc.Encode(flags)
+		return enc.Encode(res)
+	case "csv":
+		return writePreviewCSV(stdout, res.Flags)
 	}
-	printPreview(stdout, flags)
+	printPreview(stdout, res, o.showMessages)
 	return nil
 }
 
-func printPreview(w io.Writer, flags []workers.Flag) {
-	perRule := map[string]int{}
-	var rules []string
-	msgs := 0
-	for _, f := range flags {
-		if perRule[f.Rule] == 0 {
-			rules = append(rules, f.Rule)
+// checkRule returns an error, with a suggestion, when rule is set and is
+// not one of rs's.
+func checkRule(rs *rules.RuleSet, rule string) error {
+	if rule == "" || rs.Rule(rule) != nil {
+		return nil
+	}
+	msg := fmt.Sprintf("no rule named %q", rule)
+	if s := suggest.Closest(rule, ruleNames(rs, "")); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return errors.New(msg)
+}
+
+// previewResult is what preview prints: totals first, then the flags and,
+// with --account, the account and why each rule does or does not flag it.
+type previewResult struct {
+	Totals       previewTotals               `json:"totals"`
+	Flags        []workers.Flag              `json:"flags"`
+	Account      *workers.AccountExplanation `json:"account,omitempty"`
+	Explanations []rules.Explanation         `json:"explanations,omitempty"`
+}
+
+// runPreview evaluates the preview o asks for.
+func runPreview(ctx context.Context, a *app.App, o previewOptions) (*previewResult, error) {
+	res := &previewResult{}
+	id := a.ResolveAccount(ctx, o.account)
+	if id != "" {
+		x, err := a.Handlers.Evaluate.Explain(ctx, o.now, id)
+		if err != nil {
+			return nil, err
 		}
-		perRule[f.Rule]++
-		msgs += len(f.Messages)
-		fmt.Fprintf(w, "%s  %s  %s\n", f.Rule, f.AccountID, f.Account)
-		fmt.Fprintf(w, "    why:  %s\n    with: %s\n", f.Expression, app.FormatFeatures(f.Features))
-		if len(f.HeldBack) > 0 {
-			fmt.Fprintf(w, "    held back: %s\n", heldBackText(f.HeldBack))
+		res.Account = x
+		for _, e := range x.Rules {
+			if o.rule == "" || e.Rule == o.rule {
+				res.Explanations = append(res.Explanations, e)
+			}
+		}
+	}
+	flags, err := a.Handlers.Evaluate.Preview(ctx, o.now, workers.PreviewFilter{Rule: o.rule, AccountID: id, Owner: o.owner})
+	if err != nil {
+		return nil, err
+	}
+	res.Flags = flags
+	if res.Flags == nil {
+		res.Flags = []workers.Flag{}
+	}
+	n, err := a.Store.Records.CountAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.Totals = previewTotalsOf(n, ruleNames(a.Rules, o.rule), flags)
+	return res, nil
+}
+
+// ruleNames returns the names of rs's rules in file order, or only, if set.
+func ruleNames(rs *rules.RuleSet, only string) []string {
+	if only != "" {
+		return []string{only}
+	}
+	names := make([]string, len(rs.Rules))
+	for i, r := range rs.Rules {
+		names[i] = r.Name
+	}
+	return names
+}
+
+// previewTotals counts a preview's flags, messages and held-back messages.
+type previewTotals struct {
+	Accounts int64                  `json:"accounts"` // accounts evaluated: the whole portfolio
+	Flags    int                    `json:"flags"`
+	Messages map[notify.Channel]int `json:"messages"`
+	Deferred int                    `json:"deferred"`
+	HeldBack map[string]int         `json:"held_back"` // reason → count, deferred excepted
+	Rules    []ruleTotals           `json:"rules"`
+}
+
+// ruleTotals counts one rule's flags and messages; digests count under
+// the rule whose nudges they gather.
+type ruleTotals struct {
+	Rule     string                 `json:"rule"`
+	Flagged  int                    `json:"flagged"`
+	Messages map[notify.Channel]int `json:"messages"`
+	Deferred int                    `json:"deferred"`
+	HeldBack map[string]int         `json:"held_back"`
+
+	digests bool // not a rule: digests gathering several rules' nudges
+}
+
+// holdDeferred is the held-back reason of messages left to later passes.
+const holdDeferred = "deferred"
+
+// previewTotalsOf counts flags, per rule in the order of names, then any
+// other rule the flags name, and in all.
+func previewTotalsOf(accounts int64, names []string, flags []workers.Flag) previewTotals {
+	t := previewTotals{Accounts: accounts, Messages: map[notify.Channel]int{}, HeldBack: map[string]int{}}
+	order := slices.Clone(names)
+	for _, f := range flags {
+		if !slices.Contains(order, f.Rule) {
+			order = append(order, f.Rule)
+		}
+	}
+	byRule := map[string]*ruleTotals{}
+	t.Rules = make([]ruleTotals, len(order))
+	for i, name := range order {
+		t.Rules[i] = ruleTotals{Rule: name, Messages: map[notify.Channel]int{}, HeldBack: map[string]int{}, digests: i >= len(names)}
+		byRule[name] = &t.Rules[i]
+	}
+	for _, f := range flags {
+		rt := byRule[f.Rule]
+		if !isDigest(f) {
+			rt.Flagged++
+			t.Flags++
 		}
 		for _, m := range f.Messages {
-			printPreviewMessage(w, m.Channel, m.To, m.Subject, m.Text, m.NotBefore)
+			rt.Messages[m.Channel]++
+			t.Messages[m.Channel]++
+		}
+		for _, h := range f.HeldBack {
+			reason, _, _ := strings.Cut(h, " ")
+			if reason == holdDeferred {
+				rt.Deferred++
+				t.Deferred++
+				continue
+			}
+			rt.HeldBack[reason]++
+			t.HeldBack[reason]++
 		}
 	}
-	fmt.Fprintf(w, "\n%d flags", len(flags))
-	for _, r := range rules {
-		fmt.Fprintf(w, ", %s %d", r, perRule[r])
+	return t
+}
+
+// isDigest reports whether f is a digest: a rep's nudges gathered into one
+// message, not an account's flag.
+func isDigest(f workers.Flag) bool { return strings.HasPrefix(f.AccountID, "digest:") }
+
+// printPreview prints res as tables and text: the totals; with
+// --account, the account's features and why each rule does or does not
+// flag it; then the flags grouped by rule, largest revenue first, each
+// rule's digests last, and the digests that gather several rules.
+func printPreview(w io.Writer, res *previewResult, full bool) {
+	printTotals(w, res.Totals)
+	if x := res.Account; x != nil {
+		fmt.Fprintf(w, "\nAccount %s  %s", x.AccountID, x.Account)
+		if x.Owner != "" {
+			fmt.Fprintf(w, "  (owner %s)", x.Owner)
+		}
+		fmt.Fprintf(w, "\n    features: %s\n", app.FormatFeatures(x.Features))
+		for _, e := range res.Explanations {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
 	}
-	fmt.Fprintf(w, "; %d messages would be sent (nothing was sent)\n", msgs)
+	for _, g := range groupFlags(res.Totals.Rules, res.Flags) {
+		printRuleGroup(w, g, full)
+	}
+}
+
+// printTotals prints the totals table.
+func printTotals(w io.Writer, t previewTotals) {
+	fmt.Fprintf(w, "Preview: %d accounts evaluated, %s, %s would be sent (nothing was sent)", t.Accounts, plural(t.Flags, "flag", "flags"), channelCounts(t.Messages, "messages"))
+	if t.Deferred > 0 {
+		fmt.Fprintf(w, ", %d deferred to later passes", t.Deferred)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tFLAGGED\tEMAILS\tSLACK\tDEFERRED\tHELD BACK")
+	for _, rt := range t.Rules {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\n", rt.Rule, rt.Flagged, rt.Messages[notify.Email], rt.Messages[notify.Slack], rt.Deferred, reasonCounts(rt.HeldBack))
+	}
+	tw.Flush()
+}
+
+// channelCounts writes "12 emails, 30 Slack messages", or "0 messages".
+func channelCounts(m map[notify.Channel]int, none string) string {
+	var parts []string
+	for _, ch := range slices.Sorted(maps.Keys(m)) {
+		switch ch {
+		case notify.Email:
+			parts = append(parts, plural(m[ch], "email", "emails"))
+		case notify.Slack:
+			parts = append(parts, plural(m[ch], "Slack message", "Slack messages"))
+		default:
+			parts = append(parts, plural(m[ch], string(ch)+" message", string(ch)+" messages"))
+		}
+	}
+	if len(parts) == 0 {
+		return "0 " + none
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// reasonCounts writes "cooldown 3, inhibited 12", or "-".
+func reasonCounts(m map[string]int) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(m))
+	for _, r := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", strings.ReplaceAll(r, "_", " "), m[r]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ruleGroup is one rule's flags, as printed.
+type ruleGroup struct {
+	totals  ruleTotals
+	when    string
+	flags   []workers.Flag // accounts, largest revenue_12m first
+	digests []workers.Flag
+}
+
+// groupFlags groups flags by rule, in the order of the totals.
+func groupFlags(totals []ruleTotals, flags []workers.Flag) []ruleGroup {
+	var out []ruleGroup
+	for _, rt := range totals {
+		g := ruleGroup{totals: rt}
+		for _, f := range flags {
+			switch {
+			case f.Rule != rt.Rule:
+			case isDigest(f):
+				g.digests = append(g.digests, f)
+			default:
+				g.flags = append(g.flags, f)
+				g.when = cmp.Or(g.when, f.Expression)
+			}
+		}
+		slices.SortStableFunc(g.flags, func(a, b workers.Flag) int {
+			return cmp.Or(cmp.Compare(revenue(b), revenue(a)), cmp.Compare(a.AccountID, b.AccountID))
+		})
+		if len(g.flags)+len(g.digests) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// revenue returns a flag's revenue_12m feature, 0 when it has none.
+func revenue(f workers.Flag) float64 {
+	v, _ := f.Features["revenue_12m"].(float64)
+	return v
+}
+
+// printRuleGroup prints a rule's header, its accounts and its digests.
+func printRuleGroup(w io.Writer, g ruleGroup, full bool) {
+	if g.totals.digests && len(g.flags) == 0 {
+		fmt.Fprintf(w, "\n== Digests (%s): %s ==\n", g.totals.Rule, channelCounts(g.totals.Messages, "messages"))
+	} else {
+		fmt.Fprintf(w, "\n== %s: %s, %s ==\n", g.totals.Rule, plural(g.totals.Flagged, "account flagged", "accounts flagged"), channelCounts(g.totals.Messages, "messages"))
+	}
+	if g.when != "" {
+		fmt.Fprintf(w, "when: %s\n", g.when)
+	}
+	for _, f := range g.flags {
+		fmt.Fprintf(w, "  %s  %s\n", f.AccountID, f.Account)
+		fmt.Fprintf(w, "    with: %s\n", app.FormatFeatures(f.Features))
+		printFlagBody(w, f, full)
+	}
+	if len(g.digests) > 0 && len(g.flags) > 0 {
+		fmt.Fprintf(w, "Digests of %s\n", g.totals.Rule)
+	}
+	for _, f := range g.digests {
+		fmt.Fprintf(w, "  %s\n", f.Account)
+		printFlagBody(w, f, full)
+	}
+}
+
+// printFlagBody prints what holds a flag's messages back, and its messages.
+func printFlagBody(w io.Writer, f workers.Flag, full bool) {
+	if len(f.HeldBack) > 0 {
+		fmt.Fprintf(w, "    held back: %s\n", heldBackText(f.HeldBack))
+	}
+	for _, m := range f.Messages {
+		if full {
+			printFullMessage(w, m)
+		} else {
+			printPreviewMessage(w, m)
+		}
+	}
 }
 
 // heldBackText lists why messages are held back, each reason in words and
@@ -105,15 +394,156 @@ func heldBackText(held []string) string {
 	return strings.Join(out, ", ")
 }
 
-func printPreviewMessage(w io.Writer, ch any, to, subject, text string, notBefore time.Time) {
-	line := fmt.Sprintf("    %s to %s", ch, to)
-	if subject != "" {
-		line += fmt.Sprintf(": %q", subject)
-	} else {
-		line += ": " + text
+// printPreviewMessage prints message m in one line: an email's subject,
+// the first line of a Slack text.
+func printPreviewMessage(w io.Writer, m notify.Message) {
+	line := fmt.Sprintf("    %s to %s", m.Channel, m.To)
+	switch {
+	case m.TemplateID != "":
+		line += ": template " + m.TemplateID
+	case m.Subject != "":
+		line += fmt.Sprintf(": %q", m.Subject)
+	default:
+		line += ": " + firstLine(m.Text, 120)
 	}
-	if !notBefore.IsZero() {
-		line += " (not before " + notBefore.Format("2006-01-02 15:04 MST") + ")"
+	fmt.Fprintln(w, line+notBefore(m))
+}
+
+// notBefore writes " (not before 2026-11-20 09:00 UTC)" for a delayed
+// message.
+func notBefore(m notify.Message) string {
+	if m.NotBefore.IsZero() {
+		return ""
 	}
-	fmt.Fprintln(w, line)
+	return " (not before " + m.NotBefore.Format("2006-01-02 15:04 MST") + ")"
+}
+
+// firstLine returns s's first line, cut to at most n runes.
+func firstLine(s string, n int) string {
+	line, _, more := strings.Cut(s, "\n")
+	if r := []rune(line); len(r) > n {
+		line, more = string(r[:n]), true
+	}
+	if more {
+		line += " …"
+	}
+	return line
+}
+
+// printFullMessage prints message m as it would be sent: an email's
+// subject and text body; a Slack message's fallback text and the text of
+// its blocks.
+func printFullMessage(w io.Writer, m notify.Message) {
+	fmt.Fprintf(w, "    %s to %s%s\n", m.Channel, m.To, notBefore(m))
+	if m.TemplateID != "" {
+		b, _ := json.Marshal(m.TemplateData)
+		fmt.Fprintf(w, "      template: %s\n      data: %s\n", m.TemplateID, b)
+		return
+	}
+	if m.Subject != "" {
+		fmt.Fprintf(w, "      subject: %s\n", m.Subject)
+	}
+	label := "text"
+	if m.Channel == notify.Slack {
+		label = "fallback text"
+	}
+	fmt.Fprintf(w, "      %s:\n%s", label, indent(m.Text, "        "))
+	if texts := blockTexts(m.Blocks); len(texts) > 0 {
+		fmt.Fprintf(w, "      blocks:\n")
+		for _, t := range texts {
+			fmt.Fprint(w, indent(t, "        "))
+		}
+	}
+}
+
+// indent prefixes each line of s with prefix and ends it with a newline.
+func indent(s, prefix string) string {
+	s = strings.TrimRight(s, "\n")
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix) + "\n"
+}
+
+// blockTexts returns the texts of Slack blocks, in order: every string
+// under a "text" key, at any depth (sections, fields, context, buttons).
+func blockTexts(blocks json.RawMessage) []string {
+	if len(blocks) == 0 {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(blocks, &v); err != nil {
+		return []string{"(blocks are not valid JSON: " + err.Error() + ")"}
+	}
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				if s, ok := v[k].(string); ok && k == "text" {
+					out = append(out, s)
+					continue
+				}
+				walk(v[k])
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+// previewCSVHeader names the columns of preview --format csv. There is one
+// row per message a flag would send (status would_send), per reason a
+// message is held back (status held_back:<reason>, or deferred for
+// messages left to later passes by limits.per_pass), and per flag with
+// neither (status flagged). detail is the held-back reason's detail
+// ("until 2026-12-01 07:00:00") or a message's not-before time.
+var previewCSVHeader = []string{"rule", "account_id", "account", "channel", "to", "status", "subject", "detail"}
+
+// writePreviewCSV writes flags as CSV rows under previewCSVHeader. Cells
+// starting with =, +, - or @ get a leading ' so that spreadsheets show
+// CRM text as text, never as a formula.
+func writePreviewCSV(w io.Writer, flags []workers.Flag) error {
+	cw := csv.NewWriter(w)
+	cw.Write(previewCSVHeader)
+	row := func(f workers.Flag, cells ...string) {
+		r := append([]string{f.Rule, f.AccountID, f.Account}, cells...)
+		for i := range r {
+			r[i] = csvText(r[i])
+		}
+		cw.Write(r)
+	}
+	for _, f := range flags {
+		for _, m := range f.Messages {
+			subject := cmp.Or(m.Subject, firstLine(m.Text, 200))
+			nb := ""
+			if !m.NotBefore.IsZero() {
+				nb = "not before " + m.NotBefore.UTC().Format(time.RFC3339)
+			}
+			row(f, string(m.Channel), m.To, "would_send", subject, nb)
+		}
+		for _, h := range f.HeldBack {
+			reason, detail, _ := strings.Cut(h, " ")
+			status := "held_back:" + reason
+			if reason == holdDeferred {
+				status = holdDeferred
+			}
+			row(f, "", "", status, "", detail)
+		}
+		if len(f.Messages)+len(f.HeldBack) == 0 {
+			row(f, "", "", "flagged", "", "")
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvText neutralises a cell a spreadsheet would read as a formula.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
