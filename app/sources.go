@@ -33,7 +33,7 @@ func buildConnectors(ctx context.Context, cfg *config.Config, tokens refreshToke
 		var err error
 		switch s.Type {
 		case "csv":
-			c = csv.New(s.Name, os.DirFS(s.Path), l)
+			c, err = newCSV(s, l)
 		case "hubspot":
 			c, err = newHubSpot(ctx, s, tokens, l)
 		case "salesforce":
@@ -56,6 +56,17 @@ func buildConnectors(ctx context.Context, cfg *config.Config, tokens refreshToke
 func CheckSources(cfg *config.Config) error {
 	_, err := buildConnectors(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
 	return err
+}
+
+// newCSV builds a csv source's connector with the format of its files.
+func newCSV(s config.Source, log *slog.Logger) (connectors.Connector, error) {
+	format, err := csv.ParseFormat(s.Delimiter, s.Encoding, s.DateFormat, s.Decimal) // validated by config
+	if err != nil {
+		return nil, err
+	}
+	c := csv.New(s.Name, os.DirFS(s.Path), log)
+	c.Format = format
+	return c, nil
 }
 
 func newHubSpot(ctx context.Context, s config.Source, tokens refreshTokens, log *slog.Logger) (connectors.Connector, error) {
