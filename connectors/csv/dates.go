@@ -1,6 +1,7 @@
 package csv
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -105,11 +106,11 @@ func checkFields(seen map[string]bool) error {
 	}
 	switch {
 	case seen["minute"] && !seen["hour"]:
-		return fmt.Errorf("mm is minutes and needs HH (the month is MM)")
+		return errors.New("mm is minutes and needs HH (the month is MM)")
 	case seen["hour"] && !seen["minute"]:
-		return fmt.Errorf("HH needs mm for the minutes")
+		return errors.New("HH needs mm for the minutes")
 	case seen["second"] && !seen["minute"]:
-		return fmt.Errorf("ss needs HH:mm")
+		return errors.New("ss needs HH:mm")
 	}
 	return nil
 }
