@@ -65,6 +65,12 @@
 //	timezone:     # IANA time zone of the business (schedules, quiet hours of
 //	              # contacts without their own zone). Default "UTC".
 //
+//	locale:       # en or fr: built-in email templates, every fixed Slack text,
+//	              # number and date formats. A contact's or account's language,
+//	              # when the CRM has one, picks the email template. Default en.
+//	currency:     # ISO 4217 code (EUR, USD) of amounts whose deals carry none.
+//	              # Default: none, amounts are shown without a currency.
+//
 //	sources:      # CRMs to sync from; may be empty (evaluate-only set-up).
 //	  - name:     # required, unique, lower-case letters, digits, "-" and "_"
 //	    type:     # required; one of: csv, hubspot, salesforce
@@ -75,6 +81,12 @@
 //	              # report, /healthz detail, crmsync_source_stale). Default 24h.
 //	    path:     # csv: required; folder holding accounts.csv, contacts.csv,
 //	              # deals.csv and owners.csv
+//	    delimiter:   # csv: ",", ";", "\t" (or tab), "|" or auto (default: detected from
+//	                 # each file's header line); quote "," and "|"
+//	    encoding:    # csv: utf-8 (default; a BOM is skipped) or windows-1252
+//	                 # (cp1252; latin1 and iso-8859-1 are read as windows-1252)
+//	    date_format: # csv: one more date format, such as DD/MM/YYYY or DD/MM/YYYY HH:mm
+//	    decimal:     # csv: decimal separator of amounts, "." (default) or ","
 //	    base_url: # hubspot: API base URL override (proxy, tests). Default https://api.hubapi.com
 //	    login_url:   # salesforce: token host. Default https://login.salesforce.com;
 //	                 # https://test.salesforce.com for sandboxes; the org's My Domain
@@ -142,6 +154,14 @@
 //	    to:       # "HH:MM"; required when from is set; may be earlier than from
 //	              # (the window crosses midnight)
 //	    weekends: # Saturdays and Sundays are quiet all day. Default false.
+//	  per_pass:   # what one evaluation pass sends at most; 0: no cap
+//	    emails:   # customer emails, all rules. Default 200. Over the cap, matches
+//	              # are deferred to later passes, most valuable first (ABC class,
+//	              # then revenue_12m), their rule's cooldown given back
+//	    slack_per_rep:     # separate nudges to one rep. Default 5; the rest are
+//	              # folded into one digest for the rep
+//	    slack_per_channel: # separate posts to one channel. Default 10; the rest
+//	              # are folded into one digest for the channel
 //
 //	evaluate:
 //	  schedule:   # when rules are evaluated over the whole portfolio.
