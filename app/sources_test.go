@@ -1,6 +1,9 @@
 package app
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,5 +61,36 @@ sources:
 	err = CheckSources(cfg)
 	if err == nil || !strings.Contains(err.Error(), "source sf:") || strings.Contains(err.Error(), "not a key") {
 		t.Fatalf("CheckSources = %v; want an error naming the source, not quoting the key", err)
+	}
+}
+
+// TestCSVFormatFromConfig: the CSV format keys of a config reach the
+// connector: the French export fixture syncs into its 14 records, its 3
+// bad rows set aside.
+func TestCSVFormatFromConfig(t *testing.T) {
+	ctx := context.Background()
+	dir, err := filepath.Abs(filepath.Join("..", "connectors", "csv", "testdata", "fr-export"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("crmsync.yaml", []byte(`notify: {outbox: o}
+rule_files: [../examples/rules.yaml]
+sources:
+  - {name: fr, type: csv, path: `+dir+`, delimiter: ";", encoding: windows-1252, date_format: DD/MM/YYYY, decimal: ","}
+`), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	st, err := a.Handlers.Sync.Sync(ctx, "fr", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Accounts + st.Contacts + st.Deals + st.Owners; got != 14 || st.Rejects != 3 {
+		t.Errorf("synced %d records, %d rejects (%+v); want 14 and 3", got, st.Rejects, st)
 	}
 }
