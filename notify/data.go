@@ -48,6 +48,9 @@ type Data struct {
 func (d Data) TemplateData() map[string]any {
 	out := map[string]any{
 		"rule":             d.Rule,
+		"title":            d.Title,
+		"locale":           d.Locale,
+		"currency":         d.Currency,
 		"account":          map[string]any{"id": d.Account.ID, "name": d.Account.Name, "domain": d.Account.Domain, "url": d.Account.URL},
 		"revenue_12m":      d.Revenue12m,
 		"revenue_prev_12m": d.RevenuePrev12m,
