@@ -183,7 +183,7 @@ type ruleTotals struct {
 }
 
 // holdDeferred is the held-back reason of messages left to later passes.
-const holdDeferred = "deferred"
+const holdDeferred = string(workers.SkipDeferred)
 
 // previewTotalsOf counts flags, per rule in the order of names, then any
 // other rule the flags name, and in all.
