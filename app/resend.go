@@ -20,7 +20,7 @@ var ErrNotKept = errors.New("the message is not kept")
 
 // Resend sends again, on an operator's request, the message under the
 // ledger key key, whose outcome is unknown, and returns what it did
-// (workers.Resent, workers.ResendFound, …). It is sent at most once,
+// (workers.Resent, workers.ResentWritten, workers.ResendFound, …). It is sent at most once,
 // however many resends run; a sent entry is never resent.
 func (a *App) Resend(ctx context.Context, key string) (string, error) {
 	kept, err := a.Store.Ledger.Message(ctx, key) // before the entry: sending drops it

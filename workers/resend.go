@@ -14,6 +14,7 @@ import (
 // What Resend did.
 const (
 	Resent        = "sent"          // sent now, and recorded
+	ResentWritten = "written"       // written to the outbox now, and recorded
 	ResendFound   = "found"         // already delivered (found in Slack): recorded sent, not sent again
 	ResendSent    = "already sent"  // the entry was sent meanwhile
 	ResendHeld    = "being sent"    // another resend, or a task, holds it now
@@ -89,6 +90,9 @@ func (d *Deliverer) resendOutcome(ctx context.Context, token string, m *notify.M
 	case sendErr == nil:
 		if err := d.sent(ctx, token, m, lease); err != nil {
 			return "", err
+		}
+		if d.delivered() == store.StatusWritten {
+			return ResentWritten, nil
 		}
 		return Resent, nil
 	case errors.Is(sendErr, notify.ErrPermanent):

@@ -14,7 +14,8 @@ import (
 )
 
 // cmdHistory prints the ledger trail of an account or a contact: what was
-// sent, when, by which rule, and the figures that made the rule fire.
+// sent (or written to the outbox), when, by which rule, and the figures
+// that made the rule fire.
 func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("history", "history -c FILE (--account ID | --contact EMAIL) [--format table|json]", stderr)
 	path := configFlag(fs)
@@ -80,7 +81,9 @@ func printHistory(w io.Writer, entries []store.Entry, config string) {
 		fmt.Fprintln(w, "no messages")
 		return
 	}
+	written := false
 	for _, e := range entries {
+		written = written || e.Status == store.StatusWritten
 		at := e.ClaimedAt
 		if !e.SentAt.IsZero() {
 			at = e.SentAt
@@ -100,5 +103,8 @@ func printHistory(w io.Writer, entries []store.Entry, config string) {
 				e.ClaimedAt.UTC().Format(time.DateTime))
 			fmt.Fprintf(w, "    resend: crmsync resend -c %s --key '%s'\n", config, e.Key)
 		}
+	}
+	if written {
+		fmt.Fprintln(w, "written: written to the outbox (notify.outbox), not sent")
 	}
 }

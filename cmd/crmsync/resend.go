@@ -86,6 +86,7 @@ func resendAll(ctx context.Context, a *app.App, keys []string, stdout io.Writer)
 // resendText says what each outcome of a resend means.
 var resendText = map[string]string{
 	workers.Resent:        "sent",
+	workers.ResentWritten: "written to the outbox (nothing was sent)",
 	workers.ResendFound:   "already in Slack: recorded sent, not posted again",
 	workers.ResendSent:    "already sent: not sent again",
 	workers.ResendHeld:    "being sent by another worker or resend: not sent again",

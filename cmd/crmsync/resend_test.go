@@ -101,13 +101,13 @@ func TestResendCommand(t *testing.T) {
 	path, st, msgs := unknownSetup(t, 1)
 	key := msgs[0].LedgerKey
 	code, stdout, stderr := runCLI(t, "resend", "-c", path, "--key", key)
-	if code != exitOK || !strings.Contains(stdout, key+": sent") {
+	if code != exitOK || !strings.Contains(stdout, key+": written to the outbox") {
 		t.Fatalf("resend: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if got := outboxEmails(t, path); len(got) != 1 || got[0].LedgerKey != key || got[0].Subject != "Shall we catch up?" {
 		t.Fatalf("outbox holds %+v; want the kept message, once", got)
 	}
-	if e, _ := st.Ledger.Entry(context.Background(), key); e.Status != store.StatusSent {
+	if e, _ := st.Ledger.Entry(context.Background(), key); e.Status != store.StatusWritten {
 		t.Fatalf("entry after the resend: %+v", e)
 	}
 	// Never again: the entry is sent.
