@@ -2,14 +2,12 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -47,22 +45,33 @@ func PrepareDemo(dir string) (string, error) {
 	return filepath.Join(dir, "crmsync.yaml"), nil
 }
 
-// DemoResult is what one demo run did.
-type DemoResult struct {
-	Sync    map[string]workers.SyncStats
-	Report  *workers.Report
-	Written map[notify.Channel][]notify.Message // messages written to the outbox by this run
+// DemoOptions say what the demo runs.
+type DemoOptions struct {
+	Now time.Time // the first pass's evaluation time
+	// Passes is the number of evaluation passes (default 1): the first at
+	// Now, each next one at the following tick of evaluate.schedule, so
+	// that a later pass sends what limits.per_pass deferred.
+	Passes int
 }
 
-// Demo syncs every source through the queue, runs one evaluation pass at
-// now, waits for every message to be delivered to the outbox and prints a
-// summary. Running it again on the same store sends nothing new: the
-// cooldowns and the ledger hold.
-func (a *App) Demo(ctx context.Context, now time.Time, w io.Writer) (*DemoResult, error) {
-	before, err := a.outboxCounts()
-	if err != nil {
-		return nil, err
-	}
+// DemoResult is what one demo run did.
+type DemoResult struct {
+	Sync   map[string]workers.SyncStats
+	Passes []DemoPass
+}
+
+// DemoPass is one pass of the demo.
+type DemoPass struct {
+	*PassResult
+	Written map[notify.Channel][]notify.Message // messages written to the outbox by this pass
+}
+
+// Demo syncs every source through the queue, runs the evaluation passes
+// opts asks for, waits for each pass's messages to be delivered to the
+// outbox and prints a summary. Running it again on the same store sends
+// nothing new but what earlier passes deferred: the cooldowns and the
+// ledger hold.
+func (a *App) Demo(ctx context.Context, opts DemoOptions, w io.Writer) (*DemoResult, error) {
 	a.syncs.reset()
 	for _, s := range a.Config.Sources {
 		if err := a.EnqueueSync(ctx, s.Name, false); err != nil {
@@ -72,33 +81,38 @@ func (a *App) Demo(ctx context.Context, now time.Time, w io.Writer) (*DemoResult
 	if err := a.WaitIdle(ctx); err != nil {
 		return nil, fmt.Errorf("demo: sync: %w", err)
 	}
-	pass := fmt.Sprintf("demo-%s-%x", now.UTC().Format("20060102"), time.Now().UnixMilli())
-	if err := a.EnqueueEvaluate(ctx, pass, now); err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	if err := a.WaitIdle(ctx); err != nil {
-		return nil, fmt.Errorf("demo: evaluate: %w", err)
-	}
 	res := &DemoResult{Sync: a.syncs.snapshot()}
-	if res.Report, err = a.report(ctx, pass); err != nil {
-		return nil, err
+	now := opts.Now
+	for i := range max(opts.Passes, 1) {
+		if i > 0 {
+			next, err := NextPass(a.Config.Evaluate.Schedule, a.Config.Location(), now)
+			if err != nil {
+				return nil, fmt.Errorf("demo: %w", err)
+			}
+			now = next
+		}
+		p, err := a.demoPass(ctx, now)
+		if err != nil {
+			return nil, err
+		}
+		res.Passes = append(res.Passes, p)
 	}
-	if res.Written, err = a.outboxSince(before); err != nil {
-		return nil, err
-	}
-	return res, a.printSummary(ctx, w, now, res)
+	return res, a.printSummary(ctx, w, res)
 }
 
-func (a *App) report(ctx context.Context, pass string) (*workers.Report, error) {
-	b, err := a.Store.Passes.Report(ctx, pass)
+// demoPass runs one pass of the demo at now.
+func (a *App) demoPass(ctx context.Context, now time.Time) (DemoPass, error) {
+	before, err := a.outboxCounts()
 	if err != nil {
-		return nil, fmt.Errorf("demo: report of pass %s: %w", pass, err)
+		return DemoPass{}, err
 	}
-	var r workers.Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("demo: report of pass %s: %w", pass, err)
+	pass := fmt.Sprintf("demo-%s-%x", now.UTC().Format("20060102"), time.Now().UnixMilli())
+	pr, err := a.RunPass(ctx, pass, now)
+	if err != nil {
+		return DemoPass{}, fmt.Errorf("demo: %w", err)
 	}
-	return &r, nil
+	written, err := a.outboxSince(before)
+	return DemoPass{PassResult: pr, Written: written}, err
 }
 
 func (a *App) outboxCounts() (map[notify.Channel]int, error) {
@@ -133,20 +147,39 @@ func readOutbox(path string) ([]notify.Message, error) {
 	return msgs, err
 }
 
-func (a *App) printSummary(ctx context.Context, w io.Writer, now time.Time, res *DemoResult) error {
+func (a *App) printSummary(ctx context.Context, w io.Writer, res *DemoResult) error {
 	p := &printer{w: w}
 	redis := "Redis at " + a.Config.Redis.URL.String()
 	if a.Store.Embedded() {
 		redis = "embedded in-memory Redis"
 	}
-	p.f("crmsync demo: portfolio evaluated as of %s (%s)\n\n", now.Format("2006-01-02 15:04 MST"), redis)
+	loc := a.Config.Location()
+	p.f("crmsync demo: %d evaluation passes over the bundled sample (%s)\n\n", len(res.Passes), redis)
 	if err := a.printSync(ctx, p, res.Sync); err != nil {
 		return err
 	}
-	printPortfolio(p, res.Report)
-	printRules(p, a, res)
-	printWritten(p, a, res.Written)
+	opts := ReportOptions{Rules: a.RuleNames(), Location: loc}
+	for i, dp := range res.Passes {
+		opts.Portfolio = i == 0
+		if err := PrintReport(p, dp.PassResult, opts); err != nil {
+			return err
+		}
+		p.f("\n")
+	}
+	if len(res.Passes) > 1 {
+		printPassTable(p, res.Passes, loc)
+	}
+	printWritten(p, a, res.Passes)
 	return p.err
+}
+
+// RuleNames returns the names of the configured rules, in order.
+func (a *App) RuleNames() []string {
+	names := make([]string, len(a.Rules.Rules))
+	for i, r := range a.Rules.Rules {
+		names[i] = r.Name
+	}
+	return names
 }
 
 func (a *App) printSync(ctx context.Context, p *printer, stats map[string]workers.SyncStats) error {
@@ -182,44 +215,41 @@ func printPortfolio(p *printer, r *workers.Report) {
 		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t\n", c, cs.Accounts, pct(float64(cs.Accounts), float64(r.Accounts)), money(cs.Revenue), pct(cs.RevenueShare, 1))
 	}
 	tw.Flush()
+}
+
+// printPassTable compares the passes: what each flagged, delivered and
+// deferred, and how many Slack messages the busiest rep and the average
+// rep got.
+func printPassTable(p *printer, passes []DemoPass, loc *time.Location) {
+	p.f("Passes compared\n")
+	tw := tabwriter.NewWriter(p, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  pass\tat\tflagged\temails\tSlack\temails deferred\tSlack per rep (max)\tSlack per rep (avg)\t\n")
+	for i, dp := range passes {
+		r, d := dp.Report, dp.Delivery
+		flagged := 0
+		for _, n := range r.Flags {
+			flagged += n
+		}
+		most, avg, _ := perRep(dp.PerRep)
+		fmt.Fprintf(tw, "  %d\t%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t\n", i+1, r.Now.In(loc).Format("Mon 01-02 15:04"), flagged,
+			d.Total(notify.Email, OutcomeDelivered), d.Total(notify.Slack, OutcomeDelivered), r.Deferred[notify.Email], most, avg)
+	}
+	tw.Flush()
 	p.f("\n")
 }
 
-func printRules(p *printer, a *App, res *DemoResult) {
-	p.f("Rules (pass %s, %s)\n", res.Report.Pass, res.Report.Duration.Round(time.Millisecond))
-	written := map[string]map[notify.Channel]int{}
-	for ch, msgs := range res.Written {
-		for _, m := range msgs {
-			if written[m.Rule] == nil {
-				written[m.Rule] = map[notify.Channel]int{}
-			}
-			written[m.Rule][ch]++
+func printWritten(p *printer, a *App, passes []DemoPass) {
+	written := map[notify.Channel]int{}
+	for _, dp := range passes {
+		for ch, msgs := range dp.Written {
+			written[ch] += len(msgs)
 		}
 	}
-	for _, r := range a.Rules.Rules {
-		p.f("  %-24s %5d flagged  -> %d emails, %d Slack messages\n", r.Name, res.Report.Flags[r.Name], written[r.Name][notify.Email], written[r.Name][notify.Slack])
-		if held := heldBack(res.Report.Skipped[r.Name]); held != "" {
-			p.f("  %-24s held back: %s\n", "", held)
-		}
-	}
-	p.f("\n")
-}
-
-func heldBack(reasons map[string]int) string {
-	var parts []string
-	for reason, n := range reasons {
-		parts = append(parts, fmt.Sprintf("%d %s", n, strings.ReplaceAll(reason, "_", " ")))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ", ")
-}
-
-func printWritten(p *printer, a *App, written map[notify.Channel][]notify.Message) {
 	p.f("Messages written to the outbox (nothing was sent):\n")
 	for _, ch := range []notify.Channel{notify.Email, notify.Slack} {
-		p.f("  %-5s %5d new  %s\n", ch, len(written[ch]), a.Outbox.Path(ch))
+		p.f("  %-5s %5d new  %s\n", ch, written[ch], a.Outbox.Path(ch))
 	}
-	if len(written[notify.Email])+len(written[notify.Slack]) == 0 {
+	if written[notify.Email]+written[notify.Slack] == 0 {
 		p.f("  nothing new: every flagged account is in its cooldown and every message is in the ledger\n")
 	}
 }

@@ -60,16 +60,32 @@ func startApp(t *testing.T, path string) *App {
 	return a
 }
 
-func runDemo(t *testing.T, a *App) (*DemoResult, string) {
+// runDemo runs the demo's given number of passes, the first at the
+// sample's date.
+func runDemo(t *testing.T, a *App, passes int) (*DemoResult, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	res, err := a.Demo(ctx, examples.SampleAsOf, &out)
+	res, err := a.Demo(ctx, DemoOptions{Now: examples.SampleAsOf, Passes: passes}, &out)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
+	if len(res.Passes) != passes {
+		t.Fatalf("demo ran %d passes, want %d", len(res.Passes), passes)
+	}
 	return res, out.String()
+}
+
+// allWritten gathers the messages every pass of res wrote.
+func allWritten(res *DemoResult) map[notify.Channel][]notify.Message {
+	out := map[notify.Channel][]notify.Message{}
+	for _, p := range res.Passes {
+		for ch, msgs := range p.Written {
+			out[ch] = append(out[ch], msgs...)
+		}
+	}
+	return out
 }
 
 func TestDemoEndToEnd(t *testing.T) {
@@ -81,7 +97,7 @@ func TestDemoEndToEndOnRealRedis(t *testing.T) {
 }
 
 func testDemo(t *testing.T, a *App) {
-	res, out := runDemo(t, a)
+	res, out := runDemo(t, a, 1)
 	t.Log("\n" + out)
 
 	st := res.Sync["sample"]
@@ -91,47 +107,140 @@ func testDemo(t *testing.T, a *App) {
 	if st.Rejects == 0 || !strings.Contains(out, "records set aside") {
 		t.Errorf("the sample's bad rows were not reported as set aside:\n%s", out)
 	}
-	r := res.Report
+	first := res.Passes[0]
+	r := first.Report
 	if r.Accounts != st.Accounts {
 		t.Errorf("evaluated %d accounts, synced %d", r.Accounts, st.Accounts)
 	}
 	if r.Flags["inactive-90-days"] == 0 || r.Flags["high-value-churning"] == 0 {
 		t.Fatalf("flags = %v: both preset rules should flag part of the sample", r.Flags)
 	}
-	emails, slacks := res.Written[notify.Email], res.Written[notify.Slack]
+	emails, slacks := first.Written[notify.Email], first.Written[notify.Slack]
 	if len(emails) == 0 || len(slacks) == 0 {
 		t.Fatalf("wrote %d emails and %d Slack messages, want some of each", len(emails), len(slacks))
 	}
-	for _, want := range []string{"class", "inactive-90-days", "high-value-churning", "Messages written to the outbox", a.Outbox.Path(notify.Email)} {
+	for _, want := range []string{"class", "inactive-90-days", "high-value-churning", "emails written", "deferred", "held back",
+		"Slack messages per rep", "Messages written to the outbox", a.Outbox.Path(notify.Email)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q", want)
 		}
 	}
-	checkNeverTwice(t, res)
+	checkDelivery(t, first)
+	checkPerPassCaps(t, a, first)
+	checkNeverTwice(t, first.Written)
 	checkNoOptedOut(t, emails)
-	checkHostileNamesStayText(t, res)
-	checkInhibition(t, res)
-	checkNoCriticalForRecentBuyers(t, a, res)
+	checkHostileNamesStayText(t, first.Written)
+	checkInhibition(t, first.Written)
+	checkNoCriticalForRecentBuyers(t, a, first.Written)
 
-	// The same process state again: nothing new is sent.
-	res2, out2 := runDemo(t, a)
-	if n := len(res2.Written[notify.Email]) + len(res2.Written[notify.Slack]); n != 0 {
-		t.Fatalf("second demo run wrote %d new messages, want 0:\n%s", n, out2)
+	// The same process state again, at the same time: what the cap
+	// deferred goes out, nothing else.
+	res2, out2 := runDemo(t, a, 1)
+	second := res2.Passes[0]
+	if n, want := len(second.Written[notify.Email]), r.Deferred[notify.Email]; n != want {
+		t.Errorf("second pass wrote %d emails, want the %d the first pass deferred:\n%s", n, want, out2)
 	}
-	if !strings.Contains(out2, "nothing new") {
-		t.Errorf("second run's summary should say nothing new was sent:\n%s", out2)
+	both := allWritten(&DemoResult{Passes: []DemoPass{first, second}})
+	checkNeverTwice(t, both)
+	checkInhibition(t, both)
+	// And once more: nothing is left, nothing is sent twice.
+	res3, out3 := runDemo(t, a, 1)
+	if n := len(res3.Passes[0].Written[notify.Email]) + len(res3.Passes[0].Written[notify.Slack]); n != 0 {
+		t.Fatalf("third demo run wrote %d new messages, want 0:\n%s", n, out3)
+	}
+	if !strings.Contains(out3, "nothing new") {
+		t.Errorf("third run's summary should say nothing new was sent:\n%s", out3)
 	}
 }
 
-func checkNeverTwice(t *testing.T, res *DemoResult) {
+// checkDelivery: what the pass reports written is what the outbox got,
+// every message accounted for, and the ledger says written, not sent.
+func checkDelivery(t *testing.T, p DemoPass) {
+	t.Helper()
+	d := p.Delivery
+	if !d.Writes || d.Verb() != "written" {
+		t.Errorf("outbox mode: delivery verb %q, want written", d.Verb())
+	}
+	for _, ch := range []notify.Channel{notify.Email, notify.Slack} {
+		if got, want := d.Total(ch, OutcomeDelivered), len(p.Written[ch]); got != want {
+			t.Errorf("%s: the pass counts %d written, the outbox got %d", ch, got, want)
+		}
+		if enq := p.Report.Enqueued[ch]; d.Total(ch, OutcomeDelivered)+d.Total(ch, OutcomeHeld) != enq {
+			t.Errorf("%s: %d written and %d held back at send time, but %d enqueued", ch, d.Total(ch, OutcomeDelivered), d.Total(ch, OutcomeHeld), enq)
+		}
+		for _, o := range []Outcome{OutcomeFailed, OutcomeUnknown, OutcomePending, OutcomeQuiet} {
+			if n := d.Total(ch, o); n != 0 {
+				t.Errorf("%s: %d messages %s, want none in the demo", ch, n, o)
+			}
+		}
+	}
+}
+
+// checkPerPassCaps: limits.per_pass holds: at most 200 emails, at most 5
+// separate nudges per rep (digests aside), and the excess deferred.
+func checkPerPassCaps(t *testing.T, a *App, p DemoPass) {
+	t.Helper()
+	caps := a.Config.Limits.PerPass
+	if n := len(p.Written[notify.Email]); n > caps.Emails {
+		t.Errorf("wrote %d emails in one pass, cap %d", n, caps.Emails)
+	}
+	if p.Report.Deferred[notify.Email] == 0 {
+		t.Errorf("the sample flags more emails than the cap (%d); none was deferred", caps.Emails)
+	}
+	nudges := map[string]int{}
+	for _, m := range p.Written[notify.Slack] {
+		if isRep(m.To) && !strings.HasPrefix(m.AccountID, "digest:") {
+			nudges[strings.ToLower(m.To)]++
+		}
+	}
+	for rep, n := range nudges {
+		if n > caps.SlackPerRep {
+			t.Errorf("%s got %d nudges in one pass, cap %d", rep, n, caps.SlackPerRep)
+		}
+	}
+	most, _, reps := perRep(p.PerRep)
+	if reps == 0 || most > caps.SlackPerRep+len(a.Rules.Rules) {
+		t.Errorf("Slack per rep: max %d over %d reps; want at most %d nudges and a digest per rule", most, reps, caps.SlackPerRep)
+	}
+}
+
+// TestDemoPasses: `demo --passes 2` runs the second pass at the next tick
+// of evaluate.schedule, and it sends what the first deferred.
+func TestDemoPasses(t *testing.T) {
+	a := startDemo(t, "")
+	res, out := runDemo(t, a, 2)
+	t.Log("\n" + out)
+	first, second := res.Passes[0], res.Passes[1]
+	next, err := NextPass(a.Config.Evaluate.Schedule, a.Config.Location(), examples.SampleAsOf)
+	if err != nil || !second.Report.Now.Equal(next) {
+		t.Fatalf("second pass at %v, want the next tick %v (%v)", second.Report.Now, next, err)
+	}
+	if first.Report.Deferred[notify.Email] == 0 || len(second.Written[notify.Email]) < first.Report.Deferred[notify.Email] {
+		t.Errorf("first pass deferred %d emails, the second wrote %d: want them all", first.Report.Deferred[notify.Email], len(second.Written[notify.Email]))
+	}
+	checkNeverTwice(t, allWritten(res))
+	for _, want := range []string{"Passes compared", "Slack per rep (max)", "Pass " + second.Report.Pass} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+}
+
+// checkNeverTwice: no message (rule, account, channel, recipient) is
+// written twice, whatever the passes.
+func checkNeverTwice(t *testing.T, written map[notify.Channel][]notify.Message) {
 	t.Helper()
 	seen := map[string]bool{}
-	for _, msgs := range res.Written {
+	for _, msgs := range written {
 		for _, m := range msgs {
-			if seen[m.LedgerKey] {
-				t.Errorf("message %s written twice", m.LedgerKey)
+			if strings.HasPrefix(m.AccountID, "digest:") {
+				continue // a digest per pass is the point
 			}
-			seen[m.LedgerKey] = true
+			k := m.Rule + "|" + m.AccountID + "|" + string(m.Channel) + "|" + strings.ToLower(m.To)
+			if seen[k] {
+				t.Errorf("message %s written twice", k)
+			}
+			seen[k] = true
 		}
 	}
 }
@@ -157,10 +266,10 @@ func checkNoOptedOut(t *testing.T, emails []notify.Message) {
 	}
 }
 
-func checkHostileNamesStayText(t *testing.T, res *DemoResult) {
+func checkHostileNamesStayText(t *testing.T, written map[notify.Channel][]notify.Message) {
 	t.Helper()
 	hostile := 0
-	for _, m := range res.Written[notify.Slack] {
+	for _, m := range written[notify.Slack] {
 		if strings.Contains(m.Text, "<!channel>") || strings.Contains(string(m.Blocks), "<!channel>") {
 			t.Errorf("a Slack message carries a live <!channel>: %s", m.Text)
 		}
@@ -168,7 +277,7 @@ func checkHostileNamesStayText(t *testing.T, res *DemoResult) {
 			hostile++
 		}
 	}
-	for _, m := range res.Written[notify.Email] {
+	for _, m := range written[notify.Email] {
 		if strings.Contains(m.HTML, "<script>") {
 			t.Errorf("an email's HTML carries a live <script>: %s", m.LedgerKey)
 		}
@@ -180,10 +289,10 @@ func checkHostileNamesStayText(t *testing.T, res *DemoResult) {
 
 // checkInhibition: an account flagged by both presets gets the urgent Slack
 // nudge only, and its email still goes.
-func checkInhibition(t *testing.T, res *DemoResult) {
+func checkInhibition(t *testing.T, written map[notify.Channel][]notify.Message) {
 	t.Helper()
 	byAccount := map[string]map[string]bool{}
-	for ch, msgs := range res.Written {
+	for ch, msgs := range written {
 		for _, m := range msgs {
 			if byAccount[m.AccountID] == nil {
 				byAccount[m.AccountID] = map[string]bool{}
@@ -228,10 +337,10 @@ func recentBuyers(t *testing.T) map[string]int {
 
 // checkNoCriticalForRecentBuyers: no critical alert goes to an account
 // with a won deal in the last 60 days.
-func checkNoCriticalForRecentBuyers(t *testing.T, a *App, res *DemoResult) {
+func checkNoCriticalForRecentBuyers(t *testing.T, a *App, written map[notify.Channel][]notify.Message) {
 	t.Helper()
 	buyers, seen := recentBuyers(t), map[string]bool{}
-	for _, msgs := range res.Written {
+	for _, msgs := range written {
 		for _, m := range msgs {
 			r := a.Rules.Rule(m.Rule)
 			d, ok := buyers[m.AccountID]
@@ -265,7 +374,8 @@ func TestPrepareDemoWritesALoadableConfig(t *testing.T) {
 
 // BenchmarkDemo measures the whole flow on the bundled sample with embedded
 // Redis: sync of 20,348 records through the queue, one evaluation pass over
-// 3,000 accounts and delivery of about a thousand messages to the outbox.
+// 3,000 accounts and delivery of its messages (a few hundred, under
+// limits.per_pass) to the outbox.
 func BenchmarkDemo(b *testing.B) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var msgs int
@@ -287,12 +397,13 @@ func BenchmarkDemo(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		res, err := a.Demo(b.Context(), examples.SampleAsOf, io.Discard)
+		res, err := a.Demo(b.Context(), DemoOptions{Now: examples.SampleAsOf}, io.Discard)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		msgs = len(res.Written[notify.Email]) + len(res.Written[notify.Slack])
+		written := res.Passes[0].Written
+		msgs = len(written[notify.Email]) + len(written[notify.Slack])
 		a.Close()
 		b.StartTimer()
 	}
@@ -314,10 +425,10 @@ func TestPreviewListsWhatDemoActsOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	perRule := map[string]int{}
+	counted := &workers.Report{Flags: map[string]int{}, Skipped: map[string]map[string]int{}}
 	previewed := map[string]bool{}
 	for _, f := range flags {
-		perRule[f.Rule]++
+		countFlag(counted, f)
 		for _, m := range f.Messages {
 			previewed[m.Rule+"|"+m.AccountID+"|"+string(m.Channel)+"|"+m.To] = true
 		}
@@ -328,12 +439,13 @@ func TestPreviewListsWhatDemoActsOn(t *testing.T) {
 			t.Errorf("preview: critical %s flag on %s, which bought %d days ago", f.Rule, f.AccountID, d)
 		}
 	}
-	res, _ := runDemo(t, a) // the preview left no cooldown or ledger entry behind
-	if !maps.Equal(perRule, res.Report.Flags) {
-		t.Fatalf("preview flags %v, the pass flagged %v", perRule, res.Report.Flags)
+	res, _ := runDemo(t, a, 1) // the preview left no cooldown or ledger entry behind
+	pass := res.Passes[0]
+	if !maps.Equal(counted.Flags, pass.Report.Flags) {
+		t.Fatalf("preview flags %v, the pass flagged %v", counted.Flags, pass.Report.Flags)
 	}
 	sent := map[string]bool{}
-	for _, msgs := range res.Written {
+	for _, msgs := range pass.Written {
 		for _, m := range msgs {
 			sent[m.Rule+"|"+m.AccountID+"|"+string(m.Channel)+"|"+m.To] = true
 		}

@@ -38,9 +38,20 @@ func (a *App) Stop() {
 	}
 }
 
+// RunOptions tune `crmsync run`.
+type RunOptions struct {
+	// EvaluateNow runs one evaluation pass at start (run --evaluate-now),
+	// as soon as the start-up syncs let it (the pass gate), besides the
+	// scheduled ones.
+	EvaluateNow bool
+}
+
 // Run is `crmsync run`: workers, the scheduler and the HTTP server, until
 // ctx is done. Every source is synced once at start, then on its schedule.
-func (a *App) Run(ctx context.Context) error {
+func (a *App) Run(ctx context.Context) error { return a.RunWith(ctx, RunOptions{}) }
+
+// RunWith is Run with options.
+func (a *App) RunWith(ctx context.Context, o RunOptions) error {
 	if err := a.Start(); err != nil {
 		return err
 	}
@@ -49,8 +60,8 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// One start-up sync per source per minute, however many processes
-	// start together.
+	// One start-up sync per source, and one start-up pass, per minute,
+	// however many processes start together.
 	started := time.Now().Truncate(time.Minute)
 	for _, s := range a.Config.Sources {
 		id := a.ns().TaskID(workers.TickID("sync-start:"+s.Name, started))
@@ -58,6 +69,14 @@ func (a *App) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if o.EvaluateNow {
+		pass := workers.TickID("evaluate-start", started)
+		if err := a.EnqueueEvaluate(ctx, pass, time.Now()); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return err
+		}
+		a.log.Info("evaluation pass at start enqueued: it runs once the sources are synced", "pass", pass)
+	}
+	a.logPlan(time.Now())
 	srv := a.httpServer()
 	errc := make(chan error, 2)
 	go func() { errc <- sched.Run(ctx) }()
@@ -108,6 +127,31 @@ func (a *App) resumeInterrupted(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// logPlan logs what this process will do: when the next scheduled pass
+// is due, and whether messages are only written to the outbox.
+func (a *App) logPlan(now time.Time) {
+	schedule := a.Config.Evaluate.Schedule
+	if next, err := NextPass(schedule, a.Config.Location(), now); err == nil {
+		a.log.Info("next evaluation pass", "at", next.Format(time.RFC3339), "evaluate.schedule", schedule)
+	}
+	if a.Outbox != nil {
+		a.log.Info("outbox mode: messages are written to files, nothing is sent", "dir", a.Outbox.Dir())
+	}
+}
+
+// NextPass returns the first tick of the evaluation schedule (a cron
+// spec, read in loc, as the scheduler reads it) after t.
+func NextPass(schedule string, loc *time.Location, t time.Time) (time.Time, error) {
+	sc, err := workers.ParseSchedule(schedule)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("evaluate.schedule %q: %w", schedule, err)
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return sc.Next(t.In(loc)), nil
 }
 
 // scheduler registers a sync job per source and the evaluation job.

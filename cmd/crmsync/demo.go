@@ -15,12 +15,17 @@ import (
 // cmdDemo runs the whole flow on the bundled sample: embedded Redis, the
 // example rules, an outbox instead of SendGrid and Slack.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("demo", "demo [--dir DIR] [--now TIME]", stderr)
+	fs := newFlags("demo", "demo [--dir DIR] [--now TIME] [--passes N]", stderr)
 	dir := fs.String("dir", "", "folder for the demo's config, sample and outbox (default: a new temporary folder, kept)")
 	nowFlag := fs.String("now", examples.SampleAsOf.Format(time.RFC3339), "evaluation time (RFC 3339); the sample is dated relative to its default")
+	passes := fs.Int("passes", 1, "evaluation passes to run, each at the next tick of evaluate.schedule: later passes send what limits.per_pass deferred")
 	logger := logFlags(fs, "error")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *passes < 1 {
+		fmt.Fprintf(stderr, "crmsync demo: --passes: want 1 or more, got %d\n", *passes)
+		return errUsage
 	}
 	now, err := time.Parse(time.RFC3339, *nowFlag)
 	if err != nil {
@@ -53,6 +58,6 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := a.Start(); err != nil {
 		return err
 	}
-	_, err = a.Demo(ctx, now, stdout)
+	_, err = a.Demo(ctx, app.DemoOptions{Now: now, Passes: *passes}, stdout)
 	return err
 }

@@ -235,14 +235,14 @@ func TestHistoryCommand(t *testing.T) {
 	if err := a.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Demo(t.Context(), examples.SampleAsOf, io.Discard); err != nil {
+	if _, err := a.Demo(t.Context(), app.DemoOptions{Now: examples.SampleAsOf}, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := runCLI(t, "history", "-c", path, "--account", "A00042")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"sent    slack #key-accounts  rule high-value-churning  account sample:A00042", "when: abc == \"A\"", "with: abc=A days_inactive=71"} {
+	for _, want := range []string{"written slack #key-accounts  rule high-value-churning  account sample:A00042", "when: abc == \"A\"", "with: abc=A days_inactive=71"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("history lacks %q:\n%s", want, stdout)
 		}
