@@ -33,8 +33,11 @@ const usage = `crmsync keeps a copy of your client portfolio, flags clients that
 and high-value accounts slipping away, and nudges the right people.
 
 Usage:
-  crmsync demo [--dir DIR] [--now TIME]       run the whole flow on a bundled sample, zero set-up
-  crmsync run -c FILE                         worker + scheduler + HTTP server (long-running)
+  crmsync demo [--dir DIR] [--now TIME] [--passes N]
+                                              run the whole flow on a bundled sample, zero set-up
+  crmsync run -c FILE [--evaluate-now]        worker + scheduler + HTTP server (long-running)
+  crmsync evaluate -c FILE [--now TIME] [--dry-run] [--no-sync] [--timeout 10m]
+                                              one pass now: sync, evaluate, deliver, report (cron, CI)
   crmsync sync -c FILE [--source NAME] [--full]
                                               one-shot sync, with progress
   crmsync config check -c FILE [--show]       validate config, rules and templates offline
@@ -52,6 +55,8 @@ Usage:
 
 Run 'crmsync COMMAND --help' for a command's flags.
 Exit status: 0 ok, 1 failure, 2 usage error.
+(evaluate: 1 also when a message failed, has an unknown outcome or is
+still queued when --timeout ends.)
 `
 
 // errUsage marks a command-line mistake (exit 2); the command already
@@ -92,6 +97,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdDemo(ctx, rest, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, stdout, stderr)
+	case "evaluate":
+		return cmdEvaluate(ctx, rest, stdout, stderr)
 	case "sync":
 		return cmdSync(ctx, rest, stdout, stderr)
 	case "config":
