@@ -277,3 +277,28 @@ func TestBaselineActivation(t *testing.T) {
 		t.Errorf("resolved %v, %d new messages; want ann resolved without a note", rep.Resolved, len(q.messages())-n)
 	}
 }
+
+func TestPreviewOwnerFilterKeepsTheirDigestsOnly(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	for i, amount := range []float64{1000, 5000, 3000} {
+		storeValued(t, s, fmt.Sprint(i+1), amount)
+	}
+	q := &taskRecorder{}
+	e := newEvaluatorRules(t, s, q, &Planner{}, capRules)
+	e.Limits = PassLimits{SlackPerRep: 1}
+	for owner, want := range map[string]int{"rep@example.com": 4, "REP": 4, "nobody@example.com": 0} {
+		flags, err := e.Preview(ctx, evalNow, PreviewFilter{Owner: owner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(flags) != want {
+			t.Errorf("--owner %s: %d entries, want %d (3 flags and the rep's digest, or nothing)", owner, len(flags), want)
+		}
+		for _, f := range flags {
+			if f.AccountID != "digest:rep@example.com" && f.Owner != "rep@example.com" {
+				t.Errorf("--owner %s: flag %s owned by %q", owner, f.AccountID, f.Owner)
+			}
+		}
+	}
+}

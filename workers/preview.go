@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -30,6 +31,7 @@ type Flag struct {
 	Labels     map[string]string `json:"labels,omitempty"`
 	AccountID  string            `json:"account_id"`
 	Account    string            `json:"account"`
+	Owner      string            `json:"owner,omitempty"` // the owner's email, else name
 	Expression string            `json:"expression"`
 	Features   map[string]any    `json:"features"`
 	HeldBack   []string          `json:"held_back,omitempty"` // Skip* reasons, some with a detail: "cooldown until ...", "invalid_email name@mail"
@@ -106,7 +108,31 @@ func (flt PreviewFilter) shows(c *model.Client, rule string) bool {
 		return true
 	}
 	o := c.Owner
-	return o != nil && (strings.EqualFold(o.Email, flt.Owner) || strings.EqualFold(o.Name, flt.Owner) || strings.EqualFold(o.ID, flt.Owner) || strings.EqualFold(o.ExternalID, flt.Owner))
+	return o != nil && (flt.ownedBy(o.Email, o.Name) || strings.EqualFold(o.ID, flt.Owner) || strings.EqualFold(o.ExternalID, flt.Owner))
+}
+
+// ownedBy reports whether the filter's owner is the one with email or
+// name.
+func (flt PreviewFilter) ownedBy(email, name string) bool {
+	return email != "" && strings.EqualFold(email, flt.Owner) || name != "" && strings.EqualFold(name, flt.Owner)
+}
+
+// showsDigest reports whether the filter keeps a digest: one of its
+// accounts passes it.
+func (flt PreviewFilter) showsDigest(items []DigestItem) bool {
+	return slices.ContainsFunc(items, func(it DigestItem) bool {
+		return (flt.Rule == "" || it.Rule == flt.Rule) &&
+			(flt.AccountID == "" || it.Entry.AccountID == flt.AccountID) &&
+			(flt.Owner == "" || flt.ownedBy(it.Entry.OwnerEmail, it.Entry.OwnerName) || flt.ownedBy(it.To, ""))
+	})
+}
+
+// ownerOf is how a preview names the owner of c: email, else name.
+func ownerOf(c *model.Client) string {
+	if c.Owner == nil {
+		return ""
+	}
+	return cmp.Or(c.Owner.Email, c.Owner.Name)
 }
 
 // perPass runs the per_pass stage over the preview's candidates and
@@ -143,7 +169,7 @@ func previewDigests(doc *passDoc, items []DigestItem, flt PreviewFilter) ([]Flag
 	var out []Flag
 	for _, key := range slices.Sorted(maps.Keys(byKey)) {
 		group := digestOrder(byKey[key])
-		if flt.Rule != "" && !slices.ContainsFunc(group, func(it DigestItem) bool { return it.Rule == flt.Rule }) {
+		if !flt.showsDigest(group) {
 			continue
 		}
 		msgs, err := digestMessages(doc, group)
@@ -174,7 +200,7 @@ func (e *Evaluator) previewClient(ctx context.Context, pp *passPlan, s *scored, 
 		shown := pv.flt.shows(c, m.Rule.Name)
 		fl := Flag{
 			Rule: m.Rule.Name, Severity: m.Rule.Severity, Labels: m.Rule.Labels, AccountID: c.Account.ID, Account: c.Account.Name,
-			Expression: m.Rule.When, Features: s.f.Map(),
+			Owner: ownerOf(c), Expression: m.Rule.When, Features: s.f.Map(),
 		}
 		if fires[m.Rule.Name] == notFiring {
 			fl.HeldBack = append(fl.HeldBack, waits[m.Rule.Name])
