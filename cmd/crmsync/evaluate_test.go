@@ -221,3 +221,38 @@ func TestEvaluateEmbeddedWarns(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// TestEvaluateQuietHours: emails due in quiet hours are scheduled for
+// their end, reported, and left queued for the next run or evaluate;
+// evaluate does not wait for them, and Slack nudges go at once.
+func TestEvaluateQuietHours(t *testing.T) {
+	path, st := evaluateSetup(t)
+	b, _ := os.ReadFile(path)
+	b = []byte(strings.Replace(string(b), "limits:\n", "limits:\n  quiet_hours: {weekends: true}\n", 1))
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A Saturday a week or two ahead: every contact's weekend.
+	sat := time.Now().UTC().AddDate(0, 0, 7).Truncate(24 * time.Hour)
+	for sat.Weekday() != time.Saturday {
+		sat = sat.AddDate(0, 0, 1)
+	}
+	now := sat.Add(12 * time.Hour)
+	code, stdout, stderr := runCLI(t, "evaluate", "-c", path, "--now", now.Format(time.RFC3339))
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !regexp.MustCompile(`\d+ emails scheduled for Mon \d{4}-\d\d-\d\d 00:00 CET \(quiet hours\)`).MatchString(stdout) {
+		t.Errorf("report names no email scheduled for Monday:\n%s", stdout)
+	}
+	if n := len(outboxEmails(t, path)); n != 0 {
+		t.Errorf("%d emails written on a quiet Saturday", n)
+	}
+	if len(outboxSlack(t, path)) == 0 {
+		t.Error("no Slack nudge written: quiet hours concern emails only")
+	}
+	info, err := asynq.NewInspectorFromRedisClient(st.Redis()).GetQueueInfo(workers.Namespace(st.Namespace()).Queue(workers.QueueEmail))
+	if err != nil || info.Scheduled == 0 {
+		t.Fatalf("email queue: %+v, %v; want the quiet-hours emails scheduled", info, err)
+	}
+}
