@@ -2,12 +2,18 @@ package app
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/config"
+	"github.com/crmsync/crmsync/internal/redistest"
+	"github.com/crmsync/crmsync/internal/waitfor"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/workers"
 )
@@ -130,5 +136,39 @@ func TestPrintReport(t *testing.T) {
 	}
 	if strings.Index(got, "upsell") > strings.Index(got, "never") || strings.Index(got, "never") > strings.Index(got, "digest") {
 		t.Errorf("rules out of order (configured, then digests):\n%s", got)
+	}
+}
+
+// TestRunEvaluateNow: run --evaluate-now runs one pass at start, once the
+// start-up sync let it, although the schedule's next tick is far.
+func TestRunEvaluateNow(t *testing.T) {
+	path, err := PrepareDemo(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	extra := redistest.ConfigLine(t) + "evaluate: {schedule: \"0 7 1 1 *\"}\nhttp: {listen: \"127.0.0.1:0\"}\n"
+	if err := os.WriteFile(path, append(b, extra...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.RunWith(ctx, RunOptions{EvaluateNow: true}) }()
+	waitfor.Until(t, time.Minute, "the start-up pass's report", func() (bool, string) {
+		pass, _, err := a.Store.Passes.LatestReport(ctx)
+		return err == nil && strings.HasPrefix(pass, "evaluate-start@"), fmt.Sprintf("latest pass %q (%v)", pass, err)
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run returned %v on shutdown", err)
 	}
 }
