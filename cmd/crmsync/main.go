@@ -41,8 +41,9 @@ Usage:
   crmsync sync -c FILE [--source NAME] [--full]
                                               one-shot sync, with progress
   crmsync config check -c FILE [--show]       validate config, rules and templates offline
-  crmsync preview -c FILE [--rule NAME] [--account ID] [--format table|json]
-                                              dry run: who would be flagged now, why, and the exact messages
+  crmsync preview -c FILE [--rule NAME] [--account ID] [--owner OWNER] [--format table|json|csv]
+                  [--show-messages] [--now TIME]
+                                              dry run: who would be flagged now, why (or why not), and the messages
   crmsync rules check FILE...                 lint rule files: every problem with line, column and a caret
   crmsync rules test FILE...                  run rule unit tests (fixture accounts, expected flags)
   crmsync history -c FILE [--account ID] [--contact EMAIL]
