@@ -8,12 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/crmsync/crmsync/examples"
 	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/notify/locale"
 	"github.com/crmsync/crmsync/notify/outbox"
 	"github.com/crmsync/crmsync/workers"
 )
@@ -158,7 +158,8 @@ func (a *App) printSummary(ctx context.Context, w io.Writer, res *DemoResult) er
 	if err := a.printSync(ctx, p, res.Sync); err != nil {
 		return err
 	}
-	opts := ReportOptions{Rules: a.RuleNames(), Location: loc}
+	opts := a.ReportOptions()
+	opts.Location = loc
 	for i, dp := range res.Passes {
 		opts.Portfolio = i == 0
 		if err := PrintReport(p, dp.PassResult, opts); err != nil {
@@ -203,7 +204,8 @@ func (a *App) printSync(ctx context.Context, p *printer, stats map[string]worker
 	return nil
 }
 
-func printPortfolio(p *printer, r *workers.Report) {
+func printPortfolio(p *printer, r *workers.Report, l locale.Locale, currency string) {
+	money := func(v float64) string { return l.Money(v, currency) }
 	p.f("Portfolio: %d accounts, revenue over the last 12 months %s\n", r.Accounts, money(r.Revenue))
 	tw := tabwriter.NewWriter(p, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "  class\taccounts\tshare of accounts\trevenue 12m\tshare of revenue\t\n")
@@ -276,16 +278,4 @@ func pct(part, whole float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f%%", 100*part/whole)
-}
-
-func money(v float64) string {
-	s := fmt.Sprintf("%.0f", v)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

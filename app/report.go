@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/notify/locale"
 	"github.com/crmsync/crmsync/workers"
 )
 
@@ -104,6 +105,14 @@ type ReportOptions struct {
 	Location *time.Location
 	// Portfolio adds the accounts and revenue by ABC class.
 	Portfolio bool
+	// Locale and Currency format the portfolio's amounts (locale, currency).
+	Locale, Currency string
+}
+
+// ReportOptions are the options a pass report of this app is printed
+// with: its rules, time zone, locale and currency.
+func (a *App) ReportOptions() ReportOptions {
+	return ReportOptions{Rules: a.RuleNames(), Location: a.Config.Location(), Locale: a.Config.Locale, Currency: a.Config.Currency}
 }
 
 // PrintReport prints a pass: per rule the accounts flagged, the messages
@@ -121,7 +130,7 @@ func PrintReport(w io.Writer, res *PassResult, opts ReportOptions) error {
 		p.f("  stale source %s: %s\n", s.Source, staleNote(s, loc))
 	}
 	if opts.Portfolio {
-		printPortfolio(p, r)
+		printPortfolio(p, r, locale.For(opts.Locale), opts.Currency)
 		p.f("\n")
 	}
 	printRuleTable(p, res, opts.Rules)

@@ -77,7 +77,7 @@ func cmdEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	res, err := a.RunPass(ctx, app.ManualPass(time.Now()), now)
 	if res != nil {
-		if perr := app.PrintReport(stdout, res, app.ReportOptions{Rules: a.RuleNames(), Location: cfg.Location()}); perr != nil {
+		if perr := app.PrintReport(stdout, res, a.ReportOptions()); perr != nil {
 			return perr
 		}
 		if a.Outbox != nil {
@@ -109,7 +109,7 @@ func evaluateDry(ctx context.Context, a *app.App, cfg *config.Config, now time.T
 		return err
 	}
 	fmt.Fprintln(stdout, "Dry run: nothing is sent, nothing is recorded, no cooldown starts.")
-	if err := app.PrintReport(stdout, res, app.ReportOptions{Rules: a.RuleNames(), Location: cfg.Location()}); err != nil {
+	if err := app.PrintReport(stdout, res, a.ReportOptions()); err != nil {
 		return err
 	}
 	if failed {
