@@ -8,8 +8,6 @@ import (
 	"embed"
 	"errors"
 	htmltemplate "html/template"
-	"math"
-	"strconv"
 	"strings"
 	"text/template"
 
@@ -77,31 +75,6 @@ func UnsubscribeLink(text string) htmltemplate.HTML {
 	return htmltemplate.HTML(`<a href="` + UnsubscribeTag + `" style="color: #888888;">` + htmltemplate.HTMLEscapeString(text) + `</a>`)
 }
 
-// Money formats an amount rounded to the unit with comma thousands
-// separators, without currency: 12345.6 gives "12,346", -1500 gives
-// "-1,500". Templates' money formats for the message's language and
-// currency instead (see FuncsFor).
-func Money(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "0"
-	}
-	n := int64(math.Round(v))
-	sign := ""
-	if n < 0 {
-		sign, n = "-", -n
-	}
-	digits := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	b.WriteString(sign)
-	for i, c := range digits {
-		if i > 0 && (len(digits)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 // FirstName returns the contact's trimmed first name, or "" when the
 // contact is nil or has none, so templates can write
 // {{with firstName .Contact}}Hi {{.}}{{else}}Hello{{end}}.
@@ -110,17 +83,4 @@ func FirstName(c *model.Contact) string {
 		return ""
 	}
 	return strings.TrimSpace(c.FirstName)
-}
-
-// Percent formats a revenue trend (a ratio to the previous period) as a
-// signed change: 0.4 gives "-60%", 1.25 gives "+25%", 1 gives "+0%".
-func Percent(trend float64) string {
-	if math.IsNaN(trend) || math.IsInf(trend, 0) {
-		return "n/a"
-	}
-	p := int64(math.Round((trend - 1) * 100))
-	if p >= 0 {
-		return "+" + strconv.FormatInt(p, 10) + "%"
-	}
-	return strconv.FormatInt(p, 10) + "%"
 }

@@ -2,49 +2,10 @@ package templates
 
 import (
 	"io/fs"
-	"math"
 	"testing"
 
 	"github.com/crmsync/crmsync/model"
 )
-
-func TestMoney(t *testing.T) {
-	tests := []struct {
-		in   float64
-		want string
-	}{
-		{0, "0"},
-		{999.4, "999"},
-		{999.5, "1,000"},
-		{12345.6, "12,346"},
-		{1234567, "1,234,567"},
-		{-1500, "-1,500"},
-		{math.NaN(), "0"},
-	}
-	for _, tt := range tests {
-		if got := Money(tt.in); got != tt.want {
-			t.Errorf("Money(%v) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestPercent(t *testing.T) {
-	tests := []struct {
-		in   float64
-		want string
-	}{
-		{1, "+0%"},
-		{0.4, "-60%"},
-		{1.25, "+25%"},
-		{0, "-100%"},
-		{math.Inf(1), "n/a"},
-	}
-	for _, tt := range tests {
-		if got := Percent(tt.in); got != tt.want {
-			t.Errorf("Percent(%v) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
 
 func TestFirstName(t *testing.T) {
 	tests := []struct {
