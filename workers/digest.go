@@ -67,23 +67,12 @@ func digestOrder(items []DigestItem) []DigestItem {
 		case !seen:
 			byAccount[it.Entry.AccountID] = len(out)
 			out = append(out, it)
-		case severityRank(it.Severity) < severityRank(out[i].Severity):
+		case slack.SeverityRank(it.Severity) < slack.SeverityRank(out[i].Severity):
 			out[i] = it
 		}
 	}
 	slices.SortStableFunc(out, func(a, b DigestItem) int { return slack.CompareEntries(a.Entry, b.Entry) })
 	return out
-}
-
-// severityRank orders severities, most urgent first.
-func severityRank(severity string) int {
-	switch strings.ToLower(severity) {
-	case "critical":
-		return 0
-	case "warning":
-		return 1
-	}
-	return 2
 }
 
 // digestMessages renders the messages of one digest: items share a

@@ -164,7 +164,7 @@ func digestText(e DigestEntry, l locale.Locale, channel bool) string {
 func mostSevere(entries []DigestEntry) string {
 	best := "info"
 	for _, e := range entries {
-		if severityRank(e.Severity) < severityRank(best) {
+		if SeverityRank(e.Severity) < SeverityRank(best) {
 			best = e.Severity
 		}
 	}

@@ -142,8 +142,9 @@ func emoji(severity string) string {
 	}
 }
 
-// severityRank orders severities, most urgent first.
-func severityRank(severity string) int {
+// SeverityRank orders severities, most urgent first: critical 0,
+// warning 1, anything else 2.
+func SeverityRank(severity string) int {
 	switch strings.ToLower(severity) {
 	case "critical":
 		return 0
