@@ -120,6 +120,20 @@ func storeValued(t *testing.T, s *store.Store, id string, amount float64) {
 	}
 }
 
+// valuedPortfolio stores one quiet account per amount (crm:1, crm:2, ...)
+// and returns an evaluator of capRules with limits l, and its queue.
+func valuedPortfolio(t *testing.T, l PassLimits, amounts ...float64) (*taskRecorder, *Evaluator) {
+	t.Helper()
+	s := testStore(t)
+	for i, amount := range amounts {
+		storeValued(t, s, fmt.Sprint(i+1), amount)
+	}
+	q := &taskRecorder{}
+	e := newEvaluatorRules(t, s, q, &Planner{}, capRules)
+	e.Limits = l
+	return q, e
+}
+
 // emailedAccounts lists the accounts the recorded tasks email, in order.
 func emailedAccounts(q *taskRecorder, from int) []string {
 	var out []string
@@ -133,13 +147,7 @@ func emailedAccounts(q *taskRecorder, from int) []string {
 
 func TestEvaluateDefersOverPerPassCapToLaterPasses(t *testing.T) {
 	ctx := context.Background()
-	s := testStore(t)
-	for i, amount := range []float64{1000, 5000, 3000, 9000, 7000} {
-		storeValued(t, s, fmt.Sprint(i+1), amount)
-	}
-	q := &taskRecorder{}
-	e := newEvaluatorRules(t, s, q, &Planner{}, capRules)
-	e.Limits = PassLimits{Emails: 2, SlackPerRep: 1}
+	q, e := valuedPortfolio(t, PassLimits{Emails: 2, SlackPerRep: 1}, 1000, 5000, 3000, 9000, 7000)
 
 	rep, err := e.Evaluate(ctx, "p1", evalNow)
 	if err != nil {
@@ -180,13 +188,7 @@ func TestEvaluateDefersOverPerPassCapToLaterPasses(t *testing.T) {
 
 func TestPreviewShowsPerPassDeferralAndFolds(t *testing.T) {
 	ctx := context.Background()
-	s := testStore(t)
-	for i, amount := range []float64{1000, 5000, 3000} {
-		storeValued(t, s, fmt.Sprint(i+1), amount)
-	}
-	q := &taskRecorder{}
-	e := newEvaluatorRules(t, s, q, &Planner{}, capRules)
-	e.Limits = PassLimits{Emails: 2, SlackPerRep: 1}
+	q, e := valuedPortfolio(t, PassLimits{Emails: 2, SlackPerRep: 1}, 1000, 5000, 3000)
 	flags, err := e.Preview(ctx, evalNow, PreviewFilter{})
 	if err != nil {
 		t.Fatal(err)
@@ -280,13 +282,7 @@ func TestBaselineActivation(t *testing.T) {
 
 func TestPreviewOwnerFilterKeepsTheirDigestsOnly(t *testing.T) {
 	ctx := context.Background()
-	s := testStore(t)
-	for i, amount := range []float64{1000, 5000, 3000} {
-		storeValued(t, s, fmt.Sprint(i+1), amount)
-	}
-	q := &taskRecorder{}
-	e := newEvaluatorRules(t, s, q, &Planner{}, capRules)
-	e.Limits = PassLimits{SlackPerRep: 1}
+	_, e := valuedPortfolio(t, PassLimits{SlackPerRep: 1}, 1000, 5000, 3000)
 	for owner, want := range map[string]int{"rep@example.com": 4, "REP": 4, "nobody@example.com": 0} {
 		flags, err := e.Preview(ctx, evalNow, PreviewFilter{Owner: owner})
 		if err != nil {
