@@ -162,5 +162,8 @@ func mapping(f config.Fields) connectors.Mapping {
 	if pc := f.PrimaryContact; pc != nil {
 		m.PrimaryContact = connectors.PrimaryContactMapping{Property: pc.Property, Field: pc.Field, AssociationLabel: pc.AssociationLabel}
 	}
+	if l := f.Language; l != nil {
+		m.Language = connectors.LanguageMapping{Contact: l.Contact, Account: l.Account}
+	}
 	return m
 }

@@ -137,6 +137,17 @@ type Fields struct {
 	LastActivityAt []string        `yaml:"last_activity_at"` // latest wins
 	PrimaryContact *PrimaryContact `yaml:"primary_contact"`
 	Extra          []string        `yaml:"extra"` // exposed to rules as account.extra.*
+	Language       *LanguageField  `yaml:"language"`
+}
+
+// LanguageField names the CRM fields holding a contact's and an
+// account's language (a tag such as fr or en-GB, or a name such as
+// French); emails go in the contact's language, else the account's. A
+// key left out keeps the connector's default (HubSpot: contact
+// hs_language; Salesforce: none).
+type LanguageField struct {
+	Contact string `yaml:"contact"` // a contact property or field
+	Account string `yaml:"account"` // a company property or account field
 }
 
 // LifecycleField names the account field giving the lifecycle and maps

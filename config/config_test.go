@@ -144,6 +144,12 @@ func TestParseErrors(t *testing.T) {
 			`bad.source.yaml:15:5: sources[3].name: required`,
 			`bad.source.yaml:15:5: sources[3].type: required`,
 		}},
+		{"bad.language.yaml", []string{
+			`bad.language.yaml:8:17: sources[0].fields.language: want contact, account or both: the fields holding the contact's and the account's language`,
+			`bad.language.yaml:13:27: sources[1].fields.language.contact: invalid field name "Language__c, Name" (want letters, digits and _)`,
+			`bad.language.yaml:13:48: sources[1].fields.language.acount: unknown key (did you mean "account"?)`,
+			`bad.language.yaml:18:7: sources[2].fields: not supported by source type csv`,
+		}},
 		{"bad.missing-outbox.yaml", []string{
 			`bad.missing-outbox.yaml:2:3: notify: nowhere to deliver: set notify.email.api_key and/or notify.slack.token, or an outbox folder (notify.outbox)`,
 		}},
@@ -475,5 +481,24 @@ func TestFromEmail(t *testing.T) {
 				t.Errorf("Parse error = %v\nwant %s", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseLanguageFields(t *testing.T) {
+	c, err := parseFile(t, "good.language.yaml")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := []*LanguageField{
+		{Account: "company_language"},
+		{Contact: "Language__c", Account: "Preferred_Language__c"},
+	}
+	if len(c.Sources) != len(want) {
+		t.Fatalf("got %d sources, want %d", len(c.Sources), len(want))
+	}
+	for i, w := range want {
+		if got := c.Sources[i].Fields.Language; got == nil || *got != *w {
+			t.Errorf("sources[%d].fields.language = %+v, want %+v", i, got, w)
+		}
 	}
 }

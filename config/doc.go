@@ -114,6 +114,11 @@
 //	                        # contact; {field: NAME} an account field holding its id;
 //	                        # {association_label: LABEL} (hubspot)
 //	      extra: [NAME, ...]              # exposed to rules as account.extra.NAME
+//	      language:  # contact, account or both: fields holding a language (fr,
+//	                 # en-GB, French); emails go in the contact's, else the account's.
+//	                 # Default hubspot {contact: hs_language}, salesforce none
+//	        contact: NAME
+//	        account: NAME
 
 //	notify:       # at least one of outbox, email.api_key, slack.token
 //	  outbox:     # folder: when set, every email and Slack message is written

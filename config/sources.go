@@ -170,6 +170,7 @@ func validateFields(d *document, p string, s *Source) {
 	for i, name := range f.Extra {
 		checkFieldName(d, indexPath(fp+".extra", i), name, true)
 	}
+	validateLanguageField(d, fp+".language", f.Language)
 	if pc := f.PrimaryContact; pc != nil {
 		set := 0
 		for key, v := range map[string]string{"property": pc.Property, "field": pc.Field} {

@@ -336,3 +336,17 @@ func (c *Config) validateLocale(d *document) {
 		d.addf("currency", "%q is not an ISO 4217 code such as EUR or USD", c.Currency)
 	}
 }
+
+// validateLanguageField checks fields.language at path: contact, account
+// or both, each a plain field name.
+func validateLanguageField(d *document, path string, f *LanguageField) {
+	if f == nil {
+		return
+	}
+	if f.Contact == "" && f.Account == "" {
+		d.addf(path, "want contact, account or both: the fields holding the contact's and the account's language")
+		return
+	}
+	checkFieldName(d, path+".contact", f.Contact, false)
+	checkFieldName(d, path+".account", f.Account, false)
+}

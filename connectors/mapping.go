@@ -20,6 +20,17 @@ type Mapping struct {
 	PrimaryContact PrimaryContactMapping
 	// Extra lists custom account fields exposed to rules as account.extra.*.
 	Extra []string
+	// Language names the fields holding the contact's and the account's
+	// language; "" where the CRM has none.
+	Language LanguageMapping
+}
+
+// LanguageMapping names the contact field and the account field whose
+// values (read with Language) become model.Contact.Language and
+// model.Account.Language.
+type LanguageMapping struct {
+	Contact string // contact field, such as HubSpot's hs_language
+	Account string // account field, such as a custom Language__c
 }
 
 // LifecycleMapping maps a CRM field's values onto lifecycles. Values are
@@ -54,6 +65,12 @@ func (m Mapping) WithDefaults(def Mapping) Mapping {
 	}
 	if len(m.Extra) == 0 {
 		m.Extra = def.Extra
+	}
+	if m.Language.Contact == "" {
+		m.Language.Contact = def.Language.Contact
+	}
+	if m.Language.Account == "" {
+		m.Language.Account = def.Language.Account
 	}
 	return m
 }
