@@ -20,7 +20,9 @@ import (
 // prospects; customer and evangelist are customers; other is other), the
 // latest of notes_last_updated, notes_last_contacted and
 // hs_last_sales_activity_timestamp for the last activity, no primary
-// contact mark and no extra fields.
+// contact mark, no extra fields, and the contact's preferred language
+// (hs_language: "fr", "en-us") for its language; companies have no
+// standard language property.
 var DefaultMapping = connectors.Mapping{
 	Lifecycle: connectors.LifecycleMapping{
 		Field: "lifecyclestage",
@@ -36,6 +38,7 @@ var DefaultMapping = connectors.Mapping{
 		},
 	},
 	LastActivity: []string{"notes_last_updated", "notes_last_contacted", "hs_last_sales_activity_timestamp"},
+	Language:     connectors.LanguageMapping{Contact: "hs_language"},
 }
 
 // entity is one of the CRM object types the connector pulls.
@@ -66,8 +69,8 @@ const (
 // entities returns the object types in pull order, with the properties
 // the mapping m needs.
 func entities(m connectors.Mapping) []*entity {
-	company := slices.Concat(companyProperties, []string{m.Lifecycle.Field}, m.LastActivity, m.Extra, []string{m.PrimaryContact.Field})
-	contact := slices.Concat(contactProperties, m.LastActivity, []string{m.PrimaryContact.Property})
+	company := slices.Concat(companyProperties, []string{m.Lifecycle.Field}, m.LastActivity, m.Extra, []string{m.PrimaryContact.Field, m.Language.Account})
+	contact := slices.Concat(contactProperties, m.LastActivity, []string{m.PrimaryContact.Property, m.Language.Contact})
 	return []*entity{
 		{object: "companies", model: model.EntityAccount, modified: "hs_lastmodifieddate", properties: uniq(company)},
 		{object: "contacts", model: model.EntityContact, modified: "lastmodifieddate", primary: contactPrimaryCompany, v3Primary: "contact_to_company", properties: uniq(contact)},
@@ -110,6 +113,7 @@ func (m *mapper) account(o *object) (model.Account, error) {
 		Name:      o.prop("name"),
 		Domain:    o.prop("domain"),
 		Lifecycle: m.mapping.Lifecycle.Lifecycle(o.prop(m.mapping.Lifecycle.Field)),
+		Language:  language(o, m.mapping.Language.Account),
 	}
 	if v := o.prop("hubspot_owner_id"); v != "" {
 		a.OwnerID = model.ID(m.source, v)
@@ -164,6 +168,7 @@ func (m *mapper) contact(o *object, c company) (model.Contact, error) {
 		Phone:     o.prop("phone"),
 		Title:     o.prop("jobtitle"),
 		TimeZone:  m.zone(o.prop("hs_timezone")),
+		Language:  language(o, m.mapping.Language.Contact),
 	}
 	if c.id != "" {
 		ct.AccountID = model.ID(m.source, c.id)
@@ -193,6 +198,16 @@ func (m *mapper) primary(o *object, c company) bool {
 		return false
 	}
 	return slices.ContainsFunc(c.labels, func(l string) bool { return strings.EqualFold(l, pc.AssociationLabel) })
+}
+
+// language reads the language property name of o as a tag ("en-us" is
+// "en-US"); "" when name is "" or its value names no language.
+func language(o *object, name string) string {
+	if name == "" {
+		return ""
+	}
+	tag, _ := connectors.Language(o.prop(name))
+	return tag
 }
 
 func truthy(v string) bool {

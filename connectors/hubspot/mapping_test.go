@@ -31,16 +31,16 @@ func mappingPortal(t *testing.T) *hubspotfake.Server {
 		"notes_last_updated":   "2024-09-01T10:00:00.000Z",
 		"notes_last_contacted": "1725962400000", // epoch ms: 2024-09-10T10:00:00Z, the latest
 		"industry":             "RETAIL", "hs_analytics_source": "",
-		"annualrevenue": "5000000",
+		"annualrevenue": "5000000", "company_language": "Français",
 	}})
 	f.Put(hubspotfake.Companies, hubspotfake.Object{ID: "502", Modified: day("2024-09-13T20:23:03Z"), Properties: map[string]string{"name": "Other Co"}})
 	f.Put(hubspotfake.Contacts, hubspotfake.Object{ID: "601", Modified: day("2024-09-11T13:27:39Z"), Properties: map[string]string{
 		"firstname": "Zoë", "lastname": "O'Brien", "email": "zoe@acme.example", "phone": "+33 1 02 03", "jobtitle": "CEO",
 		"hs_timezone": "europe_slash_paris", "hs_email_optout": "true", "is_primary": "Yes",
-		"notes_last_updated": "2024-08-01T00:00:00Z",
+		"notes_last_updated": "2024-08-01T00:00:00Z", "hs_language": "en-us", "preferred_lang": "de",
 	}, Companies: []hubspotfake.Association{{CompanyID: "502"}, {CompanyID: "501", Primary: true, Labels: []string{"Decision maker"}}}})
 	f.Put(hubspotfake.Contacts, hubspotfake.Object{ID: "602", Modified: day("2024-09-11T13:27:39Z"), Properties: map[string]string{
-		"email": "x@acme.example", "hs_timezone": "mars_slash_olympus",
+		"email": "x@acme.example", "hs_timezone": "mars_slash_olympus", "hs_language": "<!channel>",
 	}, Companies: []hubspotfake.Association{{CompanyID: "501", Labels: []string{"Billing"}}}})
 	f.Put(hubspotfake.Deals, hubspotfake.Object{ID: "701", Modified: day("2024-06-28T17:05:10Z"), Properties: map[string]string{
 		"dealname": "Annual license", "amount": "1250.50", "deal_currency_code": "EUR", "hs_is_closed_won": "true", "closedate": "2024-06-28T00:00:00Z",
@@ -57,6 +57,7 @@ func TestPullMapsEveryField(t *testing.T) {
 			Lifecycle:      connectors.LifecycleMapping{Field: "custom_stage", Map: map[string]model.Lifecycle{"key account": model.Customer}},
 			PrimaryContact: connectors.PrimaryContactMapping{Property: "is_primary"},
 			Extra:          []string{"industry", "hs_analytics_source"},
+			Language:       connectors.LanguageMapping{Account: "company_language"},
 		}
 	})
 	got := merge(mustPull(t, c, nil))
@@ -65,7 +66,7 @@ func TestPullMapsEveryField(t *testing.T) {
 		Ref: model.NewRef("hs", "501"), Name: "Acme <Widgets>", Domain: "acme.example", OwnerID: "hs:77",
 		Lifecycle: model.Customer, URL: "https://app-eu1.hubspot.com/contacts/4242/record/0-2/501",
 		CreatedAt: day("2021-02-01T21:17:12Z"), LastActivityAt: day("2024-09-10T10:00:00Z"), UpdatedAt: day("2024-09-13T20:23:03Z"),
-		Extra: map[string]string{"industry": "RETAIL"},
+		Extra: map[string]string{"industry": "RETAIL"}, Language: "fr",
 	}
 	if a := got.accounts["501"]; !reflect.DeepEqual(a, wantAccount) {
 		t.Errorf("account\n got %+v\nwant %+v", a, wantAccount)
@@ -75,14 +76,14 @@ func TestPullMapsEveryField(t *testing.T) {
 	}
 	wantContact := model.Contact{
 		Ref: model.NewRef("hs", "601"), AccountID: "hs:501", FirstName: "Zoë", LastName: "O'Brien", Email: "zoe@acme.example",
-		Phone: "+33 1 02 03", Title: "CEO", TimeZone: "Europe/Paris", OptOut: true, Primary: true,
+		Phone: "+33 1 02 03", Title: "CEO", TimeZone: "Europe/Paris", Language: "en-US", OptOut: true, Primary: true,
 		LastActivityAt: day("2024-08-01T00:00:00Z"), UpdatedAt: day("2024-09-11T13:27:39Z"),
 	}
 	if ct := got.contacts["601"]; !reflect.DeepEqual(ct, wantContact) {
 		t.Errorf("contact\n got %+v\nwant %+v", ct, wantContact)
 	}
-	if ct := got.contacts["602"]; ct.TimeZone != "" || ct.Primary || ct.OptOut || ct.AccountID != "hs:501" {
-		t.Errorf("contact 602 = %+v; want no zone, not primary, filed under its only company", ct)
+	if ct := got.contacts["602"]; ct.TimeZone != "" || ct.Language != "" || ct.Primary || ct.OptOut || ct.AccountID != "hs:501" {
+		t.Errorf("contact 602 = %+v; want no zone, no language, not primary, filed under its only company", ct)
 	}
 	wantDeal := model.Deal{
 		Ref: model.NewRef("hs", "701"), AccountID: "hs:501", Name: "Annual license", Amount: 1250.5, Currency: "EUR",
@@ -137,7 +138,7 @@ func TestPullRequestsOnlyTheNeededProperties(t *testing.T) {
 	})
 	want := map[hubspotfake.Kind][]string{
 		hubspotfake.Companies: {"createdate", "domain", "hs_lastmodifieddate", "hs_merged_object_ids", "hubspot_owner_id", "industry", "lifecyclestage", "name", "notes_last_updated"},
-		hubspotfake.Contacts:  {"email", "firstname", "hs_email_optout", "hs_merged_object_ids", "hs_timezone", "is_primary", "jobtitle", "lastmodifieddate", "lastname", "notes_last_updated", "phone"},
+		hubspotfake.Contacts:  {"email", "firstname", "hs_email_optout", "hs_language", "hs_merged_object_ids", "hs_timezone", "is_primary", "jobtitle", "lastmodifieddate", "lastname", "notes_last_updated", "phone"},
 		hubspotfake.Deals:     {"amount", "closedate", "deal_currency_code", "dealname", "hs_is_closed_won", "hs_lastmodifieddate", "hs_merged_object_ids"},
 	}
 	wm := lastWatermark(mustPull(t, c, nil))
@@ -165,6 +166,59 @@ func TestPullRequestsOnlyTheNeededProperties(t *testing.T) {
 				t.Errorf("%s search asked for %v, want %v", kind, sorted(s.Properties), want[kind])
 			}
 		}
+	}
+}
+
+func TestPullMapsLanguages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name            string
+		mapping         connectors.LanguageMapping
+		contact, second string // languages of contacts 601 and 602
+		account         string // language of company 501
+		contactProp     string // the language property the contacts list asks for
+		companyProp     string // the language property the companies list asks for
+	}{
+		{name: "default: hs_language", contact: "en-US", contactProp: "hs_language"},
+		{name: "company property", mapping: connectors.LanguageMapping{Account: "company_language"},
+			contact: "en-US", account: "fr", contactProp: "hs_language", companyProp: "company_language"},
+		{name: "contact property overridden", mapping: connectors.LanguageMapping{Contact: "preferred_lang"},
+			contact: "de", contactProp: "preferred_lang"},
+		{name: "unset property", mapping: connectors.LanguageMapping{Contact: "nope", Account: "nope"},
+			contactProp: "nope", companyProp: "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := mappingPortal(t)
+			c := newConnector(t, f, func(o *Options) { o.Mapping.Language = tt.mapping })
+			got := merge(mustPull(t, c, nil))
+			if l := got.contacts["601"].Language; l != tt.contact {
+				t.Errorf("contact 601 language = %q, want %q", l, tt.contact)
+			}
+			if l := got.contacts["602"].Language; l != tt.second {
+				t.Errorf("contact 602 language = %q, want %q", l, tt.second)
+			}
+			if l := got.accounts["501"].Language; l != tt.account {
+				t.Errorf("account 501 language = %q, want %q", l, tt.account)
+			}
+			asked := func(kind hubspotfake.Kind, prop string) {
+				t.Helper()
+				for _, r := range requests(f, hubspotfake.ObjectsPath(kind)) {
+					if r.Query.Get("archived") == "true" {
+						continue
+					}
+					props := strings.Split(r.Query.Get("properties"), ",")
+					for _, p := range []string{"hs_language", "company_language", "preferred_lang", "nope"} {
+						if slices.Contains(props, p) != (p == prop) {
+							t.Errorf("%s list asked for %v; want the language property %q only", kind, props, prop)
+						}
+					}
+				}
+			}
+			asked(hubspotfake.Contacts, tt.contactProp)
+			asked(hubspotfake.Companies, tt.companyProp)
+		})
 	}
 }
 

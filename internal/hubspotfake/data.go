@@ -404,6 +404,8 @@ var (
 	firsts     = []string{"Maria", "Tom", "Li", "Sara", "Jorge", "Zoë", "Ava"}
 	lasts      = []string{"Johnson", "Becker", "Wei", "Ng", "Ruiz", "Müller", "O'Brien"}
 	industries = []string{"RETAIL", "SOFTWARE", "", "MANUFACTURING"}
+	// hs_language ("Preferred language") values as HubSpot writes them.
+	languages = []string{"fr", "en-us", "", "de", "en"}
 )
 
 // Seed adds a deterministic portal: owners (SeedOwners), then companies
@@ -463,6 +465,7 @@ func seedContact(i, j int, company string) Object {
 		"jobtitle":           "Buyer",
 		"hs_timezone":        zones[n%len(zones)],
 		"hs_email_optout":    []string{"false", "true", ""}[n%3],
+		"hs_language":        languages[n%len(languages)],
 		"lifecyclestage":     stages[n%len(stages)],
 		"notes_last_updated": isoMillis(at.Add(-72 * time.Hour)),
 		"hubspot_owner_id":   seedOwners[i%len(seedOwners)].ID,

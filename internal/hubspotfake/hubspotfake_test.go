@@ -353,3 +353,24 @@ func TestServerTruncatesEveryNthAnswer(t *testing.T) {
 		t.Errorf("after TruncateEvery(0): %v, %q", err, body)
 	}
 }
+
+func TestServerReturnsPreferredLanguage(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Options{Burst: -1})
+	s.Seed(1, 5, 0)
+	q := url.Values{"limit": {"10"}, "properties": {"email,hs_language"}}
+	a := call(t, s, "GET", ObjectsPath(Contacts)+"?"+q.Encode(), "", token)
+	var got []any
+	for _, r := range a.body["results"].([]any) {
+		got = append(got, r.(map[string]any)["properties"].(map[string]any)["hs_language"])
+	}
+	want := []any{"fr", "en-us", nil, "de", "en"}
+	if len(got) != len(want) {
+		t.Fatalf("hs_language of %d contacts, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("contact %d: hs_language = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
