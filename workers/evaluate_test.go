@@ -84,7 +84,7 @@ func newEvaluator(t *testing.T, s *store.Store, q *taskRecorder, p *Planner) *Ev
 }
 
 // newEvaluatorRules is newEvaluator with the rule file src.
-func newEvaluatorRules(t *testing.T, s *store.Store, q *taskRecorder, p *Planner, src string) *Evaluator {
+func newEvaluatorRules(t testing.TB, s *store.Store, q *taskRecorder, p *Planner, src string) *Evaluator {
 	t.Helper()
 	rs, err := rules.Parse("rules.yaml", []byte(src))
 	if err != nil {
@@ -99,7 +99,7 @@ func newEvaluatorRules(t *testing.T, s *store.Store, q *taskRecorder, p *Planner
 }
 
 // storeClient stores one quiet account with a contact and an owner.
-func storeClient(t *testing.T, s *store.Store, id, contactEmail, tz string) {
+func storeClient(t testing.TB, s *store.Store, id, contactEmail, tz string) {
 	t.Helper()
 	acct := model.Account{Ref: model.NewRef("crm", id), Name: "Acme " + id, Lifecycle: model.Customer, OwnerID: "crm:o1", CreatedAt: evalNow.AddDate(-2, 0, 0)}
 	b := model.Batch{

@@ -111,7 +111,7 @@ rules:
 
 // storeValued stores a quiet account whose only won deal, of amount,
 // closed 200 days before evalNow.
-func storeValued(t *testing.T, s *store.Store, id string, amount float64) {
+func storeValued(t testing.TB, s *store.Store, id string, amount float64) {
 	t.Helper()
 	storeClient(t, s, id, "c"+id+"@example.com", "")
 	d := model.Deal{Ref: model.NewRef("crm", "d"+id), AccountID: model.NewRef("crm", id).ID, Amount: amount, Won: true, ClosedAt: evalNow.AddDate(0, 0, -200)}
