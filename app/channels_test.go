@@ -3,16 +3,11 @@ package app
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 
-	"github.com/crmsync/crmsync/config"
-	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/outbox"
 	"github.com/crmsync/crmsync/store"
@@ -23,24 +18,8 @@ import (
 // workers not started: tasks stay where they are put.
 func idleApp(t *testing.T) *App {
 	t.Helper()
-	path, err := PrepareDemo(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	if err := os.WriteFile(path, append([]byte(redistest.ConfigLine(t)), b...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return a
+	cfg := demoOnRedis(t, "")
+	return newApp(t, cfg, Options{})
 }
 
 // enqueueEmails enqueues a delivery task of n emails (at a later time

@@ -22,42 +22,73 @@ import (
 	"github.com/crmsync/crmsync/workers"
 )
 
-// startDemo prepares the demo in a temporary folder, optionally pointed at
-// a real Redis (the `redis:` line of its config), and starts its workers.
-func startDemo(t *testing.T, redisLine string) *App {
+// demoConfig writes the demo (the bundled sample, the example rules, the
+// outbox) into a temporary folder, appends extra YAML to its config and
+// loads it. Its store is embedded unless extra holds a `redis:` line
+// (redistest.ConfigLine, or demoOnRedis).
+func demoConfig(t testing.TB, extra string) *config.Config {
 	t.Helper()
-	dir := t.TempDir()
-	path, err := PrepareDemo(dir)
+	path, err := PrepareDemo(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if redisLine != "" {
-		b, _ := os.ReadFile(path)
-		b = append([]byte(redisLine), b...)
-		if err := os.WriteFile(path, b, 0o644); err != nil {
+	if extra != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(b, extra...), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return startApp(t, path)
+	return loadConfig(t, path)
 }
 
-// startApp loads the config at path, builds the app and starts its
-// workers; it is closed when the test ends.
-func startApp(t *testing.T, path string) *App {
+// demoOnRedis is demoConfig on a fresh namespace of the real Redis.
+func demoOnRedis(t testing.TB, extra string) *config.Config {
+	t.Helper()
+	return demoConfig(t, redistest.ConfigLine(t)+extra)
+}
+
+// loadConfig loads the config at path.
+func loadConfig(t testing.TB, path string) *config.Config {
 	t.Helper()
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 10 * time.Millisecond})
+	return cfg
+}
+
+// newApp builds the app of cfg, its workers not started, logging nowhere
+// unless opts.Logger says otherwise; it is closed when the test ends.
+func newApp(t testing.TB, cfg *config.Config, opts Options) *App {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	a, err := New(t.Context(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// startApp builds the app of cfg and starts its workers.
+func startApp(t testing.TB, cfg *config.Config) *App {
+	t.Helper()
+	a := newApp(t, cfg, Options{TaskCheckInterval: 10 * time.Millisecond})
 	if err := a.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// startDemo starts the demo's app in an embedded store.
+func startDemo(t *testing.T) *App {
+	t.Helper()
+	return startApp(t, demoConfig(t, ""))
 }
 
 // runDemo runs the demo's given number of passes, the first at the
@@ -89,11 +120,11 @@ func allWritten(res *DemoResult) map[notify.Channel][]notify.Message {
 }
 
 func TestDemoEndToEnd(t *testing.T) {
-	testDemo(t, startDemo(t, ""))
+	testDemo(t, startDemo(t))
 }
 
 func TestDemoEndToEndOnRealRedis(t *testing.T) {
-	testDemo(t, startDemo(t, redistest.ConfigLine(t)))
+	testDemo(t, startApp(t, demoOnRedis(t, "")))
 }
 
 func testDemo(t *testing.T, a *App) {
@@ -207,7 +238,7 @@ func checkPerPassCaps(t *testing.T, a *App, p DemoPass) {
 // TestDemoPasses: `demo --passes 2` runs the second pass at the next tick
 // of evaluate.schedule, and it sends what the first deferred.
 func TestDemoPasses(t *testing.T) {
-	a := startDemo(t, "")
+	a := startDemo(t)
 	res, out := runDemo(t, a, 2)
 	t.Log("\n" + out)
 	first, second := res.Passes[0], res.Passes[1]
@@ -381,14 +412,7 @@ func BenchmarkDemo(b *testing.B) {
 	var msgs int
 	for b.Loop() {
 		b.StopTimer()
-		path, err := PrepareDemo(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		cfg, err := config.Load(path)
-		if err != nil {
-			b.Fatal(err)
-		}
+		cfg := demoConfig(b, "")
 		a, err := New(b.Context(), cfg, Options{Logger: log, TaskCheckInterval: 10 * time.Millisecond})
 		if err != nil {
 			b.Fatal(err)
@@ -414,7 +438,7 @@ func BenchmarkDemo(b *testing.B) {
 // that follows flags the same accounts and sends exactly the messages the
 // preview rendered.
 func TestPreviewListsWhatDemoActsOn(t *testing.T) {
-	a := startDemo(t, "")
+	a := startDemo(t)
 	ctx := t.Context()
 	for _, s := range a.Config.Sources {
 		if _, err := a.Handlers.Sync.Sync(ctx, s.Name, false); err != nil {

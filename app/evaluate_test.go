@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/config"
-	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/internal/waitfor"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/workers"
@@ -57,20 +53,9 @@ func TestNextPass(t *testing.T) {
 // TestRunLogsPlan: at start, run says when the next pass is due and that
 // it only writes to the outbox.
 func TestRunLogsPlan(t *testing.T) {
-	path, err := PrepareDemo(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := demoConfig(t, "")
 	var logs bytes.Buffer
-	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := newApp(t, cfg, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	a.logPlan(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)) // a Friday
 	for _, want := range []string{
 		`msg="next evaluation pass" at=2026-12-07T07:00:00+01:00 evaluate.schedule="0 7 * * 1-5"`,
@@ -142,24 +127,8 @@ func TestPrintReport(t *testing.T) {
 // TestRunEvaluateNow: run --evaluate-now runs one pass at start, once the
 // start-up sync let it, although the schedule's next tick is far.
 func TestRunEvaluateNow(t *testing.T) {
-	path, err := PrepareDemo(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	extra := redistest.ConfigLine(t) + "evaluate: {schedule: \"0 7 1 1 *\"}\nhttp: {listen: \"127.0.0.1:0\"}\n"
-	if err := os.WriteFile(path, append(b, extra...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	cfg := demoOnRedis(t, "evaluate: {schedule: \"0 7 1 1 *\"}\nhttp: {listen: \"127.0.0.1:0\"}\n")
+	a := newApp(t, cfg, Options{TaskCheckInterval: 20 * time.Millisecond})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- a.RunWith(ctx, RunOptions{EvaluateNow: true}) }()

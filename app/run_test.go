@@ -4,39 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/config"
-	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/internal/waitfor"
 	"github.com/crmsync/crmsync/notify"
 )
 
 func TestHTTPHandler(t *testing.T) {
-	dir := t.TempDir()
-	path, err := PrepareDemo(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	if err := os.WriteFile(path, append(b, "http: {admin_token: s3cret}\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	cfg := demoConfig(t, "http: {admin_token: s3cret}\n")
+	a := newApp(t, cfg, Options{})
 	srv := httptest.NewServer(a.HTTPHandler())
 	defer srv.Close()
 
@@ -74,25 +54,8 @@ func TestHTTPHandler(t *testing.T) {
 // the start-up sync, a scheduled evaluation pass and delivery to the
 // outbox, then a clean stop when the context ends.
 func TestRunOnRealRedis(t *testing.T) {
-	dir := t.TempDir()
-	path, err := PrepareDemo(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	extra := redistest.ConfigLine(t) + "evaluate: {schedule: \"@every 1s\"}\nhttp: {listen: \"127.0.0.1:0\"}\n"
-	if err := os.WriteFile(path, append(b, extra...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	cfg := demoOnRedis(t, "evaluate: {schedule: \"@every 1s\"}\nhttp: {listen: \"127.0.0.1:0\"}\n")
+	a := newApp(t, cfg, Options{TaskCheckInterval: 20 * time.Millisecond})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

@@ -43,7 +43,7 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	b := strings.Replace(mustRead(t, path), "    reply_to_owner: true", "    reply_to_owner: true\n    webhook_public_key: "+base64.StdEncoding.EncodeToString(der), 1)
 	b = strings.Replace(b, "    fallback_channel: \"#sales-alerts\"", "    fallback_channel: \"#sales-alerts\"\n    signing_secret: "+secret, 1)
 	mustWrite(t, path, b)
-	a := startApp(t, path)
+	a := startApp(t, loadConfig(t, path))
 	srv := httptest.NewServer(a.HTTPHandler())
 	defer srv.Close()
 	ctx := t.Context()

@@ -23,23 +23,11 @@ import (
 	"github.com/crmsync/crmsync/workers"
 )
 
-// evaluateSetup writes the demo's config (the bundled sample, the example
-// rules, the outbox), pointed at a fresh namespace of the real Redis, and
-// returns its path and the store.
+// evaluateSetup writes the demo's config on a fresh namespace of the real
+// Redis (see demoOnRedis) and returns its path and the store.
 func evaluateSetup(t *testing.T) (string, *store.Store) {
 	t.Helper()
-	path, err := app.PrepareDemo(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	if err := os.WriteFile(path, append([]byte(redistest.ConfigLine(t)), b...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, cfg := demoOnRedis(t)
 	return path, store.New(redistest.Client(t), cfg.Redis.Namespace)
 }
 

@@ -25,6 +25,29 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// demoOnRedis writes the demo's config (the bundled sample, the example
+// rules, the outbox) into a temporary folder, pointed at a fresh namespace
+// of the real Redis, and returns its path and the loaded config.
+func demoOnRedis(t *testing.T) (string, *config.Config) {
+	t.Helper()
+	path, err := app.PrepareDemo(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append([]byte(redistest.ConfigLine(t)), b...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, cfg
+}
+
 func TestExitCodes(t *testing.T) {
 	good := filepath.Join("..", "..", "examples", "crmsync.yaml")
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
@@ -213,20 +236,7 @@ func TestPreviewCommand(t *testing.T) {
 }
 
 func TestHistoryCommand(t *testing.T) {
-	dir := t.TempDir()
-	path, err := app.PrepareDemo(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	b = append([]byte(redistest.ConfigLine(t)), b...)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, cfg := demoOnRedis(t)
 	a, err := app.New(t.Context(), cfg, app.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -293,16 +303,7 @@ tests:
 }
 
 func TestSuppressCommand(t *testing.T) {
-	dir := t.TempDir()
-	path, err := app.PrepareDemo(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	b = append([]byte(redistest.ConfigLine(t)), b...)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path, _ := demoOnRedis(t)
 	steps := []struct {
 		args []string
 		code int

@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/app"
-	"github.com/crmsync/crmsync/config"
-	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/outbox"
 	"github.com/crmsync/crmsync/store"
@@ -26,19 +23,7 @@ import (
 // the message.
 func unknownSetup(t *testing.T, n int) (string, *store.Store, []notify.Message) {
 	t.Helper()
-	path, err := app.PrepareDemo(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	if err := os.WriteFile(path, append([]byte(redistest.ConfigLine(t)), b...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(redistest.Client(t), cfg.Redis.Namespace)
+	path, st := evaluateSetup(t)
 	var msgs []notify.Message
 	for i := range n {
 		to := []string{"ann@acme.example", "bob@acme.example", "cy@acme.example"}[i]
