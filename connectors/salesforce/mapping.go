@@ -16,10 +16,13 @@ import (
 // says otherwise: the lifecycle comes from Account.Type (Salesforce's
 // default picklist values), the last activity from Account.LastActivityDate
 // (the latest task or event; contacts carry their own), no primary contact
-// is marked and no extra field is read. A source's primary_contact may name
-// an account lookup field holding the contact's Id (field, such as
+// is marked, no extra field is read and no language either (Contact and
+// Account have no standard language field). A source's primary_contact may
+// name an account lookup field holding the contact's Id (field, such as
 // Primary_Contact__c) or a contact checkbox (property, such as
-// Is_Primary__c).
+// Is_Primary__c); its language may name a custom contact field, account
+// field or both (Language__c; a picklist of names such as French, or of
+// tags such as fr-FR).
 var DefaultMapping = connectors.Mapping{
 	Lifecycle: connectors.LifecycleMapping{
 		Field: "Type",
@@ -131,6 +134,7 @@ func (d *decoder) addAccount(r *reader, b *model.Batch) error {
 		LastActivityAt: r.latest(m.LastActivity),
 		UpdatedAt:      r.datetime("SystemModstamp"),
 		Extra:          r.extra(m.Extra),
+		Language:       r.language(m.Language.Account),
 	}
 	if f := m.PrimaryContact.Field; f != "" {
 		a.PrimaryContactID = d.ref(r, f)
@@ -154,6 +158,7 @@ func (d *decoder) addContact(r *reader, b *model.Batch) error {
 		OptOut:         r.boolean("HasOptedOutOfEmail"),
 		LastActivityAt: r.date("LastActivityDate"),
 		UpdatedAt:      r.datetime("SystemModstamp"),
+		Language:       r.language(d.c.mapping.Language.Contact),
 	}
 	if p := d.c.mapping.PrimaryContact.Property; p != "" {
 		c.Primary = r.boolean(p)

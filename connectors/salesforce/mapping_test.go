@@ -165,6 +165,24 @@ func TestPullRequestsOnlyTheFieldsItMaps(t *testing.T) {
 			"SELECT Id, AccountId, Name, Amount, CloseDate, IsWon, IsClosed, SystemModstamp FROM Opportunity ORDER BY SystemModstamp ASC, Id ASC",
 			taskQuery, eventQuery,
 		}},
+		{"language", connectors.Mapping{
+			Language: connectors.LanguageMapping{Contact: "Language__c", Account: "Preferred_Language__c"},
+		}, map[string][]string{"Account": {"Preferred_Language__c"}, "Contact": {"Language__c"}}, []string{
+			"SELECT Id, Name, Email, SystemModstamp FROM User ORDER BY SystemModstamp ASC, Id ASC",
+			"SELECT Id, Name, Website, OwnerId, CreatedDate, SystemModstamp, Type, LastActivityDate, Preferred_Language__c FROM Account ORDER BY SystemModstamp ASC, Id ASC",
+			"SELECT Id, AccountId, FirstName, LastName, Email, Phone, Title, HasOptedOutOfEmail, LastActivityDate, SystemModstamp, Language__c FROM Contact ORDER BY SystemModstamp ASC, Id ASC",
+			"SELECT Id, AccountId, Name, Amount, CloseDate, IsWon, IsClosed, SystemModstamp FROM Opportunity ORDER BY SystemModstamp ASC, Id ASC",
+			taskQuery, eventQuery,
+		}},
+		{"contact language only", connectors.Mapping{
+			Language: connectors.LanguageMapping{Contact: "Languages__c"},
+		}, map[string][]string{"Contact": {"Languages__c"}}, []string{
+			"SELECT Id, Name, Email, SystemModstamp FROM User ORDER BY SystemModstamp ASC, Id ASC",
+			"SELECT Id, Name, Website, OwnerId, CreatedDate, SystemModstamp, Type, LastActivityDate FROM Account ORDER BY SystemModstamp ASC, Id ASC",
+			"SELECT Id, AccountId, FirstName, LastName, Email, Phone, Title, HasOptedOutOfEmail, LastActivityDate, SystemModstamp, Languages__c FROM Contact ORDER BY SystemModstamp ASC, Id ASC",
+			"SELECT Id, AccountId, Name, Amount, CloseDate, IsWon, IsClosed, SystemModstamp FROM Opportunity ORDER BY SystemModstamp ASC, Id ASC",
+			taskQuery, eventQuery,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,6 +204,59 @@ func TestPullRequestsOnlyTheFieldsItMaps(t *testing.T) {
 				t.Errorf("Sforce-Query-Options = %q", h)
 			}
 		})
+	}
+}
+
+func TestPullMapsLanguages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, salesforcefake.Options{})
+	e.fake.AddField("Account", "Language__c")
+	e.fake.AddField("Contact", "Language__c")
+	e.opts.Mapping.Language = connectors.LanguageMapping{Contact: "Language__c", Account: "Language__c"}
+	tests := []struct {
+		value any
+		want  string
+	}{
+		{"fr", "fr"},
+		{"fr_FR", "fr-FR"},
+		{"en-gb", "en-GB"},
+		{"French", "fr"},
+		{"Français", "fr"},
+		{"French;English", "fr"}, // a multi-select picklist: the first
+		{"Frnech", ""},
+		{"<!channel>", ""},
+		{"", ""},
+		{nil, ""},
+		{true, ""}, // a checkbox mapped by mistake: no language, the record kept
+	}
+	accounts, contacts := make([]string, len(tests)), make([]string, len(tests))
+	for i, tt := range tests {
+		accounts[i] = e.fake.Put("Account", map[string]any{"Name": "A", "Language__c": tt.value})
+		contacts[i] = e.fake.Put("Contact", map[string]any{"LastName": "C", "AccountId": accounts[i], "Language__c": tt.value})
+	}
+	p := newPortfolio()
+	if err := p.pull(t.Context(), e.connector(t)); err != nil {
+		t.Fatalf("Pull: %v", err)
+	}
+	if len(p.rejects) != 0 {
+		t.Errorf("rejects: %+v", p.rejects)
+	}
+	for i, tt := range tests {
+		if a, ok := p.accounts["sf:"+accounts[i]]; !ok || a.Language != tt.want {
+			t.Errorf("account Language__c %#v: language %q (stored %v), want %q", tt.value, a.Language, ok, tt.want)
+		}
+		if c, ok := p.contacts["sf:"+contacts[i]]; !ok || c.Language != tt.want {
+			t.Errorf("contact Language__c %#v: language %q (stored %v), want %q", tt.value, c.Language, ok, tt.want)
+		}
+	}
+}
+
+func TestNewRefusesALanguageFieldThatIsNotAName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, salesforcefake.Options{})
+	e.opts.Mapping.Language = connectors.LanguageMapping{Account: "Name FROM User --"}
+	if _, err := New(e.opts); err == nil || !strings.Contains(err.Error(), "is not a Salesforce field API name") {
+		t.Errorf("New = %v, want the field name refused", err)
 	}
 }
 

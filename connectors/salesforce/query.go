@@ -66,8 +66,9 @@ func (c *Connector) newEntities() []*entity {
 	account = append(account, m.LastActivity...)
 	account = append(account, m.PrimaryContact.Field)
 	account = append(account, m.Extra...)
+	account = append(account, m.Language.Account)
 	contact := []string{"Id", "AccountId", "FirstName", "LastName", "Email", "Phone", "Title",
-		"HasOptedOutOfEmail", "LastActivityDate", "SystemModstamp", m.PrimaryContact.Property}
+		"HasOptedOutOfEmail", "LastActivityDate", "SystemModstamp", m.PrimaryContact.Property, m.Language.Contact}
 	accounts := &entity{sobject: "Account", kind: model.EntityAccount, fields: dedupe(account), deletable: true,
 		add: (*decoder).addAccount}
 	contacts := &entity{sobject: "Contact", kind: model.EntityContact, fields: dedupe(contact), deletable: true,
@@ -111,7 +112,8 @@ func checkMapping(m connectors.Mapping) error {
 		return errors.New("fields: primary_contact.association_label is a HubSpot setting; " +
 			"Salesforce takes field (an account lookup to the contact) or property (a contact checkbox)")
 	}
-	names := append([]string{m.Lifecycle.Field, m.PrimaryContact.Field, m.PrimaryContact.Property}, m.LastActivity...)
+	names := append([]string{m.Lifecycle.Field, m.PrimaryContact.Field, m.PrimaryContact.Property,
+		m.Language.Contact, m.Language.Account}, m.LastActivity...)
 	for _, f := range append(names, m.Extra...) {
 		if f != "" && !fieldRe.MatchString(f) {
 			return fmt.Errorf("fields: %q is not a Salesforce field API name (such as Type or Tier__c)", f)

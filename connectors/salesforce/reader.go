@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/crmsync/crmsync/connectors"
 )
 
 // reader reads the fields of one record; the first error sticks.
@@ -213,4 +215,15 @@ func (r *reader) extra(fields []string) map[string]string {
 		out[f] = r.text(f)
 	}
 	return out
+}
+
+// language reads the language field name as a tag (connectors.Language:
+// "fr-FR", "French", "French;English" from a multi-select picklist); ""
+// when name is "", the field is null or it names no language.
+func (r *reader) language(name string) string {
+	if name == "" {
+		return ""
+	}
+	tag, _ := connectors.Language(r.text(name))
+	return tag
 }

@@ -457,3 +457,35 @@ func TestTruncateEveryCutsSuccessfulAnswers(t *testing.T) {
 		t.Errorf("after TruncateEvery(0): %v, %q", err, body)
 	}
 }
+
+func TestSeedGivesContactsALanguagesField(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Options{})
+	s.Seed(1, len(ContactLanguages), 0)
+	tok := token(t, s)
+	resp, body := ask(t, s, tok, "SELECT Id, Languages__c FROM Contact ORDER BY SystemModstamp ASC, Id ASC", nil)
+	var res struct {
+		Records []struct {
+			Languages *string `json:"Languages__c"`
+		} `json:"records"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("query: %d %s", resp.StatusCode, body)
+	}
+	if len(res.Records) != len(ContactLanguages) {
+		t.Fatalf("%d contacts, want %d", len(res.Records), len(ContactLanguages))
+	}
+	for i, r := range res.Records {
+		var got any
+		if r.Languages != nil {
+			got = *r.Languages
+		}
+		if got != ContactLanguages[i] {
+			t.Errorf("contact %d: Languages__c = %v, want %v", i, got, ContactLanguages[i])
+		}
+	}
+	resp, body = ask(t, s, tok, "SELECT Id, Languages__c FROM Account ORDER BY SystemModstamp ASC, Id ASC", nil)
+	if code, _ := errorCode(t, body); resp.StatusCode != 400 || code != "INVALID_FIELD" {
+		t.Errorf("Account.Languages__c: %d %s, want 400 INVALID_FIELD", resp.StatusCode, body)
+	}
+}

@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// ContactLanguages are the values of Contact.Languages__c that Seed
+// cycles through: the custom text field a Developer Edition org's Contact
+// comes with, written as people do (names, a tag, a list, null).
+var ContactLanguages = []any{"English", "French", nil, "fr-FR", "English;Spanish"}
+
 // AccountTypes are the values of Account.Type that Seed cycles through
 // (Salesforce's default picklist, plus null).
 var AccountTypes = []any{"Customer - Direct", "Customer - Channel", "Prospect", "Channel Partner / Reseller",
@@ -21,7 +26,8 @@ const seedAge = 20 * 24 * time.Hour
 // one), accounts, contactsPerAccount contacts and oppsPerAccount
 // opportunities per account. Seeded SystemModstamps lie in the past, five
 // records of an sObject per second, so that many tie; values include
-// nulls. Seed may be called again to add more.
+// nulls. Contacts carry Languages__c (ContactLanguages). Seed may be called
+// again to add more.
 func (s *Server) Seed(accounts, contactsPerAccount, oppsPerAccount int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -79,7 +85,7 @@ func (s *Server) seedContact(i, j, n int, account string, base time.Time) {
 		"Title": "Buyer", "HasOptedOutOfEmail": n%10 == 0, "DoNotCall": false, "IsEmailBounced": false,
 		"LastActivityDate": base.AddDate(0, 0, -(n % 300)).Format(DateLayout),
 		"CreatedDate":      base.AddDate(-1, 0, 0).Format(DatetimeLayout), "SystemModstamp": modstamp(base, n),
-		"IsDeleted": false,
+		"IsDeleted": false, "Languages__c": ContactLanguages[n%len(ContactLanguages)],
 	}
 	if n%9 == 4 {
 		f["Email"], f["Phone"], f["LastActivityDate"] = nil, nil, nil
