@@ -57,9 +57,10 @@ type Connector struct {
 	fsys   fs.FS
 	logger *slog.Logger
 
-	mu     sync.Mutex
-	absent map[string]bool   // optional files already reported missing
-	badUTF map[string]string // file → checksum of the version reported not UTF-8
+	mu      sync.Mutex
+	absent  map[string]bool   // optional files already reported missing
+	badUTF  map[string]string // file → checksum of the version reported not UTF-8
+	badLang map[string]string // file → checksum of the version whose languages were reported
 }
 
 // New returns a connector reading the CSV files at the root of fsys, such as
@@ -76,6 +77,7 @@ func New(source string, fsys fs.FS, logger *slog.Logger) *Connector {
 		logger:   logger.With("connector", source),
 		absent:   make(map[string]bool),
 		badUTF:   make(map[string]string),
+		badLang:  make(map[string]string),
 	}
 }
 
@@ -123,7 +125,27 @@ func (c *Connector) pullFile(ctx context.Context, s *schema, wm connectors.Water
 		size: c.pageSize(),
 		skip: resumeAt(wm[s.file], sha),
 	}
-	return f.each(ctx, p)
+	if err := f.each(ctx, p); err != nil {
+		return err
+	}
+	c.warnLanguages(s.file, sha, f.langs)
+	return nil
+}
+
+// warnLanguages warns, once per version of a file, that rows were kept
+// without a language because their language column names none.
+func (c *Connector) warnLanguages(file, sha string, b badLanguages) {
+	if b.rows == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.badLang[file] == sha {
+		return
+	}
+	c.badLang[file] = sha
+	c.logger.Warn("csv rows kept without a language: their language names none (want a tag such as fr or en-GB, or a name such as French)",
+		"file", file, "rows", b.rows, "line", b.line, "value", b.value)
 }
 
 // checksum returns the SHA-256 of a file's content, and of the Format

@@ -65,12 +65,12 @@ func day(s string) time.Time {
 func TestPullMapsEveryColumn(t *testing.T) {
 	fsys := files(map[string]string{
 		"owners.csv": "\uFEFFId,Name,Email\nU1,Eve <!channel>,eve@example.com\n",
-		"accounts.csv": " URL ,ID,name,Owner_ID,lifecycle,domain,timezone,created_at,last_activity_at,primary_contact_id,Industry\n" +
-			"https://crm.example.com/a/1,A1,\"<script>alert(1)</script> \"\"Q\"\" GmbH\",U1,former,acme.example,Europe/Paris,2024-01-02,2026-03-04T10:00:00+02:00,C1,Retail\n" +
-			",A2,Müller & Söhne,,,,,2025-05-06T07:08:09Z,,,\n",
-		"contacts.csv": "id,account_id,first_name,last_name,email,phone,title,timezone,opt_out,primary,last_activity_at,ignored\n" +
-			"C1,A1,Zoë,*Bold*,zoe@acme.example,+33 1 02,CEO,Asia/Tokyo,yes,1,2026-01-01,x\n" +
-			"C2,A2,,,,,,,,,,\n",
+		"accounts.csv": " URL ,ID,name,Owner_ID,lifecycle,domain,timezone,created_at,last_activity_at,primary_contact_id,Industry,Language\n" +
+			"https://crm.example.com/a/1,A1,\"<script>alert(1)</script> \"\"Q\"\" GmbH\",U1,former,acme.example,Europe/Paris,2024-01-02,2026-03-04T10:00:00+02:00,C1,Retail,de_AT\n" +
+			",A2,Müller & Söhne,,,,,2025-05-06T07:08:09Z,,,,\n",
+		"contacts.csv": "id,account_id,first_name,last_name,email,phone,title,timezone,language,opt_out,primary,last_activity_at,ignored\n" +
+			"C1,A1,Zoë,*Bold*,zoe@acme.example,+33 1 02,CEO,Asia/Tokyo, Français ,yes,1,2026-01-01,x\n" +
+			"C2,A2,,,,,,,,,,,\n",
 		"deals.csv": "won,closed_at,amount,currency,name,account_id,id\n" +
 			"true,2026-02-03,1234.50,EUR,Renewal,A1,D1\n" +
 			"no,,0,,,A2,D2\n",
@@ -83,7 +83,7 @@ func TestPullMapsEveryColumn(t *testing.T) {
 		Owners: []model.Owner{{Ref: model.NewRef("src", "U1"), Name: "Eve <!channel>", Email: "eve@example.com"}},
 		Accounts: []model.Account{{
 			Ref: model.NewRef("src", "A1"), Name: `<script>alert(1)</script> "Q" GmbH`, Domain: "acme.example",
-			OwnerID: "src:U1", PrimaryContactID: "src:C1", Lifecycle: model.Former, TimeZone: "Europe/Paris",
+			OwnerID: "src:U1", PrimaryContactID: "src:C1", Lifecycle: model.Former, TimeZone: "Europe/Paris", Language: "de-AT",
 			URL: "https://crm.example.com/a/1", CreatedAt: day("2024-01-02T00:00:00Z"),
 			LastActivityAt: day("2026-03-04T08:00:00Z"), Extra: map[string]string{"industry": "Retail"},
 		}, {
@@ -92,7 +92,7 @@ func TestPullMapsEveryColumn(t *testing.T) {
 		}},
 		Contacts: []model.Contact{{
 			Ref: model.NewRef("src", "C1"), AccountID: "src:A1", FirstName: "Zoë", LastName: "*Bold*",
-			Email: "zoe@acme.example", Phone: "+33 1 02", Title: "CEO", TimeZone: "Asia/Tokyo",
+			Email: "zoe@acme.example", Phone: "+33 1 02", Title: "CEO", TimeZone: "Asia/Tokyo", Language: "fr",
 			OptOut: true, Primary: true, LastActivityAt: day("2026-01-01T00:00:00Z"),
 		}, {Ref: model.NewRef("src", "C2"), AccountID: "src:A2"}},
 		Deals: []model.Deal{{

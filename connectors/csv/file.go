@@ -28,6 +28,15 @@ type file struct {
 	cols   map[string]int // lower-case header name → column index
 	extra  []column       // columns the schema does not know
 	seen   map[string]int // id → line of the accepted row that had it
+	langs  badLanguages   // kept rows whose language names none
+}
+
+// badLanguages counts the kept rows of a file whose language column
+// names no language, and remembers the first.
+type badLanguages struct {
+	rows  int
+	line  int    // line of the first
+	value string // its value
 }
 
 // column is a header name and its index.
@@ -146,6 +155,12 @@ func (f *file) mapRow(b *model.Batch, rec []string, line int) *model.Reject {
 	f.schema.mapRow(r, b)
 	if r.err != nil {
 		return f.reject(line, r.err.Error(), f.rawOf(rec))
+	}
+	if r.badLanguage != "" {
+		if f.langs.rows == 0 {
+			f.langs.line, f.langs.value = line, truncate(r.badLanguage)
+		}
+		f.langs.rows++
 	}
 	f.seen[id] = line
 	return nil

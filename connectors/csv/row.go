@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/model"
 )
 
@@ -19,6 +20,9 @@ type row struct {
 	extra  []column
 	format *Format
 	err    error
+	// badLanguage is the first language value read that names no
+	// language; the row is kept without one.
+	badLanguage string
 }
 
 // fail records the first problem of the row.
@@ -171,6 +175,20 @@ func (r *row) timezone(name string) string {
 		return ""
 	}
 	return v
+}
+
+// language reads an optional language: a tag in any case with '-' or '_'
+// (fr, fr-FR, fr_fr, en-us) or a language's name in English, French or
+// itself (French, Français, Anglais, Deutsch); see connectors.Language.
+// A value that names no language does not fail the row: it reads as ""
+// and is kept in badLanguage for the file's warning.
+func (r *row) language(name string) string {
+	v := r.str(name)
+	tag, ok := connectors.Language(v)
+	if !ok && r.badLanguage == "" {
+		r.badLanguage = v
+	}
+	return tag
 }
 
 // lifecycle reads a lifecycle; empty means customer.
