@@ -138,14 +138,20 @@ func (c *Connector) warnLanguages(file, sha string, b badLanguages) {
 	if b.rows == 0 {
 		return
 	}
+	c.warnOnce(c.badLang, file, sha, "csv rows kept without a language: their language names none (want a tag such as fr or en-GB, or a name such as French)",
+		"file", file, "rows", b.rows, "line", b.line, "value", b.value)
+}
+
+// warnOnce logs msg once per version sha of file: seen remembers, by
+// file, the version last warned about.
+func (c *Connector) warnOnce(seen map[string]string, file, sha, msg string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.badLang[file] == sha {
+	if seen[file] == sha {
 		return
 	}
-	c.badLang[file] = sha
-	c.logger.Warn("csv rows kept without a language: their language names none (want a tag such as fr or en-GB, or a name such as French)",
-		"file", file, "rows", b.rows, "line", b.line, "value", b.value)
+	seen[file] = sha
+	c.logger.Warn(msg, args...)
 }
 
 // checksum returns the SHA-256 of a file's content, and of the Format
@@ -166,13 +172,7 @@ func (c *Connector) checkUTF8(file, sha string, text []byte) {
 	if utf8.Valid(text) {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.badUTF[file] == sha {
-		return
-	}
-	c.badUTF[file] = sha
-	c.logger.Warn("csv file is not valid UTF-8: if it was saved as Windows-1252 (Excel on Windows), set encoding: windows-1252",
+	c.warnOnce(c.badUTF, file, sha, "csv file is not valid UTF-8: if it was saved as Windows-1252 (Excel on Windows), set encoding: windows-1252",
 		"file", file, "line", firstInvalidLine(text))
 }
 
