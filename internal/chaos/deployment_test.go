@@ -257,31 +257,56 @@ func (d *deployment) reports() []passReport {
 func (d *deployment) accepted() (emails, posts int) { return d.sg.Accepted(), d.sl.Accepted() }
 
 // settle waits until the deployment delivered at least what ref expects
-// with its queues idle, or until its queues stayed idle for 25 s, over
-// two ticks (what is missing will not come), or timeout.
+// with its queues idle, or until nothing happened for 25 s, over two ticks
+// (what is missing will not come: a message whose outcome is unknown is
+// never resent by itself), or timeout. Nothing happened: the fakes
+// accepted nothing new, the delivery and sync queues stayed idle, and no
+// evaluation shard stayed pending or running for more than 10 s (a tick's
+// shards come and go in a second or so; an orphaned one would still
+// deliver).
 func (d *deployment) settle(ref *reference, timeout time.Duration) error {
 	wantE, wantS := ref.totals()
-	var idleSince time.Time
+	var quietSince time.Time
+	var lastE, lastS int
+	shardSeen := map[string]time.Time{}
 	_, err := waitUntil(timeout, d.name+" to deliver and go idle", func() (bool, string) {
-		busy, state, err := queueState(d.insp, d.ns)
+		busy, shards, state, err := queueState(d.insp, d.ns)
 		if err != nil {
-			idleSince = time.Time{}
+			quietSince = time.Time{}
 			return false, "queues: " + err.Error()
 		}
 		e, s := d.accepted()
 		desc := fmt.Sprintf("%d of %d emails, %d of %d Slack posts accepted; %s", e, wantE, s, wantS, state)
-		if busy > 0 {
-			idleSince = time.Time{}
+		if busy == 0 && len(shards) == 0 && e >= wantE && s >= wantS {
+			if quietSince.IsZero() {
+				quietSince = time.Now()
+			}
+			return time.Since(quietSince) > time.Second, desc
+		}
+		if busy > 0 || stuckShard(shardSeen, shards, 10*time.Second) || e != lastE || s != lastS {
+			quietSince, lastE, lastS = time.Time{}, e, s
 			return false, desc
 		}
-		if idleSince.IsZero() {
-			idleSince = time.Now()
+		if quietSince.IsZero() {
+			quietSince = time.Now()
 		}
-		idle := time.Since(idleSince)
-		return e >= wantE && s >= wantS && idle > time.Second || idle > 25*time.Second, desc
+		return time.Since(quietSince) > 25*time.Second, desc
 	})
 	d.settled = err
 	return err
+}
+
+// stuckShard records when each of shards was first seen busy and reports
+// whether one has been busy for longer than max.
+func stuckShard(seen map[string]time.Time, shards []string, max time.Duration) bool {
+	now, stuck := time.Now(), false
+	for _, id := range shards {
+		if _, ok := seen[id]; !ok {
+			seen[id] = now
+		}
+		stuck = stuck || now.Sub(seen[id]) > max
+	}
+	return stuck
 }
 
 // historyEntry is what the tests read of `crmsync history --format json`.

@@ -315,9 +315,11 @@ var queueNames = []string{"slack", "email", "evaluate", "sync"}
 // queueState counts the tasks of namespace ns that are not done: pending,
 // active (orphaned ones included), scheduled and waiting for a retry in
 // the delivery and sync queues, and the passes waiting in the evaluate
-// queue (deferred, or scheduled for a retry). A tick's pass being
-// enqueued or running is not counted: ticks come every few seconds.
-func queueState(insp *asynq.Inspector, ns string) (busy int, state string, err error) {
+// queue (deferred, or scheduled for a retry). The evaluation shards
+// pending or running are listed apart, by id: every tick's pass has some
+// for a second or so, while one orphaned by an outage stays for a minute
+// or more.
+func queueState(insp *asynq.Inspector, ns string) (busy int, shards []string, state string, err error) {
 	var parts []string
 	for _, name := range queueNames {
 		q := ns + ":" + name // workers.Namespace.Queue
@@ -326,41 +328,42 @@ func queueState(insp *asynq.Inspector, ns string) (busy int, state string, err e
 			continue
 		}
 		if err != nil {
-			return 0, "", err
+			return 0, nil, "", err
 		}
 		n := info.Scheduled + info.Retry
 		if name != "evaluate" {
 			n += info.Pending + info.Active + info.Aggregating
-		} else if n, err = shardsLeft(insp, q, n); err != nil {
-			return 0, "", err
+		} else if shards, err = shardsLeft(insp, q); err != nil {
+			return 0, nil, "", err
 		}
 		busy += n
-		if n > 0 {
+		if n > 0 || name == "evaluate" && len(shards) > 0 {
 			parts = append(parts, fmt.Sprintf("%s: %d pending, %d active, %d scheduled, %d retry",
 				name, info.Pending, info.Active, info.Scheduled, info.Retry))
 		}
 	}
 	if len(parts) == 0 {
-		return 0, "queues idle", nil
+		return 0, nil, "queues idle", nil
 	}
-	return busy, strings.Join(parts, "; "), nil
+	return busy, shards, strings.Join(parts, "; "), nil
 }
 
-// shardsLeft adds to n the evaluation shards pending or running in queue
-// q: a pass's work still to do. (Ticks' own tasks come and go every few
-// seconds and are not counted; a shard orphaned by a Redis outage stays
-// active until asynq's recoverer hands it out again, a minute or more.)
-func shardsLeft(insp *asynq.Inspector, q string, n int) (int, error) {
+// shardsLeft returns the ids of the evaluation shards pending or running
+// in queue q: a pass's work still to do. (A shard orphaned by a Redis
+// outage stays active until asynq's recoverer hands it out again, a minute
+// or more.)
+func shardsLeft(insp *asynq.Inspector, q string) ([]string, error) {
+	var ids []string
 	for _, list := range []func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error){insp.ListPendingTasks, insp.ListActiveTasks} {
 		tasks, err := list(q, asynq.PageSize(1000))
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		for _, t := range tasks {
 			if strings.Contains(t.ID, ":shard:") {
-				n++
+				ids = append(ids, t.ID)
 			}
 		}
 	}
-	return n, nil
+	return ids, nil
 }
