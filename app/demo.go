@@ -154,7 +154,11 @@ func (a *App) printSummary(ctx context.Context, w io.Writer, res *DemoResult) er
 		redis = "embedded in-memory Redis"
 	}
 	loc := a.Config.Location()
-	p.f("crmsync demo: %d evaluation passes over the bundled sample (%s)\n\n", len(res.Passes), redis)
+	passes := "1 evaluation pass"
+	if len(res.Passes) != 1 {
+		passes = fmt.Sprintf("%d evaluation passes", len(res.Passes))
+	}
+	p.f("crmsync demo: %s over the bundled sample (%s)\n\n", passes, redis)
 	if err := a.printSync(ctx, p, res.Sync); err != nil {
 		return err
 	}
