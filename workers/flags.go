@@ -88,14 +88,19 @@ func matched(matches []rules.Match, r *rules.Rule) bool {
 
 // resolve records that r's flag on the account stopped holding and, with
 // note, sends the rule's on_resolve note, if any. A flag of the rule's
-// activation baseline gets no note: nobody was told about it.
+// activation baseline gets no note, and neither does one whose rule has no
+// cooldown running for the account (its match was deferred by the per-pass
+// caps, or snoozed): nobody was told about it.
 func (e *Evaluator) resolve(ctx context.Context, pp *passPlan, s *scored, r *rules.Rule, note bool, res *shardResult, out *batcher) error {
 	res.Resolved[r.Name]++
 	entry := store.Entry{
 		Key: LedgerKey(r.Name, s.c.Account.ID, "resolved", "", pp.pass), Rule: r.Name, AccountID: s.c.Account.ID,
 		Pass: pp.pass, Expression: r.When, Features: s.f.Map(),
 	}
-	if err := e.Passes.RecordResolved(ctx, entry, pp.now); err != nil || !note {
+	if err := e.Passes.RecordResolved(ctx, entry, pp.now); err != nil || !note || r.OnResolve == nil {
+		return err
+	}
+	if _, told, err := e.Passes.Cooldown(ctx, r.Name, s.c.Account.ID); err != nil || !told {
 		return err
 	}
 	pl, err := e.Planner.PlanResolved(pp, &s.c, s.f, r)

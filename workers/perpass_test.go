@@ -298,3 +298,49 @@ func TestPreviewOwnerFilterKeepsTheirDigestsOnly(t *testing.T) {
 		}
 	}
 }
+
+const resolveRules = `
+rules:
+  - name: quiet
+    when: days_inactive >= 90
+    actions:
+      - email: {to: primary_contact, template: reengage-90d}
+    on_resolve:
+      slack: {to: owner, text: "back"}
+`
+
+// TestDeferredMatchResolvesWithoutANote: a match the caps deferred was
+// never told to anyone: when it stops holding, no "back on track" note.
+func TestDeferredMatchResolvesWithoutANote(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	storeValued(t, s, "1", 9000)
+	storeValued(t, s, "2", 1000)
+	q := &taskRecorder{}
+	e := newEvaluatorRules(t, s, q, &Planner{}, resolveRules)
+	e.Limits = PassLimits{Emails: 1}
+	if _, err := e.Evaluate(ctx, "p1", evalNow); err != nil {
+		t.Fatal(err)
+	}
+	if got := emailedAccounts(q, 0); !slices.Equal(got, []string{"crm:1"}) {
+		t.Fatalf("pass 1 emailed %q, want crm:1 (crm:2 deferred)", got)
+	}
+	for _, id := range []string{"1", "2"} { // both come back
+		acct := model.Account{Ref: model.NewRef("crm", id), Name: "Acme " + id, Lifecycle: model.Customer, OwnerID: "crm:o1", CreatedAt: evalNow.AddDate(-2, 0, 0), LastActivityAt: evalNow}
+		if err := s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{acct}}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := len(q.messages())
+	rep, err := e.Evaluate(ctx, "p2", evalNow.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, m := range q.messages()[n:] {
+		notes = append(notes, m.AccountID)
+	}
+	if rep.Resolved["quiet"] != 2 || !slices.Equal(notes, []string{"crm:1"}) {
+		t.Errorf("resolved %v, notes about %q; want 2 resolved and a note about crm:1 only", rep.Resolved, notes)
+	}
+}
