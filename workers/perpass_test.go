@@ -266,10 +266,7 @@ func TestBaselineActivation(t *testing.T) {
 
 	// ann comes back: her baseline flag resolves without a "back" note,
 	// since nobody was ever told about it.
-	acct := model.Account{Ref: model.NewRef("crm", "1"), Name: "Acme 1", Lifecycle: model.Customer, OwnerID: "crm:o1", CreatedAt: evalNow.AddDate(-2, 0, 0), LastActivityAt: evalNow}
-	if err := s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{acct}}, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	comesBack(t, s, "1")
 	n := len(q.messages())
 	rep, err = e.Evaluate(ctx, "p3", evalNow.Add(2*time.Hour))
 	if err != nil {
@@ -299,15 +296,18 @@ func TestPreviewOwnerFilterKeepsTheirDigestsOnly(t *testing.T) {
 	}
 }
 
-const resolveRules = `
-rules:
-  - name: quiet
-    when: days_inactive >= 90
-    actions:
-      - email: {to: primary_contact, template: reengage-90d}
-    on_resolve:
-      slack: {to: owner, text: "back"}
-`
+// resolveRules is baselineRules without the baseline.
+var resolveRules = strings.Replace(baselineRules, "    activation: baseline\n", "", 1)
+
+// comesBack records activity on account id (stored by storeClient) at
+// evalNow: it is no longer quiet.
+func comesBack(t *testing.T, s *store.Store, id string) {
+	t.Helper()
+	acct := model.Account{Ref: model.NewRef("crm", id), Name: "Acme " + id, Lifecycle: model.Customer, OwnerID: "crm:o1", CreatedAt: evalNow.AddDate(-2, 0, 0), LastActivityAt: evalNow}
+	if err := s.Records.StorePage(context.Background(), "crm", model.Batch{Accounts: []model.Account{acct}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestDeferredMatchResolvesWithoutANote: a match the caps deferred was
 // never told to anyone: when it stops holding, no "back on track" note.
@@ -325,12 +325,8 @@ func TestDeferredMatchResolvesWithoutANote(t *testing.T) {
 	if got := emailedAccounts(q, 0); !slices.Equal(got, []string{"crm:1"}) {
 		t.Fatalf("pass 1 emailed %q, want crm:1 (crm:2 deferred)", got)
 	}
-	for _, id := range []string{"1", "2"} { // both come back
-		acct := model.Account{Ref: model.NewRef("crm", id), Name: "Acme " + id, Lifecycle: model.Customer, OwnerID: "crm:o1", CreatedAt: evalNow.AddDate(-2, 0, 0), LastActivityAt: evalNow}
-		if err := s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{acct}}, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	comesBack(t, s, "1")
+	comesBack(t, s, "2")
 	n := len(q.messages())
 	rep, err := e.Evaluate(ctx, "p2", evalNow.Add(time.Hour))
 	if err != nil {
