@@ -359,8 +359,7 @@ func taskOutcome(t passTask, now time.Time) Outcome {
 // DryRun evaluates the rules at now like a pass, through the same
 // pipeline, and changes nothing (Evaluator.Preview): nothing is enqueued,
 // sent or recorded, no cooldown starts. Its result counts what the pass
-// would send; Delivery is nil. A deferred match counts once in its rule's
-// deferred column: a preview does not render the messages it defers.
+// would send and what limits.per_pass would defer; Delivery is nil.
 func (a *App) DryRun(ctx context.Context, now time.Time) (*PassResult, error) {
 	start := time.Now()
 	flags, err := a.Handlers.Evaluate.Preview(ctx, now, workers.PreviewFilter{})
@@ -374,10 +373,14 @@ func (a *App) DryRun(ctx context.Context, now time.Time) (*PassResult, error) {
 	rep := &workers.Report{
 		Pass: "dry run", Now: now, StartedAt: start, Accounts: int(n),
 		Flags: map[string]int{}, Messages: map[string]map[notify.Channel]int{}, Skipped: map[string]map[string]int{},
+		Deferred: map[notify.Channel]int{},
 	}
 	res := &PassResult{Report: rep, PerRep: map[string]int{}}
 	for _, f := range flags {
 		countFlag(rep, f)
+		for _, m := range f.Deferred {
+			rep.Deferred[m.Channel]++
+		}
 		for _, m := range f.Messages {
 			if rep.Messages[f.Rule] == nil {
 				rep.Messages[f.Rule] = map[notify.Channel]int{}
@@ -401,6 +404,10 @@ func countFlag(rep *workers.Report, f workers.Flag) {
 		pending = pending || reason == string(workers.SkipPending)
 		if rep.Skipped[f.Rule] == nil {
 			rep.Skipped[f.Rule] = map[string]int{}
+		}
+		if reason == string(workers.SkipDeferred) { // one hold for the match, as a pass counts its messages
+			rep.Skipped[f.Rule][reason] += len(f.Deferred)
+			continue
 		}
 		rep.Skipped[f.Rule][reason]++
 	}

@@ -194,10 +194,13 @@ func TestPreviewShowsPerPassDeferralAndFolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	held := map[string]string{}
-	msgs := map[string]int{}
+	msgs, deferred := map[string]int{}, map[string]int{}
 	for _, f := range flags {
 		held[f.AccountID] = strings.Join(f.HeldBack, "; ")
-		msgs[f.AccountID] = len(f.Messages)
+		msgs[f.AccountID], deferred[f.AccountID] = len(f.Messages), len(f.Deferred)
+	}
+	if deferred["crm:1"] != 2 || len(deferred) != 4 || deferred["crm:2"]+deferred["crm:3"] != 0 {
+		t.Errorf("deferred messages per account %v; want crm:1's email and nudge, kept for the preview to show", deferred)
 	}
 	want := map[string]string{
 		"crm:2": "",

@@ -36,6 +36,9 @@ type Flag struct {
 	Features   map[string]any    `json:"features"`
 	HeldBack   []string          `json:"held_back,omitempty"` // Skip* reasons, some with a detail: "cooldown until ...", "invalid_email name@mail"
 	Messages   []notify.Message  `json:"messages,omitempty"`  // rendered exactly as they would be sent
+	// Deferred are the messages limits.per_pass leaves to a later pass,
+	// rendered as this pass would have sent them.
+	Deferred []notify.Message `json:"deferred,omitempty"`
 }
 
 // Preview evaluates the rules over the whole portfolio at now like a pass,
@@ -154,6 +157,7 @@ func (pv *preview) perPass(l PassLimits, cands []*candidate) []DigestItem {
 	for _, c := range p.deferred {
 		if i, ok := pv.byCand[c]; ok {
 			pv.flags[i].HeldBack = append(pv.flags[i].HeldBack, l.deferredHold().String())
+			pv.flags[i].Deferred = c.Msgs
 		}
 	}
 	return p.digests

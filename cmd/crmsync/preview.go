@@ -213,9 +213,9 @@ func previewTotalsOf(accounts int64, names []string, flags []workers.Flag) previ
 		}
 		for _, h := range f.HeldBack {
 			reason, _, _ := strings.Cut(h, " ")
-			if reason == holdDeferred {
-				rt.Deferred++
-				t.Deferred++
+			if reason == holdDeferred { // one hold for the match: count its messages
+				rt.Deferred += len(f.Deferred)
+				t.Deferred += len(f.Deferred)
 				continue
 			}
 			rt.HeldBack[reason]++
@@ -524,13 +524,15 @@ func writePreviewCSV(w io.Writer, flags []workers.Flag) error {
 			}
 			row(f, string(m.Channel), m.To, "would_send", subject, nb)
 		}
+		for _, m := range f.Deferred {
+			row(f, string(m.Channel), m.To, holdDeferred, cmp.Or(m.Subject, firstLine(m.Text, 200)), "to a later pass (limits.per_pass)")
+		}
 		for _, h := range f.HeldBack {
 			reason, detail, _ := strings.Cut(h, " ")
-			status := "held_back:" + reason
 			if reason == holdDeferred {
-				status = holdDeferred
+				continue // a row per deferred message above
 			}
-			row(f, "", "", status, "", detail)
+			row(f, "", "", "held_back:"+reason, "", detail)
 		}
 		if len(f.Messages)+len(f.HeldBack) == 0 {
 			row(f, "", "", "flagged", "", "")
