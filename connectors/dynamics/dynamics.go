@@ -98,6 +98,10 @@ type Options struct {
 	// RequestsPer5Min paces requests under the 6,000-per-5-minutes
 	// service-protection limit (default 5,400).
 	RequestsPer5Min int
+	// Window is the length of the pacing window RequestsPer5Min applies
+	// to (default 5 minutes, Dataverse's); tests shorten it together with
+	// the budget to measure pacing in seconds.
+	Window time.Duration
 	// BeginSweep, when set, is called before a full re-read forced by an
 	// expired delta token, so that the records not seen again are removed
 	// at the end of the sync (store.Records.BeginSweep for this source).
@@ -164,7 +168,7 @@ func New(opts Options) (*Connector, error) {
 		api:     opts.BaseURL + "/api/data/" + opts.APIVersion + "/",
 		mapping: mapping,
 		logger:  opts.Logger.With("connector", "dynamics", "source", opts.Source),
-		window:  crmhttp.NewWindow(opts.RequestsPer5Min, 5*time.Minute, fmt.Sprintf("rate limit %d/5min", opts.RequestsPer5Min)),
+		window:  crmhttp.NewWindow(opts.RequestsPer5Min, opts.Window, windowReason(opts)),
 	}
 	c.tokens = crmhttp.NewTokens(fetch, "", 0)
 	c.client = &crmhttp.Client{
@@ -180,6 +184,14 @@ func New(opts Options) (*Connector, error) {
 		MaxDelay:  opts.BackoffMax,
 	}
 	return c, nil
+}
+
+// windowReason names the pacing window in trace waits ("rate limit 5400/5min").
+func windowReason(o Options) string {
+	if o.Window == 5*time.Minute {
+		return fmt.Sprintf("rate limit %d/5min", o.RequestsPer5Min)
+	}
+	return fmt.Sprintf("rate limit %d/%s", o.RequestsPer5Min, o.Window)
 }
 
 // withDefaults fills opts' zero fields and checks the others.
@@ -206,6 +218,10 @@ func withDefaults(o Options) (Options, error) {
 	o.RequestsPer5Min = cmp.Or(o.RequestsPer5Min, DefaultRequestsPer5Min)
 	if o.RequestsPer5Min < 1 || o.RequestsPer5Min > LimitRequestsPer5Min {
 		return o, fmt.Errorf("requests per 5 minutes %d: want 1 to %d (Dataverse's limit per user)", o.RequestsPer5Min, LimitRequestsPer5Min)
+	}
+	o.Window = cmp.Or(o.Window, 5*time.Minute)
+	if o.Window < 0 {
+		return o, fmt.Errorf("pacing window %s: want a positive duration", o.Window)
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
