@@ -57,9 +57,9 @@ type Source struct {
 	// before passes stop waiting for it: its data is then used as it is and
 	// reported stale. Default DefaultStaleAfter.
 	StaleAfter time.Duration `yaml:"stale_after"`
-	BaseURL    string        `yaml:"base_url"`    // API base URL override (hubspot)
+	BaseURL    string        `yaml:"base_url"`    // hubspot: API base URL override; dynamics: the organization URL (required)
 	LoginURL   string        `yaml:"login_url"`   // salesforce: token host, login/test.salesforce.com or My Domain
-	APIVersion string        `yaml:"api_version"` // salesforce: REST API version such as v66.0
+	APIVersion string        `yaml:"api_version"` // salesforce: REST API version such as v66.0; dynamics: Web API version such as v9.2
 	Path       string        `yaml:"path"`        // csv: folder of CSV files, resolved
 	// Delimiter, Encoding, DateFormat and Decimal describe csv files
 	// exported by a spreadsheet or a French CRM: see connectors/csv.
@@ -76,7 +76,9 @@ type Source struct {
 // flow: token (HubSpot private app); client_id + client_secret +
 // refresh_token (OAuth2 refresh token); client_id + username + private_key
 // (Salesforce JWT bearer); client_id + client_secret alone (Salesforce
-// client credentials).
+// client credentials); for dynamics, tenant_id + client_id with
+// client_secret (Entra client credentials) or with certificate +
+// private_key (client credentials with a certificate).
 type SourceAuth struct {
 	Token            Secret `yaml:"token"`
 	TokenFile        string `yaml:"token_file"`
@@ -89,6 +91,11 @@ type SourceAuth struct {
 	PrivateKey       Secret `yaml:"private_key"`      // salesforce JWT: PEM RSA key of the certificate uploaded to the app
 	PrivateKeyFile   string `yaml:"private_key_file"` // file holding private_key
 	Audience         string `yaml:"audience"`         // salesforce JWT: aud claim, default the login host
+	TenantID         string `yaml:"tenant_id"`        // dynamics: Entra directory (tenant) id or domain
+	Certificate      Secret `yaml:"certificate"`      // dynamics: PEM certificate uploaded to the app registration
+	CertificateFile  string `yaml:"certificate_file"` // file holding certificate
+	TokenURL         string `yaml:"token_url"`        // dynamics: token endpoint override (other clouds, tests)
+	Scope            string `yaml:"scope"`            // dynamics: token scope override, default {base_url}/.default
 }
 
 // Auth flows, as returned by SourceAuth.Flow.
@@ -97,6 +104,9 @@ const (
 	FlowRefreshToken      = "refresh_token"
 	FlowJWT               = "jwt_bearer"
 	FlowClientCredentials = "client_credentials"
+	// FlowClientCertificate is client credentials with a certificate
+	// (dynamics: a client assertion signed with private_key).
+	FlowClientCertificate = "client_certificate"
 )
 
 // Flow names the auth flow the set fields select ("" when none fits).
@@ -108,6 +118,8 @@ func (a *SourceAuth) Flow() string {
 		return FlowToken
 	case a.RefreshToken != "":
 		return FlowRefreshToken
+	case a.Certificate != "":
+		return FlowClientCertificate
 	case a.Username != "" || a.PrivateKey != "":
 		return FlowJWT
 	case a.ClientSecret != "":
@@ -128,6 +140,10 @@ type SourceLimits struct {
 	// CRM's other integrations: a number of requests for HubSpot (default
 	// 1000), a share such as "10%" for Salesforce (default 10%).
 	DailyReserve string `yaml:"daily_reserve"`
+	// RequestsPer5Min paces a dynamics source under Dataverse's
+	// service-protection limit of 6,000 requests per user in 5 minutes
+	// (default DefaultDynamicsRequestsPer5Min).
+	RequestsPer5Min int `yaml:"requests_per_5min"`
 }
 
 // Fields maps CRM fields onto the model (DESIGN.md, "Mapping CRM fields
@@ -271,7 +287,7 @@ type HTTPConfig struct {
 
 // sourceTypes lists the known source types; each new connector adds its
 // type here.
-var sourceTypes = []string{"csv", "hubspot", "salesforce"}
+var sourceTypes = []string{"csv", "dynamics", "hubspot", "salesforce"}
 
 // DefaultSourceSchedule is the sync schedule of a source without one.
 const DefaultSourceSchedule = "@every 15m"
@@ -370,7 +386,7 @@ func (c *Config) resolvePaths() {
 		s := &c.Sources[i]
 		paths = append(paths, &s.Path)
 		if a := s.Auth; a != nil {
-			paths = append(paths, &a.TokenFile, &a.ClientSecretFile, &a.RefreshTokenFile, &a.PrivateKeyFile)
+			paths = append(paths, &a.TokenFile, &a.ClientSecretFile, &a.RefreshTokenFile, &a.PrivateKeyFile, &a.CertificateFile)
 		}
 	}
 	for _, p := range paths {

@@ -201,6 +201,28 @@ func TestParseErrors(t *testing.T) {
 			`bad.csv-format.yaml:20:15: sources[2].encoding: only used by source type csv`,
 			`bad.csv-format.yaml:25:14: sources[3].decimal: only used by source type csv`,
 		}},
+		{"bad.dynamics.yaml", []string{
+			`bad.dynamics.yaml:4:5: sources[0].base_url: required for source type dynamics: the organization URL, such as https://acme.crm.dynamics.com`,
+			`bad.dynamics.yaml:6:11: sources[0].path: only used by source type csv`,
+			`bad.dynamics.yaml:7:16: sources[0].login_url: only used by source type salesforce`,
+			`bad.dynamics.yaml:8:18: sources[0].api_version: invalid API version "9.2" (want the form v9.2)`,
+			`bad.dynamics.yaml:9:11: sources[0].auth: dynamics takes a client secret (client_secret) or a certificate (certificate and private_key), not token`,
+			`bad.dynamics.yaml:10:21: sources[0].limits.burst: not used by source type dynamics: it takes requests_per_5min`,
+			`bad.dynamics.yaml:10:45: sources[0].limits.requests_per_5min: want 1 to 6000 (Dataverse's limit per user in 5 minutes), got 7000`,
+			`bad.dynamics.yaml:11:16: sources[0].delimiter: only used by source type csv`,
+			`bad.dynamics.yaml:14:15: sources[1].base_url: want the organization URL over https, such as https://acme.crm.dynamics.com, got "http://acme.crm.dynamics.com"`,
+			`bad.dynamics.yaml:15:55: sources[1].auth.client_secret: not used by the client_certificate flow: remove it, or the other flow's fields`,
+			`bad.dynamics.yaml:15:104: sources[1].auth.token_url: invalid URL "http://login.example.com/t" (want https, such as https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token)`,
+			`bad.dynamics.yaml:17:26: sources[1].fields.lifecycle.field: invalid column "CustomerTypeCode": want a logical name in lower case, such as customertypecode or _primarycontactid_value`,
+			`bad.dynamics.yaml:18:44: sources[1].fields.primary_contact.association_label: association labels are a hubspot feature: use field (an account lookup such as _primarycontactid_value) or property (a contact yes/no column)`,
+			`bad.dynamics.yaml:22:11: sources[2].auth.client_id: required by the client_certificate flow`,
+			`bad.dynamics.yaml:22:11: sources[2].auth.certificate: required by the client_certificate flow`,
+			`bad.dynamics.yaml:23:5: sources[3].base_url: required for source type dynamics: the organization URL, such as https://acme.crm.dynamics.com`,
+			`bad.dynamics.yaml:23:5: sources[3].auth: required for source type dynamics: tenant_id, client_id and client_secret, or tenant_id, client_id, certificate and private_key`,
+			`bad.dynamics.yaml:27:33: sources[4].auth.tenant_id: only used by source type dynamics`,
+			`bad.dynamics.yaml:27:49: sources[4].auth.certificate: only used by source type dynamics`,
+			`bad.dynamics.yaml:28:33: sources[4].limits.requests_per_5min: only used by source type dynamics`,
+		}},
 		{"merge.yaml", []string{
 			`merge.yaml:12:5: sources[1].bogus: unknown key`,
 		}},
@@ -500,5 +522,82 @@ func TestParseLanguageFields(t *testing.T) {
 		if got := c.Sources[i].Fields.Language; got == nil || *got != *w {
 			t.Errorf("sources[%d].fields.language = %+v, want %+v", i, got, w)
 		}
+	}
+}
+
+// TestParseDynamics: a dynamics source takes its organization URL, Entra
+// credentials (a client secret or a certificate) and its request pace,
+// with defaults for the API version and the pace.
+func TestParseDynamics(t *testing.T) {
+	c, err := parseFile(t, "good.dynamics.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		i                      int
+		flow, version, baseURL string
+		per5Min                int
+	}{
+		{0, FlowClientCredentials, DefaultDynamicsAPIVersion, "https://acme.crm4.dynamics.com", DefaultDynamicsRequestsPer5Min},
+		{1, FlowClientCertificate, "v9.1", "https://acme.crm9.dynamics.com/", 6000},
+	}
+	for _, tt := range tests {
+		s := c.Sources[tt.i]
+		if s.Auth.Flow() != tt.flow || s.APIVersion != tt.version || s.BaseURL != tt.baseURL || s.Limits.RequestsPer5Min != tt.per5Min {
+			t.Errorf("sources[%d] = flow %q, version %q, base %q, %d/5min; want %q, %q, %q, %d", tt.i,
+				s.Auth.Flow(), s.APIVersion, s.BaseURL, s.Limits.RequestsPer5Min, tt.flow, tt.version, tt.baseURL, tt.per5Min)
+		}
+	}
+	if a := c.Sources[0].Auth; a.TenantID != "contoso.onmicrosoft.com" || a.ClientSecret.Reveal() == "" {
+		t.Errorf("sources[0].auth = tenant %q, secret read %v", a.TenantID, a.ClientSecret.Reveal() != "")
+	}
+	a := c.Sources[1].Auth
+	if !strings.HasPrefix(a.Certificate.Reveal(), "-----BEGIN CERTIFICATE-----") || a.PrivateKey.Reveal() == "" ||
+		a.TokenURL != "https://login.microsoftonline.us/contoso/oauth2/v2.0/token" || a.Scope != "https://acme.crm9.dynamics.com/.default" {
+		t.Errorf("sources[1].auth = %+v", a)
+	}
+	if got := fmt.Sprint(a.Certificate); got != "<secret>" {
+		t.Errorf("certificate prints %q, want <secret>", got)
+	}
+}
+
+// TestDynamicsAuth: which credentials a dynamics source accepts.
+func TestDynamicsAuth(t *testing.T) {
+	tests := []struct {
+		name, auth string
+		want       []string // error lines; none means valid
+	}{
+		{"secret", "{tenant_id: t, client_id: c, client_secret: s}", nil},
+		{"certificate", "{tenant_id: t, client_id: c, certificate: cert, private_key: k}", nil},
+		{"token url instead of tenant", "{client_id: c, client_secret: s, token_url: https://login.example.us/t/oauth2/v2.0/token}", nil},
+		{"no tenant", "{client_id: c, client_secret: s}", []string{"sources[0].auth.tenant_id: required for source type dynamics (unless auth.token_url is set)"}},
+		{"no client id", "{tenant_id: t, client_secret: s}", []string{"sources[0].auth.client_id: required by the client_credentials flow"}},
+		{"certificate without key", "{tenant_id: t, client_id: c, certificate: cert}", []string{"sources[0].auth.private_key: required by the client_certificate flow"}},
+		{"key without certificate", "{tenant_id: t, client_id: c, private_key: k}", []string{"sources[0].auth.certificate: required by the client_certificate flow"}},
+		{"refresh token", "{tenant_id: t, client_id: c, client_secret: s, refresh_token: r}", []string{"sources[0].auth: dynamics takes a client secret"}},
+		{"salesforce keys", "{tenant_id: t, client_id: c, client_secret: s, audience: a}", []string{"sources[0].auth.audience: not used by source type dynamics"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "  - {name: d, type: dynamics, base_url: https://acme.crm.dynamics.com, auth: " + tt.auth + "}\n"
+			_, err := Parse("crmsync.yaml", []byte(crmHeader+src), "testdata")
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Parse succeeded, want %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Parse errors:\n%v\nwant a line containing %q", err, w)
+				}
+			}
+			if n := strings.Count(err.Error(), "\n") + 1; n != len(tt.want) {
+				t.Errorf("Parse gave %d errors, want %d:\n%v", n, len(tt.want), err)
+			}
+		})
 	}
 }

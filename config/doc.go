@@ -26,7 +26,7 @@
 // # Secrets
 //
 // Every secret key (redis.url, sources[].auth.token, .client_secret,
-// .refresh_token and .private_key, notify.email.api_key,
+// .refresh_token, .private_key and .certificate, notify.email.api_key,
 // notify.slack.token, http.admin_token) has a
 // sibling <key>_file naming a file that holds the secret, read at load with
 // its trailing newline removed; at most one of the two may be set. Secrets
@@ -88,11 +88,14 @@
 //	    date_format: # csv: one more date format, such as DD/MM/YYYY or DD/MM/YYYY HH:mm
 //	    decimal:     # csv: decimal separator of amounts, "." (default) or ","
 //	    base_url: # hubspot: API base URL override (proxy, tests). Default https://api.hubapi.com
+//	              # dynamics: required; the organization URL, https://{org}.crm.dynamics.com
+//	              # (crm4, crm.microsoftdynamics.us, ...)
 //	    login_url:   # salesforce: token host. Default https://login.salesforce.com;
 //	                 # https://test.salesforce.com for sandboxes; the org's My Domain
 //	                 # URL, which the client credentials flow requires
-//	    api_version: # salesforce: REST API version, "v66.0" by default
-//	    auth:     # hubspot and salesforce: required; the fields set pick the flow
+//	    api_version: # salesforce: REST API version, "v66.0" by default; dynamics: Web
+//	                 # API version, "v9.2" by default
+//	    auth:     # hubspot, salesforce and dynamics: required; the fields set pick the flow
 //	      token:              # hubspot private app token; secret
 //	      client_id:          # OAuth app / connected app consumer key
 //	      client_secret:      # secret; hubspot OAuth, salesforce client credentials and refresh token
@@ -100,13 +103,23 @@
 //	      username:           # salesforce JWT bearer: the integration user
 //	      private_key:        # salesforce JWT bearer: PEM RSA key of the app's certificate; secret
 //	      audience:           # salesforce JWT bearer: aud claim. Default the login host
-//	      (each secret also as <key>_file)
+//	      tenant_id:          # dynamics: Entra directory (tenant) id or domain; required
+//	                          # unless token_url is set
+//	      certificate:        # dynamics: PEM certificate uploaded to the app registration,
+//	                          # with private_key its PEM RSA key (instead of client_secret)
+//	      token_url:          # dynamics: token endpoint override (other clouds). Default
+//	                          # https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token
+//	      scope:              # dynamics: token scope override. Default {base_url}/.default
+//	      (each secret, and certificate, also as <key>_file)
 //	    limits:
 //	      burst:             # hubspot: requests per 10 s. Default 100 (110 public apps, 190 Pro/Enterprise)
 //	      search_per_second: # hubspot: search API pace. Default 5
 //	      daily_reserve:     # left to other integrations: hubspot a number of requests
 //	                         # (default 1000), salesforce a share such as "10%" (default)
-//	    fields:   # hubspot and salesforce: CRM fields feeding the model; absent parts keep
+//	      requests_per_5min: # dynamics: request pace under Dataverse's 6000 per user
+//	                         # in 5 minutes (1 to 6000). Default 5400
+//	    fields:   # hubspot, salesforce and dynamics (lower-case logical names, lookups
+//	              # as _name_value): CRM fields feeding the model; absent parts keep
 //	              # the connector's defaults (README, "Mapping CRM fields")
 //	      lifecycle: {field: NAME, map: {CRM value: prospect|customer|former|other}}
 //	      last_activity_at: [NAME, ...]   # the latest wins

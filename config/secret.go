@@ -82,7 +82,8 @@ func (c *Config) secrets() []secretField {
 			s = append(s, secretField{p, "token", &a.Token, &a.TokenFile},
 				secretField{p, "client_secret", &a.ClientSecret, &a.ClientSecretFile},
 				secretField{p, "refresh_token", &a.RefreshToken, &a.RefreshTokenFile},
-				secretField{p, "private_key", &a.PrivateKey, &a.PrivateKeyFile})
+				secretField{p, "private_key", &a.PrivateKey, &a.PrivateKeyFile},
+				secretField{p, "certificate", &a.Certificate, &a.CertificateFile})
 		}
 	}
 	return s

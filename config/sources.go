@@ -1,6 +1,8 @@
 package config
 
 import (
+	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,7 +14,22 @@ import (
 const (
 	DefaultSalesforceLoginURL   = "https://login.salesforce.com"
 	DefaultSalesforceAPIVersion = "v66.0"
+	DefaultDynamicsAPIVersion   = "v9.2"
+	// DefaultDynamicsRequestsPer5Min is 90% of Dataverse's
+	// service-protection limit, MaxDynamicsRequestsPer5Min.
+	DefaultDynamicsRequestsPer5Min = 5400
+	MaxDynamicsRequestsPer5Min     = 6000
 )
+
+var dynamicsAPIVersion = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
+
+// dynamicsField is a Dataverse column's logical name, or a lookup's
+// _name_value property.
+var dynamicsField = regexp.MustCompile(`^[a-z][a-z0-9_]*$|^_[a-z][a-z0-9_]*_value$`)
+
+// lookupValue is a Dataverse lookup property (_name_value), the one
+// field name that may start with "_".
+var lookupValue = regexp.MustCompile(`^_[a-z][a-z0-9_]*_value$`)
 
 var apiVersion = regexp.MustCompile(`^v[0-9]{2,3}\.[0-9]$`)
 
@@ -29,6 +46,7 @@ func validateCSV(d *document, p string, s *Source) {
 
 func validateHubSpot(d *document, p string, s *Source) {
 	onlyFor(d, p, "salesforce", "login_url", "api_version", "path")
+	onlyFor(d, p, "dynamics", dynamicsKeys...)
 	switch flow := s.Auth.Flow(); flow {
 	case "":
 		d.addf(p+".auth", "required for source type hubspot: a private app token (auth.token) or OAuth (auth.client_id, auth.client_secret, auth.refresh_token)")
@@ -56,6 +74,7 @@ func validateHubSpot(d *document, p string, s *Source) {
 
 func validateSalesforce(d *document, p string, s *Source) {
 	onlyFor(d, p, "hubspot", "base_url", "path")
+	onlyFor(d, p, "dynamics", dynamicsKeys...)
 	if d.has(p+".limits.burst") || d.has(p+".limits.search_per_second") {
 		d.addf(p+".limits", "burst and search_per_second are hubspot limits; salesforce takes daily_reserve")
 	}
@@ -101,9 +120,119 @@ func validateSalesforceAuth(d *document, p string, s *Source) {
 	case FlowRefreshToken:
 		needAuth(d, p, s.Auth, flow, "client_id")
 		extraAuth(d, p, s.Auth, flow, "username", "private_key")
+	case FlowClientCertificate: // auth.certificate is reported by onlyFor
 	}
 	if s.Auth.Audience != "" && flow != FlowJWT {
 		d.addf(p+".auth.audience", "only used by the JWT bearer flow")
+	}
+}
+
+// dynamicsKeys are the keys only a dynamics source takes.
+var dynamicsKeys = []string{"auth.tenant_id", "auth.certificate", "auth.certificate_file", "auth.token_url", "auth.scope", "limits.requests_per_5min"}
+
+func validateDynamics(d *document, p string, s *Source) {
+	onlyFor(d, p, "salesforce", "login_url", "path")
+	for _, k := range []string{"burst", "search_per_second", "daily_reserve"} {
+		if d.has(p + ".limits." + k) {
+			d.addf(p+".limits."+k, "not used by source type dynamics: it takes requests_per_5min")
+		}
+	}
+	switch {
+	case s.BaseURL == "":
+		d.addf(p+".base_url", "required for source type dynamics: the organization URL, such as https://acme.crm.dynamics.com")
+	case !isHTTPURL(s.BaseURL): // reported already
+	case !isOrgURL(s.BaseURL):
+		d.addf(p+".base_url", "want the organization URL over https, such as https://acme.crm.dynamics.com, got %q", s.BaseURL)
+	}
+	if s.APIVersion == "" {
+		s.APIVersion = DefaultDynamicsAPIVersion
+	} else if !dynamicsAPIVersion.MatchString(s.APIVersion) {
+		d.addf(p+".api_version", "invalid API version %q (want the form v9.2)", s.APIVersion)
+	}
+	validateDynamicsAuth(d, p, s)
+	switch n := s.Limits.RequestsPer5Min; {
+	case !d.has(p + ".limits.requests_per_5min"):
+		s.Limits.RequestsPer5Min = DefaultDynamicsRequestsPer5Min
+	case n < 1 || n > MaxDynamicsRequestsPer5Min:
+		d.addf(p+".limits.requests_per_5min", "want 1 to %d (Dataverse's limit per user in 5 minutes), got %d", MaxDynamicsRequestsPer5Min, n)
+	}
+	if s.Fields.PrimaryContact != nil && s.Fields.PrimaryContact.AssociationLabel != "" {
+		d.addf(p+".fields.primary_contact.association_label", "association labels are a hubspot feature: use field (an account lookup such as _primarycontactid_value) or property (a contact yes/no column)")
+	}
+	validateFields(d, p, s)
+	validateDynamicsFields(d, p, s.Fields)
+}
+
+func validateDynamicsAuth(d *document, p string, s *Source) {
+	a := s.Auth
+	flow := a.Flow()
+	switch flow {
+	case "":
+		d.addf(p+".auth", "required for source type dynamics: tenant_id, client_id and client_secret, or tenant_id, client_id, certificate and private_key")
+		return
+	case FlowClientCredentials:
+		needAuth(d, p, a, flow, "client_id")
+	case FlowClientCertificate:
+		needAuth(d, p, a, flow, "client_id", "private_key")
+		extraAuth(d, p, a, flow, "client_secret")
+	case FlowJWT: // username or private_key without a certificate
+		needAuth(d, p, a, FlowClientCertificate, "client_id", "certificate")
+	default:
+		d.addf(p+".auth", "dynamics takes a client secret (client_secret) or a certificate (certificate and private_key), not %s", flow)
+	}
+	set := authValues(a)
+	for _, k := range []string{"token", "refresh_token", "username", "audience"} {
+		if set[k] {
+			d.addf(p+".auth."+k, "not used by source type dynamics")
+		}
+	}
+	if a.TenantID == "" && a.TokenURL == "" {
+		d.addf(p+".auth.tenant_id", "required for source type dynamics (unless auth.token_url is set)")
+	}
+	if a.TokenURL != "" && !isOrgURL(a.TokenURL) {
+		d.addf(p+".auth.token_url", "invalid URL %q (want https, such as https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token)", a.TokenURL)
+	}
+}
+
+// isOrgURL reports whether raw is an https URL, or an http one on a
+// loopback host (a local fake), so that tokens never travel in clear.
+func isOrgURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if u.Scheme == "https" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Scheme == "http" && (u.Hostname() == "localhost" || ip != nil && ip.IsLoopback())
+}
+
+// validateDynamicsFields checks that mapped columns are Dataverse logical
+// names: lower case, lookups as _name_value.
+func validateDynamicsFields(d *document, p string, f Fields) {
+	fp := p + ".fields"
+	check := func(path, name string) {
+		if (fieldName.MatchString(name) || lookupValue.MatchString(name)) && !dynamicsField.MatchString(name) {
+			d.addf(path, "invalid column %q: want a logical name in lower case, such as customertypecode or _primarycontactid_value", name)
+		}
+	}
+	if lc := f.Lifecycle; lc != nil {
+		check(fp+".lifecycle.field", lc.Field)
+	}
+	for i, name := range f.LastActivityAt {
+		check(indexPath(fp+".last_activity_at", i), name)
+	}
+	for i, name := range f.Extra {
+		check(indexPath(fp+".extra", i), name)
+	}
+	if pc := f.PrimaryContact; pc != nil {
+		check(fp+".primary_contact.property", pc.Property)
+		check(fp+".primary_contact.field", pc.Field)
+	}
+	if l := f.Language; l != nil {
+		check(fp+".language.contact", l.Contact)
+		check(fp+".language.account", l.Account)
 	}
 }
 
@@ -126,7 +255,7 @@ func authValues(a *SourceAuth) map[string]bool {
 	return map[string]bool{
 		"token": a.Token != "", "client_id": a.ClientID != "", "client_secret": a.ClientSecret != "",
 		"refresh_token": a.RefreshToken != "", "username": a.Username != "", "private_key": a.PrivateKey != "",
-		"audience": a.Audience != "",
+		"audience": a.Audience != "", "tenant_id": a.TenantID != "", "certificate": a.Certificate != "",
 	}
 }
 
@@ -192,7 +321,7 @@ func checkFieldName(d *document, path, name string, required bool) {
 	switch {
 	case name == "" && required:
 		d.addf(path, "required")
-	case name != "" && !fieldName.MatchString(name):
+	case name != "" && !fieldName.MatchString(name) && !lookupValue.MatchString(name):
 		d.addf(path, "invalid field name %q (want letters, digits and _)", name)
 	}
 }

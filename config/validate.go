@@ -116,6 +116,8 @@ func (c *Config) validateSource(d *document, i int, seen map[string]int) {
 		d.addf(p+".type", "required")
 	case "csv":
 		validateCSV(d, p, s)
+	case "dynamics":
+		validateDynamics(d, p, s)
 	case "hubspot":
 		validateHubSpot(d, p, s)
 	case "salesforce":
@@ -148,7 +150,7 @@ func validateCSVFormat(d *document, p string, s *Source) {
 		switch {
 		case !d.has(key): // unset: the default
 		case s.Type != "csv":
-			if s.Type == "hubspot" || s.Type == "salesforce" {
+			if s.Type == "dynamics" || s.Type == "hubspot" || s.Type == "salesforce" {
 				d.addf(key, "only used by source type csv")
 			}
 		case c.value == "" && c.key == "delimiter":
