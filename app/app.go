@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newSourceCollector(a))
 	a.client = asynq.NewClientFromRedisClient(st.Redis())
 	a.inspector = asynq.NewInspectorFromRedisClient(st.Redis())
-	conns, err := buildConnectors(ctx, cfg, st.Syncs, log)
+	conns, err := buildConnectors(ctx, cfg, st.Syncs, st.Records, log)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/crmsync/crmsync/config"
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/csv"
+	"github.com/crmsync/crmsync/connectors/dynamics"
 	"github.com/crmsync/crmsync/connectors/hubspot"
 	"github.com/crmsync/crmsync/connectors/salesforce"
 	"github.com/crmsync/crmsync/model"
@@ -22,9 +24,16 @@ type refreshTokens interface {
 	SaveRefreshToken(ctx context.Context, source, configured, token string) error
 }
 
+// sweeps opens a sweep of a source's records (the store), for connectors
+// that re-read a source in full after losing track of its deletions.
+type sweeps interface {
+	BeginSweep(ctx context.Context, source string, at time.Time) error
+}
+
 // buildConnectors builds one connector per configured source. With tokens
-// nil (config check) rotated refresh tokens are neither read nor kept.
-func buildConnectors(ctx context.Context, cfg *config.Config, tokens refreshTokens, log *slog.Logger) (map[string]connectors.Connector, error) {
+// and sw nil (config check) rotated refresh tokens are neither read nor
+// kept, and no sweep is opened.
+func buildConnectors(ctx context.Context, cfg *config.Config, tokens refreshTokens, sw sweeps, log *slog.Logger) (map[string]connectors.Connector, error) {
 	out := map[string]connectors.Connector{}
 	var errs []error
 	for _, s := range cfg.Sources {
@@ -34,6 +43,8 @@ func buildConnectors(ctx context.Context, cfg *config.Config, tokens refreshToke
 		switch s.Type {
 		case "csv":
 			c, err = newCSV(s, l)
+		case "dynamics":
+			c, err = newDynamics(s, sw, l)
 		case "hubspot":
 			c, err = newHubSpot(ctx, s, tokens, l)
 		case "salesforce":
@@ -54,7 +65,7 @@ func buildConnectors(ctx context.Context, cfg *config.Config, tokens refreshToke
 // network, so that credentials that cannot work (a private key that is not
 // PEM RSA) fail at `config check`.
 func CheckSources(cfg *config.Config) error {
-	_, err := buildConnectors(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
+	_, err := buildConnectors(context.Background(), cfg, nil, nil, slog.New(slog.DiscardHandler))
 	return err
 }
 
@@ -127,6 +138,27 @@ func newSalesforce(ctx context.Context, s config.Source, tokens refreshTokens, l
 		DailyReserve: reserve,
 		Logger:       log,
 	})
+}
+
+func newDynamics(s config.Source, sw sweeps, log *slog.Logger) (connectors.Connector, error) {
+	a := s.Auth
+	opts := dynamics.Options{
+		Source:     s.Name,
+		BaseURL:    s.BaseURL,
+		APIVersion: s.APIVersion,
+		Auth: dynamics.Auth{
+			TenantID: a.TenantID, ClientID: a.ClientID, ClientSecret: a.ClientSecret.Reveal(),
+			Certificate: []byte(a.Certificate.Reveal()), PrivateKey: []byte(a.PrivateKey.Reveal()),
+			TokenURL: a.TokenURL, Scope: a.Scope,
+		},
+		Mapping:         mapping(s.Fields),
+		RequestsPer5Min: s.Limits.RequestsPer5Min,
+		Logger:          log,
+	}
+	if sw != nil {
+		opts.BeginSweep = func(ctx context.Context, at time.Time) error { return sw.BeginSweep(ctx, s.Name, at) }
+	}
+	return dynamics.New(opts)
 }
 
 // latestRefreshToken returns the refresh token to start from (a rotated

@@ -10,20 +10,28 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/config"
+	"github.com/crmsync/crmsync/internal/dynamicsfake"
 	"github.com/crmsync/crmsync/internal/salesforcefake"
 )
 
 // TestExampleCRMConfig loads examples/crm.yaml, which shows every auth
-// flow of both API connectors, and builds its connectors offline.
+// flow of the API connectors, and builds its connectors offline.
 func TestExampleCRMConfig(t *testing.T) {
-	key := filepath.Join(t.TempDir(), "salesforce.key")
-	if err := os.WriteFile(key, salesforcefake.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	key, dynCert, dynKey := filepath.Join(dir, "salesforce.key"), filepath.Join(dir, "crmsync.crt"), filepath.Join(dir, "crmsync.key")
+	for file, data := range map[string][]byte{
+		key: salesforcefake.PrivateKeyPEM(), dynCert: dynamicsfake.Certificate().CertPEM(), dynKey: dynamicsfake.Certificate().KeyPEM(),
+	} {
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for k, v := range map[string]string{
 		"HUBSPOT_PRIVATE_APP_TOKEN": "pat-na1-x", "HUBSPOT_CLIENT_ID": "id", "HUBSPOT_CLIENT_SECRET": "s",
 		"HUBSPOT_REFRESH_TOKEN": "r", "SALESFORCE_CONSUMER_KEY": "ck", "SALESFORCE_USERNAME": "u@example.com",
 		"SALESFORCE_PRIVATE_KEY_FILE": key, "SALESFORCE_CONSUMER_SECRET": "cs", "SALESFORCE_REFRESH_TOKEN": "rt",
+		"DYNAMICS_TENANT_ID": "contoso.onmicrosoft.com", "DYNAMICS_CLIENT_ID": "11111111-1111-1111-1111-111111111111",
+		"DYNAMICS_CLIENT_SECRET": "ds", "DYNAMICS_CERTIFICATE_FILE": dynCert, "DYNAMICS_PRIVATE_KEY_FILE": dynKey,
 	} {
 		t.Setenv(k, v)
 	}
@@ -35,7 +43,8 @@ func TestExampleCRMConfig(t *testing.T) {
 	for _, s := range cfg.Sources {
 		flows[s.Type+" "+s.Auth.Flow()] = true
 	}
-	for _, want := range []string{"hubspot token", "hubspot refresh_token", "salesforce jwt_bearer", "salesforce client_credentials", "salesforce refresh_token"} {
+	for _, want := range []string{"hubspot token", "hubspot refresh_token", "salesforce jwt_bearer", "salesforce client_credentials", "salesforce refresh_token",
+		"dynamics client_credentials", "dynamics client_certificate"} {
 		if !flows[want] {
 			t.Errorf("examples/crm.yaml lacks the %s flow", want)
 		}
@@ -92,5 +101,56 @@ sources:
 	}
 	if got := st.Accounts + st.Contacts + st.Deals + st.Owners; got != 14 || st.Rejects != 3 {
 		t.Errorf("synced %d records, %d rejects (%+v); want 14 and 3", got, st.Rejects, st)
+	}
+}
+
+// TestDynamicsFromConfig: a dynamics source of a config reaches the
+// connector with its credentials, token URL and mapping: it syncs the
+// fake organization's accounts, contacts, deals and owners into the store.
+func TestDynamicsFromConfig(t *testing.T) {
+	ctx := context.Background()
+	fake := dynamicsfake.New(dynamicsfake.Options{})
+	defer fake.Close()
+	if err := fake.Seed(4, 2, 2, 1); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("crmsync.yaml", []byte(`notify: {outbox: o}
+rule_files: [../examples/rules.yaml]
+sources:
+  - name: d365
+    type: dynamics
+    base_url: `+fake.URL()+`
+    auth:
+      tenant_id: `+dynamicsfake.DefaultTenantID+`
+      client_id: `+dynamicsfake.DefaultClientID+`
+      client_secret: `+dynamicsfake.DefaultClientSecret+`
+      token_url: `+fake.TokenURL()+`
+    limits: {requests_per_5min: 600}
+`), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	st, err := a.Handlers.Sync.Sync(ctx, "d365", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Accounts != fake.Len("accounts") || st.Contacts != fake.Len("contacts") || st.Owners != fake.Len("systemusers") {
+		t.Errorf("synced %+v; want %d accounts, %d contacts, %d owners", st,
+			fake.Len("accounts"), fake.Len("contacts"), fake.Len("systemusers"))
+	}
+	n, err := a.Store.Records.CountAccounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(fake.Len("accounts")) {
+		t.Errorf("store holds %d accounts, want %d", n, fake.Len("accounts"))
+	}
+	if fake.Count(dynamicsfake.KindToken) == 0 {
+		t.Error("no token was asked of the configured token_url")
 	}
 }

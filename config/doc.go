@@ -73,7 +73,7 @@
 //
 //	sources:      # CRMs to sync from; may be empty (evaluate-only set-up).
 //	  - name:     # required, unique, lower-case letters, digits, "-" and "_"
-//	    type:     # required; one of: csv, hubspot, salesforce
+//	    type:     # required; one of: csv, dynamics, hubspot, salesforce
 //	    schedule: # sync schedule. Default "@every 15m".
 //	    stale_after: # how long the source may go without a completed sync
 //	              # before evaluation passes stop waiting for its first or full
