@@ -1,0 +1,197 @@
+package dynamics
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/connectors/crmhttp"
+	"github.com/crmsync/crmsync/internal/dynamicsfake"
+	"github.com/crmsync/crmsync/internal/redistest"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/workers"
+)
+
+// apiRequests counts the Web API requests the fake answered, token
+// requests left out.
+func apiRequests(s *dynamicsfake.Server) (n, throttled int) {
+	for _, r := range s.Requests() {
+		if r.Kind != dynamicsfake.KindToken {
+			n++
+		}
+	}
+	return n, s.Throttled()
+}
+
+// BenchmarkSyncFake pulls 10,000 accounts, 20,000 contacts and 10,000
+// deals from internal/dynamicsfake in pages of 1,000: "decode" drops the
+// pages, "redis" stores them in a real Redis through workers.Syncer.
+func BenchmarkSyncFake(b *testing.B) {
+	s := dynamicsfake.New(dynamicsfake.Options{})
+	b.Cleanup(s.Close)
+	if err := s.Seed(benchAccounts, 2, 1, 1); err != nil {
+		b.Fatal(err)
+	}
+	opts := fakeOptions(s)
+	opts.PageSize = DefaultPageSize
+	opts.RequestsPer5Min = LimitRequestsPer5Min
+	b.Run("decode", func(b *testing.B) {
+		c := newConnector(b, opts)
+		records := 0
+		for b.Loop() {
+			err := c.Pull(b.Context(), nil, func(_ context.Context, p connectors.Page) error {
+				records += p.Len() + len(p.Rejects)
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("redis", func(b *testing.B) {
+		rdb := redistest.Client(b)
+		y := &workers.Syncer{
+			Sources: map[string]connectors.Connector{"dyn": newConnector(b, opts)},
+			Metrics: workers.NewMetrics(prometheus.NewRegistry()),
+			Logger:  slog.New(slog.DiscardHandler),
+		}
+		records := 0
+		b.ResetTimer()
+		for range b.N {
+			b.StopTimer()
+			fresh := store.New(rdb, redistest.Namespace(b))
+			y.Records, y.Syncs = fresh.Records, fresh.Syncs
+			b.StartTimer()
+			st, err := y.Sync(b.Context(), "dyn", true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			records += st.Records() + st.Rejects
+		}
+		b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+	})
+}
+
+// BenchmarkRate pulls an org of about 120 pages from a fake enforcing a
+// scaled-down service-protection window (rateWindowRequests per second)
+// with the connector's pacing set to a share of the same budget over the
+// same window. "%allowed" is the fastest schedule the fake's sliding
+// window admits for the pull's requests (a burst of rateWindowRequests,
+// then one more burst each window: floor((n-1)/W) windows) over the time
+// the pull took; "429s" counts refusals.
+func BenchmarkRate(b *testing.B) {
+	const (
+		rateWindowRequests = 20
+		rateWindow         = time.Second
+	)
+	for _, share := range []int{100, 90} {
+		b.Run(fmt.Sprintf("budget=%d%%", share), func(b *testing.B) {
+			s := dynamicsfake.New(dynamicsfake.Options{WindowRequests: rateWindowRequests, Window: rateWindow})
+			b.Cleanup(s.Close)
+			if err := s.Seed(150, 2, 1, 1); err != nil {
+				b.Fatal(err)
+			}
+			opts := fakeOptions(s)
+			opts.PageSize = 5
+			opts.RequestsPer5Min = rateWindowRequests * share / 100
+			opts.Window = rateWindow
+			c := newConnector(b, opts)
+			var busy, fastest time.Duration
+			requests, throttled := 0, 0
+			for b.Loop() {
+				// Start each pull on an empty window.
+				time.Sleep(rateWindow + crmhttp.Margin)
+				s.ResetLog()
+				before := s.Throttled()
+				start := time.Now()
+				if err := c.Pull(b.Context(), nil, func(context.Context, connectors.Page) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+				busy += time.Since(start)
+				n, t := apiRequests(s)
+				requests += n
+				throttled += t - before
+				fastest += time.Duration((n-1)/rateWindowRequests) * rateWindow
+			}
+			b.ReportMetric(float64(requests)/float64(b.N), "requests/pull")
+			b.ReportMetric(float64(requests)/busy.Seconds(), "requests/s")
+			b.ReportMetric(100*fastest.Seconds()/busy.Seconds(), "%allowed")
+			b.ReportMetric(float64(throttled), "429s")
+			if throttled != 0 {
+				b.Errorf("%d requests answered 429, want none", throttled)
+			}
+		})
+	}
+}
+
+// TestIncrementalRequestsPerChange changes k records between two pulls and
+// counts the requests of the incremental pull: they grow with the changes
+// (pages of the deltas, last-activity lookups for changed accounts), not
+// with the size of the org.
+func TestIncrementalRequestsPerChange(t *testing.T) {
+	const pageSize = 25
+	s := seededFake(t, dynamicsfake.Options{})
+	if err := s.Seed(270, 2, 1, 1); err != nil { // 300 accounts in all
+		t.Fatal(err)
+	}
+	opts := fakeOptions(s)
+	opts.PageSize = pageSize
+	c := newConnector(t, opts)
+	full, err := pull(t, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fullRequests, _ := apiRequests(s)
+	wm, base, next := full.last(), -1, 0
+	for _, k := range []int{0, 10, 50, 100} {
+		// k changes spread over the three tables: renamed accounts,
+		// retitled contacts, deleted deals; each round changes rows the
+		// previous ones did not touch.
+		for range k {
+			var err error
+			i := next
+			next++
+			switch i % 3 {
+			case 0:
+				_, err = s.Upsert("accounts", map[string]any{"accountid": full.batch.Accounts[i].ExternalID, "name": fmt.Sprint("Renamed ", i)})
+			case 1:
+				_, err = s.Upsert("contacts", map[string]any{"contactid": full.batch.Contacts[i].ExternalID, "jobtitle": "CFO"})
+			default:
+				err = s.Delete("opportunities", full.batch.Deals[i].ExternalID)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.ResetLog()
+		got, err := pull(t, c, wm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wm = got.last()
+		n, _ := apiRequests(s)
+		if changed := got.batch.Len() - len(got.batch.Owners); changed != k {
+			t.Errorf("k=%d: incremental pull handed %d changed records", k, changed)
+		}
+		if k == 0 {
+			base = n
+			t.Logf("full pull: %d requests; incremental with nothing changed: %d requests", fullRequests, n)
+			continue
+		}
+		extra := n - base
+		t.Logf("k=%d changes: %d requests, %d over the idle pull, %.3f requests per changed record", k, n, extra, float64(extra)/float64(k))
+		// Each table's delta pages hold pageSize rows, and changed
+		// accounts need one last-activity lookup per 25: a bound far
+		// below a re-read (fullRequests).
+		if limit := 3 + 2*k/pageSize; extra > limit || n >= fullRequests/2 {
+			t.Errorf("k=%d: %d requests (%d over idle), want at most %d over idle and under half the full pull's %d",
+				k, n, extra, limit, fullRequests)
+		}
+	}
+}
