@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/connectors"
 )
@@ -60,6 +61,7 @@ func TestNewChecksOptions(t *testing.T) {
 		{"bad version", func(o *Options) { o.APIVersion = "9.2" }, "want the form v9.2"},
 		{"page size", func(o *Options) { o.PageSize = 5001 }, "page size"},
 		{"over the limit", func(o *Options) { o.RequestsPer5Min = 6001 }, "Dataverse's limit"},
+		{"negative window", func(o *Options) { o.Window = -time.Second }, "pacing window"},
 		{"no tenant", func(o *Options) { o.Auth.TenantID = "" }, "tenant_id"},
 		{"tenant with slash", func(o *Options) { o.Auth.TenantID = "a/b" }, "tenant_id"},
 		{"no client", func(o *Options) { o.Auth.ClientID = "" }, "client_id"},
