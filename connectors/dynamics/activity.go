@@ -61,10 +61,10 @@ func (c *Connector) allActivity(ctx context.Context) (map[string]time.Time, erro
 				return nil, fmt.Errorf("dynamics: activities: %w", err)
 			}
 			table, _ := r.probe("_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname")
-			id := strings.ToLower(r.str("_regardingobjectid_value"))
-			at := r.datetime("actualend")
-			if r.err != nil {
-				return nil, fmt.Errorf("dynamics: activities: %w", r.err)
+			id := strings.ToLower(r.Str("_regardingobjectid_value"))
+			at := r.Datetime("actualend")
+			if r.Err() != nil {
+				return nil, fmt.Errorf("dynamics: activities: %w", r.Err())
 			}
 			if (table == "account" || table == "contact") && at.After(out[id]) {
 				out[id] = at
@@ -109,10 +109,10 @@ func (c *Connector) lastActivity(ctx context.Context, ids []string) (map[string]
 			if err != nil {
 				return nil, fmt.Errorf("dynamics: last activity: %w", err)
 			}
-			id := strings.ToLower(r.str("_regardingobjectid_value"))
-			at := r.datetime("lastactivity")
-			if r.err != nil {
-				return nil, fmt.Errorf("dynamics: last activity: %w", r.err)
+			id := strings.ToLower(r.Str("_regardingobjectid_value"))
+			at := r.Datetime("lastactivity")
+			if r.Err() != nil {
+				return nil, fmt.Errorf("dynamics: last activity: %w", r.Err())
 			}
 			if id != "" && !at.IsZero() {
 				out[id] = at

@@ -179,24 +179,24 @@ func truncate(raw []byte) string {
 // when it names a row of another table than want (a team owner, a contact
 // as parent customer).
 func (d *decoder) ref(r *reader, lookup, want string) string {
-	id := r.str(lookup)
+	id := r.Str(lookup)
 	if id == "" {
 		return ""
 	}
 	if !guidRe.MatchString(id) {
-		r.fail(lookup, "%q is not a Dataverse id", id)
+		r.Fail(lookup, "%q is not a Dataverse id", id)
 		return ""
 	}
-	if t := r.str(lookup + "@Microsoft.Dynamics.CRM.lookuplogicalname"); t != "" && t != want {
+	if t := r.Str(lookup + "@Microsoft.Dynamics.CRM.lookuplogicalname"); t != "" && t != want {
 		return ""
 	}
 	return model.ID(d.c.opts.Source, id)
 }
 
 func (d *decoder) addOwner(r *reader, b *model.Batch) error {
-	o := model.Owner{Ref: model.NewRef(d.c.opts.Source, r.id("systemuserid")), Name: r.str("fullname"), Email: r.str("internalemailaddress")}
-	if r.err != nil {
-		return r.err
+	o := model.Owner{Ref: model.NewRef(d.c.opts.Source, r.id("systemuserid")), Name: r.Str("fullname"), Email: r.Str("internalemailaddress")}
+	if r.Err() != nil {
+		return r.Err()
 	}
 	b.Owners = append(b.Owners, o)
 	return nil
@@ -207,22 +207,22 @@ func (d *decoder) addAccount(r *reader, b *model.Batch) error {
 	id := r.id("accountid")
 	a := model.Account{
 		Ref:            model.NewRef(d.c.opts.Source, id),
-		Name:           r.str("name"),
-		Domain:         domain(r.str("websiteurl")),
+		Name:           r.Str("name"),
+		Domain:         domain(r.Str("websiteurl")),
 		OwnerID:        d.ref(r, "_ownerid_value", "systemuser"),
-		Lifecycle:      m.Lifecycle.Lifecycle(r.text(m.Lifecycle.Field)),
+		Lifecycle:      m.Lifecycle.Lifecycle(r.Text(m.Lifecycle.Field)),
 		URL:            d.c.opts.BaseURL + "/main.aspx?pagetype=entityrecord&etn=account&id=" + url.QueryEscape(id),
-		CreatedAt:      r.datetime("createdon"),
-		LastActivityAt: latest(d.activity[strings.ToLower(id)], r.latest(m.LastActivity)),
-		UpdatedAt:      r.datetime("modifiedon"),
-		Extra:          r.extra(m.Extra),
-		Language:       r.language(m.Language.Account),
+		CreatedAt:      r.Datetime("createdon"),
+		LastActivityAt: latest(d.activity[strings.ToLower(id)], r.Latest(m.LastActivity)),
+		UpdatedAt:      r.Datetime("modifiedon"),
+		Extra:          r.Extra(m.Extra),
+		Language:       r.Language(m.Language.Account),
 	}
 	if f := m.PrimaryContact.Field; f != "" {
 		a.PrimaryContactID = d.ref(r, f, "contact")
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err() != nil {
+		return r.Err()
 	}
 	if a.Name == "" {
 		return errors.New("field name: missing (an account needs a name)")
@@ -236,21 +236,21 @@ func (d *decoder) addContact(r *reader, b *model.Batch) error {
 	c := model.Contact{
 		Ref:            model.NewRef(d.c.opts.Source, id),
 		AccountID:      d.ref(r, "_parentcustomerid_value", "account"),
-		FirstName:      r.str("firstname"),
-		LastName:       r.str("lastname"),
-		Email:          r.str("emailaddress1"),
-		Phone:          r.str("telephone1"),
-		Title:          r.str("jobtitle"),
-		OptOut:         r.boolean("donotemail") || r.boolean("donotbulkemail"),
+		FirstName:      r.Str("firstname"),
+		LastName:       r.Str("lastname"),
+		Email:          r.Str("emailaddress1"),
+		Phone:          r.Str("telephone1"),
+		Title:          r.Str("jobtitle"),
+		OptOut:         r.Boolean("donotemail") || r.Boolean("donotbulkemail"),
 		LastActivityAt: d.activity[strings.ToLower(id)],
-		UpdatedAt:      r.datetime("modifiedon"),
-		Language:       r.language(d.c.mapping.Language.Contact),
+		UpdatedAt:      r.Datetime("modifiedon"),
+		Language:       r.Language(d.c.mapping.Language.Contact),
 	}
 	if p := d.c.mapping.PrimaryContact.Property; p != "" {
-		c.Primary = r.boolean(p)
+		c.Primary = r.Boolean(p)
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err() != nil {
+		return r.Err()
 	}
 	b.Contacts = append(b.Contacts, c)
 	return nil
@@ -260,14 +260,14 @@ func (d *decoder) addContact(r *reader, b *model.Batch) error {
 const stateWon = 1
 
 func (d *decoder) addDeal(r *reader, b *model.Batch) error {
-	state := r.number("statecode")
+	state := r.Number("statecode")
 	deal := model.Deal{
 		Ref:       model.NewRef(d.c.opts.Source, r.id("opportunityid")),
 		AccountID: d.ref(r, "_parentaccountid_value", "account"),
-		Name:      r.str("name"),
+		Name:      r.Str("name"),
 		Won:       state == stateWon,
-		Currency:  d.currencies[strings.ToLower(r.str("_transactioncurrencyid_value"))],
-		UpdatedAt: r.datetime("modifiedon"),
+		Currency:  d.currencies[strings.ToLower(r.Str("_transactioncurrencyid_value"))],
+		UpdatedAt: r.Datetime("modifiedon"),
 	}
 	if deal.AccountID == "" {
 		deal.AccountID = d.ref(r, "_customerid_value", "account")
@@ -275,15 +275,15 @@ func (d *decoder) addDeal(r *reader, b *model.Batch) error {
 	// actualvalue is set when the opportunity closes; until then the
 	// estimate is all there is.
 	if deal.Won {
-		deal.Amount = r.number("actualvalue")
+		deal.Amount = r.Number("actualvalue")
 	} else {
-		deal.Amount = r.number("estimatedvalue")
+		deal.Amount = r.Number("estimatedvalue")
 	}
 	if state != 0 {
-		deal.ClosedAt = r.date("actualclosedate")
+		deal.ClosedAt = r.Date("actualclosedate")
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err() != nil {
+		return r.Err()
 	}
 	if deal.Won && deal.ClosedAt.IsZero() {
 		return errors.New("field actualclosedate: missing on a won opportunity")

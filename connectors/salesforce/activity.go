@@ -88,7 +88,7 @@ func (c *Connector) named(e *entity, records []json.RawMessage) ([][]string, pos
 			skipped++
 			continue
 		}
-		buf = r.m
+		buf = r.Fields
 		if pos, ok := r.position(); ok {
 			last = pos
 		}
@@ -115,9 +115,9 @@ func (c *Connector) named(e *entity, records []json.RawMessage) ([][]string, pos
 // lookup reads a lookup field: an id or "" when null; false when it is
 // neither.
 func lookup(r *reader, field string) (string, bool) {
-	probe := &reader{m: r.m}
-	id := probe.str(field)
-	return id, probe.err == nil && (id == "" || validID(id))
+	probe := readerOf(r.Fields)
+	id := probe.Str(field)
+	return id, probe.Err() == nil && (id == "" || validID(id))
 }
 
 // readIDs reads the records of e with the given ids into page, with the

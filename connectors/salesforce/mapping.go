@@ -60,7 +60,7 @@ func (d *decoder) decode(p *connectors.Page, e *entity, records []json.RawMessag
 	for i, raw := range records {
 		r, err := newReader(raw, buf[:0])
 		if r != nil {
-			buf = r.m
+			buf = r.Fields
 		}
 		if err == nil {
 			if pos, ok := r.position(); ok {
@@ -78,7 +78,7 @@ func (d *decoder) decode(p *connectors.Page, e *entity, records []json.RawMessag
 func (d *decoder) reject(e *entity, i int, r *reader, raw json.RawMessage, err error) model.Reject {
 	where := fmt.Sprintf("%s record %d of a page", e.sobject, i+1)
 	if r != nil {
-		if id := r.raw("Id"); len(id) > 2 && id[0] == '"' {
+		if id := r.Fields.Raw("Id"); len(id) > 2 && id[0] == '"' {
 			where = string(id[1 : len(id)-1])
 		}
 	}
@@ -100,21 +100,21 @@ func truncate(raw []byte) string {
 // ref returns the internal id of the record whose Salesforce id is in
 // field, "" when null.
 func (d *decoder) ref(r *reader, field string) string {
-	id := r.str(field)
+	id := r.Str(field)
 	if id == "" {
 		return ""
 	}
 	if !validID(id) {
-		r.fail(field, "%q is not a Salesforce id", id)
+		r.Fail(field, "%q is not a Salesforce id", id)
 		return ""
 	}
 	return model.ID(d.c.opts.Source, id)
 }
 
 func (d *decoder) addOwner(r *reader, b *model.Batch) error {
-	o := model.Owner{Ref: model.NewRef(d.c.opts.Source, r.id()), Name: r.str("Name"), Email: r.str("Email")}
-	if r.err != nil {
-		return r.err
+	o := model.Owner{Ref: model.NewRef(d.c.opts.Source, r.id()), Name: r.Str("Name"), Email: r.Str("Email")}
+	if r.Err() != nil {
+		return r.Err()
 	}
 	b.Owners = append(b.Owners, o)
 	return nil
@@ -125,22 +125,22 @@ func (d *decoder) addAccount(r *reader, b *model.Batch) error {
 	id := r.id()
 	a := model.Account{
 		Ref:            model.NewRef(d.c.opts.Source, id),
-		Name:           r.str("Name"),
-		Domain:         domain(r.str("Website")),
+		Name:           r.Str("Name"),
+		Domain:         domain(r.Str("Website")),
 		OwnerID:        d.ref(r, "OwnerId"),
-		Lifecycle:      m.Lifecycle.Lifecycle(r.text(m.Lifecycle.Field)),
+		Lifecycle:      m.Lifecycle.Lifecycle(r.Text(m.Lifecycle.Field)),
 		URL:            d.instance + "/" + id,
-		CreatedAt:      r.datetime("CreatedDate"),
-		LastActivityAt: r.latest(m.LastActivity),
-		UpdatedAt:      r.datetime("SystemModstamp"),
-		Extra:          r.extra(m.Extra),
-		Language:       r.language(m.Language.Account),
+		CreatedAt:      r.Datetime("CreatedDate"),
+		LastActivityAt: r.Latest(m.LastActivity),
+		UpdatedAt:      r.Datetime("SystemModstamp"),
+		Extra:          r.Extra(m.Extra),
+		Language:       r.Language(m.Language.Account),
 	}
 	if f := m.PrimaryContact.Field; f != "" {
 		a.PrimaryContactID = d.ref(r, f)
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err() != nil {
+		return r.Err()
 	}
 	b.Accounts = append(b.Accounts, a)
 	return nil
@@ -150,21 +150,21 @@ func (d *decoder) addContact(r *reader, b *model.Batch) error {
 	c := model.Contact{
 		Ref:            model.NewRef(d.c.opts.Source, r.id()),
 		AccountID:      d.ref(r, "AccountId"),
-		FirstName:      r.str("FirstName"),
-		LastName:       r.str("LastName"),
-		Email:          r.str("Email"),
-		Phone:          r.str("Phone"),
-		Title:          r.str("Title"),
-		OptOut:         r.boolean("HasOptedOutOfEmail"),
-		LastActivityAt: r.date("LastActivityDate"),
-		UpdatedAt:      r.datetime("SystemModstamp"),
-		Language:       r.language(d.c.mapping.Language.Contact),
+		FirstName:      r.Str("FirstName"),
+		LastName:       r.Str("LastName"),
+		Email:          r.Str("Email"),
+		Phone:          r.Str("Phone"),
+		Title:          r.Str("Title"),
+		OptOut:         r.Boolean("HasOptedOutOfEmail"),
+		LastActivityAt: r.Date("LastActivityDate"),
+		UpdatedAt:      r.Datetime("SystemModstamp"),
+		Language:       r.Language(d.c.mapping.Language.Contact),
 	}
 	if p := d.c.mapping.PrimaryContact.Property; p != "" {
-		c.Primary = r.boolean(p)
+		c.Primary = r.Boolean(p)
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err() != nil {
+		return r.Err()
 	}
 	b.Contacts = append(b.Contacts, c)
 	return nil
@@ -174,17 +174,17 @@ func (d *decoder) addDeal(r *reader, b *model.Batch) error {
 	deal := model.Deal{
 		Ref:       model.NewRef(d.c.opts.Source, r.id()),
 		AccountID: d.ref(r, "AccountId"),
-		Name:      r.str("Name"),
-		Amount:    r.number("Amount"),
-		Won:       r.boolean("IsWon"),
-		UpdatedAt: r.datetime("SystemModstamp"),
+		Name:      r.Str("Name"),
+		Amount:    r.Number("Amount"),
+		Won:       r.Boolean("IsWon"),
+		UpdatedAt: r.Datetime("SystemModstamp"),
 	}
 	// CloseDate is the expected date until the opportunity closes.
-	if closeDate := r.date("CloseDate"); r.boolean("IsClosed") || deal.Won {
+	if closeDate := r.Date("CloseDate"); r.Boolean("IsClosed") || deal.Won {
 		deal.ClosedAt = closeDate
 	}
-	if r.err != nil {
-		return r.err
+	if r.Err() != nil {
+		return r.Err()
 	}
 	b.Deals = append(b.Deals, deal)
 	return nil

@@ -161,7 +161,6 @@ func (e *entity) selectFrom(b *strings.Builder) {
 // Salesforce value layouts.
 const (
 	datetimeLayout = "2006-01-02T15:04:05.000-0700" // 2024-09-13T20:23:03.000+0000
-	dateLayout     = "2006-01-02"
 )
 
 // parseDatetime parses a Salesforce datetime (offset without a colon,
