@@ -23,7 +23,6 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/crmhttp"
 )
 
@@ -92,7 +91,7 @@ func tokenEndpoint(a Auth) (string, error) {
 	switch {
 	case err != nil || u.Host == "":
 		return "", fmt.Errorf("auth: token_url %q is not an absolute URL", a.TokenURL)
-	case u.Scheme == "https", u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "https", u.Scheme == "http" && crmhttp.IsLoopback(u.Hostname()):
 		return a.TokenURL, nil
 	}
 	return "", fmt.Errorf("auth: token_url %q: want https", a.TokenURL)
@@ -135,43 +134,12 @@ func withClient(ctx context.Context, base *http.Client) context.Context {
 // never quotes the request (secret, assertion).
 func checkToken(tok *oauth2.Token, err error) (*oauth2.Token, error) {
 	if err != nil {
-		return nil, tokenError(err)
+		return nil, crmhttp.TokenError(err, firstLine)
 	}
 	if tok.AccessToken == "" {
 		return nil, errors.New("token response without access_token")
 	}
 	return tok, nil
-}
-
-// tokenError turns Entra's refusal ({"error":"invalid_client",
-// "error_description":"AADSTS7000215: ..."}) into an error wrapping
-// connectors.ErrAuth.
-func tokenError(err error) error {
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		return fmt.Errorf("token request: %w", err)
-	}
-	code, desc := re.ErrorCode, re.ErrorDescription
-	if code == "" {
-		var body struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		if json.Unmarshal(re.Body, &body) == nil {
-			code, desc = body.Error, body.Description
-		}
-	}
-	status := 0
-	if re.Response != nil {
-		status = re.Response.StatusCode
-	}
-	switch {
-	case status >= http.StatusInternalServerError:
-		return fmt.Errorf("token endpoint answered HTTP %d", status)
-	case code == "":
-		return fmt.Errorf("token endpoint answered HTTP %d: %w", status, connectors.ErrAuth)
-	}
-	return fmt.Errorf("%s (%s): %w", code, firstLine(desc), connectors.ErrAuth)
 }
 
 // firstLine returns the first line of an Entra description, which puts
@@ -212,25 +180,7 @@ func newSigner(certPEM, keyPEM []byte) (*signer, error) {
 
 // parseKey reads a PEM RSA private key (PKCS #8 or PKCS #1).
 func parseKey(data []byte) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode(data)
-	switch {
-	case block == nil:
-		return nil, errors.New("auth: private_key: not a PEM block (want -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)")
-	case block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED"):
-		return nil, errors.New("auth: private_key: encrypted keys are not supported; decrypt it (openssl pkey -in key.pem -out plain.pem)")
-	}
-	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: private_key: unreadable %s block", block.Type)
-	}
-	rk, ok := key.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("auth: private_key: not an RSA key (Entra client assertions are signed RS256)")
-	}
-	return rk, nil
+	return crmhttp.ParseRSAKey(data, "Entra client assertions are signed RS256")
 }
 
 // assertion returns a client assertion for clientID at the token

@@ -49,9 +49,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -254,29 +252,9 @@ func digits(s string) bool {
 }
 
 // checkBaseURL checks an organization or login URL and returns it as
-// scheme://host. It must be HTTPS, or plain HTTP on a loopback host (for
-// tests), so that tokens never travel in clear.
+// scheme://host (crmhttp.CheckBaseURL).
 func checkBaseURL(raw string) (string, error) {
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
-	switch {
-	case err != nil || u.Host == "":
-		return "", fmt.Errorf("%q is not an absolute URL", raw)
-	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		return "", fmt.Errorf("%q: want a bare host such as https://acme.crm.dynamics.com", raw)
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		return "", fmt.Errorf("%q: want https", raw)
-	}
-	return u.Scheme + "://" + u.Host, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return crmhttp.CheckBaseURL(raw, "https://acme.crm.dynamics.com")
 }
 
 // now returns the connector's clock in UTC.

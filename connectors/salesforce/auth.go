@@ -2,13 +2,9 @@ package salesforce
 
 import (
 	"context"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,7 +15,6 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/oauth2/jwt"
 
-	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/crmhttp"
 )
 
@@ -139,24 +134,8 @@ func withClient(ctx context.Context, base *http.Client) context.Context {
 // checkKey checks that data is a PEM RSA private key, without ever
 // quoting it.
 func checkKey(data []byte) error {
-	block, _ := pem.Decode(data)
-	switch {
-	case block == nil:
-		return errors.New("auth: private_key: not a PEM block (want -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)")
-	case block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED"):
-		return errors.New("auth: private_key: encrypted keys are not supported; decrypt it (openssl pkey -in key.pem -out plain.pem)")
-	}
-	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	}
-	if err != nil {
-		return fmt.Errorf("auth: private_key: unreadable %s block", block.Type)
-	}
-	if _, ok := key.(*rsa.PrivateKey); !ok {
-		return errors.New("auth: private_key: not an RSA key (Salesforce signs JWTs with RS256)")
-	}
-	return nil
+	_, err := crmhttp.ParseRSAKey(data, "Salesforce signs JWTs with RS256")
+	return err
 }
 
 // audience returns the JWT aud: aud when set, else the login host
@@ -182,7 +161,7 @@ func isLoginHost(u string) bool {
 // error; it never quotes the request (assertion, secret, refresh token).
 func checkToken(tok *oauth2.Token, err error) (*oauth2.Token, error) {
 	if err != nil {
-		return nil, tokenError(err)
+		return nil, crmhttp.TokenError(err, nil)
 	}
 	if tok.AccessToken == "" {
 		return nil, errors.New("token response without access_token")
@@ -194,58 +173,8 @@ func checkToken(tok *oauth2.Token, err error) (*oauth2.Token, error) {
 	return tok, nil
 }
 
-// tokenError turns the token endpoint's refusal into an error wrapping
-// connectors.ErrAuth, with Salesforce's error code and description.
-func tokenError(err error) error {
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		return fmt.Errorf("token request: %w", err)
-	}
-	code, desc := re.ErrorCode, re.ErrorDescription
-	if code == "" {
-		var body struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		if json.Unmarshal(re.Body, &body) == nil {
-			code, desc = body.Error, body.Description
-		}
-	}
-	status := 0
-	if re.Response != nil {
-		status = re.Response.StatusCode
-	}
-	switch {
-	case status >= http.StatusInternalServerError:
-		return fmt.Errorf("token endpoint answered HTTP %d", status)
-	case code == "":
-		return fmt.Errorf("token endpoint answered HTTP %d: %w", status, connectors.ErrAuth)
-	}
-	return fmt.Errorf("%s (%s): %w", code, desc, connectors.ErrAuth)
-}
-
 // checkBaseURL checks a login or instance URL and returns it as
-// scheme://host. It must be HTTPS, or plain HTTP on a loopback host (for
-// tests), so that tokens never travel in clear.
+// scheme://host (crmhttp.CheckBaseURL).
 func checkBaseURL(raw string) (string, error) {
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
-	switch {
-	case err != nil || u.Host == "":
-		return "", fmt.Errorf("%q is not an absolute URL", raw)
-	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		return "", fmt.Errorf("%q: want a bare host such as https://login.salesforce.com", raw)
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		return "", fmt.Errorf("%q: want https", raw)
-	}
-	return u.Scheme + "://" + u.Host, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return crmhttp.CheckBaseURL(raw, "https://login.salesforce.com")
 }
