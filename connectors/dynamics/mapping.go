@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/model"
@@ -160,19 +159,7 @@ func (d *decoder) reject(e *entity, i int, r *reader, raw json.RawMessage, err e
 			where = id
 		}
 	}
-	return model.Reject{Source: d.c.opts.Source, Entity: e.kind, Where: where, Reason: err.Error(), At: d.at, Raw: truncate(raw)}
-}
-
-// truncate cuts raw to at most maxRaw bytes without splitting a character.
-func truncate(raw []byte) string {
-	if len(raw) <= maxRaw {
-		return string(raw)
-	}
-	cut := maxRaw
-	for cut > 0 && !utf8.RuneStart(raw[cut]) {
-		cut--
-	}
-	return string(raw[:cut]) + "…"
+	return model.Reject{Source: d.c.opts.Source, Entity: e.kind, Where: where, Reason: err.Error(), At: d.at, Raw: connectors.TruncateRaw(raw, maxRaw)}
 }
 
 // ref returns the internal id of the row a lookup names, "" when null or
@@ -208,7 +195,7 @@ func (d *decoder) addAccount(r *reader, b *model.Batch) error {
 	a := model.Account{
 		Ref:            model.NewRef(d.c.opts.Source, id),
 		Name:           r.Str("name"),
-		Domain:         domain(r.Str("websiteurl")),
+		Domain:         connectors.Domain(r.Str("websiteurl")),
 		OwnerID:        d.ref(r, "_ownerid_value", "systemuser"),
 		Lifecycle:      m.Lifecycle.Lifecycle(r.Text(m.Lifecycle.Field)),
 		URL:            d.c.opts.BaseURL + "/main.aspx?pagetype=entityrecord&etn=account&id=" + url.QueryEscape(id),
@@ -297,20 +284,4 @@ func latest(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// domain returns the host of a website, without "www.".
-func domain(website string) string {
-	w := strings.TrimSpace(website)
-	if w == "" {
-		return ""
-	}
-	if !strings.Contains(w, "://") {
-		w = "http://" + w
-	}
-	u, err := url.Parse(w)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
 }

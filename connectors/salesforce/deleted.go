@@ -90,7 +90,7 @@ func (p *puller) emitDeleted(ctx context.Context, e *entity, res *deletedResult,
 	for _, d := range res.DeletedRecords {
 		if !validID(d.ID) {
 			page.Rejects = append(page.Rejects, model.Reject{Source: p.c.opts.Source, Entity: e.kind, Where: d.ID,
-				Reason: "deleted record: not a Salesforce id", At: p.c.now(), Raw: truncate([]byte(d.ID))})
+				Reason: "deleted record: not a Salesforce id", At: p.c.now(), Raw: connectors.TruncateRaw([]byte(d.ID), maxRaw)})
 			continue
 		}
 		page.Deleted = append(page.Deleted, model.Deletion{Entity: e.kind, ID: model.ID(p.c.opts.Source, d.ID)})

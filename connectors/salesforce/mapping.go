@@ -3,10 +3,7 @@ package salesforce
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/model"
@@ -82,19 +79,7 @@ func (d *decoder) reject(e *entity, i int, r *reader, raw json.RawMessage, err e
 			where = string(id[1 : len(id)-1])
 		}
 	}
-	return model.Reject{Source: d.c.opts.Source, Entity: e.kind, Where: where, Reason: err.Error(), At: d.at, Raw: truncate(raw)}
-}
-
-// truncate cuts raw to at most maxRaw bytes without splitting a character.
-func truncate(raw []byte) string {
-	if len(raw) <= maxRaw {
-		return string(raw)
-	}
-	cut := maxRaw
-	for cut > 0 && !utf8.RuneStart(raw[cut]) {
-		cut--
-	}
-	return string(raw[:cut]) + "…"
+	return model.Reject{Source: d.c.opts.Source, Entity: e.kind, Where: where, Reason: err.Error(), At: d.at, Raw: connectors.TruncateRaw(raw, maxRaw)}
 }
 
 // ref returns the internal id of the record whose Salesforce id is in
@@ -126,7 +111,7 @@ func (d *decoder) addAccount(r *reader, b *model.Batch) error {
 	a := model.Account{
 		Ref:            model.NewRef(d.c.opts.Source, id),
 		Name:           r.Str("Name"),
-		Domain:         domain(r.Str("Website")),
+		Domain:         connectors.Domain(r.Str("Website")),
 		OwnerID:        d.ref(r, "OwnerId"),
 		Lifecycle:      m.Lifecycle.Lifecycle(r.Text(m.Lifecycle.Field)),
 		URL:            d.instance + "/" + id,
@@ -188,20 +173,4 @@ func (d *decoder) addDeal(r *reader, b *model.Batch) error {
 	}
 	b.Deals = append(b.Deals, deal)
 	return nil
-}
-
-// domain returns the host of a website, without "www.".
-func domain(website string) string {
-	w := strings.TrimSpace(website)
-	if w == "" {
-		return ""
-	}
-	if !strings.Contains(w, "://") {
-		w = "http://" + w
-	}
-	u, err := url.Parse(w)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
 }
