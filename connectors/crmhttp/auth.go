@@ -1,6 +1,7 @@
 package crmhttp
 
 import (
+	"context"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
@@ -10,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -104,4 +107,27 @@ func ParseRSAKey(data []byte, notRSA string) (*rsa.PrivateKey, error) {
 		return nil, fmt.Errorf("auth: private_key: not an RSA key (%s)", notRSA)
 	}
 	return rk, nil
+}
+
+// ClassifyToken is the Classify of a token endpoint, for a Client that
+// x/oauth2 sends token requests through: it retries a 429 or a 5xx and
+// hands the other answers to x/oauth2, checking that a success is JSON
+// (x/oauth2 fails on a body it cannot parse; the token is small, decoding
+// it twice costs little).
+func ClassifyToken(resp *http.Response, body []byte) Verdict {
+	switch st := resp.StatusCode; {
+	case st == http.StatusTooManyRequests || st >= http.StatusInternalServerError:
+		return Verdict{Action: Retry, Wait: RetryAfter(resp.Header, time.Now()),
+			Reason: "token endpoint answered HTTP " + strconv.Itoa(st)}
+	case st < http.StatusMultipleChoices:
+		if err := json.Unmarshal(body, &struct{}{}); err != nil {
+			return Malformed(st, err)
+		}
+	}
+	return Verdict{Action: Done}
+}
+
+// WithTokenClient makes x/oauth2 send token requests with base.
+func WithTokenClient(ctx context.Context, base *http.Client) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, base)
 }

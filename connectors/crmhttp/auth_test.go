@@ -92,3 +92,23 @@ func TestParseRSAKey(t *testing.T) {
 		})
 	}
 }
+
+func TestClassifyToken(t *testing.T) {
+	tests := []struct {
+		status int
+		body   string
+		want   Action
+	}{
+		{200, `{"access_token":"t"}`, Done},
+		{200, `<html>`, Retry},
+		{429, ``, Retry},
+		{503, ``, Retry},
+		{400, `{"error":"invalid_grant"}`, Done},
+	}
+	for _, tt := range tests {
+		v := ClassifyToken(&http.Response{StatusCode: tt.status, Header: http.Header{}}, []byte(tt.body))
+		if v.Action != tt.want {
+			t.Errorf("HTTP %d %s: action %v, want %v", tt.status, tt.body, v.Action, tt.want)
+		}
+	}
+}

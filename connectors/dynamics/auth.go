@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,7 +58,7 @@ func newFetch(o Options) (crmhttp.FetchFunc, error) {
 		cfg := &clientcredentials.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret,
 			TokenURL: tokenURL, Scopes: []string{scope}, AuthStyle: oauth2.AuthStyleInParams}
 		return func(ctx context.Context, _ string) (*oauth2.Token, error) {
-			return checkToken(cfg.Token(withClient(ctx, base)))
+			return checkToken(cfg.Token(crmhttp.WithTokenClient(ctx, base)))
 		}, nil
 	}
 	signer, err := newSigner(a.Certificate, a.PrivateKey)
@@ -74,7 +73,7 @@ func newFetch(o Options) (crmhttp.FetchFunc, error) {
 		cfg := &clientcredentials.Config{ClientID: a.ClientID, TokenURL: tokenURL, Scopes: []string{scope},
 			AuthStyle:      oauth2.AuthStyleInParams,
 			EndpointParams: url.Values{"client_assertion_type": {assertionType}, "client_assertion": {assertion}}}
-		return checkToken(cfg.Token(withClient(ctx, base)))
+		return checkToken(cfg.Token(crmhttp.WithTokenClient(ctx, base)))
 	}, nil
 }
 
@@ -103,31 +102,11 @@ func tokenEndpoint(a Auth) (string, error) {
 func tokenClient(o Options) *http.Client {
 	return &http.Client{Transport: &crmhttp.Client{
 		HTTP:      o.HTTPClient,
-		Classify:  classifyToken,
+		Classify:  crmhttp.ClassifyToken,
 		Attempts:  o.Attempts,
 		BaseDelay: o.BackoffBase,
 		MaxDelay:  o.BackoffMax,
 	}}
-}
-
-// classifyToken retries the token endpoint's transient answers and hands
-// the others to x/oauth2, checking that a success is JSON.
-func classifyToken(resp *http.Response, body []byte) crmhttp.Verdict {
-	switch st := resp.StatusCode; {
-	case st == http.StatusTooManyRequests || st >= http.StatusInternalServerError:
-		return crmhttp.Verdict{Action: crmhttp.Retry, Wait: crmhttp.RetryAfter(resp.Header, time.Now()),
-			Reason: "token endpoint answered HTTP " + strconv.Itoa(st)}
-	case st < http.StatusMultipleChoices:
-		if err := json.Unmarshal(body, &struct{}{}); err != nil {
-			return crmhttp.Malformed(st, err)
-		}
-	}
-	return crmhttp.Verdict{Action: crmhttp.Done}
-}
-
-// withClient makes x/oauth2 send token requests with base.
-func withClient(ctx context.Context, base *http.Client) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, base)
 }
 
 // checkToken checks a token response and translates Entra's refusal; it

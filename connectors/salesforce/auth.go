@@ -2,12 +2,10 @@ package salesforce
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -75,7 +73,7 @@ func newFetch(o Options) (crmhttp.FetchFunc, error) {
 		cfg := &jwt.Config{Email: a.ClientID, Subject: a.Username, PrivateKey: a.PrivateKey,
 			TokenURL: tokenURL, Audience: audience(o.LoginURL, a.Audience), Expires: jwtLifetime}
 		return func(ctx context.Context, _ string) (*oauth2.Token, error) {
-			return checkToken(cfg.TokenSource(withClient(ctx, base)).Token())
+			return checkToken(cfg.TokenSource(crmhttp.WithTokenClient(ctx, base)).Token())
 		}, nil
 	case flowClientCredentials:
 		if isLoginHost(o.LoginURL) {
@@ -84,13 +82,13 @@ func newFetch(o Options) (crmhttp.FetchFunc, error) {
 		cfg := &clientcredentials.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret,
 			TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}
 		return func(ctx context.Context, _ string) (*oauth2.Token, error) {
-			return checkToken(cfg.Token(withClient(ctx, base)))
+			return checkToken(cfg.Token(crmhttp.WithTokenClient(ctx, base)))
 		}, nil
 	}
 	cfg := &oauth2.Config{ClientID: a.ClientID, ClientSecret: a.ClientSecret,
 		Endpoint: oauth2.Endpoint{TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams}}
 	return func(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
-		return checkToken(cfg.TokenSource(withClient(ctx, base), &oauth2.Token{RefreshToken: refreshToken}).Token())
+		return checkToken(cfg.TokenSource(crmhttp.WithTokenClient(ctx, base), &oauth2.Token{RefreshToken: refreshToken}).Token())
 	}, nil
 }
 
@@ -102,33 +100,11 @@ func newFetch(o Options) (crmhttp.FetchFunc, error) {
 func tokenClient(o Options) *http.Client {
 	return &http.Client{Transport: &crmhttp.Client{
 		HTTP:      o.HTTPClient,
-		Classify:  classifyToken,
+		Classify:  crmhttp.ClassifyToken,
 		Attempts:  o.Attempts,
 		BaseDelay: o.BackoffBase,
 		MaxDelay:  o.BackoffMax,
 	}}
-}
-
-// classifyToken retries the token endpoint's transient answers and hands
-// the others to x/oauth2. A success is checked to be JSON, as Salesforce
-// sends it, since x/oauth2 fails on a body it cannot parse. (That decodes
-// a token twice; it is small and fetched hourly.)
-func classifyToken(resp *http.Response, body []byte) crmhttp.Verdict {
-	switch st := resp.StatusCode; {
-	case st == http.StatusTooManyRequests || st >= http.StatusInternalServerError:
-		return crmhttp.Verdict{Action: crmhttp.Retry, Wait: crmhttp.RetryAfter(resp.Header, time.Now()),
-			Reason: "token endpoint answered HTTP " + strconv.Itoa(st)}
-	case st < http.StatusMultipleChoices:
-		if err := json.Unmarshal(body, &struct{}{}); err != nil {
-			return crmhttp.Malformed(st, err)
-		}
-	}
-	return crmhttp.Verdict{Action: crmhttp.Done}
-}
-
-// withClient makes x/oauth2 send token requests with base.
-func withClient(ctx context.Context, base *http.Client) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, base)
 }
 
 // checkKey checks that data is a PEM RSA private key, without ever
