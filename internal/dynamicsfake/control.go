@@ -1,13 +1,6 @@
 package dynamicsfake
 
-import (
-	"bytes"
-	"cmp"
-	"maps"
-	"net/http"
-
-	"github.com/crmsync/crmsync/internal/faults"
-)
+import "maps"
 
 // OnRequest sets a hook called for each request once it is admitted (for
 // API requests: authorized and within the limits, so a hook that blocks
@@ -70,26 +63,6 @@ func (s *Server) TruncateEvery(n int) { s.cuts.Every(n) }
 
 // Truncated returns the number of answers cut by TruncateEvery.
 func (s *Server) Truncated() int { return s.cuts.Truncated() }
-
-// heldAnswer keeps an answer back while TruncateEvery is on.
-type heldAnswer struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (h *heldAnswer) WriteHeader(status int) {
-	if h.status == 0 {
-		h.status = status
-	}
-}
-
-func (h *heldAnswer) Write(p []byte) (int, error) { return h.body.Write(p) }
-
-// send writes the answer, cut as told.
-func (h *heldAnswer) send(how faults.Cut) {
-	faults.Write(h.ResponseWriter, cmp.Or(h.status, http.StatusOK), h.body.Bytes(), how)
-}
 
 // Count returns how many requests of kind (KindToken, an entity set
 // name, KindOther) were admitted.

@@ -293,10 +293,10 @@ func (w *statusRecorder) WriteHeader(code int) {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	kind := kindOf(r)
-	var held *heldAnswer
+	var held *faults.Held
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	if s.cuts.On() {
-		held = &heldAnswer{ResponseWriter: w}
+		held = &faults.Held{ResponseWriter: w}
 		rec.ResponseWriter = held
 	}
 	if kind == KindToken {
@@ -321,7 +321,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.log = append(s.log, entry)
 	s.mu.Unlock()
 	if held != nil {
-		held.send(how)
+		held.Send(how)
 	}
 }
 

@@ -40,3 +40,20 @@ func TestWrite(t *testing.T) {
 		}
 	}
 }
+
+func TestHeldSendsWhatItKept(t *testing.T) {
+	rec := httptest.NewRecorder()
+	h := &Held{ResponseWriter: rec}
+	h.WriteHeader(http.StatusAccepted)
+	h.WriteHeader(http.StatusTeapot)
+	if _, err := h.Write([]byte("kept")); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Body.Len() != 0 {
+		t.Fatalf("wrote %q before Send", rec.Body.String())
+	}
+	h.Send(Whole)
+	if rec.Code != http.StatusAccepted || rec.Body.String() != "kept" {
+		t.Errorf("sent %d %q, want 202 %q", rec.Code, rec.Body.String(), "kept")
+	}
+}

@@ -1,13 +1,5 @@
 package salesforcefake
 
-import (
-	"bytes"
-	"cmp"
-	"net/http"
-
-	"github.com/crmsync/crmsync/internal/faults"
-)
-
 // OnRequest sets a hook called before each request of the Server is
 // answered, with its kind and how many of that kind came so far (1 for
 // the first). It runs without the Server's lock, so it may seed, modify,
@@ -38,27 +30,6 @@ func (s *Server) TruncateEvery(n int) { s.cuts.Every(n) }
 
 // Truncated returns the number of answers cut by TruncateEvery.
 func (s *Server) Truncated() int { return s.cuts.Truncated() }
-
-// heldAnswer keeps an answer back while TruncateEvery is on, so that it
-// can be sent cut.
-type heldAnswer struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
-func (h *heldAnswer) WriteHeader(status int) {
-	if h.status == 0 {
-		h.status = status
-	}
-}
-
-func (h *heldAnswer) Write(p []byte) (int, error) { return h.body.Write(p) }
-
-// send writes the answer, cut as told.
-func (h *heldAnswer) send(how faults.Cut) {
-	faults.Write(h.ResponseWriter, cmp.Or(h.status, http.StatusOK), h.body.Bytes(), how)
-}
 
 // SetUsage sets the API requests already counted today and the daily
 // allocation (max ≤ 0 keeps the current one).

@@ -238,10 +238,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	cutting := s.cuts.On()
 	s.mu.Unlock()
-	var held *heldAnswer // the answer, kept back to be cut
+	var held *faults.Held // the answer, kept back to be cut
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	if cutting {
-		held = &heldAnswer{ResponseWriter: w}
+		held = &faults.Held{ResponseWriter: w}
 		rec.ResponseWriter = held
 	}
 	if kind == KindToken {
@@ -263,7 +263,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.log = append(s.log, entry)
 	s.mu.Unlock()
 	if held != nil {
-		held.send(how)
+		held.Send(how)
 	}
 }
 
