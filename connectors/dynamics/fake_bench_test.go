@@ -17,6 +17,10 @@ import (
 	"github.com/crmsync/crmsync/workers"
 )
 
+// benchAccounts is the size of the benchmarks' org: each account has two
+// contacts and one opportunity (see BenchmarkSyncFake).
+const benchAccounts = 10_000
+
 // apiRequests counts the Web API requests the fake answered, token
 // requests left out.
 func apiRequests(s *dynamicsfake.Server) (n, throttled int) {

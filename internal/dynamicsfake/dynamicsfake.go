@@ -279,22 +279,10 @@ func kindOf(r *http.Request) string {
 	return KindOther
 }
 
-// statusRecorder remembers the status written.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-// WriteHeader notes the status and writes it.
-func (w *statusRecorder) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	kind := kindOf(r)
 	var held *faults.Held
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := faults.NewRecorder(w)
 	if s.cuts.On() {
 		held = &faults.Held{ResponseWriter: w}
 		rec.ResponseWriter = held
@@ -307,14 +295,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	how := faults.Whole
 	if held != nil {
-		how = s.cuts.Next(rec.status)
+		how = s.cuts.Next(rec.Status)
 	}
 	s.mu.Lock()
-	s.statuses[rec.status]++
-	if rec.status == http.StatusTooManyRequests {
+	s.statuses[rec.Status]++
+	if rec.Status == http.StatusTooManyRequests {
 		s.throttled++
 	}
-	entry := Request{Kind: kind, Path: r.URL.Path, Prefer: r.Header.Get("Prefer"), Status: rec.status}
+	entry := Request{Kind: kind, Path: r.URL.Path, Prefer: r.Header.Get("Prefer"), Status: rec.Status}
 	if kind != KindToken { // never keep credentials
 		entry.Query = r.URL.Query()
 	}

@@ -29,3 +29,21 @@ func (h *Held) Write(p []byte) (int, error) { return h.body.Write(p) }
 func (h *Held) Send(how Cut) {
 	Write(h.ResponseWriter, cmp.Or(h.status, http.StatusOK), h.body.Bytes(), how)
 }
+
+// Recorder remembers the status a fake's handler wrote (200 until it
+// writes one), so the fake can count its answers by status.
+type Recorder struct {
+	http.ResponseWriter
+	Status int
+}
+
+// NewRecorder records what is written to w.
+func NewRecorder(w http.ResponseWriter) *Recorder {
+	return &Recorder{ResponseWriter: w, Status: http.StatusOK}
+}
+
+// WriteHeader notes the status and writes it.
+func (r *Recorder) WriteHeader(code int) {
+	r.Status = code
+	r.ResponseWriter.WriteHeader(code)
+}

@@ -214,18 +214,6 @@ func kindOf(r *http.Request) string {
 	return KindOther
 }
 
-// statusRecorder remembers the status written.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-// WriteHeader notes the status and writes it.
-func (w *statusRecorder) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	kind := kindOf(r)
 	s.mu.Lock()
@@ -239,7 +227,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	cutting := s.cuts.On()
 	s.mu.Unlock()
 	var held *faults.Held // the answer, kept back to be cut
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec := faults.NewRecorder(w)
 	if cutting {
 		held = &faults.Held{ResponseWriter: w}
 		rec.ResponseWriter = held
@@ -252,10 +240,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	how := faults.Whole
 	if held != nil {
-		how = s.cuts.Next(rec.status)
+		how = s.cuts.Next(rec.Status)
 	}
-	s.statuses[rec.status]++
-	entry := Request{Kind: kind, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Status: rec.status}
+	s.statuses[rec.Status]++
+	entry := Request{Kind: kind, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Status: rec.Status}
 	entry.SOQL = entry.Query.Get("q")
 	if kind == KindToken {
 		entry.Query, entry.Header = nil, nil // never keep credentials
