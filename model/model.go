@@ -65,6 +65,10 @@ type Account struct {
 	LastActivityAt   time.Time         `json:"last_activity_at,omitzero"`
 	UpdatedAt        time.Time         `json:"updated_at,omitzero"`
 	Extra            map[string]string `json:"extra,omitempty"` // custom fields exposed to rules
+	// Sources lists the accounts of several sources this portfolio account
+	// was merged from (package merge), the first being its own; empty when
+	// it comes from one source only.
+	Sources []Ref `json:"sources,omitempty"`
 }
 
 // Contact is a person at an account.
