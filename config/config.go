@@ -25,8 +25,11 @@ type Config struct {
 	Locale string `yaml:"locale"`
 	// Currency is the ISO 4217 code of amounts whose deals carry none
 	// (EUR, USD); empty: such amounts are shown without a currency.
-	Currency  string         `yaml:"currency"`
-	Sources   []Source       `yaml:"sources"`
+	Currency string   `yaml:"currency"`
+	Sources  []Source `yaml:"sources"`
+	// Merge joins the accounts of one company found in several sources;
+	// nil when absent.
+	Merge     *MergeConfig   `yaml:"merge"`
 	Notify    NotifyConfig   `yaml:"notify"`
 	Limits    LimitsConfig   `yaml:"limits"`
 	Evaluate  EvaluateConfig `yaml:"evaluate"`
@@ -388,6 +391,9 @@ func (c *Config) resolvePaths() {
 		if a := s.Auth; a != nil {
 			paths = append(paths, &a.TokenFile, &a.ClientSecretFile, &a.RefreshTokenFile, &a.PrivateKeyFile, &a.CertificateFile)
 		}
+	}
+	if c.Merge != nil {
+		paths = append(paths, &c.Merge.MappingFile)
 	}
 	for _, p := range paths {
 		*p = c.resolve(*p)

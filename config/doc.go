@@ -133,6 +133,20 @@
 //	        contact: NAME
 //	        account: NAME
 
+//	merge:        # one company in several sources becomes one portfolio account:
+//	              # revenue summed, activity the latest, contacts united by email
+//	              # (opted out if any copy is), owner and name from the first source
+//	              # in precedence that has them. Needs two sources or more.
+//	  by:         # automatic matches, in order: domain (equal website domains;
+//	              # gmail.com and other public domains never match), contact_email
+//	              # (a shared contact address). Two accounts of one source are
+//	              # never joined; a key held by two accounts of one source is unused.
+//	  mapping_file: # CSV, applied first: header of source names, then one company
+//	              # per row with its id in each source (blank when absent); errors
+//	              # are reported at the file's line and column
+//	  precedence: [NAME, ...] # source order for ids, names and owners. Default: the
+//	              # order of sources; unlisted sources come after in that order
+
 //	notify:       # at least one of outbox, email.api_key, slack.token
 //	  outbox:     # folder: when set, every email and Slack message is written
 //	              # there as JSON lines instead of being sent (dry run, demo)

@@ -26,6 +26,7 @@ func (c *Config) validate(d *document) {
 	for i := range c.Sources {
 		c.validateSource(d, i, seen)
 	}
+	c.validateMerge(d)
 	c.validateNotify(d)
 	c.validateLimits(d)
 	c.validateEvaluate(d)
