@@ -17,7 +17,7 @@ const (
 	StaffBlocked = 4012
 )
 
-// SeedBase is the updated_at of seeded objects (plus a second per
+// SeedBase is the updated_at of seeded objects (plus a minute per
 // object), long before any change a test makes.
 var SeedBase = time.Date(2024, 9, 1, 8, 0, 0, 0, time.UTC)
 
@@ -67,7 +67,7 @@ func (s *Server) Seed(companies, individuals, contactsPer, dealsPer, activitiesP
 	defer s.mu.Unlock()
 	s.seedStaff()
 	n := 0
-	stamp := func() string { n++; return Stamp(SeedBase.Add(time.Duration(n) * time.Second)) }
+	stamp := func() string { n++; return Stamp(SeedBase.Add(time.Duration(n) * time.Minute)) }
 	types := []string{"client", "prospect", "supplier"}
 	for i := range companies {
 		cid := s.seq[KindCompanies] + 1
@@ -140,7 +140,7 @@ func (s *Server) seedStaff() {
 }
 
 // seedDeals adds n opportunities of a company or an individual: even
-// ones won a month after SeedBase, odd ones open.
+// ones won a month after SeedBase (plus a minute per id), odd ones open.
 func (s *Server) seedDeals(key string, owner, n, contact int) {
 	for d := range n {
 		id := s.seq[KindOpportunities] + 1
@@ -157,7 +157,7 @@ func (s *Server) seedDeals(key string, owner, n, contact int) {
 		}
 		if d%2 == 0 {
 			fields["status"] = "won"
-			fields["updated_status"] = Stamp(SeedBase.Add(30 * 24 * time.Hour))
+			fields["updated_status"] = Stamp(SeedBase.Add(30*24*time.Hour + time.Duration(id)*time.Minute))
 		}
 		s.putLocked(KindOpportunities, id, fields, false)
 	}
