@@ -73,6 +73,9 @@ type Source struct {
 	Auth       *SourceAuth  `yaml:"auth"`        // nil when absent
 	Limits     SourceLimits `yaml:"limits"`
 	Fields     Fields       `yaml:"fields"`
+	// AccountID is, for sellsy, the Sellsy account's id: Sellsy numbers
+	// objects per account, so record ids include it.
+	AccountID string `yaml:"account_id"`
 }
 
 // SourceAuth holds a source's credentials. Which fields are set picks the
@@ -97,7 +100,7 @@ type SourceAuth struct {
 	TenantID         string `yaml:"tenant_id"`        // dynamics: Entra directory (tenant) id or domain
 	Certificate      Secret `yaml:"certificate"`      // dynamics: PEM certificate uploaded to the app registration
 	CertificateFile  string `yaml:"certificate_file"` // file holding certificate
-	TokenURL         string `yaml:"token_url"`        // dynamics: token endpoint override (other clouds, tests)
+	TokenURL         string `yaml:"token_url"`        // dynamics, sellsy: token endpoint override (other clouds, tests)
 	Scope            string `yaml:"scope"`            // dynamics: token scope override, default {base_url}/.default
 }
 
@@ -147,6 +150,13 @@ type SourceLimits struct {
 	// service-protection limit of 6,000 requests per user in 5 minutes
 	// (default DefaultDynamicsRequestsPer5Min).
 	RequestsPer5Min int `yaml:"requests_per_5min"`
+	// FullEvery is how often a sellsy source reads everything again to
+	// find deletions (default DefaultSellsyFullEvery).
+	FullEvery time.Duration `yaml:"full_every"`
+	// WonRescan is how far back a sellsy source reads again, on every
+	// sync, the opportunities whose status changed, to catch amount edits
+	// (default DefaultSellsyWonRescan).
+	WonRescan time.Duration `yaml:"won_rescan"`
 }
 
 // Fields maps CRM fields onto the model (DESIGN.md, "Mapping CRM fields
@@ -290,7 +300,7 @@ type HTTPConfig struct {
 
 // sourceTypes lists the known source types; each new connector adds its
 // type here.
-var sourceTypes = []string{"csv", "dynamics", "hubspot", "salesforce"}
+var sourceTypes = []string{"csv", "dynamics", "hubspot", "salesforce", "sellsy"}
 
 // DefaultSourceSchedule is the sync schedule of a source without one.
 const DefaultSourceSchedule = "@every 15m"

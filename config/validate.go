@@ -123,6 +123,8 @@ func (c *Config) validateSource(d *document, i int, seen map[string]int) {
 		validateHubSpot(d, p, s)
 	case "salesforce":
 		validateSalesforce(d, p, s)
+	case "sellsy":
+		validateSellsy(d, p, s)
 	default:
 		if hint := didYouMean(s.Type, sourceTypes); hint != "" {
 			d.addf(p+".type", "unknown source type %q%s", s.Type, hint)
@@ -151,7 +153,7 @@ func validateCSVFormat(d *document, p string, s *Source) {
 		switch {
 		case !d.has(key): // unset: the default
 		case s.Type != "csv":
-			if s.Type == "dynamics" || s.Type == "hubspot" || s.Type == "salesforce" {
+			if s.Type == "dynamics" || s.Type == "hubspot" || s.Type == "salesforce" || s.Type == "sellsy" {
 				d.addf(key, "only used by source type csv")
 			}
 		case c.value == "" && c.key == "delimiter":
