@@ -20,6 +20,11 @@
 // it is the default) and the number of data rows already delivered, so an
 // unchanged file is not read again, a file is read again when its Format
 // changes, and an interrupted pull resumes where it stopped.
+//
+// The files are a snapshot of the portfolio: a row missing from a new
+// version is a record gone. With BeginSweep set, a pull that finds any
+// file changed reads every file again inside a sweep of the source's
+// stored records, which then removes the records no file holds any more.
 package csv
 
 import (
@@ -34,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/crmsync/crmsync/connectors"
@@ -52,6 +58,12 @@ type Connector struct {
 	// Format says how the files are written; the zero Format reads UTF-8
 	// files with a detected delimiter, ISO dates and '.' decimals.
 	Format Format
+	// BeginSweep, when set, opens a sweep of the source's stored records
+	// (store.Records.BeginSweep): a pull that finds the files changed
+	// calls it and reads them all again, so the records no longer in them
+	// are removed when the sync completes. Nil: rows removed from a file
+	// stay stored.
+	BeginSweep func(ctx context.Context, at time.Time) error
 
 	source string
 	fsys   fs.FS
@@ -89,26 +101,63 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 	if err := c.Format.check(); err != nil {
 		return err
 	}
+	files, version, err := c.readAll()
+	if err != nil {
+		return err
+	}
 	wm := from.Clone()
-	for _, s := range schemas {
+	if c.BeginSweep != nil && wm[versionKey] != version {
+		if err := c.BeginSweep(ctx, time.Now()); err != nil {
+			return fmt.Errorf("csv: %w", err)
+		}
+		wm = connectors.Watermark{versionKey: version}
+	}
+	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := c.pullFile(ctx, s, wm, fn); err != nil {
+		if err := c.pullFile(ctx, f, wm, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// pullFile delivers the rows of one file not yet covered by wm.
-func (c *Connector) pullFile(ctx context.Context, s *schema, wm connectors.Watermark, fn connectors.PageFunc) error {
-	data, err := c.readFile(s)
-	if err != nil || data == nil {
-		return err
+// versionKey is the watermark entry holding the checksum of every file
+// together, when the connector sweeps.
+const versionKey = "files"
+
+// csvFile is one file read, with its checksum.
+type csvFile struct {
+	schema *schema
+	data   []byte
+	sha    string
+}
+
+// readAll reads the files present and returns them with a checksum of
+// them all.
+func (c *Connector) readAll() ([]csvFile, string, error) {
+	var files []csvFile
+	h := sha256.New()
+	for _, s := range schemas {
+		data, err := c.readFile(s)
+		if err != nil {
+			return nil, "", err
+		}
+		if data == nil {
+			continue
+		}
+		f := csvFile{schema: s, data: data, sha: c.checksum(data)}
+		files = append(files, f)
+		fmt.Fprintf(h, "%s:%s\n", s.file, f.sha)
 	}
-	sha := c.checksum(data)
-	text, err := c.Format.decode(data)
+	return files, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// pullFile delivers the rows of one file not yet covered by wm.
+func (c *Connector) pullFile(ctx context.Context, cf csvFile, wm connectors.Watermark, fn connectors.PageFunc) error {
+	s, sha := cf.schema, cf.sha
+	text, err := c.Format.decode(cf.data)
 	if err != nil {
 		return fmt.Errorf("decode %s as %v: %w", s.file, c.Format.Encoding, err)
 	}
