@@ -179,7 +179,7 @@ func (a *App) handlers(renderer *email.Renderer, conns map[string]connectors.Con
 		Sync: &workers.Syncer{Sources: conns, Records: a.Store.Records, Syncs: a.Store.Syncs, Gate: a.gate(), Queue: a.client, NS: a.ns(), Tasks: a.inspector,
 			Metrics: m, Logger: a.log, Progress: a.syncs.record},
 		Evaluate: &workers.Evaluator{Records: a.Store.Records, Passes: a.Store.Passes, Syncs: a.Store.Syncs, Rules: a.Rules, Planner: planner, Queue: a.client, NS: a.ns(), Gate: a.gate(), Tasks: a.inspector,
-			Metrics: m, Logger: a.log, Limits: passLimits(cfg)},
+			Metrics: m, Logger: a.log, Limits: passLimits(cfg), Merge: cfg.MergeRules()},
 		Email:   deliverer(notify.Email),
 		Slack:   deliverer(notify.Slack),
 		Actions: &workers.Actions{Passes: a.Store.Passes, Records: a.Store.Records, Logger: a.log},
@@ -254,8 +254,20 @@ func (a *App) ResolveAccount(ctx context.Context, id string) string {
 	}
 	for _, c := range candidates {
 		if _, ok, err := a.Store.Records.Client(ctx, c); err == nil && ok {
-			return c
+			return a.mergedInto(ctx, c)
 		}
+	}
+	return id
+}
+
+// mergedInto returns the portfolio account id stands for: the primary of
+// the accounts the latest pass merged it with (config merge), else id.
+func (a *App) mergedInto(ctx context.Context, id string) string {
+	if a.Config.Merge == nil {
+		return id
+	}
+	if g, err := a.Store.Records.MergeGroup(ctx, id); err == nil && len(g) > 0 {
+		return g[0]
 	}
 	return id
 }

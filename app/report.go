@@ -129,6 +129,13 @@ func PrintReport(w io.Writer, res *PassResult, opts ReportOptions) error {
 	for _, s := range r.Stale {
 		p.f("  stale source %s: %s\n", s.Source, staleNote(s, loc))
 	}
+	if m := r.Merge; m != nil {
+		p.f("  merged sources: %d accounts read, %d joined into %d portfolio accounts", m.Accounts, m.Merged+m.Groups, m.Groups)
+		if m.Conflicts > 0 || m.UnknownIDs > 0 {
+			p.f("; %d joins refused (two accounts of one source), %d mapping ids unknown: see the log", m.Conflicts, m.UnknownIDs)
+		}
+		p.f("\n")
+	}
 	if opts.Portfolio {
 		printPortfolio(p, r, locale.For(opts.Locale), opts.Currency)
 		p.f("\n")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/crmsync/crmsync/merge"
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/rules"
@@ -19,6 +20,15 @@ import (
 
 // portfolio is the synced portfolio a pass reads.
 type portfolio interface {
+	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
+	AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error)
+	Clients(ctx context.Context, ids []string) ([]model.Client, error)
+	SaveMergeGroups(ctx context.Context, g map[string][]string) error
+}
+
+// accounts is what a pass reads of the portfolio: the store's records,
+// or a merge.View of them.
+type accounts interface {
 	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
 	AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error)
 	Clients(ctx context.Context, ids []string) ([]model.Client, error)
@@ -93,6 +103,8 @@ type Report struct {
 	// Stale are the sources whose data the pass used although their syncs
 	// have not completed for longer than their stale_after.
 	Stale []StaleSource `json:"stale,omitempty"`
+	// Merge says what merging sources joined; nil without a merge section.
+	Merge *merge.Stats `json:"merge,omitempty"`
 }
 
 // StaleSource is a source a pass used while stale.
@@ -142,6 +154,9 @@ type Evaluator struct {
 	ShardSize int
 	// Limits caps what one pass sends (limits.per_pass); zero: no cap.
 	Limits PassLimits
+	// Merge joins one company's accounts of several sources into one
+	// portfolio account (config merge); nil: every account is its own.
+	Merge *merge.Rules
 }
 
 // DefaultShardSize is the number of accounts of a shard.
@@ -245,6 +260,9 @@ func (e *Evaluator) begin(ctx context.Context, pass string, now time.Time) (*pas
 	if err != nil {
 		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
 	}
+	if err := e.Records.SaveMergeGroups(ctx, doc.Merge); err != nil {
+		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
+	}
 	if doc.Baseline, err = e.activate(ctx, pass); err != nil {
 		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
 	}
@@ -286,6 +304,12 @@ type passDoc struct {
 	// Baseline names the rules with activation: baseline that this pass
 	// activates: their matches now are their baseline.
 	Baseline map[string]bool `json:"baseline,omitempty"`
+	// Merge are the groups of accounts the pass reads as one (Evaluator.
+	// Merge), fixed at planning so that every shard merges alike.
+	Merge      merge.Groups `json:"merge,omitempty"`
+	MergeStats *merge.Stats `json:"merge_stats,omitempty"`
+
+	view *merge.View // the portfolio through Merge, built once per process
 }
 
 // plan reads the whole portfolio once: the samples segmentation needs, the
@@ -293,8 +317,11 @@ type passDoc struct {
 func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*passDoc, error) {
 	doc := &passDoc{Pass: pass, Now: now, StartedAt: time.Now(), ABC: map[string]*ClassStats{"A": {}, "B": {}, "C": {}}}
 	size := cmp.Or(e.ShardSize, DefaultShardSize)
+	if err := e.planMerge(ctx, doc); err != nil {
+		return nil, err
+	}
 	var samples []rules.Sample
-	err := e.Records.EachClient(ctx, 500, func(c model.Client) error {
+	err := e.portfolio(doc).EachClient(ctx, 500, func(c model.Client) error {
 		if len(samples)%size == 0 {
 			doc.Bounds = append(doc.Bounds, c.Account.ID)
 		}
@@ -331,6 +358,7 @@ func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*pass
 func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardResult) (*Report, error) {
 	rep := newReport(doc.Pass, doc.Now)
 	rep.StartedAt, rep.Accounts, rep.Revenue, rep.ABC, rep.Stale = doc.StartedAt, doc.Accounts, doc.Revenue, doc.ABC, doc.Stale
+	rep.Merge = doc.MergeStats
 	for _, r := range results {
 		rep.RuleErrors += r.RuleErrors
 		for k, v := range r.Flags {

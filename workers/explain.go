@@ -18,6 +18,7 @@ type AccountExplanation struct {
 	AccountID string              `json:"account_id"`
 	Account   string              `json:"account"`
 	Owner     string              `json:"owner,omitempty"`
+	Sources   []string            `json:"sources,omitempty"` // merged from (config merge)
 	Features  map[string]any      `json:"features"`
 	Rules     []rules.Explanation `json:"rules"`
 }
@@ -45,7 +46,11 @@ func (e *UnknownAccountError) Error() string {
 // explains every rule on it. An account that is not in the portfolio is
 // an *UnknownAccountError.
 func (e *Evaluator) Explain(ctx context.Context, now time.Time, accountID string) (*AccountExplanation, error) {
-	cs, err := e.Records.Clients(ctx, []string{accountID})
+	doc, err := e.plan(ctx, "preview", now)
+	if err != nil {
+		return nil, fmt.Errorf("explain: %w", err)
+	}
+	cs, err := e.portfolio(doc).Clients(ctx, []string{accountID})
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
@@ -57,14 +62,10 @@ func (e *Evaluator) Explain(ctx context.Context, now time.Time, accountID string
 		return nil, &UnknownAccountError{ID: accountID, Suggestions: sugg}
 	}
 	c := cs[0]
-	doc, err := e.plan(ctx, "preview", now)
-	if err != nil {
-		return nil, fmt.Errorf("explain: %w", err)
-	}
 	f := rules.Compute(now, &c)
 	doc.Segmenter.Apply(c.Account.ID, &f)
 	x := &AccountExplanation{
-		AccountID: c.Account.ID, Account: c.Account.Name, Features: f.Map(),
+		AccountID: c.Account.ID, Account: c.Account.Name, Sources: accountSources(c.Account.Sources), Features: f.Map(),
 		Rules: e.Rules.Explain(now, &c, f),
 	}
 	if c.Owner != nil {

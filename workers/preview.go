@@ -26,16 +26,19 @@ type PreviewFilter struct {
 // Flag is one rule firing on one account in a preview: why it fired, what
 // would be sent, and what would hold messages back.
 type Flag struct {
-	Rule       string            `json:"rule"`
-	Severity   string            `json:"severity"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	AccountID  string            `json:"account_id"`
-	Account    string            `json:"account"`
-	Owner      string            `json:"owner,omitempty"` // the owner's email, else name
-	Expression string            `json:"expression"`
-	Features   map[string]any    `json:"features"`
-	HeldBack   []string          `json:"held_back,omitempty"` // Skip* reasons, some with a detail: "cooldown until ...", "invalid_email name@mail"
-	Messages   []notify.Message  `json:"messages,omitempty"`  // rendered exactly as they would be sent
+	Rule      string            `json:"rule"`
+	Severity  string            `json:"severity"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	AccountID string            `json:"account_id"`
+	Account   string            `json:"account"`
+	// Sources are the accounts of several sources this one was merged
+	// from (config merge), its own first; empty when it has one source.
+	Sources    []string         `json:"sources,omitempty"`
+	Owner      string           `json:"owner,omitempty"` // the owner's email, else name
+	Expression string           `json:"expression"`
+	Features   map[string]any   `json:"features"`
+	HeldBack   []string         `json:"held_back,omitempty"` // Skip* reasons, some with a detail: "cooldown until ...", "invalid_email name@mail"
+	Messages   []notify.Message `json:"messages,omitempty"`  // rendered exactly as they would be sent
 	// Deferred are the messages limits.per_pass leaves to a later pass,
 	// rendered as this pass would have sent them.
 	Deferred []notify.Message `json:"deferred,omitempty"`
@@ -62,7 +65,7 @@ func (e *Evaluator) Preview(ctx context.Context, now time.Time, flt PreviewFilte
 		return nil, fmt.Errorf("preview: %w", err)
 	}
 	pv := &preview{flt: flt, byCand: map[*candidate]int{}}
-	err = e.Records.EachClient(ctx, 500, func(c model.Client) error {
+	err = e.portfolio(doc).EachClient(ctx, 500, func(c model.Client) error {
 		f := rules.Compute(now, &c)
 		doc.Segmenter.Apply(c.Account.ID, &f)
 		return e.previewClient(ctx, pp, &scored{c: c, f: f}, pv)
@@ -104,7 +107,7 @@ type preview struct {
 
 // shows reports whether the filter keeps rule's flag on client c.
 func (flt PreviewFilter) shows(c *model.Client, rule string) bool {
-	if flt.Rule != "" && rule != flt.Rule || flt.AccountID != "" && c.Account.ID != flt.AccountID {
+	if flt.Rule != "" && rule != flt.Rule || flt.AccountID != "" && !isAccount(c, flt.AccountID) {
 		return false
 	}
 	if flt.Owner == "" {
@@ -112,6 +115,12 @@ func (flt PreviewFilter) shows(c *model.Client, rule string) bool {
 	}
 	o := c.Owner
 	return o != nil && (flt.ownedBy(o.Email, o.Name) || strings.EqualFold(o.ID, flt.Owner) || strings.EqualFold(o.ExternalID, flt.Owner))
+}
+
+// isAccount reports whether id is c's, or one of the accounts c was
+// merged from.
+func isAccount(c *model.Client, id string) bool {
+	return c.Account.ID == id || slices.ContainsFunc(c.Account.Sources, func(r model.Ref) bool { return r.ID == id })
 }
 
 // ownedBy reports whether the filter's owner is the one with email or
@@ -204,7 +213,7 @@ func (e *Evaluator) previewClient(ctx context.Context, pp *passPlan, s *scored, 
 		shown := pv.flt.shows(c, m.Rule.Name)
 		fl := Flag{
 			Rule: m.Rule.Name, Severity: m.Rule.Severity, Labels: m.Rule.Labels, AccountID: c.Account.ID, Account: c.Account.Name,
-			Owner: ownerOf(c), Expression: m.Rule.When, Features: s.f.Map(),
+			Sources: accountSources(c.Account.Sources), Owner: ownerOf(c), Expression: m.Rule.When, Features: s.f.Map(),
 		}
 		if fires[m.Rule.Name] == notFiring {
 			fl.HeldBack = append(fl.HeldBack, waits[m.Rule.Name])

@@ -62,15 +62,16 @@ type scored struct {
 // batch at a time.
 func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn func([]scored) error) error {
 	from, to := doc.Bounds[i], ""
+	recs := e.portfolio(doc)
 	if i+1 < len(doc.Bounds) {
 		to = doc.Bounds[i+1]
 	}
 	for {
-		ids, err := e.Records.AccountIDRange(ctx, from, to, 500)
+		ids, err := recs.AccountIDRange(ctx, from, to, 500)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		clients, err := e.Records.Clients(ctx, ids)
+		clients, err := recs.Clients(ctx, ids)
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if st.Embedded() {
 		fmt.Fprintln(stderr, "crmsync history: no redis.url configured: the in-memory store is empty")
 	}
-	entries, err := history(ctx, st, cfg, *account, *contact)
+	entries, group, err := history(ctx, st, cfg, *account, *contact)
 	if err != nil {
 		return err
 	}
@@ -48,29 +48,47 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		enc.SetIndent("", "  ")
 		return enc.Encode(entries)
 	}
+	if len(group) > 0 {
+		fmt.Fprintf(stdout, "%s is one portfolio account merged from %s (config merge)\n", group[0], strings.Join(group, " + "))
+	}
 	printHistory(stdout, entries, *path)
 	return nil
 }
 
 // history reads the entries of an account (trying each source's prefix
-// when the id has none) or of a contact.
-func history(ctx context.Context, st *store.Store, cfg *config.Config, account, contact string) ([]store.Entry, error) {
+// when the id has none) or of a contact. An account the latest pass
+// merged with others (config merge) is read under all their ids, and
+// group lists them, primary first.
+func history(ctx context.Context, st *store.Store, cfg *config.Config, account, contact string) (entries []store.Entry, group []string, err error) {
 	if contact != "" {
-		return st.Ledger.HistoryByRecipient(ctx, strings.ToLower(contact))
+		entries, err = st.Ledger.HistoryByRecipient(ctx, strings.ToLower(contact))
+		return entries, nil, err
 	}
 	ids := []string{account}
 	for _, s := range cfg.Sources {
 		ids = append(ids, s.Name+":"+account)
 	}
-	var all []store.Entry
 	for _, id := range ids {
+		if group, err = st.Records.MergeGroup(ctx, id); err != nil || group != nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	seen := map[string]bool{}
+	for _, id := range append(ids, group...) {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
 		e, err := st.Ledger.History(ctx, id)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		all = append(all, e...)
+		entries = append(entries, e...)
 	}
-	return all, nil
+	return entries, group, nil
 }
 
 // printHistory prints entries, one line each with their details below;

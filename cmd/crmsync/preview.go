@@ -240,7 +240,9 @@ func printPreview(w io.Writer, res *previewResult, full bool) {
 		if x.Owner != "" {
 			fmt.Fprintf(w, "  (owner %s)", x.Owner)
 		}
-		fmt.Fprintf(w, "\n    features: %s\n", app.FormatFeatures(x.Features))
+		fmt.Fprintln(w)
+		printSources(w, x.Sources)
+		fmt.Fprintf(w, "    features: %s\n", app.FormatFeatures(x.Features))
 		for _, e := range res.Explanations {
 			fmt.Fprintf(w, "  %s\n", e)
 		}
@@ -354,6 +356,7 @@ func printRuleGroup(w io.Writer, g ruleGroup, full bool) {
 	}
 	for _, f := range g.flags {
 		fmt.Fprintf(w, "  %s  %s\n", f.AccountID, f.Account)
+		printSources(w, f.Sources)
 		fmt.Fprintf(w, "    with: %s\n", app.FormatFeatures(f.Features))
 		printFlagBody(w, f, full)
 	}
@@ -363,6 +366,13 @@ func printRuleGroup(w io.Writer, g ruleGroup, full bool) {
 	for _, f := range g.digests {
 		fmt.Fprintf(w, "  %s\n", f.Account)
 		printFlagBody(w, f, full)
+	}
+}
+
+// printSources prints the accounts a merged account is made of.
+func printSources(w io.Writer, sources []string) {
+	if len(sources) > 0 {
+		fmt.Fprintf(w, "    merged from: %s\n", strings.Join(sources, " + "))
 	}
 }
 
