@@ -49,6 +49,8 @@ func buildConnectors(ctx context.Context, cfg *config.Config, tokens refreshToke
 			c, err = newHubSpot(ctx, s, tokens, l)
 		case "salesforce":
 			c, err = newSalesforce(ctx, s, tokens, l)
+		case "sellsy":
+			c, err = newSellsy(ctx, s, tokens, sw, l)
 		default:
 			err = fmt.Errorf("unknown source type %q", s.Type)
 		}
