@@ -15,8 +15,12 @@ import (
 type fixed []model.Client
 
 func (f fixed) EachClient(_ context.Context, _ int, fn func(model.Client) error) error {
-	s := slices.Clone(f)
-	slices.SortFunc(s, func(a, b model.Client) int { return strings.Compare(a.Account.ID, b.Account.ID) })
+	byID := func(a, b model.Client) int { return strings.Compare(a.Account.ID, b.Account.ID) }
+	s := f
+	if !slices.IsSortedFunc(s, byID) {
+		s = slices.Clone(f)
+		slices.SortFunc(s, byID)
+	}
 	for _, c := range s {
 		if err := fn(c); err != nil {
 			return err
