@@ -27,9 +27,14 @@ const (
 	fakeActivities  = 1
 )
 
-// seededFake starts a fake with a generated account.
+// seededFake starts a fake with a generated account; unless o sets
+// them, its quotas are too high to pace the tests (TestQuotaPacing and
+// the benchmarks use the real ones).
 func seededFake(t testing.TB, o sellsyfake.Options) *sellsyfake.Server {
 	t.Helper()
+	if o.SecondQuota == 0 && o.MinuteQuota == 0 {
+		o.SecondQuota, o.MinuteQuota = 1e6, 1e6
+	}
 	s := sellsyfake.New(o)
 	t.Cleanup(s.Close)
 	if err := s.Seed(fakeCompanies, fakeIndividuals, fakeContactsPer, fakeDealsPer, fakeActivities); err != nil {
