@@ -137,7 +137,9 @@
 //
 //	account               id, name, domain, lifecycle, timezone, created_at,
 //	                      last_activity_at (the account record's own), extra (map of
-//	                      custom fields: account.extra.industry; "" when missing), url
+//	                      custom fields: account.extra.industry; "" when missing), url,
+//	                      sources (names of the sources it comes from, several when
+//	                      merged: "sellsy" in account.sources)
 //	owner                 id, name, email ("" when the account has no owner)
 //	contacts              list of {id, name, email, opt_out, primary, title, last_activity_at}
 //	revenue_12m, revenue_prev_12m, revenue_trend   float

@@ -29,6 +29,8 @@ type env struct {
 	Lifecycle         string              `expr:"lifecycle"`
 	Now               time.Time           `expr:"now"`
 	DaysSince         func(time.Time) int `expr:"days_since"`
+
+	srcs []string // backs Account.Sources
 }
 
 // accountEnv is the account as expressions see it.
@@ -42,6 +44,9 @@ type accountEnv struct {
 	LastActivityAt time.Time         `expr:"last_activity_at"`
 	Extra          map[string]string `expr:"extra"`
 	URL            string            `expr:"url"`
+	// Sources names the sources the account comes from: one, or several
+	// when merged (config merge).
+	Sources []string `expr:"sources"`
 }
 
 // rfmEnv is the RFM scores and segment as expressions see them.
@@ -145,8 +150,20 @@ func (e *env) fillAccount(a *model.Account) {
 	e.Account = accountEnv{
 		ID: a.ID, Name: a.Name, Domain: a.Domain, Lifecycle: string(a.Lifecycle),
 		TimeZone: a.TimeZone, CreatedAt: a.CreatedAt, LastActivityAt: a.LastActivityAt,
-		Extra: a.Extra, URL: a.URL,
+		Extra: a.Extra, URL: a.URL, Sources: e.sources(a),
 	}
+}
+
+// sources lists the sources of a, reusing e's slice.
+func (e *env) sources(a *model.Account) []string {
+	e.srcs = e.srcs[:0]
+	if len(a.Sources) == 0 {
+		return append(e.srcs, a.Source)
+	}
+	for _, r := range a.Sources {
+		e.srcs = append(e.srcs, r.Source)
+	}
+	return e.srcs
 }
 
 // fillOwner sets e.Owner from o, to zero values when o is nil.

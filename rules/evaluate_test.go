@@ -120,6 +120,8 @@ func TestExpressionEnv(t *testing.T) {
 		Owner: &model.Owner{Ref: model.NewRef("hs", "o1"), Name: "Rep", Email: "rep@acme.test"},
 	}
 	noDeals := &model.Client{Account: model.Account{CreatedAt: ago(10 * day)}}
+	merged := &model.Client{Account: model.Account{Ref: model.NewRef("sellsy", "9"), CreatedAt: ago(10 * day),
+		Sources: []model.Ref{model.NewRef("sellsy", "9"), model.NewRef("hs", "42")}}}
 	tests := []struct {
 		when   string
 		client *model.Client
@@ -129,6 +131,8 @@ func TestExpressionEnv(t *testing.T) {
 		{`account.lifecycle == "customer" && lifecycle == "customer"`, c, true},
 		{`account.timezone == "Europe/Paris" && account.url == "https://crm.test/42"`, c, true},
 		{`account.extra.industry == "saas"`, c, true},
+		{`account.sources == ["hs"] && "hs" in account.sources`, c, true},
+		{`account.sources == ["sellsy", "hs"] && len(account.sources) > 1`, merged, true},
 		{`account.extra["missing"] == "" && account.extra.other == ""`, c, true},
 		{`days_since(account.last_activity_at) == 50 && days_since(account.created_at) == 400`, c, true},
 		{`now - account.created_at > days(399) && now - account.created_at < days(401)`, c, true},

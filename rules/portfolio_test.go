@@ -103,6 +103,7 @@ var bareClientExpressions = []string{
 	`account.id == "t:bare" && account.name == "" && account.domain == "" && account.lifecycle == ""`,
 	`account.timezone == "" && account.url == "" && account.extra.industry == "" && len(account.extra) == 0`,
 	`account.created_at.IsZero() && account.last_activity_at.IsZero()`,
+	`account.sources == ["t"]`,
 	`owner.id == "" && owner.name == "" && owner.email == ""`,
 	`len(contacts) == 0 && none(contacts, .id != "" || .name != "" || .email != "" || .opt_out || .primary || .title != "" || days_since(.last_activity_at) > 0)`,
 	`revenue_12m == 0 && revenue_prev_12m == 0 && revenue_trend == 1`,
