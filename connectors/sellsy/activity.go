@@ -272,4 +272,3 @@ func (p *puller) reread(ctx context.Context, key string) error {
 	}
 	return p.emit(ctx, page)
 }
-

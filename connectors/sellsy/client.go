@@ -170,9 +170,6 @@ func (q *quota) stop() (time.Time, bool) {
 
 // Wait implements crmhttp.Limiter.
 func (q *quota) Wait(ctx context.Context) error {
-	if at, ok := q.stop(); ok {
-		return &connectors.StopError{Reason: "sellsy daily quota reached (X-Quota-Remaining-By-Day)", Resume: at}
-	}
 	q.mu.Lock()
 	d, reason := q.until.Sub(q.now()), q.reason
 	q.mu.Unlock()
@@ -218,6 +215,9 @@ func (c *Connector) call(ctx context.Context, method, path string, q url.Values,
 		if data, err = json.Marshal(body); err != nil {
 			return err
 		}
+	}
+	if at, ok := c.quota.stop(); ok {
+		return &connectors.StopError{Reason: "sellsy daily quota down to the reserve (X-Quota-Remaining-By-Day)", Resume: at}
 	}
 	link := c.api + path
 	if len(q) > 0 {

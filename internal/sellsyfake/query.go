@@ -126,7 +126,11 @@ func compileFilters(spec searchSpec, filters map[string]json.RawMessage) (func(s
 				details["filters."+key] = "This value should be an object with match."
 				continue
 			}
-			preds = append(preds, func(rec *record) bool { return matches(rec.fields[key], m.Match) })
+			field := key
+			if key == "peoples" { // the filter is plural, the field is not
+				field = "people"
+			}
+			preds = append(preds, func(rec *record) bool { return matches(rec.fields[field], m.Match) })
 		default:
 			details["filters."+key] = "This field was not expected."
 		}

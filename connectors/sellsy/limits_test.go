@@ -1,0 +1,115 @@
+package sellsy
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/sellsyfake"
+)
+
+// TestDailyQuotaStopsAndResumes: when X-Quota-Remaining-By-Day falls to
+// the reserve, the pull stops before a 429 with a StopError resuming the
+// next day; every page before it carried its watermark, and the next pull
+// resumes there rather than from the start.
+func TestDailyQuotaStopsAndResumes(t *testing.T) {
+	s := seededFake(t, sellsyfake.Options{DayQuota: 20})
+	opts := fakeOptions(s)
+	opts.DailyReserve = 2
+	c := newConnector(t, opts)
+	first, err := pull(t, c, nil)
+	stop, ok := connectors.AsStop(err)
+	if !ok {
+		t.Fatalf("pull = %v, want a StopError", err)
+	}
+	tomorrow := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	if !stop.Resume.Equal(tomorrow) || s.Throttled() != 0 {
+		t.Errorf("stop %v with %d 429s; want a resume at %s and no 429", stop, s.Throttled(), tomorrow)
+	}
+	if n := apiRequests(s); n != 18 {
+		t.Errorf("%d requests before the stop, want 18 (20 less the reserve of 2)", n)
+	}
+	if _, err := pull(t, c, first.last()); err == nil {
+		t.Error("a pull before the resume time succeeded")
+	} else if again, ok := connectors.AsStop(err); !ok || !again.Resume.Equal(stop.Resume) {
+		t.Errorf("a pull before the resume time = %v, want the same stop", err)
+	}
+	if n := apiRequests(s); n != 18 {
+		t.Errorf("a pull before the resume time sent %d requests", n-18)
+	}
+	// The next day: a new quota, a new process.
+	s.SetQuotas(0, 0, 1e6)
+	s.ResetLog()
+	rest, err := pull(t, newConnector(t, opts), first.last())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, got := range []*collected{first, rest} {
+		for _, a := range got.batch.Accounts {
+			seen[a.ID] = true
+		}
+	}
+	if len(seen) != fakeCompanies+fakeIndividuals {
+		t.Errorf("the two pulls handed %d distinct accounts, want %d", len(seen), fakeCompanies+fakeIndividuals)
+	}
+	full, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest.batch.Accounts) >= len(full.batch.Accounts) && len(rest.batch.Contacts) >= len(full.batch.Contacts) {
+		t.Errorf("the resumed pull read everything again (%d accounts, %d contacts)", len(rest.batch.Accounts), len(rest.batch.Contacts))
+	}
+}
+
+// TestQuotaPacing: with the fake enforcing per-second and per-minute
+// quotas (windows shortened alike on both sides), the headers keep the
+// pull under them: no 429.
+func TestQuotaPacing(t *testing.T) {
+	s := seededFake(t, sellsyfake.Options{SecondQuota: 6, MinuteQuota: 20, Second: 10 * time.Millisecond, Minute: 100 * time.Millisecond})
+	opts := fakeOptions(s)
+	opts.Second, opts.Minute = 10*time.Millisecond, 100*time.Millisecond
+	got, err := pull(t, newConnector(t, opts), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFull(t, got)
+	if n := s.Throttled(); n != 0 {
+		t.Errorf("%d requests answered 429, want none", n)
+	}
+}
+
+// TestQuota429Waits: when another integration has spent the minute's
+// quota, the first request answers 429; the pull waits for the next
+// window, retries and goes on paced by the headers.
+func TestQuota429Waits(t *testing.T) {
+	const minute = 300 * time.Millisecond
+	s := seededFake(t, sellsyfake.Options{SecondQuota: 1e6, MinuteQuota: 30, Minute: minute})
+	opts := fakeOptions(s)
+	opts.Minute = minute
+	// The other integration spends the window (refused requests count).
+	for spent := false; !spent; {
+		resp, err := s.Client().Get(s.URL() + "/v2/staffs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		spent = resp.StatusCode == http.StatusTooManyRequests
+	}
+	s.ResetLog()
+	got, err := pull(t, newConnector(t, opts), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFull(t, got)
+	throttled := 0
+	for _, r := range s.Requests() {
+		if r.Status == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	if throttled != 1 {
+		t.Errorf("%d of the pull's requests answered 429, want the first one only", throttled)
+	}
+}
