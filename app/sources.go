@@ -42,7 +42,7 @@ func buildConnectors(ctx context.Context, cfg *config.Config, tokens refreshToke
 		var err error
 		switch s.Type {
 		case "csv":
-			c, err = newCSV(s, l)
+			c, err = newCSV(s, sw, l)
 		case "dynamics":
 			c, err = newDynamics(s, sw, l)
 		case "hubspot":
@@ -72,13 +72,16 @@ func CheckSources(cfg *config.Config) error {
 }
 
 // newCSV builds a csv source's connector with the format of its files.
-func newCSV(s config.Source, log *slog.Logger) (connectors.Connector, error) {
+func newCSV(s config.Source, sw sweeps, log *slog.Logger) (connectors.Connector, error) {
 	format, err := csv.ParseFormat(s.Delimiter, s.Encoding, s.DateFormat, s.Decimal) // validated by config
 	if err != nil {
 		return nil, err
 	}
 	c := csv.New(s.Name, os.DirFS(s.Path), log)
 	c.Format = format
+	if sw != nil {
+		c.BeginSweep = func(ctx context.Context, at time.Time) error { return sw.BeginSweep(ctx, s.Name, at) }
+	}
 	return c, nil
 }
 
