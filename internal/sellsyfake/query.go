@@ -38,7 +38,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, kind string, bod
 		id, _ := strconv.Atoi(parts[1])
 		s.serveLinks(w, r, id)
 	case kind == KindStaffs && r.Method == http.MethodGet:
-		s.serveList(w, r, kind, nil)
+		s.serveList(w, r, kind, nil, nil)
 	case parts[len(parts)-1] == "search" && r.Method == http.MethodPost:
 		s.serveSearch(w, r, kind, body)
 	case len(parts) == 2 && isID(parts[1]) && r.Method == http.MethodGet:
@@ -75,7 +75,10 @@ func (s *Server) serveLinks(w http.ResponseWriter, r *http.Request, contact int)
 	}
 	ids := slices.Clone(s.links[contact])
 	s.mu.Unlock()
-	s.serveList(w, r, KindLinks, func(kind string, rec *record) bool { return slices.Contains(ids, rec.id) })
+	if ids == nil {
+		ids = []int{}
+	}
+	s.serveList(w, r, KindLinks, nil, ids)
 }
 
 // serveSearch answers POST /{kind}/search.
@@ -97,7 +100,7 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request, kind string
 		writeError(w, http.StatusBadRequest, "Validation error", "validation_error", details)
 		return
 	}
-	s.serveList(w, r, kind, keep)
+	s.serveList(w, r, kind, keep, nil)
 }
 
 // compileFilters checks a search's filters against spec and returns the
@@ -234,8 +237,9 @@ func parseListQuery(q url.Values, spec searchSpec) (listQuery, map[string]string
 	return lq, details
 }
 
-// serveList answers one page of the objects of kind that keep accepts.
-func (s *Server) serveList(w http.ResponseWriter, r *http.Request, kind string, keep func(string, *record) bool) {
+// serveList answers one page of the objects of kind that keep accepts,
+// among those of ids when ids is not nil.
+func (s *Server) serveList(w http.ResponseWriter, r *http.Request, kind string, keep func(string, *record) bool, ids []int) {
 	spec := specs[kind]
 	lq, details := parseListQuery(r.URL.Query(), spec)
 	if len(details) > 0 {
@@ -248,8 +252,20 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, kind string, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	candidates := s.data[source].sorted
+	if ids != nil {
+		candidates = func() []*record {
+			var out []*record
+			for _, id := range ids {
+				if rec := s.data[source].byID[id]; rec != nil {
+					out = append(out, rec)
+				}
+			}
+			return out
+		}
+	}
 	var all []*record
-	for _, rec := range s.data[source].sorted() {
+	for _, rec := range candidates() {
 		if keep == nil || keep(kind, rec) {
 			all = append(all, rec)
 		}
