@@ -27,6 +27,7 @@ func TestErrorBodies(t *testing.T) {
 		{status: http.StatusForbidden, times: 1, auth: true, contains: "read scopes"},
 		{status: http.StatusNotFound, times: 1, contains: "HTTP 404 not_found"},
 		{status: http.StatusConflict, times: 1, contains: "HTTP 409 conflict"},
+		{status: http.StatusRequestEntityTooLarge, times: 1, contains: "HTTP 413 payload_too_large"},
 		{status: http.StatusUnauthorized, times: 1, ok: true},
 		{status: http.StatusUnauthorized, times: 2, auth: true, contains: "authentication_error"},
 		{status: http.StatusInternalServerError, times: 2, ok: true},

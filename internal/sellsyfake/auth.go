@@ -123,15 +123,16 @@ func writeError(w http.ResponseWriter, status int, message, context string, deta
 
 // Messages and contexts of the faults FailNext injects.
 var faultBodies = map[int][2]string{
-	http.StatusBadRequest:          {"Validation error", "validation_error"},
-	http.StatusUnauthorized:        {"Unauthorized", "authentication_error"},
-	http.StatusPaymentRequired:     {"Quota of your plan reached", "plan_quota_reached"},
-	http.StatusForbidden:           {"Forbidden", "insufficient_privileges"},
-	http.StatusNotFound:            {"Not found", "not_found"},
-	http.StatusConflict:            {"Conflict", "conflict"},
-	http.StatusTooManyRequests:     {"Too many requests", "quota_exceeded"},
-	http.StatusInternalServerError: {"Internal server error", "internal_error"},
-	http.StatusServiceUnavailable:  {"Service unavailable", "service_unavailable"},
+	http.StatusBadRequest:            {"Validation error", "validation_error"},
+	http.StatusUnauthorized:          {"Unauthorized", "authentication_error"},
+	http.StatusPaymentRequired:       {"Quota of your plan reached", "plan_quota_reached"},
+	http.StatusForbidden:             {"Forbidden", "insufficient_privileges"},
+	http.StatusNotFound:              {"Not found", "not_found"},
+	http.StatusConflict:              {"Conflict", "conflict"},
+	http.StatusRequestEntityTooLarge: {"Payload too large", "payload_too_large"},
+	http.StatusTooManyRequests:       {"Too many requests", "quota_exceeded"},
+	http.StatusInternalServerError:   {"Internal server error", "internal_error"},
+	http.StatusServiceUnavailable:    {"Service unavailable", "service_unavailable"},
 }
 
 // writeFault answers an injected failure with its documented body.
