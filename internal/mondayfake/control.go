@@ -1,0 +1,145 @@
+package mondayfake
+
+import (
+	"maps"
+	"time"
+)
+
+// OnRequest sets a hook called for each authorized request, with its
+// kind (Request.Kind) and how many of that kind came so far (1 for the
+// first), before it is answered. It runs without the Server's lock, so it
+// may change items: between the pages of a sync, for example.
+func (s *Server) OnRequest(hook func(kind string, n int)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = hook
+}
+
+// FailNext makes the next n authorized requests answer status with an
+// error body.
+func (s *Server) FailNext(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failNext = append(s.failNext, fault{status: status})
+	}
+}
+
+// FailNextCode makes the next authorized request answer the error code
+// (CodeFieldLimit, CodeIPRateLimit, CodeConcurrency,
+// CodeRateLimitExceeded, CodeLegacyComplexity, or any other code, sent
+// at HTTP status, 200 when 0) with monday's body for it.
+func (s *Server) FailNextCode(code string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = append(s.failNext, fault{code: code, status: status})
+}
+
+// DenyBoard makes reads of a board answer UserUnauthorizedException;
+// AllowBoard lifts it.
+func (s *Server) DenyBoard(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[id] = true
+}
+
+// AllowBoard lifts a DenyBoard.
+func (s *Server) AllowBoard(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.denied, id)
+}
+
+// AddToken accepts a token (an OAuth app's access token, say).
+func (s *Server) AddToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[token] = true
+}
+
+// RevokeToken refuses a token from now on (401 Not Authenticated): the
+// user regenerated it, or uninstalled the OAuth app.
+func (s *Server) RevokeToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.tokens, token)
+}
+
+// ExpireCursors expires every open cursor: next_items_page answers
+// CursorExpiredError for them.
+func (s *Server) ExpireCursors() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.cursors)
+}
+
+// SetLimits changes the complexity budget per window and the daily
+// limit from now on (a budget ≤ 0 keeps the current one; a daily limit
+// < 0 keeps it, 0 lifts it).
+func (s *Server) SetLimits(budget int, window time.Duration, daily int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if budget > 0 {
+		s.opts.Budget = budget
+	}
+	if window > 0 {
+		s.opts.Window = window
+	}
+	if daily >= 0 {
+		s.opts.DailyLimit = daily
+	}
+}
+
+// TruncateEvery cuts every n-th 200 answer at half its length (see
+// internal/faults); 0 stops cutting.
+func (s *Server) TruncateEvery(n int) { s.cuts.Every(n) }
+
+// Count returns how many authorized requests of kind came.
+func (s *Server) Count(kind string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[kind]
+}
+
+// Statuses returns how many answers the Server sent per HTTP status.
+func (s *Server) Statuses() map[int]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.statuses)
+}
+
+// Requests returns the requests received so far, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.log...)
+}
+
+// ResetLog forgets the requests received (not the counts).
+func (s *Server) ResetLog() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = nil
+}
+
+// BudgetErrors returns how many queries were refused
+// COMPLEXITY_BUDGET_EXHAUSTED.
+func (s *Server) BudgetErrors() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.budgetErrs
+}
+
+// Spent returns the complexity points charged since the Server started.
+func (s *Server) Spent() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.totalSpent
+}
+
+// Options returns the options the Server runs with, defaults filled in.
+func (s *Server) Options() Options {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts
+}
