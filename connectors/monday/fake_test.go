@@ -330,7 +330,7 @@ func TestBudgetExhaustedRetried(t *testing.T) {
 	s := newFake(t, mondayfake.Options{Window: 60 * unit, Second: unit}, 600)
 	s.OnRequest(func(kind string, n int) {
 		if kind == "boards" && n == 2 {
-			s.SetLimits(15_000, 0, -1) // another integration spent the budget
+			s.SetLimits(20_000, 0, -1) // another integration spent the budget
 		}
 	})
 	opts := fakeOptions(s)
