@@ -76,6 +76,9 @@ type Source struct {
 	// AccountID is, for sellsy, the Sellsy account's id: Sellsy numbers
 	// objects per account, so record ids include it.
 	AccountID string `yaml:"account_id"`
+	// Boards is, for monday, the Accounts, Contacts and Deals boards and
+	// their column mapping (see MondayBoards).
+	Boards *MondayBoards `yaml:"boards"`
 }
 
 // SourceAuth holds a source's credentials. Which fields are set picks the
@@ -157,6 +160,10 @@ type SourceLimits struct {
 	// sync, the opportunities whose status changed, to catch amount edits
 	// (default DefaultSellsyWonRescan).
 	WonRescan time.Duration `yaml:"won_rescan"`
+	// DailyCalls is a monday account's daily call limit (200 Free, 1,000
+	// Basic/Standard, 10,000 Pro, 25,000 Enterprise): syncs stop before
+	// making more; 0 stops only when monday says so.
+	DailyCalls int `yaml:"daily_calls"`
 }
 
 // Fields maps CRM fields onto the model (DESIGN.md, "Mapping CRM fields
@@ -300,7 +307,7 @@ type HTTPConfig struct {
 
 // sourceTypes lists the known source types; each new connector adds its
 // type here.
-var sourceTypes = []string{"csv", "dynamics", "hubspot", "salesforce", "sellsy"}
+var sourceTypes = []string{"csv", "dynamics", "hubspot", "monday", "salesforce", "sellsy"}
 
 // DefaultSourceSchedule is the sync schedule of a source without one.
 const DefaultSourceSchedule = "@every 15m"

@@ -37,7 +37,7 @@ func validateCSV(d *document, p string, s *Source) {
 	if s.Path == "" {
 		d.addf(p+".path", "required for source type csv")
 	}
-	for _, key := range []string{"auth", "fields", "limits", "login_url", "api_version", "base_url", "account_id"} {
+	for _, key := range []string{"auth", "fields", "limits", "login_url", "api_version", "base_url", "account_id", "boards"} {
 		if d.has(p + "." + key) {
 			d.addf(p+"."+key, "not supported by source type csv")
 		}
@@ -46,6 +46,7 @@ func validateCSV(d *document, p string, s *Source) {
 
 func validateHubSpot(d *document, p string, s *Source) {
 	onlyFor(d, p, "sellsy", sellsyKeys...)
+	onlyFor(d, p, "monday", mondayKeys...)
 	onlyFor(d, p, "salesforce", "login_url", "api_version", "path")
 	onlyFor(d, p, "dynamics", dynamicsKeys...)
 	switch flow := s.Auth.Flow(); flow {
@@ -75,6 +76,7 @@ func validateHubSpot(d *document, p string, s *Source) {
 
 func validateSalesforce(d *document, p string, s *Source) {
 	onlyFor(d, p, "sellsy", sellsyKeys...)
+	onlyFor(d, p, "monday", mondayKeys...)
 	onlyFor(d, p, "hubspot", "base_url", "path")
 	onlyFor(d, p, "dynamics", dynamicsKeys...)
 	if d.has(p+".limits.burst") || d.has(p+".limits.search_per_second") {
@@ -134,6 +136,7 @@ var dynamicsKeys = []string{"auth.tenant_id", "auth.certificate", "auth.certific
 
 func validateDynamics(d *document, p string, s *Source) {
 	onlyFor(d, p, "sellsy", sellsyKeys...)
+	onlyFor(d, p, "monday", mondayKeys...)
 	onlyFor(d, p, "salesforce", "login_url", "path")
 	for _, k := range []string{"burst", "search_per_second", "daily_reserve"} {
 		if d.has(p + ".limits." + k) {

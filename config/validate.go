@@ -123,6 +123,8 @@ func (c *Config) validateSource(d *document, i int, seen map[string]int) {
 		validateHubSpot(d, p, s)
 	case "salesforce":
 		validateSalesforce(d, p, s)
+	case "monday":
+		validateMonday(d, p, s)
 	case "sellsy":
 		validateSellsy(d, p, s)
 	default:
@@ -153,7 +155,7 @@ func validateCSVFormat(d *document, p string, s *Source) {
 		switch {
 		case !d.has(key): // unset: the default
 		case s.Type != "csv":
-			if s.Type == "dynamics" || s.Type == "hubspot" || s.Type == "salesforce" || s.Type == "sellsy" {
+			if s.Type == "dynamics" || s.Type == "hubspot" || s.Type == "salesforce" || s.Type == "sellsy" || s.Type == "monday" {
 				d.addf(key, "only used by source type csv")
 			}
 		case c.value == "" && c.key == "delimiter":
