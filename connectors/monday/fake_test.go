@@ -342,3 +342,27 @@ func TestBudgetExhaustedRetried(t *testing.T) {
 		t.Error("no budget error to retry: the test is not testing")
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	s := newFake(t, mondayfake.Options{}, 1)
+	opts := fakeOptions(s)
+	opts.Mapping.Extra = []string{"account_language"}
+	got, err := newConnector(t, opts).Describe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[2].Name != "Deals" || got[2].ID != mondayfake.BoardDeals {
+		t.Fatalf("boards = %+v", got)
+	}
+	cols := map[string]Column{}
+	for _, c := range got[0].Columns {
+		cols[c.ID] = c
+	}
+	if cols["account_owner"] != (Column{ID: "account_owner", Title: "Owner", Type: "people", MappedAs: "owner"}) ||
+		cols["account_status"].MappedAs != "lifecycle" || cols["account_language"].MappedAs != "extra" || cols["account_contacts"].MappedAs != "" {
+		t.Errorf("accounts columns = %+v", cols)
+	}
+	if n := len(s.Requests()); n != 1 {
+		t.Errorf("describe sent %d requests, want 1", n)
+	}
+}
