@@ -32,6 +32,8 @@ func TestExampleCRMConfig(t *testing.T) {
 		"SALESFORCE_PRIVATE_KEY_FILE": key, "SALESFORCE_CONSUMER_SECRET": "cs", "SALESFORCE_REFRESH_TOKEN": "rt",
 		"DYNAMICS_TENANT_ID": "contoso.onmicrosoft.com", "DYNAMICS_CLIENT_ID": "11111111-1111-1111-1111-111111111111",
 		"DYNAMICS_CLIENT_SECRET": "ds", "DYNAMICS_CERTIFICATE_FILE": dynCert, "DYNAMICS_PRIVATE_KEY_FILE": dynKey,
+		"SELLSY_ACCOUNT_ID": "123456", "SELLSY_CLIENT_ID": "sc", "SELLSY_CLIENT_SECRET": "ss",
+		"SELLSY_OAUTH_CLIENT_ID": "oc", "SELLSY_OAUTH_CLIENT_SECRET": "os", "SELLSY_REFRESH_TOKEN": "rt",
 	} {
 		t.Setenv(k, v)
 	}
@@ -44,7 +46,7 @@ func TestExampleCRMConfig(t *testing.T) {
 		flows[s.Type+" "+s.Auth.Flow()] = true
 	}
 	for _, want := range []string{"hubspot token", "hubspot refresh_token", "salesforce jwt_bearer", "salesforce client_credentials", "salesforce refresh_token",
-		"dynamics client_credentials", "dynamics client_certificate"} {
+		"dynamics client_credentials", "dynamics client_certificate", "sellsy client_credentials", "sellsy refresh_token"} {
 		if !flows[want] {
 			t.Errorf("examples/crm.yaml lacks the %s flow", want)
 		}

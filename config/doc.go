@@ -73,7 +73,7 @@
 //
 //	sources:      # CRMs to sync from; may be empty (evaluate-only set-up).
 //	  - name:     # required, unique, lower-case letters, digits, "-" and "_"
-//	    type:     # required; one of: csv, dynamics, hubspot, salesforce
+//	    type:     # required; one of: csv, dynamics, hubspot, monday, salesforce, sellsy
 //	    schedule: # sync schedule. Default "@every 15m".
 //	    stale_after: # how long the source may go without a completed sync
 //	              # before evaluation passes stop waiting for its first or full
@@ -90,15 +90,18 @@
 //	    base_url: # hubspot: API base URL override (proxy, tests). Default https://api.hubapi.com
 //	              # dynamics: required; the organization URL, https://{org}.crm.dynamics.com
 //	              # (crm4, crm.microsoftdynamics.us, ...)
+//	              # sellsy: API host override. Default https://api.sellsy.com
+//	    account_id: # sellsy: required; the Sellsy account's number, which scopes record ids
 //	    login_url:   # salesforce: token host. Default https://login.salesforce.com;
 //	                 # https://test.salesforce.com for sandboxes; the org's My Domain
 //	                 # URL, which the client credentials flow requires
 //	    api_version: # salesforce: REST API version, "v66.0" by default; dynamics: Web
 //	                 # API version, "v9.2" by default
-//	    auth:     # hubspot, salesforce and dynamics: required; the fields set pick the flow
+//	    auth:     # hubspot, salesforce, dynamics and sellsy: required; the fields set pick the flow
 //	      token:              # hubspot private app token; secret
 //	      client_id:          # OAuth app / connected app consumer key
-//	      client_secret:      # secret; hubspot OAuth, salesforce client credentials and refresh token
+//	      client_secret:      # secret; hubspot OAuth, salesforce client credentials and refresh token;
+//	                          # sellsy: always (client credentials, or with refresh_token)
 //	      refresh_token:      # secret; OAuth refresh token flow (rotated tokens are kept in Redis)
 //	      username:           # salesforce JWT bearer: the integration user
 //	      private_key:        # salesforce JWT bearer: PEM RSA key of the app's certificate; secret
@@ -109,13 +112,19 @@
 //	                          # with private_key its PEM RSA key (instead of client_secret)
 //	      token_url:          # dynamics: token endpoint override (other clouds). Default
 //	                          # https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token
+//	                          # sellsy: default https://login.sellsy.com/oauth2/access-tokens
 //	      scope:              # dynamics: token scope override. Default {base_url}/.default
 //	      (each secret, and certificate, also as <key>_file)
 //	    limits:
 //	      burst:             # hubspot: requests per 10 s. Default 100 (110 public apps, 190 Pro/Enterprise)
 //	      search_per_second: # hubspot: search API pace. Default 5
 //	      daily_reserve:     # left to other integrations: hubspot a number of requests
-//	                         # (default 1000), salesforce a share such as "10%" (default)
+//	                         # (default 1000), salesforce a share such as "10%" (default),
+//	                         # sellsy a number of requests (default 0)
+//	      full_every:        # sellsy: how often a sync reads everything to drop deleted
+//	                         # records (at least 1h). Default 7d
+//	      won_rescan:        # sellsy: how far back each sync re-reads opportunities whose
+//	                         # status changed, to catch amount edits (0s: off). Default 30d
 //	      requests_per_5min: # dynamics: request pace under Dataverse's 6000 per user
 //	                         # in 5 minutes (1 to 6000). Default 5400
 //	    fields:   # hubspot, salesforce and dynamics (lower-case logical names, lookups
