@@ -47,6 +47,8 @@ func buildConnectors(ctx context.Context, cfg *config.Config, tokens refreshToke
 			c, err = newDynamics(s, sw, l)
 		case "hubspot":
 			c, err = newHubSpot(ctx, s, tokens, l)
+		case "monday":
+			c, err = newMonday(s, sw, l)
 		case "salesforce":
 			c, err = newSalesforce(ctx, s, tokens, l)
 		case "sellsy":
