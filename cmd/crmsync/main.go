@@ -44,6 +44,8 @@ Usage:
   crmsync preview -c FILE [--rule NAME] [--account ID] [--owner OWNER] [--format table|json|csv]
                   [--show-messages] [--now TIME]
                                               dry run: who would be flagged now, why (or why not), and the messages
+  crmsync sources describe -c FILE [--format text|json] NAME
+                                              a monday source's boards: column ids, types and titles, to map them
   crmsync rules check FILE...                 lint rule files: every problem with line, column and a caret
   crmsync rules test FILE...                  run rule unit tests (fixture accounts, expected flags)
   crmsync history -c FILE [--account ID] [--contact EMAIL]
@@ -110,6 +112,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdConfigCheck(rest[1:], stdout, stderr)
 	case "rules":
 		return cmdRules(rest, stdout, stderr)
+	case "sources":
+		return cmdSources(ctx, rest, stdout, stderr)
 	case "preview":
 		return cmdPreview(ctx, rest, stdout, stderr)
 	case "history":
