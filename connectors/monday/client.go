@@ -306,8 +306,10 @@ func (b *budget) delay() time.Duration {
 	if !b.known || b.after >= need || !now.Before(b.resetAt) {
 		return 0
 	}
+	// reset_in_x_seconds is rounded up and read on arrival: resetAt is
+	// at or after monday's reset.
 	b.known = false // the budget is whole again once the wait is over
-	return b.resetAt.Sub(now) + crmhttp.Margin
+	return b.resetAt.Sub(now)
 }
 
 // dailyCount counts the calls of the current UTC day against

@@ -366,3 +366,56 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("describe sent %d requests, want 1", n)
 	}
 }
+
+func TestTruncatedAnswersRetried(t *testing.T) {
+	s := newFake(t, mondayfake.Options{}, 600)
+	s.TruncateEvery(3)
+	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.batch.Accounts) != 603 || len(got.batch.Contacts) != 1203 || s.Truncated() == 0 {
+		t.Errorf("%d accounts, %d contacts after %d cut answers; want every record", len(got.batch.Accounts), len(got.batch.Contacts), s.Truncated())
+	}
+}
+
+func TestOAuthAccessToken(t *testing.T) {
+	s := newFake(t, mondayfake.Options{Tokens: []string{"oauth-access-token"}}, 1)
+	opts := fakeOptions(s)
+	opts.Token = "oauth-access-token"
+	if _, err := pull(t, newConnector(t, opts), nil); err != nil {
+		t.Fatal(err)
+	}
+	opts.Token = mondayfake.DefaultToken // not this account's
+	if _, err := pull(t, newConnector(t, opts), nil); !errors.Is(err, connectors.ErrAuth) {
+		t.Errorf("err = %v, want ErrAuth", err)
+	}
+}
+
+func TestNewRefusesBadOptions(t *testing.T) {
+	base := Options{Source: "mon", Token: "t", Boards: Boards{Accounts: Board{ID: "1"}, Contacts: Board{ID: "2"}, Deals: Board{ID: "3"}}}
+	tests := []struct {
+		change func(*Options)
+		want   string
+	}{
+		{func(o *Options) { o.Token = "" }, "token required"},
+		{func(o *Options) { o.BaseURL = "http://api.monday.com" }, "want https"},
+		{func(o *Options) { o.APIVersion = "v2" }, "want the form 2025-07"},
+		{func(o *Options) { o.PageSize = 501 }, "want 1 to 500"},
+		{func(o *Options) { o.Boards.Deals.ID = "" }, "deals: id"},
+		{func(o *Options) { o.Boards.Deals.Columns = map[string]string{"email": "x"} }, `unknown column role "email"`},
+		{func(o *Options) { o.Boards.Deals.Columns = map[string]string{"stage": "Stage"} }, `column "Stage"`},
+		{func(o *Options) { o.Mapping.PrimaryContact.AssociationLabel = "x" }, "HubSpot's"},
+	}
+	for _, tt := range tests {
+		o := base
+		o.Boards.Deals.Columns = nil
+		tt.change(&o)
+		if _, err := New(o); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New: %v, want %q", err, tt.want)
+		}
+	}
+	if _, err := New(base); err != nil {
+		t.Errorf("New(valid): %v", err)
+	}
+}

@@ -60,7 +60,7 @@ import (
 const (
 	DefaultBaseURL    = "https://api.monday.com"
 	DefaultAPIVersion = "2025-07"
-	// PageSize is items_page's maximum limit, the one used.
+	// PageSize is items_page's maximum limit, the default page size.
 	PageSize = 500
 	// DefaultFullEvery is how often a pull re-reads every board to catch
 	// deletions the activity logs missed.
@@ -101,6 +101,8 @@ type Options struct {
 	// last-activity columns, languages and the primary contact; its zero
 	// parts take DefaultMapping's. Fields are column ids.
 	Mapping connectors.Mapping
+	// PageSize is the items asked per page, 1..500 (default 500).
+	PageSize int
 	// DailyCalls is the account's daily call limit (200 Free, 1,000
 	// Basic/Standard, 10,000 Pro, 25,000 Enterprise); the pulls of a day
 	// stop before making more. 0 only stops when monday says so.
@@ -207,6 +209,10 @@ func withDefaults(o Options) (Options, error) {
 	o.APIVersion = cmp.Or(o.APIVersion, DefaultAPIVersion)
 	if !apiVersionRe.MatchString(o.APIVersion) {
 		return o, fmt.Errorf("api version %q: want the form 2025-07", o.APIVersion)
+	}
+	o.PageSize = cmp.Or(o.PageSize, PageSize)
+	if o.PageSize < 1 || o.PageSize > PageSize {
+		return o, fmt.Errorf("page size %d: want 1 to %d", o.PageSize, PageSize)
 	}
 	if o.DailyCalls < 0 {
 		return o, fmt.Errorf("daily calls %d: want 0 (monday's answer only) or the plan's limit", o.DailyCalls)

@@ -174,14 +174,14 @@ func (p *puller) users(ctx context.Context) error {
 	return p.emit(ctx, page)
 }
 
-const firstPageQuery = `query ($board: [ID!], $cols: [String!], $rules: [ItemsQueryRule!]) { ` + complexityField +
-	`boards(ids: $board) { id items_page(limit: 500, query_params: {rules: $rules}) { cursor items { ` + itemFields + ` } } } }`
+const firstPageQuery = `query ($board: [ID!], $cols: [String!], $limit: Int!, $rules: [ItemsQueryRule!]) { ` + complexityField +
+	`boards(ids: $board) { id items_page(limit: $limit, query_params: {rules: $rules}) { cursor items { ` + itemFields + ` } } } }`
 
-const firstPageFullQuery = `query ($board: [ID!], $cols: [String!]) { ` + complexityField +
-	`boards(ids: $board) { id items_page(limit: 500) { cursor items { ` + itemFields + ` } } } }`
+const firstPageFullQuery = `query ($board: [ID!], $cols: [String!], $limit: Int!) { ` + complexityField +
+	`boards(ids: $board) { id items_page(limit: $limit) { cursor items { ` + itemFields + ` } } } }`
 
-const nextPageQuery = `query ($cursor: String!, $cols: [String!]) { ` + complexityField +
-	`next_items_page(limit: 500, cursor: $cursor) { cursor items { ` + itemFields + ` } } }`
+const nextPageQuery = `query ($cursor: String!, $cols: [String!], $limit: Int!) { ` + complexityField +
+	`next_items_page(limit: $limit, cursor: $cursor) { cursor items { ` + itemFields + ` } } }`
 
 // itemsPage is an items_page or next_items_page answer.
 type itemsPage struct {
@@ -222,7 +222,7 @@ func (p *puller) board(ctx context.Context, d *boardDef) error {
 
 // readBoard pages through a board once.
 func (p *puller) readBoard(ctx context.Context, d *boardDef, since time.Time, incremental bool, seen map[string]string) error {
-	vars := map[string]any{"board": []string{d.id}, "cols": d.ids}
+	vars := map[string]any{"board": []string{d.id}, "cols": d.ids, "limit": p.c.opts.PageSize}
 	q := firstPageFullQuery
 	if incremental {
 		q = firstPageQuery
@@ -272,7 +272,7 @@ func (p *puller) readBoard(ctx context.Context, d *boardDef, since time.Time, in
 			Complexity    *complexity `json:"complexity"`
 			NextItemsPage itemsPage   `json:"next_items_page"`
 		}
-		if err := p.c.query(ctx, nextPageQuery, map[string]any{"cursor": *page.Cursor, "cols": d.ids}, &next); err != nil {
+		if err := p.c.query(ctx, nextPageQuery, map[string]any{"cursor": *page.Cursor, "cols": d.ids, "limit": p.c.opts.PageSize}, &next); err != nil {
 			return err
 		}
 		p.c.note(next.Complexity)

@@ -94,6 +94,9 @@ func (s *Server) SetLimits(budget int, window time.Duration, daily int) {
 // internal/faults); 0 stops cutting.
 func (s *Server) TruncateEvery(n int) { s.cuts.Every(n) }
 
+// Truncated returns the number of answers cut by TruncateEvery.
+func (s *Server) Truncated() int { return s.cuts.Truncated() }
+
 // Count returns how many authorized requests of kind came.
 func (s *Server) Count(kind string) int {
 	s.mu.Lock()

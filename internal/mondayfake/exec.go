@@ -5,10 +5,11 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// cursor is an open items_page read: the items still to serve.
+// cursor is an open items_page read: the items it covers, in order.
 type cursor struct {
 	board   string
 	ids     []string
@@ -240,17 +241,20 @@ func (x *exec) itemsPage(f *field, b *board) any {
 		return nil
 	}
 	var c *cursor
+	off := 0
 	key, _ := f.arg("cursor", x.vars).(string)
 	switch {
 	case key != "":
-		c = x.s.cursors[key]
-		if c == nil || !x.now.Before(c.created.Add(x.s.opts.CursorLifetime)) {
-			delete(x.s.cursors, key)
+		base, at, _ := strings.Cut(key, "_")
+		c = x.s.cursors[base]
+		n, err := strconv.Atoi(at)
+		if c == nil || err != nil || n < 0 || n > len(c.ids) || !x.now.Before(c.created.Add(x.s.opts.CursorLifetime)) {
+			delete(x.s.cursors, base)
 			x.errs = append(x.errs, gqlError{Message: "The cursor provided for pagination has expired. Please query the first page again.",
 				Path: []any{f.name}, Extensions: map[string]any{"code": CodeCursorExpired, "status_code": 200, "error_data": map[string]any{}}})
 			return nil
 		}
-		b = x.s.boards[c.board]
+		b, key, off = x.s.boards[c.board], base, n
 	case b == nil:
 		return nil // next_items_page requires a cursor: refused by validation
 	default:
@@ -264,17 +268,17 @@ func (x *exec) itemsPage(f *field, b *board) any {
 		c = &cursor{board: b.id, ids: ids, created: x.now}
 		x.s.cursors[key] = c
 	}
+	// A cursor names a position: asking for it again answers the same
+	// page (a retry after a lost answer loses nothing).
 	var page []*item
-	for len(c.ids) > 0 && len(page) < limit {
-		it := b.items[c.ids[0]]
-		c.ids = c.ids[1:]
-		if it != nil && it.state == "active" {
+	for off < len(c.ids) && len(page) < limit {
+		if it := b.items[c.ids[off]]; it != nil && it.state == "active" {
 			page = append(page, it)
 		}
+		off++
 	}
-	var next any = key
-	if len(c.ids) == 0 {
-		delete(x.s.cursors, key)
+	var next any = key + "_" + strconv.Itoa(off)
+	if off == len(c.ids) {
 		next = nil
 	}
 	out := map[string]any{}

@@ -15,7 +15,8 @@
 //     greater_than_or_equals}]}) { cursor items { ... } } activity_logs(from,
 //     limit, page) { id event entity user_id account_id created_at data } };
 //   - next_items_page(cursor, limit) { cursor items { ... } }, the cursor
-//     valid for Options.CursorLifetime (60 minutes) after the first page;
+//     valid for Options.CursorLifetime (60 minutes) after the first page
+//     and naming a position (asked again, it answers the same page);
 //   - users(ids, limit, page, non_active) { id name email enabled ... };
 //   - items { id name state created_at updated_at creator_id group {id
 //     title} column_values(ids) { id type text value ... on StatusValue
