@@ -139,6 +139,20 @@ func (s *Server) Archive(boardID, id string) error {
 	return s.retire(boardID, id, "archived", "archive_pulse")
 }
 
+// Purge removes an item with no activity-log entry: a delete older than
+// the log's retention, or one the token's user cannot see in the logs.
+func (s *Server) Purge(boardID, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.boards[boardID]
+	if b == nil || b.items[id] == nil {
+		return fmt.Errorf("mondayfake: no item %s on board %s", id, boardID)
+	}
+	delete(b.items, id)
+	b.order = slices.DeleteFunc(b.order, func(x string) bool { return x == id })
+	return nil
+}
+
 func (s *Server) retire(boardID, id, state, event string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -94,27 +94,30 @@ func (s *Server) execute(w http.ResponseWriter, op *operation, vars map[string]a
 	s.spent += cost
 	s.totalSpent += cost
 	entry.Cost = cost
-	x := &exec{s: s, vars: vars, now: now}
-	data := map[string]any{}
-	for _, sel := range op.sel {
-		f := sel.field
-		switch f.name {
-		case "complexity":
-			data["complexity"] = project(f.sel, map[string]any{"before": before, "query": cost, "after": before - cost,
-				"reset_in_x_seconds": s.secondsInt(reset)})
-		case "boards":
-			data["boards"] = x.boards(f)
-		case "next_items_page":
-			data["next_items_page"] = x.itemsPage(f, nil)
-		case "users":
-			data["users"] = x.users(f)
-		case "items":
-			data["items"] = x.items(f)
-		case "me":
-			data["me"] = project(f.sel, userFields(s.users[s.firstUser()]))
+	data, x := func() (map[string]any, *exec) {
+		defer s.mu.Unlock() // a resolver that panics must not leave the fake locked
+		x := &exec{s: s, vars: vars, now: now}
+		data := map[string]any{}
+		for _, sel := range op.sel {
+			f := sel.field
+			switch f.name {
+			case "complexity":
+				data["complexity"] = project(f.sel, map[string]any{"before": before, "query": cost, "after": before - cost,
+					"reset_in_x_seconds": s.secondsInt(reset)})
+			case "boards":
+				data["boards"] = x.boards(f)
+			case "next_items_page":
+				data["next_items_page"] = x.itemsPage(f, nil)
+			case "users":
+				data["users"] = x.users(f)
+			case "items":
+				data["items"] = x.items(f)
+			case "me":
+				data["me"] = project(f.sel, userFields(s.users[s.firstUser()]))
+			}
 		}
-	}
-	s.mu.Unlock()
+		return data, x
+	}()
 	a := answer{Data: data, Errors: x.errs}
 	if len(x.errs) > 0 && x.wipe {
 		a.Data = []any{}
@@ -319,7 +322,7 @@ func (x *exec) matching(f *field, b *board) ([]string, string) {
 	var ids []string
 	for _, id := range b.order {
 		it := b.items[id]
-		if it.state == "active" && it.updated.UTC().Format(time.DateOnly) >= since {
+		if it != nil && it.state == "active" && it.updated.UTC().Format(time.DateOnly) >= since {
 			ids = append(ids, id)
 		}
 	}
