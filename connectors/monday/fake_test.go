@@ -419,3 +419,32 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		t.Errorf("New(valid): %v", err)
 	}
 }
+
+func TestDeletionsPageThroughActivityLogs(t *testing.T) {
+	clk := newClock()
+	s := mondayfake.New(mondayfake.Options{Now: clk.Now})
+	t.Cleanup(s.Close)
+	if err := s.Seed(1001, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	c := newConnector(t, fakeOptions(s))
+	clk.Add(time.Hour)
+	full, err := pull(t, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Hour)
+	for _, a := range full.batch.Accounts {
+		if err := s.Delete(mondayfake.BoardAccounts, a.ExternalID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Add(time.Hour)
+	got, err := pull(t, c, full.last())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.batch.Deleted) != 1001 || s.Count("boards") != 3+3+2 {
+		t.Errorf("%d deletions after %d boards queries; want 1001 over two pages of activity logs", len(got.batch.Deleted), s.Count("boards"))
+	}
+}
