@@ -25,6 +25,7 @@ var sellsyKeys = []string{"account_id", "limits.full_every", "limits.won_rescan"
 func validateSellsy(d *document, p string, s *Source) {
 	onlyFor(d, p, "salesforce", "login_url", "api_version", "path")
 	onlyFor(d, p, "dynamics", "auth.tenant_id", "auth.certificate", "auth.certificate_file", "auth.scope")
+	onlyFor(d, p, "monday", mondayKeys...)
 	for _, k := range []string{"burst", "search_per_second", "requests_per_5min"} {
 		if d.has(p + ".limits." + k) {
 			d.addf(p+".limits."+k, "not used by source type sellsy: it takes daily_reserve, full_every and won_rescan")

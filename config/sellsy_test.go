@@ -30,6 +30,11 @@ func TestSellsySources(t *testing.T) {
 			},
 		},
 		{
+			name:    "monday keys",
+			sources: "  - {name: sy, type: sellsy, account_id: \"1\", auth: {client_id: c, client_secret: s}, boards: {}, limits: {daily_calls: 5}}\n",
+			want:    []string{"sources[0].boards: only used by source type monday", "sources[0].limits.daily_calls: only used by source type monday"},
+		},
+		{
 			name:    "account id not a number",
 			sources: "  - {name: sy, type: sellsy, account_id: acme, auth: {client_id: c, client_secret: s}}\n",
 			want:    []string{`sources[0].account_id: want the Sellsy account's number, got "acme"`},
