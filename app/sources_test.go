@@ -34,6 +34,7 @@ func TestExampleCRMConfig(t *testing.T) {
 		"DYNAMICS_CLIENT_SECRET": "ds", "DYNAMICS_CERTIFICATE_FILE": dynCert, "DYNAMICS_PRIVATE_KEY_FILE": dynKey,
 		"SELLSY_ACCOUNT_ID": "123456", "SELLSY_CLIENT_ID": "sc", "SELLSY_CLIENT_SECRET": "ss",
 		"SELLSY_OAUTH_CLIENT_ID": "oc", "SELLSY_OAUTH_CLIENT_SECRET": "os", "SELLSY_REFRESH_TOKEN": "rt",
+		"MONDAY_TOKEN": "eyJhbGciOiJIUzI1NiJ9.x.y",
 	} {
 		t.Setenv(k, v)
 	}
@@ -46,7 +47,7 @@ func TestExampleCRMConfig(t *testing.T) {
 		flows[s.Type+" "+s.Auth.Flow()] = true
 	}
 	for _, want := range []string{"hubspot token", "hubspot refresh_token", "salesforce jwt_bearer", "salesforce client_credentials", "salesforce refresh_token",
-		"dynamics client_credentials", "dynamics client_certificate", "sellsy client_credentials", "sellsy refresh_token"} {
+		"dynamics client_credentials", "dynamics client_certificate", "sellsy client_credentials", "sellsy refresh_token", "monday token"} {
 		if !flows[want] {
 			t.Errorf("examples/crm.yaml lacks the %s flow", want)
 		}

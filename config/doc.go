@@ -91,13 +91,17 @@
 //	              # dynamics: required; the organization URL, https://{org}.crm.dynamics.com
 //	              # (crm4, crm.microsoftdynamics.us, ...)
 //	              # sellsy: API host override. Default https://api.sellsy.com
+//	              # monday: API host override. Default https://api.monday.com
 //	    account_id: # sellsy: required; the Sellsy account's number, which scopes record ids
 //	    login_url:   # salesforce: token host. Default https://login.salesforce.com;
 //	                 # https://test.salesforce.com for sandboxes; the org's My Domain
 //	                 # URL, which the client credentials flow requires
 //	    api_version: # salesforce: REST API version, "v66.0" by default; dynamics: Web
-//	                 # API version, "v9.2" by default
-//	    auth:     # hubspot, salesforce, dynamics and sellsy: required; the fields set pick the flow
+//	                 # API version, "v9.2" by default; monday: the API-Version header,
+//	                 # "2025-07" by default (YYYY-MM)
+//	    auth:     # hubspot, salesforce, dynamics, sellsy and monday: required; the fields set
+//	              # pick the flow (monday: token, a personal API token or an OAuth app's
+//	              # access token, or token_file)
 //	      token:              # hubspot private app token; secret
 //	      client_id:          # OAuth app / connected app consumer key
 //	      client_secret:      # secret; hubspot OAuth, salesforce client credentials and refresh token;
@@ -121,15 +125,24 @@
 //	      daily_reserve:     # left to other integrations: hubspot a number of requests
 //	                         # (default 1000), salesforce a share such as "10%" (default),
 //	                         # sellsy a number of requests (default 0)
-//	      full_every:        # sellsy: how often a sync reads everything to drop deleted
+//	      daily_calls:       # monday: the plan's daily call limit (200, 1000, 10000, 25000);
+//	                         # syncs stop before it. Default 0: stop when monday says so
+//	      full_every:        # sellsy, monday: how often a sync reads everything to drop deleted
 //	                         # records (at least 1h). Default 7d
 //	      won_rescan:        # sellsy: how far back each sync re-reads opportunities whose
 //	                         # status changed, to catch amount edits (0s: off). Default 30d
 //	      requests_per_5min: # dynamics: request pace under Dataverse's 6000 per user
 //	                         # in 5 minutes (1 to 6000). Default 5400
+//	    boards:   # monday: required; the CRM boards, by id (the number in the board's URL),
+//	              # and their columns by role (crmsync sources describe NAME lists them)
+//	      accounts: {id: "123", columns: {owner: COL, domain: COL}}
+//	      contacts: {id: "456", columns: {account: COL, email: COL, phone: COL, title: COL, opt_out: COL}}
+//	      deals:    {id: "789", columns: {account: COL, stage: COL, value: COL, close_date: COL}, won: [Won]}
 //	    fields:   # hubspot, salesforce and dynamics (lower-case logical names, lookups
-//	              # as _name_value): CRM fields feeding the model; absent parts keep
-//	              # the connector's defaults (README, "Mapping CRM fields")
+//	              # as _name_value), sellsy, monday (column ids: lifecycle.field a status
+//	              # column on Accounts; primary_contact.field an account connect-boards
+//	              # column, .property a contact checkbox): CRM fields feeding the model;
+//	              # absent parts keep the connector's defaults (README, "Mapping CRM fields")
 //	      lifecycle: {field: NAME, map: {CRM value: prospect|customer|former|other}}
 //	      last_activity_at: [NAME, ...]   # the latest wins
 //	      primary_contact:  # one of: {property: NAME} a contact field true on the primary
