@@ -1,11 +1,9 @@
 package examples_test
 
 import (
-	"context"
 	"os"
 	"testing"
 
-	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/csv"
 )
 
@@ -19,18 +17,7 @@ func TestNoCRMExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Format = f
-	var all connectors.Page
-	err = c.Pull(t.Context(), nil, func(_ context.Context, p connectors.Page) error {
-		all.Accounts = append(all.Accounts, p.Accounts...)
-		all.Contacts = append(all.Contacts, p.Contacts...)
-		all.Deals = append(all.Deals, p.Deals...)
-		all.Owners = append(all.Owners, p.Owners...)
-		all.Rejects = append(all.Rejects, p.Rejects...)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := pullAll(t, c)
 	if len(all.Rejects) > 0 {
 		t.Fatalf("rejects: %+v", all.Rejects)
 	}

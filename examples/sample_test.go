@@ -25,8 +25,14 @@ func loadSample(t *testing.T) connectors.Page {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pullAll(t, csv.New("sample", fsys, nil))
+}
+
+// pullAll pulls every file of c into one page.
+func pullAll(t *testing.T, c *csv.Connector) connectors.Page {
+	t.Helper()
 	var all connectors.Page
-	err = csv.New("sample", fsys, nil).Pull(t.Context(), nil, func(_ context.Context, p connectors.Page) error {
+	err := c.Pull(t.Context(), nil, func(_ context.Context, p connectors.Page) error {
 		all.Accounts = append(all.Accounts, p.Accounts...)
 		all.Contacts = append(all.Contacts, p.Contacts...)
 		all.Deals = append(all.Deals, p.Deals...)
@@ -35,7 +41,7 @@ func loadSample(t *testing.T) connectors.Page {
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("pull sample: %v", err)
+		t.Fatalf("pull: %v", err)
 	}
 	return all
 }
