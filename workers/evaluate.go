@@ -26,9 +26,9 @@ type portfolio interface {
 	SaveMergeGroups(ctx context.Context, g map[string][]string) error
 }
 
-// accounts is what a pass reads of the portfolio: the store's records,
+// Accounts is what a pass reads of the portfolio: the store's records,
 // or a merge.View of them.
-type accounts interface {
+type Accounts interface {
 	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
 	AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error)
 	Clients(ctx context.Context, ids []string) ([]model.Client, error)

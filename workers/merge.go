@@ -27,7 +27,7 @@ func (e *Evaluator) planMerge(ctx context.Context, doc *passDoc) error {
 
 // portfolio returns what doc's pass reads: the merged portfolio when the
 // pass merges sources, else the store's records.
-func (e *Evaluator) portfolio(doc *passDoc) accounts {
+func (e *Evaluator) portfolio(doc *passDoc) Accounts {
 	if doc.Merge == nil && doc.MergeStats == nil {
 		return e.Records
 	}
@@ -48,4 +48,15 @@ func accountSources(refs []model.Ref) []string {
 		out[i] = r.ID
 	}
 	return out
+}
+
+// Portfolio returns the portfolio as a pass reads it, merged across
+// sources when the Evaluator merges them, for reports and dashboards:
+// every account once, in id order.
+func (e *Evaluator) Portfolio(ctx context.Context) (Accounts, error) {
+	doc := &passDoc{}
+	if err := e.planMerge(ctx, doc); err != nil {
+		return nil, err
+	}
+	return e.portfolio(doc), nil
 }

@@ -50,6 +50,14 @@ func TestEvaluateMergedShards(t *testing.T) {
 			if m := rep.Merge; m == nil || m.Groups != 10 || m.Merged != 10 {
 				t.Errorf("merge = %+v", rep.Merge)
 			}
+			v, err := e.Portfolio(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			if err := v.EachClient(ctx, 4, func(model.Client) error { n++; return nil }); err != nil || n != 10 {
+				t.Errorf("Portfolio read %d accounts (%v), want 10", n, err)
+			}
 			if g, err := s.Records.MergeGroup(ctx, "books:004"); err != nil || len(g) != 2 || g[0] != "crm:004" {
 				t.Errorf("group of books:004 = %v, %v", g, err)
 			}
