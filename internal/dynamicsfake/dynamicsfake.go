@@ -126,11 +126,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Request is one request the Server received.
+// Request is one request the Server received (Requests lists them).
 type Request struct {
-	Kind   string
+	Kind   string // KindToken, an entity set name, KindOther: what Count counts
 	Path   string
-	Query  url.Values
+	Query  url.Values // nil for token requests: never keep credentials
 	Prefer string
 	Status int
 }
@@ -149,18 +149,21 @@ type Server struct {
 	tokenErr   *entraError
 	cursors    map[string]*cursor
 	cursorSeq  int
-	failNext   []int
-	denied     map[string]bool
 	users      map[string]*userLoad
 	maxSeen    int
-	throttled  int
-	log        []Request
-	counts     map[string]int
-	statuses   map[int]int
-	hook       func(kind string, n int)
-	cuts       faults.Truncator
 	noTracking map[string]bool
+
+	kit      // requests, counts, hook, truncation
+	failures // FailNext
+	denials  // Deny, Allow
 }
+
+// The parts of the control surface every fake shares (see internal/faults).
+type (
+	kit      = faults.Kit[Request]
+	failures = faults.Failures
+	denials  = faults.Denials
+)
 
 // New starts a Server with an empty environment; Close stops it.
 func New(opts Options) *Server {
@@ -170,10 +173,7 @@ func New(opts Options) *Server {
 		tables:     newTables(),
 		tokens:     map[string]tokenInfo{},
 		cursors:    map[string]*cursor{},
-		denied:     map[string]bool{},
 		users:      map[string]*userLoad{},
-		counts:     map[string]int{},
-		statuses:   map[int]int{},
 		noTracking: map[string]bool{},
 	}
 	if _, err := s.upsertLocked(KindOrganizations, map[string]any{ // the environment's one row
@@ -281,47 +281,20 @@ func kindOf(r *http.Request) string {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	kind := kindOf(r)
-	var held *faults.Held
-	rec := faults.NewRecorder(w)
-	if s.cuts.On() {
-		held = &faults.Held{ResponseWriter: w}
-		rec.ResponseWriter = held
-	}
-	if kind == KindToken {
-		s.count(kind)
-		s.serveToken(rec, r)
-	} else {
-		s.serveAPI(rec, r, kind)
-	}
-	how := faults.Whole
-	if held != nil {
-		how = s.cuts.Next(rec.Status)
-	}
-	s.mu.Lock()
-	s.statuses[rec.Status]++
-	if rec.Status == http.StatusTooManyRequests {
-		s.throttled++
-	}
-	entry := Request{Kind: kind, Path: r.URL.Path, Prefer: r.Header.Get("Prefer"), Status: rec.Status}
-	if kind != KindToken { // never keep credentials
-		entry.Query = r.URL.Query()
-	}
-	s.log = append(s.log, entry)
-	s.mu.Unlock()
-	if held != nil {
-		held.Send(how)
-	}
-}
-
-// count counts a request of kind and runs the hook without the lock.
-func (s *Server) count(kind string) {
-	s.mu.Lock()
-	s.counts[kind]++
-	n, hook := s.counts[kind], s.hook
-	s.mu.Unlock()
-	if hook != nil {
-		hook(kind, n)
-	}
+	faults.Serve(&s.kit, w, func(w http.ResponseWriter) {
+		if kind == KindToken {
+			faults.Admit(&s.kit, kind)
+			s.serveToken(w, r)
+		} else {
+			s.serveAPI(w, r, kind)
+		}
+	}, func(status int) Request {
+		entry := Request{Kind: kind, Path: r.URL.Path, Prefer: r.Header.Get("Prefer"), Status: status}
+		if kind != KindToken { // never keep credentials
+			entry.Query = r.URL.Query()
+		}
+		return entry
+	})
 }
 
 // serveAPI checks the token, service protection and injected faults, then
@@ -336,8 +309,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, kind string) {
 		return
 	}
 	defer release()
-	s.count(kind)
-	if status, ok := s.takeFault(); ok {
+	faults.Admit(&s.kit, kind)
+	if status, ok := faults.TakeFault(&s.failures); ok {
 		writeFault(w, status)
 		return
 	}
@@ -351,26 +324,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, kind string) {
 		writeError(w, http.StatusNotFound, "0x80060888", "Resource not found for the segment '"+seg+"'.")
 		return
 	}
-	if s.isDenied(kind) {
+	if faults.IsDenied(&s.denials, kind) {
 		writeError(w, http.StatusForbidden, CodePrivilege, privilegeMessage(tableDefs[kind], DefaultAppUserID))
 		return
 	}
 	s.serveQuery(w, r, kind)
-}
-
-func (s *Server) takeFault() (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.failNext) == 0 {
-		return 0, false
-	}
-	status := s.failNext[0]
-	s.failNext = s.failNext[1:]
-	return status, true
-}
-
-func (s *Server) isDenied(set string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.denied[set]
 }

@@ -81,11 +81,7 @@ func (s *Server) WindowUsed(client string) int {
 }
 
 // Throttled returns how many requests were answered 429.
-func (s *Server) Throttled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.throttled
-}
+func (s *Server) Throttled() int { return s.Answered(http.StatusTooManyRequests) }
 
 // MaxConcurrency returns the most requests of one user admitted in
 // flight at once.
