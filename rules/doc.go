@@ -18,6 +18,9 @@
 //	    cooldown: 30d             # default 30d; no repeat for the same account sooner
 //	    for: 2d                   # default 0; the condition must hold this long, across passes, first
 //	    inhibits: [other-rule]    # existing rules, not itself
+//	    holdout: 10%              # default none; this share of flagged accounts gets no message
+//	    outcome_window: 30d       # default 30d; an activity or won deal this soon after a flag
+//	                              # counts as the account re-engaging
 //	    on_resolve:               # optional note when the flag stops holding
 //	      slack: {to: owner, text: "{{ .Account.Name }} re-engaged"}
 //	    actions:                  # each item has exactly one of email / slack
@@ -34,6 +37,14 @@
 // it prints is escaped for Slack mrkdwn (slack.Escape: &, <, > and the
 // formatting characters * _ ~ `), so CRM data such as
 // "<!channel>" is shown, never interpreted.
+//
+// A rule with a holdout leaves a fixed share of the accounts it flags
+// without any message: the draw hashes the rule's name and the account's
+// id (Rule.InHoldout), so an account is in or out at every pass. A held
+// out flag starts the cooldown like a sent one and is recorded in the
+// ledger as holdout; per-pass caps do not count it. Comparing how often
+// messaged and held-out accounts re-engage within outcome_window measures
+// what the messages change (package outcome).
 //
 // While a rule fires for an account, the Slack actions of the rules it
 // inhibits are dropped for that account; their emails still go. A rule

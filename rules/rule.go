@@ -11,7 +11,7 @@ import (
 )
 
 // ruleKeys are the keys a rule may have.
-var ruleKeys = []string{"name", "description", "title", "when", "severity", "labels", "cooldown", "for", "activation", "inhibits", "actions", "on_resolve"}
+var ruleKeys = []string{"name", "description", "title", "when", "severity", "labels", "cooldown", "for", "activation", "inhibits", "actions", "on_resolve", "holdout", "outcome_window"}
 
 // templateNameRe is what an email template name may be made of: a name,
 // never a path.
@@ -23,7 +23,7 @@ func (d *decoder) rule(n *yaml.Node, path string) *ruleDef {
 	if m == nil {
 		return nil
 	}
-	r := &Rule{File: d.src.name, Line: n.Line, Severity: SeverityInfo, Cooldown: DefaultCooldown, Activation: ActivationImmediate}
+	r := &Rule{File: d.src.name, Line: n.Line, Severity: SeverityInfo, Cooldown: DefaultCooldown, Activation: ActivationImmediate, OutcomeWindow: DefaultOutcomeWindow}
 	def := &ruleDef{rule: r, path: path, name: n}
 	d.ruleName(def, m)
 	d.ruleWhen(def, m)
@@ -47,6 +47,12 @@ func (d *decoder) rule(n *yaml.Node, path string) *ruleDef {
 	}
 	if e, ok := m["for"]; ok {
 		r.For = d.forDuration(e.Val, path+".for")
+	}
+	if e, ok := m["holdout"]; ok {
+		r.Holdout = d.holdout(e.Val, path+".holdout")
+	}
+	if e, ok := m["outcome_window"]; ok {
+		r.OutcomeWindow = d.positive(e.Val, path+".outcome_window", DefaultOutcomeWindow)
 	}
 	if e, ok := m["on_resolve"]; ok {
 		r.OnResolve = d.onResolve(e.Val, path+".on_resolve", r.Name)
@@ -146,18 +152,43 @@ func (d *decoder) onResolve(n *yaml.Node, path, rule string) *SlackAction {
 
 // cooldown parses a positive duration such as 30d, 2w or 12h.
 func (d *decoder) cooldown(n *yaml.Node, path string) time.Duration {
+	return d.positive(n, path, DefaultCooldown)
+}
+
+// positive parses a positive duration such as 30d, 2w or 12h; def when
+// it is not one.
+func (d *decoder) positive(n *yaml.Node, path string, def time.Duration) time.Duration {
 	s, ok := d.str(n, path)
 	if !ok {
-		return DefaultCooldown
+		return def
 	}
 	v, err := config.ParseDuration(s)
 	switch {
 	case err != nil:
 		d.fail(n, "%s: %v", path, err)
-		return DefaultCooldown
+		return def
 	case v <= 0:
 		d.fail(n, "%s: must be positive", path)
-		return DefaultCooldown
+		return def
+	}
+	return v
+}
+
+// MaxHoldout is the largest holdout share a rule may set: beyond it the
+// rule would mostly not act.
+const MaxHoldout = 0.5
+
+// holdout parses a rule's holdout share, "10%": more than 0, at most
+// MaxHoldout.
+func (d *decoder) holdout(n *yaml.Node, path string) float64 {
+	s, ok := d.str(n, path)
+	if !ok {
+		return 0
+	}
+	v, ok := config.ParseShare(s)
+	if !ok || v <= 0 || v > MaxHoldout {
+		d.fail(n, "%s: want a share of flagged accounts from 0.1%% to %g%%, such as \"10%%\", got %q", path, MaxHoldout*100, s)
+		return 0
 	}
 	return v
 }

@@ -15,6 +15,8 @@ const (
 	DefaultPMGMedium = 10000
 	DefaultPMGLarge  = 100000
 	DefaultCooldown  = 30 * day
+	// DefaultOutcomeWindow is how long after a flag a re-engagement counts.
+	DefaultOutcomeWindow = 30 * day
 )
 
 // Rule severities.
@@ -107,6 +109,13 @@ type Rule struct {
 	// while this rule fires for it; their emails still go.
 	Inhibits []string
 	Actions  []Action
+	// Holdout is the share (0 to MaxHoldout) of the accounts the rule
+	// flags that get no message, to measure what the messages change (see
+	// InHoldout); 0: none.
+	Holdout float64
+	// OutcomeWindow is how long after a flag an activity or a won deal
+	// counts as the account re-engaging (DefaultOutcomeWindow).
+	OutcomeWindow time.Duration
 	// File and Line locate the rule's definition.
 	File string
 	Line int
