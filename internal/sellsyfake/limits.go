@@ -49,11 +49,7 @@ func (s *Server) admit(w http.ResponseWriter) bool {
 }
 
 // Throttled returns how many requests were answered 429.
-func (s *Server) Throttled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.throttled
-}
+func (s *Server) Throttled() int { return s.Answered(http.StatusTooManyRequests) }
 
 // SetQuotas changes the quotas from now on (a value ≤ 0 keeps the
 // current one).

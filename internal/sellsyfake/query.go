@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/faults"
 )
 
 // searchSpec is what a search endpoint accepts.
@@ -417,7 +419,7 @@ func (s *Server) lookup(kind string, ref any) any {
 			id, ok = float64(i), true
 		}
 	}
-	if !ok || s.denied[kind] {
+	if !ok || faults.IsDenied(&s.denials, kind) {
 		return nil
 	}
 	rec := s.data[kind].byID[int(id)]

@@ -105,13 +105,13 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Request is one request the Server received.
+// Request is one request the Server received (Requests lists them).
 type Request struct {
-	Kind   string
+	Kind   string // what Count counts
 	Method string
 	Path   string
 	Query  string
-	Body   string // the JSON body of a search
+	Body   string // the JSON body of a search; never a token request's
 	Status int
 }
 
@@ -120,23 +120,27 @@ type Server struct {
 	srv  *httptest.Server
 	opts Options
 
-	mu        sync.Mutex
-	data      map[string]*collection
-	links     map[int][]int // contact id → company ids
-	seq       map[string]int
-	tokens    map[string]time.Time // access token → expiry
-	refresh   string
-	tokenSeq  int
-	offsets   map[string]bool // seek offsets issued and still valid
-	failNext  []int
-	denied    map[string]bool
-	quota     quotaState
-	throttled int
-	log       []Request
-	counts    map[string]int
-	hook      func(kind string, n int)
-	cuts      faults.Truncator
+	mu       sync.Mutex
+	data     map[string]*collection
+	links    map[int][]int // contact id → company ids
+	seq      map[string]int
+	tokens   map[string]time.Time // access token → expiry
+	refresh  string
+	tokenSeq int
+	offsets  map[string]bool // seek offsets issued and still valid
+	quota    quotaState
+
+	kit      // requests, counts, hook, truncation
+	failures // FailNext
+	denials  // Deny, Allow
 }
+
+// The parts of the control surface every fake shares (see internal/faults).
+type (
+	kit      = faults.Kit[Request]
+	failures = faults.Failures
+	denials  = faults.Denials
+)
 
 // New starts a Server with an empty account; Close stops it.
 func New(opts Options) *Server {
@@ -147,8 +151,6 @@ func New(opts Options) *Server {
 		seq:     map[string]int{},
 		tokens:  map[string]time.Time{},
 		offsets: map[string]bool{},
-		denied:  map[string]bool{},
-		counts:  map[string]int{},
 	}
 	s.refresh = s.opts.RefreshToken
 	for _, k := range []string{KindStaffs, KindCompanies, KindIndividuals, KindContacts, KindOpportunities, KindActivities} {
@@ -238,43 +240,17 @@ func kindOf(r *http.Request) string {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	kind := kindOf(r)
 	body := readBody(r)
-	var held *faults.Held
-	rec := faults.NewRecorder(w)
-	if s.cuts.On() {
-		held = &faults.Held{ResponseWriter: w}
-		rec.ResponseWriter = held
-	}
-	if kind == KindToken {
-		s.count(kind)
-		s.serveToken(rec, r, body)
-		body = nil // never keep credentials
-	} else {
-		s.serveAPI(rec, r, kind, body)
-	}
-	how := faults.Whole
-	if held != nil {
-		how = s.cuts.Next(rec.Status)
-	}
-	s.mu.Lock()
-	if rec.Status == http.StatusTooManyRequests {
-		s.throttled++
-	}
-	s.log = append(s.log, Request{Kind: kind, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(body), Status: rec.Status})
-	s.mu.Unlock()
-	if held != nil {
-		held.Send(how)
-	}
-}
-
-// count counts a request of kind and runs the hook without the lock.
-func (s *Server) count(kind string) {
-	s.mu.Lock()
-	s.counts[kind]++
-	n, hook := s.counts[kind], s.hook
-	s.mu.Unlock()
-	if hook != nil {
-		hook(kind, n)
-	}
+	faults.Serve(&s.kit, w, func(w http.ResponseWriter) {
+		if kind == KindToken {
+			faults.Admit(&s.kit, kind)
+			s.serveToken(w, r, body)
+			body = nil // never keep credentials
+		} else {
+			s.serveAPI(w, r, kind, body)
+		}
+	}, func(status int) Request {
+		return Request{Kind: kind, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: string(body), Status: status}
+	})
 }
 
 // serveAPI checks the quotas, the token and injected faults, then answers
@@ -286,8 +262,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, kind string, b
 	if !s.authorize(w, r) {
 		return
 	}
-	s.count(kind)
-	if status, ok := s.takeFault(); ok {
+	faults.Admit(&s.kit, kind)
+	if status, ok := faults.TakeFault(&s.failures); ok {
 		writeFault(w, status)
 		return
 	}
@@ -295,28 +271,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, kind string, b
 		writeError(w, http.StatusNotFound, "Not found", "route_not_found", nil)
 		return
 	}
-	if s.isDenied(kind) {
+	if faults.IsDenied(&s.denials, kind) {
 		writeError(w, http.StatusForbidden, "Forbidden: the client lacks the scope "+scopeOf(kind), "insufficient_scope", nil)
 		return
 	}
 	s.answer(w, r, kind, body)
-}
-
-func (s *Server) takeFault() (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.failNext) == 0 {
-		return 0, false
-	}
-	status := s.failNext[0]
-	s.failNext = s.failNext[1:]
-	return status, true
-}
-
-func (s *Server) isDenied(kind string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.denied[kind]
 }
 
 // scopeOf is the read scope a kind of request needs.
