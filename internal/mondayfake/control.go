@@ -1,19 +1,6 @@
 package mondayfake
 
-import (
-	"maps"
-	"time"
-)
-
-// OnRequest sets a hook called for each authorized request, with its
-// kind (Request.Kind) and how many of that kind came so far (1 for the
-// first), before it is answered. It runs without the Server's lock, so it
-// may change items: between the pages of a sync, for example.
-func (s *Server) OnRequest(hook func(kind string, n int)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hook = hook
-}
+import "time"
 
 // FailNext makes the next n authorized requests answer status with an
 // error body.
@@ -37,18 +24,10 @@ func (s *Server) FailNextCode(code string, status int) {
 
 // DenyBoard makes reads of a board answer UserUnauthorizedException;
 // AllowBoard lifts it.
-func (s *Server) DenyBoard(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.denied[id] = true
-}
+func (s *Server) DenyBoard(id string) { s.deniedBoards.Deny(id) }
 
 // AllowBoard lifts a DenyBoard.
-func (s *Server) AllowBoard(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.denied, id)
-}
+func (s *Server) AllowBoard(id string) { s.deniedBoards.Allow(id) }
 
 // AddToken accepts a token (an OAuth app's access token, say).
 func (s *Server) AddToken(token string) {
@@ -88,41 +67,6 @@ func (s *Server) SetLimits(budget int, window time.Duration, daily int) {
 	if daily >= 0 {
 		s.opts.DailyLimit = daily
 	}
-}
-
-// TruncateEvery cuts every n-th 200 answer at half its length (see
-// internal/faults); 0 stops cutting.
-func (s *Server) TruncateEvery(n int) { s.cuts.Every(n) }
-
-// Truncated returns the number of answers cut by TruncateEvery.
-func (s *Server) Truncated() int { return s.cuts.Truncated() }
-
-// Count returns how many authorized requests of kind came.
-func (s *Server) Count(kind string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[kind]
-}
-
-// Statuses returns how many answers the Server sent per HTTP status.
-func (s *Server) Statuses() map[int]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.statuses)
-}
-
-// Requests returns the requests received so far, in order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
-}
-
-// ResetLog forgets the requests received (not the counts).
-func (s *Server) ResetLog() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.log = nil
 }
 
 // BudgetErrors returns how many queries were refused

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/faults"
 )
 
 // cursor is an open items_page read: the items it covers, in order.
@@ -188,7 +190,7 @@ func (x *exec) boards(f *field) []any {
 	}
 	out := []any{}
 	for _, id := range ids {
-		if x.s.denied[id] {
+		if faults.IsDenied(&x.s.deniedBoards, id) {
 			x.fail(f, CodeUnauthorized, "User unauthorized to perform action", http.StatusForbidden, true)
 			return out
 		}

@@ -116,7 +116,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Request is one request the Server received.
+// Request is one request the Server received (Requests lists them).
 type Request struct {
 	// Kind is the first root field of the query other than complexity
 	// ("boards", "next_items_page", "users"), "" when it did not parse.
@@ -148,14 +148,14 @@ type Server struct {
 	day         string
 	dayCalls    int
 	failNext    []fault
-	denied      map[string]bool
 	budgetErrs  int
-	log         []Request
-	counts      map[string]int
-	statuses    map[int]int
-	hook        func(kind string, n int)
-	cuts        faults.Truncator
+
+	kit                         // requests, counts, hook, truncation
+	deniedBoards faults.Denials // DenyBoard, AllowBoard
 }
+
+// kit is the control surface every fake shares (see internal/faults).
+type kit = faults.Kit[Request]
 
 // fault is an injected failure: an HTTP status, or an error code.
 type fault struct {
@@ -185,7 +185,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		opts: opts, boards: map[string]*board{}, users: map[string]User{}, tokens: map[string]bool{},
-		cursors: map[string]*cursor{}, denied: map[string]bool{}, counts: map[string]int{}, statuses: map[int]int{},
+		cursors: map[string]*cursor{},
 	}
 	for _, t := range opts.Tokens {
 		s.tokens[t] = true
@@ -212,25 +212,13 @@ type answer struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	var held *faults.Held
-	rec := faults.NewRecorder(w)
-	if s.cuts.On() {
-		held = &faults.Held{ResponseWriter: w}
-		rec.ResponseWriter = held
-	}
-	entry := s.handle(rec, r)
-	entry.Status = rec.Status
-	how := faults.Whole
-	if held != nil {
-		how = s.cuts.Next(rec.Status)
-	}
-	s.mu.Lock()
-	s.statuses[rec.Status]++
-	s.log = append(s.log, entry)
-	s.mu.Unlock()
-	if held != nil {
-		held.Send(how)
-	}
+	var entry Request
+	faults.Serve(&s.kit, w, func(w http.ResponseWriter) {
+		entry = s.handle(w, r)
+	}, func(status int) Request {
+		entry.Status = status
+		return entry
+	})
 }
 
 // handle answers one request and says what it was.
@@ -267,7 +255,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) Request {
 	if perr == nil {
 		entry.Kind = rootKind(op)
 	}
-	s.count(entry.Kind)
+	faults.Admit(&s.kit, entry.Kind)
 	if ok := s.countDay(w, &entry); !ok {
 		return entry
 	}
@@ -303,17 +291,6 @@ func (s *Server) authorized(r *http.Request) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return tok != "" && s.tokens[tok]
-}
-
-// count counts a request of kind and runs the hook without the lock.
-func (s *Server) count(kind string) {
-	s.mu.Lock()
-	s.counts[kind]++
-	n, hook := s.counts[kind], s.hook
-	s.mu.Unlock()
-	if hook != nil {
-		hook(kind, n)
-	}
 }
 
 // countDay counts the call toward the daily limit, refusing it past
