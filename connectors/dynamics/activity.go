@@ -126,7 +126,7 @@ func (c *Connector) lastActivity(ctx context.Context, ids []string) (map[string]
 // since the last pull, unless their table was read from its start.
 func (p *puller) touched(ctx context.Context) error {
 	horizon := p.started.Add(-activityOverlap).Truncate(time.Second)
-	since := p.wm[keyActivitySince]
+	since := p.WM[keyActivitySince]
 	if since != "" {
 		ids, err := p.c.regarded(ctx, since)
 		if err != nil {
@@ -142,7 +142,7 @@ func (p *puller) touched(ctx context.Context) error {
 		}
 	}
 	if t, err := time.Parse(time.RFC3339, since); err != nil || horizon.After(t) {
-		p.set(keyActivitySince, horizon.Format(time.RFC3339))
+		p.Set(keyActivitySince, horizon.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -192,7 +192,7 @@ func (p *puller) reread(ctx context.Context, e *entity, ids []string) error {
 		if err != nil {
 			return err
 		}
-		if err := p.emit(ctx, page); err != nil {
+		if err := p.Emit(ctx, page); err != nil {
 			return err
 		}
 	}

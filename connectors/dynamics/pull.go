@@ -34,7 +34,7 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 	if err != nil {
 		return err
 	}
-	p := &puller{c: c, wm: wm, saved: from, fn: fn, started: c.now(), fresh: map[string]bool{}}
+	p := &puller{c: c, Pager: connectors.NewPager(wm, from, fn), started: c.now(), fresh: map[string]bool{}}
 	if p.currencies, err = c.currencies(ctx); err != nil {
 		return err
 	}
@@ -72,14 +72,12 @@ func (c *Connector) startWatermark(from connectors.Watermark) (connectors.Waterm
 
 // puller is one Pull.
 type puller struct {
-	c          *Connector
-	wm         connectors.Watermark // reached by the pages read so far
-	saved      connectors.Watermark // the one the last page handed over carried
-	fn         connectors.PageFunc
-	started    time.Time
-	currencies map[string]string
-	fresh      map[string]bool      // entity sets read from their start in this pull
-	activity   map[string]time.Time // every row's last activity, read once for fresh tables
+	c                *Connector
+	connectors.Pager // the watermark reached and the pages' hand-over
+	started          time.Time
+	currencies       map[string]string
+	fresh            map[string]bool      // entity sets read from their start in this pull
+	activity         map[string]time.Time // every row's last activity, read once for fresh tables
 }
 
 // run reads every table, then the rows whose activities changed.
@@ -98,11 +96,11 @@ func (p *puller) run(ctx context.Context) error {
 // resync forgets every delta link and opens a sweep, so that the rows
 // deleted while the tokens were valid no longer go away at the end.
 func (p *puller) resync(ctx context.Context) error {
-	wm := p.wm.Clone()
+	wm := p.WM.Clone()
 	maps.DeleteFunc(wm, func(k, _ string) bool {
 		return strings.HasSuffix(k, suffixDelta) || strings.HasSuffix(k, suffixNext)
 	})
-	p.wm = wm
+	p.WM = wm
 	if p.c.opts.BeginSweep == nil {
 		p.c.logger.Warn("no sweep configured: rows deleted while the delta tokens were expired stay until the next full sync")
 		return nil
@@ -113,41 +111,16 @@ func (p *puller) resync(ctx context.Context) error {
 	return nil
 }
 
-// set moves the watermark: a copy, since pages hold the previous one.
-func (p *puller) set(key, value string) {
-	if p.wm[key] == value {
-		return
-	}
-	wm := p.wm.Clone()
-	if value == "" {
-		delete(wm, key)
-	} else {
-		wm[key] = value
-	}
-	p.wm = wm
-}
-
-// emit hands a page over with the watermark reached, unless it holds
-// nothing and moves nothing.
-func (p *puller) emit(ctx context.Context, page connectors.Page) error {
-	if page.Len() == 0 && len(page.Rejects) == 0 && maps.Equal(p.wm, p.saved) {
-		return nil
-	}
-	page.Watermark = p.wm
-	p.saved = p.wm
-	return p.fn(ctx, page)
-}
-
 // flush hands over a watermark no page carried yet.
 func (p *puller) flush(ctx context.Context) error {
-	return p.emit(ctx, connectors.Page{})
+	return p.Emit(ctx, connectors.Page{})
 }
 
 // read pages through one table: from the page a previous pull stopped
 // at, else from its delta link, else from the start.
 func (p *puller) read(ctx context.Context, e *entity) error {
 	link, resumed := p.start(e), false
-	if next := p.wm[e.set+suffixNext]; e.tracks && next != "" {
+	if next := p.WM[e.set+suffixNext]; e.tracks && next != "" {
 		link, resumed = p.c.api+next, true
 	}
 	for {
@@ -156,7 +129,7 @@ func (p *puller) read(ctx context.Context, e *entity) error {
 			// A paging cookie kept since an interrupted pull may be gone:
 			// read again from where that read started.
 			p.c.logger.Warn("the page an earlier pull stopped at is gone; reading the table again", "table", e.set, "err", err)
-			p.set(e.set+suffixNext, "")
+			p.Set(e.set+suffixNext, "")
 			link, resumed = p.start(e), false
 			continue
 		}
@@ -173,7 +146,7 @@ func (p *puller) read(ctx context.Context, e *entity) error {
 				return err
 			}
 		}
-		if err := p.emit(ctx, page); err != nil {
+		if err := p.Emit(ctx, page); err != nil {
 			return err
 		}
 		if col.NextLink == "" {
@@ -186,7 +159,7 @@ func (p *puller) read(ctx context.Context, e *entity) error {
 // start returns the link a read of e starts from: its delta link, else
 // the table from its start (which marks it fresh).
 func (p *puller) start(e *entity) string {
-	if delta := p.wm[e.set+suffixDelta]; e.tracks && delta != "" {
+	if delta := p.WM[e.set+suffixDelta]; e.tracks && delta != "" {
 		return p.c.api + delta
 	}
 	if e.tracks {
@@ -212,14 +185,14 @@ func (p *puller) advance(e *entity, col *collection) error {
 		if err != nil {
 			return fmt.Errorf("dynamics: %s: @odata.nextLink: %w", e.set, err)
 		}
-		p.set(e.set+suffixNext, rel)
+		p.Set(e.set+suffixNext, rel)
 	case col.DeltaLink != "":
 		rel, err := p.c.relative(col.DeltaLink)
 		if err != nil {
 			return fmt.Errorf("dynamics: %s: @odata.deltaLink: %w", e.set, err)
 		}
-		p.set(e.set+suffixNext, "")
-		p.set(e.set+suffixDelta, rel)
+		p.Set(e.set+suffixNext, "")
+		p.Set(e.set+suffixDelta, rel)
 	default:
 		return fmt.Errorf("dynamics: %s: the last page of a tracked read has no @odata.deltaLink; is change tracking enabled on the table?", e.set)
 	}

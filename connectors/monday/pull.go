@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strconv"
 	"time"
 
@@ -39,7 +38,7 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 			return fmt.Errorf("monday: watermark %s: %q is not a time; reset the source's watermark", k, v)
 		}
 	}
-	p := &puller{c: c, wm: wm, saved: from, fn: fn, start: c.now()}
+	p := &puller{c: c, Pager: connectors.NewPager(wm, from, fn), start: c.now()}
 	if err := p.startFull(ctx); err != nil {
 		return err
 	}
@@ -56,12 +55,12 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 			return err
 		}
 	}
-	p.set(keyLogs, p.start.Add(-skew).Format(time.RFC3339))
+	p.Set(keyLogs, p.start.Add(-skew).Format(time.RFC3339))
 	if p.full {
-		p.set(keyFull, p.fullStart.Format(time.RFC3339))
-		p.set(keyFullStart, "")
+		p.Set(keyFull, p.fullStart.Format(time.RFC3339))
+		p.Set(keyFullStart, "")
 	}
-	return p.emit(ctx, connectors.Page{})
+	return p.Emit(ctx, connectors.Page{})
 }
 
 // startFull decides whether this pull reads every board: it resumes a
@@ -70,7 +69,7 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 // FullEvery, opening a sweep.
 func (p *puller) startFull(ctx context.Context) error {
 	c := p.c
-	if v := p.wm[keyFullStart]; v != "" {
+	if v := p.WM[keyFullStart]; v != "" {
 		p.full = true
 		p.fullStart, _ = time.Parse(time.RFC3339, v)
 		return nil
@@ -80,9 +79,9 @@ func (p *puller) startFull(ctx context.Context) error {
 	}
 	p.full, p.fullStart = true, p.start
 	for _, d := range c.boards {
-		p.set(d.key+suffixSince, "")
+		p.Set(d.key+suffixSince, "")
 	}
-	p.set(keyFullStart, p.start.Format(time.RFC3339))
+	p.Set(keyFullStart, p.start.Format(time.RFC3339))
 	{
 		if c.opts.BeginSweep != nil {
 			if err := c.opts.BeginSweep(ctx, p.start); err != nil {
@@ -95,48 +94,22 @@ func (p *puller) startFull(ctx context.Context) error {
 
 // puller is one Pull.
 type puller struct {
-	c     *Connector
-	wm    connectors.Watermark
-	saved connectors.Watermark
-	fn    connectors.PageFunc
-	start time.Time
-	full  bool
+	c                *Connector
+	connectors.Pager // the watermark reached and the pages' hand-over
+	start            time.Time
+	full             bool
 	// fullStart is when the full read under way started.
 	fullStart time.Time
 }
 
 // dueFull reports whether this pull reads every board in full.
 func (p *puller) dueFull() bool {
-	at, ok := p.wm[keyFull]
+	at, ok := p.WM[keyFull]
 	if !ok {
 		return true
 	}
 	t, _ := time.Parse(time.RFC3339, at)
 	return p.c.opts.FullEvery > 0 && !p.start.Before(t.Add(p.c.opts.FullEvery))
-}
-
-func (p *puller) set(key, value string) {
-	if p.wm[key] == value {
-		return
-	}
-	wm := p.wm.Clone()
-	if value == "" {
-		delete(wm, key)
-	} else {
-		wm[key] = value
-	}
-	p.wm = wm
-}
-
-// emit hands a page over with the watermark reached, unless it holds
-// nothing and moves nothing.
-func (p *puller) emit(ctx context.Context, page connectors.Page) error {
-	if page.Len() == 0 && len(page.Rejects) == 0 && maps.Equal(p.wm, p.saved) {
-		return nil
-	}
-	page.Watermark = p.wm
-	p.saved = p.wm
-	return p.fn(ctx, page)
 }
 
 // usersPage is the most users asked for at once.
@@ -171,7 +144,7 @@ func (p *puller) users(ctx context.Context) error {
 			break
 		}
 	}
-	return p.emit(ctx, page)
+	return p.Emit(ctx, page)
 }
 
 const firstPageQuery = `query ($board: [ID!], $cols: [String!], $limit: Int!, $rules: [ItemsQueryRule!]) { ` + complexityField +
@@ -194,7 +167,7 @@ type itemsPage struct {
 // the last page is in.
 func (p *puller) board(ctx context.Context, d *boardDef) error {
 	since, incremental := time.Time{}, false
-	if v := p.wm[d.key+suffixSince]; v != "" {
+	if v := p.WM[d.key+suffixSince]; v != "" {
 		since, _ = time.Parse(time.RFC3339, v)
 		if p.full && !since.Before(p.fullStart.Add(-skew)) {
 			return nil // read in full already by this full read
@@ -216,8 +189,8 @@ func (p *puller) board(ctx context.Context, d *boardDef) error {
 		}
 		p.c.logger.Warn("the cursor expired; reading the board again from its first page", "board", d.key, "handed_over", len(seen))
 	}
-	p.set(d.key+suffixSince, start.Add(-skew).Format(time.RFC3339))
-	return p.emit(ctx, connectors.Page{})
+	p.Set(d.key+suffixSince, start.Add(-skew).Format(time.RFC3339))
+	return p.Emit(ctx, connectors.Page{})
 }
 
 // readBoard pages through a board once.
@@ -262,7 +235,7 @@ func (p *puller) readBoard(ctx context.Context, d *boardDef, since time.Time, in
 		out := connectors.Page{}
 		dec := &decoder{c: p.c, at: p.c.now()}
 		dec.decode(&out, d, page.Items, keep)
-		if err := p.emit(ctx, out); err != nil {
+		if err := p.Emit(ctx, out); err != nil {
 			return err
 		}
 		if page.Cursor == nil || *page.Cursor == "" {
@@ -293,7 +266,7 @@ var deletionEvents = map[string]bool{"delete_pulse": true, "archive_pulse": true
 // deletions reads the three boards' activity logs since the last pull
 // and hands the deleted and archived items over.
 func (p *puller) deletions(ctx context.Context) error {
-	from := p.wm[keyLogs]
+	from := p.WM[keyLogs]
 	if from == "" {
 		return nil
 	}
@@ -344,5 +317,5 @@ func (p *puller) deletions(ctx context.Context) error {
 			}
 		}
 	}
-	return p.emit(ctx, page)
+	return p.Emit(ctx, page)
 }

@@ -219,9 +219,9 @@ func (c *Connector) companyOf(ctx context.Context, contact string) (string, erro
 // last pull, unless this pull read them already.
 func (p *puller) touched(ctx context.Context) error {
 	horizon := p.started.Add(-p.c.opts.Overlap).Truncate(time.Second).Format(time.RFC3339)
-	since := p.wm[keyActivitySince]
+	since := p.WM[keyActivitySince]
 	if since == "" {
-		p.set(keyActivitySince, horizon)
+		p.Set(keyActivitySince, horizon)
 		return nil
 	}
 	var keys []string
@@ -245,7 +245,7 @@ func (p *puller) touched(ctx context.Context) error {
 			return err
 		}
 	}
-	p.set(keyActivitySince, horizon)
+	p.Set(keyActivitySince, horizon)
 	return nil
 }
 
@@ -270,5 +270,5 @@ func (p *puller) reread(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	return p.emit(ctx, page)
+	return p.Emit(ctx, page)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -58,7 +57,7 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 	if err := c.checkWatermark(from); err != nil {
 		return err
 	}
-	p := &puller{c: c, wm: from.Clone(), saved: from, fn: fn, started: c.now(),
+	p := &puller{c: c, Pager: connectors.NewPager(from.Clone(), from, fn), started: c.now(),
 		fresh: map[string]bool{}, emitted: map[string]bool{}, mains: map[string]string{}}
 	p.dec = &decoder{c: c, at: p.started, seen: map[string]bool{}}
 	if err := p.maybeFull(ctx); err != nil {
@@ -75,7 +74,7 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 	if err := p.touched(ctx); err != nil {
 		return err
 	}
-	return p.emit(ctx, connectors.Page{})
+	return p.Emit(ctx, connectors.Page{})
 }
 
 // checkWatermark checks that a stored watermark's times parse.
@@ -92,16 +91,14 @@ func (c *Connector) checkWatermark(from connectors.Watermark) error {
 
 // puller is one Pull.
 type puller struct {
-	c       *Connector
-	wm      connectors.Watermark // reached by the pages read so far
-	saved   connectors.Watermark // the one the last page handed over carried
-	fn      connectors.PageFunc
-	started time.Time
-	dec     *decoder
-	fresh   map[string]bool   // streams read in full in this pull
-	emitted map[string]bool   // "company:51234" handed over in this pull
-	mains   map[string]string // contact id → internal id of the company it is main contact of
-	all     map[string]time.Time
+	c                *Connector
+	connectors.Pager // the watermark reached and the pages' hand-over
+	started          time.Time
+	dec              *decoder
+	fresh            map[string]bool   // streams read in full in this pull
+	emitted          map[string]bool   // "company:51234" handed over in this pull
+	mains            map[string]string // contact id → internal id of the company it is main contact of
+	all              map[string]time.Time
 }
 
 // maybeFull starts a read of everything when the last one is older than
@@ -109,25 +106,25 @@ type puller struct {
 // that the records deleted since are removed at the end of the sync.
 func (p *puller) maybeFull(ctx context.Context) error {
 	incremental := false
-	for k := range p.wm {
+	for k := range p.WM {
 		incremental = incremental || strings.HasSuffix(k, suffixSince)
 	}
 	if !incremental {
-		if p.wm[keyFull] == "" {
-			p.set(keyFull, p.started.Format(time.RFC3339))
+		if p.WM[keyFull] == "" {
+			p.Set(keyFull, p.started.Format(time.RFC3339))
 		}
 		return nil
 	}
-	last, err := time.Parse(time.RFC3339, p.wm[keyFull])
+	last, err := time.Parse(time.RFC3339, p.WM[keyFull])
 	if p.c.opts.FullEvery < 0 || err == nil && p.started.Sub(last) < p.c.opts.FullEvery {
 		return nil
 	}
-	p.c.logger.Info("periodic full read: reading everything again and removing what is gone", "last", p.wm[keyFull])
+	p.c.logger.Info("periodic full read: reading everything again and removing what is gone", "last", p.WM[keyFull])
 	wm := connectors.Watermark{keyFull: p.started.Format(time.RFC3339)}
-	if v := p.wm[keyActivitySince]; v != "" {
+	if v := p.WM[keyActivitySince]; v != "" {
 		wm[keyActivitySince] = v
 	}
-	p.wm = wm
+	p.WM = wm
 	if p.c.opts.BeginSweep == nil {
 		p.c.logger.Warn("no sweep configured: objects deleted in Sellsy stay until a sync from scratch")
 		return nil
@@ -136,31 +133,6 @@ func (p *puller) maybeFull(ctx context.Context) error {
 		return fmt.Errorf("sellsy: begin sweep: %w", err)
 	}
 	return nil
-}
-
-// set moves the watermark: a copy, since pages hold the previous one.
-func (p *puller) set(key, value string) {
-	if p.wm[key] == value {
-		return
-	}
-	wm := p.wm.Clone()
-	if value == "" {
-		delete(wm, key)
-	} else {
-		wm[key] = value
-	}
-	p.wm = wm
-}
-
-// emit hands a page over with the watermark reached, unless it holds
-// nothing and moves nothing.
-func (p *puller) emit(ctx context.Context, page connectors.Page) error {
-	if page.Len() == 0 && len(page.Rejects) == 0 && maps.Equal(p.wm, p.saved) {
-		return nil
-	}
-	page.Watermark = p.wm
-	p.saved = p.wm
-	return p.fn(ctx, page)
 }
 
 // staff reads every staff member (GET /staffs); it is small, and not
@@ -175,7 +147,7 @@ func (p *puller) staff(ctx context.Context) error {
 		}
 		var page connectors.Page
 		p.dec.decode(&page, kindStaff, pg.Data)
-		if err := p.emit(ctx, page); err != nil {
+		if err := p.Emit(ctx, page); err != nil {
 			return err
 		}
 		if len(pg.Data) < p.c.opts.PageSize || pg.offset() == "" {
@@ -201,13 +173,13 @@ func (p *puller) query(order, offset string) url.Values {
 // start returns where a read of s starts: its filter start ("" reads
 // everything) and whether it is resumed at a kept offset.
 func (p *puller) start(s stream) (from, offset string, skip bool) {
-	if off := p.wm[s.name+suffixOffset]; off != "" {
-		return p.wm[s.name+suffixFrom], off, false
+	if off := p.WM[s.name+suffixOffset]; off != "" {
+		return p.WM[s.name+suffixFrom], off, false
 	}
-	since := p.wm[s.name+suffixSince]
+	since := p.WM[s.name+suffixSince]
 	if s.createdOnly && (since == "" || p.fresh["opportunities"]) {
 		// Everything was read by the opportunities stream.
-		p.set(s.name+suffixSince, p.started.Format(time.RFC3339))
+		p.Set(s.name+suffixSince, p.started.Format(time.RFC3339))
 		return "", "", true
 	}
 	if since == "" {
@@ -246,7 +218,7 @@ func (p *puller) read(ctx context.Context, s stream) error {
 		if offset != "" && errors.Is(err, errOffset) {
 			p.c.logger.Warn("sellsy refused a kept offset; reading the stream again from its start", "stream", s.name, "err", err)
 			offset = ""
-			p.set(s.name+suffixOffset, "")
+			p.Set(s.name+suffixOffset, "")
 			continue
 		}
 		if err != nil {
@@ -260,12 +232,12 @@ func (p *puller) read(ctx context.Context, s stream) error {
 		more := len(pg.Data) >= p.c.opts.PageSize && pg.offset() != ""
 		if more {
 			offset = pg.offset()
-			p.set(s.name+suffixFrom, from)
-			p.set(s.name+suffixOffset, offset)
+			p.Set(s.name+suffixFrom, from)
+			p.Set(s.name+suffixOffset, offset)
 		} else {
 			p.finish(s, newest)
 		}
-		if err := p.emit(ctx, page); err != nil {
+		if err := p.Emit(ctx, page); err != nil {
 			return err
 		}
 		if !more {
@@ -278,14 +250,14 @@ func (p *puller) read(ctx context.Context, s stream) error {
 // (kept when nothing newer was seen; the pull's start when nothing at all
 // was).
 func (p *puller) finish(s stream, newest time.Time) {
-	p.set(s.name+suffixOffset, "")
-	p.set(s.name+suffixFrom, "")
-	prev, err := time.Parse(time.RFC3339, p.wm[s.name+suffixSince])
+	p.Set(s.name+suffixOffset, "")
+	p.Set(s.name+suffixFrom, "")
+	prev, err := time.Parse(time.RFC3339, p.WM[s.name+suffixSince])
 	switch {
 	case !newest.IsZero() && (err != nil || newest.After(prev)):
-		p.set(s.name+suffixSince, newest.UTC().Format(time.RFC3339))
+		p.Set(s.name+suffixSince, newest.UTC().Format(time.RFC3339))
 	case err != nil:
-		p.set(s.name+suffixSince, p.started.Format(time.RFC3339))
+		p.Set(s.name+suffixSince, p.started.Format(time.RFC3339))
 	}
 }
 
