@@ -106,7 +106,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Request is one request the Server received.
+// Request is one request the Server received (Requests lists them).
 type Request struct {
 	Kind   string
 	Path   string
@@ -128,15 +128,18 @@ type Server struct {
 	tokenSeq  int
 	tokenErr  *oauthError // answered by the token endpoint when set
 	used      int         // API requests counted today
-	failNext  []int       // statuses answered instead of the next API requests
 	cursors   map[string]*cursor
 	cursorSeq int
-	log       []Request
-	counts    map[string]int
-	statuses  map[int]int
-	hook      func(kind string, n int)
-	cuts      faults.Truncator // TruncateEvery
+
+	kit      // requests, counts, hook, truncation
+	failures // FailNext
 }
+
+// The parts of the control surface every fake shares (see internal/faults).
+type (
+	kit      = faults.Kit[Request]
+	failures = faults.Failures
+)
 
 // New starts a Server with an empty org; Close stops it.
 func New(opts Options) *Server {
@@ -147,8 +150,6 @@ func New(opts Options) *Server {
 		sessions: map[string]time.Time{},
 		refresh:  map[string]bool{opts.RefreshToken: true},
 		cursors:  map[string]*cursor{},
-		counts:   map[string]int{},
-		statuses: map[int]int{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -216,43 +217,21 @@ func kindOf(r *http.Request) string {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	kind := kindOf(r)
-	s.mu.Lock()
-	s.counts[kind]++
-	n, hook := s.counts[kind], s.hook
-	s.mu.Unlock()
-	if hook != nil {
-		hook(kind, n)
-	}
-	s.mu.Lock()
-	cutting := s.cuts.On()
-	s.mu.Unlock()
-	var held *faults.Held // the answer, kept back to be cut
-	rec := faults.NewRecorder(w)
-	if cutting {
-		held = &faults.Held{ResponseWriter: w}
-		rec.ResponseWriter = held
-	}
-	if kind == KindToken {
-		s.serveToken(rec, r)
-	} else {
-		s.serveAPI(rec, r, kind)
-	}
-	s.mu.Lock()
-	how := faults.Whole
-	if held != nil {
-		how = s.cuts.Next(rec.Status)
-	}
-	s.statuses[rec.Status]++
-	entry := Request{Kind: kind, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Status: rec.Status}
-	entry.SOQL = entry.Query.Get("q")
-	if kind == KindToken {
-		entry.Query, entry.Header = nil, nil // never keep credentials
-	}
-	s.log = append(s.log, entry)
-	s.mu.Unlock()
-	if held != nil {
-		held.Send(how)
-	}
+	faults.Admit(&s.kit, kind)
+	faults.Serve(&s.kit, w, func(w http.ResponseWriter) {
+		if kind == KindToken {
+			s.serveToken(w, r)
+		} else {
+			s.serveAPI(w, r, kind)
+		}
+	}, func(status int) Request {
+		entry := Request{Kind: kind, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Status: status}
+		entry.SOQL = entry.Query.Get("q")
+		if kind == KindToken {
+			entry.Query, entry.Header = nil, nil // never keep credentials
+		}
+		return entry
+	})
 }
 
 // serveAPI checks the session, injected faults and the daily allocation,
@@ -270,7 +249,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, kind string) {
 		writeErrors(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
 		return
 	}
-	if status, ok := s.takeFault(); ok {
+	if status, ok := faults.TakeFault(&s.failures); ok {
 		writeFault(w, status)
 		return
 	}
@@ -292,17 +271,6 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, kind string) {
 	default:
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 	}
-}
-
-func (s *Server) takeFault() (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.failNext) == 0 {
-		return 0, false
-	}
-	status := s.failNext[0]
-	s.failNext = s.failNext[1:]
-	return status, true
 }
 
 // countRequest counts an API request against the daily allocation and
