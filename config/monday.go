@@ -54,11 +54,7 @@ func validateMonday(d *document, p string, s *Source) {
 	onlyFor(d, p, "salesforce", "login_url", "path")
 	onlyFor(d, p, "dynamics", dynamicsKeys...)
 	onlyFor(d, p, "sellsy", "account_id", "limits.won_rescan")
-	for _, k := range []string{"burst", "search_per_second", "daily_reserve"} {
-		if d.has(p + ".limits." + k) {
-			d.addf(p+".limits."+k, "not used by source type monday: it takes daily_calls and full_every")
-		}
-	}
+	unusedLimits(d, p, "monday: it takes daily_calls and full_every", "burst", "search_per_second", "daily_reserve")
 	if s.BaseURL != "" && isHTTPURL(s.BaseURL) && !isOrgURL(s.BaseURL) {
 		d.addf(p+".base_url", "want the API host over https, such as %s, got %q", DefaultMondayBaseURL, s.BaseURL)
 	}
@@ -97,12 +93,7 @@ func validateMondayAuth(d *document, p string, s *Source) {
 	default:
 		d.addf(p+".auth", "monday takes a token (a personal API token, or an OAuth app's access token), not %s", flow)
 	}
-	set := authValues(a)
-	for _, k := range []string{"client_id", "client_secret", "refresh_token", "username", "private_key", "audience", "tenant_id", "certificate"} {
-		if set[k] {
-			d.addf(p+".auth."+k, "not used by source type monday")
-		}
-	}
+	unusedAuth(d, p, "monday", a, "client_id", "client_secret", "refresh_token", "username", "private_key", "audience", "tenant_id", "certificate")
 	for k, v := range map[string]string{"token_url": a.TokenURL, "scope": a.Scope} {
 		if v != "" {
 			d.addf(p+".auth."+k, "not used by source type monday")
@@ -153,27 +144,9 @@ func validateMondayBoards(d *document, p string, b *MondayBoards) {
 
 // validateMondayFields checks that mapped fields are column ids.
 func validateMondayFields(d *document, p string, f Fields) {
-	fp := p + ".fields"
-	check := func(path, name string) {
+	eachMappedField(p, f, func(path, name string) {
 		if name != "" && fieldName.MatchString(name) && !mondayColumnID.MatchString(name) {
 			d.addf(path, "invalid column id %q: want an id in lower case, such as status_1 (see crmsync sources describe)", name)
 		}
-	}
-	if lc := f.Lifecycle; lc != nil {
-		check(fp+".lifecycle.field", lc.Field)
-	}
-	for i, name := range f.LastActivityAt {
-		check(indexPath(fp+".last_activity_at", i), name)
-	}
-	for i, name := range f.Extra {
-		check(indexPath(fp+".extra", i), name)
-	}
-	if pc := f.PrimaryContact; pc != nil {
-		check(fp+".primary_contact.property", pc.Property)
-		check(fp+".primary_contact.field", pc.Field)
-	}
-	if l := f.Language; l != nil {
-		check(fp+".language.contact", l.Contact)
-		check(fp+".language.account", l.Account)
-	}
+	})
 }

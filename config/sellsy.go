@@ -26,11 +26,7 @@ func validateSellsy(d *document, p string, s *Source) {
 	onlyFor(d, p, "salesforce", "login_url", "api_version", "path")
 	onlyFor(d, p, "dynamics", "auth.tenant_id", "auth.certificate", "auth.certificate_file", "auth.scope")
 	onlyFor(d, p, "monday", mondayKeys...)
-	for _, k := range []string{"burst", "search_per_second", "requests_per_5min"} {
-		if d.has(p + ".limits." + k) {
-			d.addf(p+".limits."+k, "not used by source type sellsy: it takes daily_reserve, full_every and won_rescan")
-		}
-	}
+	unusedLimits(d, p, "sellsy: it takes daily_reserve, full_every and won_rescan", "burst", "search_per_second", "requests_per_5min")
 	switch {
 	case s.AccountID == "":
 		d.addf(p+".account_id", "required for source type sellsy: the Sellsy account's number (Settings, Account), which scopes record ids")
@@ -78,13 +74,6 @@ func validateSellsyAuth(d *document, p string, s *Source) {
 	default:
 		d.addf(p+".auth", "sellsy takes client credentials (client_id, client_secret) or a refresh token (client_id, client_secret, refresh_token), not %s", flow)
 	}
-	set := authValues(a)
-	for _, k := range []string{"token", "username", "private_key", "audience"} {
-		if set[k] {
-			d.addf(p+".auth."+k, "not used by source type sellsy")
-		}
-	}
-	if a.TokenURL != "" && !isOrgURL(a.TokenURL) {
-		d.addf(p+".auth.token_url", "invalid URL %q (want https, such as https://login.sellsy.com/oauth2/access-tokens)", a.TokenURL)
-	}
+	unusedAuth(d, p, "sellsy", a, "token", "username", "private_key", "audience")
+	checkTokenURL(d, p, a, "https://login.sellsy.com/oauth2/access-tokens")
 }

@@ -138,11 +138,7 @@ func validateDynamics(d *document, p string, s *Source) {
 	onlyFor(d, p, "sellsy", sellsyKeys...)
 	onlyFor(d, p, "monday", mondayKeys...)
 	onlyFor(d, p, "salesforce", "login_url", "path")
-	for _, k := range []string{"burst", "search_per_second", "daily_reserve"} {
-		if d.has(p + ".limits." + k) {
-			d.addf(p+".limits."+k, "not used by source type dynamics: it takes requests_per_5min")
-		}
-	}
+	unusedLimits(d, p, "dynamics: it takes requests_per_5min", "burst", "search_per_second", "daily_reserve")
 	switch {
 	case s.BaseURL == "":
 		d.addf(p+".base_url", "required for source type dynamics: the organization URL, such as https://acme.crm.dynamics.com")
@@ -186,18 +182,11 @@ func validateDynamicsAuth(d *document, p string, s *Source) {
 	default:
 		d.addf(p+".auth", "dynamics takes a client secret (client_secret) or a certificate (certificate and private_key), not %s", flow)
 	}
-	set := authValues(a)
-	for _, k := range []string{"token", "refresh_token", "username", "audience"} {
-		if set[k] {
-			d.addf(p+".auth."+k, "not used by source type dynamics")
-		}
-	}
+	unusedAuth(d, p, "dynamics", a, "token", "refresh_token", "username", "audience")
 	if a.TenantID == "" && a.TokenURL == "" {
 		d.addf(p+".auth.tenant_id", "required for source type dynamics (unless auth.token_url is set)")
 	}
-	if a.TokenURL != "" && !isOrgURL(a.TokenURL) {
-		d.addf(p+".auth.token_url", "invalid URL %q (want https, such as https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token)", a.TokenURL)
-	}
+	checkTokenURL(d, p, a, "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token")
 }
 
 // isOrgURL reports whether raw is an https URL, or an http one on a
@@ -217,12 +206,17 @@ func isOrgURL(raw string) bool {
 // validateDynamicsFields checks that mapped columns are Dataverse logical
 // names: lower case, lookups as _name_value.
 func validateDynamicsFields(d *document, p string, f Fields) {
-	fp := p + ".fields"
-	check := func(path, name string) {
+	eachMappedField(p, f, func(path, name string) {
 		if (fieldName.MatchString(name) || lookupValue.MatchString(name)) && !dynamicsField.MatchString(name) {
 			d.addf(path, "invalid column %q: want a logical name in lower case, such as customertypecode or _primarycontactid_value", name)
 		}
-	}
+	})
+}
+
+// eachMappedField calls check with the path and name of every column or
+// property the field mapping of source p names, in the order of the keys.
+func eachMappedField(p string, f Fields, check func(path, name string)) {
+	fp := p + ".fields"
 	if lc := f.Lifecycle; lc != nil {
 		check(fp+".lifecycle.field", lc.Field)
 	}
@@ -271,6 +265,35 @@ func needAuth(d *document, p string, a *SourceAuth, flow string, keys ...string)
 		if !set[k] && !d.failed[p+".auth."+k+"_file"] { // an unreadable *_file is reported already
 			d.addf(p+".auth."+k, "required by the %s flow", flow)
 		}
+	}
+}
+
+// unusedAuth reports the auth keys set that source type typ does not use.
+func unusedAuth(d *document, p, typ string, a *SourceAuth, keys ...string) {
+	set := authValues(a)
+	for _, k := range keys {
+		if set[k] {
+			d.addf(p+".auth."+k, "not used by source type %s", typ)
+		}
+	}
+}
+
+// unusedLimits reports the limits keys set that a source type does not
+// use; takes names the type and the limits it takes ("sellsy: it takes
+// ...").
+func unusedLimits(d *document, p, takes string, keys ...string) {
+	for _, k := range keys {
+		if d.has(p + ".limits." + k) {
+			d.addf(p+".limits."+k, "not used by source type %s", takes)
+		}
+	}
+}
+
+// checkTokenURL reports an auth.token_url that would send credentials in
+// clear; example is the vendor's own token URL.
+func checkTokenURL(d *document, p string, a *SourceAuth, example string) {
+	if a.TokenURL != "" && !isOrgURL(a.TokenURL) {
+		d.addf(p+".auth.token_url", "invalid URL %q (want https, such as %s)", a.TokenURL, example)
 	}
 }
 
