@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 )
 
 func TestCertificateCredentials(t *testing.T) {
@@ -16,12 +17,12 @@ func TestCertificateCredentials(t *testing.T) {
 	opts := f.options()
 	opts.Auth.ClientSecret = ""
 	opts.Auth.Certificate, opts.Auth.PrivateKey = certPEM, keyPEM
-	got, err := pull(t, f.connector(opts), nil)
+	got, err := conntest.Pull(f.connector(opts), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.assertions != 1 || len(got.batch.Accounts) != 3 {
-		t.Errorf("assertions %d (want 1), accounts %d", f.assertions, len(got.batch.Accounts))
+	if f.assertions != 1 || len(got.Batch.Accounts) != 3 {
+		t.Errorf("assertions %d (want 1), accounts %d", f.assertions, len(got.Batch.Accounts))
 	}
 }
 
@@ -29,7 +30,7 @@ func TestInvalidClientSecret(t *testing.T) {
 	f := newFakeOrg(t)
 	opts := f.options()
 	opts.Auth.ClientSecret = "wrong"
-	_, err := pull(t, f.connector(opts), nil)
+	_, err := conntest.Pull(f.connector(opts), nil)
 	if !errors.Is(err, connectors.ErrAuth) || !strings.Contains(err.Error(), "AADSTS7000215") || strings.Contains(err.Error(), "wrong") {
 		t.Fatalf("err = %v, want ErrAuth with Entra's code and without the secret", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/crmhttp"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/dynamicsfake"
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/store"
@@ -147,12 +148,12 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 	opts := fakeOptions(s)
 	opts.PageSize = pageSize
 	c := newConnector(t, opts)
-	full, err := pull(t, c, nil)
+	full, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fullRequests, _ := apiRequests(s)
-	wm, base, next := full.last(), -1, 0
+	wm, base, next := full.Last(), -1, 0
 	for _, k := range []int{0, 10, 50, 100} {
 		// k changes spread over the three tables: renamed accounts,
 		// retitled contacts, deleted deals; each round changes rows the
@@ -163,24 +164,24 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 			next++
 			switch i % 3 {
 			case 0:
-				_, err = s.Upsert("accounts", map[string]any{"accountid": full.batch.Accounts[i].ExternalID, "name": fmt.Sprint("Renamed ", i)})
+				_, err = s.Upsert("accounts", map[string]any{"accountid": full.Batch.Accounts[i].ExternalID, "name": fmt.Sprint("Renamed ", i)})
 			case 1:
-				_, err = s.Upsert("contacts", map[string]any{"contactid": full.batch.Contacts[i].ExternalID, "jobtitle": "CFO"})
+				_, err = s.Upsert("contacts", map[string]any{"contactid": full.Batch.Contacts[i].ExternalID, "jobtitle": "CFO"})
 			default:
-				err = s.Delete("opportunities", full.batch.Deals[i].ExternalID)
+				err = s.Delete("opportunities", full.Batch.Deals[i].ExternalID)
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
 		s.ResetLog()
-		got, err := pull(t, c, wm)
+		got, err := conntest.Pull(c, wm)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wm = got.last()
+		wm = got.Last()
 		n, _ := apiRequests(s)
-		if changed := got.batch.Len() - len(got.batch.Owners); changed != k {
+		if changed := got.Batch.Len() - len(got.Batch.Owners); changed != k {
 			t.Errorf("k=%d: incremental pull handed %d changed records", k, changed)
 		}
 		if k == 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/dynamicsfake"
 	"github.com/crmsync/crmsync/model"
 )
@@ -63,13 +64,13 @@ func newConnector(t testing.TB, opts Options) *Connector {
 }
 
 // checkFullOrg checks that a full pull handed over the seeded org.
-func checkFullOrg(t *testing.T, got *collected) {
+func checkFullOrg(t *testing.T, got *conntest.Collected) {
 	t.Helper()
-	b := got.batch
+	b := got.Batch
 	if len(b.Accounts) != fakeAccounts || len(b.Contacts) != fakeAccounts*fakeContactsPer ||
-		len(b.Deals) != fakeAccounts*fakeDealsPer || len(b.Owners) != 1 || len(got.rejects) != 0 {
+		len(b.Deals) != fakeAccounts*fakeDealsPer || len(b.Owners) != 1 || len(got.Rejects) != 0 {
 		t.Fatalf("pulled %d accounts, %d contacts, %d deals, %d owners, %d rejects; want %d, %d, %d, 1, 0",
-			len(b.Accounts), len(b.Contacts), len(b.Deals), len(b.Owners), len(got.rejects),
+			len(b.Accounts), len(b.Contacts), len(b.Deals), len(b.Owners), len(got.Rejects),
 			fakeAccounts, fakeAccounts*fakeContactsPer, fakeAccounts*fakeDealsPer)
 	}
 }
@@ -87,12 +88,12 @@ func accountNamed(t *testing.T, b model.Batch, name string) model.Account {
 
 func TestFakeFullPull(t *testing.T) {
 	s := seededFake(t, dynamicsfake.Options{})
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkFullOrg(t, got)
-	b := got.batch
+	b := got.Batch
 	owner := b.Owners[0]
 	// Seed: account i has customertypecode 3, 8, null, 1 in turn and no
 	// website when i%7 == 3.
@@ -147,14 +148,14 @@ func TestFakeFullPull(t *testing.T) {
 func TestFakeIncremental(t *testing.T) {
 	s := seededFake(t, dynamicsfake.Options{})
 	c := newConnector(t, fakeOptions(s))
-	full, err := pull(t, c, nil)
+	full, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkFullOrg(t, full)
-	acct := accountNamed(t, full.batch, "Account 000005")
-	gone := full.batch.Contacts[7]
-	deal := full.batch.Deals[4]
+	acct := accountNamed(t, full.Batch, "Account 000005")
+	gone := full.Batch.Contacts[7]
+	deal := full.Batch.Deals[4]
 	if _, err := s.Upsert("accounts", map[string]any{"accountid": acct.ExternalID, "name": "Renamed <script>"}); err != nil {
 		t.Fatal(err)
 	}
@@ -163,16 +164,16 @@ func TestFakeIncremental(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := pull(t, c, full.last())
+	got, err := conntest.Pull(c, full.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := got.batch
+	b := got.Batch
 	if len(b.Accounts) != 1 || b.Accounts[0].ID != acct.ID || b.Accounts[0].Name != "Renamed <script>" {
 		t.Errorf("incremental accounts = %+v, want %s renamed", b.Accounts, acct.ID)
 	}
-	if len(b.Contacts) != 0 || len(b.Deals) != 0 || len(got.rejects) != 0 {
-		t.Errorf("incremental pull handed %d contacts, %d deals, %d rejects; want none", len(b.Contacts), len(b.Deals), len(got.rejects))
+	if len(b.Contacts) != 0 || len(b.Deals) != 0 || len(got.Rejects) != 0 {
+		t.Errorf("incremental pull handed %d contacts, %d deals, %d rejects; want none", len(b.Contacts), len(b.Deals), len(got.Rejects))
 	}
 	wantDeleted := map[model.Deletion]bool{
 		{Entity: model.EntityContact, ID: gone.ID}: true,
@@ -186,13 +187,13 @@ func TestFakeIncremental(t *testing.T) {
 			t.Errorf("unexpected deletion %+v", d)
 		}
 	}
-	again, err := pull(t, c, got.last())
+	again, err := conntest.Pull(c, got.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Owners are re-read every pull; nothing else changed.
-	if n := again.batch.Len() - len(again.batch.Owners); n != 0 {
-		t.Errorf("pull with nothing changed handed %d records: %+v", n, again.batch)
+	if n := again.Batch.Len() - len(again.Batch.Owners); n != 0 {
+		t.Errorf("pull with nothing changed handed %d records: %+v", n, again.Batch)
 	}
 }
 
@@ -203,7 +204,7 @@ func TestFakeTokenExpiresMidSync(t *testing.T) {
 			s.ExpireTokens()
 		}
 	})
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +226,7 @@ func TestFakeExpiredDeltaRereads(t *testing.T) {
 		return nil
 	}
 	c := newConnector(t, opts)
-	full, err := pull(t, c, nil)
+	full, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,23 +234,23 @@ func TestFakeExpiredDeltaRereads(t *testing.T) {
 	if len(sweeps) != 0 {
 		t.Fatalf("first pull began %d sweeps, want 0", len(sweeps))
 	}
-	gone := full.batch.Accounts[2]
+	gone := full.Batch.Accounts[2]
 	if err := s.Delete("accounts", gone.ExternalID); err != nil {
 		t.Fatal(err)
 	}
 	s.ExpireDeltaTokens()
-	got, err := pull(t, c, full.last())
+	got, err := conntest.Pull(c, full.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(sweeps) != 1 {
 		t.Errorf("began %d sweeps, want 1", len(sweeps))
 	}
-	if len(got.batch.Accounts) != fakeAccounts-1 || len(got.batch.Contacts) != fakeAccounts*fakeContactsPer {
-		t.Errorf("re-read %d accounts, %d contacts; want %d and %d", len(got.batch.Accounts), len(got.batch.Contacts),
+	if len(got.Batch.Accounts) != fakeAccounts-1 || len(got.Batch.Contacts) != fakeAccounts*fakeContactsPer {
+		t.Errorf("re-read %d accounts, %d contacts; want %d and %d", len(got.Batch.Accounts), len(got.Batch.Contacts),
 			fakeAccounts-1, fakeAccounts*fakeContactsPer)
 	}
-	for _, a := range got.batch.Accounts {
+	for _, a := range got.Batch.Accounts {
 		if a.ID == gone.ID {
 			t.Errorf("deleted account %s re-read", a.ID)
 		}
@@ -265,7 +266,7 @@ func TestFakeServiceProtectionRetryAfter(t *testing.T) {
 	opts := fakeOptions(s)
 	opts.PageSize = 5000
 	start := time.Now()
-	got, err := pull(t, newConnector(t, opts), nil)
+	got, err := conntest.Pull(newConnector(t, opts), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +299,7 @@ func TestFakeCertificate(t *testing.T) {
 			opts := fakeOptions(s)
 			opts.Auth.ClientSecret = ""
 			opts.Auth.Certificate, opts.Auth.PrivateKey = tc.key.CertPEM(), tc.key.KeyPEM()
-			got, err := pull(t, newConnector(t, opts), nil)
+			got, err := conntest.Pull(newConnector(t, opts), nil)
 			if tc.wantErr {
 				if err == nil || !strings.Contains(err.Error(), "AADSTS") {
 					t.Fatalf("err = %v, want an Entra refusal", err)

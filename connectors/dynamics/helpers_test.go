@@ -1,7 +1,6 @@
 package dynamics
 
 import (
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -25,9 +24,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/crmsync/crmsync/connectors"
-	"github.com/crmsync/crmsync/model"
 )
 
 // This file holds a small Dataverse for the tests: Entra's token endpoint
@@ -464,37 +460,6 @@ func (f *fakeOrg) connector(opts Options) *Connector {
 		f.t.Fatal(err)
 	}
 	return c
-}
-
-// collected is what a pull handed over.
-type collected struct {
-	pages   []connectors.Page
-	batch   model.Batch
-	rejects []model.Reject
-}
-
-func (c *collected) last() connectors.Watermark {
-	if len(c.pages) == 0 {
-		return nil
-	}
-	return c.pages[len(c.pages)-1].Watermark
-}
-
-// pull runs a pull from wm and collects its pages.
-func pull(t *testing.T, c *Connector, wm connectors.Watermark) (*collected, error) {
-	t.Helper()
-	out := &collected{}
-	err := c.Pull(context.Background(), wm, func(_ context.Context, p connectors.Page) error {
-		out.pages = append(out.pages, p)
-		out.batch.Accounts = append(out.batch.Accounts, p.Accounts...)
-		out.batch.Contacts = append(out.batch.Contacts, p.Contacts...)
-		out.batch.Deals = append(out.batch.Deals, p.Deals...)
-		out.batch.Owners = append(out.batch.Owners, p.Owners...)
-		out.batch.Deleted = append(out.batch.Deleted, p.Deleted...)
-		out.rejects = append(out.rejects, p.Rejects...)
-		return nil
-	})
-	return out, err
 }
 
 // newCertificate returns a self-signed certificate and its key as PEM.

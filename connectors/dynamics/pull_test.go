@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/model"
 )
 
@@ -24,13 +25,13 @@ func TestPullFull(t *testing.T) {
 	f := newFakeOrg(t)
 	f.put("opportunities", map[string]any{"opportunityid": "0a1b2c3d-4444-ed11-b83e-000d3a572421", "_transactioncurrencyid_value": usdID})
 	c := f.connector(f.options())
-	got, err := pull(t, c, nil)
+	got, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := got.batch
-	if len(b.Owners) != 2 || len(b.Accounts) != 3 || len(b.Contacts) != 5 || len(b.Deals) != 3 || len(got.rejects) != 0 {
-		t.Fatalf("got %d owners, %d accounts, %d contacts, %d deals, rejects %v", len(b.Owners), len(b.Accounts), len(b.Contacts), len(b.Deals), got.rejects)
+	b := got.Batch
+	if len(b.Owners) != 2 || len(b.Accounts) != 3 || len(b.Contacts) != 5 || len(b.Deals) != 3 || len(got.Rejects) != 0 {
+		t.Fatalf("got %d owners, %d accounts, %d contacts, %d deals, rejects %v", len(b.Owners), len(b.Accounts), len(b.Contacts), len(b.Deals), got.Rejects)
 	}
 	wantOwner := model.Owner{Ref: model.NewRef("dyn", johnID), Name: "John Smith", Email: "jsmith@example.com"}
 	if b.Owners[0] != wantOwner {
@@ -68,7 +69,7 @@ func TestPullFull(t *testing.T) {
 	if lost := b.Deals[2]; lost.Won || lost.ClosedAt.IsZero() {
 		t.Errorf("lost deal = %+v", lost)
 	}
-	wm := got.last()
+	wm := got.Last()
 	for _, set := range []string{"accounts", "contacts", "opportunities"} {
 		if !strings.Contains(wm[set+".delta"], "$deltatoken=") || wm[set+".next"] != "" {
 			t.Errorf("watermark %s: delta %q next %q", set, wm[set+".delta"], wm[set+".next"])
@@ -79,7 +80,7 @@ func TestPullFull(t *testing.T) {
 	}
 	// Pages of 2: the contacts read resumes from a page in the middle.
 	mid := 0
-	for _, p := range got.pages {
+	for _, p := range got.Pages {
 		if p.Watermark["contacts.next"] != "" {
 			mid++
 		}
@@ -92,7 +93,7 @@ func TestPullFull(t *testing.T) {
 func TestPullIncremental(t *testing.T) {
 	f := newFakeOrg(t)
 	c := f.connector(f.options())
-	first, err := pull(t, c, nil)
+	first, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +105,11 @@ func TestPullIncremental(t *testing.T) {
 	f.put("activitypointers", map[string]any{"activityid": "aa000000-5555-ed11-b83e-000d3a572421", "statecode": 1,
 		"_regardingobjectid_value": acmeID, "_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname": "account",
 		"actualend": "2024-09-20T10:00:00Z", "modifiedon": time.Now().UTC().Format(time.RFC3339)})
-	got, err := pull(t, c, first.last())
+	got, err := conntest.Pull(c, first.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := got.batch
+	b := got.Batch
 	if len(b.Contacts) != 1 || b.Contacts[0].Email != "maria.j@acme-widgets.com" ||
 		!b.Contacts[0].LastActivityAt.Equal(time.Date(2024, 9, 10, 15, 10, 0, 0, time.UTC)) {
 		t.Errorf("contacts = %+v, want Maria's new email and her last call", b.Contacts)
@@ -126,11 +127,11 @@ func TestPullIncremental(t *testing.T) {
 	if n := len(f.requestLog()) - before; n > 10 {
 		t.Errorf("incremental pull sent %d requests: %v", n, f.requestLog()[before:])
 	}
-	again, err := pull(t, c, got.last())
+	again, err := conntest.Pull(c, got.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(again.batch.Contacts) + len(again.batch.Deals) + len(again.batch.Deleted); n != 0 {
+	if n := len(again.Batch.Contacts) + len(again.Batch.Deals) + len(again.Batch.Deleted); n != 0 {
 		t.Errorf("a pull with nothing changed handed over %d records", n)
 	}
 }
@@ -141,21 +142,21 @@ func TestPullDeltaExpired(t *testing.T) {
 	sweeps := 0
 	opts.BeginSweep = func(context.Context, time.Time) error { sweeps++; return nil }
 	c := f.connector(opts)
-	first, err := pull(t, c, nil)
+	first, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.expireDeltas()
 	before := len(f.requestLog())
-	got, err := pull(t, c, first.last())
+	got, err := conntest.Pull(c, first.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sweeps != 1 {
 		t.Errorf("BeginSweep called %d times, want 1", sweeps)
 	}
-	if len(got.batch.Accounts) != 3 || len(got.batch.Contacts) != 5 || len(got.batch.Deals) != 3 {
-		t.Errorf("after expiry got %d accounts, %d contacts, %d deals; want everything again", len(got.batch.Accounts), len(got.batch.Contacts), len(got.batch.Deals))
+	if len(got.Batch.Accounts) != 3 || len(got.Batch.Contacts) != 5 || len(got.Batch.Deals) != 3 {
+		t.Errorf("after expiry got %d accounts, %d contacts, %d deals; want everything again", len(got.Batch.Accounts), len(got.Batch.Contacts), len(got.Batch.Deals))
 	}
 	expired, initial := 0, 0
 	for _, req := range f.requestLog()[before:] {
@@ -169,7 +170,7 @@ func TestPullDeltaExpired(t *testing.T) {
 	if expired != 1 || initial == 0 {
 		t.Errorf("requests after expiry: %d refused delta reads of accounts (want 1), %d initial contact reads (want some): %v", expired, initial, f.requestLog()[before:])
 	}
-	if _, err := pull(t, c, got.last()); err != nil {
+	if _, err := conntest.Pull(c, got.Last()); err != nil {
 		t.Errorf("pull after the resync: %v", err)
 	}
 }
@@ -189,12 +190,12 @@ func TestPullResumesFromPage(t *testing.T) {
 	if !errors.Is(err, stop) {
 		t.Fatalf("err = %v", err)
 	}
-	got, err := pull(t, c, saved)
+	got, err := conntest.Pull(c, saved)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.batch.Contacts) != 3 || len(got.batch.Deals) != 3 {
-		t.Errorf("resumed pull: %d contacts (want the 3 after page 1), %d deals", len(got.batch.Contacts), len(got.batch.Deals))
+	if len(got.Batch.Contacts) != 3 || len(got.Batch.Deals) != 3 {
+		t.Errorf("resumed pull: %d contacts (want the 3 after page 1), %d deals", len(got.Batch.Contacts), len(got.Batch.Deals))
 	}
 	// A next link the org no longer knows restarts the read.
 	saved = saved.Clone()
@@ -206,8 +207,8 @@ func TestPullResumesFromPage(t *testing.T) {
 		}
 		return false
 	}
-	if got, err = pull(t, c, saved); err != nil || len(got.batch.Contacts) != 5 {
-		t.Errorf("stale next link: err %v, %d contacts (want all 5)", err, len(got.batch.Contacts))
+	if got, err = conntest.Pull(c, saved); err != nil || len(got.Batch.Contacts) != 5 {
+		t.Errorf("stale next link: err %v, %d contacts (want all 5)", err, len(got.Batch.Contacts))
 	}
 }
 
@@ -228,13 +229,13 @@ func TestPullServiceProtection(t *testing.T) {
 			waits = append(waits, d)
 		}
 	}})
-	out := &collected{}
+	out := &conntest.Collected{}
 	err := c.Pull(ctx, nil, func(_ context.Context, p connectors.Page) error {
-		out.batch.Contacts = append(out.batch.Contacts, p.Contacts...)
+		out.Batch.Contacts = append(out.Batch.Contacts, p.Contacts...)
 		return nil
 	})
-	if err != nil || len(out.batch.Contacts) != 5 {
-		t.Fatalf("err %v, %d contacts", err, len(out.batch.Contacts))
+	if err != nil || len(out.Batch.Contacts) != 5 {
+		t.Fatalf("err %v, %d contacts", err, len(out.Batch.Contacts))
 	}
 	if len(waits) != 1 || waits[0] != time.Second {
 		t.Errorf("429 waits = %v, want one of Retry-After's 1s", waits)
@@ -248,7 +249,7 @@ func TestPullLongRetryAfterStops(t *testing.T) {
 		writeFile(w, http.StatusTooManyRequests, "dynamics_error_429_service_protection.json")
 		return true
 	}
-	_, err := pull(t, f.connector(f.options()), nil)
+	_, err := conntest.Pull(f.connector(f.options()), nil)
 	stop, ok := connectors.AsStop(err)
 	if !ok || time.Until(stop.Resume) < 14*time.Minute {
 		t.Fatalf("err = %v, want a stop resuming in 15 minutes", err)
@@ -263,9 +264,9 @@ func TestPullTokenExpiresMidSync(t *testing.T) {
 		}
 		return false
 	}
-	got, err := pull(t, f.connector(f.options()), nil)
-	if err != nil || len(got.batch.Contacts) != 5 {
-		t.Fatalf("err %v, %d contacts", err, len(got.batch.Contacts))
+	got, err := conntest.Pull(f.connector(f.options()), nil)
+	if err != nil || len(got.Batch.Contacts) != 5 {
+		t.Fatalf("err %v, %d contacts", err, len(got.Batch.Contacts))
 	}
 	if f.issued != 2 {
 		t.Errorf("tokens issued = %d, want 2", f.issued)
@@ -279,7 +280,7 @@ func TestPullUnauthorizedTwice(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return true
 	}
-	_, err := pull(t, f.connector(f.options()), nil)
+	_, err := conntest.Pull(f.connector(f.options()), nil)
 	if !errors.Is(err, connectors.ErrAuth) {
 		t.Fatalf("err = %v, want ErrAuth", err)
 	}
@@ -294,7 +295,7 @@ func TestPullForbidden(t *testing.T) {
 		}
 		return false
 	}
-	_, err := pull(t, f.connector(f.options()), nil)
+	_, err := conntest.Pull(f.connector(f.options()), nil)
 	if !errors.Is(err, connectors.ErrAuth) || !strings.Contains(err.Error(), "prvReadOpportunity") || !strings.Contains(err.Error(), "security role") {
 		t.Fatalf("err = %v", err)
 	}
@@ -314,9 +315,9 @@ func TestPullRetriesServerErrorsAndTruncatedBodies(t *testing.T) {
 		}
 		return false
 	}
-	got, err := pull(t, f.connector(f.options()), nil)
-	if err != nil || len(got.batch.Contacts) != 5 || len(got.batch.Accounts) != 3 {
-		t.Fatalf("err %v, %d accounts, %d contacts", err, len(got.batch.Accounts), len(got.batch.Contacts))
+	got, err := conntest.Pull(f.connector(f.options()), nil)
+	if err != nil || len(got.Batch.Contacts) != 5 || len(got.Batch.Accounts) != 3 {
+		t.Fatalf("err %v, %d accounts, %d contacts", err, len(got.Batch.Accounts), len(got.Batch.Contacts))
 	}
 }
 
@@ -330,7 +331,7 @@ func TestPullChangeTrackingDisabled(t *testing.T) {
 		}
 		return false
 	}
-	_, err := pull(t, f.connector(f.options()), nil)
+	_, err := conntest.Pull(f.connector(f.options()), nil)
 	if err == nil || !strings.Contains(err.Error(), "Track changes") {
 		t.Fatalf("err = %v, want advice to enable Track changes", err)
 	}
@@ -338,7 +339,7 @@ func TestPullChangeTrackingDisabled(t *testing.T) {
 
 func TestPullRejectsWatermarkLinkElsewhere(t *testing.T) {
 	f := newFakeOrg(t)
-	_, err := pull(t, f.connector(f.options()), connectors.Watermark{"contacts.delta": "https://evil.example/api/data/v9.2/contacts"})
+	_, err := conntest.Pull(f.connector(f.options()), connectors.Watermark{"contacts.delta": "https://evil.example/api/data/v9.2/contacts"})
 	if err == nil || !strings.Contains(err.Error(), "reset the source's watermark") {
 		t.Fatalf("err = %v", err)
 	}
@@ -374,18 +375,18 @@ func TestPullSetsAsideRowsThatDoNotMap(t *testing.T) {
 	f := newFakeOrg(t)
 	f.put("contacts", map[string]any{"contactid": mariaID, "donotemail": "Do Not Allow"})
 	f.put("opportunities", map[string]any{"opportunityid": "2c3d4e5f-4444-ed11-b83e-000d3a572421", "statecode": 1, "actualclosedate": nil})
-	got, err := pull(t, f.connector(f.options()), nil)
+	got, err := conntest.Pull(f.connector(f.options()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.batch.Contacts) != 4 || len(got.batch.Deals) != 2 || len(got.rejects) != 2 {
-		t.Fatalf("%d contacts, %d deals, rejects %+v", len(got.batch.Contacts), len(got.batch.Deals), got.rejects)
+	if len(got.Batch.Contacts) != 4 || len(got.Batch.Deals) != 2 || len(got.Rejects) != 2 {
+		t.Fatalf("%d contacts, %d deals, rejects %+v", len(got.Batch.Contacts), len(got.Batch.Deals), got.Rejects)
 	}
 	want := map[string]string{
 		mariaID:                                "field donotemail: want a boolean, got a string",
 		"2c3d4e5f-4444-ed11-b83e-000d3a572421": "field actualclosedate: missing on a won opportunity",
 	}
-	for _, r := range got.rejects {
+	for _, r := range got.Rejects {
 		if want[r.Where] != r.Reason || r.Source != "dyn" || r.Raw == "" {
 			t.Errorf("reject = %+v", r)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/crmhttp"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/hubspotfake"
 )
 
@@ -196,7 +197,7 @@ func TestPullPacesSearchesWithoutA429(t *testing.T) {
 	f := newFake(t, hubspotfake.Options{Now: clk.Now, SearchPerSecond: hubspotfake.DefaultSearch, Burst: hubspotfake.DefaultBurst})
 	f.Seed(1000, 1, 0)
 	c := newConnector(t, f, func(o *Options) { o.Now = clk.Now; o.SearchPerSecond = DefaultSearchPerSecond; o.Burst = DefaultBurst })
-	wm := lastWatermark(mustPull(t, c, nil))
+	wm := conntest.LastWatermark(mustPull(t, c, nil))
 	clk.Add(time.Hour)
 	for i, id := range f.IDs(hubspotfake.Companies) {
 		clk.Add(time.Millisecond)

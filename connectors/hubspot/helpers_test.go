@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/hubspotfake"
 	"github.com/crmsync/crmsync/model"
 )
@@ -21,24 +21,8 @@ const (
 	testRefresh      = "na1-refresh-token-8c9d0e1f"
 )
 
-// clock is a settable clock shared by a fake and a connector.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *conntest.Clock {
+	return conntest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 }
 
 // newFake starts a fake portal without rate limits (unless opts sets
@@ -139,14 +123,6 @@ func merge(pages []connectors.Page) all {
 		a.wm = p.Watermark
 	}
 	return a
-}
-
-// lastWatermark returns the watermark of the last page.
-func lastWatermark(pages []connectors.Page) connectors.Watermark {
-	if len(pages) == 0 {
-		return nil
-	}
-	return pages[len(pages)-1].Watermark
 }
 
 // requests returns the requests f received on path.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/hubspotfake"
 	"github.com/crmsync/crmsync/model"
 )
@@ -141,7 +142,7 @@ func TestPullRequestsOnlyTheNeededProperties(t *testing.T) {
 		hubspotfake.Contacts:  {"email", "firstname", "hs_email_optout", "hs_language", "hs_merged_object_ids", "hs_timezone", "is_primary", "jobtitle", "lastmodifieddate", "lastname", "notes_last_updated", "phone"},
 		hubspotfake.Deals:     {"amount", "closedate", "deal_currency_code", "dealname", "hs_is_closed_won", "hs_lastmodifieddate", "hs_merged_object_ids"},
 	}
-	wm := lastWatermark(mustPull(t, c, nil))
+	wm := conntest.LastWatermark(mustPull(t, c, nil))
 	clk.Add(time.Hour)
 	f.Modify(hubspotfake.Contacts, f.IDs(hubspotfake.Contacts)[0], map[string]string{"jobtitle": "x"})
 	clk.Add(time.Hour)

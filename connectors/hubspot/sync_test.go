@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/hubspotfake"
 	"github.com/crmsync/crmsync/model"
 )
@@ -95,7 +96,7 @@ func TestPullIncrementalReadsOnlyChanges(t *testing.T) {
 	f.Seed(120, 2, 1)
 	c := newConnector(t, f, func(o *Options) { o.Now = clk.Now })
 	first := mustPull(t, c, nil)
-	wm := lastWatermark(first)
+	wm := conntest.LastWatermark(first)
 
 	clk.Add(time.Hour)
 	companies, contacts, deals := f.IDs(hubspotfake.Companies), f.IDs(hubspotfake.Contacts), f.IDs(hubspotfake.Deals)
@@ -176,7 +177,7 @@ func TestPullIncrementalWalksRecordsSharingAMillisecond(t *testing.T) {
 	f := newFake(t, hubspotfake.Options{Now: clk.Now})
 	f.Seed(250, 2, 0)
 	c := newConnector(t, f, func(o *Options) { o.Now = clk.Now })
-	wm := lastWatermark(mustPull(t, c, nil))
+	wm := conntest.LastWatermark(mustPull(t, c, nil))
 
 	clk.Add(time.Minute)
 	at := clk.Now()
@@ -443,7 +444,7 @@ func TestPullResumesFullSyncFromItsCursor(t *testing.T) {
 	if !errors.Is(err, errStore) {
 		t.Fatalf("Pull = %v, want fn's error", err)
 	}
-	wm := lastWatermark(stored)
+	wm := conntest.LastWatermark(stored)
 	after := wm["contacts.after"]
 	if after == "" {
 		t.Fatalf("watermark %v has no contacts cursor", wm)

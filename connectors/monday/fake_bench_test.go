@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/mondayfake"
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/store"
@@ -126,7 +127,7 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 	opts.FullEvery = -1 // no periodic full read in this test
 	c := newConnector(t, opts)
 	clk.Add(time.Hour)
-	full, err := pull(t, c, nil)
+	full, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,11 +135,11 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 	// A first incremental pull: the items seeded within a day of the full
 	// read come back once in the overlap (and are filtered out).
 	clk.Add(2 * 24 * time.Hour)
-	warm, err := pull(t, c, full.last())
+	warm, err := conntest.Pull(c, full.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
-	wm, base, next := warm.last(), -1, 0
+	wm, base, next := warm.Last(), -1, 0
 	for _, k := range []int{0, 10, 50, 100} {
 		// Two days on, the last round's changes are out of the filter's
 		// day; k changes spread over the three boards.
@@ -149,11 +150,11 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 			next++
 			switch i % 3 {
 			case 0:
-				err = s.Upsert(mondayfake.BoardAccounts, mondayfake.Item{ID: full.batch.Accounts[i].ExternalID, Name: fmt.Sprint("Renamed ", i)})
+				err = s.Upsert(mondayfake.BoardAccounts, mondayfake.Item{ID: full.Batch.Accounts[i].ExternalID, Name: fmt.Sprint("Renamed ", i)})
 			case 1:
-				err = s.Upsert(mondayfake.BoardContacts, mondayfake.Item{ID: full.batch.Contacts[i].ExternalID, Values: map[string]any{"contact_title": "CFO"}})
+				err = s.Upsert(mondayfake.BoardContacts, mondayfake.Item{ID: full.Batch.Contacts[i].ExternalID, Values: map[string]any{"contact_title": "CFO"}})
 			default:
-				err = s.Delete(mondayfake.BoardDeals, full.batch.Deals[i].ExternalID)
+				err = s.Delete(mondayfake.BoardDeals, full.Batch.Deals[i].ExternalID)
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -161,13 +162,13 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 		}
 		clk.Add(time.Hour)
 		s.ResetLog()
-		got, err := pull(t, c, wm)
+		got, err := conntest.Pull(c, wm)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wm = got.last()
+		wm = got.Last()
 		n := len(s.Requests())
-		if changed := got.batch.Len() - len(got.batch.Owners); changed != k {
+		if changed := got.Batch.Len() - len(got.Batch.Owners); changed != k {
 			t.Errorf("k=%d: incremental pull handed %d changed records", k, changed)
 		}
 		if k == 0 {

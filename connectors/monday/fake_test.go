@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/mondayfake"
 	"github.com/crmsync/crmsync/model"
 )
@@ -21,15 +22,15 @@ func TestFullSync(t *testing.T) {
 	clk := newClock()
 	s := newFake(t, mondayfake.Options{Now: clk.Now}, 600) // 600 accounts: two pages of 500
 	c := newConnector(t, fakeOptions(s))
-	got, err := pull(t, c, nil)
+	got, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := got.batch
-	if len(b.Accounts) != 603 || len(b.Contacts) != 1203 || len(b.Deals) != 1203 || len(b.Owners) != 2 || len(got.rejects) != 0 {
-		t.Fatalf("got %d accounts, %d contacts, %d deals, %d owners, %d rejects (%v)", len(b.Accounts), len(b.Contacts), len(b.Deals), len(b.Owners), len(got.rejects), got.rejects)
+	b := got.Batch
+	if len(b.Accounts) != 603 || len(b.Contacts) != 1203 || len(b.Deals) != 1203 || len(b.Owners) != 2 || len(got.Rejects) != 0 {
+		t.Fatalf("got %d accounts, %d contacts, %d deals, %d owners, %d rejects (%v)", len(b.Accounts), len(b.Contacts), len(b.Deals), len(b.Owners), len(got.Rejects), got.Rejects)
 	}
-	for _, p := range got.pages {
+	for _, p := range got.Pages {
 		if n := p.Len(); n > PageSize {
 			t.Errorf("a page holds %d records, over monday's 500", n)
 		}
@@ -59,7 +60,7 @@ func TestFullSync(t *testing.T) {
 			t.Errorf("request %+v: want API-Version %s answered 200", r, DefaultAPIVersion)
 		}
 	}
-	wm := got.last()
+	wm := got.Last()
 	for _, k := range []string{"accounts.since", "contacts.since", "deals.since", keyLogs, keyFull} {
 		if wm[k] == "" {
 			t.Errorf("watermark %v lacks %s", wm, k)
@@ -72,7 +73,7 @@ func TestIncrementalChangesAndDeletions(t *testing.T) {
 	s := newFake(t, mondayfake.Options{Now: clk.Now}, 20)
 	c := newConnector(t, fakeOptions(s))
 	clk.Add(time.Hour)
-	full, err := pull(t, c, nil)
+	full, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +93,11 @@ func TestIncrementalChangesAndDeletions(t *testing.T) {
 	}
 	clk.Add(time.Hour)
 	s.ResetLog()
-	got, err := pull(t, c, full.last())
+	got, err := conntest.Pull(c, full.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := got.batch
+	b := got.Batch
 	if len(b.Accounts) != 1 || b.Accounts[0].Name != "Renamed" || len(b.Contacts) != 0 || len(b.Deals) != 1 || b.Deals[0].Name != "New deal" {
 		t.Errorf("incremental pull handed %d accounts, %d contacts, %d deals: want the renamed account and the new deal", len(b.Accounts), len(b.Contacts), len(b.Deals))
 	}
@@ -110,11 +111,11 @@ func TestIncrementalChangesAndDeletions(t *testing.T) {
 	}
 	// A pull right after finds nothing new: the day's overlap is
 	// filtered on updated_at.
-	again, err := pull(t, c, got.last())
+	again, err := conntest.Pull(c, got.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := again.batch.Len() - len(again.batch.Owners); n != 0 {
+	if n := again.Batch.Len() - len(again.Batch.Owners); n != 0 {
 		t.Errorf("a pull with nothing changed handed %d records", n)
 	}
 }
@@ -126,17 +127,17 @@ func TestPeriodicFullReadSweeps(t *testing.T) {
 	var sweeps []time.Time
 	opts.BeginSweep = func(_ context.Context, at time.Time) error { sweeps = append(sweeps, at); return nil }
 	c := newConnector(t, opts)
-	first, err := pull(t, c, nil)
+	first, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(DefaultFullEvery + time.Hour)
-	second, err := pull(t, c, first.last())
+	second, err := conntest.Pull(c, first.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sweeps) != 2 || len(second.batch.Accounts) != 6 {
-		t.Errorf("%d sweeps, %d accounts re-read; want a sweep per full read and every account", len(sweeps), len(second.batch.Accounts))
+	if len(sweeps) != 2 || len(second.Batch.Accounts) != 6 {
+		t.Errorf("%d sweeps, %d accounts re-read; want a sweep per full read and every account", len(sweeps), len(second.Batch.Accounts))
 	}
 }
 
@@ -147,14 +148,14 @@ func TestRevokedTokenMidSync(t *testing.T) {
 			s.RevokeToken(mondayfake.DefaultToken)
 		}
 	})
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if !errors.Is(err, connectors.ErrAuth) || !strings.Contains(err.Error(), "revoked") {
 		t.Fatalf("err = %v, want ErrAuth saying the token was revoked", err)
 	}
 	// The request that saw the token revoked was already authorized:
 	// the accounts board ends, the contacts board fails on its first page.
-	if wm := got.last(); len(got.batch.Accounts) != 603 || len(got.batch.Contacts) != 0 || wm["accounts.since"] == "" || wm["contacts.since"] != "" {
-		t.Errorf("handed %d accounts, %d contacts with watermark %v: want the accounts and the contacts' watermark unmoved", len(got.batch.Accounts), len(got.batch.Contacts), wm)
+	if wm := got.Last(); len(got.Batch.Accounts) != 603 || len(got.Batch.Contacts) != 0 || wm["accounts.since"] == "" || wm["contacts.since"] != "" {
+		t.Errorf("handed %d accounts, %d contacts with watermark %v: want the accounts and the contacts' watermark unmoved", len(got.Batch.Accounts), len(got.Batch.Contacts), wm)
 	}
 }
 
@@ -183,10 +184,10 @@ func TestErrors(t *testing.T) {
 			} else {
 				s.FailNextCode(tt.code, tt.status)
 			}
-			got, err := pull(t, newConnector(t, opts), nil)
+			got, err := conntest.Pull(newConnector(t, opts), nil)
 			if tt.retry {
-				if err != nil || len(got.batch.Accounts) != 5 {
-					t.Errorf("err = %v, %d accounts; want the error retried", err, len(got.batch.Accounts))
+				if err != nil || len(got.Batch.Accounts) != 5 {
+					t.Errorf("err = %v, %d accounts; want the error retried", err, len(got.Batch.Accounts))
 				}
 				return
 			}
@@ -200,7 +201,7 @@ func TestErrors(t *testing.T) {
 func TestBoardUnauthorized(t *testing.T) {
 	s := newFake(t, mondayfake.Options{}, 2)
 	s.DenyBoard(mondayfake.BoardContacts)
-	_, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	_, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if !errors.Is(err, connectors.ErrAuth) || !strings.Contains(err.Error(), "UserUnauthorizedException") {
 		t.Errorf("err = %v, want ErrAuth with UserUnauthorizedException", err)
 	}
@@ -210,7 +211,7 @@ func TestValidationErrorFails(t *testing.T) {
 	s := newFake(t, mondayfake.Options{}, 1)
 	opts := fakeOptions(s)
 	opts.Boards.Contacts.ID = "999" // no such board
-	_, err := pull(t, newConnector(t, opts), nil)
+	_, err := conntest.Pull(newConnector(t, opts), nil)
 	if !errors.Is(err, connectors.ErrAuth) || !strings.Contains(err.Error(), "no board 999") {
 		t.Errorf("err = %v, want no board 999", err)
 	}
@@ -220,21 +221,21 @@ func TestDailyLimitStopAndResume(t *testing.T) {
 	clk := newClock()
 	s := newFake(t, mondayfake.Options{Now: clk.Now, DailyLimit: 3}, 2)
 	c := newConnector(t, fakeOptions(s))
-	got, err := pull(t, c, nil)
+	got, err := conntest.Pull(c, nil)
 	stop, ok := connectors.AsStop(err)
 	if !ok || !stop.Resume.Equal(time.Date(2024, 9, 13, 0, 0, 0, 0, time.UTC)) || !strings.Contains(stop.Reason, "DAILY_LIMIT_EXCEEDED") {
 		t.Fatalf("err = %v, want a stop resuming at midnight UTC", err)
 	}
-	if got.last()["accounts.since"] == "" || got.last()["contacts.since"] == "" {
-		t.Errorf("watermark %v: want the boards read before the stop", got.last())
+	if got.Last()["accounts.since"] == "" || got.Last()["contacts.since"] == "" {
+		t.Errorf("watermark %v: want the boards read before the stop", got.Last())
 	}
 	clk.Add(15 * time.Hour)
-	rest, err := pull(t, c, got.last())
+	rest, err := conntest.Pull(c, got.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rest.batch.Deals) != 7 || len(rest.batch.Accounts) != 0 {
-		t.Errorf("resumed pull: %d deals, %d accounts; want the deals board only", len(rest.batch.Deals), len(rest.batch.Accounts))
+	if len(rest.Batch.Deals) != 7 || len(rest.Batch.Accounts) != 0 {
+		t.Errorf("resumed pull: %d deals, %d accounts; want the deals board only", len(rest.Batch.Deals), len(rest.Batch.Accounts))
 	}
 }
 
@@ -243,7 +244,7 @@ func TestDailyCallsStopBeforeTheLimit(t *testing.T) {
 	s := newFake(t, mondayfake.Options{Now: clk.Now}, 2)
 	opts := fakeOptions(s)
 	opts.DailyCalls = 2
-	_, err := pull(t, newConnector(t, opts), nil)
+	_, err := conntest.Pull(newConnector(t, opts), nil)
 	stop, ok := connectors.AsStop(err)
 	if !ok || !strings.Contains(stop.Reason, "limits.daily_calls") || len(s.Requests()) != 2 {
 		t.Errorf("err = %v after %d requests, want a stop after 2", err, len(s.Requests()))
@@ -259,16 +260,16 @@ func TestCursorExpiredMidBoard(t *testing.T) {
 			expired++
 		}
 	})
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := map[string]int{}
-	for _, a := range got.batch.Accounts {
+	for _, a := range got.Batch.Accounts {
 		ids[a.ID]++
 	}
-	if expired != 1 || len(ids) != 1203 || len(got.batch.Accounts) != 1203 {
-		t.Errorf("%d expiries: %d accounts handed over, %d distinct; want all 1203 once", expired, len(got.batch.Accounts), len(ids))
+	if expired != 1 || len(ids) != 1203 || len(got.Batch.Accounts) != 1203 {
+		t.Errorf("%d expiries: %d accounts handed over, %d distinct; want all 1203 once", expired, len(got.Batch.Accounts), len(ids))
 	}
 }
 
@@ -286,12 +287,12 @@ func TestRejects(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reasons := map[string]string{}
-	for _, r := range got.rejects {
+	for _, r := range got.Rejects {
 		reasons[r.Where] = r.Reason
 		if r.Raw == "" || r.Source != "mon" {
 			t.Errorf("reject %+v lacks its raw item or source", r)
@@ -311,7 +312,7 @@ func TestComplexityPacing(t *testing.T) {
 	s := newFake(t, mondayfake.Options{Budget: 100_000, Window: 60 * unit, Second: unit}, 600)
 	opts := fakeOptions(s)
 	opts.Second = unit
-	if _, err := pull(t, newConnector(t, opts), nil); err != nil {
+	if _, err := conntest.Pull(newConnector(t, opts), nil); err != nil {
 		for _, r := range s.Requests() {
 			t.Log(r)
 		}
@@ -335,7 +336,7 @@ func TestBudgetExhaustedRetried(t *testing.T) {
 	})
 	opts := fakeOptions(s)
 	opts.Second = unit
-	if _, err := pull(t, newConnector(t, opts), nil); err != nil {
+	if _, err := conntest.Pull(newConnector(t, opts), nil); err != nil {
 		t.Fatal(err)
 	}
 	if s.BudgetErrors() == 0 {
@@ -370,12 +371,12 @@ func TestDescribe(t *testing.T) {
 func TestTruncatedAnswersRetried(t *testing.T) {
 	s := newFake(t, mondayfake.Options{}, 600)
 	s.TruncateEvery(3)
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.batch.Accounts) != 603 || len(got.batch.Contacts) != 1203 || s.Truncated() == 0 {
-		t.Errorf("%d accounts, %d contacts after %d cut answers; want every record", len(got.batch.Accounts), len(got.batch.Contacts), s.Truncated())
+	if len(got.Batch.Accounts) != 603 || len(got.Batch.Contacts) != 1203 || s.Truncated() == 0 {
+		t.Errorf("%d accounts, %d contacts after %d cut answers; want every record", len(got.Batch.Accounts), len(got.Batch.Contacts), s.Truncated())
 	}
 }
 
@@ -383,11 +384,11 @@ func TestOAuthAccessToken(t *testing.T) {
 	s := newFake(t, mondayfake.Options{Tokens: []string{"oauth-access-token"}}, 1)
 	opts := fakeOptions(s)
 	opts.Token = "oauth-access-token"
-	if _, err := pull(t, newConnector(t, opts), nil); err != nil {
+	if _, err := conntest.Pull(newConnector(t, opts), nil); err != nil {
 		t.Fatal(err)
 	}
 	opts.Token = mondayfake.DefaultToken // not this account's
-	if _, err := pull(t, newConnector(t, opts), nil); !errors.Is(err, connectors.ErrAuth) {
+	if _, err := conntest.Pull(newConnector(t, opts), nil); !errors.Is(err, connectors.ErrAuth) {
 		t.Errorf("err = %v, want ErrAuth", err)
 	}
 }
@@ -429,22 +430,22 @@ func TestDeletionsPageThroughActivityLogs(t *testing.T) {
 	}
 	c := newConnector(t, fakeOptions(s))
 	clk.Add(time.Hour)
-	full, err := pull(t, c, nil)
+	full, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(time.Hour)
-	for _, a := range full.batch.Accounts {
+	for _, a := range full.Batch.Accounts {
 		if err := s.Delete(mondayfake.BoardAccounts, a.ExternalID); err != nil {
 			t.Fatal(err)
 		}
 	}
 	clk.Add(time.Hour)
-	got, err := pull(t, c, full.last())
+	got, err := conntest.Pull(c, full.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.batch.Deleted) != 1001 || s.Count("boards") != 3+3+2 {
-		t.Errorf("%d deletions after %d boards queries; want 1001 over two pages of activity logs", len(got.batch.Deleted), s.Count("boards"))
+	if len(got.Batch.Deleted) != 1001 || s.Count("boards") != 3+3+2 {
+		t.Errorf("%d deletions after %d boards queries; want 1001 over two pages of activity logs", len(got.Batch.Deleted), s.Count("boards"))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/sellsyfake"
 )
 
@@ -20,7 +21,7 @@ func TestTokenExpiryMidSync(t *testing.T) {
 			s.ExpireTokens()
 		}
 	})
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestRefreshTokenRotation(t *testing.T) {
 			s.ExpireTokens()
 		}
 	})
-	got, err := pull(t, newConnector(t, opts), nil)
+	got, err := conntest.Pull(newConnector(t, opts), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestRefreshTokenRotation(t *testing.T) {
 	}
 	stale := opts
 	stale.Auth.OnRotate = nil
-	_, err = pull(t, newConnector(t, stale), nil)
+	_, err = conntest.Pull(newConnector(t, stale), nil)
 	if !errors.Is(err, connectors.ErrAuth) || !strings.Contains(err.Error(), "invalid_grant") {
 		t.Errorf("pull with the first refresh token = %v, want invalid_grant wrapping ErrAuth", err)
 	}
@@ -71,7 +72,7 @@ func TestRefusedCredentials(t *testing.T) {
 	s := seededFake(t, sellsyfake.Options{})
 	opts := fakeOptions(s)
 	opts.Auth.ClientSecret = "wrong-secret-value"
-	_, err := pull(t, newConnector(t, opts), nil)
+	_, err := conntest.Pull(newConnector(t, opts), nil)
 	if !errors.Is(err, connectors.ErrAuth) || !strings.Contains(err.Error(), "invalid_client") || strings.Contains(err.Error(), "wrong-secret-value") {
 		t.Errorf("pull = %v; want invalid_client wrapping ErrAuth, without the secret", err)
 	}

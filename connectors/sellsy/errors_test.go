@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/sellsyfake"
 )
 
@@ -40,7 +41,7 @@ func TestErrorBodies(t *testing.T) {
 			opts := fakeOptions(s)
 			opts.Minute, opts.Second = 20*time.Millisecond, 10*time.Millisecond
 			s.FailNext(tc.times, tc.status)
-			got, err := pull(t, newConnector(t, opts), nil)
+			got, err := conntest.Pull(newConnector(t, opts), nil)
 			switch {
 			case tc.ok && err != nil:
 				t.Fatalf("pull = %v, want success", err)
@@ -58,7 +59,7 @@ func TestErrorBodies(t *testing.T) {
 func TestMissingScope(t *testing.T) {
 	s := seededFake(t, sellsyfake.Options{})
 	s.Deny(sellsyfake.KindActivities)
-	_, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	_, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if !errors.Is(err, connectors.ErrAuth) || !strings.Contains(err.Error(), "activities.read") {
 		t.Errorf("pull = %v; want ErrAuth naming activities.read", err)
 	}
@@ -68,7 +69,7 @@ func TestMissingScope(t *testing.T) {
 func TestCutBodies(t *testing.T) {
 	s := seededFake(t, sellsyfake.Options{})
 	s.TruncateEvery(3)
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,12 +88,12 @@ func TestOffsetExpiredMidRead(t *testing.T) {
 			s.ExpireOffsets()
 		}
 	})
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if distinct := distinctAccounts(got); distinct != fakeCompanies+fakeIndividuals || len(got.rejects) != 0 {
-		t.Errorf("%d distinct accounts, %d rejects; want %d, 0", distinct, len(got.rejects), fakeCompanies+fakeIndividuals)
+	if distinct := distinctAccounts(got); distinct != fakeCompanies+fakeIndividuals || len(got.Rejects) != 0 {
+		t.Errorf("%d distinct accounts, %d rejects; want %d, 0", distinct, len(got.Rejects), fakeCompanies+fakeIndividuals)
 	}
 	refused := 0
 	for _, r := range s.Requests() {
@@ -124,21 +125,21 @@ func TestOffsetExpiredOnResume(t *testing.T) {
 		t.Fatalf("pull = %v, watermark %v; want a stop with a kept offset", err, wm)
 	}
 	s.ExpireOffsets()
-	got, err := pull(t, c, wm)
+	got, err := conntest.Pull(c, wm)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if distinct := distinctAccounts(got); distinct != fakeCompanies+fakeIndividuals {
 		t.Errorf("resumed pull handed %d distinct accounts, want all %d", distinct, fakeCompanies+fakeIndividuals)
 	}
-	if off := got.last()["companies.offset"]; off != "" {
+	if off := got.Last()["companies.offset"]; off != "" {
 		t.Errorf("final watermark keeps offset %q", off)
 	}
 }
 
-func distinctAccounts(got *collected) int {
+func distinctAccounts(got *conntest.Collected) int {
 	seen := map[string]bool{}
-	for _, a := range got.batch.Accounts {
+	for _, a := range got.Batch.Accounts {
 		seen[a.ID] = true
 	}
 	return len(seen)

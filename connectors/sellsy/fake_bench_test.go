@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/internal/sellsyfake"
 	"github.com/crmsync/crmsync/store"
@@ -134,12 +135,12 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 	opts.Overlap = time.Second // seeded objects are a minute apart
 	c := newConnector(t, opts)
 	s.ResetLog()
-	full, err := pull(t, c, nil)
+	full, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fullRequests := apiRequests(s)
-	wm, base, next := full.last(), -1, 0
+	wm, base, next := full.Last(), -1, 0
 	statusChanges, rescanned := 0, 0
 	for _, k := range []int{0, 10, 50, 100} {
 		// Rounds are ten minutes apart, as syncs are: a round's changes
@@ -166,16 +167,16 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 			}
 		}
 		s.ResetLog()
-		got, err := pull(t, c, wm)
+		got, err := conntest.Pull(c, wm)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wm = got.last()
+		wm = got.Last()
 		n := apiRequests(s)
 		// Besides the changes: the rescan of the opportunities whose
 		// status changed within WonRescan (those of earlier rounds), and
 		// the newest object of each search again (the overlap).
-		if handed := got.batch.Len() - len(got.batch.Owners); handed < k || handed > k+rescanned+5 {
+		if handed := got.Batch.Len() - len(got.Batch.Owners); handed < k || handed > k+rescanned+5 {
 			t.Errorf("k=%d: incremental pull handed %d records, want %d to %d", k, handed, k, k+rescanned+5)
 		}
 		rescanned = statusChanges

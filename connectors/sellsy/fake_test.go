@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/sellsyfake"
 	"github.com/crmsync/crmsync/model"
 )
@@ -16,14 +17,14 @@ func TestDocumentedPayloads(t *testing.T) {
 	if err := s.SeedDocumented(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := got.batch
-	if len(got.rejects) != 0 || len(b.Owners) != 2 || len(b.Accounts) != 2 || len(b.Contacts) != 1 || len(b.Deals) != 2 {
+	b := got.Batch
+	if len(got.Rejects) != 0 || len(b.Owners) != 2 || len(b.Accounts) != 2 || len(b.Contacts) != 1 || len(b.Deals) != 2 {
 		t.Fatalf("pulled %d owners, %d accounts, %d contacts, %d deals, rejects %+v; want 2, 2, 1, 2, none",
-			len(b.Owners), len(b.Accounts), len(b.Contacts), len(b.Deals), got.rejects)
+			len(b.Owners), len(b.Accounts), len(b.Contacts), len(b.Deals), got.Rejects)
 	}
 	acme, _ := findAccount(b, id("company", 51234))
 	want := model.Account{
@@ -60,12 +61,12 @@ func TestDocumentedPayloads(t *testing.T) {
 
 func TestFakeFullPull(t *testing.T) {
 	s := seededFake(t, sellsyfake.Options{})
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkFull(t, got)
-	b := got.batch
+	b := got.Batch
 	for _, a := range b.Accounts {
 		if a.LastActivityAt.IsZero() || a.OwnerID != id("staff", sellsyfake.StaffActive) || a.PrimaryContactID == "" {
 			t.Errorf("account %s = %+v; want a last activity, the owner and a primary contact", a.ID, a)
@@ -119,15 +120,15 @@ func TestFakeFullPull(t *testing.T) {
 }
 
 // checkFull checks that a full pull handed over the seeded account.
-func checkFull(t *testing.T, got *collected) {
+func checkFull(t *testing.T, got *conntest.Collected) {
 	t.Helper()
-	b := got.batch
+	b := got.Batch
 	accounts := fakeCompanies + fakeIndividuals
 	contacts := fakeCompanies*fakeContactsPer + fakeIndividuals
 	if len(b.Accounts) != accounts || len(b.Contacts) != contacts || len(b.Deals) != accounts*fakeDealsPer ||
-		len(b.Owners) != 2 || len(got.rejects) != 0 {
+		len(b.Owners) != 2 || len(got.Rejects) != 0 {
 		t.Fatalf("pulled %d accounts, %d contacts, %d deals, %d owners, %d rejects; want %d, %d, %d, 2, 0",
-			len(b.Accounts), len(b.Contacts), len(b.Deals), len(b.Owners), len(got.rejects),
+			len(b.Accounts), len(b.Contacts), len(b.Deals), len(b.Owners), len(got.Rejects),
 			accounts, contacts, accounts*fakeDealsPer)
 	}
 }
@@ -146,7 +147,7 @@ func TestIncrementalChangesAndDeletions(t *testing.T) {
 	opts := fakeOptions(s)
 	opts.Overlap = time.Second // seeded objects are a minute apart
 	c := newConnector(t, opts)
-	full, err := pull(t, c, nil)
+	full, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,11 +162,11 @@ func TestIncrementalChangesAndDeletions(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.ResetLog()
-	got, err := pull(t, c, full.last())
+	got, err := conntest.Pull(c, full.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := got.batch
+	b := got.Batch
 	renamed, ok := findAccount(b, id("company", 3))
 	if !ok || renamed.Name != "Renamed Co" || renamed.LastActivityAt.IsZero() {
 		t.Errorf("renamed company = %+v (found %v); want it with its last activity", renamed, ok)
@@ -218,31 +219,31 @@ func TestWonAmountRescan(t *testing.T) {
 			opts := fakeOptions(s)
 			opts.WonRescan, opts.Now = tc.rescan, clk.Now
 			c := newConnector(t, opts)
-			full, err := pull(t, c, nil)
+			full, err := conntest.Pull(c, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			put(t, s, sellsyfake.KindOpportunities, 4, map[string]any{"status": "won"})
-			won, err := pull(t, c, full.last())
+			won, err := conntest.Pull(c, full.Last())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d, ok := findDeal(won.batch, id("opportunity", 4)); !ok || !d.Won {
+			if d, ok := findDeal(won.Batch, id("opportunity", 4)); !ok || !d.Won {
 				t.Fatalf("deal 4 after its win = %+v (found %v)", d, ok)
 			}
 			clk.Add(10 * time.Minute)
 			put(t, s, sellsyfake.KindOpportunities, 6, map[string]any{"status": "won"})
-			later, err := pull(t, c, won.last())
+			later, err := conntest.Pull(c, won.Last())
 			if err != nil {
 				t.Fatal(err)
 			}
 			clk.Add(10 * time.Minute)
 			put(t, s, sellsyfake.KindOpportunities, 4, map[string]any{"amount": map[string]any{"value": "99999.00", "currency": "EUR"}})
-			after, err := pull(t, c, later.last())
+			after, err := conntest.Pull(c, later.Last())
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, ok := findDeal(after.batch, id("opportunity", 4))
+			d, ok := findDeal(after.Batch, id("opportunity", 4))
 			if caught := ok && d.Amount == 99999; caught != tc.caught {
 				t.Errorf("amount edit caught = %v (deal %+v), want %v", caught, d, tc.caught)
 			}

@@ -1,14 +1,12 @@
 package sellsy
 
 import (
-	"context"
 	"log/slog"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/sellsyfake"
 	"github.com/crmsync/crmsync/model"
 )
@@ -70,36 +68,6 @@ func newConnector(t testing.TB, opts Options) *Connector {
 	return c
 }
 
-type collected struct {
-	pages   []connectors.Page
-	batch   model.Batch
-	rejects []model.Reject
-}
-
-func (c *collected) last() connectors.Watermark {
-	if len(c.pages) == 0 {
-		return nil
-	}
-	return c.pages[len(c.pages)-1].Watermark
-}
-
-// pull runs a pull from wm and collects its pages.
-func pull(t testing.TB, c *Connector, wm connectors.Watermark) (*collected, error) {
-	t.Helper()
-	out := &collected{}
-	err := c.Pull(context.Background(), wm, func(_ context.Context, p connectors.Page) error {
-		out.pages = append(out.pages, p)
-		out.batch.Accounts = append(out.batch.Accounts, p.Accounts...)
-		out.batch.Contacts = append(out.batch.Contacts, p.Contacts...)
-		out.batch.Deals = append(out.batch.Deals, p.Deals...)
-		out.batch.Owners = append(out.batch.Owners, p.Owners...)
-		out.batch.Deleted = append(out.batch.Deleted, p.Deleted...)
-		out.rejects = append(out.rejects, p.Rejects...)
-		return nil
-	})
-	return out, err
-}
-
 // id is the internal id of a Sellsy object in the test account.
 func id(kind string, n int) string {
 	return model.ID("sy", testAccount+"-"+kind+"-"+strconv.Itoa(n))
@@ -144,25 +112,7 @@ func apiRequests(s *sellsyfake.Server) int {
 	return n
 }
 
-// clock is a settable clock shared by a fake and a connector.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *conntest.Clock { return conntest.NewClock(time.Now()) }
 
 // ids lists the ids of a batch's accounts, contacts and deals.
 func ids(b model.Batch) []string {

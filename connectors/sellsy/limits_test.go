@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/sellsyfake"
 )
 
@@ -18,7 +19,7 @@ func TestDailyQuotaStopsAndResumes(t *testing.T) {
 	opts := fakeOptions(s)
 	opts.DailyReserve = 2
 	c := newConnector(t, opts)
-	first, err := pull(t, c, nil)
+	first, err := conntest.Pull(c, nil)
 	stop, ok := connectors.AsStop(err)
 	if !ok {
 		t.Fatalf("pull = %v, want a StopError", err)
@@ -30,7 +31,7 @@ func TestDailyQuotaStopsAndResumes(t *testing.T) {
 	if n := apiRequests(s); n != 18 {
 		t.Errorf("%d requests before the stop, want 18 (20 less the reserve of 2)", n)
 	}
-	if _, err := pull(t, c, first.last()); err == nil {
+	if _, err := conntest.Pull(c, first.Last()); err == nil {
 		t.Error("a pull before the resume time succeeded")
 	} else if again, ok := connectors.AsStop(err); !ok || !again.Resume.Equal(stop.Resume) {
 		t.Errorf("a pull before the resume time = %v, want the same stop", err)
@@ -41,25 +42,25 @@ func TestDailyQuotaStopsAndResumes(t *testing.T) {
 	// The next day: a new quota, a new process.
 	s.SetQuotas(0, 0, 1e6)
 	s.ResetLog()
-	rest, err := pull(t, newConnector(t, opts), first.last())
+	rest, err := conntest.Pull(newConnector(t, opts), first.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
-	for _, got := range []*collected{first, rest} {
-		for _, a := range got.batch.Accounts {
+	for _, got := range []*conntest.Collected{first, rest} {
+		for _, a := range got.Batch.Accounts {
 			seen[a.ID] = true
 		}
 	}
 	if len(seen) != fakeCompanies+fakeIndividuals {
 		t.Errorf("the two pulls handed %d distinct accounts, want %d", len(seen), fakeCompanies+fakeIndividuals)
 	}
-	full, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	full, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rest.batch.Accounts) >= len(full.batch.Accounts) && len(rest.batch.Contacts) >= len(full.batch.Contacts) {
-		t.Errorf("the resumed pull read everything again (%d accounts, %d contacts)", len(rest.batch.Accounts), len(rest.batch.Contacts))
+	if len(rest.Batch.Accounts) >= len(full.Batch.Accounts) && len(rest.Batch.Contacts) >= len(full.Batch.Contacts) {
+		t.Errorf("the resumed pull read everything again (%d accounts, %d contacts)", len(rest.Batch.Accounts), len(rest.Batch.Contacts))
 	}
 }
 
@@ -70,7 +71,7 @@ func TestQuotaPacing(t *testing.T) {
 	s := seededFake(t, sellsyfake.Options{SecondQuota: 6, MinuteQuota: 20, Second: 10 * time.Millisecond, Minute: 100 * time.Millisecond})
 	opts := fakeOptions(s)
 	opts.Second, opts.Minute = 10*time.Millisecond, 100*time.Millisecond
-	got, err := pull(t, newConnector(t, opts), nil)
+	got, err := conntest.Pull(newConnector(t, opts), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestQuota429Waits(t *testing.T) {
 		spent = resp.StatusCode == http.StatusTooManyRequests
 	}
 	s.ResetLog()
-	got, err := pull(t, newConnector(t, opts), nil)
+	got, err := conntest.Pull(newConnector(t, opts), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/sellsyfake"
 	"github.com/crmsync/crmsync/model"
 )
@@ -21,7 +22,7 @@ func TestRejects(t *testing.T) {
 	wonUndated := put(t, s, sellsyfake.KindOpportunities, 0, map[string]any{"name": "Undated", "status": "won", "company_id": 1})
 	put(t, s, sellsyfake.KindOpportunities, wonUndated, map[string]any{"updated_status": nil})
 	badSubs := put(t, s, sellsyfake.KindContacts, 0, map[string]any{"first_name": "X", "marketing_campaigns_subscriptions": "email"})
-	got, err := pull(t, newConnector(t, fakeOptions(s)), nil)
+	got, err := conntest.Pull(newConnector(t, fakeOptions(s)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestRejects(t *testing.T) {
 		testAccount + "-opportunity-" + strconv.Itoa(wonUndated): "field updated_status: missing on a won opportunity",
 		testAccount + "-contact-" + strconv.Itoa(badSubs):        "field marketing_campaigns_subscriptions: not a list of strings",
 	}
-	for _, r := range got.rejects {
+	for _, r := range got.Rejects {
 		reason, ok := want[r.Where]
 		if !ok || !strings.Contains(r.Reason, reason) || r.Source != "sy" || r.Raw == "" || r.At.IsZero() {
 			t.Errorf("reject %+v; want one of %v", r, want)
@@ -42,8 +43,8 @@ func TestRejects(t *testing.T) {
 	if len(want) != 0 {
 		t.Errorf("missing rejects: %v", want)
 	}
-	if len(got.batch.Accounts) != fakeCompanies+fakeIndividuals {
-		t.Errorf("%d accounts mapped, want the %d others", len(got.batch.Accounts), fakeCompanies+fakeIndividuals)
+	if len(got.Batch.Accounts) != fakeCompanies+fakeIndividuals {
+		t.Errorf("%d accounts mapped, want the %d others", len(got.Batch.Accounts), fakeCompanies+fakeIndividuals)
 	}
 }
 
@@ -53,7 +54,7 @@ func TestRejects(t *testing.T) {
 func TestActivityCatchUp(t *testing.T) {
 	s := seededFake(t, sellsyfake.Options{})
 	c := newConnector(t, fakeOptions(s))
-	full, err := pull(t, c, nil)
+	full, err := conntest.Pull(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestActivityCatchUp(t *testing.T) {
 		"people":    map[string]any{"id": 9, "name": "First9"}})
 	put(t, s, sellsyfake.KindActivities, 0, map[string]any{"date": sellsyfake.Stamp(at), "event": "email.sent",
 		"companies": []any{map[string]any{"id": 3, "type": "individual", "name": "Indi3 Vidual"}}})
-	got, err := pull(t, c, full.last())
+	got, err := conntest.Pull(c, full.Last())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,17 +74,17 @@ func TestActivityCatchUp(t *testing.T) {
 	}{{id("company", 5), true}, {id("individual", 3), true}, {id("contact", 9), false}} {
 		var last time.Time
 		if tc.account {
-			a, _ := findAccount(got.batch, tc.id)
+			a, _ := findAccount(got.Batch, tc.id)
 			last = a.LastActivityAt
 		} else {
-			k, _ := findContact(got.batch, tc.id)
+			k, _ := findContact(got.Batch, tc.id)
 			last = k.LastActivityAt
 		}
 		if !last.Equal(at) {
 			t.Errorf("%s last activity %v, want %v", tc.id, last, at)
 		}
 	}
-	if k, _ := findContact(got.batch, id("contact", 9)); k.AccountID != id("company", 5) {
+	if k, _ := findContact(got.Batch, id("contact", 9)); k.AccountID != id("company", 5) {
 		t.Errorf("contact 9 read again = %+v, want it filed under company 5", k)
 	}
 }
