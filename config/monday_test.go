@@ -1,18 +1,11 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 const mondayBoards = `boards: {accounts: {id: "1234567880"}, contacts: {id: "1234567885"}, deals: {id: "1234567890"}}`
 
 func TestMondaySources(t *testing.T) {
-	tests := []struct {
-		name    string
-		sources string
-		want    []string // error lines; none means valid
-	}{
+	tests := []sourceCase{
 		{
 			name:    "personal token and the template's columns",
 			sources: "  - {name: mo, type: monday, auth: {token: t}, " + mondayBoards + "}\n",
@@ -83,25 +76,7 @@ func TestMondaySources(t *testing.T) {
 			},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("crmsync.yaml", []byte(crmHeader+tt.sources), "testdata")
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Parse: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Parse succeeded, want %q", tt.want)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Parse errors:\n%v\nwant a line containing %q", err, w)
-				}
-			}
-		})
-	}
+	runSourceCases(t, tests)
 }
 
 func TestMondayDefaults(t *testing.T) {

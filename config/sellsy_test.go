@@ -1,16 +1,9 @@
 package config
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 func TestSellsySources(t *testing.T) {
-	tests := []struct {
-		name    string
-		sources string
-		want    []string // error lines; none means valid
-	}{
+	tests := []sourceCase{
 		{
 			name:    "personal client credentials",
 			sources: "  - {name: sy, type: sellsy, account_id: \"12345\", auth: {client_id: c, client_secret: s}}\n",
@@ -84,25 +77,7 @@ func TestSellsySources(t *testing.T) {
 			want:    []string{"sources[0].delimiter: only used by source type csv"},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("crmsync.yaml", []byte(crmHeader+tt.sources), "testdata")
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Parse: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Parse succeeded, want %q", tt.want)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Parse errors:\n%v\nwant a line containing %q", err, w)
-				}
-			}
-		})
-	}
+	runSourceCases(t, tests)
 }
 
 func TestSellsyDefaults(t *testing.T) {

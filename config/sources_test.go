@@ -9,11 +9,7 @@ import (
 const crmHeader = "notify: {outbox: o}\nrule_files: [rules/a.yaml]\nsources:\n"
 
 func TestCRMSources(t *testing.T) {
-	tests := []struct {
-		name    string
-		sources string
-		want    []string // error lines; none means valid
-	}{
+	tests := []sourceCase{
 		{
 			name:    "hubspot private app",
 			sources: "  - {name: hs, type: hubspot, auth: {token: pat-na1-x}, limits: {burst: 190, daily_reserve: 5000}}\n",
@@ -118,25 +114,46 @@ func TestCRMSources(t *testing.T) {
 			want:    []string{"sources[0].fields: not supported by source type csv"},
 		},
 	}
+	runSourceCases(t, tests)
+}
+
+// sourceCase is a config test: the sources of a config (below
+// crmHeader), and the error lines Parse must report, none when valid.
+type sourceCase struct {
+	name    string
+	sources string
+	want    []string // error lines; none means valid
+}
+
+// runSourceCases parses each case in a subtest and checks its errors.
+func runSourceCases(t *testing.T, tests []sourceCase) {
+	t.Helper()
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("crmsync.yaml", []byte(crmHeader+tt.sources), "testdata")
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Parse: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Parse succeeded, want %q", tt.want)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Parse errors:\n%v\nwant a line containing %q", err, w)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { parseWant(t, tt.sources, tt.want) })
 	}
+}
+
+// parseWant parses a config of crmHeader and sources: it must be valid
+// when want is empty, else its error must hold a line containing each of
+// want, which it returns.
+func parseWant(t *testing.T, sources string, want []string) error {
+	t.Helper()
+	_, err := Parse("crmsync.yaml", []byte(crmHeader+sources), "testdata")
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		return nil
+	}
+	if err == nil {
+		t.Fatalf("Parse succeeded, want %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("Parse errors:\n%v\nwant a line containing %q", err, w)
+		}
+	}
+	return err
 }
 
 func TestCRMSourceDefaults(t *testing.T) {
