@@ -1,5 +1,14 @@
 package dynamicsfake
 
+import "github.com/crmsync/crmsync/internal/faults"
+
+// The control surface every fake shares (see internal/faults), embedded
+// in Server.
+type kit = faults.Kit[Request]
+
+// refusals are the faults the Server's tests inject.
+type refusals = faults.Refusals
+
 // ExpireDeltaTokens expires every delta token issued so far: following
 // their deltaLinks answers MsgDeltaExpired.
 func (s *Server) ExpireDeltaTokens() {

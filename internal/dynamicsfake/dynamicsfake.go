@@ -154,16 +154,8 @@ type Server struct {
 	noTracking map[string]bool
 
 	kit      // requests, counts, hook, truncation
-	failures // FailNext
-	denials  // Deny, Allow
+	refusals // FailNext, Deny, Allow
 }
-
-// The parts of the control surface every fake shares (see internal/faults).
-type (
-	kit      = faults.Kit[Request]
-	failures = faults.Failures
-	denials  = faults.Denials
-)
 
 // New starts a Server with an empty environment; Close stops it.
 func New(opts Options) *Server {
@@ -310,7 +302,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, kind string) {
 	}
 	defer release()
 	faults.Admit(&s.kit, kind)
-	if status, ok := faults.TakeFault(&s.failures); ok {
+	if status, ok := faults.TakeFault(&s.refusals.Failures); ok {
 		writeFault(w, status)
 		return
 	}
@@ -324,7 +316,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, kind string) {
 		writeError(w, http.StatusNotFound, "0x80060888", "Resource not found for the segment '"+seg+"'.")
 		return
 	}
-	if faults.IsDenied(&s.denials, kind) {
+	if faults.IsDenied(&s.refusals.Denials, kind) {
 		writeError(w, http.StatusForbidden, CodePrivilege, privilegeMessage(tableDefs[kind], DefaultAppUserID))
 		return
 	}

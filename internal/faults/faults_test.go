@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -55,5 +56,75 @@ func TestHeldSendsWhatItKept(t *testing.T) {
 	h.Send(Whole)
 	if rec.Code != http.StatusAccepted || rec.Body.String() != "kept" {
 		t.Errorf("sent %d %q, want 202 %q", rec.Code, rec.Body.String(), "kept")
+	}
+}
+
+func TestKitCountsLogsAndRunsTheHook(t *testing.T) {
+	var k Kit[string]
+	var hooked []string
+	k.OnRequest(func(kind string, n int) { hooked = append(hooked, kind+strconv.Itoa(n)) })
+	Admit(&k, "a")
+	Admit(&k, "b")
+	Admit(&k, "a")
+	if !slices.Equal(hooked, []string{"a1", "b1", "a2"}) || k.Count("a") != 2 || k.Count("c") != 0 {
+		t.Errorf("hook saw %v, Count(a) = %d; want [a1 b1 a2] and 2", hooked, k.Count("a"))
+	}
+	for _, status := range []int{http.StatusOK, http.StatusTooManyRequests, http.StatusOK} {
+		Serve(&k, httptest.NewRecorder(), func(w http.ResponseWriter) {
+			if status != http.StatusOK {
+				w.WriteHeader(status)
+			}
+		}, func(got int) string { return strconv.Itoa(got) })
+	}
+	if got := k.Requests(); !slices.Equal(got, []string{"200", "429", "200"}) {
+		t.Errorf("Requests() = %v, want the statuses answered, in order", got)
+	}
+	if st := k.Statuses(); st[200] != 2 || st[429] != 1 || len(st) != 2 || k.Answered(429) != 1 {
+		t.Errorf("Statuses() = %v, Answered(429) = %d; want 2×200, 1×429", st, k.Answered(429))
+	}
+	k.ResetLog()
+	if len(k.Requests()) != 0 || k.Count("a") != 2 {
+		t.Errorf("after ResetLog: %d requests, Count(a) %d; want none, 2", len(k.Requests()), k.Count("a"))
+	}
+	if (&Kit[string]{}).Statuses() == nil {
+		t.Error("a new Kit's Statuses() is nil, want an empty map")
+	}
+}
+
+func TestKitServeCutsEveryNthAnswer(t *testing.T) {
+	var k Kit[int]
+	k.TruncateEvery(2)
+	var bodies []string
+	for range 2 {
+		rec := httptest.NewRecorder()
+		Serve(&k, rec, func(w http.ResponseWriter) { w.Write([]byte("abcdef")) }, func(s int) int { return s })
+		bodies = append(bodies, rec.Body.String())
+	}
+	if !slices.Equal(bodies, []string{"abcdef", "abc"}) || k.Truncated() != 1 {
+		t.Errorf("bodies %q, %d truncated; want the second cut", bodies, k.Truncated())
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	var r Refusals
+	if _, ok := TakeFault(&r.Failures); ok || IsDenied(&r.Denials, "x") {
+		t.Fatal("the zero Refusals refused")
+	}
+	r.FailNext(2, http.StatusServiceUnavailable)
+	r.Deny("x")
+	var got []int
+	for {
+		status, ok := TakeFault(&r.Failures)
+		if !ok {
+			break
+		}
+		got = append(got, status)
+	}
+	if !slices.Equal(got, []int{503, 503}) || !IsDenied(&r.Denials, "x") || IsDenied(&r.Denials, "y") {
+		t.Errorf("faults %v, x denied %v; want [503 503], true", got, IsDenied(&r.Denials, "x"))
+	}
+	r.Allow("x")
+	if IsDenied(&r.Denials, "x") {
+		t.Error("x still denied after Allow")
 	}
 }

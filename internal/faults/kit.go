@@ -123,6 +123,14 @@ func Serve[R any](k *Kit[R], w http.ResponseWriter, handle func(http.ResponseWri
 	}
 }
 
+// Refusals are the refusals a fake's tests inject into an API: statuses
+// answered instead of the next requests (FailNext), kinds of records
+// denied (Deny, Allow). The zero value refuses nothing.
+type Refusals struct {
+	Failures
+	Denials
+}
+
 // Failures answers injected HTTP statuses instead of a fake's next
 // requests. It is safe for concurrent use; the zero value fails nothing.
 type Failures struct {

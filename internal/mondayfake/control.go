@@ -1,6 +1,14 @@
 package mondayfake
 
-import "time"
+import (
+	"time"
+
+	"github.com/crmsync/crmsync/internal/faults"
+)
+
+// The control surface every fake shares (see internal/faults), embedded
+// in Server.
+type kit = faults.Kit[Request]
 
 // FailNext makes the next n authorized requests answer status with an
 // error body.

@@ -154,9 +154,6 @@ type Server struct {
 	deniedBoards faults.Denials // DenyBoard, AllowBoard
 }
 
-// kit is the control surface every fake shares (see internal/faults).
-type kit = faults.Kit[Request]
-
 // fault is an injected failure: an HTTP status, or an error code.
 type fault struct {
 	status int

@@ -1,5 +1,14 @@
 package salesforcefake
 
+import "github.com/crmsync/crmsync/internal/faults"
+
+// The control surface every fake shares (see internal/faults), embedded
+// in Server.
+type kit = faults.Kit[Request]
+
+// failures are the statuses the Server's tests inject (FailNext).
+type failures = faults.Failures
+
 // SetUsage sets the API requests already counted today and the daily
 // allocation (max ≤ 0 keeps the current one).
 func (s *Server) SetUsage(used, max int) {

@@ -135,12 +135,6 @@ type Server struct {
 	failures // FailNext
 }
 
-// The parts of the control surface every fake shares (see internal/faults).
-type (
-	kit      = faults.Kit[Request]
-	failures = faults.Failures
-)
-
 // New starts a Server with an empty org; Close stops it.
 func New(opts Options) *Server {
 	opts = withDefaults(opts)

@@ -1,5 +1,14 @@
 package sellsyfake
 
+import "github.com/crmsync/crmsync/internal/faults"
+
+// The control surface every fake shares (see internal/faults), embedded
+// in Server.
+type kit = faults.Kit[Request]
+
+// refusals are the faults the Server's tests inject.
+type refusals = faults.Refusals
+
 // ExpireTokens makes every access token issued so far answer 401.
 func (s *Server) ExpireTokens() {
 	s.mu.Lock()

@@ -419,7 +419,7 @@ func (s *Server) lookup(kind string, ref any) any {
 			id, ok = float64(i), true
 		}
 	}
-	if !ok || faults.IsDenied(&s.denials, kind) {
+	if !ok || faults.IsDenied(&s.refusals.Denials, kind) {
 		return nil
 	}
 	rec := s.data[kind].byID[int(id)]

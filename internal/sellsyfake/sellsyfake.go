@@ -131,16 +131,8 @@ type Server struct {
 	quota    quotaState
 
 	kit      // requests, counts, hook, truncation
-	failures // FailNext
-	denials  // Deny, Allow
+	refusals // FailNext, Deny, Allow
 }
-
-// The parts of the control surface every fake shares (see internal/faults).
-type (
-	kit      = faults.Kit[Request]
-	failures = faults.Failures
-	denials  = faults.Denials
-)
 
 // New starts a Server with an empty account; Close stops it.
 func New(opts Options) *Server {
@@ -263,7 +255,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, kind string, b
 		return
 	}
 	faults.Admit(&s.kit, kind)
-	if status, ok := faults.TakeFault(&s.failures); ok {
+	if status, ok := faults.TakeFault(&s.refusals.Failures); ok {
 		writeFault(w, status)
 		return
 	}
@@ -271,7 +263,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, kind string, b
 		writeError(w, http.StatusNotFound, "Not found", "route_not_found", nil)
 		return
 	}
-	if faults.IsDenied(&s.denials, kind) {
+	if faults.IsDenied(&s.refusals.Denials, kind) {
 		writeError(w, http.StatusForbidden, "Forbidden: the client lacks the scope "+scopeOf(kind), "insufficient_scope", nil)
 		return
 	}
