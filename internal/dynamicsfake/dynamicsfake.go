@@ -38,6 +38,7 @@
 package dynamicsfake
 
 import (
+	"cmp"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -188,14 +189,9 @@ func New(opts Options) *Server {
 }
 
 func withDefaults(o Options) Options {
-	def := func(v *string, d string) {
-		if *v == "" {
-			*v = d
-		}
-	}
-	def(&o.TenantID, DefaultTenantID)
-	def(&o.ClientID, DefaultClientID)
-	def(&o.ClientSecret, DefaultClientSecret)
+	o.TenantID = cmp.Or(o.TenantID, DefaultTenantID)
+	o.ClientID = cmp.Or(o.ClientID, DefaultClientID)
+	o.ClientSecret = cmp.Or(o.ClientSecret, DefaultClientSecret)
 	if o.Certificate == nil {
 		o.Certificate = Certificate()
 	}

@@ -43,6 +43,7 @@
 package salesforcefake
 
 import (
+	"cmp"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -150,17 +151,12 @@ func New(opts Options) *Server {
 }
 
 func withDefaults(o Options) Options {
-	def := func(v *string, d string) {
-		if *v == "" {
-			*v = d
-		}
-	}
-	def(&o.ClientID, DefaultClientID)
-	def(&o.ClientSecret, DefaultClientSecret)
-	def(&o.Username, DefaultUsername)
-	def(&o.RefreshToken, DefaultRefreshToken)
-	def(&o.Audience, DefaultAudience)
-	def(&o.LatestVersion, DefaultAPIVersion)
+	o.ClientID = cmp.Or(o.ClientID, DefaultClientID)
+	o.ClientSecret = cmp.Or(o.ClientSecret, DefaultClientSecret)
+	o.Username = cmp.Or(o.Username, DefaultUsername)
+	o.RefreshToken = cmp.Or(o.RefreshToken, DefaultRefreshToken)
+	o.Audience = cmp.Or(o.Audience, DefaultAudience)
+	o.LatestVersion = cmp.Or(o.LatestVersion, DefaultAPIVersion)
 	if o.DailyLimit <= 0 {
 		o.DailyLimit = DefaultDailyLimit
 	}

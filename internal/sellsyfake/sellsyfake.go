@@ -37,6 +37,7 @@
 package sellsyfake
 
 import (
+	"cmp"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -153,14 +154,9 @@ func New(opts Options) *Server {
 }
 
 func withDefaults(o Options) Options {
-	def := func(v *string, d string) {
-		if *v == "" {
-			*v = d
-		}
-	}
-	def(&o.ClientID, DefaultClientID)
-	def(&o.ClientSecret, DefaultClientSecret)
-	def(&o.RefreshToken, DefaultRefreshToken)
+	o.ClientID = cmp.Or(o.ClientID, DefaultClientID)
+	o.ClientSecret = cmp.Or(o.ClientSecret, DefaultClientSecret)
+	o.RefreshToken = cmp.Or(o.RefreshToken, DefaultRefreshToken)
 	pos := func(v *time.Duration, d time.Duration) {
 		if *v <= 0 {
 			*v = d
