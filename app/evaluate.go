@@ -328,10 +328,10 @@ func reportRule(rule, accountID string) string {
 
 // entryOutcome is what the ledger entry e says of its message; live says
 // whether a task of the pass still holds it. ok is false for an entry
-// that records no message (a resolved flag).
+// that records no message (a resolved flag, a holdout).
 func entryOutcome(e store.Entry, live bool, now time.Time) (Outcome, bool) {
 	switch {
-	case e.Status == store.StatusResolved:
+	case e.Status == store.StatusResolved, e.Status == store.StatusHoldout:
 		return "", false
 	case store.Delivered(e.Status):
 		return OutcomeDelivered, true

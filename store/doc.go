@@ -54,8 +54,15 @@
 //	<ns>:merge-groups              hash, account id → the ids of the accounts the latest pass
 //	                               merged it with, primary first, "\n"-separated (config merge)
 //	<ns>:merge-groups:new          the same, being written before it replaces merge-groups
+//	<ns>:outcomes:<rule>           hash, account id → its open Outcome JSON: the flag's time, the end
+//	                               of its outcome_window, messaged or holdout
+//	<ns>:outcome-stats:<rule>      hash {messaged, messaged_reengaged, holdout, holdout_reengaged}:
+//	                               the rule's closed outcomes
 //	<ns>:rule-activated:<rule>     string, the pass that first evaluated the rule (baseline)
 //	<ns>:flags:<rule>              hash, account id → FlagState JSON (pending or firing)
+//	<ns>:snapshot:<month>          hash, account id → insights.Snapshot (13 bytes) at the end
+//	                               of month (YYYY-MM), expires after 800 days
+//	<ns>:snapshot-rules:<month>    string, the rules a snapshot's flag bits stand for, "\n"-separated
 //	<ns>:cooldown:<rule>:<id>      string holding the pass that acquired it, with a TTL
 //	                               (':' and '%' in the rule name are %-escaped)
 //	<ns>:snooze:<rule>:<id>        integer, until (ms), expiring then: a rep snoozed it

@@ -13,6 +13,10 @@ import (
 // holding (a client re-engaged), rather than a message.
 const StatusResolved = "resolved"
 
+// StatusHoldout marks a ledger entry recording that a rule fired for an
+// account of its holdout, which was left without a message on purpose.
+const StatusHoldout = "holdout"
+
 // FlagState is where a rule stands for one account across passes.
 type FlagState struct {
 	Since   time.Time `json:"since"`             // first pass at which the condition held, in a row
@@ -85,21 +89,34 @@ func (s *Passes) SetFlagStates(ctx context.Context, rule string, set map[string]
 // account's history shows when a flag stopped holding and with which
 // figures. e.Key names it.
 func (s *Passes) RecordResolved(ctx context.Context, e Entry, at time.Time) error {
-	e.Status, e.ClaimedAt = StatusResolved, time.Time{}
+	return s.recordEvent(ctx, e, StatusResolved, at)
+}
+
+// RecordHoldout writes a ledger entry with status holdout at at: the
+// rule fired for an account of its holdout, which got no message. e.Key
+// names it.
+func (s *Passes) RecordHoldout(ctx context.Context, e Entry, at time.Time) error {
+	return s.recordEvent(ctx, e, StatusHoldout, at)
+}
+
+// recordEvent writes a ledger entry that records no message, with status
+// at at, in the account's history.
+func (s *Passes) recordEvent(ctx context.Context, e Entry, status string, at time.Time) error {
+	e.Status, e.ClaimedAt = status, time.Time{}
 	data, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("store: record resolved: %w", err)
+		return fmt.Errorf("store: record %s: %w", status, err)
 	}
 	k, idx := s.ledgerKey(e.Key), s.accountIndex(e.AccountID)
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, k, "data", data, "status", StatusResolved, "claimed_ms", at.UnixMilli())
+		p.HSet(ctx, k, "data", data, "status", status, "claimed_ms", at.UnixMilli())
 		p.PExpire(ctx, k, LedgerTTL)
 		p.ZAdd(ctx, idx, redis.Z{Score: float64(at.UnixMilli()), Member: e.Key})
 		p.PExpire(ctx, idx, LedgerTTL)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: record resolved: %w", err)
+		return fmt.Errorf("store: record %s: %w", status, err)
 	}
 	return nil
 }

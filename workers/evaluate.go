@@ -60,6 +60,7 @@ type passBook interface {
 	FlagStates(ctx context.Context, rule string, ids []string) ([]*store.FlagState, error)
 	SetFlagStates(ctx context.Context, rule string, set map[string]store.FlagState, clear []string) error
 	RecordResolved(ctx context.Context, e store.Entry, at time.Time) error
+	outcomeBook
 	Snoozed(ctx context.Context, rule, accountID string) (time.Time, bool, error)
 	StageCandidates(ctx context.Context, pass string, items map[string][]byte) error
 	StagedCandidates(ctx context.Context, pass string, fn func(field string, data []byte) error) error

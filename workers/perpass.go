@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/crmsync/crmsync/notify"
+	"github.com/crmsync/crmsync/store"
 )
 
 // PassLimits is limits.per_pass: what one pass sends at most. 0 means no
@@ -177,6 +178,10 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	}
 	p := e.Limits.pick(cands)
 	if err := e.releaseDeferred(ctx, doc.Pass, p.deferred, rep); err != nil {
+		return err
+	}
+	going := slices.DeleteFunc(slices.Clone(cands), func(c *candidate) bool { return slices.Contains(p.deferred, c) })
+	if err := e.openOutcomes(ctx, &passPlan{pass: doc.Pass, now: doc.Now}, store.GroupMessaged, going); err != nil {
 		return err
 	}
 	for c, tos := range p.folded {

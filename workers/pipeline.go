@@ -24,12 +24,15 @@ import (
 //  6. plan       recipients and per-contact rails: opted_out, suppressed,
 //     no_contact, no_owner, invalid_email, frequency_cap; quiet
 //     hours delay emails; the messages are rendered
-//  7. per_pass   limits.per_pass, over the whole pass: emails over the cap
+//  7. holdout    the account is in the rule's holdout: its messages are
+//     dropped, the ledger records holdout and its outcome opens
+//     (outcome.go); per-pass caps never count it
+//  8. per_pass   limits.per_pass, over the whole pass: emails over the cap
 //     are deferred to a later pass, highest value first; a rep's
 //     or a channel's nudges over its cap are folded into its digest
-//  8. batch      the messages are grouped into delivery tasks
+//  9. batch      the messages are grouped into delivery tasks
 //
-// Stages 2 to 6 are matchStages below; 7 and 8 run when the pass's last
+// Stages 2 to 7 are matchStages below; 8 and 9 run when the pass's last
 // shard completes (pickPerPass, then the batcher), or at the end of a
 // preview. Every stage that holds messages back says why with a Hold,
 // counted per rule in the report and in crmsync_messages_skipped_total,
@@ -53,6 +56,7 @@ const (
 	SkipCapped       Hold = "frequency_cap" // limits.emails_per_contact reached
 	SkipDeferred     Hold = "deferred"      // over limits.per_pass.emails: left to a later pass
 	SkipDigest       Hold = "digest"        // over a rep's or channel's limits.per_pass: folded into its digest
+	SkipHoldout      Hold = "holdout"       // the account is in the rule's holdout: no message, on purpose
 )
 
 // hold is one message, or every message of a match, held back: its
@@ -89,13 +93,14 @@ type matchStage struct {
 	run  func(e *Evaluator, ctx context.Context, r *matchRun) (done bool, err error)
 }
 
-// matchStages are stages 2 to 6 of the pipeline, in order.
+// matchStages are stages 2 to 7 of the pipeline, in order.
 var matchStages = []matchStage{
 	{"baseline", (*Evaluator).stageBaseline},
 	{"inhibited", (*Evaluator).stageInhibited},
 	{"snoozed", (*Evaluator).stageSnoozed},
 	{"cooldown", (*Evaluator).stageCooldown},
 	{"plan", (*Evaluator).stagePlan},
+	{"holdout", (*Evaluator).stageHoldout},
 }
 
 // runMatch takes a firing match through the match stages.
@@ -168,7 +173,7 @@ func (e *Evaluator) stagePlan(ctx context.Context, r *matchRun) (bool, error) {
 			Msgs: pl.msgs, Digests: pl.digests, Folds: pl.folds, Cooldown: !r.pp.dryRun,
 		}
 	}
-	return true, nil
+	return r.cand == nil, nil
 }
 
 // candidate is what one match would send, waiting for the per_pass stage.

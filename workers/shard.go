@@ -8,6 +8,7 @@ import (
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/rules"
+	"github.com/crmsync/crmsync/store"
 )
 
 // shardResult is what one shard did, summed into the pass's report.
@@ -132,6 +133,9 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, pp *passPlan, batch []sco
 		if err := e.advanceFlags(ctx, pp, r, batch, fires, res, out); err != nil {
 			return err
 		}
+		if err := e.closeOutcomes(ctx, pp, r, batch); err != nil {
+			return err
+		}
 	}
 	for j := range batch {
 		firing := rules.Firing(batch[j].matches, func(r *rules.Rule) bool { return fires[j][r.Name] != notFiring })
@@ -163,6 +167,9 @@ func (e *Evaluator) act(ctx context.Context, pp *passPlan, s *scored, m rules.Ma
 	case e.Limits.active():
 		pp.cands = append(pp.cands, r.cand)
 		return nil
+	}
+	if err := e.openOutcomes(ctx, pp, store.GroupMessaged, []*candidate{r.cand}); err != nil {
+		return err
 	}
 	out.addDigest(r.cand.Digests...)
 	countMessages(res.Messages, r.cand.Msgs)
