@@ -12,7 +12,9 @@ func TestOutcomes(t *testing.T) {
 			ctx := context.Background()
 			s := open(t)
 			t0 := time.Date(2026, 11, 2, 7, 0, 0, 0, time.UTC)
-			o := func(g string) Outcome { return Outcome{At: t0, Until: t0.Add(30 * 24 * time.Hour), Group: g, Pass: "p1"} }
+			o := func(g string) Outcome {
+				return Outcome{At: t0, Until: t0.Add(30 * 24 * time.Hour), Group: g, Pass: "p1"}
+			}
 			rule := "quiet:90%" // ':' and '%' are escaped in keys
 			err := s.Passes.UpdateOutcomes(ctx, rule, map[string]Outcome{"a": o(GroupMessaged), "b": o(GroupHoldout), "c": o(GroupMessaged)}, nil)
 			if err != nil {
