@@ -47,7 +47,7 @@ func TestEvolution(t *testing.T) {
 	}
 	october := Month{Month: "2026-10", End: date(t, "2026-11-01"), Buyers: 4,
 		Retention: Retention{Before: 4, Kept: 4, Rate: 1}, Revenue: 83100,
-		Classes: [3]ClassRow{{"A", 2, 2.0 / 6, 75000, 75000.0 / 83100}, {"B", 1, 1.0 / 6, 8000, 8000.0 / 83100}, {"C", 3, 3.0 / 6, 100, 100.0 / 83100}},
+		Classes:   [3]ClassRow{{"A", 2, 2.0 / 6, 75000, 75000.0 / 83100}, {"B", 1, 1.0 / 6, 8000, 8000.0 / 83100}, {"C", 3, 3.0 / 6, 100, 100.0 / 83100}},
 		Migration: [3][3]int{{2, 0, 0}, {0, 1, 0}, {0, 0, 3}}}
 	november := Month{Month: "2026-11", End: now, Buyers: 4,
 		Retention: Retention{Before: 4, Kept: 3, Gained: 1, Lost: 1, Rate: 0.75}, Revenue: 100100,

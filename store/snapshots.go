@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// SnapshotTTL is how long a month's snapshots are kept: two years of
+// evolution, and the month before the first.
+const SnapshotTTL = 800 * 24 * time.Hour
+
+// snapshotBatch is how many snapshots one HSET writes.
+const snapshotBatch = 1000
+
+// SnapshotMonth is one month's account snapshots (insights.Snapshot,
+// encoded) and the rules their flag bits stand for, in bit order.
+type SnapshotMonth struct {
+	Rules    []string
+	Accounts map[string][]byte // account id → encoded snapshot
+}
+
+func (s conn) snapshotKey(month string) string { return s.key("snapshot", month) }
+
+func (s conn) snapshotRulesKey(month string) string { return s.key("snapshot-rules", month) }
+
+// checkMonth checks that month reads "2006-01".
+func checkMonth(month string) error {
+	if _, err := time.Parse("2006-01", month); err != nil {
+		return fmt.Errorf("month %q: want YYYY-MM", month)
+	}
+	return nil
+}
+
+// SaveSnapshots stores the snapshots of month ("2006-01"), keyed by
+// account id, and the rules their flag bits stand for, in one pipeline
+// of HSETs of snapshotBatch fields; both expire SnapshotTTL after. Saving
+// a month again replaces the snapshots of the accounts given, and its
+// rules.
+func (s *Passes) SaveSnapshots(ctx context.Context, month string, sm SnapshotMonth) error {
+	if err := checkMonth(month); err != nil {
+		return fmt.Errorf("store: save snapshots: %w", err)
+	}
+	k := s.snapshotKey(month)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.snapshotRulesKey(month), strings.Join(sm.Rules, "\n"), SnapshotTTL)
+		fields := make([]any, 0, 2*min(len(sm.Accounts), snapshotBatch))
+		for id, b := range sm.Accounts {
+			if fields = append(fields, id, b); len(fields) == 2*snapshotBatch {
+				p.HSet(ctx, k, fields...)
+				fields = fields[:0:0]
+			}
+		}
+		if len(fields) > 0 {
+			p.HSet(ctx, k, fields...)
+		}
+		p.Expire(ctx, k, SnapshotTTL)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: save snapshots %s: %w", month, err)
+	}
+	return nil
+}
+
+// Snapshots returns the snapshots of month ("2006-01"), read a scan page
+// at a time; ErrNotFound when none were kept.
+func (s *Passes) Snapshots(ctx context.Context, month string) (*SnapshotMonth, error) {
+	if err := checkMonth(month); err != nil {
+		return nil, fmt.Errorf("store: snapshots: %w", err)
+	}
+	sm := &SnapshotMonth{Accounts: map[string][]byte{}}
+	err := s.scanHash(ctx, s.snapshotKey(month), func(id, v string) error {
+		sm.Accounts[id] = []byte(v)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: snapshots %s: %w", month, err)
+	}
+	if len(sm.Accounts) == 0 {
+		return nil, fmt.Errorf("store: snapshots %s: %w", month, ErrNotFound)
+	}
+	names, err := s.rdb.Get(ctx, s.snapshotRulesKey(month)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("store: snapshots %s: %w", month, err)
+	}
+	if names != "" {
+		sm.Rules = strings.Split(names, "\n")
+	}
+	return sm, nil
+}
+
+// scanHash calls fn with every field of hash k and its value, a scan page
+// at a time. A field may come twice when the hash is rehashed meanwhile.
+func (s conn) scanHash(ctx context.Context, k string, fn func(field, value string) error) error {
+	var cursor uint64
+	for {
+		kv, next, err := s.rdb.HScan(ctx, k, cursor, "", snapshotBatch).Result()
+		if err != nil {
+			return err
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if err := fn(kv[i], kv[i+1]); err != nil {
+				return err
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return nil
+		}
+	}
+}
