@@ -53,8 +53,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/crmhttp"
 )
@@ -169,18 +167,13 @@ func New(opts Options) (*Connector, error) {
 		window:  crmhttp.NewWindow(opts.RequestsPer5Min, opts.Window, windowReason(opts)),
 	}
 	c.tokens = crmhttp.NewTokens(fetch, "", 0)
-	c.client = &crmhttp.Client{
-		HTTP: &http.Client{
-			Transport: &oauth2.Transport{Source: c.tokens, Base: opts.HTTPClient.Transport},
-			Timeout:   opts.HTTPClient.Timeout,
-		},
+	c.client = crmhttp.NewOAuthClient(opts.HTTPClient, c.tokens, crmhttp.Client{
 		Limiters:  []crmhttp.Limiter{c.window},
 		Classify:  c.classify,
-		Refresh:   c.tokens.Refresh,
 		Attempts:  opts.Attempts,
 		BaseDelay: opts.BackoffBase,
 		MaxDelay:  opts.BackoffMax,
-	}
+	})
 	return c, nil
 }
 

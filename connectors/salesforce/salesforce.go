@@ -78,8 +78,6 @@ import (
 	"regexp"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/crmhttp"
 )
@@ -215,17 +213,12 @@ func New(opts Options) (*Connector, error) {
 	}
 	c.tokens = crmhttp.NewTokens(fetch, opts.Auth.RefreshToken, opts.TokenLifetime)
 	c.tokens.OnRotate = opts.Auth.OnRotate
-	c.client = &crmhttp.Client{
-		HTTP: &http.Client{
-			Transport: &oauth2.Transport{Source: c.tokens, Base: opts.HTTPClient.Transport},
-			Timeout:   opts.HTTPClient.Timeout,
-		},
+	c.client = crmhttp.NewOAuthClient(opts.HTTPClient, c.tokens, crmhttp.Client{
 		Classify:  c.classify,
-		Refresh:   c.tokens.Refresh,
 		Attempts:  opts.Attempts,
 		BaseDelay: opts.BackoffBase,
 		MaxDelay:  opts.BackoffMax,
-	}
+	})
 	c.entities = c.newEntities()
 	return c, nil
 }

@@ -76,8 +76,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/crmhttp"
 )
@@ -204,18 +202,13 @@ func New(opts Options) (*Connector, error) {
 	}
 	c.tokens = crmhttp.NewTokens(fetch, opts.Auth.RefreshToken, 0)
 	c.tokens.OnRotate = opts.Auth.OnRotate
-	c.client = &crmhttp.Client{
-		HTTP: &http.Client{
-			Transport: &oauth2.Transport{Source: c.tokens, Base: opts.HTTPClient.Transport},
-			Timeout:   opts.HTTPClient.Timeout,
-		},
+	c.client = crmhttp.NewOAuthClient(opts.HTTPClient, c.tokens, crmhttp.Client{
 		Limiters:  []crmhttp.Limiter{c.quota},
 		Classify:  c.classify,
-		Refresh:   c.tokens.Refresh,
 		Attempts:  opts.Attempts,
 		BaseDelay: opts.BackoffBase,
 		MaxDelay:  opts.BackoffMax,
-	}
+	})
 	return c, nil
 }
 
