@@ -1,21 +1,15 @@
 package dynamics
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/crmhttp"
+	"github.com/crmsync/crmsync/internal/connbench"
 	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/dynamicsfake"
-	"github.com/crmsync/crmsync/internal/redistest"
-	"github.com/crmsync/crmsync/store"
-	"github.com/crmsync/crmsync/workers"
 )
 
 // benchAccounts is the size of the benchmarks' org: each account has two
@@ -45,42 +39,7 @@ func BenchmarkSyncFake(b *testing.B) {
 	opts := fakeOptions(s)
 	opts.PageSize = DefaultPageSize
 	opts.RequestsPer5Min = LimitRequestsPer5Min
-	b.Run("decode", func(b *testing.B) {
-		c := newConnector(b, opts)
-		records := 0
-		for b.Loop() {
-			err := c.Pull(b.Context(), nil, func(_ context.Context, p connectors.Page) error {
-				records += p.Len() + len(p.Rejects)
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
-	})
-	b.Run("redis", func(b *testing.B) {
-		rdb := redistest.Client(b)
-		y := &workers.Syncer{
-			Sources: map[string]connectors.Connector{"dyn": newConnector(b, opts)},
-			Metrics: workers.NewMetrics(prometheus.NewRegistry()),
-			Logger:  slog.New(slog.DiscardHandler),
-		}
-		records := 0
-		b.ResetTimer()
-		for range b.N {
-			b.StopTimer()
-			fresh := store.New(rdb, redistest.Namespace(b))
-			y.Records, y.Syncs = fresh.Records, fresh.Syncs
-			b.StartTimer()
-			st, err := y.Sync(b.Context(), "dyn", true)
-			if err != nil {
-				b.Fatal(err)
-			}
-			records += st.Records() + st.Rejects
-		}
-		b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
-	})
+	connbench.SyncFake(b, "dyn", func(tb testing.TB) connectors.Connector { return newConnector(tb, opts) })
 }
 
 // BenchmarkRate pulls an org of about 120 pages from a fake enforcing a
@@ -107,30 +66,18 @@ func BenchmarkRate(b *testing.B) {
 			opts.RequestsPer5Min = rateWindowRequests * share / 100
 			opts.Window = rateWindow
 			c := newConnector(b, opts)
-			var busy, fastest time.Duration
-			requests, throttled := 0, 0
+			var r connbench.Rate
 			for b.Loop() {
 				// Start each pull on an empty window.
 				time.Sleep(rateWindow + crmhttp.Margin)
 				s.ResetLog()
 				before := s.Throttled()
-				start := time.Now()
-				if err := c.Pull(b.Context(), nil, func(context.Context, connectors.Page) error { return nil }); err != nil {
-					b.Fatal(err)
-				}
-				busy += time.Since(start)
+				r.Pull(b, c)
 				n, t := apiRequests(s)
-				requests += n
-				throttled += t - before
-				fastest += time.Duration((n-1)/rateWindowRequests) * rateWindow
+				r.Spent(n, rateWindowRequests, rateWindow)
+				r.Refused += t - before
 			}
-			b.ReportMetric(float64(requests)/float64(b.N), "requests/pull")
-			b.ReportMetric(float64(requests)/busy.Seconds(), "requests/s")
-			b.ReportMetric(100*fastest.Seconds()/busy.Seconds(), "%allowed")
-			b.ReportMetric(float64(throttled), "429s")
-			if throttled != 0 {
-				b.Errorf("%d requests answered 429, want none", throttled)
-			}
+			r.Report(b, "requests", "429s")
 		})
 	}
 }
@@ -153,7 +100,8 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	fullRequests, _ := apiRequests(s)
-	wm, base, next := full.Last(), -1, 0
+	wm, next := full.Last(), 0
+	g := conntest.Growth{Full: fullRequests}
 	for _, k := range []int{0, 10, 50, 100} {
 		// k changes spread over the three tables: renamed accounts,
 		// retitled contacts, deleted deals; each round changes rows the
@@ -184,19 +132,9 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 		if changed := got.Batch.Len() - len(got.Batch.Owners); changed != k {
 			t.Errorf("k=%d: incremental pull handed %d changed records", k, changed)
 		}
-		if k == 0 {
-			base = n
-			t.Logf("full pull: %d requests; incremental with nothing changed: %d requests", fullRequests, n)
-			continue
-		}
-		extra := n - base
-		t.Logf("k=%d changes: %d requests, %d over the idle pull, %.3f requests per changed record", k, n, extra, float64(extra)/float64(k))
 		// Each table's delta pages hold pageSize rows, and changed
 		// accounts need one last-activity lookup per 25: a bound far
 		// below a re-read (fullRequests).
-		if limit := 3 + 2*k/pageSize; extra > limit || n >= fullRequests/2 {
-			t.Errorf("k=%d: %d requests (%d over idle), want at most %d over idle and under half the full pull's %d",
-				k, n, extra, limit, fullRequests)
-		}
+		g.Check(t, k, n, 3+2*k/pageSize)
 	}
 }

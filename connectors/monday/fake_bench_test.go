@@ -1,20 +1,14 @@
 package monday
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/connbench"
 	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/mondayfake"
-	"github.com/crmsync/crmsync/internal/redistest"
-	"github.com/crmsync/crmsync/store"
-	"github.com/crmsync/crmsync/workers"
 )
 
 // benchAccounts is the size of BenchmarkSyncFake's account: each account
@@ -31,42 +25,7 @@ func BenchmarkSyncFake(b *testing.B) {
 		b.Fatal(err)
 	}
 	opts := fakeOptions(s)
-	b.Run("decode", func(b *testing.B) {
-		c := newConnector(b, opts)
-		records := 0
-		for b.Loop() {
-			err := c.Pull(b.Context(), nil, func(_ context.Context, p connectors.Page) error {
-				records += p.Len() + len(p.Rejects)
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
-	})
-	b.Run("redis", func(b *testing.B) {
-		rdb := redistest.Client(b)
-		y := &workers.Syncer{
-			Sources: map[string]connectors.Connector{"mon": newConnector(b, opts)},
-			Metrics: workers.NewMetrics(prometheus.NewRegistry()),
-			Logger:  slog.New(slog.DiscardHandler),
-		}
-		records := 0
-		b.ResetTimer()
-		for range b.N {
-			b.StopTimer()
-			fresh := store.New(rdb, redistest.Namespace(b))
-			y.Records, y.Syncs = fresh.Records, fresh.Syncs
-			b.StartTimer()
-			st, err := y.Sync(b.Context(), "mon", true)
-			if err != nil {
-				b.Fatal(err)
-			}
-			records += st.Records() + st.Rejects
-		}
-		b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
-	})
+	connbench.SyncFake(b, "mon", func(tb testing.TB) connectors.Connector { return newConnector(tb, opts) })
 }
 
 // BenchmarkRate pulls an account whose items cost about ten complexity
@@ -92,27 +51,15 @@ func BenchmarkRate(b *testing.B) {
 	opts.PageSize = 25
 	opts.Second = rateUnit
 	c := newConnector(b, opts)
-	var busy, fastest time.Duration
-	spent, errs := 0, 0
+	var r connbench.Rate
 	for b.Loop() {
 		time.Sleep(rateWindow) // start each pull on a fresh window
 		before, beforeErrs := s.Spent(), s.BudgetErrors()
-		start := time.Now()
-		if err := c.Pull(b.Context(), nil, func(context.Context, connectors.Page) error { return nil }); err != nil {
-			b.Fatal(err)
-		}
-		busy += time.Since(start)
-		n := s.Spent() - before
-		spent += n
-		errs += s.BudgetErrors() - beforeErrs
-		fastest += time.Duration((n-1)/rateBudget) * rateWindow
+		r.Pull(b, c)
+		r.Spent(s.Spent()-before, rateBudget, rateWindow)
+		r.Refused += s.BudgetErrors() - beforeErrs // COMPLEXITY_BUDGET_EXHAUSTED answers
 	}
-	b.ReportMetric(float64(spent)/float64(b.N), "points/pull")
-	b.ReportMetric(100*fastest.Seconds()/busy.Seconds(), "%allowed")
-	b.ReportMetric(float64(errs), "budget_errors")
-	if errs != 0 {
-		b.Errorf("%d queries refused COMPLEXITY_BUDGET_EXHAUSTED, want none", errs)
-	}
+	r.Report(b, "points", "budget_errors")
 }
 
 // TestIncrementalRequestsPerChange changes k items between two pulls
@@ -139,7 +86,8 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wm, base, next := warm.Last(), -1, 0
+	wm, next := warm.Last(), 0
+	g := conntest.Growth{Full: fullRequests}
 	for _, k := range []int{0, 10, 50, 100} {
 		// Two days on, the last round's changes are out of the filter's
 		// day; k changes spread over the three boards.
@@ -171,15 +119,6 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 		if changed := got.Batch.Len() - len(got.Batch.Owners); changed != k {
 			t.Errorf("k=%d: incremental pull handed %d changed records", k, changed)
 		}
-		if k == 0 {
-			base = n
-			t.Logf("full pull: %d requests; incremental with nothing changed: %d requests", fullRequests, n)
-			continue
-		}
-		extra := n - base
-		t.Logf("k=%d changes: %d requests, %d over the idle pull, %.3f requests per changed record", k, n, extra, float64(extra)/float64(k))
-		if limit := 3 + k/pageSize; extra > limit || n >= fullRequests/2 {
-			t.Errorf("k=%d: %d requests (%d over idle), want at most %d over idle and under half the full pull's %d", k, n, extra, limit, fullRequests)
-		}
+		g.Check(t, k, n, 3+k/pageSize)
 	}
 }

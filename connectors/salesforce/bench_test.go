@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/salesforce"
+	"github.com/crmsync/crmsync/internal/connbench"
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/internal/salesforcefake"
 	"github.com/crmsync/crmsync/store"
@@ -68,26 +69,7 @@ func BenchmarkDecode(b *testing.B) {
 // crmsync does: through workers.Syncer, each page stored with its
 // watermark, the full sync's sweep marking every record.
 func BenchmarkSyncRedis(b *testing.B) {
-	rdb := redistest.Client(b)
-	y := &workers.Syncer{
-		Sources: map[string]connectors.Connector{"sf": benchOrg(b)},
-		Metrics: workers.NewMetrics(prometheus.NewRegistry()),
-		Logger:  slog.New(slog.DiscardHandler),
-	}
-	records := 0
-	b.ResetTimer()
-	for range b.N {
-		b.StopTimer()
-		fresh := store.New(rdb, redistest.Namespace(b)) // an empty store each time
-		y.Records, y.Syncs = fresh.Records, fresh.Syncs
-		b.StartTimer()
-		st, err := y.Sync(b.Context(), "sf", true)
-		if err != nil {
-			b.Fatal(err)
-		}
-		records += st.Records() + st.Rejects
-	}
-	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+	connbench.SyncRedis(b, "sf", benchOrg(b))
 }
 
 // BenchmarkResyncRedis times `crmsync sync --full` over a store that

@@ -1,20 +1,14 @@
 package sellsy
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/connbench"
 	"github.com/crmsync/crmsync/internal/conntest"
-	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/internal/sellsyfake"
-	"github.com/crmsync/crmsync/store"
-	"github.com/crmsync/crmsync/workers"
 )
 
 // benchCompanies is the size of the benchmarks' account: each company
@@ -34,42 +28,7 @@ func BenchmarkSyncFake(b *testing.B) {
 	}
 	opts := fakeOptions(s)
 	opts.PageSize = MaxPageSize
-	b.Run("decode", func(b *testing.B) {
-		c := newConnector(b, opts)
-		records := 0
-		for b.Loop() {
-			err := c.Pull(b.Context(), nil, func(_ context.Context, p connectors.Page) error {
-				records += p.Len() + len(p.Rejects)
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
-	})
-	b.Run("redis", func(b *testing.B) {
-		rdb := redistest.Client(b)
-		y := &workers.Syncer{
-			Sources: map[string]connectors.Connector{"sy": newConnector(b, opts)},
-			Metrics: workers.NewMetrics(prometheus.NewRegistry()),
-			Logger:  slog.New(slog.DiscardHandler),
-		}
-		records := 0
-		b.ResetTimer()
-		for range b.N {
-			b.StopTimer()
-			fresh := store.New(rdb, redistest.Namespace(b))
-			y.Records, y.Syncs = fresh.Records, fresh.Syncs
-			b.StartTimer()
-			st, err := y.Sync(b.Context(), "sy", true)
-			if err != nil {
-				b.Fatal(err)
-			}
-			records += st.Records() + st.Rejects
-		}
-		b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
-	})
+	connbench.SyncFake(b, "sy", func(tb testing.TB) connectors.Connector { return newConnector(tb, opts) })
 }
 
 // BenchmarkRate pulls an account of about 150 requests from a fake
@@ -93,30 +52,17 @@ func BenchmarkRate(b *testing.B) {
 	opts.PageSize = 10
 	opts.Minute = rateWindow
 	c := newConnector(b, opts)
-	var busy, fastest time.Duration
-	requests := 0
+	var r connbench.Rate
 	before := s.Throttled()
 	for b.Loop() {
 		// Start each pull at a window's start.
 		time.Sleep(time.Until(time.Now().Truncate(rateWindow).Add(rateWindow)))
 		s.ResetLog()
-		start := time.Now()
-		if err := c.Pull(b.Context(), nil, func(context.Context, connectors.Page) error { return nil }); err != nil {
-			b.Fatal(err)
-		}
-		busy += time.Since(start)
-		n := apiRequests(s)
-		requests += n
-		fastest += time.Duration((n-1)/rateQuota) * rateWindow
+		r.Pull(b, c)
+		r.Spent(apiRequests(s), rateQuota, rateWindow)
 	}
-	throttled := s.Throttled() - before
-	b.ReportMetric(float64(requests)/float64(b.N), "requests/pull")
-	b.ReportMetric(float64(requests)/busy.Seconds(), "requests/s")
-	b.ReportMetric(100*fastest.Seconds()/busy.Seconds(), "%allowed")
-	b.ReportMetric(float64(throttled), "429s")
-	if throttled != 0 {
-		b.Errorf("%d requests answered 429, want none", throttled)
-	}
+	r.Refused = s.Throttled() - before
+	r.Report(b, "requests", "429s")
 }
 
 // TestIncrementalRequestsPerChange changes k records between two pulls
@@ -140,7 +86,8 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	fullRequests := apiRequests(s)
-	wm, base, next := full.Last(), -1, 0
+	wm, next := full.Last(), 0
+	g := conntest.Growth{Full: fullRequests}
 	statusChanges, rescanned := 0, 0
 	for _, k := range []int{0, 10, 50, 100} {
 		// Rounds are ten minutes apart, as syncs are: a round's changes
@@ -180,18 +127,8 @@ func TestIncrementalRequestsPerChange(t *testing.T) {
 			t.Errorf("k=%d: incremental pull handed %d records, want %d to %d", k, handed, k, k+rescanned+5)
 		}
 		rescanned = statusChanges
-		if k == 0 {
-			base = n
-			t.Logf("full pull: %d requests; incremental with nothing changed: %d requests", fullRequests, n)
-			continue
-		}
-		extra := n - base
-		t.Logf("k=%d changes: %d requests, %d over the idle pull, %.3f requests per changed record", k, n, extra, float64(extra)/float64(k))
 		// A changed contact costs one link lookup; every pageSize
 		// changes of a kind cost a page and a last-activity lookup.
-		if limit := 3 + k/3 + 2*k/pageSize + 3; extra > limit || n >= fullRequests/2 {
-			t.Errorf("k=%d: %d requests (%d over idle), want at most %d over idle and under half the full pull's %d",
-				k, n, extra, limit, fullRequests)
-		}
+		g.Check(t, k, n, 3+k/3+2*k/pageSize+3)
 	}
 }

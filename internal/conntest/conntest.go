@@ -6,6 +6,7 @@ package conntest
 import (
 	"context"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
@@ -76,4 +77,29 @@ func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// Growth checks that the requests of incremental pulls grow with the
+// changes made before each, not with the size of the account.
+type Growth struct {
+	Full int // the requests of a full pull
+	idle int // those of an incremental pull with nothing changed
+}
+
+// Check takes n, the requests of an incremental pull after k changes. The
+// first call, with k = 0, gives the idle pull's; a later one fails t when
+// n is more than limit over the idle pull's, or not under half of Full.
+func (g *Growth) Check(t testing.TB, k, n, limit int) {
+	t.Helper()
+	if k == 0 {
+		g.idle = n
+		t.Logf("full pull: %d requests; incremental with nothing changed: %d requests", g.Full, n)
+		return
+	}
+	extra := n - g.idle
+	t.Logf("k=%d changes: %d requests, %d over the idle pull, %.3f requests per changed record", k, n, extra, float64(extra)/float64(k))
+	if extra > limit || n >= g.Full/2 {
+		t.Errorf("k=%d: %d requests (%d over idle), want at most %d over idle and under half the full pull's %d",
+			k, n, extra, limit, g.Full)
+	}
 }

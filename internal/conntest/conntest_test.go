@@ -58,3 +58,41 @@ func TestClock(t *testing.T) {
 		t.Errorf("Now() = %s, want %s", got, want)
 	}
 }
+
+// recorder is a testing.TB that notes failures instead of failing.
+type recorder struct {
+	testing.TB
+	failed bool
+}
+
+func (r *recorder) Helper()               {}
+func (r *recorder) Logf(string, ...any)   {}
+func (r *recorder) Errorf(string, ...any) { r.failed = true }
+
+func TestGrowth(t *testing.T) {
+	tests := []struct {
+		name     string
+		idle     int
+		k, n     int
+		limit    int
+		wantFail bool
+	}{
+		{name: "within the limit", idle: 5, k: 10, n: 8, limit: 3},
+		{name: "over the limit", idle: 5, k: 10, n: 9, limit: 3, wantFail: true},
+		{name: "half the full pull", idle: 5, k: 10, n: 50, limit: 100, wantFail: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &recorder{TB: t}
+			g := Growth{Full: 100}
+			g.Check(r, 0, tt.idle, 0)
+			if r.failed {
+				t.Fatal("the idle pull failed the check")
+			}
+			g.Check(r, tt.k, tt.n, tt.limit)
+			if r.failed != tt.wantFail {
+				t.Errorf("failed = %t, want %t", r.failed, tt.wantFail)
+			}
+		})
+	}
+}
