@@ -1,6 +1,8 @@
 package connectors
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/crmsync/crmsync/model"
@@ -93,3 +95,32 @@ func (l LifecycleMapping) Lifecycle(value string) model.Lifecycle {
 	}
 	return model.Other
 }
+
+// CheckFields checks every field m names (lifecycle, primary contact,
+// languages, last activity, extra) with valid, and returns an error
+// naming the first that fails ("mapping: extra 2 \"New Tier\": " then
+// want, which says what a field name looks like in the CRM).
+func (m Mapping) CheckFields(valid func(field string) bool, want string) error {
+	fields := []namedField{
+		{"lifecycle field", m.Lifecycle.Field},
+		{"primary_contact field", m.PrimaryContact.Field},
+		{"primary_contact property", m.PrimaryContact.Property},
+		{"language contact", m.Language.Contact},
+		{"language account", m.Language.Account},
+	}
+	for i, f := range m.LastActivity {
+		fields = append(fields, namedField{"last_activity " + strconv.Itoa(i+1), f})
+	}
+	for i, f := range m.Extra {
+		fields = append(fields, namedField{"extra " + strconv.Itoa(i+1), f})
+	}
+	for _, f := range fields {
+		if f.name != "" && !valid(f.name) {
+			return fmt.Errorf("mapping: %s %q: %s", f.what, f.name, want)
+		}
+	}
+	return nil
+}
+
+// namedField is a field a Mapping names, with what it is for.
+type namedField struct{ what, name string }

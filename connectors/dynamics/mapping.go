@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -50,25 +49,7 @@ func checkMapping(m connectors.Mapping) error {
 	if m.PrimaryContact.AssociationLabel != "" {
 		return errors.New("mapping: primary_contact association_label is HubSpot's; use field (an account lookup such as _primarycontactid_value) or property (a contact yes/no column)")
 	}
-	cols := map[string]string{
-		"lifecycle field":          m.Lifecycle.Field,
-		"primary_contact field":    m.PrimaryContact.Field,
-		"primary_contact property": m.PrimaryContact.Property,
-		"language contact":         m.Language.Contact,
-		"language account":         m.Language.Account,
-	}
-	for i, f := range m.LastActivity {
-		cols["last_activity "+strconv.Itoa(i+1)] = f
-	}
-	for i, f := range m.Extra {
-		cols["extra "+strconv.Itoa(i+1)] = f
-	}
-	for what, col := range cols {
-		if col != "" && !columnRe.MatchString(col) {
-			return fmt.Errorf("mapping: %s %q: want a Dataverse logical column name in lower case (new_tier, _primarycontactid_value)", what, col)
-		}
-	}
-	return nil
+	return m.CheckFields(columnRe.MatchString, "want a Dataverse logical column name in lower case (new_tier, _primarycontactid_value)")
 }
 
 // entity is a table the pull reads.

@@ -45,24 +45,7 @@ func checkMapping(m connectors.Mapping) error {
 	if m.PrimaryContact.AssociationLabel != "" || m.PrimaryContact.Property != "" {
 		return errors.New("mapping: primary_contact takes field (a company field holding the contact's id, such as main_contact_id) for sellsy")
 	}
-	fields := map[string]string{
-		"lifecycle field":       m.Lifecycle.Field,
-		"primary_contact field": m.PrimaryContact.Field,
-		"language contact":      m.Language.Contact,
-		"language account":      m.Language.Account,
-	}
-	for i, f := range m.LastActivity {
-		fields["last_activity "+strconv.Itoa(i+1)] = f
-	}
-	for i, f := range m.Extra {
-		fields["extra "+strconv.Itoa(i+1)] = f
-	}
-	for what, f := range fields {
-		if f != "" && !fieldRe.MatchString(f) {
-			return fmt.Errorf("mapping: %s %q: want a Sellsy field name, dotted into objects (business_segment.label)", what, f)
-		}
-	}
-	return nil
+	return m.CheckFields(fieldRe.MatchString, "want a Sellsy field name, dotted into objects (business_segment.label)")
 }
 
 // Sellsy kinds of object, as external ids name them.
