@@ -40,7 +40,6 @@ package dynamicsfake
 import (
 	"cmp"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -138,7 +137,6 @@ type Request struct {
 
 // Server is a running fake of a Dataverse environment and its tenant.
 type Server struct {
-	srv  *httptest.Server
 	opts Options
 
 	mu         sync.Mutex
@@ -184,7 +182,7 @@ func New(opts Options) *Server {
 	for _, set := range opts.NoChangeTracking {
 		s.noTracking[set] = true
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	faults.Start(&s.kit, s.serve)
 	return s
 }
 
@@ -217,14 +215,14 @@ func withDefaults(o Options) Options {
 }
 
 // URL is the environment URL and the login host (no trailing slash).
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.kit.URL() }
 
 // APIURL is the Web API root, URL()+APIPath.
-func (s *Server) APIURL() string { return s.srv.URL + APIPath }
+func (s *Server) APIURL() string { return s.URL() + APIPath }
 
 // TokenURL is the tenant's v2 token endpoint on the Server.
 func (s *Server) TokenURL() string {
-	return s.srv.URL + "/" + s.opts.TenantID + "/oauth2/v2.0/token"
+	return s.URL() + "/" + s.opts.TenantID + "/oauth2/v2.0/token"
 }
 
 // Scope is the scope a client must ask for: the org URL + "/.default".
@@ -234,14 +232,8 @@ func (s *Server) orgURL() string {
 	if s.opts.OrgURL != "" {
 		return strings.TrimSuffix(s.opts.OrgURL, "/")
 	}
-	return s.srv.URL
+	return s.URL()
 }
-
-// Client returns an HTTP client for the Server.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
-
-// Close stops the Server.
-func (s *Server) Close() { s.srv.Close() }
 
 // Options returns the options the Server runs with, defaults filled in.
 func (s *Server) Options() Options {

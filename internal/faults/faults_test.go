@@ -128,3 +128,19 @@ func TestRefusals(t *testing.T) {
 		t.Error("x still denied after Allow")
 	}
 }
+
+func TestKitStartServesTheHandler(t *testing.T) {
+	var k Kit[int]
+	Start(&k, func(w http.ResponseWriter, r *http.Request) {
+		Serve(&k, w, func(w http.ResponseWriter) { w.WriteHeader(http.StatusTeapot) }, func(s int) int { return s })
+	})
+	defer k.Close()
+	resp, err := k.Client().Get(k.URL() + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTeapot || !slices.Equal(k.Requests(), []int{http.StatusTeapot}) {
+		t.Errorf("answered %d, logged %v; want 418 logged", resp.StatusCode, k.Requests())
+	}
+}

@@ -3,12 +3,13 @@ package faults
 import (
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 )
 
-// Kit is what every fake shares for its tests to drive and read back: a
-// hook run for each admitted request, counts of the requests admitted per
+// Kit is what every fake shares: the test server it runs on (Start), and
+// what its tests drive and read back: a hook run for each admitted request, counts of the requests admitted per
 // kind, the requests received (entries of type R) with the answers per
 // status, and the truncation of answers. A fake embeds it (through an
 // unexported alias, so that only the methods its tests use show), counts
@@ -16,6 +17,7 @@ import (
 // has a lock of its own, never held while the hook or a fake's handler
 // runs; the zero value is ready.
 type Kit[R any] struct {
+	srv  *httptest.Server
 	cuts Truncator
 
 	mu       sync.Mutex
@@ -24,6 +26,20 @@ type Kit[R any] struct {
 	statuses map[int]int
 	log      []R
 }
+
+// Start serves handler on a new test server; Close stops it.
+func Start[R any](k *Kit[R], handler http.HandlerFunc) {
+	k.srv = httptest.NewServer(handler)
+}
+
+// URL is the base URL of the fake (no trailing slash).
+func (k *Kit[R]) URL() string { return k.srv.URL }
+
+// Client returns an HTTP client for the fake.
+func (k *Kit[R]) Client() *http.Client { return k.srv.Client() }
+
+// Close stops the fake.
+func (k *Kit[R]) Close() { k.srv.Close() }
 
 // OnRequest sets a hook called for each admitted request, with its kind
 // and how many of that kind came so far (1 for the first). It runs without

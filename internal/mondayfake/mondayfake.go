@@ -53,7 +53,6 @@ import (
 	"maps"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,7 +128,6 @@ type Request struct {
 
 // Server is a running fake monday.com account.
 type Server struct {
-	srv  *httptest.Server
 	opts Options
 
 	mu          sync.Mutex
@@ -187,18 +185,12 @@ func New(opts Options) *Server {
 	for _, t := range opts.Tokens {
 		s.tokens[t] = true
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	faults.Start(&s.kit, s.serve)
 	return s
 }
 
 // URL is the API host (no trailing slash): the connector's base_url.
-func (s *Server) URL() string { return s.srv.URL }
-
-// Client returns an HTTP client for the Server.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
-
-// Close stops the Server.
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) URL() string { return s.kit.URL() }
 
 // answer is a GraphQL response body.
 type answer struct {

@@ -45,7 +45,6 @@ package salesforcefake
 import (
 	"cmp"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -119,7 +118,6 @@ type Request struct {
 
 // Server is a running fake of a Salesforce org.
 type Server struct {
-	srv  *httptest.Server
 	opts Options
 
 	mu        sync.Mutex
@@ -146,7 +144,7 @@ func New(opts Options) *Server {
 		refresh:  map[string]bool{opts.RefreshToken: true},
 		cursors:  map[string]*cursor{},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	faults.Start(&s.kit, s.serve)
 	return s
 }
 
@@ -167,13 +165,7 @@ func withDefaults(o Options) Options {
 }
 
 // URL is the login URL and the instance URL of the org (no trailing slash).
-func (s *Server) URL() string { return s.srv.URL }
-
-// Client returns an HTTP client for the Server.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
-
-// Close stops the Server.
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) URL() string { return s.kit.URL() }
 
 // Options returns the options the Server runs with, defaults filled in.
 func (s *Server) Options() Options {

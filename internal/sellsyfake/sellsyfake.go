@@ -39,7 +39,6 @@ package sellsyfake
 import (
 	"cmp"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -118,7 +117,6 @@ type Request struct {
 
 // Server is a running fake of one Sellsy account.
 type Server struct {
-	srv  *httptest.Server
 	opts Options
 
 	mu       sync.Mutex
@@ -149,7 +147,7 @@ func New(opts Options) *Server {
 	for _, k := range []string{KindStaffs, KindCompanies, KindIndividuals, KindContacts, KindOpportunities, KindActivities} {
 		s.data[k] = &collection{byID: map[int]*record{}}
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	faults.Start(&s.kit, s.serve)
 	return s
 }
 
@@ -181,16 +179,10 @@ func withDefaults(o Options) Options {
 }
 
 // URL is the API host (no trailing slash); the API is URL()+APIPath.
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.kit.URL() }
 
 // TokenURL is the token endpoint on the Server.
-func (s *Server) TokenURL() string { return s.srv.URL + TokenPath }
-
-// Client returns an HTTP client for the Server.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
-
-// Close stops the Server.
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) TokenURL() string { return s.URL() + TokenPath }
 
 // Options returns the options the Server runs with, defaults filled in.
 func (s *Server) Options() Options {
