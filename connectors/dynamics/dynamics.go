@@ -214,15 +214,7 @@ func withDefaults(o Options) (Options, error) {
 	if o.Window < 0 {
 		return o, fmt.Errorf("pacing window %s: want a positive duration", o.Window)
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	crmhttp.FillDefaults(&o.HTTPClient, defaultHTTPTimeout, &o.Logger, &o.Now)
 	return o, nil
 }
 

@@ -235,15 +235,7 @@ func (o Options) withDefaults() (Options, error) {
 	o.DailyReserve = cmp.Or(o.DailyReserve, DefaultDailyReserve)
 	o.Overlap = max(cmp.Or(o.Overlap, DefaultOverlap), 0)
 	o.ArchivedEvery = max(cmp.Or(o.ArchivedEvery, DefaultArchivedEvery), 0)
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: defaultTimeout}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	crmhttp.FillDefaults(&o.HTTPClient, defaultTimeout, &o.Logger, &o.Now)
 	return o, nil
 }
 

@@ -219,15 +219,7 @@ func withDefaults(o Options) (Options, error) {
 	}
 	o.FullEvery = cmp.Or(o.FullEvery, DefaultFullEvery)
 	o.Second = cmp.Or(o.Second, time.Second)
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	crmhttp.FillDefaults(&o.HTTPClient, defaultHTTPTimeout, &o.Logger, &o.Now)
 	return o, nil
 }
 

@@ -253,15 +253,7 @@ func withDefaults(o Options) (Options, error) {
 	if o.TokenLifetime < minTokenLifetime {
 		return o, fmt.Errorf("token lifetime %s: want at least %s", o.TokenLifetime, minTokenLifetime)
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	crmhttp.FillDefaults(&o.HTTPClient, defaultHTTPTimeout, &o.Logger, &o.Now)
 	return o, nil
 }
 

@@ -237,15 +237,7 @@ func withDefaults(o Options) (Options, error) {
 	if o.Overlap < 0 || o.Second < 0 || o.Minute < 0 || o.DailyReserve < 0 {
 		return o, errors.New("overlap, quota windows and daily reserve must not be negative")
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	crmhttp.FillDefaults(&o.HTTPClient, defaultHTTPTimeout, &o.Logger, &o.Now)
 	return o, nil
 }
 
