@@ -56,11 +56,7 @@ func fakeOptions(s *dynamicsfake.Server) Options {
 
 func newConnector(t testing.TB, opts Options) *Connector {
 	t.Helper()
-	c, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return conntest.New(t, New, opts)
 }
 
 // checkFullOrg checks that a full pull handed over the seeded org.

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/crmsync/crmsync/internal/conntest"
 )
 
 // This file holds a small Dataverse for the tests: Entra's token endpoint
@@ -455,11 +457,7 @@ func (f *fakeOrg) options() Options {
 
 func (f *fakeOrg) connector(opts Options) *Connector {
 	f.t.Helper()
-	c, err := New(opts)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return c
+	return conntest.New(f.t, New, opts)
 }
 
 // newCertificate returns a self-signed certificate and its key as PEM.

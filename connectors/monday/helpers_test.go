@@ -50,9 +50,5 @@ func fakeOptions(s *mondayfake.Server) Options {
 
 func newConnector(t testing.TB, opts Options) *Connector {
 	t.Helper()
-	c, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return conntest.New(t, New, opts)
 }

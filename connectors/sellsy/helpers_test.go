@@ -61,11 +61,7 @@ func fakeOptions(s *sellsyfake.Server) Options {
 
 func newConnector(t testing.TB, opts Options) *Connector {
 	t.Helper()
-	c, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return conntest.New(t, New, opts)
 }
 
 // id is the internal id of a Sellsy object in the test account.

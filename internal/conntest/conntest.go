@@ -103,3 +103,14 @@ func (g *Growth) Check(t testing.TB, k, n, limit int) {
 			k, n, extra, limit, g.Full)
 	}
 }
+
+// New returns newC(opts), a connector built by its package's New,
+// failing t when it refuses opts.
+func New[O, C any](t testing.TB, newC func(O) (C, error), opts O) C {
+	t.Helper()
+	c, err := newC(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -2,6 +2,7 @@ package conntest
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"testing"
 	"time"
@@ -94,5 +95,27 @@ func TestGrowth(t *testing.T) {
 				t.Errorf("failed = %t, want %t", r.failed, tt.wantFail)
 			}
 		})
+	}
+}
+
+func (r *recorder) Fatal(...any) { r.failed = true }
+
+func TestNew(t *testing.T) {
+	newC := func(n int) (*int, error) {
+		if n < 0 {
+			return nil, errors.New("negative")
+		}
+		return &n, nil
+	}
+	tests := []struct {
+		opts     int
+		wantFail bool
+	}{{opts: 3}, {opts: -1, wantFail: true}}
+	for _, tt := range tests {
+		r := &recorder{TB: t}
+		c := New(r, newC, tt.opts)
+		if r.failed != tt.wantFail || !tt.wantFail && *c != tt.opts {
+			t.Errorf("New(%d): failed %t, want %t", tt.opts, r.failed, tt.wantFail)
+		}
 	}
 }
