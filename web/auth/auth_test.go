@@ -232,6 +232,10 @@ func TestSession(t *testing.T) {
 			sealed, _ := other.seal(purposeSession, session{ID: "x", Email: "boss@example.com", Via: ViaSlack, Expires: r.clock.Now().Add(time.Hour).Unix()})
 			r.setCookie(r.jar, sessionCookie, sealed)
 		}, false},
+		{"loopback session under sign-in", func(r *rig) {
+			sealed, _ := r.auth.signer.seal(purposeSession, session{ID: "x", Via: ViaLoopback, Expires: r.clock.Now().Add(time.Hour).Unix()})
+			r.setCookie(r.jar, sessionCookie, sealed)
+		}, false},
 		{"state cookie as session", func(r *rig) {
 			st, _ := r.auth.signer.seal(purposeState, loginState{State: "x", Expires: r.clock.Now().Add(time.Hour).Unix()})
 			r.setCookie(r.jar, sessionCookie, st)
