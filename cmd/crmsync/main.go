@@ -50,6 +50,8 @@ Usage:
   crmsync rules test FILE...                  run rule unit tests (fixture accounts, expected flags)
   crmsync history -c FILE [--account ID] [--contact EMAIL]
                                               what was sent, when, by which rule and why
+  crmsync report -c FILE [--month 2026-11] [--format table|json|csv]
+                                              the monthly review: portfolio, evolution, at-risk accounts by owner, outcomes
   crmsync resend -c FILE (--key KEY | --account ID)
                                               send again, on purpose, messages whose outcome is unknown
   crmsync suppress add|remove|check -c FILE [--reason TEXT] EMAIL...
@@ -118,6 +120,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdPreview(ctx, rest, stdout, stderr)
 	case "history":
 		return cmdHistory(ctx, rest, stdout, stderr)
+	case "report":
+		return cmdReport(ctx, rest, stdout, stderr)
 	case "suppress":
 		return cmdSuppress(ctx, rest, stdout, stderr)
 	case "resend":
