@@ -82,7 +82,9 @@ func testFlags(t *testing.T, s *Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !maps.EqualFunc(got, set, func(a, b FlagState) bool { return a.Since.Equal(b.Since) && a.FiredAt.Equal(b.FiredAt) && a.Pass == b.Pass }) {
+	if !maps.EqualFunc(got, set, func(a, b FlagState) bool {
+		return a.Since.Equal(b.Since) && a.FiredAt.Equal(b.FiredAt) && a.Pass == b.Pass
+	}) {
 		t.Errorf("flags: %d accounts, want %d", len(got), len(set))
 	}
 	if got, err := s.Passes.Flags(ctx, "nothing"); err != nil || len(got) != 0 {
