@@ -1,9 +1,10 @@
 // Package slackoidcfake is an httptest fake of Sign in with Slack, Slack's
 // OpenID Connect provider, for tests of the dashboard's sign-in: the
 // discovery document (/.well-known/openid-configuration), the JWKS
-// (/openid/connect/keys) with an RSA key it generates, the authorize
-// endpoint (/openid/connect/authorize), which approves at once and
-// redirects back with a code for the identity the test chose, and the Web
+// (/openid/connect/keys) with an RSA key it generates (one per process),
+// the authorize endpoint (/openid/connect/authorize), which approves at
+// once and redirects back with a code for the identity the test chose,
+// and the Web
 // API methods openid.connect.token and openid.connect.userInfo, answering
 // with Slack's envelopes ({"ok":true,...} or HTTP 200 {"ok":false,"error":
 // "invalid_code"}) and RS256 ID tokens shaped like Slack's (iss, sub, aud,
@@ -57,6 +58,10 @@ const (
 	AccessDenied  Fault = "access_denied"  // the user cancels at Slack
 )
 
+// signingKey is the RSA key of every Server in the process, made once:
+// generating one per Server would slow the tests down for nothing.
+var signingKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
 // tokenTTL is how long the ID tokens live, as Slack's do (exp − iat).
 const tokenTTL = 5 * time.Minute
 
@@ -91,7 +96,7 @@ type Server struct {
 // tb ends.
 func New(tb testing.TB, clientID, clientSecret string) *Server {
 	tb.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := signingKey()
 	if err != nil {
 		tb.Fatalf("slackoidcfake: generating key: %v", err)
 	}

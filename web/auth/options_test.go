@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -44,5 +47,23 @@ func TestNewOptions(t *testing.T) {
 				t.Errorf("New: %v, want an error with %q", err, tt.err)
 			}
 		})
+	}
+}
+
+func TestSlackUnreachable(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	a, err := New(Options{ClientID: "1.2", ClientSecret: "s", PublicURL: "http://127.0.0.1:8080", IssuerURL: dead.URL,
+		SessionKey: strings.Repeat("k", MinSessionKey), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	a.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodPost, LoginPath, nil))
+	if w.Code != http.StatusBadGateway || !strings.Contains(w.Body.String(), "Slack is unreachable") {
+		t.Errorf("status %d: %s", w.Code, w.Body)
+	}
+	if len(w.Result().Cookies()) != 0 {
+		t.Errorf("cookies set for a sign-in that did not start: %v", w.Result().Cookies())
 	}
 }
