@@ -4,12 +4,11 @@
 // (/openid/connect/keys) with an RSA key it generates (one per process),
 // the authorize endpoint (/openid/connect/authorize), which approves at
 // once and redirects back with a code for the identity the test chose,
-// and the Web
-// API methods openid.connect.token and openid.connect.userInfo, answering
-// with Slack's envelopes ({"ok":true,...} or HTTP 200 {"ok":false,"error":
-// "invalid_code"}) and RS256 ID tokens shaped like Slack's (iss, sub, aud,
-// exp, iat, auth_time, nonce, at_hash, https://slack.com/team_id, email,
-// name...).
+// and the Web API methods openid.connect.token and openid.connect.userInfo,
+// answering with Slack's envelopes ({"ok":true,...}, or HTTP 200 with
+// {"ok":false,"error":"invalid_code"}) and RS256 ID tokens shaped like
+// Slack's (iss, sub, aud, exp, iat, auth_time, nonce, at_hash,
+// https://slack.com/team_id, email, name...).
 //
 // A test picks who signs in (SetIdentity) and what goes wrong (SetFault).
 // PKCE is off unless SetPKCE turns it on: then the discovery document
