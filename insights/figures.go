@@ -83,7 +83,7 @@ func (p *Portfolio) Compute(f Filter, flagged map[string]bool) Figures {
 		}
 	}
 	fig.finish()
-	fig.Retention = retention(sel, p.statesAt(p.Now.AddDate(0, -1, 0)), p.statesAt(p.Now))
+	fig.Retention = retention(sel, p.statesMonthBefore(), p.statesAt(p.Now))
 	fig.Pareto = p.pareto(sel)
 	return fig
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/model"
@@ -28,9 +29,10 @@ type Account struct {
 	sales []sale
 }
 
-// sale is a won deal as the backfill needs it.
+// sale is a won deal as the backfill needs it: its close time (Unix
+// nanoseconds) and amount.
 type sale struct {
-	at     time.Time
+	at     int64
 	amount float64
 }
 
@@ -44,6 +46,9 @@ type Portfolio struct {
 	// ranked holds the indexes of the accounts with revenue_12m > 0 in
 	// ABC rank order: revenue_12m descending, id ascending.
 	ranked []int32
+
+	monthBefore     []state // every account's state a month before Now
+	monthBeforeOnce sync.Once
 }
 
 // Builder builds a Portfolio one client at a time, so that a portfolio
@@ -70,12 +75,28 @@ func (b *Builder) Add(c *model.Client) {
 		a.OwnerName, a.OwnerEmail = c.Owner.Name, c.Owner.Email
 	}
 	a.Sources = accountSources(&c.Account)
-	for i := range c.Deals {
-		if d := &c.Deals[i]; d.Won && !d.ClosedAt.IsZero() {
-			a.sales = append(a.sales, sale{at: d.ClosedAt, amount: d.Amount})
+	a.sales = sales(c.Deals)
+	b.p.Accounts = append(b.p.Accounts, a)
+}
+
+// sales returns the won deals of deals that have a close date.
+func sales(deals []model.Deal) []sale {
+	n := 0
+	for i := range deals {
+		if deals[i].Won && !deals[i].ClosedAt.IsZero() {
+			n++
 		}
 	}
-	b.p.Accounts = append(b.p.Accounts, a)
+	if n == 0 {
+		return nil
+	}
+	out := make([]sale, 0, n)
+	for i := range deals {
+		if d := &deals[i]; d.Won && !d.ClosedAt.IsZero() {
+			out = append(out, sale{at: d.ClosedAt.UnixNano(), amount: d.Amount})
+		}
+	}
+	return out
 }
 
 // accountSources returns the sources of account a.
@@ -115,6 +136,7 @@ func (b *Builder) Portfolio() *Portfolio {
 // NewPortfolio returns the portfolio of clients at now, segmented with seg.
 func NewPortfolio(now time.Time, seg rules.Segmentation, clients []model.Client) *Portfolio {
 	b := NewBuilder(now, seg)
+	b.p.Accounts, b.samples = make([]Account, 0, len(clients)), make([]rules.Sample, 0, len(clients))
 	for i := range clients {
 		b.Add(&clients[i])
 	}
@@ -151,13 +173,15 @@ func (p *Portfolio) selected(f Filter) []bool {
 	return sel
 }
 
-// revenueAt returns the features of account a at t that depend only on
-// its won deals (revenue_12m, purchases_12m, days_since_purchase), as
-// rules.Compute gives them; scratch is reused between calls.
-func (a *Account) revenueAt(t time.Time, scratch *model.Client) rules.Features {
-	scratch.Deals = scratch.Deals[:0]
+// revenue12mAt returns the revenue_12m of account a at t: the sum of its
+// won deals closed in (t-365d, t], as rules.Compute defines it.
+func (a *Account) revenue12mAt(t time.Time) float64 {
+	to, from := t.UnixNano(), t.Add(-365*24*time.Hour).UnixNano()
+	var rev float64
 	for _, s := range a.sales {
-		scratch.Deals = append(scratch.Deals, model.Deal{Won: true, ClosedAt: s.at, Amount: s.amount})
+		if s.at > from && s.at <= to {
+			rev += s.amount
+		}
 	}
-	return rules.Compute(t, scratch)
+	return rev
 }

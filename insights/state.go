@@ -3,7 +3,6 @@ package insights
 import (
 	"time"
 
-	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/rules"
 )
 
@@ -32,9 +31,10 @@ type state struct {
 // buyer reports whether the account bought in the 12 months before.
 func (s state) buyer() bool { return s.revenue > 0 }
 
-// statesAt returns the state of every account of p at t, computed from
-// its won deals as a pass at t would: revenue_12m by rules.Compute, ABC
-// by a rules.Segmenter over every account.
+// statesAt returns the state of every account of p at t: its
+// revenue_12m from its won deals, and its ABC class from a
+// rules.Segmenter over every account, as a pass at t would class it
+// (the class depends on revenue_12m alone).
 func (p *Portfolio) statesAt(t time.Time) []state {
 	out := make([]state, len(p.Accounts))
 	if t.Equal(p.Now) {
@@ -45,17 +45,23 @@ func (p *Portfolio) statesAt(t time.Time) []state {
 		return out
 	}
 	samples := make([]rules.Sample, len(p.Accounts))
-	scratch := &model.Client{}
 	for i := range p.Accounts {
-		samples[i] = p.Accounts[i].revenueAt(t, scratch).Sample(p.Accounts[i].ID)
+		samples[i] = rules.Sample{AccountID: p.Accounts[i].ID, Revenue12m: p.Accounts[i].revenue12mAt(t)}
 	}
 	s := rules.NewSegmenter(p.Segmentation, samples)
 	for i := range samples {
-		f := rules.Features{Revenue12m: samples[i].Revenue12m, Purchases12m: samples[i].Purchases12m, DaysSincePurchase: samples[i].DaysSincePurchase}
+		f := rules.Features{Revenue12m: samples[i].Revenue12m}
 		s.Apply(samples[i].AccountID, &f)
 		out[i] = state{revenue: f.Revenue12m, class: uint8(classIndex(f.ABC))}
 	}
 	return out
+}
+
+// statesMonthBefore returns the states one calendar month before Now,
+// computed once.
+func (p *Portfolio) statesMonthBefore() []state {
+	p.monthBeforeOnce.Do(func() { p.monthBefore = p.statesAt(p.Now.AddDate(0, -1, 0)) })
+	return p.monthBefore
 }
 
 // Retention compares the buyers (accounts with revenue_12m > 0) at two
