@@ -179,7 +179,7 @@ func (a *App) handlers(renderer *email.Renderer, conns map[string]connectors.Con
 		Sync: &workers.Syncer{Sources: conns, Records: a.Store.Records, Syncs: a.Store.Syncs, Gate: a.gate(), Queue: a.client, NS: a.ns(), Tasks: a.inspector,
 			Metrics: m, Logger: a.log, Progress: a.syncs.record},
 		Evaluate: &workers.Evaluator{Records: a.Store.Records, Passes: a.Store.Passes, Syncs: a.Store.Syncs, Rules: a.Rules, Planner: planner, Queue: a.client, NS: a.ns(), Gate: a.gate(), Tasks: a.inspector,
-			Metrics: m, Logger: a.log, Limits: passLimits(cfg), Merge: cfg.MergeRules()},
+			Metrics: m, Logger: a.log, Limits: passLimits(cfg), Merge: cfg.MergeRules(), Location: cfg.Location()},
 		Email:   deliverer(notify.Email),
 		Slack:   deliverer(notify.Slack),
 		Actions: &workers.Actions{Passes: a.Store.Passes, Records: a.Store.Records, Logger: a.log},

@@ -180,11 +180,7 @@ func (a *App) printSummary(ctx context.Context, w io.Writer, res *DemoResult) er
 
 // RuleNames returns the names of the configured rules, in order.
 func (a *App) RuleNames() []string {
-	names := make([]string, len(a.Rules.Rules))
-	for i, r := range a.Rules.Rules {
-		names[i] = r.Name
-	}
-	return names
+	return a.Rules.Names()
 }
 
 func (a *App) printSync(ctx context.Context, p *printer, stats map[string]workers.SyncStats) error {

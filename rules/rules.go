@@ -74,6 +74,15 @@ type RuleSet struct {
 	pool   sync.Pool // of *evaluator
 }
 
+// Names returns the rules' names, in file order.
+func (rs *RuleSet) Names() []string {
+	names := make([]string, len(rs.Rules))
+	for i, r := range rs.Rules {
+		names[i] = r.Name
+	}
+	return names
+}
+
 // Rule returns the rule called name, or nil.
 func (rs *RuleSet) Rule(name string) *Rule {
 	return rs.byName[name]

@@ -61,6 +61,7 @@ type passBook interface {
 	SetFlagStates(ctx context.Context, rule string, set map[string]store.FlagState, clear []string) error
 	RecordResolved(ctx context.Context, e store.Entry, at time.Time) error
 	outcomeBook
+	snapshotBook
 	Snoozed(ctx context.Context, rule, accountID string) (time.Time, bool, error)
 	StageCandidates(ctx context.Context, pass string, items map[string][]byte) error
 	StagedCandidates(ctx context.Context, pass string, fn func(field string, data []byte) error) error
@@ -158,6 +159,9 @@ type Evaluator struct {
 	// Merge joins one company's accounts of several sources into one
 	// portfolio account (config merge); nil: every account is its own.
 	Merge *merge.Rules
+	// Location is the time zone months are cut in, for the monthly
+	// snapshots (config timezone); nil: UTC.
+	Location *time.Location
 }
 
 // DefaultShardSize is the number of accounts of a shard.

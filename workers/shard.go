@@ -145,7 +145,7 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, pp *passPlan, batch []sco
 			}
 		}
 	}
-	return nil
+	return e.saveSnapshots(ctx, pp, batch, fires)
 }
 
 // act takes a firing match through the pipeline's match stages

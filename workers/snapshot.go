@@ -1,0 +1,51 @@
+package workers
+
+import (
+	"context"
+	"time"
+
+	"github.com/crmsync/crmsync/insights"
+	"github.com/crmsync/crmsync/store"
+)
+
+// snapshotBook keeps each month's account snapshots (the store's Passes).
+type snapshotBook interface {
+	SaveSnapshots(ctx context.Context, month string, sm store.SnapshotMonth) error
+}
+
+// saveSnapshots records what the batch's accounts are at this pass in the
+// snapshots of the pass's month (in Evaluator.Location), replacing those
+// an earlier pass of the month wrote: the month's last pass leaves its
+// month-end picture, which the evolution's activity-based series read
+// (package insights). Flags are the rules firing for each account.
+func (e *Evaluator) saveSnapshots(ctx context.Context, pp *passPlan, batch []scored, fires []map[string]fire) error {
+	if pp.dryRun || len(batch) == 0 {
+		return nil
+	}
+	names := e.Rules.Names()
+	sm := store.SnapshotMonth{Rules: names, Accounts: make(map[string][]byte, len(batch))}
+	var flagged []string
+	for j := range batch {
+		flagged = flagged[:0]
+		for _, n := range names {
+			if f, ok := fires[j][n]; ok && f != notFiring {
+				flagged = append(flagged, n)
+			}
+		}
+		s := &batch[j]
+		b, err := insights.NewSnapshot(s.c.Account.Lifecycle, &s.f, insights.FlagBits(names, flagged)).MarshalBinary()
+		if err != nil {
+			return err
+		}
+		sm.Accounts[s.c.Account.ID] = b
+	}
+	return e.Passes.SaveSnapshots(ctx, pp.now.In(e.location()).Format("2006-01"), sm)
+}
+
+// location is the time zone months are cut in.
+func (e *Evaluator) location() *time.Location {
+	if e.Location == nil {
+		return time.UTC
+	}
+	return e.Location
+}
