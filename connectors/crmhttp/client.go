@@ -163,7 +163,7 @@ func (c *Client) DoDecode(ctx context.Context, newReq func(ctx context.Context) 
 		if attempt == attempts-1 {
 			break
 		}
-		if err := c.sleep(ctx, v.Reason, wait); err != nil {
+		if err := Sleep(ctx, v.Reason, wait); err != nil {
 			return nil, err
 		}
 	}
@@ -251,8 +251,10 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return Backoff(attempt, cmp.Or(c.BaseDelay, 500*time.Millisecond), cmp.Or(c.MaxDelay, 30*time.Second))
 }
 
-// sleep waits d, telling the trace why.
-func (c *Client) sleep(ctx context.Context, reason string, d time.Duration) error {
+// Sleep waits d, telling ctx's trace the reason (connectors.Trace), and
+// returns early with ctx's error when ctx is done first. Limiters wait
+// with it.
+func Sleep(ctx context.Context, reason string, d time.Duration) error {
 	connectors.ContextTrace(ctx).Waiting(reason, d)
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"github.com/crmsync/crmsync/connectors"
 )
 
 // Window is a proactive rate limiter for limits stated as "at most N
@@ -43,13 +41,8 @@ func (w *Window) Wait(ctx context.Context) error {
 		if d <= 0 {
 			return nil
 		}
-		connectors.ContextTrace(ctx).Waiting(w.reason, d)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := Sleep(ctx, w.reason, d); err != nil {
+			return err
 		}
 	}
 }

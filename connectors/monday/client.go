@@ -284,15 +284,7 @@ func (b *budget) Wait(ctx context.Context) error {
 	if d <= 0 {
 		return nil
 	}
-	connectors.ContextTrace(ctx).Waiting("monday complexity budget", d)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return crmhttp.Sleep(ctx, "monday complexity budget", d)
 }
 
 func (b *budget) delay() time.Duration {

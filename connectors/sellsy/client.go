@@ -176,15 +176,7 @@ func (q *quota) Wait(ctx context.Context) error {
 	if d <= 0 {
 		return nil
 	}
-	connectors.ContextTrace(ctx).Waiting(reason, d)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return crmhttp.Sleep(ctx, reason, d)
 }
 
 // page is one page of a list or a search.
