@@ -37,6 +37,8 @@ type Config struct {
 	RuleFiles []string       `yaml:"rule_files"`
 	Templates string         `yaml:"templates"`
 	HTTP      HTTPConfig     `yaml:"http"`
+	// Web is the dashboard served on http.listen: sign-in and sessions.
+	Web WebConfig `yaml:"web"`
 
 	file   string
 	dir    string
@@ -400,7 +402,7 @@ func (c *Config) applySectionDefaults(d *document) {
 // resolvePaths makes every file and folder path absolute (or relative to
 // the working directory, when dir is) by joining it to the config folder.
 func (c *Config) resolvePaths() {
-	paths := []*string{&c.Redis.URLFile, &c.Notify.Outbox, &c.Templates, &c.HTTP.AdminTokenFile,
+	paths := []*string{&c.Redis.URLFile, &c.Notify.Outbox, &c.Templates, &c.HTTP.AdminTokenFile, &c.Web.SessionKeyFile,
 		&c.Notify.Email.APIKeyFile, &c.Notify.Slack.TokenFile, &c.Notify.Slack.SigningSecretFile}
 	for i := range c.Sources {
 		s := &c.Sources[i]
@@ -411,6 +413,9 @@ func (c *Config) resolvePaths() {
 	}
 	if c.Merge != nil {
 		paths = append(paths, &c.Merge.MappingFile)
+	}
+	if sl := c.Web.SignIn.Slack; sl != nil {
+		paths = append(paths, &sl.ClientSecretFile)
 	}
 	for _, p := range paths {
 		*p = c.resolve(*p)

@@ -236,6 +236,23 @@
 //	              # admin). Default "127.0.0.1:8080".
 //	  admin_token:      # secret required by admin endpoints
 //	  admin_token_file: # file holding admin_token
+//	web:          # the dashboard on http.listen. Without signin.slack it answers on
+//	              # loopback only, everyone there an admin
+//	  public_url: # the dashboard's address as browsers see it; required with
+//	              # signin.slack (Slack redirects to public_url/auth/callback)
+//	  session_key:      # secret, at least 32 bytes, signing sessions and CSRF
+//	                    # tokens; required with signin.slack; changing it signs
+//	                    # everyone out (or session_key_file)
+//	  session_ttl:      # how long a sign-in lasts, at least 1m. Default 12h
+//	  cookie_secure:    # always or never. Default: Secure over https
+//	  admins: [EMAIL, ...] # who sees every account; anyone else signing in
+//	                    # sees the accounts they own (matched by email)
+//	  signin:
+//	    slack:          # Sign in with Slack (OpenID Connect)
+//	      client_id:    # required: the Slack app's client id
+//	      client_secret: # secret, required (or client_secret_file)
+//	      team_id:      # admit only this workspace
+//	      issuer_url:   # default https://slack.com
 //
 // YAML anchors, aliases and merge keys (<<: *anchor) may be used to share
 // settings between sources.

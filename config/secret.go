@@ -75,6 +75,10 @@ func (c *Config) secrets() []secretField {
 		{"notify.email", "api_key", &c.Notify.Email.APIKey, &c.Notify.Email.APIKeyFile},
 		{"notify.slack", "token", &c.Notify.Slack.Token, &c.Notify.Slack.TokenFile},
 		{"notify.slack", "signing_secret", &c.Notify.Slack.SigningSecret, &c.Notify.Slack.SigningSecretFile},
+		{"web", "session_key", &c.Web.SessionKey, &c.Web.SessionKeyFile},
+	}
+	if sl := c.Web.SignIn.Slack; sl != nil {
+		s = append(s, secretField{"web.signin.slack", "client_secret", &sl.ClientSecret, &sl.ClientSecretFile})
 	}
 	for i := range c.Sources {
 		if a := c.Sources[i].Auth; a != nil {

@@ -36,6 +36,7 @@ func (c *Config) validate(d *document) {
 	c.validateRuleFiles(d)
 	c.validateTemplates(d)
 	c.validateHTTP(d)
+	c.validateWeb(d)
 }
 
 func (c *Config) validateRedis(d *document) {
