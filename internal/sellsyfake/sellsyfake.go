@@ -269,14 +269,5 @@ func scopeOf(kind string) string {
 	return kind + ".read"
 }
 
-func isID(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
+// isID reports whether s is a record id: decimal digits.
+func isID(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
