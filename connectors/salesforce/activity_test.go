@@ -23,7 +23,7 @@ func synced(t *testing.T, fo salesforcefake.Options, accounts int) (*env, *portf
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
 		t.Fatalf("full Pull: %v", err)
 	}
-	e.clock.Advance(time.Hour)
+	e.clock.Add(time.Hour)
 	e.fake.ResetLog()
 	return e, p
 }
@@ -148,7 +148,7 @@ func TestPullWithoutActivityWatermarkSkipsTheirHistory(t *testing.T) {
 	e, p := synced(t, salesforcefake.Options{}, 5)
 	acct := e.fake.IDs("Account")[0]
 	e.fake.LogActivity("Task", acct, "", e.clock.Now().Add(-30*time.Minute)) // history, an hour after the full sync
-	e.clock.Advance(time.Hour)
+	e.clock.Add(time.Hour)
 	old := p.wm.Clone() // the watermark of a version without activities
 	for _, k := range []string{"Task.ts", "Task.id", "Event.ts", "Event.id"} {
 		delete(old, k)

@@ -89,7 +89,7 @@ func TestPullSignsInAgainWhenTheSessionExpires(t *testing.T) {
 		name   string
 		expire func(e *env)
 	}{
-		{"session timeout", func(e *env) { e.clock.Advance(3 * time.Hour) }},
+		{"session timeout", func(e *env) { e.clock.Add(3 * time.Hour) }},
 		{"sessions revoked", func(e *env) { e.fake.InvalidateSessions() }},
 	}
 	for _, tt := range tests {

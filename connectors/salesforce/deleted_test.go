@@ -18,13 +18,13 @@ func TestPullRemovesDeletedAndMergedRecords(t *testing.T) {
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
 		t.Fatalf("full Pull: %v", err)
 	}
-	e.clock.Advance(10 * time.Minute)
+	e.clock.Add(10 * time.Minute)
 	accts, contacts, opps := e.fake.IDs("Account"), e.fake.IDs("Contact"), e.fake.IDs("Opportunity")
 	winner, loser := accts[0], accts[1]
 	e.fake.Delete("Contact", contacts[9])
 	e.fake.Delete("Opportunity", opps[7])
 	e.fake.Merge("Account", winner, loser)
-	e.clock.Advance(5 * time.Minute)
+	e.clock.Add(5 * time.Minute)
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
 		t.Fatalf("incremental Pull: %v", err)
 	}
@@ -68,7 +68,7 @@ func TestPullSkipsDeletionChecksUnderTwoMinutes(t *testing.T) {
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(time.Minute)
+	e.clock.Add(time.Minute)
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +85,10 @@ func TestPullClampsTheDeletionWindow(t *testing.T) {
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(40 * 24 * time.Hour) // the last sync was 40 days ago
+	e.clock.Add(40 * 24 * time.Hour) // the last sync was 40 days ago
 	gone := e.fake.IDs("Contact")[0]
 	e.fake.Delete("Contact", gone)
-	e.clock.Advance(time.Hour)
+	e.clock.Add(time.Hour)
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
 		t.Fatalf("Pull: %v", err)
 	}
@@ -109,11 +109,11 @@ func TestPullStartsAfterAPurgedDeleteLog(t *testing.T) {
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(time.Hour)
+	e.clock.Add(time.Hour)
 	e.fake.SetEarliestDeleted("Contact", e.clock.Now().Add(-10*time.Minute))
 	gone := e.fake.IDs("Contact")[1]
 	e.fake.Delete("Contact", gone)
-	e.clock.Advance(5 * time.Minute)
+	e.clock.Add(5 * time.Minute)
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
 		t.Fatalf("Pull: %v", err)
 	}

@@ -11,30 +11,13 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/conntest"
 	"github.com/crmsync/crmsync/internal/salesforcefake"
 	"github.com/crmsync/crmsync/model"
 )
 
 // start is the tests' clock origin.
 var start = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
-
-// clock is a settable clock shared by a connector and its fake.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // syncBuffer is a log sink safe for the fetching goroutine.
 type syncBuffer struct {
@@ -57,7 +40,7 @@ func (s *syncBuffer) String() string {
 // env is a fake org with a connector's options pointing at it.
 type env struct {
 	fake  *salesforcefake.Server
-	clock *clock
+	clock *conntest.Clock
 	logs  *syncBuffer
 	opts  Options
 }
@@ -67,7 +50,7 @@ type env struct {
 // short retries; edit e.opts before calling e.connector.
 func newEnv(t *testing.T, fo salesforcefake.Options) *env {
 	t.Helper()
-	clk := &clock{t: start}
+	clk := conntest.NewClock(start)
 	if fo.MaxBatch == 0 {
 		fo.MaxBatch = 7
 	}

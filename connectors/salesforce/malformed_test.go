@@ -76,7 +76,7 @@ func TestPullRetriesTruncatedBodies(t *testing.T) {
 
 	// Every record changes and an account is deleted; the incremental
 	// sync reads them all, and the deletion.
-	e.clock.Advance(time.Hour)
+	e.clock.Add(time.Hour)
 	for _, obj := range []string{"Account", "Contact", "Opportunity"} {
 		field := map[string]string{"Account": "Name", "Contact": "FirstName", "Opportunity": "Name"}[obj]
 		for _, id := range e.fake.IDs(obj) {
@@ -85,7 +85,7 @@ func TestPullRetriesTruncatedBodies(t *testing.T) {
 	}
 	gone := e.fake.IDs("Account")[500]
 	e.fake.Delete("Account", gone)
-	e.clock.Advance(time.Hour)
+	e.clock.Add(time.Hour)
 	before := e.fake.Truncated()
 	ctx, waits = waitsTraced(t.Context())
 	if err := p.pull(ctx, c); err != nil {

@@ -77,7 +77,7 @@ func TestPullIncrementalReadsOnlyWhatChanged(t *testing.T) {
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
 		t.Fatalf("full Pull: %v", err)
 	}
-	e.clock.Advance(time.Hour)
+	e.clock.Add(time.Hour)
 	acct, contact := e.fake.IDs("Account")[3], e.fake.IDs("Contact")[5]
 	e.fake.Modify("Account", acct, map[string]any{"Name": "Renamed"})
 	e.fake.Modify("Contact", contact, map[string]any{"Email": "new@example.com"})
@@ -145,7 +145,7 @@ func TestPullDoesNotLoseRecordsModifiedMidSync(t *testing.T) {
 		t.Errorf("the fake's cursor is not a snapshot")
 	}
 	e.fake.OnRequest(nil)
-	e.clock.Advance(time.Minute)
+	e.clock.Add(time.Minute)
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
 		t.Fatalf("next Pull: %v", err)
 	}
@@ -302,7 +302,7 @@ func TestPullReadsRecordsCommittedLateWithinOverlap(t *testing.T) {
 	// A long transaction stamped it before Recent, which the pull read,
 	// and committed after.
 	late := putAccount(e, "Late", start.Add(-3*time.Minute))
-	e.clock.Advance(time.Hour)
+	e.clock.Add(time.Hour)
 	e.fake.ResetLog()
 	n := len(p.pages)
 	if err := p.pull(t.Context(), e.connector(t)); err != nil {
@@ -333,7 +333,7 @@ func TestPullNeverMovesAPositionBack(t *testing.T) {
 	from := [2]string{p.wm["Account.ts"], p.wm["Account.id"]}
 	// Overlap raised: the horizon now lies before where the pull starts.
 	e.opts.Overlap = time.Hour
-	e.clock.Advance(time.Minute)
+	e.clock.Add(time.Minute)
 	changed := e.fake.IDs("Account")[0]
 	e.fake.Modify("Account", changed, map[string]any{"Name": "Renamed"})
 	n := len(p.pages)
@@ -361,7 +361,7 @@ func TestPullOnAQuietOrgReadsAgainOnlyTheOverlap(t *testing.T) {
 		t.Fatalf("full Pull: %v", err)
 	}
 	for i := range 2 {
-		e.clock.Advance(time.Hour)
+		e.clock.Add(time.Hour)
 		e.fake.ResetLog()
 		n := len(p.pages)
 		if err := p.pull(t.Context(), e.connector(t)); err != nil {
