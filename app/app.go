@@ -55,6 +55,9 @@ type App struct {
 	syncs     syncTracker
 	senders   map[notify.Channel]notify.Sender
 	hooks     map[string]http.Handler
+	pages     http.Handler // the dashboard (package web)
+	web       *webData
+	webOnce   sync.Once
 }
 
 // syncTracker keeps the latest stats of each source's sync in this process.
@@ -117,6 +120,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	}
 	a.Handlers = a.handlers(renderer, conns)
 	if a.hooks, err = a.webhooks(); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if a.pages, err = a.dashboard(); err != nil {
 		st.Close()
 		return nil, err
 	}

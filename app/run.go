@@ -243,6 +243,7 @@ func (a *App) HTTPHandler() http.Handler {
 	for pattern, h := range a.hooks {
 		mux.Handle(pattern, h)
 	}
+	mux.Handle("/", a.pages)
 	return mux
 }
 

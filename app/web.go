@@ -1,0 +1,138 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crmsync/crmsync/insights"
+	"github.com/crmsync/crmsync/model"
+	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/web"
+	"github.com/crmsync/crmsync/web/auth"
+)
+
+// bookMaxAge is how long the dashboard keeps a scored portfolio when no
+// new pass has run: its day-based figures move with the clock.
+const bookMaxAge = 15 * time.Minute
+
+// dashboard builds the web dashboard of the app (config web): the pages
+// of package web over the store, behind Slack sign-in or loopback only.
+func (a *App) dashboard() (http.Handler, error) {
+	w := a.Config.Web
+	opts := auth.Options{
+		PublicURL: w.PublicURL, SessionKey: w.SessionKey.Reveal(), SessionTTL: w.SessionTTL,
+		CookieSecure: w.CookieSecure, Admins: w.Admins, AdminToken: a.Config.HTTP.AdminToken.Reveal(),
+		IsOwner: a.webData().isOwner, Logger: a.log.With("component", "web"),
+	}
+	if sl := w.SignIn.Slack; sl != nil {
+		opts.ClientID, opts.ClientSecret, opts.TeamID, opts.IssuerURL = sl.ClientID, sl.ClientSecret.Reveal(), sl.TeamID, sl.IssuerURL
+	}
+	au, err := auth.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	s, err := web.New(web.Options{Data: a.webData(), Auth: au, Locale: a.Config.Locale, Currency: a.Config.Currency, Logger: a.log.With("component", "web")})
+	if err != nil {
+		return nil, err
+	}
+	return s.Handler(), nil
+}
+
+// webData is what the dashboard reads, one per app.
+func (a *App) webData() *webData {
+	a.webOnce.Do(func() { a.web = &webData{a: a} })
+	return a.web
+}
+
+// webData implements web.Data over the app's store.
+type webData struct {
+	a *App
+
+	mu   sync.Mutex
+	book *web.Book
+	pass string    // the pass the book was built after
+	at   time.Time // when it was built
+}
+
+// Book returns the portfolio scored now, built again when a pass has run
+// since, or when it is older than bookMaxAge.
+func (d *webData) Book(ctx context.Context) (*web.Book, error) {
+	pass, _, err := d.a.Store.Passes.LatestReport(ctx)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.book != nil && d.pass == pass && time.Since(d.at) < bookMaxAge {
+		return d.book, nil
+	}
+	b, err := d.build(ctx, d.passTime(ctx, pass))
+	if err != nil {
+		return nil, err
+	}
+	d.book, d.pass, d.at = b, pass, time.Now()
+	return b, nil
+}
+
+// passTime is the time the pass evaluated the portfolio at, so that the
+// dashboard's figures are those of the pass (and of its flags); now when
+// no pass has run.
+func (d *webData) passTime(ctx context.Context, pass string) time.Time {
+	if pass == "" {
+		return time.Now()
+	}
+	r, err := d.a.passReport(ctx, pass)
+	if err != nil || r == nil || r.Now.IsZero() {
+		return time.Now()
+	}
+	return r.Now
+}
+
+// build reads the portfolio as passes read it and scores it at now.
+func (d *webData) build(ctx context.Context, now time.Time) (*web.Book, error) {
+	a := d.a
+	flagged, err := a.flaggedNow(ctx)
+	if err != nil {
+		return nil, err
+	}
+	view, err := a.Handlers.Evaluate.Portfolio(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := insights.NewBuilder(now, a.Rules.Segmentation)
+	owners := map[string]web.Owner{}
+	err = view.EachClient(ctx, 500, func(c model.Client) error {
+		b.Add(&c)
+		if o := c.Owner; o != nil {
+			owners[o.ID] = web.Owner{ID: o.ID, Name: o.Name, Email: strings.ToLower(o.Email)}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("web: reading the portfolio: %w", err)
+	}
+	book := &web.Book{Portfolio: b.Portfolio(), Flagged: flagged, Rules: a.RuleNames()}
+	for _, o := range owners {
+		book.Owners = append(book.Owners, o)
+	}
+	slices.SortFunc(book.Owners, func(x, y web.Owner) int { return strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)) })
+	for _, s := range a.Config.Sources {
+		book.Sources = append(book.Sources, s.Name)
+	}
+	return book, nil
+}
+
+// isOwner tells whether email owns accounts, for sign-in.
+func (d *webData) isOwner(ctx context.Context, email string) (bool, error) {
+	b, err := d.Book(ctx)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(b.Owners, func(o web.Owner) bool { return o.Email == email }), nil
+}
