@@ -3,6 +3,8 @@ package web
 import (
 	"html/template"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,7 +18,7 @@ func (s *Server) funcs() template.FuncMap {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return "–"
 			}
-			return s.loc.Number(math.Round(v*1000)/10) + " %"
+			return s.percent(v)
 		},
 		"date":   func(t time.Time) string { return s.loc.Date(t) },
 		"pareto": paretoSVG,
@@ -35,4 +37,15 @@ func toFloat(v any) float64 {
 		return x
 	}
 	return math.NaN()
+}
+
+// percent writes share v (0.818) as "81.8 %" (one decimal, none when it is
+// 0), with the locale's decimal separator.
+func (s *Server) percent(v float64) string {
+	t := strconv.FormatFloat(math.Round(v*1000)/10, 'f', 1, 64)
+	t = strings.TrimSuffix(t, ".0")
+	if s.loc.Lang() == "fr" {
+		t = strings.Replace(t, ".", ",", 1)
+	}
+	return t + " %"
 }
