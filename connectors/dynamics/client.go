@@ -13,9 +13,6 @@ import (
 	"github.com/crmsync/crmsync/connectors/crmhttp"
 )
 
-// maxMessage caps the Dataverse message quoted in an error.
-const maxMessage = 300
-
 // errDeltaExpired is a delta link Dataverse no longer honours: the
 // organization's change-tracking retention has passed since it was
 // issued.
@@ -57,9 +54,9 @@ func parseAPIError(resp *http.Response, body []byte) *apiError {
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &env) == nil && env.Error.Message != "" {
-		e.Code, e.Message = env.Error.Code, clip(env.Error.Message)
+		e.Code, e.Message = env.Error.Code, crmhttp.Clip(env.Error.Message)
 	} else if d := authenticateDescription(resp.Header.Get("WWW-Authenticate")); d != "" {
-		e.Message = clip(d)
+		e.Message = crmhttp.Clip(d)
 	}
 	return e
 }
@@ -73,14 +70,6 @@ func authenticateDescription(h string) string {
 	}
 	d, _, _ := strings.Cut(rest, `"`)
 	return d
-}
-
-func clip(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > maxMessage {
-		return s[:maxMessage] + "…"
-	}
-	return s
 }
 
 // classify reads a response for crmhttp.

@@ -17,9 +17,6 @@ import (
 	"github.com/crmsync/crmsync/connectors/crmhttp"
 )
 
-// maxMessage caps the monday message quoted in an error.
-const maxMessage = 300
-
 // errCursorExpired is monday's CursorExpiredError: the board read must
 // start again.
 var errCursorExpired = errors.New("cursor expired")
@@ -101,7 +98,7 @@ func (c *Connector) parseError(resp *http.Response, body []byte) *apiError {
 		n, _ := strconv.Atoi(m[1])
 		e.Retry = time.Duration(n) * c.opts.Second
 	}
-	e.Message = clip(e.Message)
+	e.Message = crmhttp.Clip(e.Message)
 	return e
 }
 
@@ -120,14 +117,6 @@ func (c *Connector) retryIn(g gqlError) time.Duration {
 		return 0
 	}
 	return time.Duration(*secs * float64(c.opts.Second))
-}
-
-func clip(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > maxMessage {
-		return s[:maxMessage] + "…"
-	}
-	return s
 }
 
 // classify reads a response for crmhttp.

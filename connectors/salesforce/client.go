@@ -33,9 +33,6 @@ const tokenMargin = time.Minute + 5*time.Second
 // as in Salesforce's examples: 2013-05-05T00:00:00+00:00.
 const replicationLayout = "2006-01-02T15:04:05-07:00"
 
-// maxMessage caps the Salesforce message quoted in an error.
-const maxMessage = 300
-
 // apiError is a REST API error answer.
 type apiError struct {
 	Status  int
@@ -76,11 +73,7 @@ func parseAPIError(status int, body []byte) *apiError {
 // the query and a caret first and what is wrong last.
 func lastLine(msg string) string {
 	lines := strings.Split(strings.TrimSpace(msg), "\n")
-	line := strings.TrimSpace(lines[len(lines)-1])
-	if len(line) > maxMessage {
-		line = line[:maxMessage] + "…"
-	}
-	return line
+	return crmhttp.Clip(lines[len(lines)-1])
 }
 
 // hasCode reports whether err is a Salesforce error with code.

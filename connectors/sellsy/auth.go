@@ -17,9 +17,6 @@ import (
 	"github.com/crmsync/crmsync/connectors/crmhttp"
 )
 
-// maxMessage caps a message Sellsy sends quoted in an error.
-const maxMessage = 300
-
 // tokenAnswer is the token endpoint's answer, or its refusal.
 type tokenAnswer struct {
 	AccessToken  string `json:"access_token"`
@@ -111,13 +108,5 @@ func classifyToken(resp *http.Response, body []byte) crmhttp.Verdict {
 	}
 	_ = json.Unmarshal(body, &e)
 	code := cmp.Or(e.Error, http.StatusText(st))
-	return crmhttp.Verdict{Action: crmhttp.Fail, Err: fmt.Errorf("token endpoint refused: HTTP %d %s (%s): %w", st, code, clip(e.Description), connectors.ErrAuth)}
-}
-
-func clip(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > maxMessage {
-		return s[:maxMessage] + "…"
-	}
-	return s
+	return crmhttp.Verdict{Action: crmhttp.Fail, Err: fmt.Errorf("token endpoint refused: HTTP %d %s (%s): %w", st, code, crmhttp.Clip(e.Description), connectors.ErrAuth)}
 }

@@ -35,7 +35,7 @@ func (e *apiError) Error() string {
 	}
 	s += ": " + e.Message
 	for k, v := range e.Details {
-		s += fmt.Sprintf("; %s: %s", k, clip(v))
+		s += fmt.Sprintf("; %s: %s", k, crmhttp.Clip(v))
 	}
 	return s
 }
@@ -53,7 +53,7 @@ func parseAPIError(resp *http.Response, body []byte) *apiError {
 	if json.Unmarshal(body, &env) != nil || env.Error.Message == "" {
 		return e
 	}
-	e.Message = clip(env.Error.Message)
+	e.Message = crmhttp.Clip(env.Error.Message)
 	var ctx string
 	if json.Unmarshal(env.Error.Context, &ctx) == nil {
 		e.Context = ctx
