@@ -17,8 +17,12 @@ import (
 
 var pageNow = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
-// fakeData serves a fixed book.
-type fakeData struct{ book *Book }
+// fakeData serves a fixed book; the pages it does not fake are those of
+// the embedded Data (nil: a test that reads them fails loudly).
+type fakeData struct {
+	Data
+	book *Book
+}
 
 func (d fakeData) Book(context.Context) (*Book, error) { return d.book, nil }
 
@@ -40,7 +44,7 @@ func testServer(t testing.TB, book *Book) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Data: fakeData{book}, Auth: a, Locale: "en", Currency: "EUR"})
+	s, err := New(Options{Data: fakeData{book: book}, Auth: a, Locale: "en", Currency: "EUR"})
 	if err != nil {
 		t.Fatal(err)
 	}
