@@ -36,10 +36,7 @@ var templateFS embed.FS
 // page's part is defined next to the page.
 type Data interface {
 	BookData
-	EvolutionData
 	OpsData
-	AccountData
-	RulesData
 }
 
 // Options configure a Server.
@@ -100,11 +97,6 @@ func (s *Server) Handler() http.Handler {
 		http.Redirect(w, r, "/portfolio", http.StatusSeeOther)
 	})
 	pages.HandleFunc("GET /portfolio", s.portfolio)
-	pages.HandleFunc("GET /evolution", s.evolution)
-	pages.HandleFunc("GET /at-risk", s.atRisk)
-	pages.HandleFunc("GET /at-risk.csv", s.atRiskCSV)
-	pages.HandleFunc("GET /accounts/{id}", s.account)
-	pages.HandleFunc("GET /rules", s.rules)
 	pages.HandleFunc("GET /ops", s.ops)
 	pages.HandleFunc("POST /ops/resend", s.resend)
 	mux.Handle("/", s.auth.Require(pages))
