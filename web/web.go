@@ -36,6 +36,7 @@ var templateFS embed.FS
 // page's part is defined next to the page.
 type Data interface {
 	BookData
+	EvolutionData
 	OpsData
 }
 
@@ -97,6 +98,9 @@ func (s *Server) Handler() http.Handler {
 		http.Redirect(w, r, "/portfolio", http.StatusSeeOther)
 	})
 	pages.HandleFunc("GET /portfolio", s.portfolio)
+	pages.HandleFunc("GET /evolution", s.evolution)
+	pages.HandleFunc("GET /at-risk", s.atRisk)
+	pages.HandleFunc("GET /at-risk.csv", s.atRiskCSV)
 	pages.HandleFunc("GET /ops", s.ops)
 	pages.HandleFunc("POST /ops/resend", s.resend)
 	mux.Handle("/", s.auth.Require(pages))
