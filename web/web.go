@@ -38,6 +38,8 @@ type Data interface {
 	BookData
 	EvolutionData
 	OpsData
+	AccountData
+	RulesData
 }
 
 // Options configure a Server.
@@ -101,6 +103,8 @@ func (s *Server) Handler() http.Handler {
 	pages.HandleFunc("GET /evolution", s.evolution)
 	pages.HandleFunc("GET /at-risk", s.atRisk)
 	pages.HandleFunc("GET /at-risk.csv", s.atRiskCSV)
+	pages.HandleFunc("GET /accounts/{id}", s.account)
+	pages.HandleFunc("GET /rules", s.rules)
 	pages.HandleFunc("GET /ops", s.ops)
 	pages.HandleFunc("POST /ops/resend", s.resend)
 	mux.Handle("/", s.auth.Require(pages))
