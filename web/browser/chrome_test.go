@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -191,6 +192,56 @@ func eval[T any](t *testing.T, tb *tab, expr string) T {
 func (tb *tab) count(t *testing.T, sel string) int {
 	t.Helper()
 	return eval[int](t, tb, "document.querySelectorAll("+jsString(sel)+").length")
+}
+
+// tableRow is a row of a table as the page shows it: its cells' text and
+// the href of its first link ("" without).
+type tableRow struct {
+	Cells []string `json:"cells"`
+	Link  string   `json:"link"`
+}
+
+// rows returns the rows of the body of the table sel.
+func (tb *tab) rows(t *testing.T, sel string) []tableRow {
+	t.Helper()
+	return eval[[]tableRow](t, tb, `Array.from(document.querySelectorAll(`+jsString(sel+" tbody tr")+`)).map(tr => ({
+		cells: Array.from(tr.cells).map(td => td.textContent.trim()),
+		link: tr.querySelector("a[href]") ? tr.querySelector("a[href]").getAttribute("href") : ""}))`)
+}
+
+// download clicks the download link sel and returns the file the
+// browser saved, once the download completes.
+func (tb *tab) download(t *testing.T, sel string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
+	defer cancel()
+	_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, BrowserContextID: chromedp.FromContext(tb.ctx).BrowserContextID,
+		DownloadPath: dir, EventsEnabled: new(true),
+	})
+	if err != nil {
+		t.Fatalf("allowing downloads: %v", err)
+	}
+	progress := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
+	run(t, tb, "click "+sel, chromedp.Click(chromedp.CSS(sel)))
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("downloading %s: %v", sel, err)
+		}
+		switch ev.State {
+		case browser.DownloadProgressStateCompleted:
+			b, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		case browser.DownloadProgressStateCanceled:
+			t.Fatalf("downloading %s: canceled", sel)
+		}
+	}
+	t.Fatalf("downloading %s: no end", sel)
+	return nil
 }
 
 // navLinks returns the paths of the pages in the navigation.

@@ -1,11 +1,17 @@
 package browser
 
 import (
+	"bytes"
+	"encoding/csv"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/crmsync/crmsync/notify/locale"
 )
 
 // TestDashboard drives the dashboard in Chromium as a rep and as an
@@ -27,22 +33,72 @@ func TestDashboard(t *testing.T) {
 		if len(pages) == 0 || pages[0] != "/portfolio" {
 			t.Fatalf("navigation %v: want /portfolio first", pages)
 		}
+		for _, p := range pages {
+			admin.openOK(t, p)
+			checkPage(t, admin, "admin "+p)
+			admin.screenshot(t, shots, "admin-"+strings.TrimPrefix(p, "/"))
+		}
+		repPages := rep.navLinks(t)
+		for _, p := range pages {
+			if slices.Contains(repPages, p) {
+				rep.openOK(t, p)
+				checkPage(t, rep, "rep "+p)
+				continue
+			}
+			// A page the rep's navigation leaves out is for admins.
+			if resp := rep.open(t, p); resp.Status != 403 {
+				t.Errorf("rep GET %s, not in their navigation: %d, want 403", p, resp.Status)
+			}
+			rep.checkClean(t, "rep "+p, refused(s.URL+p))
+		}
+		rep.openOK(t, "/portfolio")
+		rep.screenshot(t, shots, "rep-portfolio")
+		for _, p := range repPages {
+			if !slices.Contains(pages, p) {
+				t.Errorf("the rep's navigation has %s, the admin's does not", p)
+			}
+		}
+	})
+
+	t.Run("account pages are the owner's", func(t *testing.T) {
+		for _, c := range []struct {
+			who  string
+			tab  *tab
+			id   string
+			want int
+		}{
+			{"rep", rep, s.repAccount, 200},
+			{"rep", rep, s.otherAccount, 403},
+			{"admin", admin, s.otherAccount, 200},
+			{"admin", admin, s.repAccount, 200},
+		} {
+			p := "/accounts/" + c.id
+			resp := c.tab.open(t, p)
+			if resp.Status != int64(c.want) {
+				t.Errorf("%s GET %s: %d, want %d", c.who, p, resp.Status, c.want)
+			}
+			if c.want != 200 {
+				if body := c.tab.text(t, "body"); strings.Contains(body, c.id) && strings.Contains(body, "won deals") {
+					t.Errorf("%s GET %s: refused, yet the page shows the account: %s", c.who, p, body)
+				}
+				c.tab.checkClean(t, c.who+" "+p, refused(s.URL+p))
+				continue
+			}
+			checkPage(t, c.tab, c.who+" "+p)
+			if got := c.tab.text(t, "main h1"); got == "" || strings.Contains(got, "No such account") {
+				t.Errorf("%s GET %s: the heading is %q", c.who, p, got)
+			}
+		}
+		admin.openOK(t, "/accounts/"+s.hostileAccount)
+		admin.screenshot(t, shots, "admin-account")
+	})
+
+	t.Run("the at-risk export matches the table", func(t *testing.T) {
 		for _, u := range []struct {
 			name string
 			tab  *tab
 		}{{"admin", admin}, {"rep", rep}} {
-			for _, p := range pages {
-				u.tab.openOK(t, p)
-				where := u.name + " " + p
-				if n := u.tab.count(t, "script"); n != 0 {
-					t.Errorf("%s: %d script elements, want none", where, n)
-				}
-				if n := u.tab.count(t, "main h1"); n != 1 {
-					t.Errorf("%s: %d h1 in main, want 1", where, n)
-				}
-				u.tab.checkClean(t, where)
-				u.tab.screenshot(t, shots, u.name+"-"+strings.Trim(strings.ReplaceAll(p, "/", "-"), "-"))
-			}
+			atRiskMatchesExport(t, s, u.name, u.tab)
 		}
 	})
 
@@ -109,10 +165,29 @@ func TestDashboard(t *testing.T) {
 		if got := run(t, admin, "the hostile owner's option", chromedp.TextContent(chromedp.CSS(opt))); got != hostile {
 			t.Errorf("the owner named %s shows as %q", hostile, got)
 		}
-		if n := admin.count(t, "script"); n != 0 {
-			t.Errorf("%d script elements on the page", n)
+		checkPage(t, admin, "admin /portfolio with a hostile owner")
+		admin.openOK(t, "/at-risk?owner="+url.QueryEscape(s.hostileOwner.Email))
+		rows := admin.rows(t, "#at-risk")
+		if len(rows) == 0 || len(rows[0].Cells) < 2 {
+			t.Fatalf("the at-risk list of the owner named %s is empty: %v", hostile, rows)
 		}
-		admin.checkClean(t, "admin /portfolio with a hostile owner")
+		for _, r := range rows {
+			if r.Cells[1] != hostile {
+				t.Errorf("at risk: the owner named %s shows as %q", hostile, r.Cells[1])
+			}
+		}
+		checkPage(t, admin, "admin /at-risk of a hostile owner")
+		for _, u := range []struct {
+			name string
+			tab  *tab
+		}{{"admin", admin}, {"rep", rep}} {
+			p := "/accounts/" + s.hostileAccount
+			u.tab.openOK(t, p)
+			if got := u.tab.text(t, "main h1"); got != hostile {
+				t.Errorf("%s GET %s: the account named %s is headed %q", u.name, p, hostile, got)
+			}
+			checkPage(t, u.tab, u.name+" "+p)
+		}
 	})
 
 	t.Run("a form without the CSRF token is refused", func(t *testing.T) {
@@ -128,10 +203,7 @@ func TestDashboard(t *testing.T) {
 			if body := tb.text(t, "body"); !strings.Contains(body, "CSRF") {
 				t.Errorf("POST %s without a CSRF token: the page does not say why: %s", action, body)
 			}
-			refused := func(m chromedp.ConsoleMessage) bool {
-				return m.URL == s.URL+action && strings.Contains(m.Text, "403")
-			}
-			tb.checkClean(t, "POST "+action, refused)
+			tb.checkClean(t, "POST "+action, refused(s.URL+action))
 		}
 		// Still signed in; the real sign-out form carries the token.
 		tb.openOK(t, "/portfolio")
@@ -164,5 +236,75 @@ func kpis(t *testing.T, tb *tab) figures {
 		accounts: accounts,
 		revenue:  tb.text(t, "#kpi-revenue"),
 		atRisk:   tb.text(t, "#kpi-at-risk"),
+	}
+}
+
+// checkPage checks what every page must be: no script element (the pages
+// have none, so one is injected), one heading, and a clean console.
+func checkPage(t *testing.T, tb *tab, where string) {
+	t.Helper()
+	if n := tb.count(t, "script"); n != 0 {
+		t.Errorf("%s: %d script elements, want none", where, n)
+	}
+	if n := tb.count(t, "main h1"); n != 1 {
+		t.Errorf("%s: %d h1 in main, want 1", where, n)
+	}
+	tb.checkClean(t, where)
+}
+
+// refused matches the console's report of a 403 for url, which the test
+// asked for.
+func refused(url string) func(chromedp.ConsoleMessage) bool {
+	return func(m chromedp.ConsoleMessage) bool {
+		return m.URL == url && strings.Contains(m.Text, "403")
+	}
+}
+
+// atRiskMatchesExport checks that the CSV the at-risk page exports has
+// the page's rows, in its order, and as many as the page counts.
+func atRiskMatchesExport(t *testing.T, s *site, who string, tb *tab) {
+	t.Helper()
+	tb.openOK(t, "/at-risk")
+	checkPage(t, tb, who+" /at-risk")
+	table := tb.rows(t, "#at-risk")
+	total := tb.text(t, "#at-risk-accounts")
+	revenue := tb.text(t, "#at-risk-revenue")
+	records, err := csv.NewReader(bytes.NewReader(tb.download(t, `a[href^="/at-risk.csv"]`))).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: the export is not CSV: %v", who, err)
+	}
+	if len(records) == 0 || strings.Join(records[0], ",") != "id,name,owner,owner_email,rules,days_inactive,revenue_12m,revenue_trend,abc,rfm_segment" {
+		t.Fatalf("%s: the export's header: %v", who, records)
+	}
+	rows := records[1:]
+	loc := locale.For(s.app.Config.Locale)
+	if got := loc.Number(float64(len(rows))); got != total {
+		t.Errorf("%s: the export has %s rows, the page counts %s", who, got, total)
+	}
+	if len(rows) == 0 || len(table) != min(len(rows), 50) {
+		t.Fatalf("%s: the table has %d rows, the export %d: want the first 50 of the export", who, len(table), len(rows))
+	}
+	sum := 0.0
+	for i, r := range rows {
+		rev, err := strconv.ParseFloat(r[6], 64)
+		if err != nil {
+			t.Fatalf("%s: export row %d: revenue_12m %q", who, i+1, r[6])
+		}
+		sum += rev
+		if who == "rep" && r[3] != s.rep.Email {
+			t.Errorf("rep: the export has %s's account %s", r[3], r[0])
+		}
+		if i >= len(table) {
+			continue
+		}
+		days, _ := strconv.Atoi(r[5])
+		want := []string{r[1], r[2], strings.ReplaceAll(r[4], " ", ", "), loc.Number(float64(days)), loc.Money(rev, s.app.Config.Currency)}
+		got := table[i].Cells[:5]
+		if !slices.Equal(got, want) || table[i].Link != "/accounts/"+url.PathEscape(r[0]) || table[i].Cells[6] != r[8] || table[i].Cells[7] != r[9] {
+			t.Errorf("%s: row %d: the table shows %q (%s), the export %q", who, i+1, table[i].Cells, table[i].Link, r)
+		}
+	}
+	if got := loc.Money(sum, s.app.Config.Currency); got != revenue {
+		t.Errorf("%s: the export's revenue_12m sums to %s, the page says %s", who, got, revenue)
 	}
 }
