@@ -18,6 +18,7 @@ import (
 	"github.com/crmsync/crmsync/insights"
 	"github.com/crmsync/crmsync/notify/locale"
 	"github.com/crmsync/crmsync/store"
+	"github.com/crmsync/crmsync/web"
 )
 
 // TestDashboardEvolutionAndAtRisk: after the demo's pass (2026-11-20),
@@ -152,4 +153,39 @@ func accountLinks(t *testing.T, page string) []string {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// TestEvolutionCache: months are kept per book and key; another book
+// empties the cache, and so does reaching maxEvolutions entries.
+func TestEvolutionCache(t *testing.T) {
+	var c evolutionCache
+	b1, b2 := &web.Book{}, &web.Book{}
+	k1, k2 := evolutionKey{n: 12}, evolutionKey{f: insights.Filter{Class: "A"}, n: 12}
+	months := []insights.Month{{Month: "2026-10"}}
+	c.put(b1, k1, months)
+	steps := []struct {
+		name string
+		book *web.Book
+		key  evolutionKey
+		want bool
+	}{
+		{"same book and key", b1, k1, true},
+		{"another filter", b1, k2, false},
+		{"another book", b2, k1, false},
+	}
+	for _, s := range steps {
+		if _, ok := c.get(s.book, s.key); ok != s.want {
+			t.Errorf("%s: kept %v, want %v", s.name, ok, s.want)
+		}
+	}
+	c.put(b2, k2, months)
+	if _, ok := c.get(b1, k1); ok {
+		t.Error("the months of the book before are still kept")
+	}
+	for i := range maxEvolutions {
+		c.put(b2, evolutionKey{n: i + 100}, months)
+	}
+	if _, ok := c.get(b2, k2); ok || len(c.months) > maxEvolutions {
+		t.Errorf("the cache holds %d entries, the first still there: %v", len(c.months), ok)
+	}
 }
