@@ -81,10 +81,14 @@ func (s *Server) evolution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := evolutionView{Book: book, Months: months, Count: n, Chosen: months[n-1], Last: months[n-1].Month, Classes: insights.Classes[:]}
-	if m := q.Get("month"); m != "" {
-		v.Chosen, err = s.chosenMonth(r.Context(), f, m, months, last, loc)
+	if raw := q.Get("month"); raw != "" {
+		t, err := monthParam(raw, last, loc)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if v.Chosen, err = s.chosenMonth(r.Context(), f, t, months, loc); err != nil {
+			s.fail(w, r, err)
 			return
 		}
 	}
@@ -152,24 +156,33 @@ func lastCompleteMonth(now time.Time, loc *time.Location) time.Time {
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc).AddDate(0, -1, 0)
 }
 
-// chosenMonth returns the month raw ("2006-01") names: from months when
-// it is one of them, else computed alone; it must have ended by last.
-func (s *Server) chosenMonth(ctx context.Context, f insights.Filter, raw string, months []insights.Month, last time.Time, loc *time.Location) (insights.Month, error) {
+// monthParam reads ?month= ("2006-01"), a month of loc that ended by
+// the end of last's.
+func monthParam(raw string, last time.Time, loc *time.Location) (time.Time, error) {
 	t, err := time.ParseInLocation("2006-01", raw, loc)
 	if err != nil {
-		return insights.Month{}, fmt.Errorf("month: %q, want a month such as 2026-10", raw)
+		return t, fmt.Errorf("month: %q, want a month such as 2026-10", raw)
 	}
 	if t.After(last) {
-		return insights.Month{}, fmt.Errorf("month: %s is not over yet; the last complete month is %s", raw, last.Format("2006-01"))
+		return t, fmt.Errorf("month: %s is not over yet; the last complete month is %s", raw, last.Format("2006-01"))
 	}
+	return t, nil
+}
+
+// chosenMonth returns the month of t: from months when it is one of
+// them, else computed alone.
+func (s *Server) chosenMonth(ctx context.Context, f insights.Filter, t time.Time, months []insights.Month, loc *time.Location) (insights.Month, error) {
 	for _, m := range months {
-		if m.Month == raw {
+		if m.Month == t.Format("2006-01") {
 			return m, nil
 		}
 	}
 	one, err := s.data.Evolution(ctx, f, insights.MonthEnds(t, 1, loc))
-	if err != nil || len(one) != 1 {
-		return insights.Month{}, fmt.Errorf("month %s: %w", raw, err)
+	if err == nil && len(one) != 1 {
+		err = fmt.Errorf("%d months, want 1", len(one))
+	}
+	if err != nil {
+		return insights.Month{}, fmt.Errorf("evolution of %s: %w", t.Format("2006-01"), err)
 	}
 	return one[0], nil
 }
