@@ -156,6 +156,22 @@ func TestDashboard(t *testing.T) {
 				t.Errorf("%s: the class select shows %q after filtering, want A", u.name, got)
 			}
 			tb.checkClean(t, u.name+" filtered")
+
+			// The navigation keeps the filter: the at-risk list is class A's.
+			tb.submit(t, `header nav a[href^="/at-risk"]`)
+			if loc, _ := url.Parse(tb.location(t)); loc.Path != "/at-risk" || loc.Query().Get("class") != "A" {
+				t.Errorf("%s: the at-risk link led to %s, want /at-risk?class=A", u.name, loc)
+			}
+			rows := tb.rows(t, "#at-risk")
+			for _, r := range rows {
+				if len(r.Cells) < 7 || r.Cells[6] != "A" {
+					t.Errorf("%s: at risk, class A: the row %q", u.name, r.Cells)
+				}
+			}
+			if len(rows) == 0 {
+				t.Errorf("%s: no class A account at risk", u.name)
+			}
+			checkPage(t, tb, u.name+" /at-risk?class=A")
 		}
 	})
 
@@ -261,50 +277,87 @@ func refused(url string) func(chromedp.ConsoleMessage) bool {
 }
 
 // atRiskMatchesExport checks that the CSV the at-risk page exports has
-// the page's rows, in its order, and as many as the page counts.
+// the page's rows, in its order, and as many as the page counts: sorted
+// by value (the default), then by days inactive (the column's link),
+// then on the next page.
 func atRiskMatchesExport(t *testing.T, s *site, who string, tb *tab) {
 	t.Helper()
 	tb.openOK(t, "/at-risk")
-	checkPage(t, tb, who+" /at-risk")
+	atRiskPageMatches(t, s, who, tb)
+	if resp := tb.submit(t, `#at-risk thead a[href*="sort=days"]`); resp.Status != 200 {
+		t.Fatalf("%s: sorting by days_inactive: %d", who, resp.Status)
+	}
+	days := atRiskPageMatches(t, s, who, tb)
+	if !slices.IsSortedFunc(days, func(a, b int) int { return b - a }) {
+		t.Errorf("%s: sorted by days_inactive, the page shows %v", who, days)
+	}
+	switch n := tb.count(t, `.pager a[rel="next"]`); {
+	case n == 0 && who == "admin":
+		t.Errorf("admin: the at-risk list (%s accounts) has no next page", tb.text(t, "#at-risk-accounts"))
+	case n == 1:
+		tb.submit(t, `.pager a[rel="next"]`)
+		if loc, _ := url.Parse(tb.location(t)); loc.Query().Get("page") != "2" || loc.Query().Get("sort") != "days" {
+			t.Errorf("%s: the next page is %s, want page 2 sorted by days", who, loc)
+		}
+		atRiskPageMatches(t, s, who, tb)
+	}
+}
+
+// atRiskPageMatches downloads the export of the at-risk page shown and
+// checks that the page's rows are the export's at the page's offset, and
+// that the page's totals are the export's. It returns the page's
+// days_inactive.
+func atRiskPageMatches(t *testing.T, s *site, who string, tb *tab) []int {
+	t.Helper()
+	loc, _ := url.Parse(tb.location(t))
+	where := who + " " + loc.RequestURI()
+	checkPage(t, tb, where)
+	pageNo := 1
+	if p := loc.Query().Get("page"); p != "" {
+		pageNo, _ = strconv.Atoi(p)
+	}
 	table := tb.rows(t, "#at-risk")
 	total := tb.text(t, "#at-risk-accounts")
 	revenue := tb.text(t, "#at-risk-revenue")
 	records, err := csv.NewReader(bytes.NewReader(tb.download(t, `a[href^="/at-risk.csv"]`))).ReadAll()
 	if err != nil {
-		t.Fatalf("%s: the export is not CSV: %v", who, err)
+		t.Fatalf("%s: the export is not CSV: %v", where, err)
 	}
 	if len(records) == 0 || strings.Join(records[0], ",") != "id,name,owner,owner_email,rules,days_inactive,revenue_12m,revenue_trend,abc,rfm_segment" {
-		t.Fatalf("%s: the export's header: %v", who, records)
+		t.Fatalf("%s: the export's header: %v", where, records)
 	}
 	rows := records[1:]
-	loc := locale.For(s.app.Config.Locale)
-	if got := loc.Number(float64(len(rows))); got != total {
-		t.Errorf("%s: the export has %s rows, the page counts %s", who, got, total)
+	lc := locale.For(s.app.Config.Locale)
+	if got := lc.Number(float64(len(rows))); got != total {
+		t.Errorf("%s: the export has %s rows, the page counts %s", where, got, total)
 	}
-	if len(rows) == 0 || len(table) != min(len(rows), 50) {
-		t.Fatalf("%s: the table has %d rows, the export %d: want the first 50 of the export", who, len(table), len(rows))
+	offset := (pageNo - 1) * 50
+	if len(rows) <= offset || len(table) != min(len(rows)-offset, 50) {
+		t.Fatalf("%s: the table has %d rows, the export %d: want the export's from %d, at most 50", where, len(table), len(rows), offset+1)
 	}
-	sum := 0.0
+	sum, days := 0.0, []int{}
 	for i, r := range rows {
 		rev, err := strconv.ParseFloat(r[6], 64)
 		if err != nil {
-			t.Fatalf("%s: export row %d: revenue_12m %q", who, i+1, r[6])
+			t.Fatalf("%s: export row %d: revenue_12m %q", where, i+1, r[6])
 		}
 		sum += rev
 		if who == "rep" && r[3] != s.rep.Email {
 			t.Errorf("rep: the export has %s's account %s", r[3], r[0])
 		}
-		if i >= len(table) {
+		if i < offset || i >= offset+len(table) {
 			continue
 		}
-		days, _ := strconv.Atoi(r[5])
-		want := []string{r[1], r[2], strings.ReplaceAll(r[4], " ", ", "), loc.Number(float64(days)), loc.Money(rev, s.app.Config.Currency)}
-		got := table[i].Cells[:5]
-		if !slices.Equal(got, want) || table[i].Link != "/accounts/"+url.PathEscape(r[0]) || table[i].Cells[6] != r[8] || table[i].Cells[7] != r[9] {
-			t.Errorf("%s: row %d: the table shows %q (%s), the export %q", who, i+1, table[i].Cells, table[i].Link, r)
+		d, _ := strconv.Atoi(r[5])
+		days = append(days, d)
+		row := table[i-offset]
+		want := []string{r[1], r[2], strings.ReplaceAll(r[4], " ", ", "), lc.Number(float64(d)), lc.Money(rev, s.app.Config.Currency)}
+		if !slices.Equal(row.Cells[:5], want) || row.Link != "/accounts/"+url.PathEscape(r[0]) || row.Cells[6] != r[8] || row.Cells[7] != r[9] {
+			t.Errorf("%s: row %d: the table shows %q (%s), the export %q", where, i+1, row.Cells, row.Link, r)
 		}
 	}
-	if got := loc.Money(sum, s.app.Config.Currency); got != revenue {
-		t.Errorf("%s: the export's revenue_12m sums to %s, the page says %s", who, got, revenue)
+	if got := lc.Money(sum, s.app.Config.Currency); got != revenue {
+		t.Errorf("%s: the export's revenue_12m sums to %s, the page says %s", where, got, revenue)
 	}
+	return days
 }
