@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -98,6 +100,30 @@ func (a *App) Demo(ctx context.Context, opts DemoOptions, w io.Writer) (*DemoRes
 		res.Passes = append(res.Passes, p)
 	}
 	return res, a.printSummary(ctx, w, res)
+}
+
+// ServeDashboard serves the app's HTTP handler (the dashboard, /healthz,
+// /metrics) on ln until ctx is done, then shuts it down, letting requests
+// in flight finish: demo --serve, after the demo's passes, keeps its
+// store and workers up for it.
+func (a *App) ServeDashboard(ctx context.Context, ln net.Listener) error {
+	srv := a.httpServer()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http: %w", err)
+	}
+	return nil
 }
 
 // demoPass runs one pass of the demo at now.
