@@ -175,6 +175,28 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 
+	t.Run("every page's class filter changes its figures", func(t *testing.T) {
+		for _, p := range admin.navLinks(t) {
+			admin.openOK(t, p)
+			sel := `form.filters select[name="class"]`
+			if admin.count(t, sel) == 0 {
+				continue
+			}
+			before := figuresText(t, admin)
+			run(t, admin, "select class A", chromedp.SetValue(chromedp.CSS(sel), "A"))
+			if resp := admin.submit(t, `form.filters button`); resp.Status != 200 {
+				t.Fatalf("%s: applying the filter: %d", p, resp.Status)
+			}
+			if loc, _ := url.Parse(admin.location(t)); loc.Path != p || loc.Query().Get("class") != "A" {
+				t.Errorf("%s: the filter led to %s, want %s?class=A", p, loc, p)
+			}
+			if figuresText(t, admin) == before {
+				t.Errorf("%s: the class filter changed no figure", p)
+			}
+			checkPage(t, admin, p+"?class=A")
+		}
+	})
+
 	t.Run("CRM values render as text", func(t *testing.T) {
 		admin.openOK(t, "/portfolio")
 		opt := `select[name="owner"] option[value=` + jsString(s.hostileOwner.Email) + `]`
@@ -360,4 +382,10 @@ func atRiskPageMatches(t *testing.T, s *site, who string, tb *tab) []int {
 		t.Errorf("%s: the export's revenue_12m sums to %s, the page says %s", where, got, revenue)
 	}
 	return days
+}
+
+// figuresText returns the text of the page's KPI cards and tables.
+func figuresText(t *testing.T, tb *tab) string {
+	t.Helper()
+	return eval[string](t, tb, `Array.from(document.querySelectorAll("main .cards, main table")).map(t => t.textContent).join("\n")`)
 }
