@@ -64,5 +64,19 @@
 //
 // A Snapshot is what one account was at a month end, in SnapshotSize (13)
 // bytes: lifecycle, class, pmg, r, f, m, revenue_12m rounded to whole
-// units, days_inactive, and a bitmask of the rules flagging it.
+// units, days_inactive, and a bitmask of the rules flagging it (bit i for
+// the i-th of the month's rule names, at most MaxSnapshotRules). The
+// store keeps a month's snapshots in one hash keyed by account id
+// (store.Passes.SaveSnapshots): 13 bytes plus the id (about 28 bytes per
+// account and month with ids like "hubspot:123456", before Redis's own
+// per-field overhead), for 800 days. A pass that keeps them builds each
+// account's with NewSnapshot(lifecycle, &features, FlagBits(names, fired))
+// and saves them under the month of its now; the last pass of a month
+// leaves that month's end state.
+//
+// # Memory
+//
+// A Portfolio holds about 300 bytes per account, plus its strings and 16
+// bytes per won deal; Evolution needs 16 bytes per account and month end
+// on top.
 package insights
