@@ -231,11 +231,10 @@ func TestDashboard(t *testing.T) {
 	t.Run("a form without the CSRF token is refused", func(t *testing.T) {
 		tb := newTab(t, browser, s.URL)
 		tb.signIn(t, s.slack, s.rep)
-		for _, action := range []string{"/auth/logout", "/portfolio"} {
+		for _, action := range []string{"/auth/logout", "/portfolio", "/ops/resend"} {
 			tb.openOK(t, "/portfolio")
-			eval[bool](t, tb, `(document.body.insertAdjacentHTML("beforeend",
-				'<form id="nocsrf" method="post" action=`+jsString(action)+`><input name="x" value="1"><button>go</button></form>'), true)`)
-			if resp := tb.submit(t, "#nocsrf button"); resp.Status != 403 {
+			injectForm(t, tb, action, map[string]string{"queue": "default", "id": "x"})
+			if resp := tb.submit(t, "#injected button"); resp.Status != 403 {
 				t.Errorf("POST %s without a CSRF token: %d, want 403", action, resp.Status)
 			}
 			if body := tb.text(t, "body"); !strings.Contains(body, "CSRF") {
@@ -243,6 +242,30 @@ func TestDashboard(t *testing.T) {
 			}
 			tb.checkClean(t, "POST "+action, refused(s.URL+action))
 		}
+		// With the session's token, the admin's resend form goes through
+		// (to say there is no such task); the rep's is refused as not an
+		// admin's.
+		for _, c := range []struct {
+			who  string
+			tab  *tab
+			want int64
+		}{{"admin", admin, 200}, {"rep", tb, 403}} {
+			c.tab.openOK(t, "/portfolio")
+			token := run(t, c.tab, "the CSRF token", chromedp.Value(chromedp.CSS(`header form input[name="csrf"]`)))
+			injectForm(t, c.tab, "/ops/resend", map[string]string{"csrf": token, "queue": "default", "id": "no-such-task"})
+			resp := c.tab.submit(t, "#injected button")
+			if resp.Status != c.want {
+				t.Errorf("%s: POST /ops/resend with the CSRF token: %d, want %d", c.who, resp.Status, c.want)
+			}
+			if body := c.tab.text(t, "body"); strings.Contains(body, "CSRF") {
+				t.Errorf("%s: POST /ops/resend with the CSRF token was refused for it: %s", c.who, body)
+			}
+			c.tab.checkClean(t, c.who+" POST /ops/resend", refused(s.URL+"/ops/resend"))
+		}
+		if got := admin.text(t, "#done"); !strings.Contains(got, "no-such-task") {
+			t.Errorf("admin: the resend of no task says %q", got)
+		}
+
 		// Still signed in; the real sign-out form carries the token.
 		tb.openOK(t, "/portfolio")
 		tb.submit(t, `header form[action="/auth/logout"] button`)
@@ -388,4 +411,17 @@ func atRiskPageMatches(t *testing.T, s *site, who string, tb *tab) []int {
 func figuresText(t *testing.T, tb *tab) string {
 	t.Helper()
 	return eval[string](t, tb, `Array.from(document.querySelectorAll("main .cards, main table")).map(t => t.textContent).join("\n")`)
+}
+
+// injectForm adds a POST form to action with fields (hidden) and a
+// button "#injected button" to the page, as another site's form would
+// post (without the session's CSRF token unless fields has it).
+func injectForm(t *testing.T, tb *tab, action string, fields map[string]string) {
+	t.Helper()
+	js := `(() => { const f = document.createElement("form"); f.id = "injected"; f.method = "post"; f.action = ` + jsString(action) + `;`
+	for k, v := range fields {
+		js += `{ const i = document.createElement("input"); i.type = "hidden"; i.name = ` + jsString(k) + `; i.value = ` + jsString(v) + `; f.append(i); }`
+	}
+	js += `f.append(document.createElement("button")); document.body.append(f); return true; })()`
+	eval[bool](t, tb, js)
 }
