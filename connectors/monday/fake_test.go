@@ -330,17 +330,24 @@ func TestBudgetExhaustedRetried(t *testing.T) {
 	const unit = time.Millisecond
 	s := newFake(t, mondayfake.Options{Window: 60 * unit, Second: unit}, 600)
 	s.OnRequest(func(kind string, n int) {
-		if kind == "boards" && n == 2 {
-			s.SetLimits(20_000, 0, -1) // another integration spent the budget
+		switch {
+		case kind == "boards" && n == 2:
+			s.SetLimits(1, 0, -1) // another integration spent the budget: this query is refused
+		case kind == "boards" && n == 3:
+			s.SetLimits(mondayfake.DefaultBudget, 0, -1) // the window reset: the retry goes through
 		}
 	})
 	opts := fakeOptions(s)
 	opts.Second = unit
-	if _, err := conntest.Pull(newConnector(t, opts), nil); err != nil {
+	c, err := conntest.Pull(newConnector(t, opts), nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if s.BudgetErrors() == 0 {
-		t.Error("no budget error to retry: the test is not testing")
+	if s.BudgetErrors() != 1 {
+		t.Errorf("%d budget errors, want the one the test caused", s.BudgetErrors())
+	}
+	if n := len(c.Batch.Accounts); n != 603 { // 600 seeded and the 3 documented
+		t.Errorf("%d accounts after the retry, want 603", n)
 	}
 }
 
