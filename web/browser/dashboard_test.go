@@ -125,6 +125,27 @@ func TestDashboard(t *testing.T) {
 		}
 	})
 
+	t.Run("each page shows a rep what the admin sees of their book", func(t *testing.T) {
+		repPages := rep.navLinks(t)
+		for _, p := range admin.navLinks(t) {
+			admin.openOK(t, p)
+			if admin.count(t, `form.filters select[name="owner"]`) == 0 || !slices.Contains(repPages, p) {
+				continue
+			}
+			all := figuresText(t, admin)
+			admin.openOK(t, p+"?owner="+url.QueryEscape(s.rep.Email))
+			theirs := figuresText(t, admin)
+			rep.openOK(t, p+"?owner="+url.QueryEscape(s.other.Email))
+			if got := figuresText(t, rep); got != theirs {
+				t.Errorf("%s: the rep sees other figures than the admin filtering on them:\n%s", p, lineDiff(theirs, got))
+			}
+			if theirs == all {
+				t.Errorf("%s: the owner filter changed no figure", p)
+			}
+			checkPage(t, rep, "rep "+p)
+		}
+	})
+
 	t.Run("the filters change the figures", func(t *testing.T) {
 		for _, u := range []struct {
 			name string
@@ -407,10 +428,14 @@ func atRiskPageMatches(t *testing.T, s *site, who string, tb *tab) []int {
 	return days
 }
 
-// figuresText returns the text of the page's KPI cards and tables.
+// figuresText returns the text of the page's KPI cards and table rows,
+// one a line, sorted: the portfolio page lists RFM segments of equal
+// counts in no set order.
 func figuresText(t *testing.T, tb *tab) string {
 	t.Helper()
-	return eval[string](t, tb, `Array.from(document.querySelectorAll("main .cards, main table")).map(t => t.textContent).join("\n")`)
+	lines := eval[[]string](t, tb, `Array.from(document.querySelectorAll("main .card, main tr")).map(e => e.textContent.trim())`)
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }
 
 // injectForm adds a POST form to action with fields (hidden) and a
@@ -424,4 +449,23 @@ func injectForm(t *testing.T, tb *tab, action string, fields map[string]string) 
 	}
 	js += `f.append(document.createElement("button")); document.body.append(f); return true; })()`
 	eval[bool](t, tb, js)
+}
+
+// lineDiff returns the lines of a and b that differ, side by side.
+func lineDiff(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for i := range max(len(la), len(lb)) {
+		var x, y string
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if x != y {
+			out = append(out, "admin: "+x+"\n  rep: "+y)
+		}
+	}
+	return strings.Join(out, "\n")
 }
