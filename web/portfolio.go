@@ -1,10 +1,12 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"html/template"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/crmsync/crmsync/insights"
 	"github.com/crmsync/crmsync/model"
@@ -85,6 +87,6 @@ func (s *Server) portfolio(w http.ResponseWriter, r *http.Request) {
 	for name, n := range fig.RFM.Segments {
 		v.Segments = append(v.Segments, segmentRow{name, n})
 	}
-	slices.SortFunc(v.Segments, func(a, b segmentRow) int { return b.Accounts - a.Accounts })
+	slices.SortFunc(v.Segments, func(a, b segmentRow) int { return cmp.Or(b.Accounts-a.Accounts, strings.Compare(a.Name, b.Name)) })
 	s.render(w, r, "portfolio", page{Title: "Portfolio", Nav: "portfolio", Filter: f, Data: v})
 }

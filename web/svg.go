@@ -102,7 +102,11 @@ func linesSVG(title string, xs []string, series []line, format func(float64) str
 		if len(xs) > 12 && i%2 == 1 {
 			continue
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="middle">%s</text>`, padL+float64(i)*step, chartH-padB+16, esc(x))
+		anchor := "middle"
+		if i == len(xs)-1 {
+			anchor = "end"
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="%s">%s</text>`, padL+float64(i)*step, chartH-padB+16, anchor, esc(x))
 	}
 	for k, s := range series {
 		pts := make([]string, len(s.Values))
@@ -110,7 +114,8 @@ func linesSVG(title string, xs []string, series []line, format func(float64) str
 			pts[i] = fmt.Sprintf("%.1f,%.1f", padL+float64(i)*step, chartH-padB-(chartH-padB-padT)*v/maxV)
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, esc(s.Color), strings.Join(pts, " "))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="12" fill="%s">%s</text>`, padL+8+float64(k)*120, padT+4, esc(s.Color), esc(s.Label))
+		// the legend sits at the top right, clear of the y axis' label
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="12" fill="%s">%s</text>`, chartW-padR-float64(len(series)-k)*110, padT+4, esc(s.Color), esc(s.Label))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

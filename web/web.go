@@ -119,7 +119,7 @@ type page struct {
 	User   auth.User
 	CSRF   string
 	Filter insights.Filter
-	Query  string // the filter as a query string, for links between pages
+	Query  template.URL // the filter as a query string, for links between pages
 	Data   any
 }
 
@@ -133,7 +133,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, p p
 	}
 	p.User, _ = auth.UserFrom(r.Context())
 	p.CSRF = auth.CSRFToken(r)
-	p.Query = filterQuery(p.Filter)
+	p.Query = template.URL(filterQuery(p.Filter)) // url.Values.Encode: safe in a URL
 	var b bytes.Buffer
 	if err := t.Execute(&b, p); err != nil {
 		s.fail(w, r, err)
