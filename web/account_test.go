@@ -86,7 +86,8 @@ func accountBook() pagesData {
 	}
 	return pagesData{
 		fakeData: fakeData{book: &Book{Portfolio: p, Flagged: map[string][]string{"crm:01": {"quiet"}}}},
-		accounts: map[string]*AccountRecord{"crm:01": {Client: c1, Trail: trail}, "crm:02": {Client: c2}},
+		accounts: map[string]*AccountRecord{"crm:01": {Client: c1, Trail: trail}, "crm:02": {Client: c2},
+			"crm:03": {Client: client("03", "ann", 0, 0)}}, // stored since the pass
 	}
 }
 
@@ -124,6 +125,7 @@ func TestAccountPage(t *testing.T) {
 			"There is no account <code>crm:0l</code>", `<a href="/accounts/crm:01">crm:01 (Account 01)</a> or <a href="/accounts/crm:02">crm:02 (Account 02)</a>`,
 		}, nil, true},
 		{"rep: only their own accounts suggested", "/accounts/crm:0l", bob, 404, []string{`<a href="/accounts/crm:02">crm:02 (Account 02)</a>?`}, []string{"crm:01"}, true},
+		{"not in the last pass", "/accounts/crm:03", ann, 200, []string{"the account was not in the last pass", `<th>revenue_12m</th><td class="n">0</td>`, `<th>abc</th><td class="n">–</td>`, "no won deals"}, nil, true},
 		{"no CRM link, no flag", "/accounts/crm:02", bob, 200, []string{"no link", `<b id="flags-now">no</b>`, "no messages", "no contacts"}, []string{`id="crm-link"`}, true},
 	}
 	for _, tt := range tests {
