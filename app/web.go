@@ -58,6 +58,11 @@ type webData struct {
 	book *web.Book
 	pass string    // the pass the book was built after
 	at   time.Time // when it was built
+
+	// evolutions keeps the months computed over the latest book:
+	// backfilling 12 months of 100,000 accounts ranks the whole book 13
+	// times.
+	evolutions evolutionCache
 }
 
 // Book returns the portfolio scored now, built again when a pass has run

@@ -23,7 +23,7 @@ func (d *webData) Evolution(ctx context.Context, f insights.Filter, ends []time.
 	if len(ends) > 0 {
 		key.first = ends[0].UnixNano()
 	}
-	if m, ok := evolutions.get(book, key); ok {
+	if m, ok := d.evolutions.get(book, key); ok {
 		return m, nil
 	}
 	snaps, err := d.a.monthSnapshots(ctx, ends)
@@ -31,7 +31,7 @@ func (d *webData) Evolution(ctx context.Context, f insights.Filter, ends []time.
 		return nil, err
 	}
 	m := book.Portfolio.Evolution(f, ends, snaps)
-	evolutions.put(book, key, m)
+	d.evolutions.put(book, key, m)
 	return m, nil
 }
 
@@ -42,10 +42,6 @@ func (d *webData) Location() *time.Location { return d.a.Config.Location() }
 // maxEvolutions bounds the months kept for a book: one entry per filter
 // and run of months asked for.
 const maxEvolutions = 256
-
-// evolutions keeps the months computed over the latest book: backfilling
-// 12 months of 100,000 accounts ranks the whole book 13 times.
-var evolutions evolutionCache
 
 // evolutionKey is what a run of months depends on besides the book.
 type evolutionKey struct {
