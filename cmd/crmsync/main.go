@@ -33,7 +33,7 @@ const usage = `crmsync keeps a copy of your client portfolio, flags clients that
 and high-value accounts slipping away, and nudges the right people.
 
 Usage:
-  crmsync demo [--dir DIR] [--now TIME] [--passes N]
+  crmsync demo [--dir DIR] [--now TIME] [--passes N] [--serve [--listen ADDR]]
                                               run the whole flow on a bundled sample, zero set-up
   crmsync run -c FILE [--evaluate-now]        worker + scheduler + HTTP server (long-running)
   crmsync evaluate -c FILE [--now TIME] [--dry-run] [--no-sync] [--timeout 10m]
