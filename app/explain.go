@@ -1,13 +1,12 @@
 package app
 
 import (
-	"fmt"
 	"maps"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmsync/crmsync/rules"
 )
 
 // The feature keys that tell what days_inactive counts from (see
@@ -32,7 +31,7 @@ func FormatFeatures(f map[string]any) string {
 		if ok && (k == keyLastActivityAt || k == keyLastActivityFrom) {
 			continue
 		}
-		part := k + "=" + formatValue(f[k])
+		part := k + "=" + rules.FeatureText(f[k])
 		if ok && k == keyDaysInactive {
 			part += " (" + since + ")"
 		}
@@ -41,20 +40,6 @@ func FormatFeatures(f map[string]any) string {
 	return strings.Join(parts, " ")
 }
 
-// formatValue writes a feature value: none for nil, floats with at most
-// two decimals.
-func formatValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "none"
-	case float64:
-		if x != math.Trunc(x) {
-			return strconv.FormatFloat(x, 'f', 2, 64)
-		}
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	}
-	return fmt.Sprint(v)
-}
 
 // inactiveSince says what days_inactive counts from, with its date (UTC):
 // "since an activity on 2026-09-10", "since a won deal closed 2026-10-28"

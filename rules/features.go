@@ -1,6 +1,9 @@
 package rules
 
 import (
+	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/crmsync/crmsync/model"
@@ -190,4 +193,20 @@ func (f Features) Map() map[string]any {
 		"rfm_m":               f.RFM.M,
 		"rfm_segment":         f.RFM.Segment,
 	}
+}
+
+// FeatureText writes a feature value of Features.Map as people read it:
+// "none" for nil (days_since_purchase without a purchase), floats with at
+// most two decimals.
+func FeatureText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "none"
+	case float64:
+		if x != math.Trunc(x) {
+			return strconv.FormatFloat(x, 'f', 2, 64)
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -236,23 +235,13 @@ func featureRows(m map[string]any) []featureRow {
 	return rows
 }
 
-// featureValue writes a feature value: "none" for nil, floats with at
-// most two decimals.
+// featureValue writes a feature value as rules.FeatureText does, and an
+// empty string (no RFM segment) as "–".
 func featureValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "none"
-	case float64:
-		if x != math.Trunc(x) {
-			return strconv.FormatFloat(x, 'f', 2, 64)
-		}
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case string:
-		if x == "" {
-			return "–"
-		}
+	if x, ok := v.(string); ok && x == "" {
+		return "–"
 	}
-	return fmt.Sprint(v)
+	return rules.FeatureText(v)
 }
 
 // pageOf returns the page of a list of total rows that the query
