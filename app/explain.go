@@ -40,7 +40,6 @@ func FormatFeatures(f map[string]any) string {
 	return strings.Join(parts, " ")
 }
 
-
 // inactiveSince says what days_inactive counts from, with its date (UTC):
 // "since an activity on 2026-09-10", "since a won deal closed 2026-10-28"
 // or "since the account was created on 2025-01-15: no activity or
