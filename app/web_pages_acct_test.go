@@ -1,9 +1,6 @@
 package app
 
 import (
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -23,21 +20,7 @@ func TestDashboardAccountAndRules(t *testing.T) {
 	res, _ := runDemo(t, a, 1)
 	rep := res.Passes[0].Report
 	ctx := t.Context()
-	srv := httptest.NewServer(a.HTTPHandler())
-	defer srv.Close()
-	get := func(path string, code int) string {
-		t.Helper()
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != code {
-			t.Fatalf("GET %s: %d, want %d\n%s", path, resp.StatusCode, code, b)
-		}
-		return string(b)
-	}
+	get := serveDashboard(t, a)
 
 	book, err := a.webData().Book(ctx)
 	if err != nil {

@@ -4,9 +4,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"html"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -40,21 +37,8 @@ func TestDashboardEvolutionAndAtRisk(t *testing.T) {
 	if err := a.Store.Passes.SaveSnapshots(ctx, "2026-09", store.SnapshotMonth{Accounts: map[string][]byte{first: snap}}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.HTTPHandler())
-	defer srv.Close()
-	get := func(path string) string {
-		t.Helper()
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
-		}
-		return string(b)
-	}
+	get200 := serveDashboard(t, a)
+	get := func(path string) string { t.Helper(); return get200(path, 200) }
 
 	evo := get("/evolution")
 	rows := tableCells(t, evo, "months")

@@ -17,22 +17,8 @@ func TestDashboardPortfolio(t *testing.T) {
 	a := startApp(t, demoOnRedis(t, ""))
 	res, _ := runDemo(t, a, 1)
 	rep := res.Passes[0].Report
-	srv := httptest.NewServer(a.HTTPHandler())
-	defer srv.Close()
-	get := func(path string) string {
-		t.Helper()
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
-		}
-		return string(b)
-	}
-	page := get("/portfolio")
+	get := serveDashboard(t, a)
+	page := get("/portfolio", 200)
 	for _, want := range []string{"<svg", `id="abc"`, `id="rfm"`, "revenue at risk", "(admin)"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("portfolio page lacks %q", want)
@@ -49,8 +35,28 @@ func TestDashboardPortfolio(t *testing.T) {
 	if strings.Contains(page, "<script") {
 		t.Error("the page has a script")
 	}
-	filtered := get("/portfolio?class=A")
+	filtered := get("/portfolio?class=A", 200)
 	if filtered == page || !strings.Contains(filtered, `<option selected>A</option>`) {
 		t.Error("the class filter changed nothing")
+	}
+}
+
+// serveDashboard serves a's HTTP handler on loopback for the test and
+// returns a GET that fails the test unless the answer has status code.
+func serveDashboard(t *testing.T, a *App) func(path string, code int) string {
+	srv := httptest.NewServer(a.HTTPHandler())
+	t.Cleanup(srv.Close)
+	return func(path string, code int) string {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != code {
+			t.Fatalf("GET %s: %d, want %d\n%s", path, resp.StatusCode, code, b)
+		}
+		return string(b)
 	}
 }
