@@ -237,17 +237,7 @@ func TestPreviewCommand(t *testing.T) {
 
 func TestHistoryCommand(t *testing.T) {
 	path, cfg := demoOnRedis(t)
-	a, err := app.New(t.Context(), cfg, app.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Demo(t.Context(), app.DemoOptions{Now: examples.SampleAsOf}, io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	runDemoPass(t, cfg)
 	code, stdout, stderr := runCLI(t, "history", "-c", path, "--account", "A00042")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -321,5 +311,22 @@ func TestSuppressCommand(t *testing.T) {
 		if code != st.code || !strings.Contains(stdout, st.want) {
 			t.Fatalf("%v: exit %d, %q / %q; want %d and %q", st.args, code, stdout, stderr, st.code, st.want)
 		}
+	}
+}
+
+// runDemoPass runs the demo's sync and pass at the sample's date in an app
+// of cfg, which it closes, so that commands find the pass in the store.
+func runDemoPass(t *testing.T, cfg *config.Config) {
+	t.Helper()
+	a, err := app.New(t.Context(), cfg, app.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Demo(t.Context(), app.DemoOptions{Now: examples.SampleAsOf}, io.Discard); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,34 +3,20 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/crmsync/crmsync/app"
-	"github.com/crmsync/crmsync/examples"
 )
 
 // TestReportCommand runs the demo's pass on the real Redis, then the
 // monthly review of October 2026 in each format.
 func TestReportCommand(t *testing.T) {
 	path, cfg := demoOnRedis(t)
-	a, err := app.New(t.Context(), cfg, app.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), TaskCheckInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Demo(t.Context(), app.DemoOptions{Now: examples.SampleAsOf}, io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	runDemoPass(t, cfg)
 
 	code, stdout, stderr := runCLI(t, "report", "-c", path, "--month", "2026-10")
 	if code != exitOK {
