@@ -6,38 +6,18 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/crmsync/crmsync/examples"
+	"github.com/crmsync/crmsync/internal/gensample"
 )
 
-func TestWriteIsDeterministic(t *testing.T) {
-	a, b := t.TempDir(), t.TempDir()
-	for _, dir := range []string{a, b} {
-		if err := write(dir); err != nil {
-			t.Fatalf("write: %v", err)
-		}
-	}
-	for _, name := range fileNames {
-		if !bytes.Equal(readFile(t, a, name), readFile(t, b, name)) {
-			t.Errorf("%s differs between two runs", name)
-		}
-	}
-}
-
 func TestCommittedSampleIsCurrent(t *testing.T) {
-	files, err := generate()
-	if err != nil {
+	dir := t.TempDir()
+	if err := gensample.Write(dir, gensample.SampleAccounts, gensample.SampleSeed); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range fileNames {
-		if !bytes.Equal(files[name], readFile(t, "../sample", name)) {
+	for _, name := range gensample.FileNames {
+		if !bytes.Equal(readFile(t, dir, name), readFile(t, "../sample", name)) {
 			t.Errorf("examples/sample/%s is stale: run go run ./examples/gensample", name)
 		}
-	}
-}
-
-func TestAsOfMatchesExamples(t *testing.T) {
-	if !asOf.Equal(examples.SampleAsOf) {
-		t.Errorf("asOf = %v, examples.SampleAsOf = %v", asOf, examples.SampleAsOf)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package gensample
 
 import (
 	"fmt"
@@ -21,12 +21,14 @@ var (
 )
 
 // genDeals writes a's won and lost deals.
-func (g *generator) genDeals(a *account) {
+func (g *generator) genDeals(a *account) error {
 	if a.lifecycle != "other" && g.chance(0.25) {
-		g.lostDeals(a)
+		if err := g.lostDeals(a); err != nil {
+			return err
+		}
 	}
 	if a.lifecycle == "prospect" || a.lifecycle == "other" || g.chance(0.08) {
-		return
+		return nil
 	}
 	yearly := a.size * revenueUnit
 	revenue := map[period]float64{
@@ -38,7 +40,7 @@ func (g *generator) genDeals(a *account) {
 		revenue[recent] = 0
 	}
 	n := min(13, 2+int(max(0, math.Log2(a.size)))+g.rng.IntN(3))
-	g.wonDeals(a, n, revenue)
+	return g.wonDeals(a, n, revenue)
 }
 
 // trend draws the ratio of the last 12 months' revenue to the 12 before:
@@ -57,7 +59,7 @@ func (g *generator) trend(a *account) float64 {
 
 // wonDeals spreads revenue over n won deals: one in each period that has
 // revenue first, the rest drawn in proportion to the revenue.
-func (g *generator) wonDeals(a *account, n int, revenue map[period]float64) {
+func (g *generator) wonDeals(a *account, n int, revenue map[period]float64) error {
 	order := []period{recent, prev, older}
 	count := map[period]int{}
 	total := 0.0
@@ -80,20 +82,26 @@ func (g *generator) wonDeals(a *account, n int, revenue map[period]float64) {
 	for _, p := range order {
 		for range count[p] {
 			amount := revenue[p] / float64(count[p]) * g.between(0.7, 1.3)
-			g.deal(a, amount, true, g.closeDate(a, p))
+			if err := g.deal(a, amount, true, g.closeDate(a, p)); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // lostDeals writes one or two lost or still open deals.
-func (g *generator) lostDeals(a *account) {
+func (g *generator) lostDeals(a *account) error {
 	for range 1 + g.rng.IntN(2) {
 		closed := ""
 		if g.chance(0.7) {
 			closed = g.closeDate(a, period{0, 730})
 		}
-		g.deal(a, a.size*revenueUnit*g.between(0.1, 0.5), false, closed)
+		if err := g.deal(a, a.size*revenueUnit*g.between(0.1, 0.5), false, closed); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // closeDate draws a time in p, after a was created.
@@ -106,9 +114,9 @@ func (g *generator) closeDate(a *account, p period) string {
 	return stamp(t)
 }
 
-func (g *generator) deal(a *account, amount float64, won bool, closed string) {
+func (g *generator) deal(a *account, amount float64, won bool, closed string) error {
 	g.nDeal++
 	name := fmt.Sprintf("%s %s", pick(g, products), a.name)
-	g.deals = append(g.deals, []string{fmt.Sprintf("D%06d", g.nDeal), a.id, name,
+	return g.deals.write([]string{fmt.Sprintf("D%06d", g.nDeal), a.id, name,
 		strconv.FormatFloat(amount, 'f', 2, 64), "EUR", strconv.FormatBool(won), closed})
 }

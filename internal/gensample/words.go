@@ -1,4 +1,4 @@
-package main
+package gensample
 
 // Word lists the sample is drawn from.
 var (

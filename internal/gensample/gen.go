@@ -1,4 +1,4 @@
-package main
+package gensample
 
 import (
 	"fmt"
@@ -10,12 +10,17 @@ import (
 
 // Shape of the sample.
 const (
-	numOwners   = 25
-	numAccounts = 3000
-	sizeSigma   = 1.7 // lognormal spread: ~20% of accounts make ~80% of the revenue
-	maxSize     = 2500.0
-	revenueUnit = 3000.0 // EUR per year for an account of size 1, the median
-	day         = 24 * time.Hour
+	// SampleAccounts is the number of accounts of the bundled sample.
+	SampleAccounts = 3000
+	// SampleSeed is the seed the bundled sample is drawn with.
+	SampleSeed = 20261120
+
+	sampleOwners     = 25
+	accountsPerOwner = SampleAccounts / sampleOwners
+	sizeSigma        = 1.7 // lognormal spread: ~20% of accounts make ~80% of the revenue
+	maxSize          = 2500.0
+	revenueUnit      = 3000.0 // EUR per year for an account of size 1, the median
+	day              = 24 * time.Hour
 )
 
 // asOf is the date the sample is generated relative to. It must equal
@@ -36,24 +41,42 @@ type account struct {
 	active    time.Time // latest activity of the account or its contacts
 }
 
-// generator holds the random source and the rows produced so far.
+// generator holds the random source and where each file's rows go.
 type generator struct {
-	rng      *rand.Rand
-	owners   [][]string
-	accounts [][]string
-	contacts [][]string
-	deals    [][]string
-	nContact int
-	nDeal    int
+	rng       *rand.Rand
+	numOwners int
+	owners    sink
+	accounts  sink
+	contacts  sink
+	deals     sink
+	nContact  int
+	nDeal     int
 }
 
-func newGenerator() *generator {
+// sink receives the rows of one file, header first.
+type sink interface {
+	write(row []string) error
+}
+
+// headers are the header rows of the files.
+var headers = map[string][]string{
+	"owners.csv":   {"id", "name", "email"},
+	"accounts.csv": {"id", "name", "owner_id", "lifecycle", "domain", "timezone", "created_at", "last_activity_at", "primary_contact_id", "url", "industry"},
+	"contacts.csv": {"id", "account_id", "first_name", "last_name", "email", "phone", "title", "timezone", "opt_out", "primary", "last_activity_at"},
+	"deals.csv":    {"id", "account_id", "name", "amount", "currency", "won", "closed_at"},
+}
+
+// newGenerator returns a generator of a portfolio of accounts accounts
+// drawn with seed, one owner per accountsPerOwner accounts (at least the
+// sample's 25), writing to sinks (by file name).
+func newGenerator(accounts int, seed uint64, sinks map[string]sink) *generator {
 	return &generator{
-		rng:      rand.New(rand.NewPCG(20261120, 90000)),
-		owners:   [][]string{{"id", "name", "email"}},
-		accounts: [][]string{{"id", "name", "owner_id", "lifecycle", "domain", "timezone", "created_at", "last_activity_at", "primary_contact_id", "url", "industry"}},
-		contacts: [][]string{{"id", "account_id", "first_name", "last_name", "email", "phone", "title", "timezone", "opt_out", "primary", "last_activity_at"}},
-		deals:    [][]string{{"id", "account_id", "name", "amount", "currency", "won", "closed_at"}},
+		rng:       rand.New(rand.NewPCG(seed, 90000)),
+		numOwners: max(sampleOwners, accounts/accountsPerOwner),
+		owners:    sinks["owners.csv"],
+		accounts:  sinks["accounts.csv"],
+		contacts:  sinks["contacts.csv"],
+		deals:     sinks["deals.csv"],
 	}
 }
 
@@ -72,8 +95,8 @@ func (g *generator) between(lo, hi float64) float64 {
 	return lo + g.rng.Float64()*(hi-lo)
 }
 
-func (g *generator) genOwners() {
-	for i := 1; i <= numOwners; i++ {
+func (g *generator) genOwners() error {
+	for i := 1; i <= g.numOwners; i++ {
 		first, last := pick(g, firstNames), pick(g, lastNames)
 		name, email := first+" "+last, slug(first)+"."+slug(last)+"@example.com"
 		switch i {
@@ -82,8 +105,11 @@ func (g *generator) genOwners() {
 		case 9:
 			name, email = "Bob *bold* & co", "bob@example.com"
 		}
-		g.owners = append(g.owners, []string{fmt.Sprintf("U%03d", i), name, email})
+		if err := g.owners.write([]string{fmt.Sprintf("U%03d", i), name, email}); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // newAccount draws the facts of account number n.
@@ -149,10 +175,10 @@ func (g *generator) lastActivity(a *account) time.Time {
 }
 
 // genAccount writes account a's row, its contacts and its deals.
-func (g *generator) genAccount(a *account) {
+func (g *generator) genAccount(a *account) error {
 	owner := ""
 	if !g.chance(0.03) {
-		owner = fmt.Sprintf("U%03d", 1+g.rng.IntN(numOwners))
+		owner = fmt.Sprintf("U%03d", 1+g.rng.IntN(g.numOwners))
 	}
 	switch a.num {
 	case 1500:
@@ -164,17 +190,23 @@ func (g *generator) genAccount(a *account) {
 	if !g.chance(0.15) {
 		accountActive = stamp(a.active)
 	}
-	primary := g.genContacts(a, accountActive == "")
-	g.accounts = append(g.accounts, []string{a.id, a.name, owner, a.lifecycle, a.domain, a.tz,
+	primary, err := g.genContacts(a, accountActive == "")
+	if err != nil {
+		return err
+	}
+	err = g.accounts.write([]string{a.id, a.name, owner, a.lifecycle, a.domain, a.tz,
 		a.created.Format(time.DateOnly), accountActive, primary,
 		"https://crm.example.com/accounts/" + a.id, pick(g, industries)})
-	g.genDeals(a)
+	if err != nil {
+		return err
+	}
+	return g.genDeals(a)
 }
 
 // genContacts writes 1 to 4 contacts of a and returns the id of the one
 // the account row names as primary, if any. When carry is true, the first
 // contact carries the account's latest activity.
-func (g *generator) genContacts(a *account, carry bool) string {
+func (g *generator) genContacts(a *account, carry bool) (string, error) {
 	n, primaryAt, named := g.contactCount(), -1, ""
 	if g.chance(0.6) {
 		primaryAt = g.rng.IntN(n)
@@ -190,9 +222,11 @@ func (g *generator) genContacts(a *account, carry bool) string {
 				named = id
 			}
 		}
-		g.contacts = append(g.contacts, g.contactRow(a, id, primary, active))
+		if err := g.contacts.write(g.contactRow(a, id, primary, active)); err != nil {
+			return "", err
+		}
 	}
-	return named
+	return named, nil
 }
 
 // contactCount draws how many contacts an account has: 1 to 4, 2.35 on
