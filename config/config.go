@@ -46,13 +46,6 @@ type Config struct {
 	ruleAt []*yaml.Node // position of each rule_files entry, for RulePaths errors
 }
 
-// RedisConfig says where state and queues live.
-type RedisConfig struct {
-	URL       Secret `yaml:"url"`       // redis:// or rediss://; empty means embedded in-memory Redis
-	URLFile   string `yaml:"url_file"`  // file holding the URL instead of URL
-	Namespace string `yaml:"namespace"` // prefix of every key
-}
-
 // Source is one CRM (or folder of CSV files) to sync from.
 type Source struct {
 	Name     string `yaml:"name"`

@@ -165,7 +165,7 @@ func TestParseErrors(t *testing.T) {
 			`bad.secret-both.yaml:7:21: http.admin_token_file: cannot read "testdata/secrets/missing": no such file or directory`,
 		}},
 		{"bad.redis-url.yaml", []string{
-			`bad.redis-url.yaml:2:8: redis.url: want a redis://host:port/db or rediss://host:port/db URL`,
+			`bad.redis-url.yaml:2:8: redis.url: want a redis://host:port/db or rediss://host:port/db URL (or redis+sentinel://, redis+cluster://)`,
 		}},
 		{"bad.values.yaml", []string{
 			`bad.values.yaml:1:11: timezone: unknown time zone "Mars/Olympus" (want an IANA name such as Europe/Paris, or UTC)`,

@@ -88,7 +88,7 @@ func TestSecretFiles(t *testing.T) {
 		{
 			name:    "file content is validated but not shown",
 			yaml:    "redis: {url_file: not-redis}",
-			wantErr: `crmsync.yaml:4:19: redis.url_file: want a redis://host:port/db or rediss://host:port/db URL`,
+			wantErr: `crmsync.yaml:4:19: redis.url_file: want a redis://host:port/db or rediss://host:port/db URL (or redis+sentinel://, redis+cluster://)`,
 		},
 		{
 			name:    "both secret and file",

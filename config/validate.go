@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -37,46 +36,6 @@ func (c *Config) validate(d *document) {
 	c.validateTemplates(d)
 	c.validateHTTP(d)
 	c.validateWeb(d)
-}
-
-func (c *Config) validateRedis(d *document) {
-	if err := checkNamespace(c.Redis.Namespace); err != nil {
-		d.addf("redis.namespace", "%v", err)
-	}
-	if c.Redis.URL == "" {
-		return
-	}
-	key := "redis.url"
-	if c.Redis.URLFile != "" {
-		key = "redis.url_file"
-	}
-	// Never show the URL or url.Parse's error: both may hold a password.
-	u, err := url.Parse(c.Redis.URL.Reveal())
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-		d.addf(key, "want a redis://host:port/db or rediss://host:port/db URL")
-	}
-}
-
-// maxNamespace is the longest redis.namespace, in bytes.
-const maxNamespace = 64
-
-// namespacePattern is a redis.namespace: letters, digits, '-', '_' and '.',
-// with at most one Redis Cluster hash tag ("{crm}") among them.
-var namespacePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]*(\{[A-Za-z0-9_.-]+\})?[A-Za-z0-9_.-]*$`)
-
-// checkNamespace validates a redis.namespace (see the package doc). crmsync
-// joins it to its key parts with ':' and names queues "<namespace>:<queue>",
-// so a ':' in it would let one deployment's names run into another's.
-func checkNamespace(ns string) error {
-	switch {
-	case ns == "":
-		return errors.New("must not be empty")
-	case len(ns) > maxNamespace:
-		return fmt.Errorf("too long: %d characters (at most %d)", len(ns), maxNamespace)
-	case !namespacePattern.MatchString(ns):
-		return fmt.Errorf(`invalid namespace %q (want letters, digits, "-", "_" and ".", with at most one {hash tag}; no spaces or ":")`, ns)
-	}
-	return nil
 }
 
 func (c *Config) validateTimezone(d *document) {
