@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -37,41 +38,67 @@ func (s *Server) open(users string) map[string]any {
 	return map[string]any{"ok": false, "error": "user_not_found"}
 }
 
-// postMessage answers chat.postMessage. The channel checks are made under
-// the lock, the content checks outside it.
+// postMessage answers chat.postMessage: a 429 when the channel is rate
+// limited, else an error code about the channel or the content, else the
+// accepted post's ts.
 func (s *Server) postMessage(w http.ResponseWriter, p url.Values) {
-	ch := p.Get("channel")
-	s.mu.Lock()
-	s.attempts[ch]++
-	after, limited := s.limits[ch]
-	code := s.codes[ch]
-	conv := s.channels[ch]
-	s.mu.Unlock()
-	switch {
-	case limited:
+	after, limited, body := s.post(p)
+	if limited {
 		tooMany(w, after)
 		return
-	case code != "":
+	}
+	answer(w, body)
+}
+
+// post decides about one chat.postMessage call and accepts the post when
+// it may: the content is checked before taking the lock, the rest under
+// it, so that a channel's pace holds between concurrent posts. It returns
+// the Retry-After of a 429, or the answer.
+func (s *Server) post(p url.Values) (time.Duration, bool, map[string]any) {
+	ch := p.Get("channel")
+	msg, code := validate(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attempts[ch]++
+	after, limited := s.limits[ch]
+	if !limited {
+		after, limited = s.paced(ch, time.Now())
+	}
+	conv := s.channels[ch]
+	switch {
+	case limited:
+		s.limited[ch]++
+		return after, true, nil
+	case s.codes[ch] != "":
+		code = s.codes[ch]
 	case conv == nil:
 		code = "channel_not_found"
 	}
-	msg, bad := validate(p)
-	if code == "" {
-		code = bad
-	}
 	if code != "" {
-		answer(w, map[string]any{"ok": false, "error": code})
-		return
+		return 0, false, map[string]any{"ok": false, "error": code}
 	}
-	ts := s.accept(conv, msg)
-	answer(w, map[string]any{"ok": true, "channel": conv.id, "ts": ts})
+	s.lastPost[ch] = time.Now()
+	return 0, false, map[string]any{"ok": true, "channel": conv.id, "ts": s.accept(conv, msg)}
+}
+
+// paced reports whether a post to ch at now comes too soon after its
+// latest accepted one (see SetPostRate), and then the Retry-After to
+// answer. The caller holds s.mu.
+func (s *Server) paced(ch string, now time.Time) (time.Duration, bool) {
+	last, ok := s.lastPost[ch]
+	if s.every <= 0 || !ok {
+		return 0, false
+	}
+	left := last.Add(s.every).Sub(now)
+	if left <= 0 {
+		return 0, false
+	}
+	return max(time.Second, (left+time.Second-1)/time.Second*time.Second), true
 }
 
 // accept counts msg under its key, adds it to the history of conv and
-// records it; it returns its ts.
+// records it; it returns its ts. The caller holds s.mu.
 func (s *Server) accept(conv *conversation, msg Post) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	msg.TS = s.nextTS()
 	s.keys[Key{Channel: msg.Channel, Text: msg.Text}]++
 	if s.record {

@@ -10,7 +10,8 @@
 //
 // A Server is safe for concurrent use and never sleeps unless told to
 // (SetDelay). For throughput benchmarks, SetRecording(false) keeps only the
-// counts.
+// counts. SetPostRate makes it enforce Slack's pace of chat.postMessage
+// (one message per second per channel, or a faster scale of it).
 package slackfake
 
 import (
@@ -104,6 +105,9 @@ type Server struct {
 	lastTS   int64                    // µs of the latest ts given out
 	codes    map[string]string        // channel → error code chat.postMessage answers
 	limits   map[string]time.Duration // method path or channel → Retry-After of a 429
+	every    time.Duration            // accepted posts per channel at most one per every; 0: no limit
+	lastPost map[string]time.Time     // channel → when its latest post was accepted
+	limited  map[string]int           // chat.postMessage calls per channel answered 429
 	status   map[string]int           // method path → HTTP status answered instead
 	record   bool
 	posts    []Post
@@ -126,6 +130,8 @@ func New(tb testing.TB, token string) *Server {
 		channels: map[string]*conversation{},
 		codes:    map[string]string{},
 		limits:   map[string]time.Duration{},
+		lastPost: map[string]time.Time{},
+		limited:  map[string]int{},
 		status:   map[string]int{},
 		record:   true,
 		keys:     map[Key]int{},
@@ -275,6 +281,22 @@ func (s *Server) SetRateLimit(pathOrChannel string, after time.Duration) {
 	s.limits[pathOrChannel] = after
 }
 
+// SlackPostEvery is the pace Slack documents for chat.postMessage: one
+// message per second per channel.
+const SlackPostEvery = time.Second
+
+// SetPostRate makes chat.postMessage accept at most one post per channel
+// every every (SlackPostEvery, as Slack; a shorter one scales time down
+// for tests). A post that comes sooner after the channel's latest accepted
+// one is answered as Slack does: HTTP 429, a Retry-After header of the
+// seconds until the channel's next turn rounded up (at least 1), and
+// {"ok":false,"error":"ratelimited"}. 0, the default, turns it off.
+func (s *Server) SetPostRate(every time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.every = every
+}
+
 // ClearRateLimit removes what SetRateLimit set for pathOrChannel.
 func (s *Server) ClearRateLimit(pathOrChannel string) {
 	s.mu.Lock()
@@ -341,6 +363,14 @@ func (s *Server) Attempts(channel string) int {
 	return s.attempts[channel]
 }
 
+// RateLimited is the number of chat.postMessage calls to channel answered
+// HTTP 429, by SetPostRate or SetRateLimit.
+func (s *Server) RateLimited(channel string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limited[channel]
+}
+
 // Calls is the number of calls of the method path ("/auth.test")
 // answered, with or without an error.
 func (s *Server) Calls(path string) int {
@@ -350,11 +380,12 @@ func (s *Server) Calls(path string) int {
 }
 
 // Reset forgets the posts and counts, not the users, channels (nor their
-// history) or script.
+// history), script or the time of each channel's latest post.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.posts, s.keys, s.attempts, s.calls = nil, map[Key]int{}, map[string]int{}, map[string]int{}
+	s.limited = map[string]int{}
 	s.lookups, s.opens = 0, 0
 }
 
@@ -472,12 +503,15 @@ func readJSON(body io.Reader) (url.Values, error) {
 	return v, nil
 }
 
-// tooMany answers HTTP 429, with Retry-After when after is positive.
+// tooMany answers HTTP 429 ratelimited, with Retry-After in whole seconds
+// when after is positive.
 func tooMany(w http.ResponseWriter, after time.Duration) {
 	if after > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(after/time.Second)))
 	}
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusTooManyRequests)
+	_ = json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "ratelimited"})
 }
 
 // answer writes a 200 JSON answer.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const testToken = "xoxb-test"
@@ -108,6 +109,65 @@ func TestCountsConcurrently(t *testing.T) {
 			}
 			if n := len(s.Posts()); n != map[bool]int{true: 80}[tt.record] {
 				t.Errorf("recorded %d posts", n)
+			}
+		})
+	}
+}
+
+// post calls chat.postMessage to channel and returns the HTTP status, the
+// Retry-After header and Slack's error code ("" when ok).
+func post(t *testing.T, s *Server, channel, text string) (status int, retryAfter, code string) {
+	t.Helper()
+	form := url.Values{"channel": {channel}, "text": {text}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL()+"chat.postMessage", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("status %d: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, resp.Header.Get("Retry-After"), out.Error
+}
+
+func TestPostRate(t *testing.T) {
+	type want struct {
+		status           int
+		retryAfter, code string
+	}
+	accepted := want{status: http.StatusOK}
+	tests := []struct {
+		name  string
+		every time.Duration
+		want  []want // of posts to C0A, C0A, C0B
+	}{
+		{name: "no limit by default", want: []want{accepted, accepted, accepted}},
+		{name: "slack's pace: the second post to a channel is answered 429", every: time.Hour,
+			want: []want{accepted, {http.StatusTooManyRequests, "3600", "ratelimited"}, accepted}},
+		{name: "retry-after is rounded up to whole seconds", every: 1500 * time.Millisecond,
+			want: []want{accepted, {http.StatusTooManyRequests, "2", "ratelimited"}, accepted}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New(t, testToken)
+			s.AddChannels("C0A", "C0B")
+			s.SetPostRate(tt.every)
+			for i, ch := range []string{"C0A", "C0A", "C0B"} {
+				status, after, code := post(t, s, ch, fmt.Sprint("post ", i))
+				if got := (want{status, after, code}); got != tt.want[i] {
+					t.Errorf("post %d to %s: %+v, want %+v", i, ch, got, tt.want[i])
+				}
+			}
+			limited := map[bool]int{true: 1}[tt.every > 0]
+			if s.RateLimited("C0A") != limited || s.Accepted() != 3-limited || s.Attempts("C0A") != 2 {
+				t.Errorf("429s %d, accepted %d, attempts %d", s.RateLimited("C0A"), s.Accepted(), s.Attempts("C0A"))
 			}
 		})
 	}
