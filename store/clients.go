@@ -47,16 +47,14 @@ func (s *Records) Clients(ctx context.Context, ids []string) ([]model.Client, er
 	if len(ids) == 0 {
 		return []model.Client{}, nil
 	}
-	accts := make([]*redis.StringCmd, len(ids))
+	sums := make([]*redis.StringCmd, len(ids))
 	contacts := make([]*redis.MapStringStringCmd, len(ids))
 	deals := make([]*redis.MapStringStringCmd, len(ids))
-	contacted := make([]*redis.StringCmd, len(ids))
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for i, id := range ids {
-			accts[i] = pipe.Get(ctx, s.key("acct", id))
+			sums[i] = pipe.HGet(ctx, s.key("summary"), id)
 			contacts[i] = pipe.HGetAll(ctx, s.key("contacts", id))
 			deals[i] = pipe.HGetAll(ctx, s.key("deals", id))
-			contacted[i] = pipe.Get(ctx, s.key("contacted", id))
 		}
 		return nil
 	})
@@ -65,12 +63,11 @@ func (s *Records) Clients(ctx context.Context, ids []string) ([]model.Client, er
 	}
 	out := make([]model.Client, 0, len(ids))
 	for i := range ids {
-		c, ok, err := decodeClient(accts[i], contacts[i], deals[i])
+		c, ok, err := decodeClient(sums[i], contacts[i], deals[i])
 		if err != nil {
 			return nil, fmt.Errorf("store: clients: %s: %w", ids[i], err)
 		}
 		if ok {
-			withContacted(&c.Account, contacted[i])
 			out = append(out, c)
 		}
 	}
@@ -80,21 +77,12 @@ func (s *Records) Clients(ctx context.Context, ids []string) ([]model.Client, er
 	return out, nil
 }
 
-// withContacted makes a rep's "mark as contacted" count as the account's
-// latest activity when it is later than what the CRM says.
-func withContacted(a *model.Account, cmd *redis.StringCmd) {
-	ms, err := cmd.Int64()
-	if err != nil {
-		return
-	}
-	if at := time.UnixMilli(ms).UTC(); at.After(a.LastActivityAt) {
-		a.LastActivityAt = at
-	}
-}
-
-func decodeClient(acct *redis.StringCmd, contacts, deals *redis.MapStringStringCmd) (model.Client, bool, error) {
+// decodeClient decodes an account from its summary and its contacts and
+// deals from their hashes. A rep's "mark as contacted" counts as the
+// account's latest activity when it is later than what the CRM says.
+func decodeClient(sum *redis.StringCmd, contacts, deals *redis.MapStringStringCmd) (model.Client, bool, error) {
 	var c model.Client
-	raw, err := acct.Bytes()
+	raw, err := sum.Result()
 	if errors.Is(err, redis.Nil) {
 		return c, false, nil
 	}
@@ -104,8 +92,13 @@ func decodeClient(acct *redis.StringCmd, contacts, deals *redis.MapStringStringC
 	if err := cmp.Or(contacts.Err(), deals.Err()); err != nil {
 		return c, false, err
 	}
-	if err := json.Unmarshal(raw, &c.Account); err != nil {
-		return c, false, fmt.Errorf("decode account: %w", err)
+	var sm Summary
+	if ok, err := decodeSummary(raw, &sm); err != nil || !ok {
+		return c, false, err
+	}
+	c.Account = sm.Account
+	if sm.Contacted.After(c.Account.LastActivityAt) {
+		c.Account.LastActivityAt = sm.Contacted
 	}
 	if c.Contacts, err = decodeSorted(contacts.Val(), func(x model.Contact) string { return x.ID }); err != nil {
 		return c, false, fmt.Errorf("decode contacts: %w", err)
@@ -227,9 +220,18 @@ func (s *Records) AccountIDRange(ctx context.Context, from, to string, limit int
 }
 
 // contactedScript keeps the later of KEYS[1] and ARGV[1] (unix ms).
+// The account's summary keeps the mark too (summary.go); KEYS[2] is the
+// summary hash, ARGV[2] the key prefix and ARGV[3] the account id.
 var contactedScript = redis.NewScript(`
 local v = tonumber(redis.call('GET', KEYS[1]))
-if not v or v < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+if v and v >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+local p = ARGV[2]
+` + summaryLua + `
+if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then
+  sum_get(ARGV[3]).x = ARGV[1]
+  sum_flush()
+end
 return 1
 `)
 
@@ -237,7 +239,7 @@ return 1
 // "Mark as contacted"): it counts as the account's latest activity, so
 // days_inactive starts again from it until the CRM reports a later one.
 func (s *Records) MarkContacted(ctx context.Context, accountID string, at time.Time) error {
-	if err := contactedScript.Run(ctx, s.rdb, []string{s.key("contacted", accountID)}, at.UnixMilli()).Err(); err != nil {
+	if err := contactedScript.Run(ctx, s.rdb, []string{s.key("contacted", accountID), s.key("summary")}, at.UnixMilli(), s.key(), accountID).Err(); err != nil {
 		return fmt.Errorf("store: mark contacted: %w", err)
 	}
 	return nil

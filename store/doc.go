@@ -3,7 +3,7 @@
 // so that each worker's interface names only what it uses:
 //
 //   - Records: the canonical records synced from the CRMs (accounts,
-//     contacts, deals, owners), watermarks, rejects, sweeps, reps'
+//     contacts, deals, owners), the accounts' summaries, watermarks, rejects, sweeps, reps'
 //     "contacted" marks (records.go, pagescript.go, clients.go, sweep.go);
 //   - Syncs: each source's sync bookkeeping: the one-sync lock, readiness,
 //     full syncs and progress, failures, the CRM's pauses, rotated refresh
@@ -25,7 +25,10 @@
 // Key layout (<id> is an internal id, <email> a trimmed, lower-cased address):
 //
 //	<ns>:accounts                  ZSET, score 0, member account id: ordered iteration
-//	<ns>:acct:<id>                 string, model.Account JSON
+//	<ns>:summary                   hash, account id → its summary (summary.go): the account
+//	                               JSON, its "contacted" mark, its contacts' last activity and
+//	                               its won deals' close dates and amounts: what a pass reads
+//	<ns>:schema                    integer, the layout version of the records (Migrate)
 //	<ns>:contacts:<account id>     hash, contact id → model.Contact JSON
 //	<ns>:deals:<account id>        hash, deal id → model.Deal JSON
 //	<ns>:contact:<id>              the account the contact is filed under

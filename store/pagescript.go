@@ -12,14 +12,16 @@ import (
 // that it is atomic without WATCH and costs one round trip: reading where
 // each contact and deal was filed and moving it happen server-side.
 //
+// It keeps each touched account's summary (summary.go) in the same step.
 // KEYS[1] is the account index; every other key is built from the prefix
 // ARGV[1], so on Redis Cluster the namespace needs a hash tag (store doc).
 // ARGV: prefix, source, then the counts of accounts, contacts, deals,
 // owners, deletions, rejects and watermark fields, then the records:
-// accounts (id, json), contacts and deals (id, account, json), owners (id,
-// json), deletions (entity, id), rejects (json), watermark (field, value).
+// accounts (id, json), contacts and deals (id, account, json, summary
+// entry: see summary.go), owners (id, json), deletions (entity, id), rejects (json), watermark (field, value).
 var storePageScript = redis.NewScript(`
 local p, src = ARGV[1], ARGV[2]
+` + summaryLua + `
 local na, nc, nd, no = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local ndel, nrej, nwm = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local i = 10
@@ -36,7 +38,7 @@ end
 local ids, zadd = {}, {}
 for _ = 1, na do
   local id = ARGV[i]
-  redis.call('SET', p .. 'acct:' .. id, ARGV[i + 1])
+  sum_get(id).a = ARGV[i + 1]
   zadd[#zadd + 1] = 0
   zadd[#zadd + 1] = id
   ids[#ids + 1] = id
@@ -47,22 +49,28 @@ for s = 1, #zadd, 1000 do
 end
 mark('a', ids)
 
-local function filed(kind, hash, entity, n)
+local function filed(kind, hash, entity, n, sk)
   local stored = {}
   for _ = 1, n do
-    local id, acct = ARGV[i], ARGV[i + 1]
+    local id, acct, part = ARGV[i], ARGV[i + 1], ARGV[i + 3]
     local ptr = p .. kind .. ':' .. id
     local old = redis.call('GET', ptr)
-    if old and old ~= '' and old ~= acct then redis.call('HDEL', p .. hash .. ':' .. old, id) end
-    if acct ~= '' then redis.call('HSET', p .. hash .. ':' .. acct, id, ARGV[i + 2]) end
+    if old and old ~= '' and old ~= acct then
+      redis.call('HDEL', p .. hash .. ':' .. old, id)
+      sum_get(old)[sk][id] = nil
+    end
+    if acct ~= '' then
+      redis.call('HSET', p .. hash .. ':' .. acct, id, ARGV[i + 2])
+      if sk == 'd' and part == '' then sum_get(acct).d[id] = nil else sum_get(acct)[sk][id] = part end
+    end
     redis.call('SET', ptr, acct)
     stored[#stored + 1] = id
-    i = i + 3
+    i = i + 4
   end
   mark(entity, stored)
 end
-filed('contact', 'contacts', 'c', nc)
-filed('deal', 'deals', 'd', nd)
+filed('contact', 'contacts', 'c', nc, 'c')
+filed('deal', 'deals', 'd', nd, 'd')
 
 for _ = 1, no do
   redis.call('SET', p .. 'owner:' .. ARGV[i], ARGV[i + 1])
@@ -72,7 +80,10 @@ end
 local function unfile(kind, hash, id)
   local ptr = p .. kind .. ':' .. id
   local old = redis.call('GET', ptr)
-  if old and old ~= '' then redis.call('HDEL', p .. hash .. ':' .. old, id) end
+  if old and old ~= '' then
+    redis.call('HDEL', p .. hash .. ':' .. old, id)
+    sum_get(old)[string.sub(kind, 1, 1)][id] = nil
+  end
   redis.call('DEL', ptr)
 end
 for _ = 1, ndel do
@@ -86,6 +97,7 @@ for _ = 1, ndel do
     end
     redis.call('ZREM', KEYS[1], id)
     redis.call('DEL', p .. 'acct:' .. id, p .. 'contacts:' .. id, p .. 'deals:' .. id)
+    sum_drop(id)
   elseif e == 'contact' then unfile('contact', 'contacts', id)
   elseif e == 'deal' then unfile('deal', 'deals', id)
   elseif e == 'owner' then redis.call('DEL', p .. 'owner:' .. id)
@@ -103,6 +115,8 @@ if nrej > 0 then
   i = i + nrej + 1
 end
 
+sum_flush()
+
 local wm = p .. 'watermark:' .. src
 redis.call('DEL', wm)
 if nwm > 0 then redis.call('HSET', wm, unpack(ARGV, i, i + 2 * nwm - 1)) end
@@ -111,7 +125,7 @@ return 1
 
 // args lays the page out as storePageScript's ARGV.
 func (p page) args(prefix, source string, wm connectors.Watermark) []any {
-	n := 9 + 2*len(p.accounts) + 3*len(p.contacts) + 3*len(p.deals) + 2*len(p.owners) +
+	n := 9 + 2*len(p.accounts) + 4*len(p.contacts) + 4*len(p.deals) + 2*len(p.owners) +
 		2*len(p.deleted) + len(p.rejects) + 1 + 2*len(wm)
 	a := make([]any, 0, n)
 	a = append(a, prefix, source, len(p.accounts), len(p.contacts), len(p.deals), len(p.owners),
@@ -120,10 +134,10 @@ func (p page) args(prefix, source string, wm connectors.Watermark) []any {
 		a = append(a, r.id, r.json)
 	}
 	for _, r := range p.contacts {
-		a = append(a, r.id, r.account, r.json)
+		a = append(a, r.id, r.account, r.json, r.part)
 	}
 	for _, r := range p.deals {
-		a = append(a, r.id, r.account, r.json)
+		a = append(a, r.id, r.account, r.json, r.part)
 	}
 	for _, r := range p.owners {
 		a = append(a, r.id, r.json)

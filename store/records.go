@@ -20,6 +20,7 @@ const MaxRejects = 1000
 type encoded struct {
 	id, account string
 	json        []byte
+	part        string // the record's entry in its account's summary
 }
 
 // page is a batch encoded before the transaction starts.
@@ -61,11 +62,13 @@ func encodePage(source string, b model.Batch, rejects []model.Reject) (page, err
 	for _, a := range b.Accounts {
 		p.accounts = append(p.accounts, enc(a.ID, "", a))
 	}
-	for _, c := range b.Contacts {
+	for i, c := range b.Contacts {
 		p.contacts = append(p.contacts, enc(c.ID, c.AccountID, c))
+		p.contacts[len(p.contacts)-1].part = contactPart(&b.Contacts[i])
 	}
-	for _, d := range b.Deals {
+	for i, d := range b.Deals {
 		p.deals = append(p.deals, enc(d.ID, d.AccountID, d))
+		p.deals[len(p.deals)-1].part = dealPart(&b.Deals[i])
 	}
 	for _, o := range b.Owners {
 		p.owners = append(p.owners, enc(o.ID, "", o))

@@ -83,6 +83,7 @@ func (s *Records) EndSweep(ctx context.Context, source string) (SweepStats, erro
 var sweepScript = redis.NewScript(`
 local ids = redis.call('ZRANGEBYLEX', KEYS[4], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
 local p = ARGV[4]
+` + summaryLua + `
 local function sweepHash(hash, kind, seen, acct, all)
   local h = p .. hash .. ':' .. acct
   local members = redis.call('HKEYS', h)
@@ -92,7 +93,10 @@ local function sweepHash(hash, kind, seen, acct, all)
     local kept = redis.call('SMISMEMBER', seen, unpack(part))
     for j, id in ipairs(part) do
       if kept[j] == 0 then
-        if not all then redis.call('HDEL', h, id) end
+        if not all then
+          redis.call('HDEL', h, id)
+          sum_get(acct)[string.sub(kind, 1, 1)][id] = nil
+        end
         local ptr = p .. kind .. ':' .. id
         if redis.call('GET', ptr) == acct then redis.call('DEL', ptr) end
         n = n + 1
@@ -111,10 +115,12 @@ if #ids > 0 then
     if gone then
       redis.call('ZREM', KEYS[4], id)
       redis.call('DEL', p .. 'acct:' .. id, p .. 'contacts:' .. id, p .. 'deals:' .. id)
+      sum_drop(id)
       ra = ra + 1
     end
   end
 end
+sum_flush()
 return {ids[#ids] or '', ra, rc, rd}
 `)
 
