@@ -39,6 +39,8 @@ type Config struct {
 	HTTP      HTTPConfig     `yaml:"http"`
 	// Web is the dashboard served on http.listen: sign-in and sessions.
 	Web WebConfig `yaml:"web"`
+	// Retention bounds what is kept of past passes.
+	Retention RetentionConfig `yaml:"retention"`
 
 	file   string
 	dir    string
@@ -328,9 +330,10 @@ func defaults() Config {
 			EmailsPerContact: RateLimit{Max: 2, Per: 30 * 24 * time.Hour},
 			PerPass:          PerPassLimits{Emails: DefaultPerPassEmails, SlackPerRep: DefaultPerPassSlackPerRep, SlackPerChannel: DefaultPerPassSlackPerChannel},
 		},
-		Evaluate: EvaluateConfig{Schedule: "0 7 * * 1-5"},
-		Workers:  WorkersConfig{Concurrency: 10},
-		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080"},
+		Evaluate:  EvaluateConfig{Schedule: "0 7 * * 1-5"},
+		Workers:   WorkersConfig{Concurrency: 10},
+		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080"},
+		Retention: RetentionConfig{Reports: DefaultReportsKept},
 	}
 }
 
@@ -364,6 +367,7 @@ func Parse(name string, data []byte, dir string) (*Config, error) {
 		d.decode("", d.root, reflect.ValueOf(&c).Elem())
 	}
 	c.applySectionDefaults(d)
+	c.applyEnvOverrides(os.LookupEnv)
 	c.resolvePaths()
 	c.readSecrets(d)
 	c.validate(d)

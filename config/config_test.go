@@ -76,6 +76,7 @@ func TestParseGood(t *testing.T) {
 			AdminToken:     "admin-token-from-file",
 			AdminTokenFile: "testdata/secrets/admin_token",
 		},
+		Retention: RetentionConfig{Reports: DefaultReportsKept},
 	}
 	if got := exported(c); !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse(good.yaml) =\n%#v\nwant\n%#v", got, want)
@@ -138,7 +139,7 @@ func TestParseErrors(t *testing.T) {
 			`bad.source.yaml:8:11: sources[1].type: unknown source type "hubspott" (did you mean "hubspot"?)`,
 			`bad.source.yaml:9:5: sources[2].path: required for source type csv`,
 			`bad.source.yaml:10:11: sources[2].name: invalid name "Bad Name" (want lower-case letters, digits, "-" and "_")`,
-			`bad.source.yaml:11:15: sources[2].schedule: invalid schedule "*/5 25 * * *": hour field: value 25 out of range 0-23`,
+			`bad.source.yaml:11:15: sources[2].schedule: invalid schedule "*/5 25 * * *": end of range (25) above maximum (23): 25`,
 			`bad.source.yaml:12:15: sources[2].base_url: invalid URL "api.example.com" (want an absolute http or https URL)`,
 			`bad.source.yaml:14:7: sources[2].auth: not supported by source type csv`,
 			`bad.source.yaml:15:5: sources[3].name: required`,
@@ -175,7 +176,7 @@ func TestParseErrors(t *testing.T) {
 			`bad.values.yaml:9:37: limits.emails_per_contact.per: must be a positive duration such as 30d`,
 			`bad.values.yaml:10:16: limits.quiet_hours.to: required when from is set`,
 			`bad.values.yaml:10:23: limits.quiet_hours.from: invalid time "7pm" (want HH:MM, 00:00 to 23:59)`,
-			`bad.values.yaml:12:13: evaluate.schedule: unknown schedule "@every" (want @every <duration>, @hourly, @daily, @weekly, @monthly or @yearly)`,
+			`bad.values.yaml:12:13: evaluate.schedule: invalid schedule "@every": unrecognized descriptor: @every (want @every <duration>, @hourly, @daily, @weekly, @monthly or @yearly)`,
 			`bad.values.yaml:15:16: workers.concurrency: must be at least 1, got 0`,
 			`bad.values.yaml:16:14: rule_files[0]: invalid glob pattern "rules/[a.yaml"`,
 			`bad.values.yaml:17:12: templates: folder "testdata/no-such-folder" does not exist or cannot be read`,

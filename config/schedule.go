@@ -2,103 +2,60 @@ package config
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
-// descriptors are the predefined schedules cron parsers accept.
-var descriptors = []string{"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+// scheduleHint says what a schedule looks like, in schedule errors.
+const scheduleHint = `want 5 cron fields such as "0 7 * * 1-5", "@every 15m" or @daily`
 
-// cronFields are the five fields of a cron spec and their bounds.
-var cronFields = []struct {
-	name     string
-	min, max int
-}{
-	{"minute", 0, 59},
-	{"hour", 0, 23},
-	{"day of month", 1, 31},
-	{"month", 1, 12},
-	{"day of week", 0, 6},
-}
+// descriptorHint lists the schedules starting with "@".
+const descriptorHint = "want @every <duration>, @hourly, @daily, @weekly, @monthly or @yearly"
 
-// checkSchedule validates a schedule: a 5-field cron spec, "@every
-// <duration>" or a descriptor such as @daily. It returns the schedule in the
-// form cron libraries read: "@every 1d" becomes "@every 24h0m0s".
+// checkSchedule validates a schedule with the parser the scheduler uses
+// (robfig/cron's standard parser, as workers.ParseSchedule): a 5-field
+// cron spec, "@every <duration>" or a descriptor such as @daily. It
+// returns the schedule in the form that parser reads: "@every 1d" becomes
+// "@every 24h0m0s". It refuses what the parser would silently change (an
+// interval under a second or not a whole number of seconds) and a TZ=
+// prefix: schedules are read in the timezone key's zone.
 func checkSchedule(s string) (string, error) {
 	if rest, ok := strings.CutPrefix(s, "@every "); ok {
-		return checkEvery(s, strings.TrimSpace(rest))
-	}
-	if strings.HasPrefix(s, "@") {
-		for _, d := range descriptors {
-			if s == d {
-				return s, nil
-			}
+		norm, err := checkEvery(s, strings.TrimSpace(rest))
+		if err != nil {
+			return "", err
 		}
-		return "", fmt.Errorf("unknown schedule %q (want @every <duration>, @hourly, @daily, @weekly, @monthly or @yearly)", s)
+		s = norm
 	}
-	fields := strings.Fields(s)
-	if len(fields) != len(cronFields) {
-		return "", fmt.Errorf(`invalid schedule %q (want 5 cron fields such as "0 7 * * 1-5", "@every 15m" or @daily)`, s)
+	if strings.HasPrefix(s, "TZ=") || strings.HasPrefix(s, "CRON_TZ=") {
+		return "", fmt.Errorf("invalid schedule %q: no TZ= prefix: schedules are read in the zone of the timezone key", s)
 	}
-	for i, f := range fields {
-		if err := checkCronField(f, cronFields[i].min, cronFields[i].max); err != nil {
-			return "", fmt.Errorf("invalid schedule %q: %s field: %w", s, cronFields[i].name, err)
+	if !strings.HasPrefix(s, "@") && len(strings.Fields(s)) != 5 {
+		return "", fmt.Errorf("invalid schedule %q (%s)", s, scheduleHint)
+	}
+	if _, err := cron.ParseStandard(s); err != nil {
+		if strings.HasPrefix(s, "@") {
+			return "", fmt.Errorf("invalid schedule %q: %v (%s)", s, err, descriptorHint)
 		}
+		return "", fmt.Errorf("invalid schedule %q: %v", s, err)
 	}
 	return s, nil
 }
 
+// checkEvery validates the duration of "@every <duration>" and returns the
+// schedule with the duration as time.ParseDuration reads it.
 func checkEvery(s, rest string) (string, error) {
-	if d, err := time.ParseDuration(rest); err == nil && d > 0 {
+	d, err := time.ParseDuration(rest)
+	if err != nil {
+		d, err = ParseDuration(rest)
+	}
+	if err != nil || d < time.Second || d%time.Second != 0 {
+		return "", fmt.Errorf("invalid schedule %q (want a whole number of seconds, at least 1s, after @every, such as 15m or 1d)", s)
+	}
+	if _, err := time.ParseDuration(rest); err == nil {
 		return s, nil
 	}
-	d, err := ParseDuration(rest)
-	if err != nil || d <= 0 {
-		return "", fmt.Errorf("invalid schedule %q (want a positive duration after @every, such as 15m or 1d)", s)
-	}
 	return "@every " + d.String(), nil
-}
-
-// checkCronField validates a list of items "*", "n" or "n-m", each with an
-// optional "/step".
-func checkCronField(f string, lo, hi int) error {
-	for item := range strings.SplitSeq(f, ",") {
-		rng, step, hasStep := strings.Cut(item, "/")
-		if hasStep {
-			if n, err := strconv.Atoi(step); err != nil || n < 1 {
-				return fmt.Errorf("invalid step %q", step)
-			}
-		}
-		if rng == "*" {
-			continue
-		}
-		from, to, isRange := strings.Cut(rng, "-")
-		a, err := cronNumber(from, lo, hi)
-		if err != nil {
-			return err
-		}
-		if !isRange {
-			continue
-		}
-		b, err := cronNumber(to, lo, hi)
-		if err != nil {
-			return err
-		}
-		if a > b {
-			return fmt.Errorf("invalid range %q", rng)
-		}
-	}
-	return nil
-}
-
-func cronNumber(s string, lo, hi int) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || strings.HasPrefix(s, "+") {
-		return 0, fmt.Errorf("invalid value %q", s)
-	}
-	if n < lo || n > hi {
-		return 0, fmt.Errorf("value %d out of range %d-%d", n, lo, hi)
-	}
-	return n, nil
 }

@@ -36,6 +36,7 @@ func (c *Config) validate(d *document) {
 	c.validateTemplates(d)
 	c.validateHTTP(d)
 	c.validateWeb(d)
+	c.validateRetention(d)
 }
 
 func (c *Config) validateTimezone(d *document) {
