@@ -74,6 +74,11 @@ type RuleSet struct {
 	pool   sync.Pool // of *evaluator
 }
 
+// ReadsContacts reports whether a rule's expression names contacts: an
+// evaluation then needs every contact's record, not only the dates the
+// features are computed from.
+func (rs *RuleSet) ReadsContacts() bool { return rs.needs.contacts }
+
 // Names returns the rules' names, in file order.
 func (rs *RuleSet) Names() []string {
 	names := make([]string, len(rs.Rules))

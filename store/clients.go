@@ -71,7 +71,7 @@ func (s *Records) Clients(ctx context.Context, ids []string) ([]model.Client, er
 			out = append(out, c)
 		}
 	}
-	if err := s.attachOwners(ctx, out); err != nil {
+	if err := s.AttachOwners(ctx, out); err != nil {
 		return nil, fmt.Errorf("store: clients: %w", err)
 	}
 	return out, nil
@@ -126,8 +126,9 @@ func decodeSorted[T any](h map[string]string, id func(T) string) ([]T, error) {
 	return out, nil
 }
 
-// attachOwners reads the owners of cs in one round trip.
-func (s *Records) attachOwners(ctx context.Context, cs []model.Client) error {
+// AttachOwners sets the Owner of each client of cs from the stored
+// owners, nil when unknown, in one round trip.
+func (s *Records) AttachOwners(ctx context.Context, cs []model.Client) error {
 	var ids []string
 	for _, c := range cs {
 		if c.Account.OwnerID != "" && !slices.Contains(ids, c.Account.OwnerID) {
@@ -143,7 +144,7 @@ func (s *Records) attachOwners(ctx context.Context, cs []model.Client) error {
 	}
 	vals, err := s.rdb.MGet(ctx, keys...).Result()
 	if err != nil {
-		return fmt.Errorf("owners: %w", err)
+		return fmt.Errorf("store: owners: %w", err)
 	}
 	owners := make(map[string]*model.Owner, len(ids))
 	for i, v := range vals {
@@ -153,7 +154,7 @@ func (s *Records) attachOwners(ctx context.Context, cs []model.Client) error {
 		}
 		var o model.Owner
 		if err := json.Unmarshal([]byte(raw), &o); err != nil {
-			return fmt.Errorf("decode owner %s: %w", ids[i], err)
+			return fmt.Errorf("store: decode owner %s: %w", ids[i], err)
 		}
 		owners[ids[i]] = &o
 	}

@@ -20,6 +20,8 @@ import (
 
 // portfolio is the synced portfolio a pass reads.
 type portfolio interface {
+	SummaryRange(ctx context.Context, from, to string, batch int, fn func(ids []string, sums []store.Summary) error) error
+	AttachOwners(ctx context.Context, cs []model.Client) error
 	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
 	AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error)
 	Clients(ctx context.Context, ids []string) ([]model.Client, error)
@@ -326,14 +328,28 @@ func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*pass
 		return nil, err
 	}
 	var samples []rules.Sample
-	err := e.portfolio(doc).EachClient(ctx, 500, func(c model.Client) error {
+	add := func(c *model.Client) {
 		if len(samples)%size == 0 {
 			doc.Bounds = append(doc.Bounds, c.Account.ID)
 		}
-		f := rules.Compute(now, &c)
+		f := rules.Compute(now, c)
 		samples = append(samples, f.Sample(c.Account.ID))
-		return nil
-	})
+	}
+	var err error
+	if e.compact(doc) {
+		err = e.Records.SummaryRange(ctx, "", "", summaryBatch, func(_ []string, sums []store.Summary) error {
+			for i := range sums {
+				c := sums[i].Client()
+				add(&c)
+			}
+			return nil
+		})
+	} else {
+		err = e.portfolio(doc).EachClient(ctx, 500, func(c model.Client) error {
+			add(&c)
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

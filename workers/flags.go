@@ -103,7 +103,11 @@ func (e *Evaluator) resolve(ctx context.Context, pp *passPlan, s *scored, r *rul
 	if _, told, err := e.Passes.Cooldown(ctx, r.Name, s.c.Account.ID); err != nil || !told {
 		return err
 	}
-	pl, err := e.Planner.PlanResolved(pp, &s.c, s.f, r)
+	one := []scored{*s}
+	if err := e.loadFull(ctx, one, func(int) bool { return true }); err != nil {
+		return err
+	}
+	pl, err := e.Planner.PlanResolved(pp, &one[0].c, s.f, r)
 	if err != nil {
 		return err
 	}

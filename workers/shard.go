@@ -57,16 +57,34 @@ type scored struct {
 	c       model.Client
 	f       rules.Features
 	matches []rules.Match
+	// light is set while c holds only the account's summary (compact
+	// passes): its contacts and deals carry dates and amounts only, which
+	// the features and the rules read; full records are loaded before
+	// anything is sent about the account (loadFull).
+	light bool
+}
+
+// summaryBatch is how many summaries a compact pass reads per round trip.
+const summaryBatch = 1000
+
+// compact reports whether doc's pass reads summaries (store.Summary)
+// rather than whole records: when it merges no sources, and no rule reads
+// contacts.
+func (e *Evaluator) compact(doc *passDoc) bool {
+	return doc.Merge == nil && doc.MergeStats == nil && !e.Rules.ReadsContacts()
 }
 
 // eachInShard calls fn with the accounts of shard i and their features, a
 // batch at a time.
 func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn func([]scored) error) error {
 	from, to := doc.Bounds[i], ""
-	recs := e.portfolio(doc)
 	if i+1 < len(doc.Bounds) {
 		to = doc.Bounds[i+1]
 	}
+	if e.compact(doc) {
+		return e.eachSummary(ctx, doc, from, to, fn)
+	}
+	recs := e.portfolio(doc)
 	for {
 		ids, err := recs.AccountIDRange(ctx, from, to, 500)
 		if err != nil || len(ids) == 0 {
@@ -86,6 +104,58 @@ func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn fun
 		}
 		from = ids[len(ids)-1] + "\x00" // the next id after the last one read
 	}
+}
+
+// eachSummary is eachInShard for a compact pass: it reads the summaries
+// of the accounts from from to to and their owners.
+func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to string, fn func([]scored) error) error {
+	return e.Records.SummaryRange(ctx, from, to, summaryBatch, func(_ []string, sums []store.Summary) error {
+		batch := make([]scored, len(sums))
+		clients := make([]model.Client, len(sums))
+		for j := range sums {
+			clients[j] = sums[j].Client()
+		}
+		if err := e.Records.AttachOwners(ctx, clients); err != nil {
+			return err
+		}
+		for j := range clients {
+			batch[j] = scored{c: clients[j], f: rules.Compute(doc.Now, &clients[j]), light: true}
+			doc.Segmenter.Apply(clients[j].Account.ID, &batch[j].f)
+		}
+		return fn(batch)
+	})
+}
+
+// loadFull replaces the summaries of the accounts of batch that want
+// (want[j]) with their whole records, in one round trip: what is sent
+// about an account (rendered messages, digests) reads its contacts and
+// deals. The features stay those computed from the summary: the same.
+func (e *Evaluator) loadFull(ctx context.Context, batch []scored, want func(j int) bool) error {
+	var ids []string
+	var idx []int
+	for j := range batch {
+		if batch[j].light && want(j) {
+			ids = append(ids, batch[j].c.Account.ID)
+			idx = append(idx, j)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	full, err := e.Records.Clients(ctx, ids)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*model.Client, len(full))
+	for k := range full {
+		byID[full[k].Account.ID] = &full[k]
+	}
+	for _, j := range idx {
+		if c := byID[batch[j].c.Account.ID]; c != nil {
+			batch[j].c, batch[j].light = *c, false
+		}
+	}
+	return nil
 }
 
 // shardDone records shard i's result; the shard that completes the pass
@@ -136,6 +206,17 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, pp *passPlan, batch []sco
 		if err := e.closeOutcomes(ctx, pp, r, batch); err != nil {
 			return err
 		}
+	}
+	err := e.loadFull(ctx, batch, func(j int) bool {
+		for _, f := range fires[j] {
+			if f != notFiring {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return err
 	}
 	for j := range batch {
 		firing := rules.Firing(batch[j].matches, func(r *rules.Rule) bool { return fires[j][r.Name] != notFiring })
