@@ -11,8 +11,11 @@
 // mistakes with HubSpot's 400 VALIDATION_ERROR body, so that a wrong
 // client fails its tests.
 //
-// Rate limits are real: a rolling 10-second window of Options.Burst
-// requests for everything but search (HubSpot exempts search from it), a
+// Rate limits are real: a rolling window of Options.Burst requests per
+// Options.Interval (HubSpot's 10 seconds unless a test shortens it) for
+// everything but search (HubSpot exempts search from it), announced on
+// every answer, 429s included, in X-HubSpot-RateLimit-Max, -Remaining and
+// -Interval-Milliseconds, a
 // rolling one-second window of Options.SearchPerSecond searches, and a
 // daily allocation reported in X-HubSpot-RateLimit-Daily* headers to
 // private-app tokens. The windows count per Server: the fake serves one
@@ -98,9 +101,13 @@ type Options struct {
 	PortalID int64
 	TimeZone string
 	UIDomain string
-	// Burst is the number of requests allowed in any rolling 10 s (default
-	// 100); negative disables the limit.
+	// Burst is the number of requests allowed in any rolling Interval
+	// (default 100); negative disables the limit.
 	Burst int
+	// Interval is the length of the Burst window (default BurstWindow, 10
+	// s), announced in X-HubSpot-RateLimit-Interval-Milliseconds; tests
+	// shorten it to run faster.
+	Interval time.Duration
 	// SearchPerSecond is the search limit (default 5); negative disables it.
 	SearchPerSecond int
 	// Daily is the daily allocation (default 250,000); negative disables it.
@@ -179,6 +186,7 @@ func New(opts Options) *Server {
 	opts.TimeZone = cmp.Or(opts.TimeZone, "US/Eastern")
 	opts.UIDomain = cmp.Or(opts.UIDomain, "app.hubspot.com")
 	opts.Burst = cmp.Or(opts.Burst, DefaultBurst)
+	opts.Interval = cmp.Or(opts.Interval, BurstWindow)
 	opts.SearchPerSecond = cmp.Or(opts.SearchPerSecond, DefaultSearch)
 	opts.Daily = cmp.Or(opts.Daily, DefaultDaily)
 	if opts.Now == nil {
@@ -442,7 +450,10 @@ func (s *Server) admit(search, private bool) (http.Header, reply, bool) {
 	now := time.Now()
 	h := http.Header{}
 	if s.opts.Daily >= 0 && s.daily >= s.opts.Daily {
-		return h, reply{status: http.StatusTooManyRequests, header: h, body: []byte(s.rateBody("You have reached your daily limit.", "DAILY"))}, false
+		if !search {
+			s.announce(h, now, private)
+		}
+		return h, reply{status: http.StatusTooManyRequests, header: h, body: []byte(s.rateBody(DailyMessage, "DAILY"))}, false
 	}
 	if search {
 		if n := s.opts.SearchPerSecond; n >= 0 {
@@ -455,28 +466,39 @@ func (s *Server) admit(search, private bool) (http.Header, reply, bool) {
 		s.daily++
 		return h, reply{}, true // search answers carry no rate-limit headers
 	}
-	ok := true
-	if n := s.opts.Burst; n >= 0 {
-		s.burst = prune(s.burst, now.Add(-BurstWindow))
-		ok = len(s.burst) < n
-		if ok {
-			s.burst = append(s.burst, now)
-		}
-		h.Set("X-HubSpot-RateLimit-Max", strconv.Itoa(n))
-		h.Set("X-HubSpot-RateLimit-Remaining", strconv.Itoa(n-len(s.burst)))
-		h.Set("X-HubSpot-RateLimit-Interval-Milliseconds", strconv.Itoa(int(BurstWindow/time.Millisecond)))
+	limited := s.opts.Burst >= 0
+	if limited {
+		s.burst = prune(s.burst, now.Add(-s.opts.Interval))
+	}
+	ok := !limited || len(s.burst) < s.opts.Burst
+	if ok && limited {
+		s.burst = append(s.burst, now)
 	}
 	if ok {
 		s.daily++
+	}
+	s.announce(h, now, private)
+	if !ok {
+		return h, reply{status: http.StatusTooManyRequests, header: h, body: []byte(s.rateBody(TenSecondlyMessage, "TEN_SECONDLY_ROLLING"))}, false
+	}
+	return h, reply{}, true
+}
+
+// announce sets the rate-limit headers HubSpot sends on every answer but
+// search's: the burst window (X-HubSpot-RateLimit-Max requests per
+// -Interval-Milliseconds, -Remaining of them left) and, to private apps,
+// the daily allocation. It needs s.mu.
+func (s *Server) announce(h http.Header, now time.Time, private bool) {
+	if n := s.opts.Burst; n >= 0 {
+		s.burst = prune(s.burst, now.Add(-s.opts.Interval))
+		h.Set("X-HubSpot-RateLimit-Max", strconv.Itoa(n))
+		h.Set("X-HubSpot-RateLimit-Remaining", strconv.Itoa(max(n-len(s.burst), 0)))
+		h.Set("X-HubSpot-RateLimit-Interval-Milliseconds", strconv.FormatInt(s.opts.Interval.Milliseconds(), 10))
 	}
 	if private && s.opts.Daily >= 0 {
 		h.Set("X-HubSpot-RateLimit-Daily", strconv.Itoa(s.opts.Daily))
 		h.Set("X-HubSpot-RateLimit-Daily-Remaining", strconv.Itoa(max(s.opts.Daily-s.daily, 0)))
 	}
-	if !ok {
-		return h, reply{status: http.StatusTooManyRequests, header: h, body: []byte(s.rateBody(TenSecondlyMessage, "TEN_SECONDLY_ROLLING"))}, false
-	}
-	return h, reply{}, true
 }
 
 // prune drops the times before since from the front of ts.

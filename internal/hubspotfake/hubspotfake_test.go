@@ -189,6 +189,40 @@ func TestServerEnforcesRateLimits(t *testing.T) {
 	}
 }
 
+// TestServerAnnouncesItsLimit follows a window of 2 requests per 40 ms:
+// every answer, the 429 and the daily 429 included, announces the limit
+// in HubSpot's headers, and the window frees its slots once they age out.
+func TestServerAnnouncesItsLimit(t *testing.T) {
+	t.Parallel()
+	const interval = 40 * time.Millisecond
+	s := newServer(t, Options{Burst: 2, Interval: interval, Daily: 3})
+	steps := []struct {
+		name              string
+		wait              time.Duration // before the request
+		status            int
+		remaining, policy string
+		dailyLeft         string
+	}{
+		{name: "first", status: 200, remaining: "1", dailyLeft: "2"},
+		{name: "second", status: 200, remaining: "0", dailyLeft: "1"},
+		{name: "window full", status: 429, remaining: "0", policy: "TEN_SECONDLY_ROLLING", dailyLeft: "1"},
+		{name: "window cleared", wait: interval + 10*time.Millisecond, status: 200, remaining: "1", dailyLeft: "0"},
+		{name: "day spent", status: 429, remaining: "1", policy: "DAILY", dailyLeft: "0"},
+	}
+	for _, st := range steps {
+		time.Sleep(st.wait)
+		a := call(t, s, "GET", OwnersPath, "", token)
+		h := a.header
+		if a.status != st.status || h.Get("X-HubSpot-RateLimit-Max") != "2" || h.Get("X-HubSpot-RateLimit-Interval-Milliseconds") != "40" ||
+			h.Get("X-HubSpot-RateLimit-Remaining") != st.remaining || h.Get("X-HubSpot-RateLimit-Daily") != "3" || h.Get("X-HubSpot-RateLimit-Daily-Remaining") != st.dailyLeft {
+			t.Errorf("%s: %d, headers %v; want %d, remaining %s, daily remaining %s", st.name, a.status, h, st.status, st.remaining, st.dailyLeft)
+		}
+		if st.policy != "" && (a.body["policyName"] != st.policy || a.body["errorType"] != "RATE_LIMIT" || a.body["status"] != "error" || a.body["requestId"] == nil) {
+			t.Errorf("%s: body %v, want HubSpot's %s 429", st.name, a.body, st.policy)
+		}
+	}
+}
+
 func TestServerIssuesAndExpiresTokens(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, Options{ClientID: "id", ClientSecret: "secret", RefreshToken: "rt", RotateRefreshTokens: true, Burst: -1})
