@@ -52,13 +52,13 @@ const (
 )
 
 // client sends the connector's requests through crmhttp: api for
-// everything but search (paced by the ten-secondly window), search for
-// the search API (exempt from that window, paced by its own).
+// everything but search (paced by the burst window HubSpot announces),
+// search for the search API (exempt from that window, paced by its own).
 type client struct {
 	base    string
 	api     *crmhttp.Client
 	search  *crmhttp.Client
-	burst   *crmhttp.Window // nil when disabled
+	pace    *pacer          // nil when disabled
 	perSec  *crmhttp.Window // nil when disabled
 	auth    *auth
 	reserve int // DailyReserve; negative disables the proactive stop
@@ -124,6 +124,13 @@ func decodeInto(body []byte, out any) error {
 	return json.Unmarshal(body, out)
 }
 
+// classifyAPI reads an answer of the api client, whose headers announce
+// the burst window, for crmhttp.
+func (c *client) classifyAPI(resp *http.Response, body []byte) crmhttp.Verdict {
+	c.pace.observe(resp.Header)
+	return c.classify(resp, body)
+}
+
 // classify reads one HubSpot answer for crmhttp.
 func (c *client) classify(resp *http.Response, body []byte) crmhttp.Verdict {
 	c.noteDaily(resp.Header)
@@ -166,7 +173,7 @@ func (c *client) tooMany(resp *http.Response, e apiError, reason string, now tim
 		return crmhttp.Verdict{Action: crmhttp.Stop, Reason: "429 DAILY: daily API allocation spent", Resume: c.nextReset(now)}
 	case e.PolicyName == "TEN_SECONDLY_ROLLING" || strings.Contains(msg, "ten_secondly"):
 		wait := cmp.Or(after, interval(resp.Header), burstWindow)
-		penalize(c.burst, wait)
+		c.pace.Penalize(wait)
 		return crmhttp.Verdict{Action: crmhttp.Retry, Wait: wait, Reason: reason}
 	case e.PolicyName == "SECONDLY" || strings.Contains(msg, "secondly"):
 		wait := cmp.Or(after, searchWindow)

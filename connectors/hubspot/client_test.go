@@ -3,6 +3,7 @@ package hubspot
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -54,7 +55,7 @@ func TestClassify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := &client{auth: &auth{}, now: func() time.Time { return now }, burst: crmhttp.NewWindow(10, time.Second, "test")}
+			c := &client{auth: &auth{}, now: func() time.Time { return now }, pace: newPacer(10, slog.New(slog.DiscardHandler))}
 			if tt.oauth {
 				c.auth.tokens = crmhttp.NewTokens(nil, "", 0)
 			}

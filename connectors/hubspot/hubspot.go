@@ -60,9 +60,16 @@
 //
 // # Rate limits
 //
-// Requests are paced proactively: Burst per rolling 10 seconds for
-// everything but search, SearchPerSecond per second for search (which
-// HubSpot exempts from the 10-second window). A 429 waits for its policy's
+// Requests are paced proactively. Everything but search follows the burst
+// window HubSpot announces on every answer (X-HubSpot-RateLimit-Max
+// requests per X-HubSpot-RateLimit-Interval-Milliseconds): the pull sends
+// at most Max less a 5% headroom (at least one request) per Interval, and
+// holds back as many slots as an answer's X-HubSpot-RateLimit-Remaining
+// has fallen into that headroom (another client of the same app sharing
+// the window). Burst caps the pace per 10 seconds whatever is announced,
+// and alone paces the requests sent before the first answer. Search, which
+// HubSpot exempts from that window and answers without the headers, is
+// paced at SearchPerSecond. A 429 waits for its policy's
 // window (TEN_SECONDLY_ROLLING: Retry-After, else the window length;
 // search "secondly": 1 s) and holds the limiter back as long; 423, 477
 // and 5xx are retried with capped exponential backoff and jitter, and so
@@ -101,7 +108,7 @@ import (
 // Defaults of Options.
 const (
 	DefaultBaseURL         = "https://api.hubapi.com"
-	DefaultBurst           = 100 // private app, Free/Starter; 110 public app; 190 Pro/Enterprise
+	DefaultBurst           = 250 // the highest burst HubSpot documents (API Limit Increase); the headers bring it down
 	DefaultSearchPerSecond = 5
 	DefaultDailyReserve    = 1000
 	DefaultOverlap         = 5 * time.Minute
@@ -123,9 +130,13 @@ type Options struct {
 	Auth Auth
 	// Mapping says which properties feed the model, over DefaultMapping.
 	Mapping connectors.Mapping
-	// Burst is the number of requests allowed per rolling 10 seconds
-	// (DefaultBurst: private app, Free/Starter; 110 for public apps, 190
-	// for Professional and Enterprise); negative disables the limiter.
+	// Burst caps the requests sent per rolling 10 seconds (DefaultBurst,
+	// the highest burst HubSpot documents): the pace follows the limit
+	// HubSpot announces in its rate-limit headers (100 for a private app
+	// on Free or Starter, 110 for a public app, 190 on Professional and
+	// Enterprise, 250 with the API Limit Increase) but never exceeds
+	// Burst, which alone paces the requests sent before the first answer.
+	// Negative disables pacing.
 	Burst int
 	// SearchPerSecond paces the search API (DefaultSearchPerSecond);
 	// negative disables it.
@@ -276,22 +287,22 @@ func newClient(o Options) *client {
 	c.daily.Store(-1)
 	var apiLimits, searchLimits []crmhttp.Limiter
 	if o.Burst > 0 {
-		c.burst = crmhttp.NewWindow(o.Burst, burstWindow, fmt.Sprintf("rate limit %d/10s", o.Burst))
-		apiLimits = append(apiLimits, c.burst)
+		c.pace = newPacer(o.Burst, o.Logger.With("connector", "hubspot", "source", o.Source))
+		apiLimits = append(apiLimits, c.pace)
 	}
 	if o.SearchPerSecond > 0 {
 		c.perSec = crmhttp.NewWindow(o.SearchPerSecond, searchWindow, fmt.Sprintf("search rate limit %d/s", o.SearchPerSecond))
 		searchLimits = append(searchLimits, c.perSec)
 	}
-	mk := func(limits []crmhttp.Limiter) *crmhttp.Client {
+	mk := func(limits []crmhttp.Limiter, classify func(*http.Response, []byte) crmhttp.Verdict) *crmhttp.Client {
 		cl := delays
-		cl.HTTP, cl.Limiters, cl.Classify = authed, limits, c.classify
+		cl.HTTP, cl.Limiters, cl.Classify = authed, limits, classify
 		if au.refreshable() {
 			cl.Refresh = au.tokens.Refresh
 		}
 		return &cl
 	}
-	c.api, c.search = mk(apiLimits), mk(searchLimits)
+	c.api, c.search = mk(apiLimits, c.classifyAPI), mk(searchLimits, c.classify)
 	return c
 }
 
