@@ -175,10 +175,7 @@ func readOutbox(path string) ([]notify.Message, error) {
 
 func (a *App) printSummary(ctx context.Context, w io.Writer, res *DemoResult) error {
 	p := &printer{w: w}
-	redis := "Redis at " + a.Config.Redis.URL.String()
-	if a.Store.Embedded() {
-		redis = "embedded in-memory Redis"
-	}
+	redis := describeRedis(&a.Config.Redis)
 	loc := a.Config.Location()
 	passes := "1 evaluation pass"
 	if len(res.Passes) != 1 {

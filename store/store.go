@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -55,19 +56,84 @@ type Store struct {
 // An empty url starts an embedded, in-memory miniredis whose TTLs follow
 // the wall clock; its state is lost on Close.
 func Open(ctx context.Context, url, namespace string) (*Store, error) {
-	if url == "" {
-		return openEmbedded(namespace)
-	}
-	opt, err := redis.ParseURL(url)
+	return Dial(ctx, Target{URL: url}, namespace)
+}
+
+// Target says which Redis Dial connects to: the Cluster when set, else the
+// primary the Sentinels name when Sentinel is set, else the server at URL
+// (redis:// or rediss://), else an embedded miniredis (see Open).
+type Target struct {
+	URL      string
+	Sentinel *Sentinel
+	Cluster  *Cluster
+}
+
+// Sentinel is a primary found, and failed over, by Redis Sentinel.
+type Sentinel struct {
+	Master           string   // the primary's name in the Sentinels' configuration
+	Addrs            []string // the Sentinels, host:port
+	Username         string   // ACL user of the primary and replicas
+	Password         string   // password of the primary and replicas
+	SentinelPassword string   // password of the Sentinels
+	DB               int
+	TLS              bool
+}
+
+// Cluster is a Redis Cluster reached through some of its nodes.
+type Cluster struct {
+	Nodes    []string // host:port of some of its nodes
+	Username string
+	Password string
+	TLS      bool
+}
+
+// Dial connects to t and pings it. On a cluster, a namespace without a
+// hash tag is used as "{namespace}" (see New).
+func Dial(ctx context.Context, t Target, namespace string) (*Store, error) {
+	rdb, where, err := t.client()
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	rdb := redis.NewClient(opt)
+	if rdb == nil {
+		return openEmbedded(namespace)
+	}
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("store: open: ping %s: %w", opt.Addr, err)
+		return nil, fmt.Errorf("store: open: ping %s: %w", where, err)
 	}
 	return New(rdb, namespace), nil
+}
+
+// client builds t's client and says where it points, for errors; nil for
+// the embedded server.
+func (t Target) client() (redis.UniversalClient, string, error) {
+	switch {
+	case t.Cluster != nil:
+		c := t.Cluster
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: c.Nodes, Username: c.Username, Password: c.Password, TLSConfig: tlsConfig(c.TLS),
+		}), "cluster " + strings.Join(c.Nodes, ","), nil
+	case t.Sentinel != nil:
+		s := t.Sentinel
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: s.Master, SentinelAddrs: s.Addrs, SentinelPassword: s.SentinelPassword,
+			Username: s.Username, Password: s.Password, DB: s.DB, TLSConfig: tlsConfig(s.TLS),
+		}), "primary " + s.Master + " of sentinels " + strings.Join(s.Addrs, ","), nil
+	case t.URL != "":
+		opt, err := redis.ParseURL(t.URL)
+		if err != nil {
+			return nil, "", err
+		}
+		return redis.NewClient(opt), opt.Addr, nil
+	}
+	return nil, "", nil
+}
+
+func tlsConfig(on bool) *tls.Config {
+	if !on {
+		return nil
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12}
 }
 
 func openEmbedded(namespace string) (*Store, error) {
@@ -109,15 +175,53 @@ func tickTTLs(mr *miniredis.Miniredis, stop <-chan struct{}, done chan<- struct{
 
 // New returns a Store over an existing client, for tests or to share one
 // client with asynq. An empty namespace means DefaultNamespace.
+//
+// On a Redis Cluster (a *redis.ClusterClient), every key of the store must
+// hash to one slot, since scripts and transactions touch several keys at
+// once: a namespace without a hash tag is used as "{namespace}", and SCAN
+// goes to the primary that holds the namespace's slot.
 func New(rdb redis.UniversalClient, namespace string) *Store {
 	if namespace == "" {
 		namespace = DefaultNamespace
+	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		if !HasHashTag(namespace) {
+			namespace = "{" + namespace + "}"
+		}
+		rdb = &clusterClient{ClusterClient: cc, slotKey: namespace}
 	}
 	c := conn{rdb: rdb, ns: namespace}
 	return &Store{
 		Records: &Records{c}, Syncs: &Syncs{c}, Passes: &Passes{c}, Ledger: &Ledger{c}, Suppressions: &Suppressions{c},
 		conn: c,
 	}
+}
+
+// HasHashTag reports whether key holds a Redis Cluster hash tag: a '{'
+// followed, later, by a '}' with at least one byte between them. A key
+// that starts with such a namespace hashes on the tag alone.
+func HasHashTag(key string) bool {
+	i := strings.IndexByte(key, '{')
+	return i >= 0 && strings.IndexByte(key[i+1:], '}') > 0
+}
+
+// clusterClient is a Cluster client whose SCAN walks the primary serving
+// the store's slot: a cluster client sends a keyless command such as SCAN
+// to any node, which would list some other node's keys.
+type clusterClient struct {
+	*redis.ClusterClient
+	slotKey string // any key of the namespace
+}
+
+// Scan scans the primary that holds the namespace's slot.
+func (c *clusterClient) Scan(ctx context.Context, cursor uint64, match string, count int64) *redis.ScanCmd {
+	node, err := c.MasterForKey(ctx, c.slotKey)
+	if err != nil {
+		cmd := redis.NewScanCmd(ctx, func(context.Context, redis.Cmder) error { return err }, "scan", cursor)
+		cmd.SetErr(err)
+		return cmd
+	}
+	return node.Scan(ctx, cursor, match, count)
 }
 
 // conn is what every part of the store shares: the client, the namespace

@@ -31,7 +31,7 @@ func cmdHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.Usage()
 		return errUsage
 	}
-	st, err := store.Open(ctx, cfg.Redis.URL.Reveal(), cfg.Redis.Namespace)
+	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

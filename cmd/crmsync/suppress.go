@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmsync/crmsync/app"
 	"github.com/crmsync/crmsync/config"
 	"github.com/crmsync/crmsync/store"
 )
@@ -43,7 +44,7 @@ func cmdSuppress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.Redis.URL.Reveal(), cfg.Redis.Namespace)
+	st, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
