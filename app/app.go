@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if err := CheckChannels(cfg, rs); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.Redis.URL.Reveal(), cfg.Redis.Namespace)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
