@@ -21,6 +21,17 @@
 // unchanged file is not read again, a file is read again when its Format
 // changes, and an interrupted pull resumes where it stopped.
 //
+// Files are streamed, so memory does not grow with their size: a pull
+// reads each file once to hash it, then again to map its rows, holding
+// a page of records and a few kilobytes of text at a time (all of the
+// rest of a file only when a quote left open runs to its end). A file
+// that changes between the two reads fails the pull, and the next pull
+// reads it again. A row repeating the id of an accepted row is set aside;
+// while a file's ids come in increasing order (shorter first, then byte
+// by byte, as exports sorted by id are) that check keeps only the last
+// id, and from the first id out of order it keeps an index of the file's
+// ids, built by reading the rows before it again.
+//
 // The files are a snapshot of the portfolio: a row missing from a new
 // version is a record gone. With BeginSweep set, a pull that finds any
 // file changed reads every file again inside a sweep of the source's
@@ -34,6 +45,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"io/fs"
 	"log/slog"
 	"strconv"
@@ -101,7 +114,7 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 	if err := c.Format.check(); err != nil {
 		return err
 	}
-	files, version, err := c.readAll()
+	files, version, err := c.hashAll()
 	if err != nil {
 		return err
 	}
@@ -127,58 +140,121 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 // together, when the connector sweeps.
 const versionKey = "files"
 
-// csvFile is one file read, with its checksum.
+// csvFile is a file present, with its checksum.
 type csvFile struct {
 	schema *schema
-	data   []byte
 	sha    string
 }
 
-// readAll reads the files present and returns them with a checksum of
-// them all.
-func (c *Connector) readAll() ([]csvFile, string, error) {
+// hashAll reads the files present and returns them with their checksum
+// and a checksum of them all.
+func (c *Connector) hashAll() ([]csvFile, string, error) {
 	var files []csvFile
 	h := sha256.New()
 	for _, s := range schemas {
-		data, err := c.readFile(s)
+		sha, ok, err := c.hash(s)
 		if err != nil {
 			return nil, "", err
 		}
-		if data == nil {
+		if !ok {
 			continue
 		}
-		f := csvFile{schema: s, data: data, sha: c.checksum(data)}
-		files = append(files, f)
-		fmt.Fprintf(h, "%s:%s\n", s.file, f.sha)
+		files = append(files, csvFile{schema: s, sha: sha})
+		fmt.Fprintf(h, "%s:%s\n", s.file, sha)
 	}
 	return files, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// pullFile delivers the rows of one file not yet covered by wm.
-func (c *Connector) pullFile(ctx context.Context, cf csvFile, wm connectors.Watermark, fn connectors.PageFunc) error {
-	s, sha := cf.schema, cf.sha
-	text, err := c.Format.decode(cf.data)
-	if err != nil {
-		return fmt.Errorf("decode %s as %v: %w", s.file, c.Format.Encoding, err)
+// hash streams s's file and returns its checksum, or false when an
+// optional file is absent. A UTF-8 file that is not valid UTF-8 is
+// reported.
+func (c *Connector) hash(s *schema) (string, bool, error) {
+	f, err := c.open(s)
+	if f == nil || err != nil {
+		return "", false, err
 	}
-	c.checkUTF8(s.file, sha, text)
-	f, err := openFile(c.source, s, text, &c.Format)
+	defer f.Close()
+	h, check := sha256.New(), &utf8Lines{}
+	if _, err := io.CopyBuffer(io.MultiWriter(h, check), f, make([]byte, chunk)); err != nil {
+		return "", false, fmt.Errorf("read %s: %w", s.file, err)
+	}
+	sha := c.checksum(h)
+	// Text decoded from Windows-1252 is valid UTF-8; a file with a byte
+	// order mark is UTF-8 whatever the Format says.
+	utf8Text := c.Format.Encoding == UTF8 || bytes.HasPrefix(check.head, bom)
+	if n := check.done(); n > 0 && utf8Text {
+		c.warnOnce(c.badUTF, s.file, sha, "csv file is not valid UTF-8: if it was saved as Windows-1252 (Excel on Windows), set encoding: windows-1252",
+			"file", s.file, "line", n)
+	}
+	return sha, true, nil
+}
+
+// pullFile delivers the rows of one file not yet covered by wm, and
+// checks that the file read is the one hashed.
+func (c *Connector) pullFile(ctx context.Context, cf csvFile, wm connectors.Watermark, fn connectors.PageFunc) error {
+	s := cf.schema
+	raw, err := c.open(s)
+	if err != nil {
+		return err
+	}
+	if raw == nil {
+		return fmt.Errorf("read %s: %w", s.file, fs.ErrNotExist)
+	}
+	defer raw.Close()
+	h := sha256.New()
+	f, err := c.openText(s, io.TeeReader(raw, h))
 	if err != nil {
 		return err
 	}
 	p := &pager{
 		fn:   fn,
 		file: s.file,
-		sha:  sha,
+		sha:  cf.sha,
 		wm:   wm,
 		size: c.pageSize(),
-		skip: resumeAt(wm[s.file], sha),
+		skip: resumeAt(wm[s.file], cf.sha),
 	}
 	if err := f.each(ctx, p); err != nil {
 		return err
 	}
-	c.warnLanguages(s.file, sha, f.langs)
+	if _, err := io.Copy(h, raw); err != nil {
+		return fmt.Errorf("read %s: %w", s.file, err)
+	}
+	if c.checksum(h) != cf.sha {
+		return fmt.Errorf("csv: %s changed while it was read: the next pull reads it again", s.file)
+	}
+	c.warnLanguages(s.file, cf.sha, f.langs)
 	return nil
+}
+
+// openText starts reading raw, the content of s's file, parsing its
+// header.
+func (c *Connector) openText(s *schema, raw io.Reader) (*file, error) {
+	text, err := c.Format.reader(raw)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s as %v: %w", s.file, c.Format.Encoding, err)
+	}
+	return openFile(c.source, s, text, &c.Format, func(line int) (map[string]int, error) {
+		return c.index(s, line)
+	})
+}
+
+// index reads s's file again up to line and returns the ids of the rows
+// accepted before it, with their line.
+func (c *Connector) index(s *schema, line int) (map[string]int, error) {
+	raw, err := c.open(s)
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, fmt.Errorf("read %s: %w", s.file, fs.ErrNotExist)
+	}
+	defer raw.Close()
+	f, err := c.openText(s, raw)
+	if err != nil {
+		return nil, err
+	}
+	return f.indexTo(line)
 }
 
 // warnLanguages warns, once per version of a file, that rows were kept
@@ -203,48 +279,68 @@ func (c *Connector) warnOnce(seen map[string]string, file, sha, msg string, args
 	c.logger.Warn(msg, args...)
 }
 
-// checksum returns the SHA-256 of a file's content, and of the Format
-// unless it is the default, so that changing the Format reads the files
-// again.
-func (c *Connector) checksum(data []byte) string {
-	h := sha256.New()
-	h.Write(data)
+// checksum returns the SHA-256 of a file's content written to h, and of
+// the Format unless it is the default, so that changing the Format reads
+// the files again.
+func (c *Connector) checksum(h hash.Hash) string {
 	if fp := c.Format.fingerprint(); fp != "" {
 		h.Write([]byte("\x00format:" + fp))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// checkUTF8 warns, once per version of a file, when text is not valid
-// UTF-8: the file was probably saved in another encoding.
-func (c *Connector) checkUTF8(file, sha string, text []byte) {
-	if utf8.Valid(text) {
-		return
-	}
-	c.warnOnce(c.badUTF, file, sha, "csv file is not valid UTF-8: if it was saved as Windows-1252 (Excel on Windows), set encoding: windows-1252",
-		"file", file, "line", firstInvalidLine(text))
+// utf8Lines finds the first line of a text written to it that is not
+// valid UTF-8.
+type utf8Lines struct {
+	head    []byte // the first bytes, for a byte order mark
+	line    int    // lines complete so far
+	partial []byte // the start of the current line
+	invalid int    // the first invalid line, or 0
 }
 
-// firstInvalidLine returns the number of the first line of text that is
-// not valid UTF-8, or 0.
-func firstInvalidLine(text []byte) int {
-	for n := 1; len(text) > 0; n++ {
-		line, rest, _ := bytes.Cut(text, []byte("\n"))
-		if !utf8.Valid(line) {
-			return n
+func (u *utf8Lines) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(u.head) < len(bom) {
+		u.head = append(u.head, p[:min(len(p), len(bom)-len(u.head))]...)
+	}
+	for u.invalid == 0 && len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			u.partial = append(u.partial, p...)
+			break
 		}
-		text = rest
+		u.line++
+		if !u.valid(p[:i]) {
+			u.invalid = u.line
+		}
+		p, u.partial = p[i+1:], u.partial[:0]
 	}
-	return 0
+	return n, nil
 }
 
-// readFile returns the content of s's file, or nil when an optional file
-// is absent.
-func (c *Connector) readFile(s *schema) ([]byte, error) {
-	data, err := fs.ReadFile(c.fsys, s.file)
+// valid reports whether the current line, ending with end, is valid.
+func (u *utf8Lines) valid(end []byte) bool {
+	if len(u.partial) == 0 {
+		return utf8.Valid(end)
+	}
+	u.partial = append(u.partial, end...)
+	return utf8.Valid(u.partial)
+}
+
+// done returns the first line that is not valid UTF-8, or 0.
+func (u *utf8Lines) done() int {
+	if u.invalid == 0 && len(u.partial) > 0 && !utf8.Valid(u.partial) {
+		u.invalid = u.line + 1
+	}
+	return u.invalid
+}
+
+// open opens s's file, or returns nil when an optional file is absent.
+func (c *Connector) open(s *schema) (fs.File, error) {
+	f, err := c.fsys.Open(s.file)
 	switch {
 	case err == nil:
-		return data, nil
+		return f, nil
 	case s.optional && errors.Is(err, fs.ErrNotExist):
 		c.reportAbsent(s.file)
 		return nil, nil

@@ -1,6 +1,7 @@
 package csv
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -27,8 +28,56 @@ type file struct {
 	rs     *records
 	cols   map[string]int // lower-case header name → column index
 	extra  []column       // columns the schema does not know
-	seen   map[string]int // id → line of the accepted row that had it
+	ids    idCheck        // the ids of the rows accepted so far
 	langs  badLanguages   // kept rows whose language names none
+}
+
+// idCheck finds the rows of a file that repeat the id of a row accepted
+// earlier. While the accepted ids come in increasing order (shorter first,
+// then byte by byte: A9 < A10 < B10), as in most exports, a new id cannot
+// repeat an earlier one and only the last is kept, so memory does not grow
+// with the file. The first id out of order makes it index the ids of the
+// rows before it, by reading them again with index, and look every later
+// id up there.
+type idCheck struct {
+	last  string
+	seen  map[string]int // id → line of the accepted row that had it; nil while in order
+	index func(line int) (map[string]int, error)
+}
+
+// first returns the line of the accepted row that had id, if any, before
+// the row at line.
+func (x *idCheck) first(id string, line int) (int, bool, error) {
+	if x.seen == nil {
+		if before(x.last, id) {
+			return 0, false, nil
+		}
+		seen, err := x.index(line)
+		if err != nil {
+			return 0, false, err
+		}
+		x.seen = seen
+	}
+	n, ok := x.seen[id]
+	return n, ok, nil
+}
+
+// accept remembers that the row at line, with id, was accepted.
+func (x *idCheck) accept(id string, line int) {
+	if x.seen != nil {
+		x.seen[id] = line
+		return
+	}
+	x.last = id
+}
+
+// before reports whether a sorts before b: shorter first, then byte by
+// byte.
+func before(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
 }
 
 // badLanguages counts the kept rows of a file whose language column
@@ -45,21 +94,30 @@ type column struct {
 	index int
 }
 
-// openFile starts reading data, UTF-8 text, as s's file written in
-// format and parses its header. A first line such as "sep=;", which Excel
-// writes and reads, names the delimiter when format has none, and the
-// header is the line after it.
-func openFile(source string, s *schema, data []byte, format *Format) (*file, error) {
-	f := &file{source: source, schema: s, format: format, comma: format.Delimiter, seen: make(map[string]int)}
-	sep := sepLine(data)
+// headSize is how much of a file's start is looked at for a sep= line
+// and to detect the delimiter.
+const headSize = 64 << 10
+
+// openFile starts reading text, UTF-8, as s's file written in format and
+// parses its header. A first line such as "sep=;", which Excel writes and
+// reads, names the delimiter when format has none, and the header is the
+// line after it. index reads the file again up to a line, for ids.
+func openFile(source string, s *schema, text io.Reader, format *Format, index func(int) (map[string]int, error)) (*file, error) {
+	f := &file{source: source, schema: s, format: format, comma: format.Delimiter, ids: idCheck{index: index}}
+	br := bufio.NewReaderSize(text, headSize)
+	head, err := br.Peek(headSize)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fmt.Errorf("read %s: %w", s.file, err)
+	}
+	sep := sepLine(head)
 	switch {
 	case f.comma != 0:
 	case sep != 0:
 		f.comma, f.origin = sep, "from the sep= line"
 	default:
-		f.comma, f.origin = detectDelimiter(data), "detected"
+		f.comma, f.origin = detectDelimiter(head), "detected"
 	}
-	f.rs = newRecords(data, f.comma)
+	f.rs = newRecords(br, f.comma)
 	if sep != 0 {
 		f.rs.restart(2)
 	}
@@ -117,7 +175,11 @@ func (f *file) each(ctx context.Context, p *pager) error {
 		rec, line, err := f.rs.next()
 		switch {
 		case err == nil:
-			if rej := f.mapRow(p.batch(), rec, line); rej != nil {
+			rej, err := f.mapRow(p.batch(), rec, line)
+			if err != nil {
+				return err
+			}
+			if rej != nil {
 				p.reject(*rej)
 			}
 		case errors.Is(err, io.EOF):
@@ -146,15 +208,21 @@ func (f *file) unparsed(line int, err error) (*model.Reject, error) {
 }
 
 // mapRow maps the row at line into b, or returns why it cannot.
-func (f *file) mapRow(b *model.Batch, rec []string, line int) *model.Reject {
+func (f *file) mapRow(b *model.Batch, rec []string, line int) (*model.Reject, error) {
 	r := &row{source: f.source, rec: rec, cols: f.cols, extra: f.extra, format: f.format}
 	id := r.str("id")
-	if first, dup := f.seen[id]; dup && id != "" {
-		return f.reject(line, fmt.Sprintf("id: duplicate id %q (first on line %d)", id, first), f.rawOf(rec))
+	if id != "" {
+		first, dup, err := f.ids.first(id, line)
+		if err != nil {
+			return nil, err
+		}
+		if dup {
+			return f.reject(line, fmt.Sprintf("id: duplicate id %q (first on line %d)", id, first), f.rawOf(rec)), nil
+		}
 	}
 	f.schema.mapRow(r, b)
 	if r.err != nil {
-		return f.reject(line, r.err.Error(), f.rawOf(rec))
+		return f.reject(line, r.err.Error(), f.rawOf(rec)), nil
 	}
 	if r.badLanguage != "" {
 		if f.langs.rows == 0 {
@@ -162,8 +230,33 @@ func (f *file) mapRow(b *model.Batch, rec []string, line int) *model.Reject {
 		}
 		f.langs.rows++
 	}
-	f.seen[id] = line
-	return nil
+	f.ids.accept(id, line)
+	return nil, nil
+}
+
+// indexTo maps the rows before line into scratch batches and returns the
+// ids of those accepted, with their line.
+func (f *file) indexTo(line int) (map[string]int, error) {
+	f.ids.seen = make(map[string]int)
+	var b model.Batch
+	for {
+		rec, n, err := f.rs.next()
+		switch {
+		case errors.Is(err, io.EOF):
+			return f.ids.seen, nil
+		case err == nil && n < line:
+			b = model.Batch{Accounts: b.Accounts[:0], Contacts: b.Contacts[:0], Deals: b.Deals[:0], Owners: b.Owners[:0]}
+			if _, err := f.mapRow(&b, rec, n); err != nil {
+				return nil, err
+			}
+		case err == nil:
+			return f.ids.seen, nil
+		default:
+			if _, err := f.unparsed(n, err); err != nil {
+				return nil, err
+			}
+		}
+	}
 }
 
 // reject builds the Reject of the row at line.

@@ -1,13 +1,16 @@
 package csv
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/transform"
 )
 
 // Format says how the files are written: the defaults (the zero Format)
@@ -170,16 +173,23 @@ func (f Format) decimal() rune {
 // bom is the UTF-8 byte order mark.
 var bom = []byte("\xEF\xBB\xBF")
 
-// decode returns data as UTF-8 without a byte order mark. A file that
-// starts with the UTF-8 mark is UTF-8 whatever the Format's encoding.
-func (f Format) decode(data []byte) ([]byte, error) {
-	if rest, ok := bytes.CutPrefix(data, bom); ok {
-		return rest, nil
+// reader returns the text of raw as UTF-8 without a byte order mark. A
+// file that starts with the UTF-8 mark is UTF-8 whatever the Format's
+// encoding.
+func (f Format) reader(raw io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(raw, chunk)
+	start, err := br.Peek(len(bom))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if bytes.Equal(start, bom) {
+		_, err := br.Discard(len(bom))
+		return br, err
 	}
 	if f.Encoding != Windows1252 {
-		return data, nil
+		return br, nil
 	}
-	return charmap.Windows1252.NewDecoder().Bytes(data)
+	return transform.NewReader(br, charmap.Windows1252.NewDecoder()), nil
 }
 
 // detectDelimiter returns the delimiter of a file from its header line,

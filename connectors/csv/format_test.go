@@ -1,6 +1,7 @@
 package csv
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -215,7 +216,11 @@ func TestFormatDecode(t *testing.T) {
 		{"bytes windows-1252 leaves undefined", Windows1252, "a\x81b", "a\uFFFDb"},
 	}
 	for _, tt := range tests {
-		got, err := Format{Encoding: tt.enc}.decode([]byte(tt.in))
+		text, err := Format{Encoding: tt.enc}.reader(strings.NewReader(tt.in))
+		if err != nil {
+			t.Fatalf("%s: reader: %v", tt.name, err)
+		}
+		got, err := io.ReadAll(text)
 		if err != nil || string(got) != tt.want {
 			t.Errorf("%s: decode(%q) = %q, %v; want %q", tt.name, tt.in, got, err, tt.want)
 		}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/crmsync/crmsync/connectors"
 )
@@ -234,18 +235,18 @@ func TestPullMalformedRowIncremental(t *testing.T) {
 	}
 }
 
-func TestCursor(t *testing.T) {
+func TestRecordsWindowLines(t *testing.T) {
 	const data = "ab\n\ncd\r\nef"
 	starts := []int{0, 3, 4, 8, len(data), len(data)} // lines 1 to 6
-	c := cursor{data: []byte(data), line: 1}
+	rs := newRecords(iotest.OneByteReader(strings.NewReader(data)), ',')
 	for _, n := range []int{1, 4, 2, 6, 3, 1, 5} {
-		if got := c.start(n); got != starts[n-1] {
+		if got := rs.start(n); got != starts[n-1] {
 			t.Errorf("start(%d) = %d, want %d", n, got, starts[n-1])
 		}
 	}
 	lines := []int{1, 1, 1, 2, 3, 3, 3, 3, 4, 4} // of each byte
 	for _, off := range []int{9, 0, 5, 2, 8, 3, 7, 1, 4, 6} {
-		if got := c.lineOf(off); got != lines[off] {
+		if got := rs.lineOf(off); got != lines[off] {
 			t.Errorf("lineOf(%d) = %d, want %d", off, got, lines[off])
 		}
 	}
@@ -268,7 +269,7 @@ func FuzzRecordsLoseNoLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		data := "id,name,created_at\n" + body
 		lines := strings.Split(data, "\n")
-		rs := newRecords([]byte(data), ',')
+		rs := newRecords(strings.NewReader(data), ',')
 		if _, _, err := rs.header(); err != nil {
 			t.Fatalf("header: %v", err)
 		}
