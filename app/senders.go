@@ -10,6 +10,7 @@ import (
 	"github.com/crmsync/crmsync/notify/sendgrid"
 	"github.com/crmsync/crmsync/notify/slack"
 	"github.com/crmsync/crmsync/rules"
+	"github.com/crmsync/crmsync/store"
 )
 
 // newSenders returns the sender of each channel: the outbox for every
@@ -44,6 +45,15 @@ func newSenders(cfg *config.Config) (map[notify.Channel]notify.Sender, *outbox.O
 		out[notify.Slack] = s
 	}
 	return out, nil, nil
+}
+
+// sharePacing makes the Slack sender, when there is one, take its turns
+// to post in each channel from st's Redis, with every other process of the
+// deployment (see slack.Sender.SharePacing). Call it before any Send.
+func sharePacing(senders map[notify.Channel]notify.Sender, st *store.Store) {
+	if s, ok := senders[notify.Slack].(*slack.Sender); ok {
+		s.SharePacing(st.Redis(), st.Namespace())
+	}
 }
 
 // CheckChannels refuses rules whose actions use a channel that cfg gives

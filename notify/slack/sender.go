@@ -27,9 +27,11 @@ const (
 	DefaultTimeout = 10 * time.Second
 	// DefaultLookupTTL is how long a users.lookupByEmail answer is kept.
 	DefaultLookupTTL = time.Hour
-	// DefaultPerChannelEvery is Slack's pace for chat.postMessage: about
-	// one message per second per channel.
-	DefaultPerChannelEvery = time.Second
+	// DefaultPerChannelEvery spaces posts to one channel: Slack allows
+	// chat.postMessage about one message per second per channel, and the
+	// extra 200ms absorb what delays one post more than the next (a new
+	// connection, the network, a busy CPU) before it reaches Slack.
+	DefaultPerChannelEvery = 1200 * time.Millisecond
 )
 
 const (
@@ -37,6 +39,12 @@ const (
 	// longer wait is returned as a notify.RateLimitError so the worker
 	// serves other channels meanwhile.
 	maxPaceWait = 2 * time.Second
+	// maxIdlePerHost is how many idle connections to Slack the default
+	// client keeps, rather than http.DefaultTransport's 2: with more
+	// workers than that, posts would open new connections, whose
+	// handshakes delay some posts more than others and eat the pace's
+	// margin.
+	maxIdlePerHost = 64
 	// defaultRetryAfter is used for a 429 without a usable Retry-After
 	// (slack-go's own retry handler waits 60s in that case).
 	defaultRetryAfter = time.Minute
@@ -97,7 +105,7 @@ type SenderConfig struct {
 	FallbackChannel string        // "#name" or channel id for reps without a Slack account; "" → permanent error
 	Timeout         time.Duration // per API call, default DefaultTimeout
 	LookupTTL       time.Duration // how long users.lookupByEmail answers (hits and misses) are kept, default DefaultLookupTTL
-	PerChannelEvery time.Duration // minimum interval between posts to one channel, default DefaultPerChannelEvery
+	PerChannelEvery time.Duration // minimum interval between posts to one channel (by all Senders sharing the pace, see SharePacing), default DefaultPerChannelEvery
 }
 
 // channelRE matches a conversation id: public or private channel, DM, or a
@@ -149,21 +157,22 @@ type Sender struct {
 	api   *slackapi.Client
 	cfg   SenderConfig
 	cache *ttlCache
-	pace  *pacer
+	pace  turns // in process, or shared through Redis (SharePacing)
 }
 
 var _ notify.Sender = (*Sender)(nil)
 
 // NewSender returns a Sender for cfg that makes its calls with client
-// (http.DefaultClient's settings when nil). Pass a client without its own
-// retries: a retried chat.postMessage can post twice.
+// (when nil, http.DefaultTransport's settings but keeping up to
+// maxIdlePerHost connections to Slack open). Pass a client without its
+// own retries: a retried chat.postMessage can post twice.
 func NewSender(cfg SenderConfig, client *http.Client) (*Sender, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	if client == nil {
-		client = &http.Client{}
+		client = defaultClient()
 	}
 	api := slackapi.New(cfg.Token, slackapi.OptionHTTPClient(client), slackapi.OptionAPIURL(cfg.BaseURL))
 	return &Sender{
@@ -172,6 +181,17 @@ func NewSender(cfg SenderConfig, client *http.Client) (*Sender, error) {
 		cache: newTTLCache(cfg.LookupTTL, time.Now),
 		pace:  newPacer(cfg.PerChannelEvery),
 	}, nil
+}
+
+// defaultClient is NewSender's client when given none.
+func defaultClient() *http.Client {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return &http.Client{}
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = maxIdlePerHost
+	return &http.Client{Transport: t}
 }
 
 // Send posts m: to the rep's DM when m.To is an email address (or to the
@@ -350,9 +370,12 @@ func (s *Sender) openDM(ctx context.Context, user string) (string, error) {
 	return channel.ID, nil
 }
 
-// post waits for channel's turn, then calls chat.postMessage.
+// post waits for channel's turn, then calls chat.postMessage. A 429
+// holds the channel for its Retry-After, for every Sender sharing the
+// pace; failing to record the hold changes nothing to the answer, which
+// is a *notify.RateLimitError either way.
 func (s *Sender) post(ctx context.Context, channel string, opts []slackapi.MsgOption) error {
-	if err := s.pace.wait(ctx, channel); err != nil {
+	if err := s.waitTurn(ctx, channel); err != nil {
 		return err
 	}
 	err := s.call(ctx, "chat.postMessage", channel, func(ctx context.Context) error {
@@ -361,7 +384,7 @@ func (s *Sender) post(ctx context.Context, channel string, opts []slackapi.MsgOp
 	})
 	var limited *notify.RateLimitError
 	if errors.As(err, &limited) {
-		s.pace.hold(channel, limited.After)
+		_ = s.pace.hold(context.WithoutCancel(ctx), channel, limited.After)
 	}
 	return err
 }
@@ -530,77 +553,4 @@ func (c *ttlCache) put(key, value string) {
 		}
 	}
 	c.entries[key] = cacheEntry{value: value, expires: now.Add(c.ttl)}
-}
-
-// pacer spaces posts to each channel by a minimum interval, in process,
-// without making one channel wait for another. It is safe for concurrent
-// use.
-type pacer struct {
-	every time.Duration
-
-	mu   sync.Mutex
-	next map[string]time.Time // earliest time of the next post to a channel
-}
-
-// newPacer returns a pacer allowing one post per channel every every.
-func newPacer(every time.Duration) *pacer {
-	return &pacer{every: every, next: make(map[string]time.Time)}
-}
-
-// wait takes the next turn of channel and sleeps until it comes. When the
-// turn is more than maxPaceWait away it takes nothing and returns a
-// *notify.RateLimitError at once.
-func (p *pacer) wait(ctx context.Context, channel string) error {
-	d, err := p.reserve(channel, time.Now())
-	if err != nil || d <= 0 {
-		return err
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("slack wait for %s: %w", channel, context.Cause(ctx))
-	}
-}
-
-// reserve takes the next turn of channel at or after now and returns how
-// long until it comes.
-func (p *pacer) reserve(channel string, now time.Time) (time.Duration, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.prune(now)
-	turn := p.next[channel]
-	if turn.Before(now) {
-		turn = now
-	}
-	d := turn.Sub(now)
-	if d > maxPaceWait {
-		return 0, &notify.RateLimitError{Provider: "slack", Scope: channel, After: d}
-	}
-	p.next[channel] = turn.Add(p.every)
-	return d, nil
-}
-
-// hold pushes channel's next turn to at least after from now, as Slack's
-// Retry-After asks.
-func (p *pacer) hold(channel string, after time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if until := time.Now().Add(after); p.next[channel].Before(until) {
-		p.next[channel] = until
-	}
-}
-
-// prune drops past turns once the map is large. The caller holds p.mu.
-func (p *pacer) prune(now time.Time) {
-	if len(p.next) < pruneAt {
-		return
-	}
-	for ch, turn := range p.next {
-		if turn.Before(now) {
-			delete(p.next, ch)
-		}
-	}
 }
