@@ -2,12 +2,16 @@ package csv_test
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
+	"os"
 	"testing"
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/connectors/csv"
 	"github.com/crmsync/crmsync/examples"
+	"github.com/crmsync/crmsync/internal/connbench"
+	"github.com/crmsync/crmsync/internal/gensample"
 )
 
 func BenchmarkPull(b *testing.B) {
@@ -27,4 +31,28 @@ func BenchmarkPull(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkSyncPortfolio pulls a generated portfolio of 100,000 accounts
+// (and 1,000,000 with CRMSYNC_BENCH_1M=1) in full: "decode" maps the four
+// files into records and drops them, the floor of a sync; "redis" stores
+// them in a real Redis as `crmsync sync` does. Both report records/s.
+//
+//	go test -run XXX -bench SyncPortfolio -benchtime 1x ./connectors/csv/
+func BenchmarkSyncPortfolio(b *testing.B) {
+	sizes := []int{100_000}
+	if os.Getenv("CRMSYNC_BENCH_1M") != "" {
+		sizes = append(sizes, 1_000_000)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			dir, err := gensample.Cached(n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			connbench.SyncFake(b, "portfolio", func(testing.TB) connectors.Connector {
+				return csv.New("portfolio", os.DirFS(dir), nil)
+			})
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
@@ -170,11 +171,27 @@ func (r *row) timezone(name string) string {
 		r.fail("%s: unknown time zone %q (want an IANA name such as Europe/Paris)", name, v)
 		return ""
 	}
-	if _, err := time.LoadLocation(v); err != nil {
+	if !knownZone(v) {
 		r.fail("%s: unknown time zone %q (want an IANA name such as Europe/Paris)", name, v)
 		return ""
 	}
 	return v
+}
+
+// zones holds the time zone names found valid so far: loading a zone
+// reads the time zone database, far slower than mapping a row.
+var zones sync.Map // name → struct{}
+
+// knownZone reports whether name is a time zone of the database.
+func knownZone(name string) bool {
+	if _, ok := zones.Load(name); ok {
+		return true
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return false
+	}
+	zones.Store(name, struct{}{})
+	return true
 }
 
 // language reads an optional language: a tag in any case with '-' or '_'

@@ -128,7 +128,10 @@ func BenchmarkRun(b *testing.B) {
 	}
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
-			dir := portfolio(b, n)
+			dir, err := gensample.Cached(n)
+			if err != nil {
+				b.Fatal(err)
+			}
 			var res floor.Result
 			for b.Loop() {
 				var err error
@@ -140,22 +143,4 @@ func BenchmarkRun(b *testing.B) {
 			b.ReportMetric(float64(res.Scored)*float64(b.N)/b.Elapsed().Seconds(), "accounts/s")
 		})
 	}
-}
-
-// portfolio returns the directory of a generated portfolio of n accounts,
-// kept in os.TempDir between runs.
-func portfolio(b *testing.B, n int) string {
-	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("crmsync-portfolio-%d", n))
-	if _, err := os.Stat(dir); err == nil {
-		return dir
-	}
-	tmp := dir + ".partial"
-	if err := gensample.Write(tmp, n, gensample.SampleSeed); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		b.Fatal(err)
-	}
-	return dir
 }
