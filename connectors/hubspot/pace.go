@@ -76,15 +76,27 @@ func (p *pacer) observe(h http.Header) {
 	if !ok || n <= 0 || per <= 0 {
 		return
 	}
+	left, known := headerInt(h, headerRemaining)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n != p.max || per != p.interval {
 		p.max, p.interval = n, per
 		p.win = crmhttp.NewWindow(paced(n), per, fmt.Sprintf("rate limit %d/%s (HubSpot announces %d)", paced(n), per, n))
+		if known { // the requests HubSpot already counts take their slots
+			occupy(p.win, min(n-left, paced(n)))
+		}
 		p.logger.Info("pacing by the rate limit HubSpot announces", "max", n, "interval", per, "paced", paced(n), "burst_cap_per_10s", p.burst)
 	}
-	if left, ok := headerInt(h, headerRemaining); ok && left < headroom(n) {
+	if known && left < headroom(n) {
 		p.win.Penalize(time.Duration(headroom(n)-left) * per / time.Duration(n))
+	}
+}
+
+// occupy takes k slots of w, a window just made with room for them: its
+// Wait grants them at once.
+func occupy(w *crmhttp.Window, k int) {
+	for range k {
+		_ = w.Wait(context.Background())
 	}
 }
 

@@ -48,20 +48,23 @@ func TestPacer(t *testing.T) {
 		want     int
 	}{
 		{name: "before the first answer: burst", burst: 100, want: 100},
-		{name: "announced 190/10s: 190 less the headroom", burst: 250, answers: []http.Header{announce(190, 10000, 189)}, want: 180},
-		{name: "announced 19/1000ms", burst: 250, answers: []http.Header{announce(19, 1000, 18)}, want: 18},
-		{name: "announced below burst: 50/10s", burst: 100, answers: []http.Header{announce(50, 10000, 49)}, want: 47},
-		{name: "announced above burst: burst caps", burst: 100, answers: []http.Header{announce(190, 10000, 189)}, want: 100},
+		{name: "announced 190/10s: 190 less the headroom", burst: 250, answers: []http.Header{announce(190, 10000, 190)}, want: 180},
+		{name: "announced 19/1000ms", burst: 250, answers: []http.Header{announce(19, 1000, 19)}, want: 18},
+		{name: "announced below burst: 50/10s", burst: 100, answers: []http.Header{announce(50, 10000, 50)}, want: 47},
+		{name: "requests HubSpot counted take their slots", burst: 250, answers: []http.Header{announce(50, 10000, 49)}, want: 46},
+		{name: "a window HubSpot counts as nearly full", burst: 250, answers: []http.Header{announce(50, 10000, 4)}, want: 1},
+		{name: "announced above burst: burst caps", burst: 100, answers: []http.Header{announce(190, 10000, 190)}, want: 100},
 		{name: "announced, no Remaining", burst: 250, answers: []http.Header{announce(110, 10000, -1)}, want: 104},
 		{name: "search answer, no headers: burst", burst: 100, answers: []http.Header{{}}, want: 100},
 		{name: "unreadable Max: burst", burst: 100, answers: []http.Header{{headerMax: {"many"}, headerInterval: {"10000"}}}, want: 100},
 		{name: "Max without Interval: burst", burst: 100, answers: []http.Header{{headerMax: {"50"}}}, want: 100},
 		{name: "zero Max: burst", burst: 100, answers: []http.Header{announce(0, 10000, 0)}, want: 100},
-		{name: "the announcement changes", burst: 250, answers: []http.Header{announce(19, 1000, 18), announce(50, 10000, 49)}, want: 47},
-		{name: "a headerless answer keeps the announcement", burst: 250, answers: []http.Header{announce(50, 10000, 49), {}}, want: 47},
-		{name: "Remaining in the headroom: held back", burst: 250, answers: []http.Header{announce(190, 10000, 3)}, want: 0},
-		{name: "Remaining at the headroom: not held", burst: 250, answers: []http.Header{announce(190, 10000, 10)}, want: 180},
-		{name: "a 429's Remaining 0: held back", burst: 250, answers: []http.Header{announce(19, 1000, 0)}, want: 0},
+		{name: "the announcement changes", burst: 250, answers: []http.Header{announce(19, 1000, 18), announce(50, 10000, 50)}, want: 47},
+		{name: "a headerless answer keeps the announcement", burst: 250, answers: []http.Header{announce(50, 10000, 50), {}}, want: 47},
+		{name: "a repeated announcement keeps the window", burst: 250, answers: []http.Header{announce(50, 10000, 49), announce(50, 10000, 48)}, want: 46},
+		{name: "Remaining in the headroom: held back", burst: 250, answers: []http.Header{announce(190, 10000, 190), announce(190, 10000, 3)}, want: 0},
+		{name: "Remaining at the headroom: not held", burst: 250, answers: []http.Header{announce(190, 10000, 190), announce(190, 10000, 10)}, want: 180},
+		{name: "a 429's Remaining 0: held back", burst: 250, answers: []http.Header{announce(19, 1000, 19), announce(19, 1000, 0)}, want: 0},
 		{name: "penalized before the first answer", burst: 100, penalize: time.Second, want: 0},
 		{name: "penalized after an announcement", burst: 250, answers: []http.Header{announce(50, 10000, 49)}, penalize: time.Second, want: 0},
 	}
@@ -119,12 +122,11 @@ func (s *stamps) RoundTrip(r *http.Request) (*http.Response, error) {
 	return s.base.RoundTrip(r)
 }
 
-// share returns the share of a limit of n requests per window the
-// requests sent at times used: the mean count of requests in a window
-// sliding over the pull (every window lying within it) over n. It is 1
-// for the fastest schedule the limit admits, 100/190 for 100 requests per
-// 10 s against a limit of 190. A pull shorter than a window gives its
-// requests over n.
+// share returns the share of a limit of n requests per window that the
+// requests sent at times used: those sent within the pull's k whole
+// windows (from its first request) over k·n. It is 1 for the fastest
+// schedule the limit admits, 100/190 for 100 requests per 10 s against a
+// limit of 190. A pull shorter than a window gives its requests over n.
 func (s *stamps) share(n int, window time.Duration) float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,18 +134,15 @@ func (s *stamps) share(n int, window time.Duration) float64 {
 	if len(ts) == 0 {
 		return 0
 	}
-	last := ts[len(ts)-1].Sub(ts[0]) - window // the windows [t, t+window) inside the pull start in [0, last]
-	if last <= 0 {
-		return float64(len(ts)) / float64(n)
-	}
-	var sum time.Duration // ∫ count(t) dt over [0, last]: a request sent at is in the windows starting in (at-window, at]
+	k := max(int(ts[len(ts)-1].Sub(ts[0])/window), 1)
+	end := ts[0].Add(time.Duration(k) * window)
+	sent := 0
 	for _, t := range ts {
-		at := t.Sub(ts[0])
-		if d := min(at, last) - max(at-window, 0); d > 0 {
-			sum += d
+		if t.Before(end) {
+			sent++
 		}
 	}
-	return sum.Seconds() / last.Seconds() / float64(n)
+	return float64(sent) / float64(k*n)
 }
 
 // pacedPull pulls f in full with a connector paced as HubSpot announces,
