@@ -192,18 +192,27 @@ func postFromTwo(tb testing.TB, f *slackfake.Server, every time.Duration, shared
 
 // BenchmarkTwoProcessesOneChannel measures the share of posts answered 429
 // when two processes post to one channel of a Slack that accepts one
-// message per second per channel, at Slack's own pace: each process pacing
-// its own posts (as before SharePacing) and sharing the pace through Redis.
-// An op is 20 messages (about 24s).
+// message per second per channel, at Slack's own pace: before, each
+// process paced its own posts one second apart; now they share the pace
+// through Redis, DefaultPerChannelEvery apart. An op is 20 messages
+// (about 24s).
 func BenchmarkTwoProcessesOneChannel(b *testing.B) {
 	const messages, workers = 20, 4
-	for _, shared := range []bool{false, true} {
-		b.Run(map[bool]string{false: "per-process", true: "shared"}[shared], func(b *testing.B) {
+	tests := []struct {
+		name   string
+		every  time.Duration
+		shared bool
+	}{
+		{name: "before:per-process-1s", every: time.Second},
+		{name: "after:shared-1.2s", every: DefaultPerChannelEvery, shared: true},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
 			f := newFakeSlack(b)
 			f.SetPostRate(slackfake.SlackPostEvery)
 			f.SetRecording(false)
 			for b.Loop() {
-				postFromTwo(b, f, DefaultPerChannelEvery, shared, messages, workers)
+				postFromTwo(b, f, tt.every, tt.shared, messages, workers)
 			}
 			posts := f.Attempts("C0KEY")
 			b.ReportMetric(float64(f.RateLimited("C0KEY"))/float64(posts), "429/post")
