@@ -13,11 +13,15 @@ import (
 func cmdConfigCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("config check", "config check -c FILE [--show]", stderr)
 	path := configFlag(fs)
-	show := fs.Bool("show", false, "print the loaded config, secrets redacted")
+	show := fs.Bool("show", false, "print the effective config: the file's values, defaults and environment overrides, secrets redacted")
+	logger := logFlags(fs, "error")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := requireConfig(fs, *path); err != nil {
+		return err
+	}
+	if _, err := startLogger(fs, logger, stderr); err != nil {
 		return err
 	}
 	cfg, err := config.Load(*path)

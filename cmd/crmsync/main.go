@@ -26,8 +26,12 @@ const (
 	exitUsage   = 2
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=..."; when
+// empty, the module version the go command stamped is used.
 var version = ""
+
+// envConfig names the config file of commands run without -c.
+const envConfig = "CRMSYNC_CONFIG"
 
 const usage = `crmsync keeps a copy of your client portfolio, flags clients that went quiet
 and high-value accounts slipping away, and nudges the right people.
@@ -56,8 +60,12 @@ Usage:
                                               send again, on purpose, messages whose outcome is unknown
   crmsync suppress add|remove|check -c FILE [--reason TEXT] EMAIL...
                                               the local suppression list: never email these addresses
-  crmsync version                             print the version
+  crmsync healthcheck [--url URL]             exit 0 when /healthz on http.listen answers 200
+                                              (the HEALTHCHECK of the container image)
+  crmsync version                             print the version, VCS revision and whether modified
 
+-c FILE defaults to $CRMSYNC_CONFIG; $CRMSYNC_HTTP_LISTEN replaces http.listen.
+Every command takes --log-level debug|info|warn|error and --log-format text|json.
 Run 'crmsync COMMAND --help' for a command's flags.
 Exit status: 0 ok, 1 failure, 2 usage error.
 (evaluate: 1 also when a message failed, has an unknown outcome or is
@@ -126,6 +134,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdSuppress(ctx, rest, stdout, stderr)
 	case "resend":
 		return cmdResend(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "crmsync", buildVersion())
 		return nil
@@ -188,17 +198,18 @@ func logFlags(fs *flag.FlagSet, defaultLevel string) func(io.Writer) (*slog.Logg
 	}
 }
 
-// configFlag adds -c / --config.
+// configFlag adds -c / --config, $CRMSYNC_CONFIG by default.
 func configFlag(fs *flag.FlagSet) *string {
+	def := os.Getenv(envConfig)
 	var path string
-	fs.StringVar(&path, "c", "", "config file (required)")
-	fs.StringVar(&path, "config", "", "config file (same as -c)")
+	fs.StringVar(&path, "c", def, "config file (required; default $"+envConfig+")")
+	fs.StringVar(&path, "config", def, "config file (same as -c)")
 	return &path
 }
 
 func requireConfig(fs *flag.FlagSet, path string) error {
 	if path == "" {
-		fmt.Fprintf(fs.Output(), "crmsync %s: -c FILE is required\n", fs.Name())
+		fmt.Fprintf(fs.Output(), "crmsync %s: -c FILE is required (or $%s)\n", fs.Name(), envConfig)
 		fs.Usage()
 		return errUsage
 	}
@@ -219,16 +230,59 @@ func loadConfig(fs *flag.FlagSet, args []string, path *string, logger func(io.Wr
 		fmt.Fprintf(stderr, "crmsync %s: %v\n", fs.Name(), err)
 		return nil, nil, errUsage
 	}
+	log.Info("crmsync starting", append([]any{"command", fs.Name(), "config", *path}, readBuildInfo().logAttrs()...)...)
 	cfg, err := config.Load(*path)
 	return cfg, log, err
 }
 
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
+// buildInfo is what the binary says of its build: the version (the -X
+// flag, else the module version), the VCS revision and whether the work
+// tree had uncommitted changes, as the go command records them.
+type buildInfo struct {
+	Version  string
+	Revision string // empty when built without VCS information
+	Modified bool
 }
+
+// readBuildInfo reads the build information stamped in the binary.
+func readBuildInfo() buildInfo {
+	b := buildInfo{Version: version}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if b.Version == "" && bi.Main.Version != "(devel)" {
+			b.Version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				b.Revision = s.Value
+			case "vcs.modified":
+				b.Modified = s.Value == "true"
+			}
+		}
+	}
+	if b.Version == "" {
+		b.Version = "dev"
+	}
+	return b
+}
+
+// String reads "v1.2.0", "v1.2.0 (revision 0123456789ab)" or
+// "dev (revision 0123456789ab, modified)".
+func (b buildInfo) String() string {
+	if b.Revision == "" {
+		return b.Version
+	}
+	rev := b.Revision[:min(len(b.Revision), 12)]
+	if b.Modified {
+		return fmt.Sprintf("%s (revision %s, modified)", b.Version, rev)
+	}
+	return fmt.Sprintf("%s (revision %s)", b.Version, rev)
+}
+
+// logAttrs are the build's attributes in the start-up log line.
+func (b buildInfo) logAttrs() []any {
+	return []any{"version", b.Version, "revision", b.Revision, "modified", b.Modified}
+}
+
+// buildVersion is the version line of `crmsync version`.
+func buildVersion() string { return readBuildInfo().String() }

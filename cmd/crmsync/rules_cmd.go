@@ -37,11 +37,15 @@ var errReported = errors.New("problems reported")
 // the offending line and a caret under the column.
 func cmdRulesCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("rules check", "rules check FILE...", stderr)
+	logger := logFlags(fs, "error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage
+	}
+	if _, err := startLogger(fs, logger, stderr); err != nil {
+		return err
 	}
 	files := fs.Args()
 	if len(files) == 0 {
@@ -62,11 +66,15 @@ func cmdRulesCheck(args []string, stdout, stderr io.Writer) error {
 // and the expected flags per rule.
 func cmdRulesTest(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("rules test", "rules test FILE...", stderr)
+	logger := logFlags(fs, "error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage
+	}
+	if _, err := startLogger(fs, logger, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "crmsync rules test: name at least one test file")

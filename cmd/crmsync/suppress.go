@@ -26,6 +26,7 @@ func cmdSuppress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlags("suppress "+verb, "suppress "+verb+" -c FILE [--reason TEXT] EMAIL...", stderr)
 	path := configFlag(fs)
 	reason := fs.String("reason", "added by hand", "why the address is suppressed (add)")
+	logger := logFlags(fs, "error")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -33,6 +34,9 @@ func cmdSuppress(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errUsage
 	}
 	if err := requireConfig(fs, *path); err != nil {
+		return err
+	}
+	if _, err := startLogger(fs, logger, stderr); err != nil {
 		return err
 	}
 	emails, err := addresses(fs.Args())
