@@ -44,9 +44,13 @@
 // Durations are Go durations ("90m", "12h") or whole days and weeks ("30d",
 // "2w", "1d12h"). A schedule is a 5-field cron spec ("minute hour
 // day-of-month month day-of-week", each field *, a number, a range a-b, a
-// list a,b and an optional /step; day of week 0-6 with 0 = Sunday), or
-// "@every <duration>", or one of @hourly, @daily, @weekly, @monthly,
-// @yearly. "@every 1d" is stored as "@every 24h0m0s".
+// list a,b and an optional /step; day of week 0-6 with 0 = Sunday or
+// SUN-SAT, months 1-12 or JAN-DEC, ? as *), or "@every <duration>" (whole
+// seconds, at least 1s), or one of @hourly, @daily (@midnight), @weekly,
+// @monthly, @yearly (@annually). Schedules are checked by the parser the
+// scheduler reads them with (robfig/cron's standard parser), so what
+// "crmsync config check" accepts runs; they are read in the timezone key's
+// zone (no TZ= prefix). "@every 1d" is stored as "@every 24h0m0s".
 //
 // # Keys
 //
@@ -233,7 +237,9 @@
 //
 //	http:
 //	  listen:     # host:port of the HTTP server (webhooks, Slack buttons,
-//	              # admin). Default "127.0.0.1:8080".
+//	              # admin). Default "127.0.0.1:8080". The environment variable
+//	              # CRMSYNC_HTTP_LISTEN, when set, replaces it (the container
+//	              # image sets 0.0.0.0:8080).
 //	  admin_token:      # secret required by admin endpoints
 //	  admin_token_file: # file holding admin_token
 //	web:          # the dashboard on http.listen. Without signin.slack it answers on
@@ -253,6 +259,12 @@
 //	      client_secret: # secret, required (or client_secret_file)
 //	      team_id:      # admit only this workspace
 //	      issuer_url:   # default https://slack.com
+//
+//	retention:
+//	  reports:    # pass reports kept, at least 1. Default 500 (about two years at
+//	              # one pass a working day; 8 hours at @every 1m). Saving a report
+//	              # drops the older ones, with their passes' plans, shard results,
+//	              # staged matches and digests; the latest report always stays.
 //
 // YAML anchors, aliases and merge keys (<<: *anchor) may be used to share
 // settings between sources.
