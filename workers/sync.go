@@ -181,6 +181,7 @@ func wrapSync(source string, err error) error {
 // spent) pauses the source's scheduled syncs until the CRM's resume time.
 func (y *Syncer) failed(ctx context.Context, run *syncRun, err error) (SyncStats, error) {
 	source, st := run.source, run.stats()
+	y.Metrics.SyncFailed(source, st.Started, err)
 	// Record the failure even when ctx is why the sync ended (a shutdown,
 	// a lost lock): the resumed sync must know the last one did not end.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -226,6 +227,7 @@ func (y *Syncer) complete(ctx context.Context, run *syncRun, full bool) (SyncSta
 	if err != nil {
 		return st, wrapSync(source, err)
 	}
+	y.Metrics.SyncDone(source, st.Started)
 	st.Swept = swept.Accounts + swept.Contacts + swept.Deals
 	y.Metrics.SyncDeleted.WithLabelValues(source).Add(float64(st.Swept))
 	y.Logger.Info("sync done", "source", source, "full", full, "pages", st.Pages, "records", st.Records(), "rejects", st.Rejects,
