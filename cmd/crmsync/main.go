@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"github.com/crmsync/crmsync/config"
@@ -187,14 +186,7 @@ func logFlags(fs *flag.FlagSet, defaultLevel string) func(io.Writer) (*slog.Logg
 		if err := lv.UnmarshalText([]byte(*level)); err != nil {
 			return nil, fmt.Errorf("--log-level: %w", err)
 		}
-		opts := &slog.HandlerOptions{Level: lv}
-		switch strings.ToLower(*format) {
-		case "text":
-			return slog.New(slog.NewTextHandler(w, opts)), nil
-		case "json":
-			return slog.New(slog.NewJSONHandler(w, opts)), nil
-		}
-		return nil, fmt.Errorf("--log-format: want text or json, got %q", *format)
+		return newLogger(w, lv, *format)
 	}
 }
 
