@@ -110,9 +110,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 		log.Warn("no redis.url configured: using an embedded in-memory Redis; state is lost on exit")
 	}
 	a := &App{Config: cfg, Store: st, Rules: rs, Outbox: ob, senders: senders, Registry: prometheus.NewRegistry(), log: log, opts: opts}
-	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newSourceCollector(a))
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.client = asynq.NewClientFromRedisClient(st.Redis())
 	a.inspector = asynq.NewInspectorFromRedisClient(st.Redis())
+	a.Registry.MustRegister(a.opsCollectors()...)
 	conns, err := buildConnectors(ctx, cfg, st.Syncs, st.Records, log)
 	if err != nil {
 		st.Close()
@@ -162,6 +163,7 @@ func LoadRules(cfg *config.Config) (*rules.RuleSet, *email.Renderer, error) {
 
 func (a *App) handlers(renderer *email.Renderer, conns map[string]connectors.Connector) workers.Handlers {
 	m := workers.NewMetrics(a.Registry)
+	m.ReadChannelPauses(a.Store.Ledger, a.log, a.channels()...)
 	cfg := a.Config
 	planner := &workers.Planner{
 		Email:           renderer,

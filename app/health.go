@@ -14,15 +14,25 @@ import (
 	"github.com/crmsync/crmsync/workers"
 )
 
-// Health is the detail /healthz?detail=1 answers: what an operator needs
-// to tell why no pass ran, or why messages wait.
+// Health is the detail /readyz (and /healthz?detail=1 or ?verbose=1)
+// answers: what an operator needs to tell why no pass ran, or why
+// messages wait.
 type Health struct {
-	// Status is "ok", or "degraded" when a source is stale, failing or
-	// paused, or a channel is paused.
+	// Status is "ok"; "degraded" when a source is stale, failing or
+	// paused, or a channel is paused (the process still serves: 200);
+	// "unavailable" when Redis does not answer (503).
 	Status   string          `json:"status"`
+	Redis    RedisHealth     `json:"redis"`
 	Sources  []SourceHealth  `json:"sources"`
 	Passes   PassHealth      `json:"passes"`
 	Channels []ChannelHealth `json:"channels"`
+}
+
+// RedisHealth is how Redis answered a PING.
+type RedisHealth struct {
+	OK        bool    `json:"ok"`
+	LatencyMS float64 `json:"latency_ms"`
+	Error     string  `json:"error,omitempty"`
 }
 
 // SourceHealth is one source's state.
@@ -39,6 +49,7 @@ type SourceHealth struct {
 	LastError    string          `json:"last_error,omitempty"`
 	FailingSince time.Time       `json:"failing_since,omitzero"`
 	Stale        bool            `json:"stale"`
+	StaleAfter   string          `json:"stale_after"`           // the source's stale_after
 	PausedUntil  time.Time       `json:"paused_until,omitzero"` // the CRM asked to wait
 	PauseReason  string          `json:"pause_reason,omitempty"`
 }
@@ -59,9 +70,14 @@ type PassHealth struct {
 	LastSuccess   time.Time        `json:"last_success,omitzero"` // when the last pass completed
 }
 
-// health gathers the detail of /healthz.
+// health gathers the detail of /readyz. When Redis does not answer, it
+// says so and reads nothing else.
 func (a *App) health(ctx context.Context) (*Health, error) {
-	h := &Health{Status: "ok"}
+	h := &Health{Status: "ok", Redis: a.pingRedis(ctx)}
+	if !h.Redis.OK {
+		h.Status = statusUnavailable
+		return h, nil
+	}
 	var err error
 	if h.Sources, err = a.sourceHealth(ctx); err != nil {
 		return nil, err
@@ -96,7 +112,7 @@ func (a *App) sourceHealth(ctx context.Context) ([]SourceHealth, error) {
 		s := SourceHealth{
 			Name: st.Source, Ready: !st.Ready.IsZero(), Since: st.Ready, Running: st.Running,
 			LastSuccess: st.LastSuccessEnd, LastError: st.LastError, FailingSince: st.FailingSince,
-			Stale: st.Stale(time.Now(), g.StaleAfter[i]),
+			Stale: st.Stale(time.Now(), g.StaleAfter[i]), StaleAfter: g.StaleAfter[i].String(),
 		}
 		if !st.FullSince.IsZero() {
 			s.FullSync = &FullSyncHealth{Kind: st.FullKind, Since: st.FullSince, Progress: st.Progress}
@@ -145,31 +161,19 @@ func (a *App) passHealth(ctx context.Context) (PassHealth, error) {
 }
 
 // serveHealth answers /healthz: "ok" when Redis answers (for liveness
-// probes), and with ?detail=1 the Health document, which needs the admin
-// token when one is set.
+// probes: one PING), and with ?detail=1 or ?verbose=1 the Health document
+// of /readyz, which needs the admin token when one is set.
 func (a *App) serveHealth(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("detail") != "" || q.Get("verbose") != "" {
+		a.admin(http.HandlerFunc(a.serveReady)).ServeHTTP(w, r)
+		return
+	}
 	if err := a.Store.Redis().Ping(r.Context()).Err(); err != nil {
 		http.Error(w, "redis: unreachable", http.StatusServiceUnavailable)
 		return
 	}
-	if r.URL.Query().Get("detail") == "" {
-		fmt.Fprintln(w, "ok")
-		return
-	}
-	a.admin(http.HandlerFunc(a.serveHealthDetail)).ServeHTTP(w, r)
-}
-
-func (a *App) serveHealthDetail(w http.ResponseWriter, r *http.Request) {
-	h, err := a.health(r.Context())
-	if err != nil {
-		a.log.Error("health detail", "err", err)
-		http.Error(w, "health detail unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(h) // the client went away
+	fmt.Fprintln(w, "ok")
 }
 
 // sourceCollector exports each source's sync state when Prometheus

@@ -52,6 +52,7 @@ func (a *App) Run(ctx context.Context) error { return a.RunWith(ctx, RunOptions{
 
 // RunWith is Run with options.
 func (a *App) RunWith(ctx context.Context, o RunOptions) error {
+	up := time.Now()
 	if err := a.Start(); err != nil {
 		return err
 	}
@@ -91,9 +92,14 @@ func (a *App) RunWith(ctx context.Context, o RunOptions) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	stopping := time.Now()
+	a.logStopping(ctx, err)
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return errors.Join(err, srv.Shutdown(shutdown))
+	err = errors.Join(err, srv.Shutdown(shutdown))
+	a.Stop()
+	a.logStopped(up, stopping)
+	return err
 }
 
 // httpServer returns the HTTP server of `run`, with timeouts: a client
@@ -233,12 +239,14 @@ func (a *App) busy() (bool, error) {
 	return false, nil
 }
 
-// HTTPHandler serves /healthz (Redis reachable), /metrics, which requires
+// HTTPHandler serves /healthz (Redis reachable), /readyz (the Health
+// document, 503 when Redis is down), /metrics, which requires
 // "Authorization: Bearer <http.admin_token>" when a token is set, and the
 // configured webhooks (/webhooks/sendgrid, /slack/interactions).
 func (a *App) HTTPHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.serveHealth)
+	mux.HandleFunc("GET /readyz", a.serveReady)
 	mux.Handle("GET /metrics", a.admin(promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{})))
 	for pattern, h := range a.hooks {
 		mux.Handle(pattern, h)
