@@ -40,7 +40,7 @@ func cmdConfigCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "SUCCESS: %s: %d sources, %d rules, %d email templates\n", *path, len(cfg.Sources), len(rs.Rules), len(renderer.Names()))
 	if *show {
-		fmt.Fprint(stdout, cfg.String())
+		fmt.Fprint(stdout, effective(cfg).String())
 	}
 	return nil
 }

@@ -78,7 +78,8 @@ func TestConfigCheckShowsEffectiveConfig(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"listen: 0.0.0.0:8080", "reports: 500", "stale_after: 1d", "concurrency: 10"} {
+	for _, want := range []string{"listen: 0.0.0.0:8080", "reports: 500", "stale_after: 1d", "concurrency: 10",
+		"encoding: utf-8", "base_url: https://api.sendgrid.com", "base_url: https://slack.com/api/"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("--show lacks %q:\n%s", want, stdout)
 		}
