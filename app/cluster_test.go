@@ -235,7 +235,8 @@ const sentinelAPIKey = "SG.sentinel-test"
 // records each one sent.
 //
 //   - planned: writes paused on the primary (CLIENT PAUSE WRITE), then
-//     SENTINEL FAILOVER; the old primary becomes a replica;
+//     SENTINEL FAILOVER; once the replica is promoted, the old primary
+//     becomes its replica and its writes are let go;
 //   - stopped: the primary is stopped (SHUTDOWN, as SIGTERM does) and
 //     the Sentinels promote its replica. Since Redis 7.0 a stopping
 //     primary holds writes and waits for its replica to catch up.
@@ -257,32 +258,44 @@ func TestDeliveryOnRedisSentinelFailover(t *testing.T) {
 	defer sc.Close()
 
 	for _, tt := range []struct {
-		name string
-		stop func(ctx context.Context, primary *redis.Client) error
+		name        string
+		stop, after func(ctx context.Context, old *redis.Client, primary string) error
 	}{
-		{"planned", func(ctx context.Context, primary *redis.Client) error {
-			if err := primary.Do(ctx, "client", "pause", 10_000, "write").Err(); err != nil {
+		{"planned", func(ctx context.Context, old *redis.Client, _ string) error {
+			if err := old.Do(ctx, "client", "pause", 30_000, "write").Err(); err != nil {
 				return err
 			}
 			return sc.Failover(ctx, master).Err()
-		}},
-		{"stopped", func(ctx context.Context, primary *redis.Client) error {
-			primary.Shutdown(ctx) // answers with a closed connection
+		}, demote},
+		{"stopped", func(ctx context.Context, old *redis.Client, _ string) error {
+			old.Shutdown(ctx) // answers with a closed connection
 			return nil
-		}},
+		}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			fake.Reset()
-			failover(t, a, sc, master, fake, tt.name, tt.stop)
+			failover(t, a, sc, master, fake, tt.name, tt.stop, tt.after)
 		})
 	}
+}
+
+// demote makes the old primary, its writes still paused, a replica of
+// the new one, then lets its clients go on (with READONLY errors for
+// writes, so they move to the new primary). The Sentinels would do the
+// same within about 10 s; the pause must last until then.
+func demote(ctx context.Context, old *redis.Client, primary string) error {
+	host, port, _ := strings.Cut(primary, ":")
+	if err := old.Do(ctx, "replicaof", host, port).Err(); err != nil {
+		return err
+	}
+	return old.Do(ctx, "client", "unpause").Err()
 }
 
 // failover delivers 2,000 emails, calls stop on the primary once some
 // have gone, and checks that the Sentinels promoted the replica and that
 // every email went exactly once.
 func failover(t *testing.T, a *App, sc *redis.SentinelClient, master string, fake *sendgridfake.Server, id string,
-	stop func(context.Context, *redis.Client) error) {
+	stop, after func(context.Context, *redis.Client, string) error) {
 	ctx := t.Context()
 	addr, err := sc.GetMasterAddrByName(ctx, master).Result()
 	if err != nil {
@@ -293,6 +306,7 @@ func failover(t *testing.T, a *App, sc *redis.SentinelClient, master string, fak
 	defer pc.Close()
 	// A Sentinel learns of the replica from the primary's INFO (every 10 s)
 	// and of the other Sentinels from their hellos (every 2 s).
+	ready := time.Now()
 	waitfor.Until(t, 30*time.Second, "the Sentinels to know the replica and each other, the replica in sync", func() (bool, string) {
 		m, err := sc.Master(ctx, master).Result()
 		info := pc.Info(ctx, "replication").Val()
@@ -300,6 +314,7 @@ func failover(t *testing.T, a *App, sc *redis.SentinelClient, master string, fak
 			fmt.Sprintf("%v (%v)\n%s", m, err, info)
 	})
 
+	t.Logf("ready to fail over after %v", time.Since(ready).Round(10*time.Millisecond))
 	const tasks, perTask = 40, 50
 	var keys []string
 	for i := range tasks {
@@ -313,14 +328,23 @@ func failover(t *testing.T, a *App, sc *redis.SentinelClient, master string, fak
 		return n >= 300, fmt.Sprintf("%d accepted", n)
 	})
 	before, stopped := fake.Accepted(), time.Now()
-	if err := stop(ctx, pc); err != nil {
+	if err := stop(ctx, pc, primary); err != nil {
 		t.Fatal(err)
 	}
+	var next string
 	waitfor.Until(t, 30*time.Second, "a replica promoted", func() (bool, string) {
 		addr, err := sc.GetMasterAddrByName(ctx, master).Result()
-		return err == nil && addr[0]+":"+addr[1] != primary, fmt.Sprintf("primary %v (%v)", addr, err)
+		if err == nil {
+			next = addr[0] + ":" + addr[1]
+		}
+		return err == nil && next != primary, fmt.Sprintf("primary %v (%v)", addr, err)
 	})
 	promoted := time.Since(stopped)
+	if after != nil {
+		if err := after(ctx, pc, next); err != nil {
+			t.Fatal(err)
+		}
+	}
 	waitfor.Until(t, 90*time.Second, "every email delivered after the failover", func() (bool, string) {
 		n := fake.Accepted()
 		return n >= len(keys), fmt.Sprintf("%d of %d accepted", n, len(keys))
