@@ -101,72 +101,111 @@ func (r ClaimResult) String() string {
 	return "ClaimResult(" + strconv.Itoa(int(r)) + ")"
 }
 
-// claimScript claims KEYS[1] for ARGV[1] when it is new or failed, and
-// indexes it in KEYS[2] (account) and KEYS[3] (recipient). An entry
-// claimed by the same token (an earlier attempt of the same task that
-// never recorded its outcome) or by another whose lease passed becomes
-// unknown. ARGV: token, now ms, lease ms, entry JSON, ttl ms, ledger key,
-// lease deadline ms. Returns a ClaimResult.
-var claimScript = redis.NewScript(`
-local h = redis.call('HMGET', KEYS[1], 'status', 'token', 'claimed_ms', 'lease_ms')
-local st = h[1]
-if st == 'sent' or st == 'written' or st == 'rejected' or st == 'dead' then return 1 end
-if st == 'unknown' then return 3 end
-local now = tonumber(ARGV[2])
-if st == 'claimed' then
-  local untl = tonumber(h[4]) or ((tonumber(h[3]) or 0) + tonumber(ARGV[3]))
-  if h[2] ~= ARGV[1] and untl > now then return 2 end
-  redis.call('HSET', KEYS[1], 'status', 'unknown')
-  return 4
-end
-redis.call('HSET', KEYS[1], 'data', ARGV[4], 'status', 'claimed', 'token', ARGV[1], 'claimed_ms', ARGV[2], 'lease_ms', ARGV[7])
-redis.call('HDEL', KEYS[1], 'sent_ms', 'error')
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-for i = 2, 3 do
-  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[6])
-  redis.call('PEXPIRE', KEYS[i], ARGV[5])
-end
-return 0
-`)
-
-// markSentScript sets KEYS[1] to ARGV[4] (sent or written) if ARGV[1]
-// holds its claim, also when the entry became unknown meanwhile (the
-// outcome arrives late), or already delivered it. ARGV: token, sent ms,
-// ttl ms, status. Returns 1 on success.
-var markSentScript = redis.NewScript(`
-local h = redis.call('HMGET', KEYS[1], 'status', 'token')
-if h[2] ~= ARGV[1] then return 0 end
-if h[1] == 'sent' or h[1] == 'written' then return 1 end
-if h[1] ~= 'claimed' and h[1] ~= 'unknown' then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[4], 'sent_ms', ARGV[2])
-redis.call('HDEL', KEYS[1], 'msg', 'error')
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
-`)
-
-// releaseScript sets KEYS[1] to failed with reason ARGV[2] if ARGV[1]
-// holds its claim. An entry that became unknown meanwhile stays unknown,
-// noting the reason (nothing went out: an operator may resend it). Returns
-// 1 on success.
-var releaseScript = redis.NewScript(`
-local h = redis.call('HMGET', KEYS[1], 'status', 'token')
-if h[2] ~= ARGV[1] then return 0 end
-if h[1] == 'unknown' then
-  redis.call('HSET', KEYS[1], 'error', 'not sent: ' .. ARGV[2])
+// stepScript is one step of a delivery: it records what became of the
+// sends of the first ARGV[4] entries, then claims the others, for token
+// ARGV[1].
+//
+// Each recorded entry KEYS[i] (i <= ARGV[4]) claimed by the token gets
+// ARGV[7+3i-2]: sent or written (at ARGV[2], the entry then kept ARGV[3]
+// ms), failed (released: a retry may claim it again), rejected, or
+// unknown; ARGV[7+3i-1] is the reason, ARGV[7+3i] the message kept with an
+// unknown entry (when not empty). A known outcome arriving late for an
+// entry that became unknown while the token held it still wins (sent,
+// rejected); a release leaves it unknown, noting that nothing went out (an
+// operator may resend it); marking an entry the token already delivered
+// succeeds again. 1 per entry recorded, 0 when the token no longer holds
+// its claim.
+//
+// Then each claimed entry (KEYS[n+3j-2], indexed in KEYS[n+3j-1] by
+// account and KEYS[n+3j] by recipient; ARGV[b+2j-1] its JSON, ARGV[b+2j]
+// its ledger key) is claimed at ARGV[5] (ms) until ARGV[7] (lease ARGV[6]
+// ms) when it is new or failed. An entry claimed by the same token (an
+// earlier attempt of the same task that never recorded its outcome) or by
+// another whose lease passed becomes unknown. A ClaimResult per entry.
+var stepScript = redis.NewScript(`
+local token, nm, now, lease = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local function delivered(e, h, status)
+  if h[1] == 'sent' or h[1] == 'written' then return 1 end
+  if h[1] ~= 'claimed' and h[1] ~= 'unknown' then return 0 end
+  redis.call('HSET', e, 'status', status, 'sent_ms', ARGV[2])
+  redis.call('HDEL', e, 'msg', 'error')
+  redis.call('PEXPIRE', e, ARGV[3])
   return 1
 end
-if h[1] ~= 'claimed' and h[1] ~= 'failed' then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[2])
-return 1
+local function release(e, h, reason)
+  if h[1] == 'unknown' then
+    redis.call('HSET', e, 'error', 'not sent: ' .. reason)
+    return 1
+  end
+  if h[1] ~= 'claimed' and h[1] ~= 'failed' then return 0 end
+  redis.call('HSET', e, 'status', 'failed', 'error', reason)
+  return 1
+end
+local function reject(e, h, reason)
+  if h[1] ~= 'claimed' and h[1] ~= 'failed' and h[1] ~= 'unknown' then return 0 end
+  redis.call('HSET', e, 'status', 'rejected', 'error', reason)
+  redis.call('HDEL', e, 'msg')
+  return 1
+end
+local function unknown(e, h, reason, msg)
+  if h[1] ~= 'claimed' and h[1] ~= 'unknown' then return 0 end
+  redis.call('HSET', e, 'status', 'unknown', 'error', reason)
+  if msg ~= '' then redis.call('HSET', e, 'msg', msg) end
+  return 1
+end
+local function mark(e, a)
+  local op, reason = ARGV[a+1], ARGV[a+2]
+  local h = redis.call('HMGET', e, 'status', 'token')
+  if h[2] ~= token then return 0 end
+  if op == 'sent' or op == 'written' then return delivered(e, h, op) end
+  if op == 'failed' then return release(e, h, reason) end
+  if op == 'rejected' then return reject(e, h, reason) end
+  if op == 'unknown' then return unknown(e, h, reason, ARGV[a+3]) end
+  return 0
+end
+local function claim(k, data, key)
+  local e = KEYS[k]
+  local h = redis.call('HMGET', e, 'status', 'token', 'claimed_ms', 'lease_ms')
+  local st = h[1]
+  if st == 'sent' or st == 'written' or st == 'rejected' or st == 'dead' then return 1 end
+  if st == 'unknown' then return 3 end
+  if st == 'claimed' then
+    local untl = tonumber(h[4]) or ((tonumber(h[3]) or 0) + lease)
+    if h[2] ~= token and untl > now then return 2 end
+    redis.call('HSET', e, 'status', 'unknown')
+    return 4
+  end
+  redis.call('HSET', e, 'data', data, 'status', 'claimed', 'token', token, 'claimed_ms', ARGV[5], 'lease_ms', ARGV[7])
+  redis.call('HDEL', e, 'sent_ms', 'error')
+  redis.call('PEXPIRE', e, ARGV[3])
+  for i = k+1, k+2 do
+    redis.call('ZADD', KEYS[i], ARGV[5], key)
+    redis.call('PEXPIRE', KEYS[i], ARGV[3])
+  end
+  return 0
+end
+local out = {}
+for i = 1, nm do out[i] = mark(KEYS[i], 7 + 3*(i-1)) end
+local b = 7 + 3*nm
+for j = 1, (#KEYS - nm) / 3 do
+  out[nm+j] = claim(nm + 3*j - 2, ARGV[b+2*j-1], ARGV[b+2*j])
+end
+return out
 `)
 
-// unclaimScript releases KEYS[1] if ARGV[1] claimed it at ARGV[2] (ms) and
-// nothing happened to it since, with reason ARGV[3]. Returns 1 when it did.
+// unclaimScript releases each entry KEYS[i] if ARGV[1] claimed it at
+// ARGV[2] (ms) and nothing happened to it since, with reason ARGV[3].
+// Returns how many it released.
 var unclaimScript = redis.NewScript(`
-local h = redis.call('HMGET', KEYS[1], 'status', 'token', 'claimed_ms')
-if h[1] ~= 'claimed' or h[2] ~= ARGV[1] or h[3] ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'failed', 'error', ARGV[3])
-return 1
+local n = 0
+for _, e in ipairs(KEYS) do
+  local h = redis.call('HMGET', e, 'status', 'token', 'claimed_ms')
+  if h[1] == 'claimed' and h[2] == ARGV[1] and h[3] == ARGV[2] then
+    redis.call('HSET', e, 'status', 'failed', 'error', ARGV[3])
+    n = n + 1
+  end
+end
+return n
 `)
 
 // Unclaim gives back the claim token may have taken on key at claimedAt
@@ -177,11 +216,26 @@ return 1
 // earlier by the same token (whose send may have gone out) is left alone.
 // It reports whether there was such a claim to give back.
 func (s *Ledger) Unclaim(ctx context.Context, key, token string, claimedAt time.Time, reason string) (bool, error) {
-	n, err := unclaimScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, token, claimedAt.UnixMilli(), reason).Int()
-	if err != nil {
-		return false, fmt.Errorf("store: unclaim: %w", err)
+	n, err := s.UnclaimAll(ctx, []string{key}, token, claimedAt, reason)
+	return n == 1, err
+}
+
+// UnclaimAll is Unclaim for the entries under keys, all claimed by one
+// call (ClaimAll) at claimedAt, in one step: it returns how many it gave
+// back.
+func (s *Ledger) UnclaimAll(ctx context.Context, keys []string, token string, claimedAt time.Time, reason string) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
 	}
-	return n == 1, nil
+	rkeys := make([]string, len(keys))
+	for i, k := range keys {
+		rkeys[i] = s.ledgerKey(k)
+	}
+	n, err := unclaimScript.Run(ctx, s.rdb, rkeys, token, claimedAt.UnixMilli(), reason).Int()
+	if err != nil {
+		return 0, fmt.Errorf("store: unclaim: %w", err)
+	}
+	return n, nil
 }
 
 func (s conn) ledgerKey(key string) string { return s.key("ledger", "e", key) }
@@ -202,20 +256,73 @@ func (s conn) recipientIndex(r string) string {
 // (re)writes e with status claimed, the token and ClaimedAt=now
 // (millisecond precision).
 func (s *Ledger) Claim(ctx context.Context, e Entry, token string, lease time.Duration, now time.Time) (ClaimResult, error) {
-	if e.Key == "" || token == "" || lease <= 0 {
-		return 0, errors.New("store: claim: key, token and a positive lease are required")
-	}
-	data, err := entryData(e)
+	res, err := s.ClaimAll(ctx, []Entry{e}, token, lease, now)
 	if err != nil {
-		return 0, fmt.Errorf("store: claim: %w", err)
+		return 0, err
 	}
-	keys := []string{s.ledgerKey(e.Key), s.accountIndex(e.AccountID), s.recipientIndex(e.Recipient)}
-	res, err := claimScript.Run(ctx, s.rdb, keys, token, now.UnixMilli(), lease.Milliseconds(), data,
-		LedgerTTL.Milliseconds(), e.Key, now.Add(lease).UnixMilli()).Int()
+	return res[0], nil
+}
+
+// ClaimAll is Claim for every entry of es (distinct keys), in one step.
+// It returns each entry's ClaimResult, in the order of es.
+func (s *Ledger) ClaimAll(ctx context.Context, es []Entry, token string, lease time.Duration, now time.Time) ([]ClaimResult, error) {
+	_, res, err := s.MarkAndClaim(ctx, token, now, nil, es, lease, now)
+	return res, err
+}
+
+// MarkAndClaim records marks, what became of messages token claimed and
+// sent (delivered ones at at), then claims es for token, for lease from
+// now, in one step: a delivery records its last send and claims its next
+// message in one round trip. It returns whether each mark was recorded
+// (see MarkAll) and each claim's ClaimResult (see Claim).
+func (s *Ledger) MarkAndClaim(ctx context.Context, token string, at time.Time, marks []Mark, es []Entry, lease time.Duration, now time.Time) ([]bool, []ClaimResult, error) {
+	if token == "" || len(es) > 0 && lease <= 0 {
+		return nil, nil, errors.New("store: claim: key, token and a positive lease are required")
+	}
+	if len(marks)+len(es) == 0 {
+		return nil, nil, nil
+	}
+	keys := make([]string, 0, len(marks)+3*len(es))
+	args := make([]any, 0, 7+3*len(marks)+2*len(es))
+	args = append(args, token, at.UnixMilli(), LedgerTTL.Milliseconds(), len(marks),
+		now.UnixMilli(), lease.Milliseconds(), now.Add(lease).UnixMilli())
+	for _, m := range marks {
+		switch m.Status {
+		case StatusSent, StatusWritten, StatusFailed, StatusRejected, StatusUnknown:
+		default:
+			return nil, nil, fmt.Errorf("store: mark %s: not an outcome: %q", m.Key, m.Status)
+		}
+		keys = append(keys, s.ledgerKey(m.Key))
+		args = append(args, m.Status, m.Reason, m.Msg)
+	}
+	for _, e := range es {
+		if e.Key == "" {
+			return nil, nil, errors.New("store: claim: key, token and a positive lease are required")
+		}
+		data, err := entryData(e)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: claim: %w", err)
+		}
+		keys = append(keys, s.ledgerKey(e.Key), s.accountIndex(e.AccountID), s.recipientIndex(e.Recipient))
+		args = append(args, data, e.Key)
+	}
+	res, err := stepScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	if err != nil {
-		return 0, fmt.Errorf("store: claim: %w", err)
+		what := "claim"
+		if len(es) == 0 {
+			what = "mark"
+		}
+		return nil, nil, fmt.Errorf("store: %s: %w", what, err)
 	}
-	return ClaimResult(res), nil
+	ok := make([]bool, len(marks))
+	for i := range marks {
+		ok[i] = res[i] == 1
+	}
+	claims := make([]ClaimResult, len(es))
+	for i := range es {
+		claims[i] = ClaimResult(res[len(marks)+i])
+	}
+	return ok, claims, nil
 }
 
 // entryData is the JSON of e kept in its hash, without the fields the
@@ -226,31 +333,54 @@ func entryData(e Entry) ([]byte, error) {
 	return json.Marshal(e)
 }
 
+// Mark is one ledger write after a send, for MarkAll: what became of the
+// message under Key.
+type Mark struct {
+	Key string
+	// Status is StatusSent or StatusWritten (delivered), StatusFailed (the
+	// claim is released: a retry may claim it again), StatusRejected (never
+	// sent again) or StatusUnknown (it may have gone out: never sent again
+	// automatically).
+	Status string
+	Reason string // why it failed, was rejected or is unknown
+	Msg    []byte // the rendered message an unknown entry keeps for a resend
+}
+
+// MarkAll records, in one step, what became of the messages token claimed
+// and sent (delivered ones at at), as MarkSent, MarkWritten, Release,
+// Reject and MarkUnknown would one by one. It returns, in the order of
+// marks, whether each was recorded: false when token no longer holds its
+// claim (ErrClaimLost for the single methods).
+func (s *Ledger) MarkAll(ctx context.Context, token string, at time.Time, marks []Mark) ([]bool, error) {
+	ok, _, err := s.MarkAndClaim(ctx, token, at, marks, nil, 0, at)
+	return ok, err
+}
+
+// markOne is MarkAll of one mark; what names it in errors.
+func (s *Ledger) markOne(ctx context.Context, what, token string, at time.Time, m Mark) error {
+	ok, err := s.MarkAll(ctx, token, at, []Mark{m})
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, errors.Unwrap(err))
+	}
+	if !ok[0] {
+		return fmt.Errorf("store: %s %s: %w", what, m.Key, ErrClaimLost)
+	}
+	return nil
+}
+
 // MarkSent records that the notification under key was sent at at. It
 // fails with ErrClaimLost unless token still holds the claim; an entry
 // that became unknown while token held it is marked sent too (the known
 // outcome arrived late), and marking an entry this token already marked
 // sent succeeds again.
 func (s *Ledger) MarkSent(ctx context.Context, key, token string, at time.Time) error {
-	return s.markDelivered(ctx, key, token, StatusSent, at)
+	return s.markOne(ctx, "mark sent", token, at, Mark{Key: key, Status: StatusSent})
 }
 
 // MarkWritten is MarkSent for a message written to the outbox instead of
 // sent: its entry says written, and counts as sent everywhere else.
 func (s *Ledger) MarkWritten(ctx context.Context, key, token string, at time.Time) error {
-	return s.markDelivered(ctx, key, token, StatusWritten, at)
-}
-
-func (s *Ledger) markDelivered(ctx context.Context, key, token, status string, at time.Time) error {
-	ok, err := markSentScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)},
-		token, at.UnixMilli(), LedgerTTL.Milliseconds(), status).Bool()
-	if err != nil {
-		return fmt.Errorf("store: mark %s: %w", status, err)
-	}
-	if !ok {
-		return fmt.Errorf("store: mark %s %s: %w", status, key, ErrClaimLost)
-	}
-	return nil
+	return s.markOne(ctx, "mark written", token, at, Mark{Key: key, Status: StatusWritten})
 }
 
 // Release gives up token's claim on key after a failed send: the entry
@@ -259,65 +389,22 @@ func (s *Ledger) markDelivered(ctx context.Context, key, token, status string, a
 // that it was not sent. It fails with ErrClaimLost unless token holds the
 // claim.
 func (s *Ledger) Release(ctx context.Context, key, token, reason string) error {
-	ok, err := releaseScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, token, reason).Bool()
-	if err != nil {
-		return fmt.Errorf("store: release: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("store: release %s: %w", key, ErrClaimLost)
-	}
-	return nil
+	return s.markOne(ctx, "release", token, time.Now(), Mark{Key: key, Status: StatusFailed, Reason: reason})
 }
-
-// rejectScript sets KEYS[1] to rejected with reason ARGV[2] if ARGV[1]
-// holds its claim (also when it became unknown meanwhile). Returns 1 on
-// success.
-var rejectScript = redis.NewScript(`
-local h = redis.call('HMGET', KEYS[1], 'status', 'token')
-if h[2] ~= ARGV[1] or (h[1] ~= 'claimed' and h[1] ~= 'failed' and h[1] ~= 'unknown') then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'rejected', 'error', ARGV[2])
-redis.call('HDEL', KEYS[1], 'msg')
-return 1
-`)
 
 // Reject records that the provider refused the notification under key for
 // good (reason says why): it will never be sent again, even by a retry of
 // its batch. It fails with ErrClaimLost unless token holds the claim.
 func (s *Ledger) Reject(ctx context.Context, key, token, reason string) error {
-	ok, err := rejectScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, token, reason).Bool()
-	if err != nil {
-		return fmt.Errorf("store: reject: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("store: reject %s: %w", key, ErrClaimLost)
-	}
-	return nil
+	return s.markOne(ctx, "reject", token, time.Now(), Mark{Key: key, Status: StatusRejected, Reason: reason})
 }
-
-// markUnknownScript sets KEYS[1], claimed by ARGV[1], to unknown with
-// reason ARGV[2], keeping the message ARGV[3] (when not empty) for a
-// resend. Returns 1 on success.
-var markUnknownScript = redis.NewScript(`
-local h = redis.call('HMGET', KEYS[1], 'status', 'token')
-if h[2] ~= ARGV[1] or (h[1] ~= 'claimed' and h[1] ~= 'unknown') then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'unknown', 'error', ARGV[2])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'msg', ARGV[3]) end
-return 1
-`)
 
 // MarkUnknown records that token's send of the notification under key has
 // an unknown outcome (reason says why: a timeout): it is never sent again
 // automatically. msg, the rendered message, is kept for an operator's
 // resend. It fails with ErrClaimLost unless token holds the claim.
 func (s *Ledger) MarkUnknown(ctx context.Context, key, token, reason string, msg []byte) error {
-	ok, err := markUnknownScript.Run(ctx, s.rdb, []string{s.ledgerKey(key)}, token, reason, msg).Bool()
-	if err != nil {
-		return fmt.Errorf("store: mark unknown: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("store: mark unknown %s: %w", key, ErrClaimLost)
-	}
-	return nil
+	return s.markOne(ctx, "mark unknown", token, time.Now(), Mark{Key: key, Status: StatusUnknown, Reason: reason, Msg: msg})
 }
 
 // keepScript keeps the message ARGV[1] in KEYS[1] when it is unknown and

@@ -17,21 +17,24 @@ import (
 )
 
 // ledger is the claim-before-send ledger, and each recipient's trail for
-// the frequency cap checked again at send time.
+// the frequency cap checked again at send time. A send's record travels
+// with the next message's claim, and a batch's recipients' trails are read
+// at once.
 type ledger interface {
-	Claim(ctx context.Context, e store.Entry, token string, lease time.Duration, now time.Time) (store.ClaimResult, error)
-	Unclaim(ctx context.Context, key, token string, claimedAt time.Time, reason string) (bool, error)
-	MarkSent(ctx context.Context, key, token string, at time.Time) error
-	MarkWritten(ctx context.Context, key, token string, at time.Time) error
-	Release(ctx context.Context, key, token, reason string) error
-	Reject(ctx context.Context, key, token, reason string) error
-	MarkUnknown(ctx context.Context, key, token, reason string, msg []byte) error
+	MarkAndClaim(ctx context.Context, token string, at time.Time, marks []store.Mark, es []store.Entry, lease time.Duration, now time.Time) ([]bool, []store.ClaimResult, error)
+	UnclaimAll(ctx context.Context, keys []string, token string, claimedAt time.Time, reason string) (int, error)
+	MarkAll(ctx context.Context, token string, at time.Time, marks []store.Mark) ([]bool, error)
 	KeepMessage(ctx context.Context, key string, msg []byte) error
 	Reclaim(ctx context.Context, key, token string, lease time.Duration, now time.Time) (store.ClaimResult, error)
 	ResolveSent(ctx context.Context, key string, sentAt, now time.Time) error
 	Abandon(ctx context.Context, e store.Entry, token, reason string, msg []byte, at time.Time) (string, error)
 	Entry(ctx context.Context, key string) (store.Entry, error)
-	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
+	HistoryByRecipients(ctx context.Context, recipients []string) ([][]store.Entry, error)
+}
+
+// suppressionBatch is a suppression list read for many addresses at once.
+type suppressionBatch interface {
+	SuppressedMany(ctx context.Context, emails []string) ([]bool, error)
 }
 
 // writer is a sender that writes messages where people read them later
@@ -48,15 +51,6 @@ func (d *Deliverer) delivered() string {
 		return store.StatusWritten
 	}
 	return store.StatusSent
-}
-
-// markDelivered records in the ledger that the message under key, claimed
-// by token, was delivered (outcome: see delivered) at.
-func (d *Deliverer) markDelivered(ctx context.Context, outcome, key, token string, at time.Time) error {
-	if outcome == store.StatusWritten {
-		return d.Ledger.MarkWritten(ctx, key, token, at)
-	}
-	return d.Ledger.MarkSent(ctx, key, token, at)
 }
 
 // logDelivered logs a message delivered with outcome.
@@ -130,90 +124,278 @@ var errStop = errors.New("batch stopped")
 // retried. While the channel is paused (its credentials were refused),
 // nothing is sent and a *PausedError says when to come back; the rest of a
 // batch is not attempted once the channel pauses or the ledger fails.
+//
+// The batch's suppressions and frequency caps are read at once, and each
+// send is recorded in the same ledger step as the next message's claim
+// (at the latest when Deliver returns): one round trip per message. Each
+// message is still claimed just before its send, so a process dying
+// mid-batch leaves unknown only the message it was sending.
 func (d *Deliverer) Deliver(ctx context.Context, token string, msgs []notify.Message) error {
 	if err := d.holdIfPaused(ctx); err != nil {
 		return err
 	}
-	var errs []error
-	done := 0
-	for i := range msgs {
-		if ctx.Err() != nil {
-			errs = append(errs, context.Cause(ctx))
-			break
-		}
-		done++
-		err := d.deliverOne(ctx, token, &msgs[i])
-		if err == nil {
-			continue
-		}
-		errs = append(errs, err)
-		if _, paused := errors.AsType[*PausedError](err); paused || errors.Is(err, errStop) {
-			break
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	err := fmt.Errorf("deliver %s: %d of %d failed", d.Channel, len(errs), len(msgs))
-	if left := len(msgs) - done; left > 0 {
-		err = fmt.Errorf("%w, %d not attempted", err, left)
-	}
-	return fmt.Errorf("%w: %w", err, errors.Join(errs...))
+	b := &delivery{d: d, token: token, total: len(msgs)}
+	b.run(ctx, msgs)
+	return b.result()
 }
 
-func (d *Deliverer) deliverOne(ctx context.Context, token string, m *notify.Message) error {
-	if m.Channel == notify.Email {
-		reason, err := d.holdBack(ctx, m)
-		if err != nil {
-			return fmt.Errorf("%w: %w", err, errStop)
+// delivery is one call of Deliver.
+type delivery struct {
+	d     *Deliverer
+	token string
+	total int
+	done  int // messages gone through: sent, skipped or failed
+	errs  []error
+	stop  bool          // the rest of the batch is not attempted
+	owed  []pendingMark // sends not recorded yet
+}
+
+func (b *delivery) run(ctx context.Context, msgs []notify.Message) {
+	todo, err := b.sendable(ctx, msgs)
+	if err != nil {
+		b.done++
+		b.fail(fmt.Errorf("%w: %w", err, errStop))
+		return
+	}
+	for _, m := range todo {
+		if b.stop {
+			break
 		}
-		if reason != "" {
-			d.count(reason)
-			d.Logger.Info("held back at send time", "rule", m.Rule, "account", m.AccountID, "reason", reason)
-			return nil
+		if ctx.Err() != nil {
+			b.errs, b.stop = append(b.errs, context.Cause(ctx)), true
+			break
+		}
+		b.done++
+		b.deliver(ctx, m)
+	}
+	b.flush(ctx)
+}
+
+// fail counts err, the failure of one message (nil: none); after a pause
+// or a ledger failure the rest of the batch is not attempted.
+func (b *delivery) fail(err error) {
+	if err == nil {
+		return
+	}
+	b.errs = append(b.errs, err)
+	if _, paused := errors.AsType[*PausedError](err); paused || errors.Is(err, errStop) {
+		b.stop = true
+	}
+}
+
+func (b *delivery) result() error {
+	if len(b.errs) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("deliver %s: %d of %d failed", b.d.Channel, len(b.errs), b.total)
+	if left := b.total - b.done; left > 0 {
+		err = fmt.Errorf("%w, %d not attempted", err, left)
+	}
+	return fmt.Errorf("%w: %w", err, errors.Join(b.errs...))
+}
+
+// sendable returns the messages of msgs to claim: not a second copy of a
+// ledger key (counted duplicate), not an email held back at send time.
+func (b *delivery) sendable(ctx context.Context, msgs []notify.Message) ([]*notify.Message, error) {
+	seen := make(map[string]bool, len(msgs))
+	todo := make([]*notify.Message, 0, len(msgs))
+	for i := range msgs {
+		if m := &msgs[i]; seen[m.LedgerKey] {
+			b.d.count("duplicate")
+			b.done++
+		} else {
+			seen[m.LedgerKey] = true
+			todo = append(todo, m)
 		}
 	}
-	lease, now := time.Now().Add(ClaimLease), d.now()
-	res, err := d.Ledger.Claim(ctx, entryOf(m), token, ClaimLease, now)
+	held, err := b.d.holdBack(ctx, todo)
 	if err != nil {
-		if store.MaybeDone(err) {
-			d.unclaim(ctx, token, m, now, lease, err)
+		return nil, err
+	}
+	out := todo[:0]
+	for _, m := range todo {
+		reason, ok := held[m]
+		if !ok {
+			out = append(out, m)
+			continue
 		}
-		return fmt.Errorf("%w: %w", err, errStop)
+		b.done++
+		b.d.count(reason)
+		b.d.Logger.Info("held back at send time", "rule", m.Rule, "account", m.AccountID, "reason", reason)
+	}
+	return out, nil
+}
+
+// deliver claims m, recording the sends owed in the same step, and sends
+// it when claimed; what the send did is owed to the ledger.
+func (b *delivery) deliver(ctx context.Context, m *notify.Message) {
+	d := b.d
+	res, lease, ok := b.claim(ctx, m)
+	if !ok {
+		return
 	}
 	switch res {
 	case store.AlreadySent:
 		d.count("duplicate")
-		return nil
 	case store.HeldByOther:
-		return fmt.Errorf("%s: being sent by another worker", m.LedgerKey)
+		b.fail(fmt.Errorf("%s: being sent by another worker", m.LedgerKey))
 	case store.Unknown, store.NowUnknown:
-		return d.unknown(ctx, token, m, res == store.NowUnknown)
+		b.fail(d.unknown(ctx, b.token, m, res == store.NowUnknown))
+	default:
+		pm := d.markFor(m, d.Sender.Send(ctx, m), lease)
+		b.owed = append(b.owed, pm)
+		if pm.cred != nil {
+			b.flush(ctx) // the channel pauses once the release is recorded
+		}
 	}
-	return d.send(ctx, token, m, lease)
 }
 
-// send calls the provider for m, claimed by token, and records what it
-// did before lease.
-func (d *Deliverer) send(ctx context.Context, token string, m *notify.Message, lease time.Time) error {
-	return d.outcome(ctx, token, m, d.Sender.Send(ctx, m), lease)
+// claim claims m for the batch's token in one ledger step with the
+// records owed, and returns when the claim's lease ends; ok is false when
+// the step failed (the batch stops, the records are written on their own,
+// retried as record does).
+func (b *delivery) claim(ctx context.Context, m *notify.Message) (res store.ClaimResult, lease time.Time, ok bool) {
+	d, owed := b.d, b.owed
+	b.owed = nil
+	marks := make([]store.Mark, len(owed))
+	for i, pm := range owed {
+		marks[i] = pm.mark
+	}
+	lease, now := time.Now().Add(ClaimLease), d.now()
+	recorded, claims, err := d.Ledger.MarkAndClaim(ctx, b.token, now, marks, []store.Entry{entryOf(m)}, ClaimLease, now)
+	if err != nil {
+		if store.MaybeDone(err) {
+			d.unclaim(ctx, b.token, []*notify.Message{m}, now, lease, err)
+		}
+		if len(owed) > 0 {
+			for _, err := range d.recordAll(ctx, b.token, owed) {
+				b.fail(err)
+			}
+		}
+		b.fail(fmt.Errorf("%w: %w", err, errStop))
+		return 0, lease, false
+	}
+	for i, pm := range owed {
+		b.fail(d.recorded(ctx, pm, lostIfNot(recorded[i], pm)))
+	}
+	return claims[0], lease, true
 }
 
-// holdBack returns why email m must not go now, or "": its recipient
-// unsubscribed since it was planned, or reached the frequency cap.
-func (d *Deliverer) holdBack(ctx context.Context, m *notify.Message) (string, error) {
-	addr := strings.ToLower(m.To)
-	if _, ok, err := d.Suppressions.Suppressed(ctx, addr); err != nil || ok {
-		return string(SkipSuppressed), err
+// lostIfNot is store.ErrClaimLost about pm unless its mark was recorded.
+func lostIfNot(recorded bool, pm pendingMark) error {
+	if recorded {
+		return nil
 	}
-	if d.Cap.Max <= 0 {
-		return "", nil
+	return fmt.Errorf("store: mark %s %s: %w", pm.mark.Status, pm.m.LedgerKey, store.ErrClaimLost)
+}
+
+// flush records the sends owed to the ledger.
+func (b *delivery) flush(ctx context.Context) {
+	if len(b.owed) == 0 {
+		return
 	}
-	n, err := recentEmails(ctx, d.Ledger, addr, d.now().Add(-d.Cap.Per), m.LedgerKey)
-	if err != nil || n < d.Cap.Max {
-		return "", err
+	owed := b.owed
+	b.owed = nil
+	for _, err := range b.d.recordAll(ctx, b.token, owed) {
+		b.fail(err)
 	}
-	return string(SkipCapped), nil
+}
+
+// holdBack returns, of msgs, the emails that must not go now and why:
+// their recipient unsubscribed since they were planned, or reached the
+// frequency cap (counting the emails of msgs before them). Suppressions
+// and recipients' trails are read for the whole batch at once.
+func (d *Deliverer) holdBack(ctx context.Context, msgs []*notify.Message) (map[*notify.Message]string, error) {
+	var addrs []string
+	for _, m := range msgs {
+		if m.Channel == notify.Email {
+			addrs = append(addrs, strings.ToLower(m.To))
+		}
+	}
+	held := map[*notify.Message]string{}
+	if len(addrs) == 0 {
+		return held, nil
+	}
+	suppressed, err := d.suppressed(ctx, addrs)
+	if err != nil {
+		return nil, err
+	}
+	var trails fetchedHistory
+	if d.Cap.Max > 0 {
+		if trails, err = d.trails(ctx, addrs); err != nil {
+			return nil, err
+		}
+	}
+	claimed := map[string]int{} // emails of this batch to each address, before the one checked
+	for _, m := range msgs {
+		addr := strings.ToLower(m.To)
+		if m.Channel != notify.Email {
+			continue
+		}
+		if suppressed[addr] {
+			held[m] = string(SkipSuppressed)
+			continue
+		}
+		if d.Cap.Max <= 0 {
+			continue
+		}
+		n, _ := recentEmails(ctx, trails, addr, d.now().Add(-d.Cap.Per), m.LedgerKey)
+		if n+claimed[addr] >= d.Cap.Max {
+			held[m] = string(SkipCapped)
+			continue
+		}
+		claimed[addr]++
+	}
+	return held, nil
+}
+
+// suppressed returns the suppressed addresses of addrs, read at once when
+// the list can.
+func (d *Deliverer) suppressed(ctx context.Context, addrs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if sb, ok := d.Suppressions.(suppressionBatch); ok {
+		yes, err := sb.SuppressedMany(ctx, addrs)
+		if err != nil {
+			return nil, err
+		}
+		for i, a := range addrs {
+			if yes[i] {
+				out[a] = true
+			}
+		}
+		return out, nil
+	}
+	for _, a := range addrs {
+		_, ok, err := d.Suppressions.Suppressed(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[a] = true
+		}
+	}
+	return out, nil
+}
+
+// trails reads the ledger's trail of each of addrs.
+func (d *Deliverer) trails(ctx context.Context, addrs []string) (fetchedHistory, error) {
+	hs, err := d.Ledger.HistoryByRecipients(ctx, addrs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(fetchedHistory, len(addrs))
+	for i, a := range addrs {
+		out[a] = hs[i]
+	}
+	return out, nil
+}
+
+// fetchedHistory is the recipients' trails read for a batch.
+type fetchedHistory map[string][]store.Entry
+
+// HistoryByRecipient implements sentHistory.
+func (f fetchedHistory) HistoryByRecipient(_ context.Context, recipient string) ([]store.Entry, error) {
+	return f[recipient], nil
 }
 
 // DeadLetter records every message of a delivery task whose retries ran

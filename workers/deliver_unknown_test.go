@@ -128,6 +128,13 @@ func (f *flakyLedger) write() error {
 	return nil
 }
 
+func (f *flakyLedger) MarkAll(ctx context.Context, token string, at time.Time, marks []store.Mark) ([]bool, error) {
+	if err := f.write(); err != nil {
+		return nil, err
+	}
+	return f.Ledger.MarkAll(ctx, token, at, marks)
+}
+
 func (f *flakyLedger) MarkSent(ctx context.Context, key, token string, at time.Time) error {
 	if err := f.write(); err != nil {
 		return err
@@ -457,6 +464,14 @@ func TestDeadLetterOfAClaimedMessageIsUnknown(t *testing.T) {
 type lostAnswerLedger struct {
 	*store.Ledger
 	lost atomic.Bool
+}
+
+func (l *lostAnswerLedger) MarkAndClaim(ctx context.Context, token string, at time.Time, marks []store.Mark, es []store.Entry, lease time.Duration, now time.Time) ([]bool, []store.ClaimResult, error) {
+	ok, res, err := l.Ledger.MarkAndClaim(ctx, token, at, marks, es, lease, now)
+	if err == nil && l.lost.CompareAndSwap(false, true) {
+		return nil, nil, errors.New("read tcp 127.0.0.1:6379: i/o timeout")
+	}
+	return ok, res, err
 }
 
 func (l *lostAnswerLedger) Claim(ctx context.Context, e store.Entry, token string, lease time.Duration, now time.Time) (store.ClaimResult, error) {

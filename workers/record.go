@@ -20,81 +20,145 @@ const (
 	maxRecordWait     = 5 * time.Second
 )
 
-// outcome records what the provider did with m, claimed by token (sendErr
-// is its answer), before lease. A credential failure releases the claim
-// (nothing went out) and pauses the channel; a permanent failure rejects
-// the message; a send that may have gone through leaves it unknown; any
-// other failure releases it for the task's retry.
-func (d *Deliverer) outcome(ctx context.Context, token string, m *notify.Message, sendErr error, lease time.Time) error {
-	key := m.LedgerKey
+// pendingMark is what a send did, owed to the ledger until it is
+// recorded: the mark to write, the provider's answer, and the end of the
+// claim's lease, before which it must be written.
+type pendingMark struct {
+	m       *notify.Message
+	mark    store.Mark
+	sendErr error
+	cred    *notify.CredentialsError // the provider refused the credentials: the channel pauses
+	lease   time.Time
+}
+
+// markFor is the record owed for m after the provider answered sendErr.
+// A credential failure releases the claim (nothing went out) and pauses
+// the channel; a permanent failure rejects the message; a send that may
+// have gone through leaves it unknown, keeping it for a resend; any other
+// failure releases it for the task's retry.
+func (d *Deliverer) markFor(m *notify.Message, sendErr error, lease time.Time) pendingMark {
+	pm := pendingMark{m: m, sendErr: sendErr, lease: lease, mark: store.Mark{Key: m.LedgerKey, Status: store.StatusFailed}}
+	if sendErr != nil {
+		pm.mark.Reason = sendErr.Error()
+	}
 	if cred, ok := errors.AsType[*notify.CredentialsError](sendErr); ok {
-		if err := d.record(ctx, lease, "release", key, func(ctx context.Context) error {
-			return d.Ledger.Release(ctx, key, token, sendErr.Error())
-		}); err != nil {
-			return errors.Join(sendErr, err)
-		}
-		return d.pause(ctx, cred)
+		pm.cred = cred
+		return pm
 	}
 	switch {
 	case sendErr == nil:
-		return d.sent(ctx, token, m, lease)
+		pm.mark.Status = d.delivered()
 	case errors.Is(sendErr, notify.ErrPermanent):
-		return d.reject(ctx, token, m, sendErr, lease)
+		pm.mark.Status = store.StatusRejected
 	case errors.Is(sendErr, notify.ErrOutcomeUnknown):
-		return d.markUnknown(ctx, token, m, sendErr, lease)
+		pm.mark.Status, pm.mark.Msg = store.StatusUnknown, body(m)
 	}
-	if err := d.record(ctx, lease, "release", key, func(ctx context.Context) error {
-		return d.Ledger.Release(ctx, key, token, sendErr.Error())
-	}); err != nil {
-		return errors.Join(sendErr, err)
-	}
-	d.count("retry")
-	return sendErr
+	return pm
 }
 
-// sent records that m went out (or was written, by an outbox). When the
-// claim was lost meanwhile (its lease passed and another attempt took it
-// over), it says so loudly: that attempt may send it again.
+// outcome records what the provider did with m, claimed by token (sendErr
+// is its answer), before lease (see markFor).
+func (d *Deliverer) outcome(ctx context.Context, token string, m *notify.Message, sendErr error, lease time.Time) error {
+	return d.recordAll(ctx, token, []pendingMark{d.markFor(m, sendErr, lease)})[0]
+}
+
+// sent records that m went out (or was written, by an outbox).
 func (d *Deliverer) sent(ctx context.Context, token string, m *notify.Message, lease time.Time) error {
-	outcome := d.delivered()
-	err := d.record(ctx, lease, "mark "+outcome, m.LedgerKey, func(ctx context.Context) error {
-		return d.markDelivered(ctx, outcome, m.LedgerKey, token, d.now())
+	return d.outcome(ctx, token, m, nil, lease)
+}
+
+// reject records that the provider refused m for good (sendErr wraps
+// notify.ErrPermanent).
+func (d *Deliverer) reject(ctx context.Context, token string, m *notify.Message, sendErr error, lease time.Time) error {
+	return d.outcome(ctx, token, m, sendErr, lease)
+}
+
+// recordAll writes the marks of pms, sends of token, in one ledger step
+// retried as record does until the earliest of their leases, and returns
+// what became of each (nil: recorded; see recorded).
+func (d *Deliverer) recordAll(ctx context.Context, token string, pms []pendingMark) []error {
+	marks := make([]store.Mark, len(pms))
+	lease := pms[0].lease
+	for i, pm := range pms {
+		marks[i] = pm.mark
+		if pm.lease.Before(lease) {
+			lease = pm.lease
+		}
+	}
+	what, key := "mark "+pms[0].mark.Status, pms[0].m.LedgerKey
+	if len(pms) > 1 {
+		what, key = "mark", fmt.Sprintf("%s and %d more", key, len(pms)-1)
+	}
+	var ok []bool
+	err := d.record(ctx, lease, what, key, func(ctx context.Context) error {
+		var err error
+		ok, err = d.Ledger.MarkAll(ctx, token, d.now(), marks)
+		return err
 	})
-	switch {
-	case errors.Is(err, store.ErrClaimLost):
-		d.Logger.Error("sent, but its claim was taken over before it was recorded: it may go out twice",
-			"key", m.LedgerKey, "rule", m.Rule, "account", m.AccountID, "err", err)
-	case err != nil:
-		// Still claimed: the task's retry finds it unknown, never sends it blindly.
+	errs := make([]error, len(pms))
+	for i, pm := range pms {
+		werr := err
+		if err == nil {
+			werr = lostIfNot(ok[i], pm)
+		}
+		errs[i] = d.recorded(ctx, pm, werr)
+	}
+	return errs
+}
+
+// markOne writes mark, of a message token claimed: store.ErrClaimLost
+// when token no longer holds the claim.
+func (d *Deliverer) markOne(ctx context.Context, token string, mark store.Mark) error {
+	ok, err := d.Ledger.MarkAll(ctx, token, d.now(), []store.Mark{mark})
+	if err != nil {
 		return err
 	}
-	d.count(outcome)
-	d.logDelivered(m, outcome)
+	if !ok[0] {
+		return fmt.Errorf("store: mark %s %s: %w", mark.Status, mark.Key, store.ErrClaimLost)
+	}
 	return nil
 }
 
-// reject records that the provider refused m for good.
-func (d *Deliverer) reject(ctx context.Context, token string, m *notify.Message, sendErr error, lease time.Time) error {
-	if err := d.record(ctx, lease, "reject", m.LedgerKey, func(ctx context.Context) error {
-		return d.Ledger.Reject(ctx, m.LedgerKey, token, sendErr.Error())
-	}); err != nil {
-		return errors.Join(sendErr, err)
+// recorded counts and logs what became of pm once its mark was written
+// (werr: why it was not), and returns the message's error. A delivery
+// whose claim was lost meanwhile (its lease passed and another attempt
+// took it over) is said loudly: that attempt may send it again. One not
+// recorded stays claimed: the task's retry finds it unknown, never sends
+// it blindly.
+func (d *Deliverer) recorded(ctx context.Context, pm pendingMark, werr error) error {
+	m := pm.m
+	switch st := pm.mark.Status; {
+	case store.Delivered(st):
+		switch {
+		case errors.Is(werr, store.ErrClaimLost):
+			d.Logger.Error("sent, but its claim was taken over before it was recorded: it may go out twice",
+				"key", m.LedgerKey, "rule", m.Rule, "account", m.AccountID, "err", werr)
+		case werr != nil:
+			return werr
+		}
+		d.count(st)
+		d.logDelivered(m, st)
+		return nil
+	case werr != nil:
+		return errors.Join(pm.sendErr, werr)
+	case pm.cred != nil:
+		return d.pause(ctx, pm.cred)
+	case st == store.StatusRejected:
+		d.count("rejected")
+		d.Logger.Error("message rejected", "rule", m.Rule, "account", m.AccountID, "channel", m.Channel, "err", pm.sendErr)
+		return nil
+	case st == store.StatusUnknown:
+		return d.leftUnknown(m, pm.sendErr)
 	}
-	d.count("rejected")
-	d.Logger.Error("message rejected", "rule", m.Rule, "account", m.AccountID, "channel", m.Channel, "err", sendErr)
-	return nil
+	d.count("retry")
+	return pm.sendErr
 }
 
-// markUnknown records that m may have gone out (the call was lost
-// midway), keeping it for a resend. A channel that can look for its
-// messages (Slack) does so on the task's retry, once the post can no
-// longer be in flight; an email is never sent again automatically.
-func (d *Deliverer) markUnknown(ctx context.Context, token string, m *notify.Message, sendErr error, lease time.Time) error {
-	if err := d.record(ctx, lease, "mark unknown", m.LedgerKey, func(ctx context.Context) error {
-		return d.Ledger.MarkUnknown(ctx, m.LedgerKey, token, sendErr.Error(), body(m))
-	}); err != nil {
-		return errors.Join(sendErr, err)
-	}
+// leftUnknown counts and logs m, recorded unknown after sendErr (the call
+// was lost midway). A channel that can look for its messages (Slack) does
+// so on the task's retry, once the post can no longer be in flight; an
+// email is never sent again automatically.
+func (d *Deliverer) leftUnknown(m *notify.Message, sendErr error) error {
 	d.count("unknown")
 	if _, ok := d.Sender.(finder); ok {
 		d.Logger.Warn("outcome unknown: the post will be looked for in Slack before it is sent again",
@@ -137,26 +201,41 @@ func (d *Deliverer) record(ctx context.Context, lease time.Time, what, key strin
 	}
 }
 
-// unclaimFor bounds the retries of an unclaim: failing it leaves a
-// message unknown (for an operator), never sends it twice, so it is not
-// worth holding a worker for the claim's whole lease while Redis is down.
+// unclaimFor bounds the retries of an unclaim (see giveBack).
 const unclaimFor = 30 * time.Second
 
-// unclaim gives back the claim on m that token may have taken at now,
-// when Claim failed (claimErr): Redis may have written it without
-// answering, and nothing was sent, so the task's retry must send m rather
-// than find it unknown. It is retried like the other ledger writes, for
-// unclaimFor at most.
-func (d *Deliverer) unclaim(ctx context.Context, token string, m *notify.Message, now, lease time.Time, claimErr error) {
+// unclaim gives back the claims on msgs that token may have taken at now,
+// when ClaimAll failed (claimErr): Redis may have written them without
+// answering, and nothing was sent, so the task's retry must send them
+// rather than find them unknown. It is retried like the other ledger
+// writes, for unclaimFor at most.
+func (d *Deliverer) unclaim(ctx context.Context, token string, msgs []*notify.Message, now, lease time.Time, claimErr error) {
+	keys := make([]string, len(msgs))
+	for i, m := range msgs {
+		keys[i] = m.LedgerKey
+	}
+	d.giveBack(ctx, lease, "unclaim", keys, func(ctx context.Context) error {
+		_, err := d.Ledger.UnclaimAll(ctx, keys, token, now, "claim unconfirmed, not sent: "+claimErr.Error())
+		return err
+	})
+}
+
+// giveBack runs write, which gives back claims on keys, as record does
+// until lease or unclaimFor from now, whichever comes first: failing it
+// leaves messages unknown (for an operator), never sends them twice, so
+// it is not worth holding a worker for the claim's whole lease while
+// Redis is down.
+func (d *Deliverer) giveBack(ctx context.Context, lease time.Time, what string, keys []string, write func(context.Context) error) {
 	if until := time.Now().Add(unclaimFor); until.Before(lease) {
 		lease = until
 	}
-	err := d.record(ctx, lease, "unclaim", m.LedgerKey, func(ctx context.Context) error {
-		_, err := d.Ledger.Unclaim(ctx, m.LedgerKey, token, now, "claim unconfirmed, not sent: "+claimErr.Error())
-		return err
-	})
-	if err != nil {
-		d.Logger.Error("cannot give back a claim whose answer was lost; the message may be left unknown", "key", m.LedgerKey, "err", err)
+	key := keys[0]
+	if len(keys) > 1 {
+		key = fmt.Sprintf("%s and %d more", key, len(keys)-1)
+	}
+	if err := d.record(ctx, lease, what, key, write); err != nil {
+		d.Logger.Error("cannot give back a claim whose answer was lost or that was not used; the message may be left unknown",
+			"key", key, "err", err)
 	}
 }
 

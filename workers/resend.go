@@ -99,7 +99,7 @@ func (d *Deliverer) resendOutcome(ctx context.Context, token string, m *notify.M
 		return ResendRefused, d.reject(ctx, token, m, sendErr, lease)
 	}
 	err := d.record(ctx, lease, "mark unknown", m.LedgerKey, func(ctx context.Context) error {
-		return d.Ledger.MarkUnknown(ctx, m.LedgerKey, token, "resend failed: "+sendErr.Error(), body(m))
+		return d.markOne(ctx, token, store.Mark{Key: m.LedgerKey, Status: store.StatusUnknown, Reason: "resend failed: " + sendErr.Error(), Msg: body(m)})
 	})
 	if cred, ok := errors.AsType[*notify.CredentialsError](sendErr); ok {
 		err = errors.Join(err, d.pause(ctx, cred))

@@ -100,7 +100,7 @@ func (d *Deliverer) afterReclaim(ctx context.Context, token string, m *notify.Me
 		return fmt.Errorf("%s: being sent by another worker", m.LedgerKey)
 	}
 	d.Logger.Info("outcome resolved: not found where it would have gone; sending it", "key", m.LedgerKey)
-	return d.send(ctx, token, m, time.Now().Add(ClaimLease))
+	return d.outcome(ctx, token, m, d.Sender.Send(ctx, m), time.Now().Add(ClaimLease))
 }
 
 // found records that m, of unknown outcome, was found delivered.
