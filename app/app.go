@@ -109,6 +109,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if st.Embedded() {
 		log.Warn("no redis.url configured: using an embedded in-memory Redis; state is lost on exit")
 	}
+	if err := st.Records.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	sharePacing(senders, st)
 	a := &App{Config: cfg, Store: st, Rules: rs, Outbox: ob, senders: senders, Registry: prometheus.NewRegistry(), log: log, opts: opts}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.client = asynq.NewClientFromRedisClient(st.Redis())
@@ -187,7 +192,7 @@ func (a *App) handlers(renderer *email.Renderer, conns map[string]connectors.Con
 	return workers.Handlers{
 		Sync: &workers.Syncer{Sources: conns, Records: a.Store.Records, Syncs: a.Store.Syncs, Gate: a.gate(), Queue: a.client, NS: a.ns(), Tasks: a.inspector,
 			Metrics: m, Logger: a.log, Progress: a.syncs.record},
-		Evaluate: &workers.Evaluator{Records: a.Store.Records, Passes: a.Store.Passes, Syncs: a.Store.Syncs, Rules: a.Rules, Planner: planner, Queue: a.client, NS: a.ns(), Gate: a.gate(), Tasks: a.inspector,
+		Evaluate: &workers.Evaluator{Records: a.Store.Records, Passes: store.Retained{Passes: a.Store.Passes, Reports: a.Config.Retention.Reports}, Syncs: a.Store.Syncs, Rules: a.Rules, Planner: planner, Queue: a.client, NS: a.ns(), Gate: a.gate(), Tasks: a.inspector,
 			Metrics: m, Logger: a.log, Limits: passLimits(cfg), Merge: cfg.MergeRules(), Location: cfg.Location()},
 		Email:   deliverer(notify.Email),
 		Slack:   deliverer(notify.Slack),

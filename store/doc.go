@@ -29,6 +29,8 @@
 //	                               JSON, its "contacted" mark, its contacts' last activity and
 //	                               its won deals' close dates and amounts: what a pass reads
 //	<ns>:schema                    integer, the layout version of the records (Migrate)
+//	<ns>:acct:<id>                 string, model.Account JSON: layout 1 only, moved into the
+//	                               summary and removed by Migrate (and by deletions and sweeps)
 //	<ns>:contacts:<account id>     hash, contact id → model.Contact JSON
 //	<ns>:deals:<account id>        hash, deal id → model.Deal JSON
 //	<ns>:contact:<id>              the account the contact is filed under
@@ -75,13 +77,18 @@
 //	<ns>:channel:<channel>:paused  hash {reason, since_ms}: the channel's credentials were
 //	                               refused; its messages wait in the queue
 //	<ns>:channel:<channel>:probing / :probed   the credential probe's lock and last time
+//	<ns>:slack-pace:<channel>      string, µs (Redis clock) of the channel's next free turn to post
+//	                               (notify/slack SharePacing), expiring once it is past
 //	<ns>:ledger:e:<key>            hash {data, status, token, claimed_ms, sent_ms, error},
 //	                               expires 400 days after its last write
 //	<ns>:ledger:by-account:<id>    ZSET of ledger keys, score = claimed time (ms)
 //	<ns>:ledger:by-recipient:<r>   ZSET of ledger keys by lower-cased recipient
 //	<ns>:suppress:<email>          hash {reason, at}
-//	<ns>:report:<pass>             string, the pass report, expires after 400 days
+//	<ns>:report:<pass>             string, the pass report: the newest retention.reports (default
+//	                               500), at most 400 days
 //	<ns>:reports:latest            string, the pass of the latest report
+//	<ns>:reports:index             ZSET, pass → when its report was saved (ms): the newest retention.reports
+//	                               are kept; saving a report UNLINKs older ones' report and pass:<pass>:* keys
 //
 // Contacts and deals may arrive before their account: they are filed under
 // their account id anyway, and only accounts that exist are returned.
@@ -96,9 +103,15 @@
 // Cooldowns and the ledger are Lua scripts. Reads of many accounts are
 // pipelined.
 //
-// Redis Cluster: StorePage and the scripts touch several keys in one step,
-// so on a cluster pick a namespace with a hash tag, such as "{crmsync}", to
-// put every key in one slot.
+// Redis Cluster and Sentinel: Dial opens a server, a Sentinel-managed
+// primary or a Cluster. Scripts and transactions touch several keys at
+// once, and StorePage and the sweep build key names from the namespace, so
+// every key of a namespace must hash to one slot. On a *redis.ClusterClient,
+// New uses a namespace without a hash tag as "{namespace}", and SCAN
+// (PassEntries, RecentReports) goes to the primary holding that slot.
+// Redis replicates asynchronously: a write acknowledged by a primary that
+// dies before replicating it is lost, so stop primaries with SHUTDOWN or
+// pause writes before a SENTINEL FAILOVER.
 //
 // With an empty URL, Open starts an embedded miniredis whose TTLs follow
 // the wall clock (moved forward every 100 ms), so cooldowns, ledger entries and

@@ -65,6 +65,9 @@ type passBook interface {
 	outcomeBook
 	snapshotBook
 	Snoozed(ctx context.Context, rule, accountID string) (time.Time, bool, error)
+	SnoozedMany(ctx context.Context, pairs []store.RuleAccount) ([]time.Time, error)
+	AcquireCooldowns(ctx context.Context, pass string, pairs []store.RuleAccount, ttls []time.Duration) ([]bool, error)
+	Cooldowns(ctx context.Context, pairs []store.RuleAccount) ([]time.Time, error)
 	StageCandidates(ctx context.Context, pass string, items map[string][]byte) error
 	StagedCandidates(ctx context.Context, pass string, fn func(field string, data []byte) error) error
 	ReleaseCooldowns(ctx context.Context, pass string, matches [][2]string) error

@@ -6,6 +6,7 @@ import (
 
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/rules"
+	"github.com/crmsync/crmsync/store"
 )
 
 // The pipeline that decides whether a rule's flag on an account becomes a
@@ -83,38 +84,125 @@ type matchRun struct {
 
 	holds []hold
 	cand  *candidate // what the match would send; nil when nothing
+
+	// What the stages' prefetches read for the run (set: fetched).
+	snoozed  *time.Time // until when a rep snoozed it; zero: not snoozed
+	cooldown *cooldownAnswer
+}
+
+// cooldownAnswer is the cooldown stage's prefetched answer: in a pass,
+// whether the run acquired the cooldown; in a preview, until when it runs
+// (zero: it does not).
+type cooldownAnswer struct {
+	acquired bool
+	until    time.Time
 }
 
 func (r *matchRun) hold(reason Hold, detail string) { r.holds = append(r.holds, hold{reason, detail}) }
 
 // matchStage is one stage of a match; done stops the match there.
+// prefetch, when set, reads from Redis what the stage needs for every run
+// about to go through it, in one round trip, before run is called for
+// each: a batch of accounts costs a few round trips per stage, not a few
+// per account.
 type matchStage struct {
-	name string
-	run  func(e *Evaluator, ctx context.Context, r *matchRun) (done bool, err error)
+	name     string
+	prefetch func(e *Evaluator, ctx context.Context, runs []*matchRun) error
+	run      func(e *Evaluator, ctx context.Context, r *matchRun) (done bool, err error)
 }
 
 // matchStages are stages 2 to 7 of the pipeline, in order.
 var matchStages = []matchStage{
-	{"baseline", (*Evaluator).stageBaseline},
-	{"inhibited", (*Evaluator).stageInhibited},
-	{"snoozed", (*Evaluator).stageSnoozed},
-	{"cooldown", (*Evaluator).stageCooldown},
-	{"plan", (*Evaluator).stagePlan},
-	{"holdout", (*Evaluator).stageHoldout},
+	{"baseline", nil, (*Evaluator).stageBaseline},
+	{"inhibited", nil, (*Evaluator).stageInhibited},
+	{"snoozed", (*Evaluator).prefetchSnoozed, (*Evaluator).stageSnoozed},
+	{"cooldown", (*Evaluator).prefetchCooldown, (*Evaluator).stageCooldown},
+	{"plan", (*Evaluator).prefetchPlan, (*Evaluator).stagePlan},
+	{"holdout", nil, (*Evaluator).stageHoldout},
 }
 
 // runMatch takes a firing match through the match stages.
 func (e *Evaluator) runMatch(ctx context.Context, r *matchRun) error {
+	return e.runMatches(ctx, []*matchRun{r})
+}
+
+// runMatches takes firing matches through the match stages, stage by
+// stage: each stage sees the runs the previous ones let through, in the
+// order given, so that what a stage counts across runs (the frequency
+// cap's emails planned so far) is what running them one by one counts.
+func (e *Evaluator) runMatches(ctx context.Context, runs []*matchRun) error {
+	live := runs
 	for _, st := range matchStages {
-		done, err := st.run(e, ctx, r)
+		if st.prefetch != nil && len(live) > 0 {
+			if err := st.prefetch(e, ctx, live); err != nil {
+				return err
+			}
+		}
+		next := make([]*matchRun, 0, len(live))
+		for _, r := range live {
+			done, err := st.run(e, ctx, r)
+			if err != nil {
+				return err
+			}
+			if !done {
+				next = append(next, r)
+			}
+		}
+		live = next
+	}
+	return nil
+}
+
+// pairs names the flags of runs.
+func pairs(runs []*matchRun) []store.RuleAccount {
+	out := make([]store.RuleAccount, len(runs))
+	for i, r := range runs {
+		out[i] = store.RuleAccount{Rule: r.m.Rule.Name, Account: r.s.c.Account.ID}
+	}
+	return out
+}
+
+func (e *Evaluator) prefetchSnoozed(ctx context.Context, runs []*matchRun) error {
+	until, err := e.Passes.SnoozedMany(ctx, pairs(runs))
+	if err != nil {
+		return err
+	}
+	for i, r := range runs {
+		r.snoozed = &until[i]
+	}
+	return nil
+}
+
+// prefetchCooldown acquires the cooldowns of the runs in a pass, and
+// reads them in a preview.
+func (e *Evaluator) prefetchCooldown(ctx context.Context, runs []*matchRun) error {
+	ps := pairs(runs)
+	if runs[0].pp.dryRun {
+		until, err := e.Passes.Cooldowns(ctx, ps)
 		if err != nil {
 			return err
 		}
-		if done {
-			return nil
+		for i, r := range runs {
+			r.cooldown = &cooldownAnswer{until: until[i]}
 		}
+		return nil
+	}
+	ttls := make([]time.Duration, len(runs))
+	for i, r := range runs {
+		ttls[i] = r.m.Rule.Cooldown
+	}
+	ok, err := e.Passes.AcquireCooldowns(ctx, runs[0].pp.pass, ps, ttls)
+	if err != nil {
+		return err
+	}
+	for i, r := range runs {
+		r.cooldown = &cooldownAnswer{acquired: ok[i]}
 	}
 	return nil
+}
+
+func (e *Evaluator) prefetchPlan(ctx context.Context, runs []*matchRun) error {
+	return e.Planner.prefetch(ctx, runs[0].pp, runs)
 }
 
 func (e *Evaluator) stageBaseline(_ context.Context, r *matchRun) (bool, error) {
@@ -133,32 +221,59 @@ func (e *Evaluator) stageInhibited(_ context.Context, r *matchRun) (bool, error)
 }
 
 func (e *Evaluator) stageSnoozed(ctx context.Context, r *matchRun) (bool, error) {
-	until, snoozed, err := e.Passes.Snoozed(ctx, r.m.Rule.Name, r.s.c.Account.ID)
-	if err != nil || !snoozed || !until.After(r.pp.now) {
+	until, err := e.snoozedUntil(ctx, r)
+	if err != nil || !until.After(r.pp.now) {
 		return false, err
 	}
 	r.hold(SkipSnoozed, "until "+until.UTC().Format(time.DateTime))
 	return true, nil
 }
 
+// snoozedUntil is until when a rep snoozed r's rule for its account, the
+// zero time when not snoozed.
+func (e *Evaluator) snoozedUntil(ctx context.Context, r *matchRun) (time.Time, error) {
+	if r.snoozed != nil {
+		return *r.snoozed, nil
+	}
+	until, _, err := e.Passes.Snoozed(ctx, r.m.Rule.Name, r.s.c.Account.ID)
+	return until, err
+}
+
 // stageCooldown acquires the rule's cooldown for the account in a pass;
 // a preview reads it.
 func (e *Evaluator) stageCooldown(ctx context.Context, r *matchRun) (bool, error) {
-	rule, id := r.m.Rule, r.s.c.Account.ID
 	if r.pp.dryRun {
-		until, cooling, err := e.Passes.Cooldown(ctx, rule.Name, id)
-		if err != nil || !cooling || !until.After(r.pp.now) {
+		until, err := e.cooldownUntil(ctx, r)
+		if err != nil || !until.After(r.pp.now) {
 			return false, err
 		}
 		r.hold(SkipCooldown, "until "+until.UTC().Format(time.DateTime))
 		return true, nil
 	}
-	ok, err := e.Passes.AcquireCooldown(ctx, rule.Name, id, r.pp.pass, rule.Cooldown)
+	ok, err := e.acquireCooldown(ctx, r)
 	if err != nil || ok {
 		return false, err
 	}
 	r.hold(SkipCooldown, "")
 	return true, nil
+}
+
+// cooldownUntil is until when r's cooldown runs, zero when it does not.
+func (e *Evaluator) cooldownUntil(ctx context.Context, r *matchRun) (time.Time, error) {
+	if r.cooldown != nil {
+		return r.cooldown.until, nil
+	}
+	until, _, err := e.Passes.Cooldown(ctx, r.m.Rule.Name, r.s.c.Account.ID)
+	return until, err
+}
+
+// acquireCooldown acquires r's cooldown and reports whether the rule may
+// act.
+func (e *Evaluator) acquireCooldown(ctx context.Context, r *matchRun) (bool, error) {
+	if r.cooldown != nil {
+		return r.cooldown.acquired, nil
+	}
+	return e.Passes.AcquireCooldown(ctx, r.m.Rule.Name, r.s.c.Account.ID, r.pp.pass, r.m.Rule.Cooldown)
 }
 
 func (e *Evaluator) stagePlan(ctx context.Context, r *matchRun) (bool, error) {

@@ -27,6 +27,27 @@ type sentHistory interface {
 	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
 }
 
+// planSuppressions is the suppression list as the planner reads it: one
+// address, or a batch's in one round trip.
+type planSuppressions interface {
+	suppressionList
+	SuppressedMany(ctx context.Context, emails []string) ([]bool, error)
+}
+
+// planHistory is the ledger's trail as the planner reads it: one
+// recipient's, or a batch's in one round trip.
+type planHistory interface {
+	sentHistory
+	HistoryByRecipients(ctx context.Context, recipients []string) ([][]store.Entry, error)
+}
+
+// planCache is what the plan stage's prefetch read for a batch of runs,
+// by lower-cased address: whether it is suppressed, and its history.
+type planCache struct {
+	suppressed map[string]bool
+	history    map[string][]store.Entry
+}
+
 // FrequencyCap limits the emails one contact receives: at most Max in any
 // window of length Per, whatever rules fire. Max 0 means no cap.
 type FrequencyCap struct {
@@ -44,8 +65,8 @@ type Planner struct {
 	From            Address
 	ReplyToOwner    bool
 	FallbackChannel string // Slack channel for accounts whose owner is unknown
-	Suppressions    suppressionList
-	Ledger          sentHistory
+	Suppressions    planSuppressions
+	Ledger          planHistory
 	Cap             FrequencyCap
 	Quiet           *QuietHours    // nil: emails go at any hour
 	Location        *time.Location // business time zone, for contacts without one
@@ -65,6 +86,7 @@ type passPlan struct {
 	emailed  map[string]int
 	baseline map[string]bool // rules whose activation baseline this pass records
 	cands    []*candidate    // matches waiting for the per_pass stage
+	cache    *planCache      // what the plan stage prefetched for the runs at hand
 	digests  []DigestItem    // gathered by a preview, which renders them at its end
 }
 
@@ -255,16 +277,63 @@ func (p *Planner) renderEmail(m *notify.Message, template string, d notify.Data)
 	return err
 }
 
+// prefetch reads, in two round trips, whether each address the email
+// actions of runs would go to is suppressed and, under a frequency cap,
+// what it was sent: holdBack then reads them from pp.cache.
+func (p *Planner) prefetch(ctx context.Context, pp *passPlan, runs []*matchRun) error {
+	var addrs []string
+	seen := map[string]bool{}
+	for _, r := range runs {
+		for _, a := range r.m.Actions {
+			if a.Email == nil {
+				continue
+			}
+			recipients, _ := emailRecipients(&r.s.c, a.Email.To)
+			for _, ct := range recipients {
+				if addr := strings.ToLower(ct.Email); !seen[addr] {
+					seen[addr] = true
+					addrs = append(addrs, addr)
+				}
+			}
+		}
+	}
+	pp.cache = &planCache{suppressed: make(map[string]bool, len(addrs)), history: map[string][]store.Entry{}}
+	if len(addrs) == 0 {
+		return nil
+	}
+	sup, err := p.Suppressions.SuppressedMany(ctx, addrs)
+	if err != nil {
+		return err
+	}
+	for i, a := range addrs {
+		pp.cache.suppressed[a] = sup[i]
+	}
+	if p.Cap.Max <= 0 {
+		return nil
+	}
+	hist, err := p.Ledger.HistoryByRecipients(ctx, addrs)
+	if err != nil {
+		return err
+	}
+	for i, a := range addrs {
+		pp.cache.history[a] = hist[i]
+	}
+	return nil
+}
+
 // holdBack returns why an email to addr must not be planned, or "".
 func (p *Planner) holdBack(ctx context.Context, pp *passPlan, addr string) (Hold, error) {
-	if _, ok, err := p.Suppressions.Suppressed(ctx, addr); err != nil || ok {
+	if ok, err := p.suppressed(ctx, pp, addr); err != nil || ok {
 		return SkipSuppressed, err
 	}
 	if p.Cap.Max <= 0 {
 		return "", nil
 	}
-	n, err := recentEmails(ctx, p.Ledger, addr, pp.now.Add(-p.Cap.Per), "")
-	if err != nil {
+	var n int
+	var err error
+	if h, ok := pp.cache.historyOf(addr); ok {
+		n = countRecent(h, pp.now.Add(-p.Cap.Per), "")
+	} else if n, err = recentEmails(ctx, p.Ledger, addr, pp.now.Add(-p.Cap.Per), ""); err != nil {
 		return "", err
 	}
 	if n+pp.emailed[addr] >= p.Cap.Max {
@@ -280,13 +349,40 @@ func recentEmails(ctx context.Context, h sentHistory, addr string, since time.Ti
 	if err != nil {
 		return 0, err
 	}
+	return countRecent(entries, since, key), nil
+}
+
+// countRecent counts the emails of entries sent or being sent since
+// since, other than the one under key.
+func countRecent(entries []store.Entry, since time.Time, key string) int {
 	n := 0
 	for _, e := range entries {
 		if e.Channel == string(notify.Email) && e.Key != key && e.Status != store.StatusFailed && e.ClaimedAt.After(since) {
 			n++
 		}
 	}
-	return n, nil
+	return n
+}
+
+// suppressed reports whether addr is suppressed: from the prefetched
+// answers when there are, else from the list.
+func (p *Planner) suppressed(ctx context.Context, pp *passPlan, addr string) (bool, error) {
+	if pp.cache != nil {
+		if v, ok := pp.cache.suppressed[addr]; ok {
+			return v, nil
+		}
+	}
+	_, ok, err := p.Suppressions.Suppressed(ctx, addr)
+	return ok, err
+}
+
+// historyOf returns the prefetched history of addr, if any.
+func (c *planCache) historyOf(addr string) ([]store.Entry, bool) {
+	if c == nil {
+		return nil, false
+	}
+	h, ok := c.history[addr]
+	return h, ok
 }
 
 // zoneOf is the time zone quiet hours are read in for contact ct: its own,

@@ -218,41 +218,49 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, pp *passPlan, batch []sco
 	if err != nil {
 		return err
 	}
+	var runs []*matchRun
 	for j := range batch {
 		firing := rules.Firing(batch[j].matches, func(r *rules.Rule) bool { return fires[j][r.Name] != notFiring })
 		for _, m := range firing {
-			if err := e.act(ctx, pp, &batch[j], m, fires[j][m.Rule.Name] == firesBaseline, res, out); err != nil {
-				return err
-			}
+			res.Flags[m.Rule.Name]++
+			e.Metrics.Flags.WithLabelValues(m.Rule.Name).Inc()
+			runs = append(runs, &matchRun{pp: pp, s: &batch[j], m: m, baseline: fires[j][m.Rule.Name] == firesBaseline})
 		}
+	}
+	if err := e.runMatches(ctx, runs); err != nil {
+		return err
+	}
+	if err := e.act(ctx, pp, runs, res, out); err != nil {
+		return err
 	}
 	return e.saveSnapshots(ctx, pp, batch, fires)
 }
 
-// act takes a firing match through the pipeline's match stages
-// (pipeline.go) and passes what it would send to the per_pass stage, or
+// act passes what the firing matches of runs, through the pipeline's
+// match stages (pipeline.go), would send to the per_pass stage, or
 // straight to the batcher when no per-pass cap is set.
-func (e *Evaluator) act(ctx context.Context, pp *passPlan, s *scored, m rules.Match, baseline bool, res *shardResult, out *batcher) error {
-	res.Flags[m.Rule.Name]++
-	e.Metrics.Flags.WithLabelValues(m.Rule.Name).Inc()
-	r := &matchRun{pp: pp, s: s, m: m, baseline: baseline}
-	if err := e.runMatch(ctx, r); err != nil {
-		return err
+func (e *Evaluator) act(ctx context.Context, pp *passPlan, runs []*matchRun, res *shardResult, out *batcher) error {
+	var sent []*candidate
+	for _, r := range runs {
+		for _, h := range r.holds {
+			e.countHold(res.Skipped, r.m.Rule.Name, h.reason)
+		}
+		switch {
+		case r.cand == nil:
+			continue
+		case e.Limits.active():
+			pp.cands = append(pp.cands, r.cand)
+			continue
+		}
+		sent = append(sent, r.cand)
+		out.addDigest(r.cand.Digests...)
+		countMessages(res.Messages, r.cand.Msgs)
+		if err := out.add(r.cand.Msgs...); err != nil {
+			return err
+		}
 	}
-	for _, h := range r.holds {
-		e.countHold(res.Skipped, m.Rule.Name, h.reason)
-	}
-	switch {
-	case r.cand == nil:
+	if len(sent) == 0 {
 		return nil
-	case e.Limits.active():
-		pp.cands = append(pp.cands, r.cand)
-		return nil
 	}
-	if err := e.openOutcomes(ctx, pp, store.GroupMessaged, []*candidate{r.cand}); err != nil {
-		return err
-	}
-	out.addDigest(r.cand.Digests...)
-	countMessages(res.Messages, r.cand.Msgs)
-	return out.add(r.cand.Msgs...)
+	return e.openOutcomes(ctx, pp, store.GroupMessaged, sent)
 }

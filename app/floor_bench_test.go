@@ -1,0 +1,27 @@
+package app
+
+import (
+	"testing"
+
+	"github.com/crmsync/crmsync/internal/floor"
+	"github.com/crmsync/crmsync/internal/gensample"
+)
+
+// benchFloor is the floor the scale benchmarks compare with: a plain Go
+// program reading the same CSV files and computing the same features and
+// matches (internal/floor).
+func benchFloor(b *testing.B, dir string) {
+	var res floor.Result
+	for b.Loop() {
+		var err error
+		if res, err = floor.Run(dir, gensample.AsOf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := 0
+	for _, v := range res.Flags {
+		n += v
+	}
+	b.ReportMetric(float64(res.Scored), "accounts")
+	b.ReportMetric(float64(n), "flags")
+}

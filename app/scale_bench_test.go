@@ -1,0 +1,242 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/crmsync/crmsync/internal/gensample"
+	"github.com/crmsync/crmsync/internal/redistest"
+	"github.com/crmsync/crmsync/workers"
+)
+
+// The scale benchmarks run what `crmsync run` does with a generated
+// portfolio shaped like the sample, on the real Redis of
+// CRMSYNC_TEST_REDIS_URL, with the demo's config and rules (outbox):
+//
+//	CRMSYNC_TEST_REDIS_URL=redis://127.0.0.1:6379 CRMSYNC_SCALE=100000,1000000 \
+//	  go test -run '^$' -bench Scale -benchtime 1x -timeout 60m ./app/
+//
+// For each size, sync/N is a full sync of the CSV files into a fresh
+// namespace; pass/N an evaluation pass as the workers of `run` perform it
+// (planning, shards, flags, gates, planning messages and enqueueing their
+// delivery tasks; not delivering them), each iteration on the same
+// records with the passes' state wiped. Sizes default to 100000. The
+// portfolios are generated once into $TMPDIR/crmsync-scale/N. The floor
+// (internal/floor) runs in the same benchmark: floor_bench_test.go.
+
+// scaleSizes are the portfolio sizes of CRMSYNC_SCALE.
+func scaleSizes(b *testing.B) []int {
+	v := os.Getenv("CRMSYNC_SCALE")
+	if v == "" {
+		v = "100000"
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			b.Fatalf("CRMSYNC_SCALE: %v", err)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// scalePortfolio returns the directory of a generated portfolio of n
+// accounts, generating it the first time.
+func scalePortfolio(b *testing.B, n int) string {
+	dir := filepath.Join(os.TempDir(), "crmsync-scale", strconv.Itoa(n))
+	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
+		return dir
+	}
+	if err := gensample.Write(dir, n, 1); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "done"), nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// scaleApp is an app whose source is a generated portfolio, on a fresh
+// namespace of the real Redis.
+func scaleApp(b *testing.B, dir string) *App {
+	path, err := PrepareDemo(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	sample := filepath.Join(filepath.Dir(path), "sample")
+	if err := os.RemoveAll(sample); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Symlink(dir, sample); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := f.WriteString(redistest.ConfigLine(b)); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	return newApp(b, loadConfig(b, path), Options{TaskCheckInterval: 10 * time.Millisecond})
+}
+
+// synced holds, per size, the app the last sync/N filled.
+var synced sync.Map // int → *App
+
+func BenchmarkScale(b *testing.B) {
+	redistest.Client(b) // skips without a real Redis
+	for _, n := range scaleSizes(b) {
+		dir := scalePortfolio(b, n)
+		b.Run(fmt.Sprintf("floor/%d", n), func(b *testing.B) { benchFloor(b, dir) })
+		b.Run(fmt.Sprintf("sync/%d", n), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				a := scaleApp(b, dir)
+				b.StartTimer()
+				if _, err := a.Handlers.Sync.Sync(b.Context(), "sample", true); err != nil {
+					b.Fatal(err)
+				}
+				synced.Store(n, a)
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "accounts/s")
+			reportRedisMemory(b, &synced, n)
+		})
+		b.Run(fmt.Sprintf("pass/%d", n), func(b *testing.B) {
+			v, ok := synced.Load(n)
+			if !ok {
+				b.Skip("needs sync/N first")
+			}
+			benchPass(b, v.(*App))
+		})
+	}
+}
+
+// benchPass runs passes through a server that serves the evaluate queue
+// only, so that delivery tasks stay queued.
+func benchPass(b *testing.B, a *App) {
+	cfg := workers.ServerConfig(a.ns(), a.Config.Workers.Concurrency, a.log, nil)
+	cfg.Queues = map[string]int{a.ns().Queue(workers.QueueEvaluate): 1}
+	srv := asynq.NewServerFromRedisClient(a.Store.Redis(), cfg)
+	if err := srv.Start(a.Handlers.Mux()); err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown()
+	var rep *workers.Report
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		wipePasses(b, a)
+		i++
+		pass := fmt.Sprintf("bench-%d", i)
+		b.StartTimer()
+		if err := a.EnqueueEvaluate(b.Context(), pass, gensample.AsOf); err != nil {
+			b.Fatal(err)
+		}
+		var err error
+		if rep, err = a.waitReport(b.Context(), pass); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(rep.Accounts), "accounts")
+	sum := func(m map[string]int) (n int) {
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	b.ReportMetric(float64(sum(rep.Flags)), "flags")
+	enq := 0
+	for _, v := range rep.Enqueued {
+		enq += v
+	}
+	b.ReportMetric(float64(enq), "enqueued")
+}
+
+// wipePasses removes what passes leave (flags, cooldowns, reports,
+// ledger, outcomes, snapshots, queued tasks), keeping the records, so
+// that every pass starts as the first one.
+func wipePasses(b *testing.B, a *App) {
+	ctx := context.Background()
+	rdb := a.Store.Redis()
+	ns := a.Store.Namespace()
+	keep := []string{"summary", "contacts:", "deals:", "contact:", "deal:", "owner:", "accounts", "watermark:", "sync-state:", "schema", "rejects"}
+	for _, pattern := range []string{ns + ":*", "asynq:{" + ns + ":*"} {
+		iter := rdb.Scan(ctx, 0, pattern, 5000).Iterator()
+		var batch []string
+		for iter.Next(ctx) {
+			k := iter.Val()
+			rest := strings.TrimPrefix(k, ns+":")
+			if rest != k && hasAnyPrefix(rest, keep) {
+				continue
+			}
+			if batch = append(batch, k); len(batch) == 1000 {
+				rdb.Unlink(ctx, batch...)
+				batch = batch[:0]
+			}
+		}
+		if len(batch) > 0 {
+			rdb.Unlink(ctx, batch...)
+		}
+		if err := iter.Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// reportRedisMemory reports the bytes per account the namespace of the
+// app last synced for n takes in Redis (MEMORY USAGE of each key).
+func reportRedisMemory(b *testing.B, m *sync.Map, n int) {
+	v, ok := m.Load(n)
+	if !ok {
+		return
+	}
+	a := v.(*App)
+	ctx := context.Background()
+	rdb := a.Store.Redis()
+	var total int64
+	var keys int
+	iter := rdb.Scan(ctx, 0, a.Store.Namespace()+":*", 5000).Iterator()
+	var batch []string
+	flush := func() {
+		cmds, _ := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range batch {
+				p.MemoryUsage(ctx, k, 0)
+			}
+			return nil
+		})
+		for _, c := range cmds {
+			total += c.(*redis.IntCmd).Val()
+		}
+		keys += len(batch)
+		batch = batch[:0]
+	}
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 1000 {
+			flush()
+		}
+	}
+	flush()
+	b.ReportMetric(float64(total)/float64(n), "redis-B/account")
+	b.ReportMetric(float64(keys)/float64(n), "keys/account")
+}
