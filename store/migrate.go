@@ -30,9 +30,23 @@ func (s *Records) Migrate(ctx context.Context) error {
 	if v == schemaVersion {
 		return nil
 	}
+	// A store with no account index was never written by an earlier
+	// crmsync (or holds only records without their account): nothing to
+	// scan the key space for.
+	n, err := s.rdb.Exists(ctx, s.key("accounts")).Result()
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if n == 0 {
+		return s.setSchema(ctx)
+	}
 	if err := s.migrateSummaries(ctx); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
+	return s.setSchema(ctx)
+}
+
+func (s *Records) setSchema(ctx context.Context) error {
 	if err := s.rdb.Set(ctx, s.key("schema"), schemaVersion, 0).Err(); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
