@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"testing"
 	"time"
 
@@ -42,6 +43,20 @@ type rig struct {
 	store *store.Store
 	email *sendgridfake.Server
 	slack *slackfake.Server
+	// idle is how many idle connections to each fake the senders keep;
+	// 0: Go's default of 2, with which most sends of many workers dial a
+	// new connection.
+	idle int
+}
+
+// client returns c, keeping r.idle idle connections to its server.
+func (r *rig) client(c *http.Client) *http.Client {
+	if r.idle == 0 {
+		return c
+	}
+	t := c.Transport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = r.idle
+	return &http.Client{Transport: t, Timeout: c.Timeout}
 }
 
 // newRig takes a fresh namespace of the real Redis and starts both
@@ -87,11 +102,11 @@ func (r *rig) deliverer(tb testing.TB, ch notify.Channel, m *workers.Metrics) *w
 		snd, err = sendgrid.New(sendgrid.Config{
 			APIKey: e2eAPIKey, BaseURL: r.email.URL(), FromEmail: "success@example.com", FromName: "Example Success",
 			UnsubscribeGroupID: 1234,
-		}, r.email.Client())
+		}, r.client(r.email.Client()))
 	case notify.Slack:
 		snd, err = slack.NewSender(slack.SenderConfig{
 			Token: e2eSlackToken, BaseURL: r.slack.URL(), FallbackChannel: channelID(0), PerChannelEvery: time.Microsecond,
-		}, r.slack.Client())
+		}, r.client(r.slack.Client()))
 	}
 	if err != nil {
 		tb.Fatal(err)
