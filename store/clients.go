@@ -96,7 +96,9 @@ func decodeClient(sum *redis.StringCmd, contacts, deals *redis.MapStringStringCm
 	if ok, err := decodeSummary(raw, &sm); err != nil || !ok {
 		return c, false, err
 	}
-	c.Account = sm.Account
+	if err := sm.decodeAccount(&c.Account); err != nil {
+		return c, false, err
+	}
 	if sm.Contacted.After(c.Account.LastActivityAt) {
 		c.Account.LastActivityAt = sm.Contacted
 	}

@@ -115,9 +115,11 @@ end
 `
 
 // Summary is an account's summary decoded: its record, and what the
-// features need of its contacts and deals.
+// features need of its contacts and deals. The record's JSON is decoded
+// only when asked for (Client), since the portfolio-wide thresholds need
+// only the deals (Sample).
 type Summary struct {
-	Account model.Account
+	account string // the account's JSON
 	// Contacted is the latest "mark as contacted"; zero when none.
 	Contacted time.Time
 	// ContactActivity holds each contact's last activity, by contact id.
@@ -137,8 +139,11 @@ type WonDeal struct {
 // addresses): rules.Compute finds the same features in it as in the
 // stored records. The account's latest activity includes the reps'
 // "contacted" marks, as Clients does.
-func (s *Summary) Client() model.Client {
-	c := model.Client{Account: s.Account}
+func (s *Summary) Client() (model.Client, error) {
+	var c model.Client
+	if err := s.decodeAccount(&c.Account); err != nil {
+		return c, err
+	}
 	if s.Contacted.After(c.Account.LastActivityAt) {
 		c.Account.LastActivityAt = s.Contacted
 	}
@@ -154,7 +159,29 @@ func (s *Summary) Client() model.Client {
 			c.Deals[i] = model.Deal{Won: true, ClosedAt: d.ClosedAt, Amount: d.Amount}
 		}
 	}
-	return c
+	return c, nil
+}
+
+// Deals returns the summary as a client with its won deals only: enough
+// for the features the portfolio's thresholds are computed from
+// (revenue_12m, purchases_12m, days_since_purchase), without decoding the
+// account's record. dst is reused.
+func (s *Summary) Deals(dst *model.Client) {
+	dst.Deals = dst.Deals[:0]
+	for _, d := range s.Won {
+		dst.Deals = append(dst.Deals, model.Deal{Won: true, ClosedAt: d.ClosedAt, Amount: d.Amount})
+	}
+}
+
+// decodeAccount decodes the account's record into a.
+func (s *Summary) decodeAccount(a *model.Account) error {
+	if s.account == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s.account), a); err != nil {
+		return fmt.Errorf("decode account: %w", err)
+	}
+	return nil
 }
 
 // contactPart is what a contact's summary entry holds.
@@ -275,12 +302,7 @@ func decodeSummary(s string, out *Summary) (hasAccount bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	*out = Summary{ContactActivity: out.ContactActivity[:0], Won: out.Won[:0]}
-	if acct != "" {
-		if err := json.Unmarshal([]byte(acct), &out.Account); err != nil {
-			return false, fmt.Errorf("decode account: %w", err)
-		}
-	}
+	*out = Summary{account: acct, ContactActivity: out.ContactActivity[:0], Won: out.Won[:0]}
 	if contacted != "" {
 		ms, err := strconv.ParseInt(contacted, 10, 64)
 		if err != nil {

@@ -340,9 +340,11 @@ func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*pass
 	}
 	var err error
 	if e.compact(doc) {
-		err = e.Records.SummaryRange(ctx, "", "", summaryBatch, func(_ []string, sums []store.Summary) error {
+		var c model.Client
+		err = e.Records.SummaryRange(ctx, "", "", summaryBatch, func(ids []string, sums []store.Summary) error {
 			for i := range sums {
-				c := sums[i].Client()
+				sums[i].Deals(&c)
+				c.Account.ID = ids[i]
 				add(&c)
 			}
 			return nil

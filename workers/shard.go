@@ -109,13 +109,17 @@ func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn fun
 // eachSummary is eachInShard for a compact pass: it reads the summaries
 // of the accounts from from to to and their owners.
 func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to string, fn func([]scored) error) error {
+	owners := ownerCache{}
 	return e.Records.SummaryRange(ctx, from, to, summaryBatch, func(_ []string, sums []store.Summary) error {
 		batch := make([]scored, len(sums))
 		clients := make([]model.Client, len(sums))
 		for j := range sums {
-			clients[j] = sums[j].Client()
+			var err error
+			if clients[j], err = sums[j].Client(); err != nil {
+				return err
+			}
 		}
-		if err := e.Records.AttachOwners(ctx, clients); err != nil {
+		if err := owners.attach(ctx, e.Records, clients); err != nil {
 			return err
 		}
 		for j := range clients {
@@ -124,6 +128,39 @@ func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to stri
 		}
 		return fn(batch)
 	})
+}
+
+// ownerCache keeps the owners a shard has read: a rep owns many accounts.
+type ownerCache map[string]*model.Owner
+
+// attach sets the owner of each client of cs, reading those it has not
+// seen yet in one round trip.
+func (oc ownerCache) attach(ctx context.Context, recs portfolio, cs []model.Client) error {
+	var unseen []model.Client
+	for i := range cs {
+		id := cs[i].Account.OwnerID
+		if o, ok := oc[id]; ok {
+			cs[i].Owner = o
+		} else if id != "" {
+			unseen = append(unseen, model.Client{Account: model.Account{OwnerID: id}})
+			oc[id] = nil // asked once per batch
+		}
+	}
+	if len(unseen) == 0 {
+		return nil
+	}
+	if err := recs.AttachOwners(ctx, unseen); err != nil {
+		return err
+	}
+	for _, c := range unseen {
+		oc[c.Account.OwnerID] = c.Owner
+	}
+	for i := range cs {
+		if cs[i].Owner == nil {
+			cs[i].Owner = oc[cs[i].Account.OwnerID]
+		}
+	}
+	return nil
 }
 
 // loadFull replaces the summaries of the accounts of batch that want
