@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,10 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/logbuf"
 	"github.com/crmsync/crmsync/internal/waitfor"
 )
 
@@ -127,29 +126,11 @@ func TestOpsMetricsReadRedisOnScrape(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log destination read while the app writes to it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestRunLogsStoppingAndStopped stops `run` as a SIGTERM would and reads
 // its last two log lines.
 func TestRunLogsStoppingAndStopped(t *testing.T) {
 	cfg := demoOnRedis(t, "http: {listen: \"127.0.0.1:0\"}\n")
-	var buf lockedBuffer
+	var buf logbuf.Buffer
 	a := newApp(t, cfg, Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	ctx, cancel := context.WithCancelCause(t.Context())
 	done := make(chan error, 1)

@@ -31,7 +31,7 @@ import (
 // (planning, shards, flags, gates, planning messages and enqueueing their
 // delivery tasks; not delivering them), each iteration on the same
 // records with the passes' state wiped. Sizes default to 100000. The
-// portfolios are generated once into $TMPDIR/crmsync-scale/N. The floor
+// portfolios are generated once (gensample.Cached). The floor
 // (internal/floor) runs in the same benchmark: floor_bench_test.go.
 
 // scaleSizes are the portfolio sizes of CRMSYNC_SCALE.
@@ -52,16 +52,11 @@ func scaleSizes(b *testing.B) []int {
 }
 
 // scalePortfolio returns the directory of a generated portfolio of n
-// accounts, generating it the first time.
+// accounts (gensample.Cached: generated once, shared with the csv and
+// floor benchmarks).
 func scalePortfolio(b *testing.B, n int) string {
-	dir := filepath.Join(os.TempDir(), "crmsync-scale", strconv.Itoa(n))
-	if _, err := os.Stat(filepath.Join(dir, "done")); err == nil {
-		return dir
-	}
-	if err := gensample.Write(dir, n, 1); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "done"), nil, 0o644); err != nil {
+	dir, err := gensample.Cached(n)
+	if err != nil {
 		b.Fatal(err)
 	}
 	return dir

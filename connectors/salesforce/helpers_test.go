@@ -1,17 +1,16 @@
 package salesforce
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/internal/conntest"
+	"github.com/crmsync/crmsync/internal/logbuf"
 	"github.com/crmsync/crmsync/internal/salesforcefake"
 	"github.com/crmsync/crmsync/model"
 )
@@ -19,29 +18,11 @@ import (
 // start is the tests' clock origin.
 var start = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 
-// syncBuffer is a log sink safe for the fetching goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is a fake org with a connector's options pointing at it.
 type env struct {
 	fake  *salesforcefake.Server
 	clock *conntest.Clock
-	logs  *syncBuffer
+	logs  *logbuf.Buffer
 	opts  Options
 }
 
@@ -57,7 +38,7 @@ func newEnv(t *testing.T, fo salesforcefake.Options) *env {
 	fo.Now = clk.Now
 	fake := salesforcefake.New(fo)
 	t.Cleanup(fake.Close)
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	return &env{fake: fake, clock: clk, logs: logs, opts: Options{
 		Source:   "sf",
 		LoginURL: fake.URL(),

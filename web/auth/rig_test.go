@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/internal/logbuf"
 	"github.com/crmsync/crmsync/internal/slackoidcfake"
 )
 
@@ -35,7 +35,7 @@ type rig struct {
 	jar    http.CookieJar
 	client *http.Client
 	clock  *clock
-	log    *syncBuffer
+	log    *logbuf.Buffer
 	owners map[string]bool
 	// stateSeen is the state cookie of the last callbackURL.
 	stateSeen string
@@ -45,7 +45,7 @@ type rig struct {
 // Options; edit may clear ClientID for the loopback-only mode.
 func newRig(t *testing.T, edit func(*Options)) *rig {
 	t.Helper()
-	r := &rig{t: t, clock: &clock{now: time.Now()}, log: &syncBuffer{}, owners: map[string]bool{"rep@example.com": true}}
+	r := &rig{t: t, clock: &clock{now: time.Now()}, log: &logbuf.Buffer{}, owners: map[string]bool{"rep@example.com": true}}
 	r.srv = httptest.NewUnstartedServer(nil)
 	t.Cleanup(r.srv.Close)
 	opts := Options{
@@ -247,22 +247,4 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
-}
-
-// syncBuffer is a log sink the server's goroutines write to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
