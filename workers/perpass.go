@@ -151,7 +151,9 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 	}
 	items := make(map[string][]byte, len(cands))
 	for _, c := range cands {
-		b, err := json.Marshal(c)
+		ref := *c
+		ref.Msgs = stripped(c.Msgs)
+		b, err := json.Marshal(&ref)
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", c.field(), err)
 		}
@@ -189,6 +191,14 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 			e.countHold(rep.Skipped, c.Rule, SkipDigest)
 		}
 	}
+	msgs, gone, err := e.renderPicked(ctx, doc, p.msgs)
+	if err != nil {
+		return err
+	}
+	for _, m := range gone {
+		e.Logger.Warn("message dropped: its account or recipient left the portfolio during the pass", "pass", doc.Pass, "rule", m.Rule, "account", m.AccountID, "channel", m.Channel)
+	}
+	p.msgs = msgs
 	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	out.addDigest(p.digests...)
 	if err := out.add(p.msgs...); err != nil {

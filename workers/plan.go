@@ -83,6 +83,12 @@ type passPlan struct {
 	pass     string
 	now      time.Time
 	dryRun   bool // a preview: cooldowns are read, not acquired
+	// renderOnly renders again messages already planned (renderPicked):
+	// no rail holds them back a second time.
+	renderOnly bool
+	// refsOnly plans messages without rendering them: a pass under
+	// limits.per_pass renders only those it picks (render.go).
+	refsOnly bool
 	emailed  map[string]int
 	baseline map[string]bool // rules whose activation baseline this pass records
 	cands    []*candidate    // matches waiting for the per_pass stage
@@ -132,9 +138,9 @@ func (p *Planner) Plan(ctx context.Context, pp *passPlan, c *model.Client, f rul
 		case a.Email != nil:
 			err = p.planEmail(ctx, &out, pp, base, c, m.Rule, a.Email)
 		case a.Slack != nil:
-			err = p.planSlack(&out, pass, base, c, m.Rule, a.Slack)
+			err = p.planSlack(&out, pp, base, c, m.Rule, a.Slack)
 			if err == nil && !a.Slack.Digest {
-				err = p.planFolds(&out, pass, base, c, m.Rule, *a.Slack)
+				err = p.planFolds(&out, pp, base, c, m.Rule, *a.Slack)
 			}
 		}
 		if err != nil {
@@ -146,7 +152,9 @@ func (p *Planner) Plan(ctx context.Context, pp *passPlan, c *model.Client, f rul
 		out.msgs[i].Rule = m.Rule.Name
 		out.msgs[i].AccountID = c.Account.ID
 		out.msgs[i].Expression = m.Rule.When
-		out.msgs[i].Features = f.Map()
+		if !pp.refsOnly {
+			out.msgs[i].Features = f.Map()
+		}
 		out.msgs[i].CreatedAt = now
 	}
 	return out, nil
@@ -154,10 +162,10 @@ func (p *Planner) Plan(ctx context.Context, pp *passPlan, c *model.Client, f rul
 
 // planFolds adds to out the digest items that would replace the nudges
 // of action a, should their recipients be over their per-pass cap.
-func (p *Planner) planFolds(out *planned, pass string, d notify.Data, c *model.Client, r *rules.Rule, a rules.SlackAction) error {
+func (p *Planner) planFolds(out *planned, pp *passPlan, d notify.Data, c *model.Client, r *rules.Rule, a rules.SlackAction) error {
 	a.Digest = true
 	var alt planned
-	if err := p.planSlack(&alt, pass, d, c, r, &a); err != nil {
+	if err := p.planSlack(&alt, pp, d, c, r, &a); err != nil {
 		return err
 	}
 	out.folds = append(out.folds, alt.digests...)
@@ -215,8 +223,10 @@ func (p *Planner) planEmail(ctx context.Context, out *planned, pp *passPlan, d n
 			LedgerKey: LedgerKey(r.Name, c.Account.ID, notify.Email, addr, pp.pass),
 			Channel:   notify.Email, To: ct.Email, ToName: ct.Name(), From: p.From.Email,
 		}
-		if err := p.renderEmail(&m, a.Template, d); err != nil {
-			return err
+		if !pp.refsOnly {
+			if err := p.renderEmail(&m, a.Template, d); err != nil {
+				return err
+			}
 		}
 		if p.Quiet != nil {
 			m.NotBefore = p.Quiet.Next(pp.now, p.zoneOf(c, &ct))
@@ -323,6 +333,9 @@ func (p *Planner) prefetch(ctx context.Context, pp *passPlan, runs []*matchRun) 
 
 // holdBack returns why an email to addr must not be planned, or "".
 func (p *Planner) holdBack(ctx context.Context, pp *passPlan, addr string) (Hold, error) {
+	if pp.renderOnly {
+		return "", nil
+	}
 	if ok, err := p.suppressed(ctx, pp, addr); err != nil || ok {
 		return SkipSuppressed, err
 	}
@@ -391,7 +404,8 @@ func (p *Planner) zoneOf(c *model.Client, ct *model.Contact) *time.Location {
 	return p.zones.get(p.Location, ct.TimeZone, c.Account.TimeZone)
 }
 
-func (p *Planner) planSlack(out *planned, pass string, d notify.Data, c *model.Client, r *rules.Rule, a *rules.SlackAction) error {
+func (p *Planner) planSlack(out *planned, pp *passPlan, d notify.Data, c *model.Client, r *rules.Rule, a *rules.SlackAction) error {
+	pass := pp.pass
 	d.Contact = contactToCall(c)
 	text, err := a.Render(d)
 	if err != nil {
@@ -405,9 +419,12 @@ func (p *Planner) planSlack(out *planned, pass string, d notify.Data, c *model.C
 		return nil
 	}
 	for _, to := range p.slackTargets(out, c, a) {
-		fallback, blocks, err := slack.Render(d, text, slack.AudienceOf(to))
-		if err != nil {
-			return err
+		var fallback string
+		var blocks []byte
+		if !pp.refsOnly {
+			if fallback, blocks, err = slack.Render(d, text, slack.AudienceOf(to)); err != nil {
+				return err
+			}
 		}
 		m := notify.Message{
 			LedgerKey: LedgerKey(r.Name, c.Account.ID, notify.Slack, strings.ToLower(to), pass),

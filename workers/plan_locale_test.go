@@ -70,7 +70,7 @@ func TestPlanSlackMentionsOwnerInChannelCopies(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out planned
-	if err := p.planSlack(&out, "p1", d, c, r, r.Actions[0].Slack); err != nil {
+	if err := p.planSlack(&out, &passPlan{pass: "p1"}, d, c, r, r.Actions[0].Slack); err != nil {
 		t.Fatal(err)
 	}
 	if len(out.msgs) != 2 {

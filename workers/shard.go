@@ -32,6 +32,7 @@ func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardRe
 	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	pp := newPassPlan(doc.Pass, doc.Now)
 	pp.baseline = doc.Baseline
+	pp.refsOnly = e.Limits.active() // perPass renders what it picks
 	err := e.eachInShard(ctx, doc, i, func(batch []scored) error {
 		res.Accounts += len(batch)
 		if err := e.evaluateBatch(ctx, pp, batch, res, out); err != nil {
