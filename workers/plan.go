@@ -80,9 +80,9 @@ type Planner struct {
 // passPlan is the state of one evaluation pass that planning shares
 // across accounts: emails planned so far per address, for the cap.
 type passPlan struct {
-	pass     string
-	now      time.Time
-	dryRun   bool // a preview: cooldowns are read, not acquired
+	pass   string
+	now    time.Time
+	dryRun bool // a preview: cooldowns are read, not acquired
 	// renderOnly renders again messages already planned (renderPicked):
 	// no rail holds them back a second time.
 	renderOnly bool
