@@ -83,6 +83,8 @@
 //	                               expires 400 days after its last write
 //	<ns>:ledger:by-account:<id>    ZSET of ledger keys, score = claimed time (ms)
 //	<ns>:ledger:by-recipient:<r>   ZSET of ledger keys by lower-cased recipient
+//	<ns>:ledger:by-pass:<pass>     ZSET of the ledger keys of a pass's messages (and its resolved
+//	                               and holdout records), for the pass's outcome (PassEntries)
 //	<ns>:suppress:<email>          hash {reason, at}
 //	<ns>:report:<pass>             string, the pass report: the newest retention.reports (default
 //	                               500), at most 400 days

@@ -111,8 +111,10 @@ func (s *Passes) recordEvent(ctx context.Context, e Entry, status string, at tim
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, k, "data", data, "status", status, "claimed_ms", at.UnixMilli())
 		p.PExpire(ctx, k, LedgerTTL)
-		p.ZAdd(ctx, idx, redis.Z{Score: float64(at.UnixMilli()), Member: e.Key})
-		p.PExpire(ctx, idx, LedgerTTL)
+		for _, idx := range []string{idx, s.passIndex(e.Pass)} {
+			p.ZAdd(ctx, idx, redis.Z{Score: float64(at.UnixMilli()), Member: e.Key})
+			p.PExpire(ctx, idx, LedgerTTL)
+		}
 		return nil
 	})
 	if err != nil {

@@ -116,8 +116,9 @@ func (r ClaimResult) String() string {
 // succeeds again. 1 per entry recorded, 0 when the token no longer holds
 // its claim.
 //
-// Then each claimed entry (KEYS[n+3j-2], indexed in KEYS[n+3j-1] by
-// account and KEYS[n+3j] by recipient; ARGV[b+2j-1] its JSON, ARGV[b+2j]
+// Then each claimed entry (KEYS[n+4j-3], indexed in KEYS[n+4j-2] by
+// account, KEYS[n+4j-1] by recipient and KEYS[n+4j] by pass; ARGV[b+2j-1]
+// its JSON, ARGV[b+2j]
 // its ledger key) is claimed at ARGV[5] (ms) until ARGV[7] (lease ARGV[6]
 // ms) when it is new or failed. An entry claimed by the same token (an
 // earlier attempt of the same task that never recorded its outcome) or by
@@ -178,7 +179,7 @@ local function claim(k, data, key)
   redis.call('HSET', e, 'data', data, 'status', 'claimed', 'token', token, 'claimed_ms', ARGV[5], 'lease_ms', ARGV[7])
   redis.call('HDEL', e, 'sent_ms', 'error')
   redis.call('PEXPIRE', e, ARGV[3])
-  for i = k+1, k+2 do
+  for i = k+1, k+3 do
     redis.call('ZADD', KEYS[i], ARGV[5], key)
     redis.call('PEXPIRE', KEYS[i], ARGV[3])
   end
@@ -187,8 +188,8 @@ end
 local out = {}
 for i = 1, nm do out[i] = mark(KEYS[i], 7 + 3*(i-1)) end
 local b = 7 + 3*nm
-for j = 1, (#KEYS - nm) / 3 do
-  out[nm+j] = claim(nm + 3*j - 2, ARGV[b+2*j-1], ARGV[b+2*j])
+for j = 1, (#KEYS - nm) / 4 do
+  out[nm+j] = claim(nm + 4*j - 3, ARGV[b+2*j-1], ARGV[b+2*j])
 end
 return out
 `)
@@ -245,6 +246,9 @@ func (s conn) accountIndex(id string) string { return s.key("ledger", "by-accoun
 func (s conn) recipientIndex(r string) string {
 	return s.key("ledger", "by-recipient", normEmail(r))
 }
+
+// passIndex names the ZSET of the ledger keys a pass's messages claimed.
+func (s conn) passIndex(pass string) string { return s.key("ledger", "by-pass", pass) }
 
 // Claim claims the ledger entry e.Key for token before a send, for lease
 // from now. A new entry and a released (failed) one are Claimed; a sent,
@@ -303,7 +307,7 @@ func (s *Ledger) MarkAndClaim(ctx context.Context, token string, at time.Time, m
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: claim: %w", err)
 		}
-		keys = append(keys, s.ledgerKey(e.Key), s.accountIndex(e.AccountID), s.recipientIndex(e.Recipient))
+		keys = append(keys, s.ledgerKey(e.Key), s.accountIndex(e.AccountID), s.recipientIndex(e.Recipient), s.passIndex(e.Pass))
 		args = append(args, data, e.Key)
 	}
 	res, err := stepScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
@@ -508,7 +512,7 @@ func (s *Ledger) ResolveSent(ctx context.Context, key string, sentAt, now time.T
 }
 
 // deadScript writes the dead-letter record of KEYS[1], creating and
-// indexing it (KEYS[2] account, KEYS[3] recipient) when it was never
+// indexing it (KEYS[2] account, KEYS[3] recipient, KEYS[4] pass) when it was never
 // claimed. An entry claimed by the dead task ARGV[6] (or by a holder whose
 // lease passed) may have gone out: it becomes unknown instead, keeping the
 // message ARGV[7]; one claimed live by another task is left alone. ARGV:
@@ -527,7 +531,7 @@ if st == 'claimed' or st == 'unknown' then
 end
 if not st then
   redis.call('HSET', KEYS[1], 'data', ARGV[2], 'claimed_ms', ARGV[1])
-  for i = 2, 3 do
+  for i = 2, 4 do
     redis.call('ZADD', KEYS[i], ARGV[1], ARGV[5])
     redis.call('PEXPIRE', KEYS[i], ARGV[4])
   end
@@ -550,7 +554,7 @@ func (s *Ledger) Abandon(ctx context.Context, e Entry, token, reason string, msg
 	if err != nil {
 		return "", fmt.Errorf("store: abandon: %w", err)
 	}
-	keys := []string{s.ledgerKey(e.Key), s.accountIndex(e.AccountID), s.recipientIndex(e.Recipient)}
+	keys := []string{s.ledgerKey(e.Key), s.accountIndex(e.AccountID), s.recipientIndex(e.Recipient), s.passIndex(e.Pass)}
 	n, err := deadScript.Run(ctx, s.rdb, keys, at.UnixMilli(), data, reason, LedgerTTL.Milliseconds(), e.Key, token, msg).Int()
 	if err != nil {
 		return "", fmt.Errorf("store: abandon: %w", err)
@@ -585,38 +589,38 @@ func (s *Ledger) Entry(ctx context.Context, key string) (Entry, error) {
 }
 
 // PassEntries returns the ledger entries of the messages of one pass, in
-// no particular order: those claimed (or dead-lettered) so far. It scans
-// the keys named by the pass (a ledger key ends with the pass that opened
-// its cooldown period, workers.LedgerKey) and keeps the entries the pass
-// made, so it reads the whole key space once: for one-shot commands, not
-// for a hot path.
+// no particular order: those claimed (or dead-lettered, or recorded as
+// resolved or held out) so far, read from the pass's index in two round
+// trips.
 func (s *Ledger) PassEntries(ctx context.Context, pass string) ([]Entry, error) {
 	if pass == "" {
 		return nil, errors.New("store: pass entries: no pass")
 	}
-	match := globEscaper.Replace(s.ledgerKey("")) + "*" + globEscaper.Replace(pass) + "*"
-	prefix := len(s.ledgerKey(""))
+	keys, err := s.rdb.ZRange(ctx, s.passIndex(pass), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: pass entries: %w", err)
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(keys))
+	if _, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = pipe.HGetAll(ctx, s.ledgerKey(k))
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("store: pass entries: %w", err)
+	}
 	var out []Entry
-	iter := s.rdb.Scan(ctx, 0, match, 1000).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
-		h, err := s.rdb.HGetAll(ctx, k).Result()
-		if err != nil {
-			return nil, fmt.Errorf("store: pass entries: %w", err)
+	for i, c := range cmds {
+		if len(c.Val()) == 0 {
+			continue // expired
 		}
-		if len(h) == 0 {
-			continue // expired since the scan saw it
-		}
-		e, err := decodeEntry(k[prefix:], h)
+		e, err := decodeEntry(keys[i], c.Val())
 		if err != nil {
 			return nil, fmt.Errorf("store: pass entries: %w", err)
 		}
 		if e.Pass == pass {
 			out = append(out, e)
 		}
-	}
-	if err := iter.Err(); err != nil {
-		return nil, fmt.Errorf("store: pass entries: %w", err)
 	}
 	return out, nil
 }
