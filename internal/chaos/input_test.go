@@ -94,7 +94,7 @@ func TestChaosCSVQuote(t *testing.T) {
 	if code != 0 {
 		t.Errorf("crmsync sync: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	stored := d.snapshot().countPrefix("acct:")
+	stored := d.snapshot().countPrefix("accounts#")
 	good := p.Companies - len(broken)
 	f := figures{recovery: noRecovery}
 	switch lost := good - stored; {

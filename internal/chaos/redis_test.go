@@ -169,13 +169,13 @@ func client(t *testing.T, url string) *redis.Client {
 }
 
 // snapshot is the portfolio a store holds, flattened: one entry per record
-// (an account's JSON, one contact or deal of an account's hash, an owner,
+// (an account's summary, one contact or deal of an account's hash, an owner,
 // an index entry), keyed without the namespace.
 type snapshot map[string]string
 
 // recordPrefixes are the store keys that hold synced records (store/doc.go);
 // locks, watermarks, sweeps, ledger and reports are left out.
-var recordPrefixes = []string{"accounts", "acct:", "contacts:", "deals:", "contact:", "deal:", "owner:"}
+var recordPrefixes = []string{"accounts", "summary", "contacts:", "deals:", "contact:", "deal:", "owner:"}
 
 // snapshotStore reads the records namespace ns holds.
 func snapshotStore(ctx context.Context, c *redis.Client, ns string) (snapshot, error) {

@@ -75,7 +75,7 @@ func runReference(t *testing.T, p portfolio) *reference {
 	}
 	synced := time.Since(start)
 	ref := &reference{store: d.snapshot()}
-	if n := ref.store.countPrefix("acct:"); n != p.Companies {
+	if n := ref.store.countPrefix("accounts#"); n != p.Companies {
 		t.Fatalf("reference %s: %d accounts stored, want %d", p.key(), n, p.Companies)
 	}
 	d.run()
