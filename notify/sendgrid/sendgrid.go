@@ -49,8 +49,9 @@ type Sender struct {
 var _ notify.Sender = (*Sender)(nil)
 
 // New returns a Sender for cfg after validating it. A nil client is
-// replaced by a new http.Client; the deadline of each call comes from
-// cfg.Timeout either way.
+// replaced by notify.DefaultHTTPClient (idle connections kept for every
+// delivery worker); the deadline of each call comes from cfg.Timeout
+// either way.
 func New(cfg Config, client *http.Client) (*Sender, error) {
 	cfg.APIKey = strings.TrimSpace(cfg.APIKey)
 	if cfg.BaseURL == "" {
@@ -63,7 +64,7 @@ func New(cfg Config, client *http.Client) (*Sender, error) {
 		return nil, fmt.Errorf("sendgrid config: %w", err)
 	}
 	if client == nil {
-		client = &http.Client{}
+		client = notify.DefaultHTTPClient()
 	}
 	return &Sender{
 		cfg:      cfg,

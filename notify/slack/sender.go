@@ -39,12 +39,6 @@ const (
 	// longer wait is returned as a notify.RateLimitError so the worker
 	// serves other channels meanwhile.
 	maxPaceWait = 2 * time.Second
-	// maxIdlePerHost is how many idle connections to Slack the default
-	// client keeps, rather than http.DefaultTransport's 2: with more
-	// workers than that, posts would open new connections, whose
-	// handshakes delay some posts more than others and eat the pace's
-	// margin.
-	maxIdlePerHost = 64
 	// defaultRetryAfter is used for a 429 without a usable Retry-After
 	// (slack-go's own retry handler waits 60s in that case).
 	defaultRetryAfter = time.Minute
@@ -163,8 +157,8 @@ type Sender struct {
 var _ notify.Sender = (*Sender)(nil)
 
 // NewSender returns a Sender for cfg that makes its calls with client
-// (when nil, http.DefaultTransport's settings but keeping up to
-// maxIdlePerHost connections to Slack open). Pass a client without its
+// (when nil, notify.DefaultHTTPClient: up to notify.MaxIdlePerHost
+// idle connections to Slack). Pass a client without its
 // own retries: a retried chat.postMessage can post twice.
 func NewSender(cfg SenderConfig, client *http.Client) (*Sender, error) {
 	cfg, err := cfg.withDefaults()
@@ -172,7 +166,7 @@ func NewSender(cfg SenderConfig, client *http.Client) (*Sender, error) {
 		return nil, err
 	}
 	if client == nil {
-		client = defaultClient()
+		client = notify.DefaultHTTPClient()
 	}
 	api := slackapi.New(cfg.Token, slackapi.OptionHTTPClient(client), slackapi.OptionAPIURL(cfg.BaseURL))
 	return &Sender{
@@ -181,17 +175,6 @@ func NewSender(cfg SenderConfig, client *http.Client) (*Sender, error) {
 		cache: newTTLCache(cfg.LookupTTL, time.Now),
 		pace:  newPacer(cfg.PerChannelEvery),
 	}, nil
-}
-
-// defaultClient is NewSender's client when given none.
-func defaultClient() *http.Client {
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if !ok {
-		return &http.Client{}
-	}
-	t = t.Clone()
-	t.MaxIdleConnsPerHost = maxIdlePerHost
-	return &http.Client{Transport: t}
 }
 
 // Send posts m: to the rep's DM when m.To is an email address (or to the
