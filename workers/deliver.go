@@ -32,11 +32,6 @@ type ledger interface {
 	HistoryByRecipients(ctx context.Context, recipients []string) ([][]store.Entry, error)
 }
 
-// suppressionBatch is a suppression list read for many addresses at once.
-type suppressionBatch interface {
-	SuppressedMany(ctx context.Context, emails []string) ([]bool, error)
-}
-
 // writer is a sender that writes messages where people read them later
 // (notify/outbox) instead of sending them: what it accepts is recorded,
 // counted and logged as written, not sent.
@@ -316,13 +311,13 @@ func (d *Deliverer) holdBack(ctx context.Context, msgs []*notify.Message) (map[*
 	if len(addrs) == 0 {
 		return held, nil
 	}
-	suppressed, err := d.suppressed(ctx, addrs)
+	suppressed, err := suppressedOf(ctx, d.Suppressions, addrs)
 	if err != nil {
 		return nil, err
 	}
 	var trails fetchedHistory
 	if d.Cap.Max > 0 {
-		if trails, err = d.trails(ctx, addrs); err != nil {
+		if trails, err = trailsOf(ctx, d.Ledger, addrs); err != nil {
 			return nil, err
 		}
 	}
@@ -347,55 +342,6 @@ func (d *Deliverer) holdBack(ctx context.Context, msgs []*notify.Message) (map[*
 		claimed[addr]++
 	}
 	return held, nil
-}
-
-// suppressed returns the suppressed addresses of addrs, read at once when
-// the list can.
-func (d *Deliverer) suppressed(ctx context.Context, addrs []string) (map[string]bool, error) {
-	out := map[string]bool{}
-	if sb, ok := d.Suppressions.(suppressionBatch); ok {
-		yes, err := sb.SuppressedMany(ctx, addrs)
-		if err != nil {
-			return nil, err
-		}
-		for i, a := range addrs {
-			if yes[i] {
-				out[a] = true
-			}
-		}
-		return out, nil
-	}
-	for _, a := range addrs {
-		_, ok, err := d.Suppressions.Suppressed(ctx, a)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out[a] = true
-		}
-	}
-	return out, nil
-}
-
-// trails reads the ledger's trail of each of addrs.
-func (d *Deliverer) trails(ctx context.Context, addrs []string) (fetchedHistory, error) {
-	hs, err := d.Ledger.HistoryByRecipients(ctx, addrs)
-	if err != nil {
-		return nil, err
-	}
-	out := make(fetchedHistory, len(addrs))
-	for i, a := range addrs {
-		out[a] = hs[i]
-	}
-	return out, nil
-}
-
-// fetchedHistory is the recipients' trails read for a batch.
-type fetchedHistory map[string][]store.Entry
-
-// HistoryByRecipient implements sentHistory.
-func (f fetchedHistory) HistoryByRecipient(_ context.Context, recipient string) ([]store.Entry, error) {
-	return f[recipient], nil
 }
 
 // DeadLetter records every message of a delivery task whose retries ran

@@ -46,7 +46,6 @@ type syncStates interface {
 // reports and digests, deferred passes, and the rules' flags, cooldowns
 // and snoozes carried from one pass to the next.
 type passBook interface {
-	AcquireCooldown(ctx context.Context, rule, accountID, pass string, ttl time.Duration) (bool, error)
 	Cooldown(ctx context.Context, rule, accountID string) (until time.Time, ok bool, err error)
 	LockPass(ctx context.Context, pass string, ttl time.Duration) (ok bool, holder string, err error)
 	TakeOverPass(ctx context.Context, dead, pass string, ttl time.Duration) (bool, error)
@@ -64,7 +63,6 @@ type passBook interface {
 	RecordResolved(ctx context.Context, e store.Entry, at time.Time) error
 	outcomeBook
 	snapshotBook
-	Snoozed(ctx context.Context, rule, accountID string) (time.Time, bool, error)
 	SnoozedMany(ctx context.Context, pairs []store.RuleAccount) ([]time.Time, error)
 	AcquireCooldowns(ctx context.Context, pass string, pairs []store.RuleAccount, ttls []time.Duration) ([]bool, error)
 	Cooldowns(ctx context.Context, pairs []store.RuleAccount) ([]time.Time, error)

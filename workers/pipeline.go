@@ -85,17 +85,10 @@ type matchRun struct {
 	holds []hold
 	cand  *candidate // what the match would send; nil when nothing
 
-	// What the stages' prefetches read for the run (set: fetched).
-	snoozed  *time.Time // until when a rep snoozed it; zero: not snoozed
-	cooldown *cooldownAnswer
-}
-
-// cooldownAnswer is the cooldown stage's prefetched answer: in a pass,
-// whether the run acquired the cooldown; in a preview, until when it runs
-// (zero: it does not).
-type cooldownAnswer struct {
-	acquired bool
-	until    time.Time
+	// What the stages' prefetches read for the run.
+	snoozedUntil  time.Time // until when a rep snoozed it; zero: not snoozed
+	cooldownUntil time.Time // a preview: until when its cooldown runs; zero: it does not
+	acquired      bool      // a pass: it acquired its cooldown
 }
 
 func (r *matchRun) hold(reason Hold, detail string) { r.holds = append(r.holds, hold{reason, detail}) }
@@ -168,7 +161,7 @@ func (e *Evaluator) prefetchSnoozed(ctx context.Context, runs []*matchRun) error
 		return err
 	}
 	for i, r := range runs {
-		r.snoozed = &until[i]
+		r.snoozedUntil = until[i]
 	}
 	return nil
 }
@@ -183,7 +176,7 @@ func (e *Evaluator) prefetchCooldown(ctx context.Context, runs []*matchRun) erro
 			return err
 		}
 		for i, r := range runs {
-			r.cooldown = &cooldownAnswer{until: until[i]}
+			r.cooldownUntil = until[i]
 		}
 		return nil
 	}
@@ -196,7 +189,7 @@ func (e *Evaluator) prefetchCooldown(ctx context.Context, runs []*matchRun) erro
 		return err
 	}
 	for i, r := range runs {
-		r.cooldown = &cooldownAnswer{acquired: ok[i]}
+		r.acquired = ok[i]
 	}
 	return nil
 }
@@ -220,60 +213,29 @@ func (e *Evaluator) stageInhibited(_ context.Context, r *matchRun) (bool, error)
 	return len(r.m.Actions) == 0, nil
 }
 
-func (e *Evaluator) stageSnoozed(ctx context.Context, r *matchRun) (bool, error) {
-	until, err := e.snoozedUntil(ctx, r)
-	if err != nil || !until.After(r.pp.now) {
-		return false, err
+func (e *Evaluator) stageSnoozed(_ context.Context, r *matchRun) (bool, error) {
+	if !r.snoozedUntil.After(r.pp.now) {
+		return false, nil
 	}
-	r.hold(SkipSnoozed, "until "+until.UTC().Format(time.DateTime))
+	r.hold(SkipSnoozed, "until "+r.snoozedUntil.UTC().Format(time.DateTime))
 	return true, nil
 }
 
-// snoozedUntil is until when a rep snoozed r's rule for its account, the
-// zero time when not snoozed.
-func (e *Evaluator) snoozedUntil(ctx context.Context, r *matchRun) (time.Time, error) {
-	if r.snoozed != nil {
-		return *r.snoozed, nil
-	}
-	until, _, err := e.Passes.Snoozed(ctx, r.m.Rule.Name, r.s.c.Account.ID)
-	return until, err
-}
-
-// stageCooldown acquires the rule's cooldown for the account in a pass;
-// a preview reads it.
-func (e *Evaluator) stageCooldown(ctx context.Context, r *matchRun) (bool, error) {
+// stageCooldown holds the match when its rule's cooldown for the account
+// runs: acquired by its prefetch in a pass, read in a preview.
+func (e *Evaluator) stageCooldown(_ context.Context, r *matchRun) (bool, error) {
 	if r.pp.dryRun {
-		until, err := e.cooldownUntil(ctx, r)
-		if err != nil || !until.After(r.pp.now) {
-			return false, err
+		if !r.cooldownUntil.After(r.pp.now) {
+			return false, nil
 		}
-		r.hold(SkipCooldown, "until "+until.UTC().Format(time.DateTime))
+		r.hold(SkipCooldown, "until "+r.cooldownUntil.UTC().Format(time.DateTime))
 		return true, nil
 	}
-	ok, err := e.acquireCooldown(ctx, r)
-	if err != nil || ok {
-		return false, err
+	if r.acquired {
+		return false, nil
 	}
 	r.hold(SkipCooldown, "")
 	return true, nil
-}
-
-// cooldownUntil is until when r's cooldown runs, zero when it does not.
-func (e *Evaluator) cooldownUntil(ctx context.Context, r *matchRun) (time.Time, error) {
-	if r.cooldown != nil {
-		return r.cooldown.until, nil
-	}
-	until, _, err := e.Passes.Cooldown(ctx, r.m.Rule.Name, r.s.c.Account.ID)
-	return until, err
-}
-
-// acquireCooldown acquires r's cooldown and reports whether the rule may
-// act.
-func (e *Evaluator) acquireCooldown(ctx context.Context, r *matchRun) (bool, error) {
-	if r.cooldown != nil {
-		return r.cooldown.acquired, nil
-	}
-	return e.Passes.AcquireCooldown(ctx, r.m.Rule.Name, r.s.c.Account.ID, r.pp.pass, r.m.Rule.Cooldown)
 }
 
 func (e *Evaluator) stagePlan(ctx context.Context, r *matchRun) (bool, error) {

@@ -27,25 +27,12 @@ type sentHistory interface {
 	HistoryByRecipient(ctx context.Context, recipient string) ([]store.Entry, error)
 }
 
-// planSuppressions is the suppression list as the planner reads it: one
-// address, or a batch's in one round trip.
-type planSuppressions interface {
-	suppressionList
-	SuppressedMany(ctx context.Context, emails []string) ([]bool, error)
-}
-
-// planHistory is the ledger's trail as the planner reads it: one
-// recipient's, or a batch's in one round trip.
-type planHistory interface {
-	sentHistory
-	HistoryByRecipients(ctx context.Context, recipients []string) ([][]store.Entry, error)
-}
-
-// planCache is what the plan stage's prefetch read for a batch of runs,
-// by lower-cased address: whether it is suppressed, and its history.
+// planCache is what the plan stage read for the runs at hand, by
+// lower-cased address: whether it is suppressed, and its trail.
 type planCache struct {
+	read       map[string]bool // the addresses read
 	suppressed map[string]bool
-	history    map[string][]store.Entry
+	trails     fetchedHistory
 }
 
 // FrequencyCap limits the emails one contact receives: at most Max in any
@@ -65,8 +52,8 @@ type Planner struct {
 	From            Address
 	ReplyToOwner    bool
 	FallbackChannel string // Slack channel for accounts whose owner is unknown
-	Suppressions    planSuppressions
-	Ledger          planHistory
+	Suppressions    suppressionList
+	Ledger          recipientTrails
 	Cap             FrequencyCap
 	Quiet           *QuietHours    // nil: emails go at any hour
 	Location        *time.Location // business time zone, for contacts without one
@@ -307,46 +294,54 @@ func (p *Planner) prefetch(ctx context.Context, pp *passPlan, runs []*matchRun) 
 			}
 		}
 	}
-	pp.cache = &planCache{suppressed: make(map[string]bool, len(addrs)), history: map[string][]store.Entry{}}
+	pp.cache = nil // a batch's answers are not kept for the next
+	return p.readRails(ctx, pp, addrs)
+}
+
+// readRails adds to pp.cache what the rails read of addrs.
+func (p *Planner) readRails(ctx context.Context, pp *passPlan, addrs []string) error {
+	if pp.cache == nil {
+		pp.cache = &planCache{read: map[string]bool{}, suppressed: map[string]bool{}, trails: fetchedHistory{}}
+	}
 	if len(addrs) == 0 {
 		return nil
 	}
-	sup, err := p.Suppressions.SuppressedMany(ctx, addrs)
+	sup, err := suppressedOf(ctx, p.Suppressions, addrs)
 	if err != nil {
 		return err
 	}
-	for i, a := range addrs {
-		pp.cache.suppressed[a] = sup[i]
+	var trails fetchedHistory
+	if p.Cap.Max > 0 {
+		if trails, err = trailsOf(ctx, p.Ledger, addrs); err != nil {
+			return err
+		}
 	}
-	if p.Cap.Max <= 0 {
-		return nil
-	}
-	hist, err := p.Ledger.HistoryByRecipients(ctx, addrs)
-	if err != nil {
-		return err
-	}
-	for i, a := range addrs {
-		pp.cache.history[a] = hist[i]
+	for _, a := range addrs {
+		pp.cache.read[a], pp.cache.suppressed[a], pp.cache.trails[a] = true, sup[a], trails[a]
 	}
 	return nil
 }
 
-// holdBack returns why an email to addr must not be planned, or "".
+// holdBack returns why an email to addr must not be planned, or "". It
+// reads what the plan stage prefetched (an address it did not is read
+// now).
 func (p *Planner) holdBack(ctx context.Context, pp *passPlan, addr string) (Hold, error) {
 	if pp.renderOnly {
 		return "", nil
 	}
-	if ok, err := p.suppressed(ctx, pp, addr); err != nil || ok {
-		return SkipSuppressed, err
+	if pp.cache == nil || !pp.cache.read[addr] {
+		if err := p.readRails(ctx, pp, []string{addr}); err != nil {
+			return "", err
+		}
+	}
+	if pp.cache.suppressed[addr] {
+		return SkipSuppressed, nil
 	}
 	if p.Cap.Max <= 0 {
 		return "", nil
 	}
-	var n int
-	var err error
-	if h, ok := pp.cache.historyOf(addr); ok {
-		n = countRecent(h, pp.now.Add(-p.Cap.Per), "")
-	} else if n, err = recentEmails(ctx, p.Ledger, addr, pp.now.Add(-p.Cap.Per), ""); err != nil {
+	n, err := recentEmails(ctx, pp.cache.trails, addr, pp.now.Add(-p.Cap.Per), "")
+	if err != nil {
 		return "", err
 	}
 	if n+pp.emailed[addr] >= p.Cap.Max {
@@ -362,40 +357,13 @@ func recentEmails(ctx context.Context, h sentHistory, addr string, since time.Ti
 	if err != nil {
 		return 0, err
 	}
-	return countRecent(entries, since, key), nil
-}
-
-// countRecent counts the emails of entries sent or being sent since
-// since, other than the one under key.
-func countRecent(entries []store.Entry, since time.Time, key string) int {
 	n := 0
 	for _, e := range entries {
 		if e.Channel == string(notify.Email) && e.Key != key && e.Status != store.StatusFailed && e.ClaimedAt.After(since) {
 			n++
 		}
 	}
-	return n
-}
-
-// suppressed reports whether addr is suppressed: from the prefetched
-// answers when there are, else from the list.
-func (p *Planner) suppressed(ctx context.Context, pp *passPlan, addr string) (bool, error) {
-	if pp.cache != nil {
-		if v, ok := pp.cache.suppressed[addr]; ok {
-			return v, nil
-		}
-	}
-	_, ok, err := p.Suppressions.Suppressed(ctx, addr)
-	return ok, err
-}
-
-// historyOf returns the prefetched history of addr, if any.
-func (c *planCache) historyOf(addr string) ([]store.Entry, bool) {
-	if c == nil {
-		return nil, false
-	}
-	h, ok := c.history[addr]
-	return h, ok
+	return n, nil
 }
 
 // zoneOf is the time zone quiet hours are read in for contact ct: its own,
