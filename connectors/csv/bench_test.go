@@ -40,11 +40,7 @@ func BenchmarkPull(b *testing.B) {
 //
 //	go test -run XXX -bench SyncPortfolio -benchtime 1x ./connectors/csv/
 func BenchmarkSyncPortfolio(b *testing.B) {
-	sizes := []int{100_000}
-	if os.Getenv("CRMSYNC_BENCH_1M") != "" {
-		sizes = append(sizes, 1_000_000)
-	}
-	for _, n := range sizes {
+	for _, n := range gensample.BenchSizes() {
 		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
 			dir, err := gensample.Cached(n)
 			if err != nil {

@@ -122,11 +122,7 @@ func load(t *testing.T, dir string) []model.Client {
 }
 
 func BenchmarkRun(b *testing.B) {
-	sizes := []int{100_000}
-	if os.Getenv("CRMSYNC_BENCH_1M") != "" {
-		sizes = append(sizes, 1_000_000)
-	}
-	for _, n := range sizes {
+	for _, n := range gensample.BenchSizes() {
 		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
 			dir, err := gensample.Cached(n)
 			if err != nil {

@@ -195,3 +195,12 @@ func Cached(accounts int) (string, error) {
 	}
 	return dir, nil
 }
+
+// BenchSizes are the portfolio sizes benchmarks run at: 100,000 accounts,
+// and 1,000,000 too when CRMSYNC_BENCH_1M is set.
+func BenchSizes() []int {
+	if os.Getenv("CRMSYNC_BENCH_1M") != "" {
+		return []int{100_000, 1_000_000}
+	}
+	return []int{100_000}
+}
