@@ -44,14 +44,32 @@ type Flag struct {
 	Deferred []notify.Message `json:"deferred,omitempty"`
 }
 
-// Preview evaluates the rules over the whole portfolio at now like a pass,
-// through the same pipeline (pipeline.go) in dry-run mode, and changes
-// nothing: cooldowns are read, not started; messages are rendered and
-// returned, not enqueued; the ledger is not touched. Every time-based
-// stage (pending, snoozes, cooldowns, frequency caps, quiet hours) is
-// judged at now. The filter narrows what is returned, not what is
-// evaluated: per-pass caps and inhibitions depend on the whole portfolio.
+// Preview evaluates the rules over the whole portfolio at now like a pass
+// and returns every flag shown: PreviewFlags.Flags of PreviewStream. It
+// holds every flag in memory: callers that print a preview of a large
+// portfolio should use PreviewStream.
 func (e *Evaluator) Preview(ctx context.Context, now time.Time, flt PreviewFilter) ([]Flag, error) {
+	pf, err := e.PreviewStream(ctx, now, flt)
+	if err != nil {
+		return nil, err
+	}
+	defer pf.Close()
+	return pf.Flags()
+}
+
+// PreviewStream evaluates the rules over the whole portfolio at now like
+// a pass, through the same pipeline (pipeline.go) in dry-run mode, and
+// changes nothing: cooldowns are read, not started; messages are
+// rendered, not enqueued; the ledger is not touched. Every time-based
+// stage (pending, snoozes, cooldowns, frequency caps, quiet hours) is
+// judged at now. The filter narrows what is shown, not what is
+// evaluated: per-pass caps and inhibitions depend on the whole portfolio.
+//
+// The flags go to a temporary file as they are found, so that memory does
+// not grow with them; only what the per_pass stage ranks stays in memory
+// (a few fields per would-be-sent match, without the message bodies).
+// The caller must Close the result.
+func (e *Evaluator) PreviewStream(ctx context.Context, now time.Time, flt PreviewFilter) (*PreviewFlags, error) {
 	if flt.Rule != "" && e.Rules.Rule(flt.Rule) == nil {
 		return nil, fmt.Errorf("preview: no rule named %q", flt.Rule)
 	}
@@ -64,21 +82,29 @@ func (e *Evaluator) Preview(ctx context.Context, now time.Time, flt PreviewFilte
 	if pp.baseline, err = e.previewBaseline(ctx); err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
 	}
-	pv := &preview{flt: flt, byCand: map[*candidate]int{}}
+	sp, err := newFlagSpool()
+	if err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
+	}
+	pv := &preview{flt: flt, spool: sp, byCand: map[*candidate]int{}}
 	err = e.portfolio(doc).EachClient(ctx, 500, func(c model.Client) error {
 		f := rules.Compute(now, &c)
 		doc.Segmenter.Apply(c.Account.ID, &f)
 		return e.previewClient(ctx, pp, &scored{c: c, f: f}, pv)
 	})
+	if err == nil {
+		err = sp.flush()
+	}
 	if err != nil {
+		sp.close()
 		return nil, fmt.Errorf("preview: %w", err)
 	}
 	digests := pv.perPass(e.Limits, pp.cands)
-	rendered, err := previewDigests(doc, digests, flt)
-	if err != nil {
+	if sp.digests, err = previewDigests(doc, digests, flt); err != nil {
+		sp.close()
 		return nil, fmt.Errorf("preview: %w", err)
 	}
-	return append(pv.flags, rendered...), nil
+	return &PreviewFlags{spool: sp}, nil
 }
 
 // previewBaseline returns the rules with activation: baseline that no pass
@@ -98,11 +124,11 @@ func (e *Evaluator) previewBaseline(ctx context.Context) (map[string]bool, error
 	return out, nil
 }
 
-// preview gathers the flags a preview returns.
+// preview gathers the flags a preview shows.
 type preview struct {
 	flt    PreviewFilter
-	flags  []Flag
-	byCand map[*candidate]int // the flag of each candidate shown
+	spool  *flagSpool
+	byCand map[*candidate]int // the position in the spool of each candidate's flag shown
 }
 
 // shows reports whether the filter keeps rule's flag on client c.
@@ -148,25 +174,35 @@ func ownerOf(c *model.Client) string {
 }
 
 // perPass runs the per_pass stage over the preview's candidates and
-// updates the flags shown: deferred matches lose their messages, folded
-// nudges move to their digest. It returns the digest items.
+// records how it changes the flags shown: deferred matches lose their
+// messages to Deferred, folded nudges move to their digest. It returns the
+// digest items.
 func (pv *preview) perPass(l PassLimits, cands []*candidate) []DigestItem {
 	p := l.pick(cands)
-	send := map[string]bool{}
+	send := make(map[string]bool, len(p.msgs))
 	for _, m := range p.msgs {
 		send[m.LedgerKey] = true
 	}
-	for c, i := range pv.byCand {
-		fl := &pv.flags[i]
-		fl.Messages = slices.DeleteFunc(fl.Messages, func(m notify.Message) bool { return !send[m.LedgerKey] })
-		for _, to := range p.folded[c] {
-			fl.HeldBack = append(fl.HeldBack, l.foldHold(to).String())
-		}
-	}
+	deferred := make(map[*candidate]bool, len(p.deferred))
 	for _, c := range p.deferred {
-		if i, ok := pv.byCand[c]; ok {
-			pv.flags[i].HeldBack = append(pv.flags[i].HeldBack, l.deferredHold().String())
-			pv.flags[i].Deferred = c.Msgs
+		deferred[c] = true
+	}
+	for c, i := range pv.byCand {
+		var adj flagAdjust
+		for _, m := range c.Msgs {
+			if !send[m.LedgerKey] {
+				adj.drop = append(adj.drop, m.LedgerKey)
+			}
+		}
+		for _, to := range p.folded[c] {
+			adj.holds = append(adj.holds, l.foldHold(to).String())
+		}
+		if deferred[c] {
+			adj.holds = append(adj.holds, l.deferredHold().String())
+			adj.deferred = true
+		}
+		if len(adj.drop)+len(adj.holds) > 0 {
+			pv.spool.adjust[i] = &adj
 		}
 	}
 	return p.digests
@@ -226,15 +262,18 @@ func (e *Evaluator) previewClient(ctx context.Context, pp *passPlan, s *scored, 
 				fl.HeldBack = append(fl.HeldBack, h.String())
 			}
 			if r.cand != nil {
-				pp.cands = append(pp.cands, r.cand)
 				fl.Messages = r.cand.Msgs
+				slim := slimCandidate(r.cand)
+				pp.cands = append(pp.cands, slim)
 				if shown {
-					pv.byCand[r.cand] = len(pv.flags)
+					pv.byCand[slim] = pv.spool.n
 				}
 			}
 		}
 		if shown {
-			pv.flags = append(pv.flags, fl)
+			if err := pv.spool.add(&fl); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/csv"
@@ -81,17 +83,17 @@ func cmdPreview(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	defer res.close()
+	w := bufio.NewWriterSize(stdout, 64<<10)
 	switch o.format {
 	case "json":
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(res)
+		err = writePreviewJSON(w, res)
 	case "csv":
-		return writePreviewCSV(stdout, res.Flags)
+		err = writePreviewCSVFrom(w, res.flags())
+	default:
+		err = printPreviewFrom(w, res, o.showMessages)
 	}
-	printPreview(stdout, res, o.showMessages)
-	return nil
+	return errors.Join(err, w.Flush())
 }
 
 // checkRule returns an error, with a suggestion, when rule is set and is
@@ -109,14 +111,63 @@ func checkRule(rs *rules.RuleSet, rule string) error {
 
 // previewResult is what preview prints: totals first, then the flags and,
 // with --account, the account and why each rule does or does not flag it.
+// A preview run by the command streams its flags from src; Flags holds
+// them only when built in memory.
 type previewResult struct {
 	Totals       previewTotals               `json:"totals"`
 	Flags        []workers.Flag              `json:"flags"`
 	Account      *workers.AccountExplanation `json:"account,omitempty"`
 	Explanations []rules.Explanation         `json:"explanations,omitempty"`
+
+	src *workers.PreviewFlags
 }
 
-// runPreview evaluates the preview o asks for.
+// flagSource gives a preview's flags in order, as many times as asked.
+type flagSource interface {
+	Each(fn func(workers.Flag) error) error
+	EachSorted(keep func(*workers.Flag) bool, cmp func(a, b *workers.Flag) int, fn func(workers.Flag) error) error
+}
+
+// flags returns where res's flags come from.
+func (res *previewResult) flags() flagSource {
+	if res.src != nil {
+		return res.src
+	}
+	return flagSlice(res.Flags)
+}
+
+// close releases the streamed flags, if any.
+func (res *previewResult) close() {
+	if res.src != nil {
+		res.src.Close()
+	}
+}
+
+// flagSlice is a flagSource over flags in memory.
+type flagSlice []workers.Flag
+
+func (fs flagSlice) Each(fn func(workers.Flag) error) error {
+	for _, f := range fs {
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (fs flagSlice) EachSorted(keep func(*workers.Flag) bool, cmp func(a, b *workers.Flag) int, fn func(workers.Flag) error) error {
+	var kept []workers.Flag
+	for i := range fs {
+		if keep(&fs[i]) {
+			kept = append(kept, fs[i])
+		}
+	}
+	slices.SortStableFunc(kept, func(a, b workers.Flag) int { return cmp(&a, &b) })
+	return flagSlice(kept).Each(fn)
+}
+
+// runPreview evaluates the preview o asks for; its flags stay in a
+// temporary file until the result is closed.
 func runPreview(ctx context.Context, a *app.App, o previewOptions) (*previewResult, error) {
 	res := &previewResult{}
 	id := a.ResolveAccount(ctx, o.account)
@@ -132,19 +183,19 @@ func runPreview(ctx context.Context, a *app.App, o previewOptions) (*previewResu
 			}
 		}
 	}
-	flags, err := a.Handlers.Evaluate.Preview(ctx, o.now, workers.PreviewFilter{Rule: o.rule, AccountID: id, Owner: o.owner})
+	pf, err := a.Handlers.Evaluate.PreviewStream(ctx, o.now, workers.PreviewFilter{Rule: o.rule, AccountID: id, Owner: o.owner})
 	if err != nil {
 		return nil, err
 	}
-	res.Flags = flags
-	if res.Flags == nil {
-		res.Flags = []workers.Flag{}
-	}
+	res.src = pf
 	n, err := a.Store.Records.CountAccounts(ctx)
+	if err == nil {
+		res.Totals, err = countPreview(n, ruleNames(a.Rules, o.rule), pf)
+	}
 	if err != nil {
+		res.close()
 		return nil, err
 	}
-	res.Totals = previewTotalsOf(n, ruleNames(a.Rules, o.rule), flags)
 	return res, nil
 }
 
@@ -179,7 +230,9 @@ type ruleTotals struct {
 	Deferred int                    `json:"deferred"`
 	HeldBack map[string]int         `json:"held_back"`
 
-	digests bool // not a rule: digests gathering several rules' nudges
+	digests     bool   // not a rule: digests gathering several rules' nudges
+	digestFlags int    // the digests counted under the rule
+	when        string // the rule's expression, from its first flag
 }
 
 // holdDeferred is the held-back reason of messages left to later passes.
@@ -188,41 +241,64 @@ const holdDeferred = string(workers.SkipDeferred)
 // previewTotalsOf counts flags, per rule in the order of names, then any
 // other rule the flags name, and in all.
 func previewTotalsOf(accounts int64, names []string, flags []workers.Flag) previewTotals {
-	t := previewTotals{Accounts: accounts, Messages: map[notify.Channel]int{}, HeldBack: map[string]int{}}
-	order := slices.Clone(names)
-	for _, f := range flags {
-		if !slices.Contains(order, f.Rule) {
-			order = append(order, f.Rule)
-		}
-	}
-	byRule := map[string]*ruleTotals{}
-	t.Rules = make([]ruleTotals, len(order))
-	for i, name := range order {
-		t.Rules[i] = ruleTotals{Rule: name, Messages: map[notify.Channel]int{}, HeldBack: map[string]int{}, digests: i >= len(names)}
-		byRule[name] = &t.Rules[i]
-	}
-	for _, f := range flags {
-		rt := byRule[f.Rule]
-		if !isDigest(f) {
-			rt.Flagged++
-			t.Flags++
-		}
-		for _, m := range f.Messages {
-			rt.Messages[m.Channel]++
-			t.Messages[m.Channel]++
-		}
-		for _, h := range f.HeldBack {
-			reason, _, _ := strings.Cut(h, " ")
-			if reason == holdDeferred { // one hold for the match: count its messages
-				rt.Deferred += len(f.Deferred)
-				t.Deferred += len(f.Deferred)
-				continue
-			}
-			rt.HeldBack[reason]++
-			t.HeldBack[reason]++
-		}
-	}
+	t, _ := countPreview(accounts, names, flagSlice(flags))
 	return t
+}
+
+// countPreview counts the flags of src as previewTotalsOf does, one flag
+// at a time.
+func countPreview(accounts int64, names []string, src flagSource) (previewTotals, error) {
+	t := previewTotals{Accounts: accounts, Messages: map[notify.Channel]int{}, HeldBack: map[string]int{}}
+	byRule := map[string]*ruleTotals{}
+	var extra []*ruleTotals // rules the flags name beyond names, in order of appearance
+	ruleOf := func(name string) *ruleTotals {
+		if rt, ok := byRule[name]; ok {
+			return rt
+		}
+		rt := &ruleTotals{Rule: name, Messages: map[notify.Channel]int{}, HeldBack: map[string]int{}, digests: true}
+		byRule[name] = rt
+		extra = append(extra, rt)
+		return rt
+	}
+	for _, name := range names {
+		byRule[name] = &ruleTotals{Rule: name, Messages: map[notify.Channel]int{}, HeldBack: map[string]int{}}
+	}
+	err := src.Each(func(f workers.Flag) error {
+		t.add(ruleOf(f.Rule), &f)
+		return nil
+	})
+	for _, name := range names {
+		t.Rules = append(t.Rules, *byRule[name])
+	}
+	for _, rt := range extra {
+		t.Rules = append(t.Rules, *rt)
+	}
+	return t, err
+}
+
+// add counts flag f, of rule totals rt.
+func (t *previewTotals) add(rt *ruleTotals, f *workers.Flag) {
+	if isDigest(*f) {
+		rt.digestFlags++
+	} else {
+		rt.Flagged++
+		t.Flags++
+		rt.when = cmp.Or(rt.when, f.Expression)
+	}
+	for _, m := range f.Messages {
+		rt.Messages[m.Channel]++
+		t.Messages[m.Channel]++
+	}
+	for _, h := range f.HeldBack {
+		reason, _, _ := strings.Cut(h, " ")
+		if reason == holdDeferred { // one hold for the match: count its messages
+			rt.Deferred += len(f.Deferred)
+			t.Deferred += len(f.Deferred)
+			continue
+		}
+		rt.HeldBack[reason]++
+		t.HeldBack[reason]++
+	}
 }
 
 // isDigest reports whether f is a digest: a rep's nudges gathered into one
@@ -234,6 +310,12 @@ func isDigest(f workers.Flag) bool { return strings.HasPrefix(f.AccountID, "dige
 // flag it; then the flags grouped by rule, largest revenue first, each
 // rule's digests last, and the digests that gather several rules.
 func printPreview(w io.Writer, res *previewResult, full bool) {
+	printPreviewFrom(w, res, full)
+}
+
+// printPreviewFrom prints res as printPreview does, reading its flags
+// one rule at a time.
+func printPreviewFrom(w io.Writer, res *previewResult, full bool) error {
 	printTotals(w, res.Totals)
 	if x := res.Account; x != nil {
 		fmt.Fprintf(w, "\nAccount %s  %s", x.AccountID, x.Account)
@@ -247,9 +329,12 @@ func printPreview(w io.Writer, res *previewResult, full bool) {
 			fmt.Fprintf(w, "  %s\n", e)
 		}
 	}
-	for _, g := range groupFlags(res.Totals.Rules, res.Flags) {
-		printRuleGroup(w, g, full)
+	for _, rt := range res.Totals.Rules {
+		if err := printRuleGroup(w, res.flags(), rt, full); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // printTotals prints the totals table.
@@ -305,37 +390,10 @@ func reasonCounts(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// ruleGroup is one rule's flags, as printed.
-type ruleGroup struct {
-	totals  ruleTotals
-	when    string
-	flags   []workers.Flag // accounts, largest revenue_12m first
-	digests []workers.Flag
-}
-
-// groupFlags groups flags by rule, in the order of the totals.
-func groupFlags(totals []ruleTotals, flags []workers.Flag) []ruleGroup {
-	var out []ruleGroup
-	for _, rt := range totals {
-		g := ruleGroup{totals: rt}
-		for _, f := range flags {
-			switch {
-			case f.Rule != rt.Rule:
-			case isDigest(f):
-				g.digests = append(g.digests, f)
-			default:
-				g.flags = append(g.flags, f)
-				g.when = cmp.Or(g.when, f.Expression)
-			}
-		}
-		slices.SortStableFunc(g.flags, func(a, b workers.Flag) int {
-			return cmp.Or(cmp.Compare(revenue(b), revenue(a)), cmp.Compare(a.AccountID, b.AccountID))
-		})
-		if len(g.flags)+len(g.digests) > 0 {
-			out = append(out, g)
-		}
-	}
-	return out
+// byRevenue orders a rule's flags largest revenue_12m first, then by
+// account id.
+func byRevenue(a, b *workers.Flag) int {
+	return cmp.Or(cmp.Compare(revenue(*b), revenue(*a)), cmp.Compare(a.AccountID, b.AccountID))
 }
 
 // revenue returns a flag's revenue_12m feature, 0 when it has none.
@@ -344,29 +402,40 @@ func revenue(f workers.Flag) float64 {
 	return v
 }
 
-// printRuleGroup prints a rule's header, its accounts and its digests.
-func printRuleGroup(w io.Writer, g ruleGroup, full bool) {
-	if g.totals.digests && len(g.flags) == 0 {
-		fmt.Fprintf(w, "\n== Digests (%s): %s ==\n", g.totals.Rule, channelCounts(g.totals.Messages, "messages"))
+// printRuleGroup prints a rule's header, its accounts, largest revenue
+// first, and its digests; nothing when it has neither.
+func printRuleGroup(w io.Writer, src flagSource, rt ruleTotals, full bool) error {
+	if rt.Flagged+rt.digestFlags == 0 {
+		return nil
+	}
+	if rt.digests && rt.Flagged == 0 {
+		fmt.Fprintf(w, "\n== Digests (%s): %s ==\n", rt.Rule, channelCounts(rt.Messages, "messages"))
 	} else {
-		fmt.Fprintf(w, "\n== %s: %s, %s ==\n", g.totals.Rule, plural(g.totals.Flagged, "account flagged", "accounts flagged"), channelCounts(g.totals.Messages, "messages"))
+		fmt.Fprintf(w, "\n== %s: %s, %s ==\n", rt.Rule, plural(rt.Flagged, "account flagged", "accounts flagged"), channelCounts(rt.Messages, "messages"))
 	}
-	if g.when != "" {
-		fmt.Fprintf(w, "when: %s\n", g.when)
+	if rt.when != "" {
+		fmt.Fprintf(w, "when: %s\n", rt.when)
 	}
-	for _, f := range g.flags {
+	err := src.EachSorted(func(f *workers.Flag) bool { return f.Rule == rt.Rule && !isDigest(*f) }, byRevenue, func(f workers.Flag) error {
 		fmt.Fprintf(w, "  %s  %s\n", f.AccountID, f.Account)
 		printSources(w, f.Sources)
 		fmt.Fprintf(w, "    with: %s\n", app.FormatFeatures(f.Features))
 		printFlagBody(w, f, full)
+		return nil
+	})
+	if err != nil || rt.digestFlags == 0 {
+		return err
 	}
-	if len(g.digests) > 0 && len(g.flags) > 0 {
-		fmt.Fprintf(w, "Digests of %s\n", g.totals.Rule)
+	if rt.Flagged > 0 {
+		fmt.Fprintf(w, "Digests of %s\n", rt.Rule)
 	}
-	for _, f := range g.digests {
-		fmt.Fprintf(w, "  %s\n", f.Account)
-		printFlagBody(w, f, full)
-	}
+	return src.Each(func(f workers.Flag) error {
+		if f.Rule == rt.Rule && isDigest(f) {
+			fmt.Fprintf(w, "  %s\n", f.Account)
+			printFlagBody(w, f, full)
+		}
+		return nil
+	})
 }
 
 // printSources prints the accounts a merged account is made of.
@@ -516,6 +585,12 @@ var previewCSVHeader = []string{"rule", "account_id", "account", "channel", "to"
 // starting with =, +, - or @ get a leading ' so that spreadsheets show
 // CRM text as text, never as a formula.
 func writePreviewCSV(w io.Writer, flags []workers.Flag) error {
+	return writePreviewCSVFrom(w, flagSlice(flags))
+}
+
+// writePreviewCSVFrom writes the flags of src as writePreviewCSV does,
+// as they come.
+func writePreviewCSVFrom(w io.Writer, src flagSource) error {
 	cw := csv.NewWriter(w)
 	cw.Write(previewCSVHeader)
 	row := func(f workers.Flag, cells ...string) {
@@ -525,7 +600,7 @@ func writePreviewCSV(w io.Writer, flags []workers.Flag) error {
 		}
 		cw.Write(r)
 	}
-	for _, f := range flags {
+	err := src.Each(func(f workers.Flag) error {
 		for _, m := range f.Messages {
 			subject := cmp.Or(m.Subject, firstLine(m.Text, 200))
 			nb := ""
@@ -547,9 +622,10 @@ func writePreviewCSV(w io.Writer, flags []workers.Flag) error {
 		if len(f.Messages)+len(f.HeldBack) == 0 {
 			row(f, "", "", "flagged", "", "")
 		}
-	}
+		return cw.Error()
+	})
 	cw.Flush()
-	return cw.Error()
+	return errors.Join(err, cw.Error())
 }
 
 // csvText neutralises a cell a spreadsheet would read as a formula.
@@ -558,4 +634,56 @@ func csvText(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// writePreviewJSON writes res as an indented JSON object, the bytes
+// json.Encoder with a two-space indent writes, streaming its flags as
+// they come: totals, flags, then the account and its explanations.
+func writePreviewJSON(w io.Writer, res *previewResult) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	// field writes v at depth (two spaces a level), after what.
+	field := func(what string, v any, depth string) error {
+		buf.Reset()
+		enc.SetIndent(depth, "  ")
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		io.WriteString(w, what)
+		_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		return err
+	}
+	if err := field("{\n  \"totals\": ", res.Totals, "  "); err != nil {
+		return err
+	}
+	io.WriteString(w, ",\n  \"flags\": [")
+	n := 0
+	err := res.flags().Each(func(f workers.Flag) error {
+		sep := ",\n    "
+		if n == 0 {
+			sep = "\n    "
+		}
+		n++
+		return field(sep, f, "    ")
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		io.WriteString(w, "\n  ")
+	}
+	io.WriteString(w, "]")
+	if res.Account != nil {
+		if err := field(",\n  \"account\": ", res.Account, "  "); err != nil {
+			return err
+		}
+	}
+	if len(res.Explanations) > 0 {
+		if err := field(",\n  \"explanations\": ", res.Explanations, "  "); err != nil {
+			return err
+		}
+	}
+	_, err = io.WriteString(w, "\n}\n")
+	return err
 }
