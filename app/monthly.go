@@ -101,22 +101,30 @@ func (a *App) Monthly(ctx context.Context, opts MonthlyOptions) (*Monthly, error
 	if err != nil {
 		return nil, err
 	}
-	p, daysNow, err := a.portfolioAt(ctx, end, now, flagged)
-	if err != nil {
-		return nil, err
-	}
 	ends := insights.MonthEnds(start, 2, loc)
 	snaps, err := a.monthSnapshots(ctx, ends)
 	if err != nil {
 		return nil, err
 	}
-	set := make(map[string]bool, len(flagged))
-	for id := range flagged {
-		set[id] = true
+	view, err := a.Handlers.Evaluate.Portfolio(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("monthly review: %w", err)
 	}
-	m := &Monthly{Month: start.Format("2006-01"), End: end,
-		Portfolio: p.Compute(opts.Filter, set), Evolution: p.Evolution(opts.Filter, ends, snaps),
-		AtRisk: atRiskByOwner(p, opts.Filter, flagged, daysNow)}
+	risk := newAtRisk(opts.Filter, flagged)
+	sc, err := insights.Scan(ctx, view, insights.ScanOptions{
+		Now: end, Segmentation: a.Rules.Segmentation, Filter: opts.Filter, Ends: ends, Snapshots: snaps,
+		Flagged: func(id string) bool { _, ok := flagged[id]; return ok },
+		Each: func(acc *insights.Account, c *model.Client) error {
+			if risk.wants(acc) {
+				risk.add(acc, rules.Compute(now, c).DaysInactive)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("monthly review: %w", err)
+	}
+	m := &Monthly{Month: start.Format("2006-01"), End: end, Portfolio: sc.Figures, Evolution: sc.Evolution, AtRisk: risk.groups()}
 	if m.Outcomes, err = a.ruleOutcomes(ctx); err != nil {
 		return nil, err
 	}
@@ -193,24 +201,51 @@ func (a *App) monthSnapshots(ctx context.Context, ends []time.Time) (map[string]
 // the owner with the most revenue at risk first, each owner's accounts by
 // revenue_12m descending; daysNow gives their days_inactive now.
 func atRiskByOwner(p *insights.Portfolio, f insights.Filter, flagged map[string][]string, daysNow map[string]int) []OwnerAtRisk {
-	byOwner := map[string]*OwnerAtRisk{}
-	var out []*OwnerAtRisk
+	risk := newAtRisk(f, flagged)
 	for i := range p.Accounts {
-		acc := &p.Accounts[i]
-		ruleNames, ok := flagged[acc.ID]
-		if !ok || !f.Match(acc) {
-			continue
+		if acc := &p.Accounts[i]; risk.wants(acc) {
+			risk.add(acc, daysNow[acc.ID])
 		}
-		g := byOwner[acc.OwnerID]
-		if g == nil {
-			g = &OwnerAtRisk{Owner: cmp.Or(acc.OwnerName, acc.OwnerEmail, acc.OwnerID), Email: acc.OwnerEmail}
-			byOwner[acc.OwnerID] = g
-			out = append(out, g)
-		}
-		g.Revenue += acc.Features.Revenue12m
-		g.Accounts = append(g.Accounts, AtRiskAccount{ID: acc.ID, Name: acc.Name, Class: acc.Features.ABC,
-			Revenue12m: acc.Features.Revenue12m, DaysInactive: daysNow[acc.ID], Rules: ruleNames})
 	}
+	return risk.groups()
+}
+
+// atRisk gathers the flagged accounts a filter selects by owner, one
+// account at a time: it holds only those.
+type atRisk struct {
+	f       insights.Filter
+	flagged map[string][]string
+	byOwner map[string]*OwnerAtRisk
+	order   []*OwnerAtRisk
+}
+
+func newAtRisk(f insights.Filter, flagged map[string][]string) *atRisk {
+	return &atRisk{f: f, flagged: flagged, byOwner: map[string]*OwnerAtRisk{}}
+}
+
+// wants reports whether acc is flagged and selected.
+func (r *atRisk) wants(acc *insights.Account) bool {
+	_, ok := r.flagged[acc.ID]
+	return ok && r.f.Match(acc)
+}
+
+// add adds acc, whose days_inactive now is days, to its owner's group.
+func (r *atRisk) add(acc *insights.Account, days int) {
+	g := r.byOwner[acc.OwnerID]
+	if g == nil {
+		g = &OwnerAtRisk{Owner: cmp.Or(acc.OwnerName, acc.OwnerEmail, acc.OwnerID), Email: acc.OwnerEmail}
+		r.byOwner[acc.OwnerID] = g
+		r.order = append(r.order, g)
+	}
+	g.Revenue += acc.Features.Revenue12m
+	g.Accounts = append(g.Accounts, AtRiskAccount{ID: acc.ID, Name: acc.Name, Class: acc.Features.ABC,
+		Revenue12m: acc.Features.Revenue12m, DaysInactive: days, Rules: r.flagged[acc.ID]})
+}
+
+// groups returns the owners' groups, the owner with the most revenue at
+// risk first, each owner's accounts by revenue_12m descending.
+func (r *atRisk) groups() []OwnerAtRisk {
+	out := r.order
 	slices.SortFunc(out, func(a, b *OwnerAtRisk) int {
 		return cmp.Or(cmp.Compare(b.Revenue, a.Revenue), cmp.Compare(a.Owner, b.Owner))
 	})

@@ -78,5 +78,9 @@
 //
 // A Portfolio holds about 300 bytes per account, plus its strings and 16
 // bytes per won deal; Evolution needs 16 bytes per account and month end
-// on top.
+// on top. Scan computes the same figures and evolution from a Source it
+// reads two or three times, holding 8 bytes per account and instant (the
+// revenues the ABC classes and the monetary score are quantiles of) and 8
+// per selected buyer (the Pareto curve): the way to review a portfolio
+// that need not fit in memory.
 package insights

@@ -79,7 +79,7 @@ func (p *Portfolio) Compute(f Filter, flagged map[string]bool) Figures {
 	}
 	for i := range p.Accounts {
 		if sel[i] {
-			fig.add(&p.Accounts[i], flagged)
+			fig.add(&p.Accounts[i], flagged[p.Accounts[i].ID])
 		}
 	}
 	fig.finish()
@@ -89,7 +89,7 @@ func (p *Portfolio) Compute(f Filter, flagged map[string]bool) Figures {
 }
 
 // add counts account a in the figures.
-func (fig *Figures) add(a *Account, flagged map[string]bool) {
+func (fig *Figures) add(a *Account, flagged bool) {
 	ft := &a.Features
 	fig.Accounts++
 	if a.Lifecycle == model.Customer {
@@ -100,7 +100,7 @@ func (fig *Figures) add(a *Account, flagged map[string]bool) {
 	}
 	fig.Revenue12m += ft.Revenue12m
 	fig.RevenuePrev12m += ft.RevenuePrev12m
-	if flagged[a.ID] {
+	if flagged {
 		fig.AtRisk++
 		fig.RevenueAtRisk += ft.Revenue12m
 	}

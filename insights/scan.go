@@ -1,0 +1,437 @@
+package insights
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/crmsync/crmsync/model"
+	"github.com/crmsync/crmsync/rules"
+)
+
+// Source is a portfolio in the store: every account once, in the same
+// order each time it is read.
+type Source interface {
+	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
+}
+
+// ScanOptions choose what Scan computes.
+type ScanOptions struct {
+	Now          time.Time
+	Segmentation rules.Segmentation
+	Filter       Filter
+	// Flagged tells the accounts flagged now, for the revenue at risk.
+	Flagged func(id string) bool
+	// Ends are the month ends of the evolution (see MonthEnds); none
+	// leaves Scanned.Evolution nil.
+	Ends []time.Time
+	// Snapshots, keyed by month then account id, give the evolution's
+	// activity-based figures where they exist.
+	Snapshots map[string]map[string]Snapshot
+	// Each, when set, is called with every account as the figures read
+	// it, segmented at Now, whether the filter selects it or not, and its
+	// client; neither outlives the call.
+	Each func(a *Account, c *model.Client) error
+}
+
+// Scanned are the figures of a Scan: what Portfolio.Compute and
+// Portfolio.Evolution return for the same portfolio.
+type Scanned struct {
+	Figures   Figures
+	Evolution []Month
+}
+
+// scanBatch is how many clients Scan reads from the store at a time.
+const scanBatch = 500
+
+// Scan computes the figures at opts.Now and the evolution over opts.Ends
+// of the portfolio src, reading it two or three times instead of holding
+// it: once for the segmentation thresholds at every instant the figures
+// need (Now, a month before, each month end and the one before the
+// first), once more only when accounts tie on revenue_12m at an ABC
+// bound (for their ids), then once to count. Its memory is 8 bytes per
+// account and instant (the revenues that the ABC classes and the monetary
+// score are quantiles of), 8 per selected buyer (the Pareto curve), and
+// a few per distinct recency and frequency, whatever the size of the
+// portfolio otherwise. Its figures equal those of a Portfolio built from
+// the same clients.
+func Scan(ctx context.Context, src Source, opts ScanOptions) (*Scanned, error) {
+	sc := newScan(opts)
+	if err := src.EachClient(ctx, scanBatch, sc.sample); err != nil {
+		return nil, fmt.Errorf("scanning the portfolio: %w", err)
+	}
+	if err := sc.bounds(ctx, src); err != nil {
+		return nil, err
+	}
+	if err := src.EachClient(ctx, scanBatch, sc.count); err != nil {
+		return nil, fmt.Errorf("scanning the portfolio: %w", err)
+	}
+	return sc.finish(), nil
+}
+
+// scan is the state of one Scan.
+type scan struct {
+	opts     ScanOptions
+	instants []time.Time // Now first
+	// revenues[i] holds every account's revenue_12m at instants[i]
+	// (sorted once the first read is over).
+	revenues  [][]float64
+	recency   map[int]int // days since purchase at Now → accounts; math.MaxInt: never bought
+	frequency map[int]int // purchases_12m at Now → accounts
+	segs      []*rules.Segmenter
+	ties      []tie
+
+	fig       Figures
+	before    []int // instant of a month before Now
+	buyers    []float64
+	nA, nB    int
+	months    []Month
+	monthIdx  []int // instant of each end
+	prevIdx   int   // instant before the first end
+	monthSize []int // selected accounts
+}
+
+// tie is an ABC bound whose revenue several accounts share: its id is
+// found on a second read.
+type tie struct {
+	instant int
+	rev     float64
+	pos     int // the bound's position among the accounts with rev, by id
+	a       bool
+	ids     []string
+}
+
+func newScan(opts ScanOptions) *scan {
+	sc := &scan{opts: opts, recency: map[int]int{}, frequency: map[int]int{}}
+	sc.instants = []time.Time{opts.Now}
+	at := func(t time.Time) int {
+		if i := slices.IndexFunc(sc.instants, t.Equal); i >= 0 {
+			return i
+		}
+		sc.instants = append(sc.instants, t)
+		return len(sc.instants) - 1
+	}
+	sc.before = []int{at(opts.Now.AddDate(0, -1, 0))}
+	if len(opts.Ends) > 0 {
+		sc.prevIdx = at(opts.Ends[0].AddDate(0, -1, 0))
+		for _, end := range opts.Ends {
+			sc.monthIdx = append(sc.monthIdx, at(end))
+		}
+	}
+	sc.revenues = make([][]float64, len(sc.instants))
+	return sc
+}
+
+// revenueAt returns the revenue_12m of c at each instant: f's at Now.
+func (sc *scan) revenueAt(c *model.Client, f *rules.Features, out []float64) []float64 {
+	out = append(out[:0], f.Revenue12m)
+	a := Account{sales: sales(c.Deals)}
+	for _, t := range sc.instants[1:] {
+		out = append(out, a.revenue12mAt(t))
+	}
+	return out
+}
+
+// sample is the first read: the values the thresholds are quantiles of.
+func (sc *scan) sample(c model.Client) error {
+	f := rules.Compute(sc.opts.Now, &c)
+	for i, rev := range sc.revenueAt(&c, &f, make([]float64, 0, len(sc.instants))) {
+		sc.revenues[i] = append(sc.revenues[i], rev)
+	}
+	d := math.MaxInt
+	if f.DaysSincePurchase != nil {
+		d = *f.DaysSincePurchase
+	}
+	sc.recency[d]++
+	sc.frequency[f.Purchases12m]++
+	return nil
+}
+
+// bounds builds the segmenter of each instant, reading the portfolio
+// again for the ids of tied bounds.
+func (sc *scan) bounds(ctx context.Context, src Source) error {
+	sc.segs = make([]*rules.Segmenter, len(sc.instants))
+	for i, revs := range sc.revenues {
+		slices.Sort(revs)
+		s := &rules.Segmenter{Accounts: len(revs), PMG: sc.opts.Segmentation.PMG}
+		sc.segs[i] = s
+		if len(revs) == 0 {
+			continue
+		}
+		if i == 0 {
+			sc.quintiles(s, revs)
+		}
+		posA, posB := abcPositions(revs, sc.opts.Segmentation.ABC)
+		s.LastA = sc.bound(i, revs, posA, true)
+		s.LastB = sc.bound(i, revs, posB, false)
+	}
+	if len(sc.ties) > 0 {
+		err := src.EachClient(ctx, scanBatch, func(c model.Client) error {
+			f := rules.Compute(sc.opts.Now, &c)
+			revs := sc.revenueAt(&c, &f, nil)
+			for k := range sc.ties {
+				if t := &sc.ties[k]; revs[t.instant] == t.rev {
+					t.ids = append(t.ids, c.Account.ID)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("scanning the portfolio: %w", err)
+		}
+		for _, t := range sc.ties {
+			slices.Sort(t.ids)
+			b := &rules.RankBound{Revenue12m: t.rev, AccountID: t.ids[t.pos]}
+			if t.a {
+				sc.segs[t.instant].LastA = b
+			} else {
+				sc.segs[t.instant].LastB = b
+			}
+		}
+	}
+	sc.revenues = nil
+	return nil
+}
+
+// quintiles fills the RFM thresholds of s, as rules.NewSegmenter does,
+// from the histograms and the sorted revenues.
+func (sc *scan) quintiles(s *rules.Segmenter, revs []float64) {
+	n := len(revs)
+	recency := slices.Sorted(maps.Keys(sc.recency))
+	slices.Reverse(recency) // worst first: most days
+	frequency := slices.Sorted(maps.Keys(sc.frequency))
+	for k := 2; k <= 5; k++ {
+		i := ((k-1)*n+4)/5 - 1
+		s.Recency[k-2] = nth(recency, sc.recency, i)
+		s.Frequency[k-2] = nth(frequency, sc.frequency, i)
+		s.Monetary[k-2] = revs[i]
+	}
+	sc.recency, sc.frequency = nil, nil
+}
+
+// nth returns the i-th value (from 0) of the values counted in hist, in
+// the order of keys.
+func nth(keys []int, hist map[int]int, i int) int {
+	for _, k := range keys {
+		if i < hist[k] {
+			return k
+		}
+		i -= hist[k]
+	}
+	return keys[len(keys)-1]
+}
+
+// abcPositions returns the ranking positions of the last accounts of
+// class A and of classes A or B, -1 for an empty class, from the revenues
+// in ascending order, summing as rules.NewSegmenter does.
+func abcPositions(revs []float64, cut rules.ABCCutoffs) (posA, posB int) {
+	ranked := revs[sort.SearchFloat64s(revs, math.SmallestNonzeroFloat64):]
+	rev := func(pos int) float64 { return ranked[len(ranked)-1-pos] }
+	total := 0.0
+	for pos := range ranked {
+		total += rev(pos)
+	}
+	posA, posB, before := -1, -1, 0.0
+	for pos := range ranked {
+		s := before / total
+		if !(s < cut.A) && !(s < cut.B) { // class C, as rules classes it
+			break
+		}
+		if s < cut.A {
+			posA = pos
+		}
+		posB = pos
+		before += rev(pos)
+	}
+	return posA, posB
+}
+
+// bound returns the account at ranking position pos at instant i, nil
+// for -1; when several accounts share its revenue, it is completed once
+// their ids are read.
+func (sc *scan) bound(i int, revs []float64, pos int, a bool) *rules.RankBound {
+	if pos < 0 {
+		return nil
+	}
+	ranked := revs[sort.SearchFloat64s(revs, math.SmallestNonzeroFloat64):]
+	rev := ranked[len(ranked)-1-pos]
+	first := len(ranked) - sort.Search(len(ranked), func(k int) bool { return ranked[k] > rev })
+	last := len(ranked) - sort.SearchFloat64s(ranked, rev) // past the tied ones
+	if last-first == 1 {
+		// Alone with its revenue: any id ranks the same against it.
+		return &rules.RankBound{Revenue12m: rev, AccountID: "\U0010FFFF"}
+	}
+	sc.ties = append(sc.ties, tie{instant: i, rev: rev, pos: pos - first, a: a})
+	return nil
+}
+
+// count is the last read: every figure, account by account.
+func (sc *scan) count(c model.Client) error {
+	o := &sc.opts
+	if sc.fig.Lifecycle == nil {
+		sc.start()
+	}
+	f := rules.Compute(o.Now, &c)
+	sc.segs[0].Apply(c.Account.ID, &f)
+	a := Account{ID: c.Account.ID, Name: c.Account.Name, OwnerID: c.Account.OwnerID, Lifecycle: c.Account.Lifecycle, Features: f}
+	if c.Owner != nil {
+		a.OwnerName, a.OwnerEmail = c.Owner.Name, c.Owner.Email
+	}
+	a.Sources = accountSources(&c.Account)
+	if o.Each != nil {
+		if err := o.Each(&a, &c); err != nil {
+			return err
+		}
+	}
+	if !o.Filter.Match(&a) {
+		return nil
+	}
+	flagged := o.Flagged != nil && o.Flagged(a.ID)
+	sc.fig.add(&a, flagged)
+	revs := sc.revenueAt(&c, &f, nil)
+	states := make([]state, len(revs))
+	for i, rev := range revs {
+		g := rules.Features{Revenue12m: rev}
+		sc.segs[i].Apply(a.ID, &g)
+		states[i] = state{revenue: rev, class: uint8(classIndex(g.ABC))}
+	}
+	countRetention(&sc.fig.Retention, states[sc.before[0]], states[0])
+	if f.Revenue12m > 0 {
+		sc.buyers = append(sc.buyers, f.Revenue12m)
+		switch f.ABC {
+		case rules.ClassA:
+			sc.nA++
+		case rules.ClassB:
+			sc.nB++
+		}
+	}
+	prev := sc.prevIdx
+	for k, i := range sc.monthIdx {
+		m := &sc.months[k]
+		sc.monthSize[k]++
+		s := states[i]
+		countRetention(&m.Retention, states[prev], s)
+		if s.buyer() {
+			m.Buyers++
+		}
+		m.Revenue += s.revenue
+		m.Classes[s.class].Accounts++
+		m.Classes[s.class].Revenue += s.revenue
+		m.Migration[states[prev].class][s.class]++
+		if snaps := o.Snapshots[m.Month]; len(snaps) > 0 {
+			if snap, ok := snaps[a.ID]; ok {
+				m.Snapshots++
+				if snap.DaysInactive >= 90 {
+					m.Inactive90++
+				}
+			}
+		}
+		prev = i
+	}
+	return nil
+}
+
+// start sets the figures up before the first account.
+func (sc *scan) start() {
+	o := &sc.opts
+	sc.fig = Figures{Now: o.Now, Filter: o.Filter, Lifecycle: map[model.Lifecycle]int{}, RFM: RFMGrid{Segments: map[string]int{}}}
+	for k, c := range Classes {
+		sc.fig.ABC[k].Class = c
+	}
+	for k, s := range Sizes {
+		sc.fig.PMG[k].Size = s
+	}
+	sc.months = make([]Month, len(o.Ends))
+	sc.monthSize = make([]int, len(o.Ends))
+	for k, end := range o.Ends {
+		m := &sc.months[k]
+		*m = Month{Month: MonthOf(end), End: end, HasSnapshots: len(o.Snapshots[MonthOf(end)]) > 0}
+		for j, c := range Classes {
+			m.Classes[j].Class = c
+		}
+	}
+}
+
+// countRetention counts one account, whose states before and after are
+// was and is, in r.
+func countRetention(r *Retention, was, is state) {
+	switch {
+	case was.buyer() && is.buyer():
+		r.Before++
+		r.Kept++
+	case was.buyer():
+		r.Before++
+		r.Lost++
+	case is.buyer():
+		r.Gained++
+	}
+}
+
+// finish turns the counts into figures.
+func (sc *scan) finish() *Scanned {
+	if sc.fig.Lifecycle == nil {
+		sc.start()
+	}
+	fig := &sc.fig
+	fig.finish()
+	finishRetention(&fig.Retention)
+	fig.Pareto = paretoOf(sc.buyers, sc.nA, sc.nB)
+	out := &Scanned{Figures: *fig}
+	if len(sc.months) == 0 {
+		return out
+	}
+	for k := range sc.months {
+		m := &sc.months[k]
+		finishRetention(&m.Retention)
+		for j := range m.Classes {
+			c := &m.Classes[j]
+			c.AccountShare = share(float64(c.Accounts), float64(sc.monthSize[k]))
+			c.RevenueShare = share(c.Revenue, m.Revenue)
+		}
+	}
+	out.Evolution = sc.months
+	return out
+}
+
+func finishRetention(r *Retention) {
+	if r.Before > 0 {
+		r.Rate = float64(r.Kept) / float64(r.Before)
+	}
+}
+
+// paretoOf returns the Pareto curve of the selected buyers' revenues, of
+// which the nA first ranked are class A and the nB next class B, as
+// Portfolio.pareto computes it.
+func paretoOf(revs []float64, nA, nB int) Pareto {
+	slices.SortFunc(revs, func(a, b float64) int { return cmp.Compare(b, a) })
+	n := len(revs)
+	out := Pareto{Ranked: n, Points: []ParetoPoint{{}}}
+	if n == 0 {
+		return out
+	}
+	var total float64
+	for _, r := range revs {
+		total += r
+	}
+	m := min(n+1, MaxParetoPoints)
+	next, cum := 1, 0.0
+	for k, r := range revs {
+		cum += r
+		pt := ParetoPoint{Accounts: float64(k+1) / float64(n), Revenue: cum / total}
+		if k < nA {
+			out.EndA, out.EndB = pt, pt
+		} else if k < nA+nB {
+			out.EndB = pt
+		}
+		if k+1 == (next*n+(m-1)/2)/(m-1) {
+			out.Points = append(out.Points, pt)
+			next++
+		}
+	}
+	return out
+}
