@@ -1,10 +1,8 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -47,84 +45,43 @@ func (s *Records) Clients(ctx context.Context, ids []string) ([]model.Client, er
 	if len(ids) == 0 {
 		return []model.Client{}, nil
 	}
-	sums := make([]*redis.StringCmd, len(ids))
-	contacts := make([]*redis.MapStringStringCmd, len(ids))
-	deals := make([]*redis.MapStringStringCmd, len(ids))
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		marks[i] = s.key("contacted", id)
+	}
+	var vals, contacted *redis.SliceCmd
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i, id := range ids {
-			sums[i] = pipe.HGet(ctx, s.key("summary"), id)
-			contacts[i] = pipe.HGetAll(ctx, s.key("contacts", id))
-			deals[i] = pipe.HGetAll(ctx, s.key("deals", id))
-		}
+		vals = pipe.HMGet(ctx, s.key("records"), ids...)
+		contacted = pipe.MGet(ctx, marks...)
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if err != nil {
 		return nil, fmt.Errorf("store: clients: %w", err)
 	}
 	out := make([]model.Client, 0, len(ids))
-	for i := range ids {
-		c, ok, err := decodeClient(sums[i], contacts[i], deals[i])
+	var sum Summary
+	for i, v := range vals.Val() {
+		raw, ok := v.(string)
+		if !ok {
+			continue
+		}
+		mark, _ := contacted.Val()[i].(string)
+		hasAccount, err := decodeSummary(ids[i], raw, mark, &sum)
 		if err != nil {
 			return nil, fmt.Errorf("store: clients: %s: %w", ids[i], err)
 		}
-		if ok {
-			out = append(out, c)
+		if !hasAccount {
+			continue
 		}
+		c, err := sum.Full()
+		if err != nil {
+			return nil, fmt.Errorf("store: clients: %s: %w", ids[i], err)
+		}
+		out = append(out, c)
 	}
 	if err := s.AttachOwners(ctx, out); err != nil {
 		return nil, fmt.Errorf("store: clients: %w", err)
 	}
-	return out, nil
-}
-
-// decodeClient decodes an account from its summary and its contacts and
-// deals from their hashes. A rep's "mark as contacted" counts as the
-// account's latest activity when it is later than what the CRM says.
-func decodeClient(sum *redis.StringCmd, contacts, deals *redis.MapStringStringCmd) (model.Client, bool, error) {
-	var c model.Client
-	raw, err := sum.Result()
-	if errors.Is(err, redis.Nil) {
-		return c, false, nil
-	}
-	if err != nil {
-		return c, false, err
-	}
-	if err := cmp.Or(contacts.Err(), deals.Err()); err != nil {
-		return c, false, err
-	}
-	var sm Summary
-	if ok, err := decodeSummary(raw, &sm); err != nil || !ok {
-		return c, false, err
-	}
-	if err := sm.decodeAccount(&c.Account); err != nil {
-		return c, false, err
-	}
-	if sm.Contacted.After(c.Account.LastActivityAt) {
-		c.Account.LastActivityAt = sm.Contacted
-	}
-	if c.Contacts, err = decodeSorted(contacts.Val(), func(x model.Contact) string { return x.ID }); err != nil {
-		return c, false, fmt.Errorf("decode contacts: %w", err)
-	}
-	if c.Deals, err = decodeSorted(deals.Val(), func(x model.Deal) string { return x.ID }); err != nil {
-		return c, false, fmt.Errorf("decode deals: %w", err)
-	}
-	return c, true, nil
-}
-
-// decodeSorted decodes the JSON values of a hash, sorted by id.
-func decodeSorted[T any](h map[string]string, id func(T) string) ([]T, error) {
-	if len(h) == 0 {
-		return nil, nil
-	}
-	out := make([]T, 0, len(h))
-	for _, v := range h {
-		var x T
-		if err := json.Unmarshal([]byte(v), &x); err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	slices.SortFunc(out, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
 	return out, nil
 }
 
@@ -223,18 +180,10 @@ func (s *Records) AccountIDRange(ctx context.Context, from, to string, limit int
 }
 
 // contactedScript keeps the later of KEYS[1] and ARGV[1] (unix ms).
-// The account's summary keeps the mark too (summary.go); KEYS[2] is the
-// summary hash, ARGV[2] the key prefix and ARGV[3] the account id.
 var contactedScript = redis.NewScript(`
 local v = tonumber(redis.call('GET', KEYS[1]))
 if v and v >= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
-local p = ARGV[2]
-` + summaryLua + `
-if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then
-  sum_get(ARGV[3]).x = ARGV[1]
-  sum_flush()
-end
 return 1
 `)
 
@@ -242,7 +191,7 @@ return 1
 // "Mark as contacted"): it counts as the account's latest activity, so
 // days_inactive starts again from it until the CRM reports a later one.
 func (s *Records) MarkContacted(ctx context.Context, accountID string, at time.Time) error {
-	if err := contactedScript.Run(ctx, s.rdb, []string{s.key("contacted", accountID), s.key("summary")}, at.UnixMilli(), s.key(), accountID).Err(); err != nil {
+	if err := contactedScript.Run(ctx, s.rdb, []string{s.key("contacted", accountID)}, at.UnixMilli()).Err(); err != nil {
 		return fmt.Errorf("store: mark contacted: %w", err)
 	}
 	return nil

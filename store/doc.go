@@ -3,8 +3,9 @@
 // so that each worker's interface names only what it uses:
 //
 //   - Records: the canonical records synced from the CRMs (accounts,
-//     contacts, deals, owners), the accounts' summaries, watermarks, rejects, sweeps, reps'
-//     "contacted" marks (records.go, pagescript.go, clients.go, sweep.go);
+//     contacts and deals in one bundle per account, owners), watermarks,
+//     rejects, sweeps, reps' "contacted" marks (records.go, bundle.go,
+//     codec.go, write.go, summary.go, clients.go, sweep.go, migrate.go);
 //   - Syncs: each source's sync bookkeeping: the one-sync lock, readiness,
 //     full syncs and progress, failures, the CRM's pauses, rotated refresh
 //     tokens (synclock.go, syncstate.go, pause.go, tokens.go);
@@ -25,16 +26,15 @@
 // Key layout (<id> is an internal id, <email> a trimmed, lower-cased address):
 //
 //	<ns>:accounts                  ZSET, score 0, member account id: ordered iteration
-//	<ns>:summary                   hash, account id → its summary (summary.go): the account
-//	                               JSON, its "contacted" mark, its contacts' last activity and
-//	                               its won deals' close dates and amounts: what a pass reads
-//	<ns>:schema                    integer, the layout version of the records (Migrate)
-//	<ns>:acct:<id>                 string, model.Account JSON: layout 1 only, moved into the
-//	                               summary and removed by Migrate (and by deletions and sweeps)
-//	<ns>:contacts:<account id>     hash, contact id → model.Contact JSON
-//	<ns>:deals:<account id>        hash, deal id → model.Deal JSON
-//	<ns>:contact:<id>              the account the contact is filed under
-//	<ns>:deal:<id>                 string, the deal's account id
+//	<ns>:records                   hash, account id → its bundle (bundle.go): the account's record
+//	                               and its contacts' and deals', compactly encoded (codec.go),
+//	                               with a token every write changes; what a pass reads
+//	<ns>:filed:<bucket>            hash, "c<contact id>" or "d<deal id>" → the account it is
+//	                               filed under; 65,536 buckets (hex) by FNV-1a of the field but its last byte
+//	<ns>:schema                    string, the layout version of the records (Migrate)
+//	<ns>:acct:<id>, <ns>:summary, <ns>:contacts:<id>, <ns>:deals:<id>, <ns>:contact:<id>,
+//	<ns>:deal:<id>                 the layouts before 3 (a key per record): read and removed
+//	                               by Migrate
 //	<ns>:owner:<id>                string, model.Owner JSON
 //	<ns>:watermark:<source>        hash, connectors.Watermark
 //	<ns>:rejects:<source>          list of model.Reject JSON, newest first, at most 1000
@@ -94,14 +94,17 @@
 //
 // Contacts and deals may arrive before their account: they are filed under
 // their account id anyway, and only accounts that exist are returned.
-// A contact or deal whose account changes moves to the new account's hash
-// in the same transaction that stores it. Records a page lists as deleted
-// leave in that same transaction; a full sync's sweep (BeginSweep,
-// EndSweep) removes what the CRM no longer has.
+// A contact or deal whose account changes moves to the new account's
+// bundle in the same write that stores it. Records a page lists as deleted
+// leave in that same write; a full sync's sweep (BeginSweep, EndSweep)
+// removes what the CRM no longer has.
 //
-// Atomicity: StorePage is one Lua script (reading where each contact and
-// deal was filed and moving it server-side, in one round trip), so a
-// source's watermark is never ahead of its stored records.
+// Atomicity: StorePage reads the bundles and pointers a page touches in
+// one round trip, builds the new bundles in Go, and writes them with the
+// page's pointers, owners, rejects and watermark in one Lua script that
+// first checks nothing it read has changed (the bundles' tokens), else
+// reads again: a source's watermark is never ahead of its stored records,
+// and two writers never lose each other's records.
 // Cooldowns and the ledger are Lua scripts. Reads of many accounts are
 // pipelined.
 //

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -12,16 +14,20 @@ import (
 )
 
 // schemaVersion is the layout of the records Migrate brings a store to:
-// 2 keeps each account's record in its summary (summary.go) instead of
-// under <ns>:acct:<id>.
-const schemaVersion = "2"
+// 3 keeps all the records of an account in its bundle (bundle.go). The
+// earlier layouts kept a key per record: the account under
+// <ns>:acct:<id> (1) or in <ns>:summary (2), its contacts and deals in
+// <ns>:contacts:<id> and <ns>:deals:<id> hashes of JSON, and a pointer
+// per contact and deal (<ns>:contact:<id>, <ns>:deal:<id>).
+const schemaVersion = "3"
 
 // Migrate brings records written by an earlier crmsync to the current
-// layout, once: it builds the summary of every account (and of every id
+// layout, once: it builds the bundle of every account (and of every id
 // that only contacts or deals are filed under) from the stored records,
-// and removes the <ns>:acct:<id> keys it replaces. A store already at the
-// current layout costs one GET. Run it before syncs or passes start;
-// summaries written meanwhile by a newer sync are kept.
+// moves the pointers into the filed buckets and removes the keys they
+// replace. A store already at the current layout costs one GET. Run it
+// before syncs or passes start; bundles written meanwhile by a newer sync
+// are kept.
 func (s *Records) Migrate(ctx context.Context) error {
 	v, err := s.rdb.Get(ctx, s.key("schema")).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -37,64 +43,88 @@ func (s *Records) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	if n == 0 {
-		return s.setSchema(ctx)
+	if n > 0 {
+		if err := s.migrateRecords(ctx); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
 	}
-	if err := s.migrateSummaries(ctx); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	return s.setSchema(ctx)
-}
-
-func (s *Records) setSchema(ctx context.Context) error {
 	if err := s.rdb.Set(ctx, s.key("schema"), schemaVersion, 0).Err(); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil
 }
 
-// migrateSummaries walks the keys of accounts, contacts and deals and
-// summarises the ids they belong to, a batch at a time.
-func (s *Records) migrateSummaries(ctx context.Context) error {
+// migrateRecords bundles the ids that legacy keys hold records of, a
+// batch at a time, then moves the pointers and drops the summaries.
+func (s *Records) migrateRecords(ctx context.Context) error {
 	for _, kind := range []string{"acct", "contacts", "deals"} {
-		prefix := s.key(kind) + ":"
-		iter := s.rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		var ids []string
-		for iter.Next(ctx) {
-			ids = append(ids, strings.TrimPrefix(iter.Val(), prefix))
-			if len(ids) == 500 {
-				if err := s.summarise(ctx, ids); err != nil {
-					return err
-				}
-				ids = ids[:0]
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		if err := s.summarise(ctx, ids); err != nil {
+		if err := s.scanIDs(ctx, kind, s.bundleLegacy); err != nil {
 			return err
 		}
 	}
-	return nil
+	iter := s.rdb.HScan(ctx, s.key("summary"), 0, "", 1000).Iterator()
+	var ids []string
+	for iter.Next(ctx) {
+		ids = append(ids, iter.Val())
+		iter.Next(ctx) // the value
+		if len(ids) == 500 {
+			if err := s.bundleLegacy(ctx, ids); err != nil {
+				return err
+			}
+			ids = ids[:0]
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	if err := s.bundleLegacy(ctx, ids); err != nil {
+		return err
+	}
+	for _, kind := range []string{"contact", "deal"} {
+		if err := s.scanIDs(ctx, kind, func(ctx context.Context, ids []string) error { return s.movePointers(ctx, kind, ids) }); err != nil {
+			return err
+		}
+	}
+	return s.rdb.Del(ctx, s.key("summary")).Err()
 }
 
-// summarise writes the summaries of ids from their legacy records, unless
-// one exists, and deletes their legacy account keys.
-func (s *Records) summarise(ctx context.Context, ids []string) error {
+// scanIDs calls fn with the ids of the keys <ns>:<kind>:<id>, 500 at a
+// time.
+func (s *Records) scanIDs(ctx context.Context, kind string, fn func(context.Context, []string) error) error {
+	prefix := s.key(kind) + ":"
+	iter := s.rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var ids []string
+	for iter.Next(ctx) {
+		ids = append(ids, strings.TrimPrefix(iter.Val(), prefix))
+		if len(ids) == 500 {
+			if err := fn(ctx, ids); err != nil {
+				return err
+			}
+			ids = ids[:0]
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	return fn(ctx, ids)
+}
+
+// bundleLegacy writes the bundles of ids from their legacy records,
+// unless one exists, and deletes the legacy keys.
+func (s *Records) bundleLegacy(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	accts := make([]*redis.StringCmd, len(ids))
+	sums := make([]*redis.StringCmd, len(ids))
 	contacts := make([]*redis.MapStringStringCmd, len(ids))
 	deals := make([]*redis.MapStringStringCmd, len(ids))
-	contacted := make([]*redis.StringCmd, len(ids))
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for i, id := range ids {
 			accts[i] = pipe.Get(ctx, s.key("acct", id))
+			sums[i] = pipe.HGet(ctx, s.key("summary"), id)
 			contacts[i] = pipe.HGetAll(ctx, s.key("contacts", id))
 			deals[i] = pipe.HGetAll(ctx, s.key("deals", id))
-			contacted[i] = pipe.Get(ctx, s.key("contacted", id))
 		}
 		return nil
 	})
@@ -103,30 +133,86 @@ func (s *Records) summarise(ctx context.Context, ids []string) error {
 	}
 	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for i, id := range ids {
-			sum, err := legacySummary(accts[i], contacts[i], deals[i], contacted[i])
+			acct := accts[i].Val()
+			if acct == "" {
+				acct = legacySummaryAccount(sums[i].Val())
+			}
+			b, err := legacyBundle(acct, contacts[i].Val(), deals[i].Val())
 			if err != nil {
 				return fmt.Errorf("%s: %w", id, err)
 			}
-			pipe.HSetNX(ctx, s.key("summary"), id, sum)
-			pipe.Del(ctx, s.key("acct", id))
+			if !b.empty() {
+				pipe.HSetNX(ctx, s.key("records"), id, b.encode())
+			}
+			pipe.Del(ctx, s.key("acct", id), s.key("contacts", id), s.key("deals", id))
+			pipe.HDel(ctx, s.key("summary"), id)
 		}
 		return nil
 	})
 	return err
 }
 
-// legacySummary builds a summary from records stored the earlier way.
-func legacySummary(acct *redis.StringCmd, contacts, deals *redis.MapStringStringCmd, contacted *redis.StringCmd) (string, error) {
-	raw, err := acct.Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return "", err
+// legacySummaryAccount is the account JSON a layout-2 summary starts
+// with: "<len>:<json>"; "" when none.
+func legacySummaryAccount(sum string) string {
+	n, rest, ok := strings.Cut(sum, ":")
+	size, err := strconv.Atoi(n)
+	if !ok || err != nil || size > len(rest) {
+		return ""
 	}
-	var c model.Client
-	if c.Contacts, err = decodeSorted(contacts.Val(), func(x model.Contact) string { return x.ID }); err != nil {
-		return "", fmt.Errorf("decode contacts: %w", err)
+	return rest[:size]
+}
+
+// legacyBundle builds a bundle from records stored as JSON.
+func legacyBundle(acct string, contacts, deals map[string]string) (*bundle, error) {
+	b := &bundle{}
+	if acct != "" {
+		var a model.Account
+		if err := json.Unmarshal([]byte(acct), &a); err != nil {
+			return nil, fmt.Errorf("decode account: %w", err)
+		}
+		b.account = encodeAccount(&a)
 	}
-	if c.Deals, err = decodeSorted(deals.Val(), func(x model.Deal) string { return x.ID }); err != nil {
-		return "", fmt.Errorf("decode deals: %w", err)
+	for _, v := range contacts {
+		var c model.Contact
+		if err := json.Unmarshal([]byte(v), &c); err != nil {
+			return nil, fmt.Errorf("decode contact: %w", err)
+		}
+		b.contacts = put(b.contacts, filedEntry{c.ID, encodeContact(&c)})
 	}
-	return encodeSummaryRaw(raw, &c, contacted.Val())
+	for _, v := range deals {
+		var d model.Deal
+		if err := json.Unmarshal([]byte(v), &d); err != nil {
+			return nil, fmt.Errorf("decode deal: %w", err)
+		}
+		b.deals = put(b.deals, filedEntry{d.ID, encodeDeal(&d)})
+	}
+	return b, nil
+}
+
+// movePointers moves the legacy pointers <ns>:<kind>:<id> of ids into
+// the filed buckets.
+func (s *Records) movePointers(ctx context.Context, kind string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.key(kind, id)
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return err
+	}
+	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, id := range ids {
+			if acct, _ := vals[i].(string); acct != "" {
+				f := filedField(kind[0], id)
+				pipe.HSetNX(ctx, s.key("filed", filedBucket(f)), f, acct)
+			}
+		}
+		pipe.Del(ctx, keys...)
+		return nil
+	})
+	return err
 }

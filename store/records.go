@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,18 +17,41 @@ import (
 // MaxRejects is how many set-aside records are kept per source.
 const MaxRejects = 1000
 
-// encoded is one record ready to write: its id, account and JSON.
-type encoded struct {
-	id, account string
-	json        []byte
-	part        string // the record's entry in its account's summary
+// page is a batch encoded before it is stored.
+type page struct {
+	accounts   []filedEntry // id, encoded account
+	contacts   []filed
+	deals      []filed
+	owners     [][2]string // id, JSON
+	deleted    []model.Deletion
+	rejects    []any // JSON
+	readIDs    []string
+	readFields []string
+	seen       [3][]string
 }
 
-// page is a batch encoded before the transaction starts.
-type page struct {
-	accounts, contacts, deals, owners []encoded
-	rejects                           []any // JSON
-	deleted                           []model.Deletion
+// filed is an encoded contact or deal and the account it is filed under.
+type filed struct {
+	filedEntry
+	account string
+}
+
+// storeAttempts is how many times StorePage re-reads and retries a page
+// whose records another writer changed meanwhile (one sync at a time
+// writes a source's records, so this is rare: a sync whose lease lapsed,
+// a migration). Retries back off a random while, longer each time.
+const storeAttempts = 20
+
+// backoff waits before retry n (from 1) of a conflicting write.
+func backoff(ctx context.Context, n int) error {
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(n) * int64(time.Millisecond))))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // StorePage stores a page of records atomically: it upserts every record
@@ -35,7 +59,7 @@ type page struct {
 // source's watermark to wm (an empty wm clears it), all in one Lua script.
 // The watermark can thus never be ahead of the stored records. While a
 // sweep is open for the source (BeginSweep), the page's records are marked
-// as seen.
+// as seen. A contact or deal whose account changed leaves the old one.
 func (s *Records) StorePage(ctx context.Context, source string, b model.Batch, rejects []model.Reject, wm connectors.Watermark) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: store page: %w", err)
@@ -44,34 +68,116 @@ func (s *Records) StorePage(ctx context.Context, source string, b model.Batch, r
 	if err != nil {
 		return fmt.Errorf("store: store page: %w", err)
 	}
-	err = storePageScript.Run(ctx, s.rdb, []string{s.key("accounts")}, p.args(s.key(), source, wm)...).Err()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("store: store page: %w", err)
+	for n := range storeAttempts {
+		if n > 0 {
+			if err := backoff(ctx, n); err != nil {
+				return fmt.Errorf("store: store page: %w", err)
+			}
+		}
+		ch, err := s.planPage(ctx, &p)
+		if err != nil {
+			return fmt.Errorf("store: store page: %w", err)
+		}
+		ch.wm, ch.setWM = wm, true
+		if err = s.write(ctx, source, ch); !errors.Is(err, errConflict) {
+			if err != nil {
+				return fmt.Errorf("store: store page: %w", err)
+			}
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("store: store page: %w %d times", errConflict, storeAttempts)
+}
+
+// planPage reads what the page touches and applies it, in the order the
+// page gives: accounts, contacts, deals, owners, then deletions.
+func (s *Records) planPage(ctx context.Context, p *page) (*change, error) {
+	ch := newChange()
+	if err := s.read(ctx, ch, p.readIDs, p.readFields); err != nil {
+		return nil, err
+	}
+	// The accounts the records were filed under, when they move or go.
+	var olds []string
+	for _, acct := range ch.ptrs {
+		if acct != "" {
+			olds = append(olds, acct)
+		}
+	}
+	if err := s.read(ctx, ch, olds, nil); err != nil {
+		return nil, err
+	}
+	for _, a := range p.accounts {
+		ch.bundle(a.id).account = a.body
+	}
+	for _, c := range p.contacts {
+		ch.file('c', c.account, c.filedEntry)
+	}
+	for _, d := range p.deals {
+		ch.file('d', d.account, d.filedEntry)
+	}
+	ch.owners = p.owners
+	for _, d := range p.deleted {
+		switch d.Entity {
+		case model.EntityAccount:
+			ch.dropBundle(d.ID)
+		case model.EntityContact, model.EntityDeal:
+			kind := d.Entity[0]
+			field := filedField(kind, d.ID)
+			if old := ch.filedUnder(field); old != "" {
+				ch.unfile(kind, old, d.ID)
+			}
+			ch.newPtrs[field] = ""
+		case model.EntityOwner:
+			ch.ownerDel = append(ch.ownerDel, d.ID)
+		}
+	}
+	ch.seen = p.seen
+	ch.rejects = p.rejects
+	return ch, nil
 }
 
 func encodePage(source string, b model.Batch, rejects []model.Reject) (page, error) {
 	var p page
+	ids := map[string]bool{}
+	want := func(id string) {
+		if id != "" && !ids[id] {
+			ids[id] = true
+			p.readIDs = append(p.readIDs, id)
+		}
+	}
+	for i := range b.Accounts {
+		a := &b.Accounts[i]
+		p.accounts = append(p.accounts, filedEntry{id: a.ID, body: encodeAccount(a)})
+		want(a.ID)
+		p.seen[0] = append(p.seen[0], a.ID)
+	}
+	for i := range b.Contacts {
+		c := &b.Contacts[i]
+		p.contacts = append(p.contacts, filed{filedEntry{c.ID, encodeContact(c)}, c.AccountID})
+		want(c.AccountID)
+		p.readFields = append(p.readFields, filedField('c', c.ID))
+		p.seen[1] = append(p.seen[1], c.ID)
+	}
+	for i := range b.Deals {
+		d := &b.Deals[i]
+		p.deals = append(p.deals, filed{filedEntry{d.ID, encodeDeal(d)}, d.AccountID})
+		want(d.AccountID)
+		p.readFields = append(p.readFields, filedField('d', d.ID))
+		p.seen[2] = append(p.seen[2], d.ID)
+	}
 	var err error
-	enc := func(id, account string, v any) encoded {
-		data, e := json.Marshal(v)
-		err = errors.Join(err, e)
-		return encoded{id: id, account: account, json: data}
-	}
-	for _, a := range b.Accounts {
-		p.accounts = append(p.accounts, enc(a.ID, "", a))
-	}
-	for i, c := range b.Contacts {
-		p.contacts = append(p.contacts, enc(c.ID, c.AccountID, c))
-		p.contacts[len(p.contacts)-1].part = contactPart(&b.Contacts[i])
-	}
-	for i, d := range b.Deals {
-		p.deals = append(p.deals, enc(d.ID, d.AccountID, d))
-		p.deals[len(p.deals)-1].part = dealPart(&b.Deals[i])
-	}
 	for _, o := range b.Owners {
-		p.owners = append(p.owners, enc(o.ID, "", o))
+		data, e := json.Marshal(o)
+		err = errors.Join(err, e)
+		p.owners = append(p.owners, [2]string{o.ID, string(data)})
+	}
+	for _, d := range b.Deleted {
+		switch d.Entity {
+		case model.EntityAccount:
+			want(d.ID)
+		case model.EntityContact, model.EntityDeal:
+			p.readFields = append(p.readFields, filedField(d.Entity[0], d.ID))
+		}
 	}
 	p.deleted = b.Deleted
 	now := time.Now().UTC()
@@ -82,7 +188,9 @@ func encodePage(source string, b model.Batch, rejects []model.Reject) (page, err
 		if r.At.IsZero() {
 			r.At = now
 		}
-		p.rejects = append(p.rejects, enc("", "", r).json)
+		data, e := json.Marshal(r)
+		err = errors.Join(err, e)
+		p.rejects = append(p.rejects, data)
 	}
 	return p, err
 }

@@ -1,9 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -11,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/crmsync/crmsync/model"
+	"github.com/crmsync/crmsync/rules"
 )
 
 func init() {
@@ -26,10 +32,11 @@ func init() {
 	)
 }
 
-// testSummariesFollowRecords stores random pages (new, edited, moved and
-// deleted records, contacts before their account), sweeps and contacted
-// marks, and checks after each step that every summary is the one the
-// stored records make.
+// testSummariesFollowRecords stores random pages (new, edited, moved,
+// unfiled and deleted records, contacts before their account), sweeps
+// and contacted marks, applies the same steps to a plain in-memory model
+// of what the store promises, and checks after each step that the
+// clients, the summaries and the filed pointers are the model's.
 func testSummariesFollowRecords(t *testing.T, s *Store) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -41,16 +48,25 @@ func testSummariesFollowRecords(t *testing.T, s *Store) {
 		return base.Add(time.Duration(rng.Int64N(int64(900 * 24 * time.Hour)))).Add(-600 * 24 * time.Hour)
 	}
 	acct := func() string { return model.ID("crm", fmt.Sprintf("a%d", rng.IntN(12))) }
-	for step := range 40 {
+	m := newRefModel()
+	for step := range 60 {
 		var b model.Batch
 		for range rng.IntN(4) {
 			a := account(acct()[len("crm:"):], "crm:o1")
 			a.LastActivityAt = when()
+			if rng.IntN(3) == 0 {
+				a.Extra = map[string]string{"tier": fmt.Sprint(rng.IntN(3))}
+			}
 			b.Accounts = append(b.Accounts, a)
 		}
 		for range rng.IntN(6) {
 			id := fmt.Sprintf("c%d", rng.IntN(20))
-			b.Contacts = append(b.Contacts, model.Contact{Ref: model.NewRef("crm", id), AccountID: acct(), Email: id + "@x.org", LastActivityAt: when()})
+			filedUnder := acct()
+			if rng.IntN(10) == 0 {
+				filedUnder = ""
+			}
+			b.Contacts = append(b.Contacts, model.Contact{Ref: model.NewRef("crm", id), AccountID: filedUnder, Email: id + "@x.org",
+				OptOut: rng.IntN(4) == 0, LastActivityAt: when()})
 		}
 		for range rng.IntN(8) {
 			id := fmt.Sprintf("d%d", rng.IntN(30))
@@ -58,7 +74,8 @@ func testSummariesFollowRecords(t *testing.T, s *Store) {
 			if rng.IntN(7) == 0 {
 				closed = closed.Add(123456789 * time.Nanosecond)
 			}
-			b.Deals = append(b.Deals, model.Deal{Ref: model.NewRef("crm", id), AccountID: acct(), Won: rng.IntN(3) > 0, ClosedAt: closed, Amount: float64(rng.IntN(100000)) / 7})
+			b.Deals = append(b.Deals, model.Deal{Ref: model.NewRef("crm", id), AccountID: acct(), Name: "deal " + id,
+				Won: rng.IntN(3) > 0, ClosedAt: closed, Amount: float64(rng.IntN(100000)) / 7})
 		}
 		for range rng.IntN(3) {
 			switch rng.IntN(3) {
@@ -70,7 +87,8 @@ func testSummariesFollowRecords(t *testing.T, s *Store) {
 				b.Deleted = append(b.Deleted, model.Deletion{Entity: "deal", ID: model.ID("crm", fmt.Sprintf("d%d", rng.IntN(30)))})
 			}
 		}
-		if step%10 == 9 { // a full sync that sees only this page
+		sweep := step%10 == 9 // a full sync that sees only this page
+		if sweep {
 			if err := s.Records.BeginSweep(ctx, "crm", base); err != nil {
 				t.Fatal(err)
 			}
@@ -78,73 +96,195 @@ func testSummariesFollowRecords(t *testing.T, s *Store) {
 		if err := s.Records.StorePage(ctx, "crm", b, nil, nil); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
-		if step%10 == 9 {
+		m.store(b)
+		if sweep {
 			if _, err := s.Records.EndSweep(ctx, "crm"); err != nil {
 				t.Fatal(err)
 			}
+			m.sweep(b)
 		}
 		if rng.IntN(4) == 0 {
-			if err := s.Records.MarkContacted(ctx, acct(), base.Add(time.Duration(rng.IntN(1000))*time.Hour)); err != nil {
+			id, at := acct(), base.Add(time.Duration(rng.IntN(1000))*time.Hour)
+			if err := s.Records.MarkContacted(ctx, id, at); err != nil {
 				t.Fatal(err)
 			}
+			if at.After(m.contacted[id]) {
+				m.contacted[id] = at
+			}
 		}
-		checkSummaries(t, s, step)
+		m.check(t, s, step)
 	}
 }
 
-// checkSummaries checks that each stored summary is the one the records
-// stored under its id make, and that every account has one.
-func checkSummaries(t *testing.T, s *Store, step int) {
+// refModel is what the store promises, kept in maps: the accounts, and
+// each contact and deal with the account it is filed under.
+type refModel struct {
+	accounts  map[string]model.Account
+	contacts  map[string]model.Contact
+	deals     map[string]model.Deal
+	contacted map[string]time.Time
+}
+
+func newRefModel() *refModel {
+	return &refModel{map[string]model.Account{}, map[string]model.Contact{}, map[string]model.Deal{}, map[string]time.Time{}}
+}
+
+// store applies a page: upserts, then deletions.
+func (m *refModel) store(b model.Batch) {
+	for _, a := range b.Accounts {
+		m.accounts[a.ID] = a
+	}
+	for _, c := range b.Contacts {
+		m.contacts[c.ID] = c
+		if c.AccountID == "" {
+			delete(m.contacts, c.ID)
+		}
+	}
+	for _, d := range b.Deals {
+		m.deals[d.ID] = d
+	}
+	for _, d := range b.Deleted {
+		switch d.Entity {
+		case "account":
+			m.dropAccount(d.ID)
+		case "contact":
+			delete(m.contacts, d.ID)
+		case "deal":
+			delete(m.deals, d.ID)
+		}
+	}
+}
+
+func (m *refModel) dropAccount(id string) {
+	delete(m.accounts, id)
+	maps.DeleteFunc(m.contacts, func(_ string, c model.Contact) bool { return c.AccountID == id })
+	maps.DeleteFunc(m.deals, func(_ string, d model.Deal) bool { return d.AccountID == id })
+}
+
+// sweep applies the end of a full sync whose only page was b: accounts not
+// in b go with what is filed under them; contacts and deals not in b go
+// from the accounts that stay.
+func (m *refModel) sweep(b model.Batch) {
+	seen := map[string]bool{}
+	for _, a := range b.Accounts {
+		seen["a"+a.ID] = true
+	}
+	for _, c := range b.Contacts {
+		seen["c"+c.ID] = true
+	}
+	for _, d := range b.Deals {
+		seen["d"+d.ID] = true
+	}
+	for id := range m.accounts {
+		if !seen["a"+id] {
+			m.dropAccount(id)
+		}
+	}
+	maps.DeleteFunc(m.contacts, func(id string, c model.Contact) bool { return !seen["c"+id] && m.has(c.AccountID) })
+	maps.DeleteFunc(m.deals, func(id string, d model.Deal) bool { return !seen["d"+id] && m.has(d.AccountID) })
+}
+
+func (m *refModel) has(id string) bool { _, ok := m.accounts[id]; return ok }
+
+// client is the account id as Clients returns it.
+func (m *refModel) client(id string) model.Client {
+	c := model.Client{Account: m.accounts[id]}
+	if t := m.contacted[id]; t.After(c.Account.LastActivityAt) {
+		c.Account.LastActivityAt = t
+	}
+	for _, x := range m.contacts {
+		if x.AccountID == id {
+			c.Contacts = append(c.Contacts, x)
+		}
+	}
+	for _, x := range m.deals {
+		if x.AccountID == id {
+			c.Deals = append(c.Deals, x)
+		}
+	}
+	slices.SortFunc(c.Contacts, func(a, b model.Contact) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(c.Deals, func(a, b model.Deal) int { return cmp.Compare(a.ID, b.ID) })
+	return c
+}
+
+// check compares the store with the model: every client, every summary
+// (and the features computed from it) and every filed pointer.
+func (m *refModel) check(t *testing.T, s *Store, step int) {
 	t.Helper()
 	ctx := context.Background()
-	got, err := s.rdb.HGetAll(ctx, s.key("summary")).Result()
+	ids := slices.Sorted(maps.Keys(m.accounts))
+	got, err := s.Records.Clients(ctx, append(ids, "crm:never"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := s.rdb.ZRange(ctx, s.key("accounts"), 0, -1).Result()
+	if len(got) != len(ids) {
+		t.Fatalf("step %d: %d clients, want %d", step, len(got), len(ids))
+	}
+	for i, id := range ids {
+		want := m.client(id)
+		if !reflect.DeepEqual(got[i].Account, want.Account) || !reflect.DeepEqual(got[i].Contacts, want.Contacts) || !reflect.DeepEqual(got[i].Deals, want.Deals) {
+			t.Fatalf("step %d: client %s\n got %+v\nwant %+v", step, id, got[i], want)
+		}
+	}
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	var listed []string
+	err = s.Records.SummaryRange(ctx, "", "", 5, func(sids []string, sums []Summary) error {
+		for j := range sums {
+			listed = append(listed, sids[j])
+			c, err := sums[j].Client()
+			if err != nil {
+				return err
+			}
+			want := m.client(sids[j])
+			if !reflect.DeepEqual(c.Account, want.Account) {
+				return fmt.Errorf("summary account %s = %+v, want %+v", sids[j], c.Account, want.Account)
+			}
+			if g, w := rules.Compute(now, &c), rules.Compute(now, &want); !reflect.DeepEqual(g, w) {
+				return fmt.Errorf("features of %s's summary = %+v, want %+v", sids[j], g, w)
+			}
+			full, err := sums[j].Full()
+			if err != nil || !reflect.DeepEqual(full.Contacts, want.Contacts) || !reflect.DeepEqual(full.Deals, want.Deals) {
+				return fmt.Errorf("Full of %s = %+v, %v; want %+v", sids[j], full, err, want)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("step %d: %v", step, err)
 	}
-	for _, id := range ids {
-		if _, ok := got[id]; !ok {
-			t.Fatalf("step %d: account %s has no summary", step, id)
-		}
+	if !slices.Equal(listed, ids) {
+		t.Fatalf("step %d: summaries of %v, want %v", step, listed, ids)
 	}
-	for id, sum := range got {
-		var want string
-		if err := s.Records.summariseInto(ctx, id, &want); err != nil {
-			t.Fatal(err)
-		}
-		if sum != want {
-			t.Fatalf("step %d: summary of %s\n got %q\nwant %q", step, id, sum, want)
-		}
-	}
+	m.checkPointers(t, s, step)
 }
 
-// summariseInto sets want to the summary id's stored records make.
-func (s *Records) summariseInto(ctx context.Context, id string, want *string) error {
-	var c model.Client
-	var err error
-	contacts := s.rdb.HGetAll(ctx, s.key("contacts", id)).Val()
-	deals := s.rdb.HGetAll(ctx, s.key("deals", id)).Val()
-	if c.Contacts, err = decodeSorted(contacts, func(x model.Contact) string { return x.ID }); err != nil {
-		return err
+// checkPointers checks that the pointers of every contact and deal id
+// the test draws are exactly the model's.
+func (m *refModel) checkPointers(t *testing.T, s *Store, step int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, k := range []struct {
+		kind byte
+		n    int
+	}{{'c', 20}, {'d', 30}} {
+		for i := range k.n {
+			id := model.ID("crm", fmt.Sprintf("%c%d", k.kind, i))
+			var want string
+			if k.kind == 'c' {
+				want = m.contacts[id].AccountID
+			} else {
+				want = m.deals[id].AccountID
+			}
+			f := filedField(k.kind, id)
+			got, err := s.rdb.HGet(ctx, s.key("filed", filedBucket(f)), f).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Fatalf("step %d: %s is filed under %q, want %q", step, id, got, want)
+			}
+		}
 	}
-	if c.Deals, err = decodeSorted(deals, func(x model.Deal) string { return x.ID }); err != nil {
-		return err
-	}
-	var sm Summary
-	raw := s.rdb.HGet(ctx, s.key("summary"), id).Val()
-	acct, _, err := cutString(raw)
-	if err != nil {
-		return err
-	}
-	if _, err := decodeSummary(raw, &sm); err != nil {
-		return err
-	}
-	contacted := s.rdb.Get(ctx, s.key("contacted", id)).Val()
-	*want, err = encodeSummaryRaw(acct, &c, contacted)
-	return err
 }
 
 // testMigrateLegacy writes records the way crmsync did before summaries,
@@ -164,6 +304,7 @@ func testMigrateLegacy(t *testing.T, s *Store) {
 	pipe.HSet(ctx, s.key("deals", "crm:m1"), "crm:d1", deal)
 	pipe.HSet(ctx, s.key("contacts", "crm:m1"), "crm:c1", contact)
 	pipe.HSet(ctx, s.key("deals", "crm:m9"), "crm:d9", orphan)
+	pipe.Set(ctx, s.key("contact", "crm:c1"), "crm:m1", 0)
 	pipe.Set(ctx, s.key("contacted", "crm:m1"), strconv.FormatInt(contacted.UnixMilli(), 10), 0)
 	if _, err := pipe.Exec(ctx); err != nil {
 		t.Fatal(err)
@@ -181,7 +322,12 @@ func testMigrateLegacy(t *testing.T, s *Store) {
 	if c.Account.Name != "Legacy" || len(c.Deals) != 1 || len(c.Contacts) != 1 || !c.Account.LastActivityAt.Equal(contacted) {
 		t.Errorf("migrated client = %+v", c)
 	}
-	checkSummaries(t, s, 0)
+	if n := s.rdb.Exists(ctx, s.key("contacts", "crm:m1"), s.key("deals", "crm:m1"), s.key("deals", "crm:m9"), s.key("contact", "crm:c1"), s.key("summary")).Val(); n != 0 {
+		t.Errorf("%d legacy keys are still there", n)
+	}
+	if got := s.rdb.HGet(ctx, s.key("filed", filedBucket("ccrm:c1")), "ccrm:c1").Val(); got != "crm:m1" {
+		t.Errorf("the contact's pointer = %q, want crm:m1", got)
+	}
 	// The account arrives for the orphan deal: its summary keeps the deal.
 	if err := s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{account("m9", "")}}, nil, nil); err != nil {
 		t.Fatal(err)

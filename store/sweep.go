@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -73,80 +74,166 @@ func (s *Records) EndSweep(ctx context.Context, source string) (SweepStats, erro
 	return st, nil
 }
 
-// sweepScript sweeps up to ARGV[3] accounts of the index KEYS[4] in the
-// lex range [ARGV[1], ARGV[2]]: an account not in the seen set KEYS[1]
-// goes with its contacts and deals hashes; the contacts and deals not in
-// KEYS[2] and KEYS[3] go (and are counted), whatever their account. A pointer is only removed while it
-// still points at the account swept (a record that moved stays). ARGV[4]
-// is the key prefix. It returns the last id looked at ("" when none) and
-// how many accounts, contacts and deals went.
-var sweepScript = redis.NewScript(`
-local ids = redis.call('ZRANGEBYLEX', KEYS[4], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
-local p = ARGV[4]
-` + summaryLua + `
-local function sweepHash(hash, kind, seen, acct, all)
-  local h = p .. hash .. ':' .. acct
-  local members = redis.call('HKEYS', h)
-  local n = 0
-  for s = 1, #members, 1000 do
-    local part = {unpack(members, s, math.min(s + 999, #members))}
-    local kept = redis.call('SMISMEMBER', seen, unpack(part))
-    for j, id in ipairs(part) do
-      if kept[j] == 0 then
-        if not all then
-          redis.call('HDEL', h, id)
-          sum_get(acct)[string.sub(kind, 1, 1)][id] = nil
-        end
-        local ptr = p .. kind .. ':' .. id
-        if redis.call('GET', ptr) == acct then redis.call('DEL', ptr) end
-        n = n + 1
-      end
-    end
-  end
-  return n
-end
-local ra, rc, rd = 0, 0, 0
-if #ids > 0 then
-  local seen = redis.call('SMISMEMBER', KEYS[1], unpack(ids))
-  for j, id in ipairs(ids) do
-    local gone = seen[j] == 0
-    rc = rc + sweepHash('contacts', 'contact', KEYS[2], id, gone)
-    rd = rd + sweepHash('deals', 'deal', KEYS[3], id, gone)
-    if gone then
-      redis.call('ZREM', KEYS[4], id)
-      redis.call('DEL', p .. 'acct:' .. id, p .. 'contacts:' .. id, p .. 'deals:' .. id)
-      sum_drop(id)
-      ra = ra + 1
-    end
-  end
-end
-sum_flush()
-return {ids[#ids] or '', ra, rc, rd}
+// sweepReadScript reads up to ARGV[3] accounts of the index KEYS[1] in
+// the lex range [ARGV[1], ARGV[2]]: their ids, bundles (KEYS[2]) and
+// whether each was seen (the set KEYS[3]).
+var sweepReadScript = redis.NewScript(`
+local ids = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+if #ids == 0 then return {{}, {}, {}} end
+return {ids, redis.call('HMGET', KEYS[2], unpack(ids)), redis.call('SMISMEMBER', KEYS[3], unpack(ids))}
 `)
 
 // sweep walks the source's accounts by id (ids are "source:external", so
-// the source's are a range) and removes what was not seen. Contacts and
-// deals are found through the accounts they are filed under: one filed
-// under no stored account is out of the portfolio already.
+// the source's are a range) and removes what was not seen: an account not
+// seen goes with everything filed under it; of the others, the contacts
+// and deals not seen go. Contacts and deals are found through the
+// accounts they are filed under: one filed under no stored account is out
+// of the portfolio already. A pointer is only removed while it still
+// points at the account swept (a record that moved stays).
 func (s *Records) sweep(ctx context.Context, source string) (SweepStats, error) {
 	var st SweepStats
 	lower, upper := "["+source+":", "("+source+";" // ';' follows ':'
-	keys := append(s.seenKeys(source), s.key("accounts"))
 	for {
-		res, err := sweepScript.Run(ctx, s.rdb, keys, lower, upper, sweepBatch, s.key()).Slice()
-		if err != nil {
+		var last string
+		var err error
+		for attempt := 0; ; attempt++ {
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return st, err
+				}
+			}
+			var got SweepStats
+			if last, got, err = s.sweepStep(ctx, source, lower, upper); !errors.Is(err, errConflict) || attempt == storeAttempts {
+				st.Accounts, st.Contacts, st.Deals = st.Accounts+got.Accounts, st.Contacts+got.Contacts, st.Deals+got.Deals
+				break
+			}
+		}
+		if err != nil || last == "" {
 			return st, err
-		}
-		last, _ := res[0].(string)
-		for i, n := range []*int{&st.Accounts, &st.Contacts, &st.Deals} {
-			v, _ := res[i+1].(int64)
-			*n += int(v)
-		}
-		if last == "" {
-			return st, nil
 		}
 		lower = "(" + last
 	}
+}
+
+// sweepStep sweeps the next sweepBatch accounts from lower and returns
+// the last id it looked at ("" when none).
+func (s *Records) sweepStep(ctx context.Context, source, lower, upper string) (string, SweepStats, error) {
+	var st SweepStats
+	seen := s.seenKeys(source)
+	res, err := sweepReadScript.Run(ctx, s.rdb, []string{s.key("accounts"), s.key("records"), seen[0]}, lower, upper, sweepBatch).Slice()
+	if err != nil {
+		return "", st, err
+	}
+	ids, vals, kept := res[0].([]any), res[1].([]any), res[2].([]any)
+	if len(ids) == 0 {
+		return "", st, nil
+	}
+	ch := newChange()
+	var contacts, deals []any
+	for i, v := range ids {
+		id := v.(string)
+		ch.tokens[id] = ""
+		raw, ok := vals[i].(string)
+		if !ok {
+			continue
+		}
+		b, err := parseBundle(raw)
+		if err != nil {
+			return "", st, fmt.Errorf("%s: %w", id, err)
+		}
+		ch.bundles[id], ch.tokens[id] = b, b.token
+		for _, e := range b.contacts {
+			contacts = append(contacts, e.id)
+		}
+		for _, e := range b.deals {
+			deals = append(deals, e.id)
+		}
+	}
+	seenC, seenD, err := s.seenOf(ctx, seen[1:], contacts, deals)
+	if err != nil {
+		return "", st, err
+	}
+	for i, v := range ids {
+		id := v.(string)
+		b := ch.bundles[id]
+		if b == nil {
+			continue
+		}
+		nc, nd := st.Contacts, st.Deals
+		for _, e := range b.contacts {
+			if !seenC[e.id] {
+				st.Contacts++
+			}
+		}
+		for _, e := range b.deals {
+			if !seenD[e.id] {
+				st.Deals++
+			}
+		}
+		if n, _ := kept[i].(int64); n == 0 {
+			ch.dropBundle(id)
+			st.Accounts++
+			continue
+		}
+		if st.Contacts != nc || st.Deals != nd {
+			sweepEntries(ch, id, seenC, seenD)
+		}
+	}
+	if len(ch.edited) > 0 {
+		if err := s.write(ctx, source, ch); err != nil {
+			return "", SweepStats{}, err
+		}
+	}
+	return ids[len(ids)-1].(string), st, nil
+}
+
+// sweepEntries removes from id's bundle the contacts and deals not seen.
+func sweepEntries(ch *change, id string, seenC, seenD map[string]bool) {
+	b := ch.bundle(id)
+	for _, l := range []struct {
+		kind    byte
+		entries *[]filedEntry
+		seen    map[string]bool
+	}{{'c', &b.contacts, seenC}, {'d', &b.deals, seenD}} {
+		var keep []filedEntry
+		for _, e := range *l.entries {
+			if l.seen[e.id] {
+				keep = append(keep, e)
+			} else {
+				ch.drops[filedField(l.kind, e.id)] = id
+			}
+		}
+		*l.entries = keep
+	}
+}
+
+// seenOf reports which of contacts and deals were seen since the sweep
+// began, in one round trip.
+func (s *Records) seenOf(ctx context.Context, keys []string, contacts, deals []any) (seenC, seenD map[string]bool, err error) {
+	var cmds [2]*redis.BoolSliceCmd
+	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, ids := range [][]any{contacts, deals} {
+			if len(ids) > 0 {
+				cmds[i] = pipe.SMIsMember(ctx, keys[i], ids...)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	out := [2]map[string]bool{{}, {}}
+	for i, ids := range [][]any{contacts, deals} {
+		if cmds[i] == nil {
+			continue
+		}
+		for j, ok := range cmds[i].Val() {
+			if ok {
+				out[i][ids[j].(string)] = true
+			}
+		}
+	}
+	return out[0], out[1], nil
 }
 
 // HasAccounts reports whether any account of source is stored: a sync

@@ -163,7 +163,8 @@ func (y *Syncer) sync(ctx context.Context, source string, full bool, requested t
 		return SyncStats{}, wrapSync(source, err)
 	}
 	run := &syncRun{y: y, source: source, st: SyncStats{Started: time.Now()}}
-	err = conn.Pull(run.traced(ctx), plan.wm, run.page)
+	ahead := run.pipeline(ctx)
+	err = ahead.close(conn.Pull(run.traced(ctx), plan.wm, ahead.put))
 	if err != nil {
 		return y.failed(ctx, run, err)
 	}

@@ -118,7 +118,7 @@ func Drop(url, ns string) error {
 }
 
 func unlinkMatching(ctx context.Context, c *redis.Client, pattern string) error {
-	iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+	iter := c.Scan(ctx, 0, pattern, 20000).Iterator()
 	var batch []string
 	for iter.Next(ctx) {
 		batch = append(batch, iter.Val())

@@ -1,0 +1,411 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/crmsync/crmsync/connectors"
+)
+
+// readScript reads bundles and filed pointers in one step. KEYS[1] is
+// <ns>:records; ARGV: the key prefix, the number of ids, the ids, then
+// per bucket: the bucket, the number of fields and the fields. It returns
+// the ids' bundles (nil when none) and the pointers, in the order asked
+// (nil when none).
+var readScript = redis.NewScript(`
+local n = tonumber(ARGV[2])
+local b = {}
+for s = 3, 2 + n, 1000 do
+  local part = redis.call('HMGET', KEYS[1], unpack(ARGV, s, math.min(s + 999, 2 + n)))
+  for _, v in ipairs(part) do b[#b + 1] = v end
+end
+local ptrs = {}
+local i = 3 + n
+while i <= #ARGV do
+  local k = tonumber(ARGV[i + 1])
+  local part = redis.call('HMGET', ARGV[1] .. 'filed:' .. ARGV[i], unpack(ARGV, i + 2, i + 1 + k))
+  for j = 1, k do ptrs[#ptrs + 1] = part[j] or '' end
+  i = i + 2 + k
+end
+return {b, ptrs}
+`)
+
+// writeScript writes a change (see change.args) in one step, if nothing
+// it read has changed since: every bundle it writes still has the token
+// it had when read, and every record new to the store is still unfiled.
+// It returns 0, writing nothing, when one has changed, else 1. A record that
+// moves or goes needs no check of its own: its old account's bundle
+// changes with it, and that bundle's token is checked. KEYS[1] is the account index, KEYS[2]
+// <ns>:records; other keys are built from the prefix ARGV[1], so on
+// Redis Cluster the namespace needs a hash tag (store doc).
+var writeScript = redis.NewScript(`
+local p, src, REC = ARGV[1], ARGV[2], KEYS[2]
+local c = {}
+for j = 1, 13 do c[j] = tonumber(ARGV[2 + j]) end
+local i = 16
+for _ = 1, c[1] do
+  local v = redis.call('HGET', REC, ARGV[i])
+  if (v and string.sub(v, 1, 8) or '') ~= ARGV[i + 1] then return 0 end
+  i = i + 2
+end
+local fresh = i
+for _ = 1, c[2] do
+  local k = tonumber(ARGV[i + 1])
+  local fields = {}
+  for j = 1, k do fields[j] = ARGV[i + 2 * j] end
+  local now = redis.call('HMGET', p .. 'filed:' .. ARGV[i], unpack(fields))
+  for j = 1, k do
+    if now[j] then return 0 end
+  end
+  i = i + 2 + 2 * k
+end
+local function setGroups(from, groups)
+  local at = from
+  for _ = 1, groups do
+    local k = tonumber(ARGV[at + 1])
+    redis.call('HSET', p .. 'filed:' .. ARGV[at], unpack(ARGV, at + 2, at + 1 + 2 * k))
+    at = at + 2 + 2 * k
+  end
+  return at
+end
+setGroups(fresh, c[2])
+local function chunked(cmd, key, list)
+  for s = 1, #list, 1000 do redis.call(cmd, key, unpack(list, s, math.min(s + 999, #list))) end
+end
+local hset, hdel, zadd, zrem = {}, {}, {}, {}
+for _ = 1, c[3] do
+  hset[#hset + 1] = ARGV[i]
+  hset[#hset + 1] = ARGV[i + 1]
+  if ARGV[i + 2] == '1' then
+    zadd[#zadd + 1] = 0
+    zadd[#zadd + 1] = ARGV[i]
+  else
+    zrem[#zrem + 1] = ARGV[i]
+  end
+  i = i + 3
+end
+for _ = 1, c[4] do
+  hdel[#hdel + 1] = ARGV[i]
+  zrem[#zrem + 1] = ARGV[i]
+  i = i + 1
+end
+chunked('HSET', REC, hset)
+chunked('HDEL', REC, hdel)
+chunked('ZADD', KEYS[1], zadd)
+chunked('ZREM', KEYS[1], zrem)
+i = setGroups(i, c[5])
+for _ = 1, c[6] do
+  local k = p .. 'filed:' .. ARGV[i]
+  if redis.call('HGET', k, ARGV[i + 1]) == ARGV[i + 2] then redis.call('HDEL', k, ARGV[i + 1]) end
+  i = i + 3
+end
+for _ = 1, c[7] do
+  redis.call('SET', p .. 'owner:' .. ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+for _ = 1, c[8] do
+  redis.call('DEL', p .. 'owner:' .. ARGV[i])
+  i = i + 1
+end
+local sweeping = c[9] + c[10] + c[11] > 0 and redis.call('EXISTS', p .. 'sweep:' .. src) == 1
+for j, e in ipairs({'a', 'c', 'd'}) do
+  local n = c[8 + j]
+  if sweeping and n > 0 then
+    for s = i, i + n - 1, 1000 do
+      redis.call('SADD', p .. 'sweep:' .. src .. ':seen:' .. e, unpack(ARGV, s, math.min(s + 999, i + n - 1)))
+    end
+  end
+  i = i + n
+end
+if c[12] > 0 then
+  local list = p .. 'rejects:' .. src
+  for s = i, i + c[12] - 1, 500 do
+    redis.call('LPUSH', list, unpack(ARGV, s, math.min(s + 499, i + c[12] - 1)))
+  end
+  redis.call('LTRIM', list, 0, tonumber(ARGV[i + c[12]]) - 1)
+  redis.call('INCRBY', p .. 'rejects-total:' .. src, c[12])
+  i = i + c[12] + 1
+end
+if c[13] >= 0 then
+  local wm = p .. 'watermark:' .. src
+  redis.call('DEL', wm)
+  if c[13] > 0 then redis.call('HSET', wm, unpack(ARGV, i, i + 2 * c[13] - 1)) end
+end
+return 1
+`)
+
+// change is one atomic write of records: the bundles and pointers it
+// read (and checks), what it writes, and a page's owners, seen marks,
+// rejects and watermark.
+type change struct {
+	bundles map[string]*bundle // by account id, as read then edited
+	tokens  map[string]string  // the token of each bundle read ("" for none)
+	edited  map[string]bool    // bundles to write
+	ptrs    map[string]string  // filed field → the account read ("" for none)
+	newPtrs map[string]string  // filed field → its account now ("" for none)
+	drops   map[string]string  // filed field → the account it goes from, if still there
+
+	owners   [][2]string // id, JSON
+	ownerDel []string
+	seen     [3][]string // accounts, contacts, deals
+	rejects  []any
+	wm       connectors.Watermark
+	setWM    bool
+}
+
+func newChange() *change {
+	return &change{
+		bundles: map[string]*bundle{}, tokens: map[string]string{}, edited: map[string]bool{},
+		ptrs: map[string]string{}, newPtrs: map[string]string{}, drops: map[string]string{},
+	}
+}
+
+// read reads the bundles of ids and the pointers of fields the change has
+// not read yet, in one round trip.
+func (s *Records) read(ctx context.Context, ch *change, ids, fields []string) error {
+	args := []any{s.key(), 0}
+	for _, id := range ids {
+		if _, ok := ch.tokens[id]; !ok {
+			ch.tokens[id] = "" // asked once
+			args = append(args, id)
+		}
+	}
+	n := len(args) - 2
+	args[1] = n
+	var fresh []string
+	for _, f := range fields {
+		if _, ok := ch.ptrs[f]; !ok {
+			ch.ptrs[f] = ""
+			fresh = append(fresh, f)
+		}
+	}
+	asked, groups := byBucket(fresh)
+	args = append(args, groups...)
+	if n == 0 && len(asked) == 0 {
+		return nil
+	}
+	res, err := readScript.Run(ctx, s.rdb, []string{s.key("records")}, args...).Slice()
+	if err != nil {
+		return err
+	}
+	vals, ptrs := res[0].([]any), res[1].([]any)
+	for i, v := range vals {
+		id := args[2+i].(string)
+		raw, ok := v.(string)
+		if !ok {
+			continue
+		}
+		b, err := parseBundle(raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", id, err)
+		}
+		ch.bundles[id], ch.tokens[id] = b, b.token
+	}
+	for i, v := range ptrs {
+		ch.ptrs[asked[i]], _ = v.(string)
+	}
+	return nil
+}
+
+// bundle returns the bundle of id to edit (read before), marking it
+// written.
+func (ch *change) bundle(id string) *bundle {
+	b := ch.bundles[id]
+	if b == nil {
+		b = &bundle{}
+		ch.bundles[id] = b
+	}
+	ch.edited[id] = true
+	return b
+}
+
+// filedUnder is where field is filed now, after the change's edits.
+func (ch *change) filedUnder(field string) string {
+	if v, ok := ch.newPtrs[field]; ok {
+		return v
+	}
+	return ch.ptrs[field]
+}
+
+// file files the filedEntry of a contact ('c') or deal ('d') under account
+// ("" for none), unfiling it from where it was.
+func (ch *change) file(kind byte, account string, e filedEntry) {
+	field := filedField(kind, e.id)
+	if old := ch.filedUnder(field); old != "" && old != account {
+		ch.unfile(kind, old, e.id)
+	}
+	if account != "" {
+		b := ch.bundle(account)
+		if kind == 'c' {
+			b.contacts = put(b.contacts, e)
+		} else {
+			b.deals = put(b.deals, e)
+		}
+	}
+	ch.newPtrs[field] = account
+}
+
+// unfile removes a contact's or deal's filedEntry from account's bundle.
+func (ch *change) unfile(kind byte, account, id string) {
+	b := ch.bundle(account)
+	if kind == 'c' {
+		b.contacts = remove(b.contacts, id)
+	} else {
+		b.deals = remove(b.deals, id)
+	}
+}
+
+// dropBundle removes everything filed under id; the pointers of its
+// contacts and deals go, unless they point elsewhere by then.
+func (ch *change) dropBundle(id string) {
+	b := ch.bundle(id)
+	for _, l := range []struct {
+		kind    byte
+		entries []filedEntry
+	}{{'c', b.contacts}, {'d', b.deals}} {
+		for _, e := range l.entries {
+			f := filedField(l.kind, e.id)
+			if v, ok := ch.newPtrs[f]; ok {
+				if v == id {
+					ch.newPtrs[f] = ""
+				}
+			} else {
+				ch.drops[f] = id
+			}
+		}
+	}
+	*b = bundle{token: b.token}
+}
+
+// errConflict is a write whose reads another writer changed meanwhile.
+var errConflict = errors.New("records changed meanwhile")
+
+// write runs the change; errConflict when something it read changed.
+func (s *Records) write(ctx context.Context, source string, ch *change) error {
+	ok, err := writeScript.Run(ctx, s.rdb, []string{s.key("accounts"), s.key("records")}, ch.args(s.key(), source)...).Int()
+	if err != nil {
+		return err
+	}
+	if ok == 0 {
+		return errConflict
+	}
+	return nil
+}
+
+// args lays the change out as writeScript's ARGV.
+func (ch *change) args(prefix, source string) []any {
+	var checks, sets, dels, pdels []any
+	var fresh, moved []string
+	for id := range ch.edited {
+		checks = append(checks, id, ch.tokens[id])
+		b := ch.bundles[id]
+		switch {
+		case !b.empty():
+			indexed := "0"
+			if b.account != "" {
+				indexed = "1"
+			}
+			sets = append(sets, id, b.encode(), indexed)
+		case ch.tokens[id] != "":
+			dels = append(dels, id)
+		}
+	}
+	for f, v := range ch.newPtrs {
+		switch old := ch.ptrs[f]; {
+		case v == old:
+		case old == "":
+			fresh = append(fresh, f)
+		case v != "":
+			moved = append(moved, f)
+		default:
+			pdels = append(pdels, filedBucket(f), f, old)
+		}
+	}
+	for f, v := range ch.drops {
+		if _, ok := ch.newPtrs[f]; !ok {
+			pdels = append(pdels, filedBucket(f), f, v)
+		}
+	}
+	nwm := -1
+	if ch.setWM {
+		nwm = len(ch.wm)
+	}
+	freshArgs, nfresh := ch.pointerGroups(fresh)
+	movedArgs, nmoved := ch.pointerGroups(moved)
+	a := []any{prefix, source, len(checks) / 2, nfresh, len(sets) / 3, len(dels), nmoved,
+		len(pdels) / 3, len(ch.owners), len(ch.ownerDel), len(ch.seen[0]), len(ch.seen[1]), len(ch.seen[2]),
+		len(ch.rejects), nwm}
+	a = append(a, checks...)
+	a = append(a, freshArgs...)
+	a = append(a, sets...)
+	a = append(a, dels...)
+	a = append(a, movedArgs...)
+	a = append(a, pdels...)
+	for _, o := range ch.owners {
+		a = append(a, o[0], o[1])
+	}
+	for _, id := range ch.ownerDel {
+		a = append(a, id)
+	}
+	for _, l := range ch.seen {
+		for _, id := range l {
+			a = append(a, id)
+		}
+	}
+	a = append(a, ch.rejects...)
+	if len(ch.rejects) > 0 {
+		a = append(a, strconv.Itoa(MaxRejects))
+	}
+	if ch.setWM {
+		for k, v := range ch.wm {
+			a = append(a, k, v)
+		}
+	}
+	return a
+}
+
+// byBucket groups fields by bucket, as readScript takes them: per bucket,
+// the bucket, the number of fields and the fields. It returns the fields
+// in the order laid out.
+func byBucket(fields []string) (order []string, args []any) {
+	groups := map[string][]string{}
+	var buckets []string
+	for _, f := range fields {
+		b := filedBucket(f)
+		if _, ok := groups[b]; !ok {
+			buckets = append(buckets, b)
+		}
+		groups[b] = append(groups[b], f)
+	}
+	for _, b := range buckets {
+		args = append(args, b, len(groups[b]))
+		for _, f := range groups[b] {
+			args = append(args, f)
+			order = append(order, f)
+		}
+	}
+	return order, args
+}
+
+// pointerGroups lays out the new pointers of fields as writeScript takes
+// them: per bucket, the bucket, the number of fields, then field and
+// account pairs. It returns them and the number of buckets.
+func (ch *change) pointerGroups(fields []string) ([]any, int) {
+	_, grouped := byBucket(fields)
+	var out []any
+	n := 0
+	for i := 0; i < len(grouped); {
+		k := grouped[i+1].(int)
+		out = append(out, grouped[i], k)
+		for _, f := range grouped[i+2 : i+2+k] {
+			out = append(out, f, ch.newPtrs[f.(string)])
+		}
+		i += 2 + k
+		n++
+	}
+	return out, n
+}
