@@ -46,6 +46,7 @@ func (pf *PreviewFlags) Close() error { return pf.spool.close() }
 type flagSpool struct {
 	file    *os.File
 	w       *bufio.Writer
+	enc     *json.Encoder       // to w
 	n       int                 // flags written
 	adjust  map[int]*flagAdjust // by position, the flags per_pass changes
 	digests []Flag              // one per recipient: few, kept in memory
@@ -74,17 +75,16 @@ func newFlagSpool() (*flagSpool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spooling flags: %w", err)
 	}
-	return &flagSpool{file: f, w: bufio.NewWriterSize(f, 64<<10), adjust: map[int]*flagAdjust{}, zones: map[string]*time.Location{}}, nil
+	s := &flagSpool{file: f, w: bufio.NewWriterSize(f, 64<<10), adjust: map[int]*flagAdjust{}, zones: map[string]*time.Location{}}
+	s.enc = json.NewEncoder(s.w)
+	s.enc.SetEscapeHTML(false)
+	return s, nil
 }
 
-// add writes fl at the end of the spool.
+// add writes fl at the end of the spool, as one line. HTML is not
+// escaped: a message's raw Slack blocks must read back byte for byte.
 func (s *flagSpool) add(fl *Flag) error {
-	b, err := json.Marshal(spooled{Flag: *fl, Zones: zonesOf(fl.Messages), DeferredZones: zonesOf(fl.Deferred)})
-	if err != nil {
-		return fmt.Errorf("spooling flags: %w", err)
-	}
-	b = append(b, '\n')
-	if _, err := s.w.Write(b); err != nil {
+	if err := s.enc.Encode(spooled{Flag: *fl, Zones: zonesOf(fl.Messages), DeferredZones: zonesOf(fl.Deferred)}); err != nil {
 		return fmt.Errorf("spooling flags: %w", err)
 	}
 	s.n++

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func spoolOf(t *testing.T, n int) *PreviewFlags {
 		if i == 0 {
 			fl.Messages = []notify.Message{
 				{LedgerKey: "k1", Channel: notify.Email, NotBefore: time.Date(2026, 11, 20, 9, 0, 0, 0, paris)},
-				{LedgerKey: "k2", Channel: notify.Slack},
+				{LedgerKey: "k2", Channel: notify.Slack, Blocks: json.RawMessage(`[{"text":"<mailto:a@b.example|a@b.example> & co"}]`)},
 			}
 		}
 		if err := sp.add(&fl); err != nil {
@@ -59,6 +60,9 @@ func TestPreviewFlagsReadBackWithPerPassChanges(t *testing.T) {
 		}
 		if got := f.Deferred[0].NotBefore.Format("15:04 MST"); got != "09:00 CET" {
 			t.Errorf("pass %d: not before %s, want 09:00 CET", pass, got)
+		}
+		if got, want := string(f.Deferred[1].Blocks), `[{"text":"<mailto:a@b.example|a@b.example> & co"}]`; got != want {
+			t.Errorf("pass %d: blocks read back as %s, want %s", pass, got, want)
 		}
 	}
 }
