@@ -74,7 +74,7 @@ func (s *Records) StorePage(ctx context.Context, source string, b model.Batch, r
 				return fmt.Errorf("store: store page: %w", err)
 			}
 		}
-		ch, err := s.planPage(ctx, &p)
+		ch, err := s.planPage(ctx, source, &p)
 		if err != nil {
 			return fmt.Errorf("store: store page: %w", err)
 		}
@@ -91,9 +91,9 @@ func (s *Records) StorePage(ctx context.Context, source string, b model.Batch, r
 
 // planPage reads what the page touches and applies it, in the order the
 // page gives: accounts, contacts, deals, owners, then deletions.
-func (s *Records) planPage(ctx context.Context, p *page) (*change, error) {
+func (s *Records) planPage(ctx context.Context, source string, p *page) (*change, error) {
 	ch := newChange()
-	if err := s.read(ctx, ch, p.readIDs, p.readFields); err != nil {
+	if err := s.read(ctx, ch, source, p.readIDs, p.readFields); err != nil {
 		return nil, err
 	}
 	// The accounts the records were filed under, when they move or go.
@@ -103,7 +103,7 @@ func (s *Records) planPage(ctx context.Context, p *page) (*change, error) {
 			olds = append(olds, acct)
 		}
 	}
-	if err := s.read(ctx, ch, olds, nil); err != nil {
+	if err := s.read(ctx, ch, source, olds, nil); err != nil {
 		return nil, err
 	}
 	for _, a := range p.accounts {
@@ -131,7 +131,9 @@ func (s *Records) planPage(ctx context.Context, p *page) (*change, error) {
 			ch.ownerDel = append(ch.ownerDel, d.ID)
 		}
 	}
-	ch.seen = p.seen
+	if ch.sweeping { // BeginSweep comes before a sync's first page
+		ch.seen = p.seen
+	}
 	ch.rejects = p.rejects
 	return ch, nil
 }

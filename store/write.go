@@ -12,26 +12,26 @@ import (
 )
 
 // readScript reads bundles and filed pointers in one step. KEYS[1] is
-// <ns>:records; ARGV: the key prefix, the number of ids, the ids, then
-// per bucket: the bucket, the number of fields and the fields. It returns
-// the ids' bundles (nil when none) and the pointers, in the order asked
-// (nil when none).
+// <ns>:records; ARGV: the key prefix, the source, the number of ids, the
+// ids, then per bucket: the bucket, the number of fields and the fields.
+// It returns the ids' bundles (nil when none), the pointers in the order
+// asked ("" when none), and whether a sweep of the source is open.
 var readScript = redis.NewScript(`
-local n = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
 local b = {}
-for s = 3, 2 + n, 1000 do
-  local part = redis.call('HMGET', KEYS[1], unpack(ARGV, s, math.min(s + 999, 2 + n)))
+for s = 4, 3 + n, 1000 do
+  local part = redis.call('HMGET', KEYS[1], unpack(ARGV, s, math.min(s + 999, 3 + n)))
   for _, v in ipairs(part) do b[#b + 1] = v end
 end
 local ptrs = {}
-local i = 3 + n
+local i = 4 + n
 while i <= #ARGV do
   local k = tonumber(ARGV[i + 1])
   local part = redis.call('HMGET', ARGV[1] .. 'filed:' .. ARGV[i], unpack(ARGV, i + 2, i + 1 + k))
   for j = 1, k do ptrs[#ptrs + 1] = part[j] or '' end
   i = i + 2 + k
 end
-return {b, ptrs}
+return {b, ptrs, redis.call('EXISTS', ARGV[1] .. 'sweep:' .. ARGV[2])}
 `)
 
 // writeScript writes a change (see change.args) in one step, if nothing
@@ -149,6 +149,7 @@ type change struct {
 	newPtrs map[string]string  // filed field → its account now ("" for none)
 	drops   map[string]string  // filed field → the account it goes from, if still there
 
+	sweeping bool        // a sweep of the source is open: mark what is seen
 	owners   [][2]string // id, JSON
 	ownerDel []string
 	seen     [3][]string // accounts, contacts, deals
@@ -165,17 +166,18 @@ func newChange() *change {
 }
 
 // read reads the bundles of ids and the pointers of fields the change has
-// not read yet, in one round trip.
-func (s *Records) read(ctx context.Context, ch *change, ids, fields []string) error {
-	args := []any{s.key(), 0}
+// not read yet, in one round trip, and whether a sweep of source is open
+// (ch.sweeping).
+func (s *Records) read(ctx context.Context, ch *change, source string, ids, fields []string) error {
+	args := []any{s.key(), source, 0}
 	for _, id := range ids {
 		if _, ok := ch.tokens[id]; !ok {
 			ch.tokens[id] = "" // asked once
 			args = append(args, id)
 		}
 	}
-	n := len(args) - 2
-	args[1] = n
+	n := len(args) - 3
+	args[2] = n
 	var fresh []string
 	for _, f := range fields {
 		if _, ok := ch.ptrs[f]; !ok {
@@ -193,8 +195,9 @@ func (s *Records) read(ctx context.Context, ch *change, ids, fields []string) er
 		return err
 	}
 	vals, ptrs := res[0].([]any), res[1].([]any)
+	ch.sweeping = res[2].(int64) == 1
 	for i, v := range vals {
-		id := args[2+i].(string)
+		id := args[3+i].(string)
 		raw, ok := v.(string)
 		if !ok {
 			continue
