@@ -305,6 +305,11 @@ func testMigrateLegacy(t *testing.T, s *Store) {
 	pipe.HSet(ctx, s.key("contacts", "crm:m1"), "crm:c1", contact)
 	pipe.HSet(ctx, s.key("deals", "crm:m9"), "crm:d9", orphan)
 	pipe.Set(ctx, s.key("contact", "crm:c1"), "crm:m1", 0)
+	// Layout 2: the account in a summary ("<len>:<json>", then the rest).
+	acct2 := `{"id":"crm:m2","source":"crm","external_id":"m2","name":"Summarised","lifecycle":"prospect","created_at":"2024-01-01T00:00:00Z"}`
+	pipe.ZAdd(ctx, s.key("accounts"), redis.Z{Member: "crm:m2"})
+	pipe.HSet(ctx, s.key("summary"), "crm:m2", fmt.Sprintf("%d:%s0:c7:crm:c2010:1700000000", len(acct2), acct2))
+	pipe.HSet(ctx, s.key("contacts", "crm:m2"), "crm:c2", `{"id":"crm:c2","source":"crm","external_id":"c2","account_id":"crm:m2","email":"c2@x.org"}`)
 	pipe.Set(ctx, s.key("contacted", "crm:m1"), strconv.FormatInt(contacted.UnixMilli(), 10), 0)
 	if _, err := pipe.Exec(ctx); err != nil {
 		t.Fatal(err)
@@ -321,6 +326,10 @@ func testMigrateLegacy(t *testing.T, s *Store) {
 	}
 	if c.Account.Name != "Legacy" || len(c.Deals) != 1 || len(c.Contacts) != 1 || !c.Account.LastActivityAt.Equal(contacted) {
 		t.Errorf("migrated client = %+v", c)
+	}
+	c2, ok, err := s.Records.Client(ctx, "crm:m2")
+	if err != nil || !ok || c2.Account.Name != "Summarised" || len(c2.Contacts) != 1 || c2.Contacts[0].Email != "c2@x.org" {
+		t.Errorf("client migrated from a summary = %+v, %v, %v", c2, ok, err)
 	}
 	if n := s.rdb.Exists(ctx, s.key("contacts", "crm:m1"), s.key("deals", "crm:m1"), s.key("deals", "crm:m9"), s.key("contact", "crm:c1"), s.key("summary")).Val(); n != 0 {
 		t.Errorf("%d legacy keys are still there", n)
@@ -343,7 +352,7 @@ func testMigrateLegacy(t *testing.T, s *Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || len(got[1].Won) != 1 || got[1].Won[0].Amount != 5 || got[0].Won[0].Amount != 1200.5 {
+	if len(got) != 3 || len(got[2].Won) != 1 || got[2].Won[0].Amount != 5 || got[0].Won[0].Amount != 1200.5 {
 		t.Errorf("summaries after the orphan's account arrived = %+v", got)
 	}
 	if err := s.Records.Migrate(ctx); err != nil { // once only
