@@ -166,7 +166,7 @@ func (sc *scan) bounds(ctx context.Context, src Source) error {
 		if i == 0 {
 			sc.quintiles(s, revs)
 		}
-		posA, posB := abcPositions(revs, sc.opts.Segmentation.ABC)
+		posA, posB := rules.ABCPositions(revs, sc.opts.Segmentation.ABC)
 		s.LastA = sc.bound(i, revs, posA, true)
 		s.LastB = sc.bound(i, revs, posB, false)
 	}
@@ -224,31 +224,6 @@ func nth(keys []int, hist map[int]int, i int) int {
 		i -= hist[k]
 	}
 	return keys[len(keys)-1]
-}
-
-// abcPositions returns the ranking positions of the last accounts of
-// class A and of classes A or B, -1 for an empty class, from the revenues
-// in ascending order, summing as rules.NewSegmenter does.
-func abcPositions(revs []float64, cut rules.ABCCutoffs) (posA, posB int) {
-	ranked := revs[sort.SearchFloat64s(revs, math.SmallestNonzeroFloat64):]
-	rev := func(pos int) float64 { return ranked[len(ranked)-1-pos] }
-	total := 0.0
-	for pos := range ranked {
-		total += rev(pos)
-	}
-	posA, posB, before := -1, -1, 0.0
-	for pos := range ranked {
-		s := before / total
-		if !(s < cut.A) && !(s < cut.B) { // class C, as rules classes it
-			break
-		}
-		if s < cut.A {
-			posA = pos
-		}
-		posB = pos
-		before += rev(pos)
-	}
-	return posA, posB
 }
 
 // bound returns the account at ranking position pos at instant i, nil

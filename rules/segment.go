@@ -129,11 +129,21 @@ func recencyDays(d *int) int {
 
 // abcBounds returns the last accounts of class A and of classes A or B in
 // the ABC ranking of samples, nil for an empty class; revenues are the
-// samples' revenues in ascending order. Accounts that tie on revenue add
-// the same amounts to S_prev whatever their order, so the ranking by
-// revenue alone gives each position its class, and ids are only sorted
-// among the accounts that tie with a bound.
+// samples' revenues in ascending order (ABCPositions). Ids are only
+// sorted among the accounts that tie with a bound.
 func abcBounds(samples []Sample, revenues []float64, cut ABCCutoffs) (lastA, lastB *RankBound) {
+	ranked := revenues[sort.SearchFloat64s(revenues, math.SmallestNonzeroFloat64):]
+	posA, posB := ABCPositions(revenues, cut)
+	return boundAt(samples, ranked, posA), boundAt(samples, ranked, posB)
+}
+
+// ABCPositions returns the positions, in the ABC ranking (largest revenue
+// first, from 0), of the last account of class A and of the last of
+// classes A or B, -1 for an empty class; revenues are the portfolio's
+// revenues in ascending order. Accounts that tie on revenue add the same
+// amounts to S_prev whatever their order, so the ranking by revenue alone
+// gives each position its class.
+func ABCPositions(revenues []float64, cut ABCCutoffs) (posA, posB int) {
 	// Ranked positions are revenues[len-1], revenues[len-2], ... down to
 	// the first positive revenue.
 	ranked := revenues[sort.SearchFloat64s(revenues, math.SmallestNonzeroFloat64):]
@@ -154,7 +164,7 @@ func abcBounds(samples []Sample, revenues []float64, cut ABCCutoffs) (lastA, las
 		posB = pos
 		before += rev(pos)
 	}
-	return boundAt(samples, ranked, posA), boundAt(samples, ranked, posB)
+	return posA, posB
 }
 
 // boundAt returns the account at position pos of the ABC ranking, nil

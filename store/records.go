@@ -30,6 +30,19 @@ type page struct {
 	seen       [3][]string
 }
 
+// file adds a contact ('c') or deal ('d') to the page: what it reads
+// (its account, its pointer) and what it marks as seen.
+func (p *page) file(kind byte, f filed, want func(string)) {
+	list, seen := &p.contacts, &p.seen[1]
+	if kind == 'd' {
+		list, seen = &p.deals, &p.seen[2]
+	}
+	*list = append(*list, f)
+	*seen = append(*seen, f.id)
+	want(f.account)
+	p.readFields = append(p.readFields, filedField(kind, f.id))
+}
+
 // filed is an encoded contact or deal and the account it is filed under.
 type filed struct {
 	filedEntry
@@ -42,16 +55,13 @@ type filed struct {
 // a migration). Retries back off a random while, longer each time.
 const storeAttempts = 20
 
-// backoff waits before retry n (from 1) of a conflicting write.
+// backoff waits before retry n (from 1) of a conflicting write: up to n
+// milliseconds, or until ctx is done (its error).
 func backoff(ctx context.Context, n int) error {
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(n) * int64(time.Millisecond))))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	wait, cancel := context.WithTimeout(ctx, time.Duration(rand.Int64N(int64(n)*int64(time.Millisecond))))
+	defer cancel()
+	<-wait.Done()
+	return ctx.Err()
 }
 
 // StorePage stores a page of records atomically: it upserts every record
@@ -155,17 +165,11 @@ func encodePage(source string, b model.Batch, rejects []model.Reject) (page, err
 	}
 	for i := range b.Contacts {
 		c := &b.Contacts[i]
-		p.contacts = append(p.contacts, filed{filedEntry{c.ID, encodeContact(c)}, c.AccountID})
-		want(c.AccountID)
-		p.readFields = append(p.readFields, filedField('c', c.ID))
-		p.seen[1] = append(p.seen[1], c.ID)
+		p.file('c', filed{filedEntry{c.ID, encodeContact(c)}, c.AccountID}, want)
 	}
 	for i := range b.Deals {
 		d := &b.Deals[i]
-		p.deals = append(p.deals, filed{filedEntry{d.ID, encodeDeal(d)}, d.AccountID})
-		want(d.AccountID)
-		p.readFields = append(p.readFields, filedField('d', d.ID))
-		p.seen[2] = append(p.seen[2], d.ID)
+		p.file('d', filed{filedEntry{d.ID, encodeDeal(d)}, d.AccountID}, want)
 	}
 	var err error
 	for _, o := range b.Owners {
