@@ -600,13 +600,8 @@ func (s *Ledger) PassEntries(ctx context.Context, pass string) ([]Entry, error) 
 	if err != nil {
 		return nil, fmt.Errorf("store: pass entries: %w", err)
 	}
-	cmds := make([]*redis.MapStringStringCmd, len(keys))
-	if _, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = pipe.HGetAll(ctx, s.ledgerKey(k))
-		}
-		return nil
-	}); err != nil {
+	cmds, err := s.readEntries(ctx, keys)
+	if err != nil {
 		return nil, fmt.Errorf("store: pass entries: %w", err)
 	}
 	var out []Entry
@@ -658,13 +653,8 @@ func (s *Ledger) history(ctx context.Context, index string) ([]Entry, error) {
 	if err != nil || len(keys) == 0 {
 		return []Entry{}, err
 	}
-	cmds := make([]*redis.MapStringStringCmd, len(keys))
-	if _, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = pipe.HGetAll(ctx, s.ledgerKey(k))
-		}
-		return nil
-	}); err != nil {
+	cmds, err := s.readEntries(ctx, keys)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]Entry, 0, len(keys))
@@ -689,6 +679,19 @@ func (s *Ledger) history(ctx context.Context, index string) ([]Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// readEntries reads the hashes of the ledger entries with these keys in
+// one round trip; an expired entry's is empty.
+func (s *Ledger) readEntries(ctx context.Context, keys []string) ([]*redis.MapStringStringCmd, error) {
+	cmds := make([]*redis.MapStringStringCmd, len(keys))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = pipe.HGetAll(ctx, s.ledgerKey(k))
+		}
+		return nil
+	})
+	return cmds, err
 }
 
 // decodeEntry rebuilds an Entry from its hash: the JSON written at claim
