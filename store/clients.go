@@ -59,30 +59,39 @@ func (s *Records) Clients(ctx context.Context, ids []string) ([]model.Client, er
 		return nil, fmt.Errorf("store: clients: %w", err)
 	}
 	out := make([]model.Client, 0, len(ids))
-	var sum Summary
 	for i, v := range vals.Val() {
 		raw, ok := v.(string)
 		if !ok {
 			continue
 		}
 		mark, _ := contacted.Val()[i].(string)
-		hasAccount, err := decodeSummary(ids[i], raw, mark, &sum)
+		c, ok, err := decodeClient(ids[i], raw, mark)
 		if err != nil {
 			return nil, fmt.Errorf("store: clients: %s: %w", ids[i], err)
 		}
-		if !hasAccount {
-			continue
+		if ok {
+			out = append(out, c)
 		}
-		c, err := sum.Full()
-		if err != nil {
-			return nil, fmt.Errorf("store: clients: %s: %w", ids[i], err)
-		}
-		out = append(out, c)
 	}
 	if err := s.AttachOwners(ctx, out); err != nil {
 		return nil, fmt.Errorf("store: clients: %w", err)
 	}
 	return out, nil
+}
+
+// decodeClient decodes the bundle raw of the account id with its
+// "contacted" mark; false when only contacts or deals are filed under id.
+func decodeClient(id, raw, mark string) (model.Client, bool, error) {
+	b, err := parseBundle(raw)
+	if err != nil || b.account == "" {
+		return model.Client{}, false, err
+	}
+	at, err := contactedAt(mark)
+	if err != nil {
+		return model.Client{}, false, err
+	}
+	c, err := b.client(id, at)
+	return c, err == nil, err
 }
 
 // AttachOwners sets the Owner of each client of cs from the stored

@@ -25,7 +25,6 @@ import (
 // only the deals (Sample).
 type Summary struct {
 	id      string
-	raw     string // the bundle
 	account string // the account's encoded record
 	// Contacted is the latest "mark as contacted"; zero when none.
 	Contacted time.Time
@@ -91,14 +90,16 @@ func (s *Summary) decodeAccount(a *model.Account) error {
 	return nil
 }
 
-// Full returns the account with all its contacts and deals (sorted by
-// id), as Clients does, without its owner.
-func (s *Summary) Full() (model.Client, error) {
-	b, err := parseBundle(s.raw)
-	if err != nil {
-		return model.Client{}, err
+// contactedAt decodes a "contacted" mark (unix ms); zero for "".
+func contactedAt(mark string) (time.Time, error) {
+	if mark == "" {
+		return time.Time{}, nil
 	}
-	return b.client(s.id, s.Contacted)
+	ms, err := strconv.ParseInt(mark, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("contacted %q: %w", mark, err)
+	}
+	return time.UnixMilli(ms).UTC(), nil
 }
 
 // decodeSummary decodes the bundle v of the account id, and its latest
@@ -109,13 +110,9 @@ func decodeSummary(id, v, contacted string, out *Summary) (hasAccount bool, err 
 		return false, errCorrupt
 	}
 	r := rbuf{s: v[tokenLen+1:]}
-	*out = Summary{id: id, raw: v, account: r.str(), ContactActivity: out.ContactActivity[:0], Won: out.Won[:0]}
-	if contacted != "" {
-		ms, err := strconv.ParseInt(contacted, 10, 64)
-		if err != nil {
-			return false, fmt.Errorf("contacted %q: %w", contacted, err)
-		}
-		out.Contacted = time.UnixMilli(ms).UTC()
+	*out = Summary{id: id, account: r.str(), ContactActivity: out.ContactActivity[:0], Won: out.Won[:0]}
+	if out.Contacted, err = contactedAt(contacted); err != nil {
+		return false, err
 	}
 	for range r.uvarint() {
 		r.str() // the id
