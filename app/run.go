@@ -17,16 +17,21 @@ import (
 
 // Start starts the asynq workers of this process.
 func (a *App) Start() error {
+	a.server = asynq.NewServerFromRedisClient(a.Store.Redis(), a.serverConfig())
+	if err := a.server.Start(a.Handlers.Mux()); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	return nil
+}
+
+// serverConfig is the configuration of this process's asynq server.
+func (a *App) serverConfig() asynq.Config {
 	cfg := workers.ServerConfig(a.ns(), a.Config.Workers.Concurrency, a.log, a.Handlers.DeadLetter)
 	cfg.TaskCheckInterval = a.opts.TaskCheckInterval
 	if a.opts.TaskCheckInterval > 0 {
 		cfg.DelayedTaskCheckInterval = a.opts.TaskCheckInterval
 	}
-	a.server = asynq.NewServerFromRedisClient(a.Store.Redis(), cfg)
-	if err := a.server.Start(a.Handlers.Mux()); err != nil {
-		return fmt.Errorf("start workers: %w", err)
-	}
-	return nil
+	return cfg
 }
 
 // Stop stops the workers, waiting for running tasks up to the shutdown

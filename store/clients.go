@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -98,9 +97,11 @@ func decodeClient(id, raw, mark string) (model.Client, bool, error) {
 // owners, nil when unknown, in one round trip.
 func (s *Records) AttachOwners(ctx context.Context, cs []model.Client) error {
 	var ids []string
+	seen := map[string]bool{}
 	for _, c := range cs {
-		if c.Account.OwnerID != "" && !slices.Contains(ids, c.Account.OwnerID) {
-			ids = append(ids, c.Account.OwnerID)
+		if id := c.Account.OwnerID; id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
 		}
 	}
 	if len(ids) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -33,14 +34,18 @@ func (s conn) flagKey(rule string) string { return s.key("flags", ruleEscaper.Re
 // FlagStates returns the state of rule for each account of ids, nil for an
 // account where the rule's condition did not hold at the last pass.
 func (s *Passes) FlagStates(ctx context.Context, rule string, ids []string) ([]*FlagState, error) {
-	out := make([]*FlagState, len(ids))
 	if len(ids) == 0 {
-		return out, nil
+		return make([]*FlagState, 0), nil
 	}
 	vals, err := s.rdb.HMGet(ctx, s.flagKey(rule), ids...).Result()
 	if err != nil {
 		return nil, fmt.Errorf("store: flag states: %w", err)
 	}
+	return decodeFlagStates(ids, vals)
+}
+
+func decodeFlagStates(ids []string, vals []any) ([]*FlagState, error) {
+	out := make([]*FlagState, len(ids))
 	for i, v := range vals {
 		str, ok := v.(string)
 		if !ok {
@@ -55,34 +60,86 @@ func (s *Passes) FlagStates(ctx context.Context, rule string, ids []string) ([]*
 	return out, nil
 }
 
-// SetFlagStates records the state of rule for these accounts and forgets
-// it for the accounts in clear, in one transaction.
-func (s *Passes) SetFlagStates(ctx context.Context, rule string, set map[string]FlagState, clear []string) error {
-	if len(set) == 0 && len(clear) == 0 {
-		return nil
+// RuleStates returns, for each rule of names, the flag state and the open
+// outcome of each account of ids (nil where there is none), in one round
+// trip: what a pass reads before it moves a batch's flags forward.
+func (s *Passes) RuleStates(ctx context.Context, names, ids []string) (flags [][]*FlagState, open [][]*Outcome, err error) {
+	if len(ids) == 0 || len(names) == 0 {
+		return make([][]*FlagState, len(names)), make([][]*Outcome, len(names)), nil
 	}
-	k := s.flagKey(rule)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		if len(set) > 0 {
-			fields := make([]any, 0, 2*len(set))
-			for id, st := range set {
-				b, err := json.Marshal(st)
-				if err != nil {
-					return err
-				}
-				fields = append(fields, id, b)
-			}
-			p.HSet(ctx, k, fields...)
-		}
-		if len(clear) > 0 {
-			p.HDel(ctx, k, clear...)
+	cmds := make([]*redis.SliceCmd, 0, 2*len(names))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, r := range names {
+			cmds = append(cmds, p.HMGet(ctx, s.flagKey(r), ids...), p.HMGet(ctx, s.outcomesKey(r), ids...))
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: set flag states: %w", err)
+		return nil, nil, fmt.Errorf("store: rule states: %w", err)
+	}
+	flags, open = make([][]*FlagState, len(names)), make([][]*Outcome, len(names))
+	for i := range names {
+		if flags[i], err = decodeFlagStates(ids, cmds[2*i].Val()); err != nil {
+			return nil, nil, err
+		}
+		if open[i], err = decodeOutcomes(ids, cmds[2*i+1].Val()); err != nil {
+			return nil, nil, err
+		}
+	}
+	return flags, open, nil
+}
+
+// RuleUpdate is what a pass changes of one rule's state on a batch of
+// accounts: flag states set and cleared, outcomes opened and closed.
+type RuleUpdate struct {
+	Rule   string
+	Set    map[string]FlagState
+	Clear  []string
+	Open   map[string]Outcome
+	Closed []Closed
+}
+
+func (u *RuleUpdate) empty() bool {
+	return len(u.Set) == 0 && len(u.Clear) == 0 && len(u.Open) == 0 && len(u.Closed) == 0
+}
+
+// SaveRuleStates applies the updates of several rules in one transaction.
+func (s *Passes) SaveRuleStates(ctx context.Context, updates []RuleUpdate) error {
+	if !slices.ContainsFunc(updates, func(u RuleUpdate) bool { return !u.empty() }) {
+		return nil
+	}
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range updates {
+			if err := s.queueRuleUpdate(ctx, p, &updates[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: save rule states: %w", err)
 	}
 	return nil
+}
+
+// queueRuleUpdate queues the commands of u on p.
+func (s *Passes) queueRuleUpdate(ctx context.Context, p redis.Pipeliner, u *RuleUpdate) error {
+	k := s.flagKey(u.Rule)
+	if len(u.Set) > 0 {
+		fields := make([]any, 0, 2*len(u.Set))
+		for id, st := range u.Set {
+			b, err := json.Marshal(st)
+			if err != nil {
+				return err
+			}
+			fields = append(fields, id, b)
+		}
+		p.HSet(ctx, k, fields...)
+	}
+	if len(u.Clear) > 0 {
+		p.HDel(ctx, k, u.Clear...)
+	}
+	return s.queueOutcomes(ctx, p, u.Rule, u.Open, u.Closed)
 }
 
 // RecordResolved writes a ledger entry with status resolved at at, so an

@@ -50,17 +50,8 @@ func (s *Passes) outcomeStatsKey(rule string) string {
 	return s.key("outcome-stats", ruleEscaper.Replace(rule))
 }
 
-// OpenOutcomes returns the open outcome of rule on each account of ids
-// (nil where there is none), in the order of ids.
-func (s *Passes) OpenOutcomes(ctx context.Context, rule string, ids []string) ([]*Outcome, error) {
+func decodeOutcomes(ids []string, vals []any) ([]*Outcome, error) {
 	out := make([]*Outcome, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	vals, err := s.rdb.HMGet(ctx, s.outcomesKey(rule), ids...).Result()
-	if err != nil {
-		return nil, fmt.Errorf("store: outcomes: %w", err)
-	}
 	for i, v := range vals {
 		raw, ok := v.(string)
 		if !ok {
@@ -75,33 +66,23 @@ func (s *Passes) OpenOutcomes(ctx context.Context, rule string, ids []string) ([
 	return out, nil
 }
 
-// UpdateOutcomes opens the outcomes in open (replacing any open one of the
-// same account) and closes those in closed, counting them in the rule's
-// stats, in one transaction.
-func (s *Passes) UpdateOutcomes(ctx context.Context, rule string, open map[string]Outcome, closed []Closed) error {
-	if len(open) == 0 && len(closed) == 0 {
-		return nil
-	}
+// queueOutcomes queues on p the commands that open and close rule's
+// outcomes.
+func (s *Passes) queueOutcomes(ctx context.Context, p redis.Pipeliner, rule string, open map[string]Outcome, closed []Closed) error {
 	k, stats := s.outcomesKey(rule), s.outcomeStatsKey(rule)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, c := range closed {
-			p.HDel(ctx, k, c.AccountID)
-			p.HIncrBy(ctx, stats, c.Group, 1)
-			if c.Reengaged {
-				p.HIncrBy(ctx, stats, c.Group+"_reengaged", 1)
-			}
+	for _, c := range closed {
+		p.HDel(ctx, k, c.AccountID)
+		p.HIncrBy(ctx, stats, c.Group, 1)
+		if c.Reengaged {
+			p.HIncrBy(ctx, stats, c.Group+"_reengaged", 1)
 		}
-		for id, o := range open {
-			data, err := json.Marshal(o)
-			if err != nil {
-				return err
-			}
-			p.HSet(ctx, k, id, data)
+	}
+	for id, o := range open {
+		data, err := json.Marshal(o)
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: update outcomes: %w", err)
+		p.HSet(ctx, k, id, data)
 	}
 	return nil
 }

@@ -16,17 +16,29 @@ func TestOutcomes(t *testing.T) {
 				return Outcome{At: t0, Until: t0.Add(30 * 24 * time.Hour), Group: g, Pass: "p1"}
 			}
 			rule := "quiet:90%" // ':' and '%' are escaped in keys
-			err := s.Passes.UpdateOutcomes(ctx, rule, map[string]Outcome{"a": o(GroupMessaged), "b": o(GroupHoldout), "c": o(GroupMessaged)}, nil)
+			opened := map[string]Outcome{"a": o(GroupMessaged), "b": o(GroupHoldout), "c": o(GroupMessaged)}
+			flag := FlagState{Since: t0}
+			err := s.Passes.SaveRuleStates(ctx, []RuleUpdate{{Rule: rule, Open: opened}, {Rule: "other", Set: map[string]FlagState{"x": flag}}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.Passes.OpenOutcomes(ctx, rule, []string{"a", "x", "b"})
-			if err != nil || got[0] == nil || got[0].Group != GroupMessaged || !got[0].At.Equal(t0) || got[1] != nil || got[2].Group != GroupHoldout {
-				t.Fatalf("open = %+v, %v", got, err)
+			flags, open, err := s.Passes.RuleStates(ctx, []string{rule, "other"}, []string{"a", "x", "b"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := open[0]
+			if got[0] == nil || got[0].Group != GroupMessaged || !got[0].At.Equal(t0) || got[1] != nil || got[2].Group != GroupHoldout {
+				t.Fatalf("open = %+v", got)
+			}
+			if open[1][0] != nil || open[1][1] != nil || flags[0][1] != nil || flags[1][0] != nil || flags[1][1] == nil || *flags[1][1] != flag {
+				t.Fatalf("another rule's states = %+v %+v; flags %+v", open[1], flags[1], flags[0])
 			}
 			closed := []Closed{{AccountID: "a", Outcome: *got[0], Reengaged: true}, {AccountID: "b", Outcome: *got[2]}}
-			if err := s.Passes.UpdateOutcomes(ctx, rule, nil, closed); err != nil {
+			if err := s.Passes.SaveRuleStates(ctx, []RuleUpdate{{Rule: rule, Closed: closed}, {Rule: "other", Clear: []string{"x"}}}); err != nil {
 				t.Fatal(err)
+			}
+			if flags, _, err := s.Passes.RuleStates(ctx, []string{"other"}, []string{"x"}); err != nil || flags[0][0] != nil {
+				t.Fatalf("cleared flag = %+v, %v", flags, err)
 			}
 			st, err := s.Passes.RuleOutcomes(ctx, rule)
 			want := OutcomeStats{Messaged: 1, MessagedReengaged: 1, Holdout: 1, Open: 1}

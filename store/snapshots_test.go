@@ -72,10 +72,10 @@ func testFlags(t *testing.T, s *Store) {
 	for i := range 1500 {
 		set[fmt.Sprintf("shop:%04d", i)] = firing
 	}
-	if err := s.Passes.SetFlagStates(ctx, "a:rule", set, nil); err != nil {
+	if err := s.Passes.SaveRuleStates(ctx, []RuleUpdate{{Rule: "a:rule", Set: set}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Passes.SetFlagStates(ctx, "other", map[string]FlagState{"crm:3": firing}, nil); err != nil {
+	if err := s.Passes.SaveRuleStates(ctx, []RuleUpdate{{Rule: "other", Set: map[string]FlagState{"crm:3": firing}}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Passes.Flags(ctx, "a:rule")

@@ -860,7 +860,7 @@ func testFlagStates(t *testing.T, s *Store) {
 		"crm:a": {Since: t0},
 		"crm:b": {Since: t0, FiredAt: t0.Add(time.Hour), Pass: "p1"},
 	}
-	if err := s.Passes.SetFlagStates(ctx, "x:quiet", set, nil); err != nil {
+	if err := s.Passes.SaveRuleStates(ctx, []RuleUpdate{{Rule: "x:quiet", Set: set}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Passes.FlagStates(ctx, "x", []string{"crm:a"}); got[0] != nil {
@@ -870,7 +870,7 @@ func testFlagStates(t *testing.T, s *Store) {
 	if err != nil || got[0] == nil || !got[0].FiredAt.Equal(t0.Add(time.Hour)) || got[0].Pass != "p1" || got[1] != nil || got[2] == nil || !got[2].FiredAt.IsZero() {
 		t.Fatalf("FlagStates = %+v, %v", got, err)
 	}
-	if err := s.Passes.SetFlagStates(ctx, "x:quiet", map[string]FlagState{"crm:c": {Since: t0}}, []string{"crm:a"}); err != nil {
+	if err := s.Passes.SaveRuleStates(ctx, []RuleUpdate{{Rule: "x:quiet", Set: map[string]FlagState{"crm:c": {Since: t0}}, Clear: []string{"crm:a"}}}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.Passes.FlagStates(ctx, "x:quiet", []string{"crm:a", "crm:c"})

@@ -59,7 +59,8 @@ type passBook interface {
 	AddDigestItems(ctx context.Context, pass string, items map[string][][]byte) error
 	DigestItems(ctx context.Context, pass string) (map[string][][]byte, error)
 	FlagStates(ctx context.Context, rule string, ids []string) ([]*store.FlagState, error)
-	SetFlagStates(ctx context.Context, rule string, set map[string]store.FlagState, clear []string) error
+	RuleStates(ctx context.Context, names, ids []string) ([][]*store.FlagState, [][]*store.Outcome, error)
+	SaveRuleStates(ctx context.Context, updates []store.RuleUpdate) error
 	RecordResolved(ctx context.Context, e store.Entry, at time.Time) error
 	outcomeBook
 	snapshotBook
@@ -165,6 +166,8 @@ type Evaluator struct {
 	// Location is the time zone months are cut in, for the monthly
 	// snapshots (config timezone); nil: UTC.
 	Location *time.Location
+
+	owners passOwners // the owners this process has read, for one pass
 }
 
 // DefaultShardSize is the number of accounts of a shard.

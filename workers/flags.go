@@ -17,33 +17,25 @@ const (
 )
 
 // advanceFlags moves rule r's flag state forward for every account of the
-// batch, marks in fires where it fires, and resolves the flags that
-// stopped holding.
-func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rule, batch []scored, fires []map[string]fire, res *shardResult, out *batcher) error {
-	ids := make([]string, len(batch))
+// batch, from states (read by RuleStates), into u; marks in fires where it
+// fires; and resolves the flags that stopped holding.
+func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rule, batch []scored, states []*store.FlagState, fires []map[string]fire, res *shardResult, out *batcher, u *store.RuleUpdate) error {
+	u.Set = map[string]store.FlagState{}
 	for j := range batch {
-		ids[j] = batch[j].c.Account.ID
-	}
-	states, err := e.Passes.FlagStates(ctx, r.Name, ids)
-	if err != nil {
-		return err
-	}
-	set := map[string]store.FlagState{}
-	var clear []string
-	for j := range batch {
+		id := batch[j].c.Account.ID
 		st, held := states[j], matched(batch[j].matches, r)
 		switch {
 		case held:
 			next, f := stepFlag(st, r, pp)
 			if st == nil || *st != next {
-				set[ids[j]] = next
+				u.Set[id] = next
 			}
 			fires[j][r.Name] = f
 			if f == notFiring {
 				e.countHold(res.Skipped, r.Name, SkipPending)
 			}
 		case st != nil:
-			clear = append(clear, ids[j])
+			u.Clear = append(u.Clear, id)
 			if !st.FiredAt.IsZero() {
 				if err := e.resolve(ctx, pp, &batch[j], r, !st.Baseline, res, out); err != nil {
 					return err
@@ -51,7 +43,7 @@ func (e *Evaluator) advanceFlags(ctx context.Context, pp *passPlan, r *rules.Rul
 			}
 		}
 	}
-	return e.Passes.SetFlagStates(ctx, r.Name, set, clear)
+	return nil
 }
 
 // stepFlag returns the state of a rule whose condition holds at this pass,

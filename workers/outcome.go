@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/model"
-	"github.com/crmsync/crmsync/rules"
 	"github.com/crmsync/crmsync/store"
 )
 
@@ -20,8 +19,6 @@ import (
 
 // outcomeBook is where outcomes are kept (the store's Passes).
 type outcomeBook interface {
-	OpenOutcomes(ctx context.Context, rule string, ids []string) ([]*store.Outcome, error)
-	UpdateOutcomes(ctx context.Context, rule string, open map[string]store.Outcome, closed []store.Closed) error
 	RecordHoldout(ctx context.Context, e store.Entry, at time.Time) error
 }
 
@@ -63,25 +60,17 @@ func (e *Evaluator) openOutcomes(ctx context.Context, pp *passPlan, group string
 		}
 		byRule[c.Rule][c.Account] = store.Outcome{At: pp.now, Until: pp.now.Add(r.OutcomeWindow), Group: group, Pass: pp.pass}
 	}
+	updates := make([]store.RuleUpdate, 0, len(byRule))
 	for rule, open := range byRule {
-		if err := e.Passes.UpdateOutcomes(ctx, rule, open, nil); err != nil {
-			return err
-		}
+		updates = append(updates, store.RuleUpdate{Rule: rule, Open: open})
 	}
-	return nil
+	return e.Passes.SaveRuleStates(ctx, updates)
 }
 
-// closeOutcomes closes rule r's open outcomes on the batch's accounts
-// that re-engaged, or whose window is over.
-func (e *Evaluator) closeOutcomes(ctx context.Context, pp *passPlan, r *rules.Rule, batch []scored) error {
-	ids := make([]string, len(batch))
-	for j := range batch {
-		ids[j] = batch[j].c.Account.ID
-	}
-	open, err := e.Passes.OpenOutcomes(ctx, r.Name, ids)
-	if err != nil {
-		return err
-	}
+// closeOutcomes returns the outcomes of open (a rule's, read by
+// RuleStates, on the batch's accounts) to close: the accounts re-engaged,
+// or the window is over.
+func closeOutcomes(pp *passPlan, batch []scored, open []*store.Outcome) []store.Closed {
 	var closed []store.Closed
 	for j, o := range open {
 		if o == nil {
@@ -89,10 +78,10 @@ func (e *Evaluator) closeOutcomes(ctx context.Context, pp *passPlan, r *rules.Ru
 		}
 		back := reengaged(&batch[j].c, o.At, o.Until)
 		if back || pp.now.After(o.Until) {
-			closed = append(closed, store.Closed{AccountID: ids[j], Outcome: *o, Reengaged: back})
+			closed = append(closed, store.Closed{AccountID: batch[j].c.Account.ID, Outcome: *o, Reengaged: back})
 		}
 	}
-	return e.Passes.UpdateOutcomes(ctx, r.Name, nil, closed)
+	return closed
 }
 
 // reengaged reports whether c shows an activity (on the account or one of

@@ -182,7 +182,11 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	if err := e.releaseDeferred(ctx, doc.Pass, p.deferred, rep); err != nil {
 		return err
 	}
-	going := slices.DeleteFunc(slices.Clone(cands), func(c *candidate) bool { return slices.Contains(p.deferred, c) })
+	deferred := make(map[*candidate]bool, len(p.deferred))
+	for _, c := range p.deferred {
+		deferred[c] = true
+	}
+	going := slices.DeleteFunc(slices.Clone(cands), func(c *candidate) bool { return deferred[c] })
 	if err := e.openOutcomes(ctx, &passPlan{pass: doc.Pass, now: doc.Now}, store.GroupMessaged, going); err != nil {
 		return err
 	}

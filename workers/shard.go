@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
@@ -110,7 +111,6 @@ func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn fun
 // eachSummary is eachInShard for a compact pass: it reads the summaries
 // of the accounts from from to to and their owners.
 func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to string, fn func([]scored) error) error {
-	owners := ownerCache{}
 	return e.Records.SummaryRange(ctx, from, to, summaryBatch, func(_ []string, sums []store.Summary) error {
 		batch := make([]scored, len(sums))
 		clients := make([]model.Client, len(sums))
@@ -120,7 +120,7 @@ func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to stri
 				return err
 			}
 		}
-		if err := owners.attach(ctx, e.Records, clients); err != nil {
+		if err := e.owners.attach(ctx, e.Records, doc.Pass, clients); err != nil {
 			return err
 		}
 		for j := range clients {
@@ -131,37 +131,55 @@ func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to stri
 	})
 }
 
-// ownerCache keeps the owners a shard has read: a rep owns many accounts.
-type ownerCache map[string]*model.Owner
+// passOwners keeps the owners that the shards of one pass have read in
+// this process: a rep owns many accounts, in many shards. A new pass
+// starts afresh, so that it sees the owners as synced since.
+type passOwners struct {
+	mu   sync.Mutex
+	pass string
+	m    map[string]*model.Owner
+}
 
-// attach sets the owner of each client of cs, reading those it has not
-// seen yet in one round trip.
-func (oc ownerCache) attach(ctx context.Context, recs portfolio, cs []model.Client) error {
-	var unseen []model.Client
-	for i := range cs {
-		id := cs[i].Account.OwnerID
-		if o, ok := oc[id]; ok {
-			cs[i].Owner = o
-		} else if id != "" {
-			unseen = append(unseen, model.Client{Account: model.Account{OwnerID: id}})
-			oc[id] = nil // asked once per batch
+// attach sets the owner of each client of cs, reading those not read yet
+// for pass in one round trip.
+func (po *passOwners) attach(ctx context.Context, recs portfolio, pass string, cs []model.Client) error {
+	unseen := po.known(pass, cs)
+	if len(unseen) > 0 {
+		if err := recs.AttachOwners(ctx, unseen); err != nil {
+			return err
 		}
-	}
-	if len(unseen) == 0 {
-		return nil
-	}
-	if err := recs.AttachOwners(ctx, unseen); err != nil {
-		return err
-	}
-	for _, c := range unseen {
-		oc[c.Account.OwnerID] = c.Owner
-	}
-	for i := range cs {
-		if cs[i].Owner == nil {
-			cs[i].Owner = oc[cs[i].Account.OwnerID]
+		po.mu.Lock()
+		for _, c := range unseen {
+			po.m[c.Account.OwnerID] = c.Owner
 		}
+		po.mu.Unlock()
+	}
+	po.mu.Lock()
+	defer po.mu.Unlock()
+	for i := range cs {
+		cs[i].Owner = po.m[cs[i].Account.OwnerID]
 	}
 	return nil
+}
+
+// known returns, as clients to read their owner into, the owners of cs
+// that pass has not read yet.
+func (po *passOwners) known(pass string, cs []model.Client) []model.Client {
+	po.mu.Lock()
+	defer po.mu.Unlock()
+	if po.pass != pass || po.m == nil {
+		po.pass, po.m = pass, map[string]*model.Owner{}
+	}
+	var unseen []model.Client
+	asked := map[string]bool{}
+	for i := range cs {
+		id := cs[i].Account.OwnerID
+		if _, ok := po.m[id]; !ok && id != "" && !asked[id] {
+			asked[id] = true
+			unseen = append(unseen, model.Client{Account: model.Account{OwnerID: id}})
+		}
+	}
+	return unseen
 }
 
 // loadFull replaces the summaries of the accounts of batch that want
@@ -237,13 +255,8 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, pp *passPlan, batch []sco
 	for j := range fires {
 		fires[j] = map[string]fire{}
 	}
-	for _, r := range e.Rules.Rules {
-		if err := e.advanceFlags(ctx, pp, r, batch, fires, res, out); err != nil {
-			return err
-		}
-		if err := e.closeOutcomes(ctx, pp, r, batch); err != nil {
-			return err
-		}
+	if err := e.advanceRules(ctx, pp, batch, fires, res, out); err != nil {
+		return err
 	}
 	err := e.loadFull(ctx, batch, func(j int) bool {
 		for _, f := range fires[j] {
@@ -272,6 +285,33 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, pp *passPlan, batch []sco
 		return err
 	}
 	return e.saveSnapshots(ctx, pp, batch, fires)
+}
+
+// advanceRules reads every rule's flag states and open outcomes on the
+// batch's accounts, moves the flags forward (advanceFlags), closes the
+// outcomes that are decided, and saves it all, in two round trips.
+func (e *Evaluator) advanceRules(ctx context.Context, pp *passPlan, batch []scored, fires []map[string]fire, res *shardResult, out *batcher) error {
+	ids := make([]string, len(batch))
+	for j := range batch {
+		ids[j] = batch[j].c.Account.ID
+	}
+	names := make([]string, len(e.Rules.Rules))
+	for i, r := range e.Rules.Rules {
+		names[i] = r.Name
+	}
+	flags, open, err := e.Passes.RuleStates(ctx, names, ids)
+	if err != nil {
+		return err
+	}
+	updates := make([]store.RuleUpdate, len(names))
+	for i, r := range e.Rules.Rules {
+		updates[i].Rule = r.Name
+		if err := e.advanceFlags(ctx, pp, r, batch, flags[i], fires, res, out, &updates[i]); err != nil {
+			return err
+		}
+		updates[i].Closed = closeOutcomes(pp, batch, open[i])
+	}
+	return e.Passes.SaveRuleStates(ctx, updates)
 }
 
 // act passes what the firing matches of runs, through the pipeline's
