@@ -175,13 +175,7 @@ func (s *Records) EachClient(ctx context.Context, batch int, fn func(model.Clien
 // limit of them. A shard of an evaluation pass is such a range, so an
 // account added while a pass runs still falls in exactly one shard.
 func (s *Records) AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error) {
-	lo, hi := "-", "+"
-	if from != "" {
-		lo = "[" + from
-	}
-	if to != "" {
-		hi = "(" + to
-	}
+	lo, hi := lexRange(from, to)
 	ids, err := s.rdb.ZRangeByLex(ctx, s.key("accounts"), &redis.ZRangeBy{Min: lo, Max: hi, Count: limit}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("store: account id range: %w", err)

@@ -28,7 +28,9 @@
 //	<ns>:accounts                  ZSET, score 0, member account id: ordered iteration
 //	<ns>:records                   hash, account id → its bundle (bundle.go): the account's record
 //	                               and its contacts' and deals', compactly encoded (codec.go),
-//	                               with a token every write changes; what a pass reads
+//	                               with a token every write changes; what a pass's shards read
+//	<ns>:won                       hash, account id → its won deals' close dates and amounts,
+//	                               packed (won.go), written with the bundle; what a pass plans from
 //	<ns>:filed:<bucket>            hash, "c<contact id>" or "d<deal id>" → the account it is
 //	                               filed under; 65,536 buckets (hex) by FNV-1a of the field but its last byte
 //	<ns>:schema                    string, the layout version of the records (Migrate)

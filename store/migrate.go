@@ -14,18 +14,19 @@ import (
 )
 
 // schemaVersion is the layout of the records Migrate brings a store to:
-// 3 keeps all the records of an account in its bundle (bundle.go). The
-// earlier layouts kept a key per record: the account under
+// 4 keeps all the records of an account in its bundle (bundle.go) and its
+// won deals apart as well (won.go); 3 had the bundles only. The earlier
+// layouts kept a key per record: the account under
 // <ns>:acct:<id> (1) or in <ns>:summary (2), its contacts and deals in
 // <ns>:contacts:<id> and <ns>:deals:<id> hashes of JSON, and a pointer
 // per contact and deal (<ns>:contact:<id>, <ns>:deal:<id>).
-const schemaVersion = "3"
+const schemaVersion = "4"
 
 // Migrate brings records written by an earlier crmsync to the current
 // layout, once: it builds the bundle of every account (and of every id
 // that only contacts or deals are filed under) from the stored records,
 // moves the pointers into the filed buckets and removes the keys they
-// replace. A store already at the current layout costs one GET. Run it
+// replace; then it packs every bundle's won deals. A store already at the current layout costs one GET. Run it
 // before syncs or passes start; bundles written meanwhile by a newer sync
 // are kept.
 func (s *Records) Migrate(ctx context.Context) error {
@@ -43,9 +44,14 @@ func (s *Records) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	if n > 0 {
+	if n > 0 && v != "3" {
 		if err := s.migrateRecords(ctx); err != nil {
 			return fmt.Errorf("store: migrate: %w", err)
+		}
+	}
+	if n > 0 {
+		if err := s.buildWon(ctx); err != nil {
+			return fmt.Errorf("store: migrate: won deals: %w", err)
 		}
 	}
 	if err := s.rdb.Set(ctx, s.key("schema"), schemaVersion, 0).Err(); err != nil {

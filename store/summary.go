@@ -21,8 +21,7 @@ import (
 
 // Summary is an account's summary decoded: its record, and what the
 // features need of its contacts and deals. The record's JSON is decoded
-// only when asked for (Client), since the portfolio-wide thresholds need
-// only the deals (Sample).
+// only when asked for (Client).
 type Summary struct {
 	id      string
 	account string // the account's encoded record
@@ -60,23 +59,9 @@ func (s *Summary) Client() (model.Client, error) {
 		}
 	}
 	if len(s.Won) > 0 {
-		c.Deals = make([]model.Deal, len(s.Won))
-		for i, d := range s.Won {
-			c.Deals[i] = model.Deal{Won: true, ClosedAt: d.ClosedAt, Amount: d.Amount}
-		}
+		c.Deals = AppendDeals(make([]model.Deal, 0, len(s.Won)), s.Won)
 	}
 	return c, nil
-}
-
-// Deals returns the summary as a client with its won deals only: enough
-// for the features the portfolio's thresholds are computed from
-// (revenue_12m, purchases_12m, days_since_purchase), without decoding the
-// account's record. dst is reused.
-func (s *Summary) Deals(dst *model.Client) {
-	dst.Deals = dst.Deals[:0]
-	for _, d := range s.Won {
-		dst.Deals = append(dst.Deals, model.Deal{Won: true, ClosedAt: d.ClosedAt, Amount: d.Amount})
-	}
 }
 
 // decodeAccount decodes the account's record into a.
@@ -122,13 +107,10 @@ func decodeSummary(id, v, contacted string, out *Summary) (hasAccount bool, err 
 	}
 	for range r.uvarint() {
 		r.str()
-		body := rbuf{s: r.str()}
-		won := body.byte() == 1
-		closed := body.time()
-		amount := body.float()
-		r.err = cmp.Or(r.err, body.err)
-		if won && !closed.IsZero() {
-			out.Won = append(out.Won, WonDeal{ClosedAt: closed, Amount: amount})
+		d, ok, err := readWonDeal(r.str())
+		r.err = cmp.Or(r.err, err)
+		if ok {
+			out.Won = append(out.Won, d)
 		}
 	}
 	return out.account != "", r.done()
@@ -151,13 +133,7 @@ return {ids, redis.call('HMGET', KEYS[2], unpack(ids)), redis.call('MGET', unpac
 // reused: fn must copy what it keeps. An account whose summary is
 // missing (a store written before summaries, see Migrate) is an error.
 func (s *Records) SummaryRange(ctx context.Context, from, to string, batch int, fn func(ids []string, sums []Summary) error) error {
-	lo, hi := "-", "+"
-	if from != "" {
-		lo = "[" + from
-	}
-	if to != "" {
-		hi = "(" + to
-	}
+	lo, hi := lexRange(from, to)
 	batch = cmp.Or(batch, 1000)
 	keys := []string{s.key("accounts"), s.key("records")}
 	var sums []Summary

@@ -251,7 +251,48 @@ func (m *refModel) check(t *testing.T, s *Store, step int) {
 	if !slices.Equal(listed, ids) {
 		t.Fatalf("step %d: summaries of %v, want %v", step, listed, ids)
 	}
+	if got := wonOf(t, s); !reflect.DeepEqual(got, m.won()) {
+		t.Fatalf("step %d: won deals\n got %+v\nwant %+v", step, got, m.won())
+	}
 	m.checkPointers(t, s, step)
+}
+
+// won is what WonRange must list: per account, its won deals with a
+// close date, in deal id order.
+func (m *refModel) won() map[string][]WonDeal {
+	out := map[string][]WonDeal{}
+	for id := range m.accounts {
+		out[id] = nil
+		for _, d := range m.client(id).Deals {
+			if d.Won && !d.ClosedAt.IsZero() {
+				out[id] = append(out[id], WonDeal{ClosedAt: d.ClosedAt, Amount: d.Amount})
+			}
+		}
+	}
+	return out
+}
+
+// wonOf lists the won deals of every account, through WonRange in small
+// batches.
+func wonOf(t *testing.T, s *Store) map[string][]WonDeal {
+	t.Helper()
+	out := map[string][]WonDeal{}
+	err := s.Records.WonRange(context.Background(), "", "", 3, func(ids []string, won [][]WonDeal) error {
+		for i, id := range ids {
+			if _, dup := out[id]; dup {
+				return fmt.Errorf("%s listed twice", id)
+			}
+			out[id] = nil
+			if len(won[i]) > 0 {
+				out[id] = slices.Clone(won[i])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // checkPointers checks that the pointers of every contact and deal id
@@ -353,5 +394,23 @@ func testMigrateLegacy(t *testing.T, s *Store) {
 	}
 	if err := s.Records.Migrate(ctx); err != nil { // once only
 		t.Fatal(err)
+	}
+	if w := wonOf(t, s); len(w) != 3 || len(w["crm:m1"]) != 1 || w["crm:m1"][0].Amount != 1200.5 || len(w["crm:m9"]) != 1 || w["crm:m2"] != nil {
+		t.Errorf("won deals after Migrate = %+v", w)
+	}
+
+	// A store of layout 3 has bundles but no won deals: Migrate packs them.
+	want := wonOf(t, s)
+	pipe = s.rdb.Pipeline()
+	pipe.Del(ctx, s.key("won"))
+	pipe.Set(ctx, s.key("schema"), "3", 0)
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Records.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := wonOf(t, s); !reflect.DeepEqual(got, want) {
+		t.Errorf("won deals rebuilt from layout 3 = %+v, want %+v", got, want)
 	}
 }

@@ -40,7 +40,7 @@ return {b, ptrs, redis.call('EXISTS', ARGV[1] .. 'sweep:' .. ARGV[2])}
 // It returns 0, writing nothing, when one has changed, else 1. A record that
 // moves or goes needs no check of its own: its old account's bundle
 // changes with it, and that bundle's token is checked. KEYS[1] is the account index, KEYS[2]
-// <ns>:records; other keys are built from the prefix ARGV[1], so on
+// <ns>:records, KEYS[3] <ns>:won (won.go); other keys are built from the prefix ARGV[1], so on
 // Redis Cluster the namespace needs a hash tag (store doc).
 var writeScript = redis.NewScript(`
 local p, src, REC = ARGV[1], ARGV[2], KEYS[2]
@@ -76,7 +76,7 @@ setGroups(fresh, c[2])
 local function chunked(cmd, key, list)
   for s = 1, #list, 1000 do redis.call(cmd, key, unpack(list, s, math.min(s + 999, #list))) end
 end
-local hset, hdel, zadd, zrem = {}, {}, {}, {}
+local hset, hdel, zadd, zrem, wset, wdel = {}, {}, {}, {}, {}, {}
 for _ = 1, c[3] do
   hset[#hset + 1] = ARGV[i]
   hset[#hset + 1] = ARGV[i + 1]
@@ -86,17 +86,26 @@ for _ = 1, c[3] do
   else
     zrem[#zrem + 1] = ARGV[i]
   end
-  i = i + 3
+  if ARGV[i + 3] ~= '' then
+    wset[#wset + 1] = ARGV[i]
+    wset[#wset + 1] = ARGV[i + 3]
+  else
+    wdel[#wdel + 1] = ARGV[i]
+  end
+  i = i + 4
 end
 for _ = 1, c[4] do
   hdel[#hdel + 1] = ARGV[i]
   zrem[#zrem + 1] = ARGV[i]
+  wdel[#wdel + 1] = ARGV[i]
   i = i + 1
 end
 chunked('HSET', REC, hset)
 chunked('HDEL', REC, hdel)
 chunked('ZADD', KEYS[1], zadd)
 chunked('ZREM', KEYS[1], zrem)
+chunked('HSET', KEYS[3], wset)
+chunked('HDEL', KEYS[3], wdel)
 i = setGroups(i, c[5])
 for _ = 1, c[6] do
   local k = p .. 'filed:' .. ARGV[i]
@@ -289,7 +298,11 @@ var errConflict = errors.New("records changed meanwhile")
 
 // write runs the change; errConflict when something it read changed.
 func (s *Records) write(ctx context.Context, source string, ch *change) error {
-	ok, err := writeScript.Run(ctx, s.rdb, []string{s.key("accounts"), s.key("records")}, ch.args(s.key(), source)...).Int()
+	args, err := ch.args(s.key(), source)
+	if err != nil {
+		return err
+	}
+	ok, err := writeScript.Run(ctx, s.rdb, []string{s.key("accounts"), s.key("records"), s.key("won")}, args...).Int()
 	if err != nil {
 		return err
 	}
@@ -300,7 +313,7 @@ func (s *Records) write(ctx context.Context, source string, ch *change) error {
 }
 
 // args lays the change out as writeScript's ARGV.
-func (ch *change) args(prefix, source string) []any {
+func (ch *change) args(prefix, source string) ([]any, error) {
 	var checks, sets, dels, pdels []any
 	var fresh, moved []string
 	for id := range ch.edited {
@@ -312,7 +325,11 @@ func (ch *change) args(prefix, source string) []any {
 			if b.account != "" {
 				indexed = "1"
 			}
-			sets = append(sets, id, b.encode(), indexed)
+			won, err := b.won()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", id, err)
+			}
+			sets = append(sets, id, b.encode(), indexed, won)
 		case ch.tokens[id] != "":
 			dels = append(dels, id)
 		}
@@ -339,7 +356,7 @@ func (ch *change) args(prefix, source string) []any {
 	}
 	freshArgs, nfresh := ch.pointerGroups(fresh)
 	movedArgs, nmoved := ch.pointerGroups(moved)
-	a := []any{prefix, source, len(checks) / 2, nfresh, len(sets) / 3, len(dels), nmoved,
+	a := []any{prefix, source, len(checks) / 2, nfresh, len(sets) / 4, len(dels), nmoved,
 		len(pdels) / 3, len(ch.owners), len(ch.ownerDel), len(ch.seen[0]), len(ch.seen[1]), len(ch.seen[2]),
 		len(ch.rejects), nwm}
 	a = append(a, checks...)
@@ -368,7 +385,7 @@ func (ch *change) args(prefix, source string) []any {
 			a = append(a, k, v)
 		}
 	}
-	return a
+	return a, nil
 }
 
 // byBucket groups fields by bucket, as readScript takes them: per bucket,

@@ -21,6 +21,7 @@ import (
 // portfolio is the synced portfolio a pass reads.
 type portfolio interface {
 	SummaryRange(ctx context.Context, from, to string, batch int, fn func(ids []string, sums []store.Summary) error) error
+	WonRange(ctx context.Context, from, to string, batch int, fn func(ids []string, won [][]store.WonDeal) error) error
 	AttachOwners(ctx context.Context, cs []model.Client) error
 	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
 	AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error)
@@ -341,10 +342,11 @@ func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*pass
 	}
 	var err error
 	if e.compact(doc) {
+		// The thresholds need the won deals only (store.WonRange).
 		var c model.Client
-		err = e.Records.SummaryRange(ctx, "", "", summaryBatch, func(ids []string, sums []store.Summary) error {
-			for i := range sums {
-				sums[i].Deals(&c)
+		err = e.Records.WonRange(ctx, "", "", wonBatch, func(ids []string, won [][]store.WonDeal) error {
+			for i := range ids {
+				c.Deals = store.AppendDeals(c.Deals[:0], won[i])
 				c.Account.ID = ids[i]
 				add(&c)
 			}

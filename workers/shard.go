@@ -66,8 +66,12 @@ type scored struct {
 	light bool
 }
 
-// summaryBatch is how many summaries a compact pass reads per round trip.
-const summaryBatch = 1000
+// summaryBatch is how many summaries a compact pass reads per round trip,
+// and wonBatch how many accounts' won deals its planning reads.
+const (
+	summaryBatch = 1000
+	wonBatch     = 5000
+)
 
 // compact reports whether doc's pass reads summaries (store.Summary)
 // rather than whole records: when it merges no sources, and no rule reads

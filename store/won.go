@@ -1,0 +1,204 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/crmsync/crmsync/model"
+)
+
+// An account's won deals are also kept apart, packed, in <ns>:won: account
+// id → the close date and amount of each won deal that has a close date.
+// The portfolio-wide thresholds of a pass (ABC, RFM: revenue_12m,
+// purchases_12m, days_since_purchase) need nothing else, so planning a
+// pass reads a few bytes per account instead of its bundle. Every write
+// of a bundle writes its won deals in the same step (write.go); an
+// account without any has no field.
+
+// wonVersion starts a packed value, so that its layout can change.
+const wonVersion = 1
+
+// won packs the won deals of b with a close date: "" when there are none.
+func (b *bundle) won() (string, error) {
+	var out wbuf
+	for _, e := range b.deals {
+		d, ok, err := readWonDeal(e.body)
+		if err != nil {
+			return "", fmt.Errorf("deal %s: %w", e.id, err)
+		}
+		if !ok {
+			continue
+		}
+		if len(out) == 0 {
+			out.byte(wonVersion)
+		}
+		out.time(d.ClosedAt)
+		out.float(d.Amount)
+	}
+	return string(out), nil
+}
+
+// readWonDeal reads the start of a deal's encoded body (encodeDeal): its
+// won flag, close date and amount. ok is false for a deal that is not won
+// or has no close date.
+func readWonDeal(body string) (d WonDeal, ok bool, err error) {
+	r := rbuf{s: body}
+	won := r.byte() == 1
+	d.ClosedAt = r.time()
+	d.Amount = r.float()
+	return d, won && !d.ClosedAt.IsZero(), r.err
+}
+
+// parseWon appends the won deals packed in v to dst.
+func parseWon(v string, dst []WonDeal) ([]WonDeal, error) {
+	if v == "" {
+		return dst, nil
+	}
+	if v[0] != wonVersion {
+		return dst, errCorrupt
+	}
+	r := rbuf{s: v[1:]}
+	for r.s != "" && r.err == nil {
+		d := WonDeal{ClosedAt: r.time()}
+		d.Amount = r.float()
+		dst = append(dst, d)
+	}
+	return dst, r.err
+}
+
+// AppendDeals appends won to dst as the won deals they are, with only
+// their close date and amount.
+func AppendDeals(dst []model.Deal, won []WonDeal) []model.Deal {
+	for _, d := range won {
+		dst = append(dst, model.Deal{Won: true, ClosedAt: d.ClosedAt, Amount: d.Amount})
+	}
+	return dst
+}
+
+// wonRangeScript returns the ids of a range of the account index and
+// their packed won deals, in one step.
+var wonRangeScript = redis.NewScript(`
+local ids = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+if #ids == 0 then return {{}, {}} end
+return {ids, redis.call('HMGET', KEYS[2], unpack(ids))}
+`)
+
+// WonRange calls fn with the ids of the accounts from from (inclusive; ""
+// for the first) to to (exclusive; "" for no end), in id order, and the
+// won deals of each, reading batch accounts per round trip. The slices fn
+// gets are reused: it must copy what it keeps.
+func (s *Records) WonRange(ctx context.Context, from, to string, batch int, fn func(ids []string, won [][]WonDeal) error) error {
+	lo, hi := lexRange(from, to)
+	batch = cmp.Or(batch, 1000)
+	keys := []string{s.key("accounts"), s.key("won")}
+	var (
+		ids   []string
+		won   [][]WonDeal
+		arena []WonDeal
+	)
+	for {
+		res, err := wonRangeScript.Run(ctx, s.rdb, keys, lo, hi, batch).Slice()
+		if err != nil {
+			return fmt.Errorf("store: won deals: %w", err)
+		}
+		rawIDs, vals := res[0].([]any), res[1].([]any)
+		if len(rawIDs) == 0 {
+			return nil
+		}
+		ids, won, arena = ids[:0], won[:0], arena[:0]
+		starts := make([]int, 0, len(rawIDs)+1)
+		for i, v := range rawIDs {
+			id, _ := v.(string)
+			ids = append(ids, id)
+			starts = append(starts, len(arena))
+			packed, _ := vals[i].(string)
+			if arena, err = parseWon(packed, arena); err != nil {
+				return fmt.Errorf("store: won deals of %s: %w", id, err)
+			}
+		}
+		starts = append(starts, len(arena))
+		for i := range ids {
+			won = append(won, arena[starts[i]:starts[i+1]:starts[i+1]])
+		}
+		if err := fn(ids, won); err != nil {
+			return err
+		}
+		if len(ids) < batch {
+			return nil
+		}
+		lo = "(" + ids[len(ids)-1]
+	}
+}
+
+// lexRange turns an id range (from inclusive, "" for the first; to
+// exclusive, "" for no end) into ZRANGEBYLEX bounds.
+func lexRange(from, to string) (lo, hi string) {
+	lo, hi = "-", "+"
+	if from != "" {
+		lo = "[" + from
+	}
+	if to != "" {
+		hi = "(" + to
+	}
+	return lo, hi
+}
+
+// wonFromScript writes the packed won deals of bundles read earlier,
+// unless a bundle changed since: ARGV holds id, the bundle's token and its
+// won deals ("" for none), for each.
+var wonFromScript = redis.NewScript(`
+for i = 1, #ARGV, 3 do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if v and string.sub(v, 1, 8) == ARGV[i + 1] then
+    if ARGV[i + 2] == '' then
+      redis.call('HDEL', KEYS[2], ARGV[i])
+    else
+      redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+    end
+  end
+end
+return 0
+`)
+
+// buildWon writes the won deals of every bundle of the store (Migrate:
+// stores written before <ns>:won), a batch at a time; a bundle a sync
+// rewrote meanwhile keeps the won deals that sync wrote.
+func (s *Records) buildWon(ctx context.Context) error {
+	keys := []string{s.key("records"), s.key("won")}
+	iter := s.rdb.HScan(ctx, keys[0], 0, "", 1000).Iterator()
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		err := wonFromScript.Run(ctx, s.rdb, keys, args...).Err()
+		args = args[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		id := iter.Val()
+		if !iter.Next(ctx) {
+			break
+		}
+		b, err := parseBundle(iter.Val())
+		if err != nil {
+			return fmt.Errorf("%s: %w", id, err)
+		}
+		w, err := b.won()
+		if err != nil {
+			return fmt.Errorf("%s: %w", id, err)
+		}
+		if args = append(args, id, b.token, w); len(args) >= 1500 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	return flush()
+}
