@@ -43,7 +43,7 @@ for _, p in ipairs(redis.call('ZRANGE', KEYS[3], 0, over - 1)) do
   for _, d in ipairs(redis.call('SMEMBERS', pk .. 'digests')) do
     redis.call('UNLINK', pk .. 'digest:' .. d)
   end
-  redis.call('UNLINK', ns .. 'report:' .. p, pk .. 'plan', pk .. 'shards', pk .. 'staged', pk .. 'digests')
+  redis.call('UNLINK', ns .. 'report:' .. p, pk .. 'plan', pk .. 'shards', pk .. 'staged', pk .. 'heads', pk .. 'digests')
 end
 redis.call('ZREMRANGEBYRANK', KEYS[3], 0, over - 1)
 return over

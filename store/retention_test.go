@@ -85,7 +85,7 @@ func savePassKeys(t *testing.T, s *Store, pass string) {
 	ctx := context.Background()
 	err := errors.Join(
 		s.Passes.SavePassPlan(ctx, pass, []byte("plan")),
-		s.rdb.HSet(ctx, s.key("pass", pass, "staged"), "r|a", "m").Err(),
+		s.Passes.StageCandidates(ctx, pass, map[string][]byte{"r|a": []byte("h")}, map[string][]byte{"r|a": []byte("m")}),
 		s.Passes.AddDigestItems(ctx, pass, map[string][][]byte{"rule|rep": {[]byte("item")}}),
 	)
 	if _, e := s.Passes.SaveShardResult(ctx, pass, 0, []byte("shard")); e != nil {
@@ -98,5 +98,5 @@ func savePassKeys(t *testing.T, s *Store, pass string) {
 
 func passKeys(s *Store, pass string) []string {
 	return []string{s.key("report", pass), s.key("pass", pass, "plan"), s.key("pass", pass, "shards"),
-		s.key("pass", pass, "staged"), s.key("pass", pass, "digests"), s.key("pass", pass, "digest", "rule|rep")}
+		s.key("pass", pass, "staged"), s.key("pass", pass, "heads"), s.key("pass", pass, "digests"), s.key("pass", pass, "digest", "rule|rep")}
 }

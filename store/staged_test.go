@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,23 +22,38 @@ func TestStagedCandidatesAndCooldowns(t *testing.T) {
 func testStaged(t *testing.T, s *Store) {
 	ctx := context.Background()
 	want := map[string]string{}
-	items := map[string][]byte{}
+	heads, items := map[string][]byte{}, map[string][]byte{}
+	var fields []string
 	for i := range 2500 {
 		f := "r|crm:" + time.Duration(i).String()
-		want[f], items[f] = f+"-data", []byte(f+"-data")
+		want[f], heads[f], items[f] = f+"-head", []byte(f+"-head"), []byte(f+"-data")
+		fields = append(fields, f)
 	}
 	for range 2 { // a retried shard stages the same matches again
-		if err := s.Passes.StageCandidates(ctx, "p1", items); err != nil {
+		if err := s.Passes.StageCandidates(ctx, "p1", heads, items); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got := map[string]string{}
-	err := s.Passes.StagedCandidates(ctx, "p1", func(f string, b []byte) error {
+	err := s.Passes.StagedHeads(ctx, "p1", func(f string, b []byte) error {
 		got[f] = string(b)
 		return nil
 	})
 	if err != nil || !maps.Equal(got, want) {
 		t.Fatalf("staged: %d matches, %v; want the %d staged", len(got), err, len(want))
+	}
+	slices.Reverse(fields)
+	full, err := s.Passes.StagedFull(ctx, "p1", fields)
+	if err != nil || len(full) != len(fields) {
+		t.Fatalf("full: %d, %v", len(full), err)
+	}
+	for i, f := range fields {
+		if string(full[i]) != f+"-data" {
+			t.Fatalf("full[%d] = %q, want %s's", i, full[i], f)
+		}
+	}
+	if _, err := s.Passes.StagedFull(ctx, "p1", []string{fields[0], "r|never"}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "r|never") {
+		t.Errorf("full of a field never staged: %v", err)
 	}
 
 	for _, acct := range []string{"a", "b"} {

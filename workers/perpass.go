@@ -64,19 +64,38 @@ func classRank(abc string) int {
 // one pass to the next. A nudge over its recipient's cap is folded into
 // that recipient's digest.
 func (l PassLimits) pick(cands []*candidate) picked {
+	going, deferred := l.split(cands)
+	out := l.assign(going)
+	out.deferred = deferred
+	return out
+}
+
+// split sorts cands by value and parts them into the matches that go and
+// those deferred: what pick decides by the emails of each, which a
+// candidate's head (stagedHead) tells.
+func (l PassLimits) split(cands []*candidate) (going, deferred []*candidate) {
 	slices.SortFunc(cands, rankOrder)
-	out := picked{folded: map[*candidate][]string{}}
 	emailsLeft, full := l.Emails, false
-	nudges := map[string]int{}
 	for _, c := range cands {
 		if n := countChannel(c.Msgs, notify.Email); n > 0 && l.Emails > 0 {
 			if full || n > emailsLeft {
 				full = true
-				out.deferred = append(out.deferred, c)
+				deferred = append(deferred, c)
 				continue
 			}
 			emailsLeft -= n
 		}
+		going = append(going, c)
+	}
+	return going, deferred
+}
+
+// assign batches the messages of going, in value order, folding a nudge
+// over its recipient's cap into that recipient's digest.
+func (l PassLimits) assign(going []*candidate) picked {
+	out := picked{folded: map[*candidate][]string{}}
+	nudges := map[string]int{}
+	for _, c := range going {
 		out.digests = append(out.digests, c.Digests...)
 		for _, m := range c.Msgs {
 			if m.Channel != notify.Slack {
@@ -144,11 +163,36 @@ func (l PassLimits) foldHold(to string) hold {
 	return hold{reason: SkipDigest, detail: fmt.Sprintf("to %s: over limits.per_pass.%s (%d)", to, key, max)}
 }
 
-// stageCandidates keeps a shard's candidates in the pass's staging hash.
+// stagedHead is what the per_pass stage ranks and defers a candidate by:
+// the match, its value, its cooldown and the channels of its messages.
+// The pick reads every head but only the whole candidates that go.
+type stagedHead struct {
+	Rule     string           `json:"r"`
+	Account  string           `json:"a"`
+	ABC      string           `json:"c"`
+	Revenue  float64          `json:"v"`
+	Channels []notify.Channel `json:"m,omitempty"`
+	Cooldown bool             `json:"k,omitempty"`
+}
+
+// candidate returns the head as a candidate whose messages carry their
+// channel only: enough for split and releaseDeferred.
+func (h *stagedHead) candidate() *candidate {
+	c := &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown}
+	for _, ch := range h.Channels {
+		c.Msgs = append(c.Msgs, notify.Message{Channel: ch, Rule: h.Rule, AccountID: h.Account})
+	}
+	return c
+}
+
+// stageCandidates keeps a shard's candidates in the pass's staging
+// hashes: their heads, and the candidates whose messages are stripped of
+// what renderPicked renders again.
 func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*candidate) error {
 	if len(cands) == 0 {
 		return nil
 	}
+	heads := make(map[string][]byte, len(cands))
 	items := make(map[string][]byte, len(cands))
 	for _, c := range cands {
 		ref := *c
@@ -157,39 +201,47 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", c.field(), err)
 		}
-		items[c.field()] = b
+		h := stagedHead{Rule: c.Rule, Account: c.Account, ABC: c.ABC, Revenue: c.Revenue, Cooldown: c.Cooldown}
+		for _, m := range c.Msgs {
+			h.Channels = append(h.Channels, m.Channel)
+		}
+		hb, err := json.Marshal(&h)
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", c.field(), err)
+		}
+		items[c.field()], heads[c.field()] = b, hb
 	}
-	return e.Passes.StageCandidates(ctx, pass, items)
+	return e.Passes.StageCandidates(ctx, pass, heads, items)
 }
 
 // perPass is the per_pass stage of a pass whose shards staged their
-// candidates: it picks what goes now, gives back the cooldowns of what it
-// defers, and batches the rest; folded nudges join the pass's digests.
+// candidates: it ranks them by their heads, gives back the cooldowns of
+// what it defers, reads the whole candidates that go, and batches their
+// messages; folded nudges join the pass's digests.
 func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) error {
-	var cands []*candidate
-	err := e.Passes.StagedCandidates(ctx, doc.Pass, func(_ string, b []byte) error {
-		var c candidate
-		if err := json.Unmarshal(b, &c); err != nil {
+	var heads []*candidate
+	err := e.Passes.StagedHeads(ctx, doc.Pass, func(_ string, b []byte) error {
+		var h stagedHead
+		if err := json.Unmarshal(b, &h); err != nil {
 			return fmt.Errorf("decode staged match: %w", err)
 		}
-		cands = append(cands, &c)
+		heads = append(heads, h.candidate())
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	p := e.Limits.pick(cands)
-	if err := e.releaseDeferred(ctx, doc.Pass, p.deferred, rep); err != nil {
+	going, deferred := e.Limits.split(heads)
+	if err := e.releaseDeferred(ctx, doc.Pass, deferred, rep); err != nil {
 		return err
 	}
-	deferred := make(map[*candidate]bool, len(p.deferred))
-	for _, c := range p.deferred {
-		deferred[c] = true
-	}
-	going := slices.DeleteFunc(slices.Clone(cands), func(c *candidate) bool { return deferred[c] })
 	if err := e.openOutcomes(ctx, &passPlan{pass: doc.Pass, now: doc.Now}, store.GroupMessaged, going); err != nil {
 		return err
 	}
+	if going, err = e.stagedFull(ctx, doc.Pass, going); err != nil {
+		return err
+	}
+	p := e.Limits.assign(going)
 	for c, tos := range p.folded {
 		for range tos {
 			e.countHold(rep.Skipped, c.Rule, SkipDigest)
@@ -216,6 +268,26 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 		rep.Enqueued[ch] += n
 	}
 	return e.Passes.AddDigestItems(ctx, doc.Pass, out.digests)
+}
+
+// stagedFull reads the whole staged candidates of heads, in their order.
+func (e *Evaluator) stagedFull(ctx context.Context, pass string, heads []*candidate) ([]*candidate, error) {
+	fields := make([]string, len(heads))
+	for i, h := range heads {
+		fields[i] = h.field()
+	}
+	raw, err := e.Passes.StagedFull(ctx, pass, fields)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*candidate, len(raw))
+	for i, b := range raw {
+		out[i] = &candidate{}
+		if err := json.Unmarshal(b, out[i]); err != nil {
+			return nil, fmt.Errorf("decode staged match %s: %w", fields[i], err)
+		}
+	}
+	return out, nil
 }
 
 // releaseDeferred gives back the cooldowns of the deferred matches and
