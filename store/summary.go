@@ -21,7 +21,7 @@ import (
 
 // Summary is an account's summary decoded: its record, and what the
 // features need of its contacts and deals. The record's JSON is decoded
-// only when asked for (Client).
+// only when asked for (SummaryClients).
 type Summary struct {
 	id      string
 	account string // the account's encoded record
@@ -39,29 +39,49 @@ type WonDeal struct {
 	Amount   float64
 }
 
-// Client returns the summary as a client whose contacts and deals carry
+// SummaryClients returns sums as clients whose contacts and deals carry
 // only what the features read (dates and amounts, no ids, names or
-// addresses): rules.Compute finds the same features in it as in the
-// stored records. The account's latest activity includes the reps'
-// "contacted" marks, as Clients does.
-func (s *Summary) Client() (model.Client, error) {
-	var c model.Client
+// addresses), taking them from one allocation each for the whole batch:
+// rules.Compute finds the same features in them as in the stored
+// records. An account's latest activity includes the reps' "contacted"
+// marks, as Clients does.
+func SummaryClients(sums []Summary) ([]model.Client, error) {
+	var nc, nd int
+	for i := range sums {
+		nc, nd = nc+len(sums[i].ContactActivity), nd+len(sums[i].Won)
+	}
+	contacts, deals := make([]model.Contact, nc), make([]model.Deal, nd)
+	out := make([]model.Client, len(sums))
+	for i := range sums {
+		s := &sums[i]
+		nc, nd = len(s.ContactActivity), len(s.Won)
+		if err := s.fill(&out[i], contacts[:nc:nc], deals[:nd:nd]); err != nil {
+			return nil, err
+		}
+		contacts, deals = contacts[nc:], deals[nd:]
+	}
+	return out, nil
+}
+
+// fill sets c from the summary, its contacts and deals into the zeroed
+// contacts and deals, as long as its contact activities and won deals.
+func (s *Summary) fill(c *model.Client, contacts []model.Contact, deals []model.Deal) error {
 	if err := s.decodeAccount(&c.Account); err != nil {
-		return c, err
+		return err
 	}
 	if s.Contacted.After(c.Account.LastActivityAt) {
 		c.Account.LastActivityAt = s.Contacted
 	}
-	if len(s.ContactActivity) > 0 {
-		c.Contacts = make([]model.Contact, len(s.ContactActivity))
+	if len(contacts) > 0 {
 		for i, t := range s.ContactActivity {
-			c.Contacts[i].LastActivityAt = t
+			contacts[i].LastActivityAt = t
 		}
+		c.Contacts = contacts
 	}
-	if len(s.Won) > 0 {
-		c.Deals = AppendDeals(make([]model.Deal, 0, len(s.Won)), s.Won)
+	if len(deals) > 0 {
+		c.Deals = AppendDeals(deals[:0], s.Won)
 	}
-	return c, nil
+	return nil
 }
 
 // decodeAccount decodes the account's record into a.

@@ -229,12 +229,12 @@ func (m *refModel) check(t *testing.T, s *Store, step int) {
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	var listed []string
 	err = s.Records.SummaryRange(ctx, "", "", 5, func(sids []string, sums []Summary) error {
-		for j := range sums {
+		clients, err := SummaryClients(sums)
+		if err != nil {
+			return err
+		}
+		for j, c := range clients {
 			listed = append(listed, sids[j])
-			c, err := sums[j].Client()
-			if err != nil {
-				return err
-			}
 			want := m.client(sids[j])
 			if !reflect.DeepEqual(c.Account, want.Account) {
 				return fmt.Errorf("summary account %s = %+v, want %+v", sids[j], c.Account, want.Account)

@@ -88,49 +88,77 @@ return {ids, redis.call('HMGET', KEYS[2], unpack(ids))}
 
 // WonRange calls fn with the ids of the accounts from from (inclusive; ""
 // for the first) to to (exclusive; "" for no end), in id order, and the
-// won deals of each, reading batch accounts per round trip. The slices fn
-// gets are reused: it must copy what it keeps.
+// won deals of each, batch accounts per round trip. The next batch is read
+// while fn works on the last one.
 func (s *Records) WonRange(ctx context.Context, from, to string, batch int, fn func(ids []string, won [][]WonDeal) error) error {
-	lo, hi := lexRange(from, to)
 	batch = cmp.Or(batch, 1000)
-	keys := []string{s.key("accounts"), s.key("won")}
-	var (
-		ids   []string
-		won   [][]WonDeal
-		arena []WonDeal
-	)
-	for {
-		res, err := wonRangeScript.Run(ctx, s.rdb, keys, lo, hi, batch).Slice()
-		if err != nil {
-			return fmt.Errorf("store: won deals: %w", err)
+	type page struct {
+		ids []string
+		won [][]WonDeal
+		err error
+	}
+	pages := make(chan page, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		for range pages { // the reader has stopped
 		}
-		rawIDs, vals := res[0].([]any), res[1].([]any)
-		if len(rawIDs) == 0 {
+	}()
+	go func() {
+		defer close(pages)
+		lo, hi := lexRange(from, to)
+		for {
+			ids, won, err := s.wonPage(ctx, lo, hi, batch)
+			select {
+			case pages <- page{ids, won, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(ids) < batch {
+				return
+			}
+			lo = "(" + ids[len(ids)-1]
+		}
+	}()
+	for p := range pages {
+		if p.err != nil {
+			return p.err
+		}
+		if len(p.ids) == 0 {
 			return nil
 		}
-		ids, won, arena = ids[:0], won[:0], arena[:0]
-		starts := make([]int, 0, len(rawIDs)+1)
-		for i, v := range rawIDs {
-			id, _ := v.(string)
-			ids = append(ids, id)
-			starts = append(starts, len(arena))
-			packed, _ := vals[i].(string)
-			if arena, err = parseWon(packed, arena); err != nil {
-				return fmt.Errorf("store: won deals of %s: %w", id, err)
-			}
-		}
-		starts = append(starts, len(arena))
-		for i := range ids {
-			won = append(won, arena[starts[i]:starts[i+1]:starts[i+1]])
-		}
-		if err := fn(ids, won); err != nil {
+		if err := fn(p.ids, p.won); err != nil {
 			return err
 		}
-		if len(ids) < batch {
-			return nil
-		}
-		lo = "(" + ids[len(ids)-1]
 	}
+	return nil
+}
+
+// wonPage reads the ids of at most batch accounts of the index range lo
+// to hi, and their won deals.
+func (s *Records) wonPage(ctx context.Context, lo, hi string, batch int) ([]string, [][]WonDeal, error) {
+	res, err := wonRangeScript.Run(ctx, s.rdb, []string{s.key("accounts"), s.key("won")}, lo, hi, batch).Slice()
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: won deals: %w", err)
+	}
+	rawIDs, vals := res[0].([]any), res[1].([]any)
+	ids := make([]string, len(rawIDs))
+	starts := make([]int, 0, len(rawIDs)+1)
+	var arena []WonDeal
+	for i, v := range rawIDs {
+		ids[i], _ = v.(string)
+		starts = append(starts, len(arena))
+		packed, _ := vals[i].(string)
+		if arena, err = parseWon(packed, arena); err != nil {
+			return nil, nil, fmt.Errorf("store: won deals of %s: %w", ids[i], err)
+		}
+	}
+	starts = append(starts, len(arena))
+	won := make([][]WonDeal, len(ids))
+	for i := range ids {
+		won[i] = arena[starts[i]:starts[i+1]:starts[i+1]]
+	}
+	return ids, won, nil
 }
 
 // lexRange turns an id range (from inclusive, "" for the first; to

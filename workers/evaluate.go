@@ -22,6 +22,7 @@ import (
 type portfolio interface {
 	SummaryRange(ctx context.Context, from, to string, batch int, fn func(ids []string, sums []store.Summary) error) error
 	WonRange(ctx context.Context, from, to string, batch int, fn func(ids []string, won [][]store.WonDeal) error) error
+	CountAccounts(ctx context.Context) (int64, error)
 	AttachOwners(ctx context.Context, cs []model.Client) error
 	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
 	AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error)
@@ -344,6 +345,11 @@ func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*pass
 	var err error
 	if e.compact(doc) {
 		// The thresholds need the won deals only (store.WonRange).
+		n, err := e.Records.CountAccounts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		samples = make([]rules.Sample, 0, n+n/64) // a few more may come meanwhile
 		var c model.Client
 		err = e.Records.WonRange(ctx, "", "", wonBatch, func(ids []string, won [][]store.WonDeal) error {
 			for i := range ids {

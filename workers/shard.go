@@ -117,12 +117,9 @@ func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn fun
 func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to string, fn func([]scored) error) error {
 	return e.Records.SummaryRange(ctx, from, to, summaryBatch, func(_ []string, sums []store.Summary) error {
 		batch := make([]scored, len(sums))
-		clients := make([]model.Client, len(sums))
-		for j := range sums {
-			var err error
-			if clients[j], err = sums[j].Client(); err != nil {
-				return err
-			}
+		clients, err := store.SummaryClients(sums)
+		if err != nil {
+			return err
 		}
 		if err := e.owners.attach(ctx, e.Records, doc.Pass, clients); err != nil {
 			return err
