@@ -136,55 +136,65 @@ func decodeSummary(id, v, contacted string, out *Summary) (hasAccount bool, err 
 	return out.account != "", r.done()
 }
 
-// summaryRangeScript returns the ids of the accounts in a range of the
-// account index, their bundles
-// and their "contacted" marks, in one step. ARGV[4] is the key prefix.
-var summaryRangeScript = redis.NewScript(`
-local ids = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
-if #ids == 0 then return {{}, {}, {}} end
-local marks = {}
-for i, id in ipairs(ids) do marks[i] = ARGV[4] .. 'contacted:' .. id end
-return {ids, redis.call('HMGET', KEYS[2], unpack(ids)), redis.call('MGET', unpack(marks))}
-`)
-
 // SummaryRange calls fn with the summaries of the accounts from from
 // (inclusive; "" for the first) to to (exclusive; "" for no end), in id
-// order, reading batch of them per round trip. The Summary fn gets is
-// reused: fn must copy what it keeps. An account whose summary is
-// missing (a store written before summaries, see Migrate) is an error.
+// order, reading batch of them per two round trips: their ids, then their
+// bundles and "contacted" marks. An account removed between the two is
+// left out. The slices fn gets are reused: fn must copy what it keeps.
 func (s *Records) SummaryRange(ctx context.Context, from, to string, batch int, fn func(ids []string, sums []Summary) error) error {
 	lo, hi := lexRange(from, to)
 	batch = cmp.Or(batch, 1000)
-	keys := []string{s.key("accounts"), s.key("records")}
 	var sums []Summary
 	for {
-		res, err := summaryRangeScript.Run(ctx, s.rdb, keys, lo, hi, batch, s.key()).Slice()
+		ids, err := s.idRange(ctx, lo, hi, batch)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		var vals, marks *redis.SliceCmd
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			keys := make([]string, len(ids))
+			for i, id := range ids {
+				keys[i] = s.key("contacted", id)
+			}
+			vals, marks = p.HMGet(ctx, s.key("records"), ids...), p.MGet(ctx, keys...)
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("store: summaries: %w", err)
 		}
-		ids, vals, marks := res[0].([]any), res[1].([]any), res[2].([]any)
-		if len(ids) == 0 {
-			return nil
-		}
 		sums = slices.Grow(sums[:0], len(ids))[:len(ids)]
-		out := make([]string, len(ids))
-		for i, v := range ids {
-			out[i], _ = v.(string)
-			raw, ok := vals[i].(string)
+		kept := ids[:0:0]
+		for i, v := range vals.Val() {
+			raw, ok := v.(string)
 			if !ok {
-				return fmt.Errorf("store: summaries: %s has no records: run the store's migration", out[i])
+				continue // removed meanwhile
 			}
-			mark, _ := marks[i].(string)
-			if _, err := decodeSummary(out[i], raw, mark, &sums[i]); err != nil {
-				return fmt.Errorf("store: summaries: %s: %w", out[i], err)
+			mark, _ := marks.Val()[i].(string)
+			j := len(kept)
+			has, err := decodeSummary(ids[i], raw, mark, &sums[j])
+			if err != nil {
+				return fmt.Errorf("store: summaries: %s: %w", ids[i], err)
+			}
+			if has {
+				kept = append(kept, ids[i])
 			}
 		}
-		if err := fn(out, sums); err != nil {
+		if err := fn(kept, sums[:len(kept)]); err != nil {
 			return err
 		}
 		if len(ids) < batch {
 			return nil
 		}
-		lo = "(" + out[len(out)-1]
+		lo = "(" + ids[len(ids)-1]
 	}
+}
+
+// idRange returns the ids of at most batch accounts of the index range lo
+// to hi (ZRANGEBYLEX bounds).
+func (s *Records) idRange(ctx context.Context, lo, hi string, batch int) ([]string, error) {
+	ids, err := s.rdb.ZRangeByLex(ctx, s.key("accounts"), &redis.ZRangeBy{Min: lo, Max: hi, Count: int64(batch)}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: account ids: %w", err)
+	}
+	return ids, nil
 }

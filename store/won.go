@@ -78,18 +78,10 @@ func AppendDeals(dst []model.Deal, won []WonDeal) []model.Deal {
 	return dst
 }
 
-// wonRangeScript returns the ids of a range of the account index and
-// their packed won deals, in one step.
-var wonRangeScript = redis.NewScript(`
-local ids = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
-if #ids == 0 then return {{}, {}} end
-return {ids, redis.call('HMGET', KEYS[2], unpack(ids))}
-`)
-
 // WonRange calls fn with the ids of the accounts from from (inclusive; ""
 // for the first) to to (exclusive; "" for no end), in id order, and the
-// won deals of each, batch accounts per round trip. The next batch is read
-// while fn works on the last one.
+// won deals of each, batch accounts per two round trips (their ids, then
+// their won deals). The next batch is read while fn works on the last one.
 func (s *Records) WonRange(ctx context.Context, from, to string, batch int, fn func(ids []string, won [][]WonDeal) error) error {
 	batch = cmp.Or(batch, 1000)
 	type page struct {
@@ -135,20 +127,21 @@ func (s *Records) WonRange(ctx context.Context, from, to string, batch int, fn f
 }
 
 // wonPage reads the ids of at most batch accounts of the index range lo
-// to hi, and their won deals.
+// to hi, then their won deals.
 func (s *Records) wonPage(ctx context.Context, lo, hi string, batch int) ([]string, [][]WonDeal, error) {
-	res, err := wonRangeScript.Run(ctx, s.rdb, []string{s.key("accounts"), s.key("won")}, lo, hi, batch).Slice()
+	ids, err := s.idRange(ctx, lo, hi, batch)
+	if err != nil || len(ids) == 0 {
+		return nil, nil, err
+	}
+	vals, err := s.rdb.HMGet(ctx, s.key("won"), ids...).Result()
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: won deals: %w", err)
 	}
-	rawIDs, vals := res[0].([]any), res[1].([]any)
-	ids := make([]string, len(rawIDs))
-	starts := make([]int, 0, len(rawIDs)+1)
+	starts := make([]int, 0, len(ids)+1)
 	var arena []WonDeal
-	for i, v := range rawIDs {
-		ids[i], _ = v.(string)
+	for i, v := range vals {
 		starts = append(starts, len(arena))
-		packed, _ := vals[i].(string)
+		packed, _ := v.(string)
 		if arena, err = parseWon(packed, arena); err != nil {
 			return nil, nil, fmt.Errorf("store: won deals of %s: %w", ids[i], err)
 		}
