@@ -29,7 +29,38 @@ func init() {
 			name string
 			fn   func(t *testing.T, s *Store)
 		}{"MigrateLegacy", testMigrateLegacy},
+		struct {
+			name string
+			fn   func(t *testing.T, s *Store)
+		}{"SummaryRangeSkipsRemoved", testSummaryRangeSkipsRemoved},
 	)
+}
+
+// testSummaryRangeSkipsRemoved: an id still in the account index whose
+// bundle is gone (removed between SummaryRange's two reads) is left out,
+// and so is a bundle that holds only contacts or deals.
+func testSummaryRangeSkipsRemoved(t *testing.T, s *Store) {
+	ctx := context.Background()
+	b := model.Batch{Accounts: []model.Account{account("a1", ""), account("a3", "")}}
+	b.Deals = []model.Deal{{Ref: model.Ref{ID: "crm:d1", Source: "crm", ExternalID: "d1"}, AccountID: "crm:a2", Won: true, Amount: 3}}
+	if err := s.Records.StorePage(ctx, "crm", b, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.rdb.ZAdd(ctx, s.key("accounts"), redis.Z{Member: "crm:a2"}, redis.Z{Member: "crm:gone"})
+	var got []string
+	err := s.Records.SummaryRange(ctx, "", "", 2, func(ids []string, sums []Summary) error {
+		clients, err := SummaryClients(sums)
+		for i, c := range clients {
+			if c.Account.ID != ids[i] {
+				return fmt.Errorf("summary %d is %s's, listed as %s", i, c.Account.ID, ids[i])
+			}
+		}
+		got = append(got, ids...)
+		return err
+	})
+	if err != nil || !slices.Equal(got, []string{"crm:a1", "crm:a3"}) {
+		t.Fatalf("summaries of %v, %v; want crm:a1 and crm:a3", got, err)
+	}
 }
 
 // testSummariesFollowRecords stores random pages (new, edited, moved,
