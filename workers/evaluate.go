@@ -334,59 +334,64 @@ func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*pass
 	if err := e.planMerge(ctx, doc); err != nil {
 		return nil, err
 	}
-	var samples []rules.Sample
-	add := func(c *model.Client) {
-		if len(samples)%size == 0 {
-			doc.Bounds = append(doc.Bounds, c.Account.ID)
-		}
-		f := rules.Compute(now, c)
-		samples = append(samples, f.Sample(c.Account.ID))
-	}
-	var err error
-	if e.compact(doc) {
-		// The thresholds need the won deals only (store.WonRange).
-		n, err := e.Records.CountAccounts(ctx)
-		if err != nil {
-			return nil, err
-		}
-		samples = make([]rules.Sample, 0, n+n/64) // a few more may come meanwhile
-		var c model.Client
-		err = e.Records.WonRange(ctx, "", "", wonBatch, func(ids []string, won [][]store.WonDeal) error {
-			for i := range ids {
-				c.Deals = store.AppendDeals(c.Deals[:0], won[i])
-				c.Account.ID = ids[i]
-				add(&c)
-			}
-			return nil
-		})
-	} else {
-		err = e.portfolio(doc).EachClient(ctx, 500, func(c model.Client) error {
-			add(&c)
-			return nil
-		})
-	}
+	samples, err := e.planSamples(ctx, doc, now, size)
 	if err != nil {
 		return nil, err
 	}
 	if doc.Stale, err = e.staleSources(ctx, time.Now()); err != nil {
 		return nil, err
 	}
-	doc.Segmenter = rules.NewSegmenter(e.Rules.Segmentation, samples)
-	for _, s := range samples {
-		f := rules.Features{Revenue12m: s.Revenue12m, Purchases12m: s.Purchases12m, DaysSincePurchase: s.DaysSincePurchase}
-		doc.Segmenter.Apply(s.AccountID, &f)
-		cs := doc.ABC[f.ABC]
+	doc.Segmenter = rules.NewSegmenterOf(e.Rules.Segmentation, samples)
+	for i := range samples.Len() {
+		rev := samples.Revenue(i)
+		cs := doc.ABC[doc.Segmenter.Class(samples.ID(i), rev)]
 		cs.Accounts++
-		cs.Revenue += s.Revenue12m
-		doc.Revenue += s.Revenue12m
+		cs.Revenue += rev
+		doc.Revenue += rev
 	}
 	for _, cs := range doc.ABC {
 		if doc.Revenue > 0 {
 			cs.RevenueShare = cs.Revenue / doc.Revenue
 		}
 	}
-	doc.Accounts = len(samples)
+	doc.Accounts = samples.Len()
 	return doc, nil
+}
+
+// planSamples reads the whole portfolio once for what segmentation needs
+// of each account, and sets doc's shard bounds every size accounts.
+func (e *Evaluator) planSamples(ctx context.Context, doc *passDoc, now time.Time, size int) (*rules.Samples, error) {
+	var samples rules.Samples
+	add := func(c *model.Client) {
+		if samples.Len()%size == 0 {
+			doc.Bounds = append(doc.Bounds, c.Account.ID)
+		}
+		f := rules.Compute(now, c)
+		samples.Add(c.Account.ID, &f)
+	}
+	if !e.compact(doc) {
+		err := e.portfolio(doc).EachClient(ctx, 500, func(c model.Client) error {
+			add(&c)
+			return nil
+		})
+		return &samples, err
+	}
+	// The thresholds need the won deals only (store.WonRange).
+	n, err := e.Records.CountAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	samples.Grow(int(n + n/64)) // a few more may come meanwhile
+	var c model.Client
+	err = e.Records.WonRange(ctx, "", "", wonBatch, func(ids []string, won [][]store.WonDeal) error {
+		for i := range ids {
+			c.Deals = store.AppendDeals(c.Deals[:0], won[i])
+			c.Account.ID = ids[i]
+			add(&c)
+		}
+		return nil
+	})
+	return &samples, err
 }
 
 // finish sums the shards' results into the pass's report, saves it and
