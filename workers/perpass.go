@@ -65,7 +65,7 @@ func classRank(abc string) int {
 // that recipient's digest.
 func (l PassLimits) pick(cands []*candidate) picked {
 	going, deferred := l.split(cands)
-	out := l.assign(going)
+	out := l.assigner().assign(going)
 	out.deferred = deferred
 	return out
 }
@@ -77,7 +77,7 @@ func (l PassLimits) split(cands []*candidate) (going, deferred []*candidate) {
 	slices.SortFunc(cands, rankOrder)
 	emailsLeft, full := l.Emails, false
 	for _, c := range cands {
-		if n := countChannel(c.Msgs, notify.Email); n > 0 && l.Emails > 0 {
+		if n := countChannel(c.channels(), notify.Email); n > 0 && l.Emails > 0 {
 			if full || n > emailsLeft {
 				full = true
 				deferred = append(deferred, c)
@@ -90,11 +90,19 @@ func (l PassLimits) split(cands []*candidate) (going, deferred []*candidate) {
 	return going, deferred
 }
 
-// assign batches the messages of going, in value order, folding a nudge
-// over its recipient's cap into that recipient's digest.
-func (l PassLimits) assign(going []*candidate) picked {
+// assigner batches the messages of the matches that go, in value order,
+// folding a nudge over its recipient's cap into that recipient's digest.
+type assigner struct {
+	l      PassLimits
+	nudges map[string]int // recipient → nudges batched so far
+}
+
+func (l PassLimits) assigner() *assigner { return &assigner{l: l, nudges: map[string]int{}} }
+
+// assign takes the next matches that go, in value order.
+func (a *assigner) assign(going []*candidate) picked {
+	l, nudges := a.l, a.nudges
 	out := picked{folded: map[*candidate][]string{}}
-	nudges := map[string]int{}
 	for _, c := range going {
 		out.digests = append(out.digests, c.Digests...)
 		for _, m := range c.Msgs {
@@ -139,10 +147,10 @@ func foldFor(c *candidate, to string) (DigestItem, bool) {
 	return DigestItem{}, false
 }
 
-func countChannel(msgs []notify.Message, ch notify.Channel) int {
+func countChannel(chans []notify.Channel, ch notify.Channel) int {
 	n := 0
-	for _, m := range msgs {
-		if m.Channel == ch {
+	for _, c := range chans {
+		if c == ch {
 			n++
 		}
 	}
@@ -175,14 +183,10 @@ type stagedHead struct {
 	Cooldown bool             `json:"k,omitempty"`
 }
 
-// candidate returns the head as a candidate whose messages carry their
-// channel only: enough for split and releaseDeferred.
+// candidate returns the head as a candidate without its messages, only
+// their channels: enough for split and releaseDeferred.
 func (h *stagedHead) candidate() *candidate {
-	c := &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown}
-	for _, ch := range h.Channels {
-		c.Msgs = append(c.Msgs, notify.Message{Channel: ch, Rule: h.Rule, AccountID: h.Account})
-	}
-	return c
+	return &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown, heads: h.Channels}
 }
 
 // stageCandidates keeps a shard's candidates in the pass's staging
@@ -201,10 +205,7 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", c.field(), err)
 		}
-		h := stagedHead{Rule: c.Rule, Account: c.Account, ABC: c.ABC, Revenue: c.Revenue, Cooldown: c.Cooldown}
-		for _, m := range c.Msgs {
-			h.Channels = append(h.Channels, m.Channel)
-		}
+		h := stagedHead{Rule: c.Rule, Account: c.Account, ABC: c.ABC, Revenue: c.Revenue, Cooldown: c.Cooldown, Channels: c.channels()}
 		hb, err := json.Marshal(&h)
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", c.field(), err)
@@ -216,8 +217,9 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 
 // perPass is the per_pass stage of a pass whose shards staged their
 // candidates: it ranks them by their heads, gives back the cooldowns of
-// what it defers, reads the whole candidates that go, and batches their
-// messages; folded nudges join the pass's digests.
+// what it defers, then reads the whole candidates that go and batches
+// their messages, a part at a time (sendPicked); folded nudges join the
+// pass's digests.
 func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) error {
 	var heads []*candidate
 	err := e.Passes.StagedHeads(ctx, doc.Pass, func(_ string, b []byte) error {
@@ -238,10 +240,31 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	if err := e.openOutcomes(ctx, &passPlan{pass: doc.Pass, now: doc.Now}, store.GroupMessaged, going); err != nil {
 		return err
 	}
-	if going, err = e.stagedFull(ctx, doc.Pass, going); err != nil {
+	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
+	asg := e.Limits.assigner()
+	for part := range slices.Chunk(going, summaryBatch) {
+		if err := e.sendPicked(ctx, doc, asg, part, out, rep); err != nil {
+			return err
+		}
+	}
+	if err := out.flush(); err != nil {
 		return err
 	}
-	p := e.Limits.assign(going)
+	for ch, n := range out.counts {
+		rep.Enqueued[ch] += n
+	}
+	return e.Passes.AddDigestItems(ctx, doc.Pass, out.digests)
+}
+
+// sendPicked reads the whole candidates of heads, the next that go in
+// value order, renders their messages and batches them: a thousand at a
+// time, so that the per_pass stage holds no more whatever the portfolio.
+func (e *Evaluator) sendPicked(ctx context.Context, doc *passDoc, asg *assigner, heads []*candidate, out *batcher, rep *Report) error {
+	full, err := e.stagedFull(ctx, doc.Pass, heads)
+	if err != nil {
+		return err
+	}
+	p := asg.assign(full)
 	for c, tos := range p.folded {
 		for range tos {
 			e.countHold(rep.Skipped, c.Rule, SkipDigest)
@@ -254,20 +277,12 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	for _, m := range gone {
 		e.Logger.Warn("message dropped: its account or recipient left the portfolio during the pass", "pass", doc.Pass, "rule", m.Rule, "account", m.AccountID, "channel", m.Channel)
 	}
-	p.msgs = msgs
-	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	out.addDigest(p.digests...)
-	if err := out.add(p.msgs...); err != nil {
+	if err := out.add(msgs...); err != nil {
 		return err
 	}
-	if err := out.flush(); err != nil {
-		return err
-	}
-	countMessages(rep.Messages, p.msgs)
-	for ch, n := range out.counts {
-		rep.Enqueued[ch] += n
-	}
-	return e.Passes.AddDigestItems(ctx, doc.Pass, out.digests)
+	countMessages(rep.Messages, msgs)
+	return nil
 }
 
 // stagedFull reads the whole staged candidates of heads, in their order.
@@ -298,8 +313,8 @@ func (e *Evaluator) releaseDeferred(ctx context.Context, pass string, deferred [
 		if c.Cooldown {
 			release = append(release, [2]string{c.Rule, c.Account})
 		}
-		for _, m := range c.Msgs {
-			rep.Deferred[m.Channel]++
+		for _, ch := range c.channels() {
+			rep.Deferred[ch]++
 			e.countHold(rep.Skipped, c.Rule, SkipDeferred)
 		}
 	}

@@ -267,6 +267,21 @@ type candidate struct {
 	// Cooldown is set when the pass acquired the rule's cooldown for the
 	// account: a deferred match gives it back.
 	Cooldown bool `json:"cooldown,omitempty"`
+
+	heads []notify.Channel // a head's (stagedHead) channels of its messages, which it does not hold
+}
+
+// channels returns the channels of the candidate's messages, one per
+// message.
+func (c *candidate) channels() []notify.Channel {
+	if c.Msgs == nil {
+		return c.heads
+	}
+	out := make([]notify.Channel, len(c.Msgs))
+	for i, m := range c.Msgs {
+		out[i] = m.Channel
+	}
+	return out
 }
 
 // field names the candidate in the pass's staging hash.
