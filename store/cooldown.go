@@ -10,16 +10,23 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// cooldownScript sets KEYS[1] to ARGV[1] for ARGV[2] ms unless it exists;
-// returns 1 when set now or already holding ARGV[1], else 0.
+// cooldownScript sets each key of KEYS to ARGV[1] for ARGV[1 + i] ms,
+// unless it exists; it returns, per key, 1 when set now or already
+// holding ARGV[1], else 0.
 var cooldownScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if not v then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
+local out = {}
+for i, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  if not v then
+    redis.call('SET', k, ARGV[1], 'PX', ARGV[1 + i])
+    out[i] = 1
+  elseif v == ARGV[1] then
+    out[i] = 1
+  else
+    out[i] = 0
+  end
 end
-if v == ARGV[1] then return 1 end
-return 0
+return out
 `)
 
 // ruleEscaper keeps rule names with ':' from colliding in cooldown keys.
@@ -37,12 +44,11 @@ func (s *Passes) AcquireCooldown(ctx context.Context, rule, accountID, pass stri
 	if ttl < time.Millisecond {
 		return false, errors.New("store: acquire cooldown: ttl must be at least 1ms")
 	}
-	k := s.cooldownKey(rule, accountID)
-	ok, err := cooldownScript.Run(ctx, s.rdb, []string{k}, pass, ttl.Milliseconds()).Bool()
+	ok, err := s.AcquireCooldowns(ctx, pass, []RuleAccount{{Rule: rule, Account: accountID}}, []time.Duration{ttl})
 	if err != nil {
-		return false, fmt.Errorf("store: acquire cooldown: %w", err)
+		return false, err
 	}
-	return ok, nil
+	return ok[0], nil
 }
 
 // Cooldown reports whether the rule's cooldown for the account is running,

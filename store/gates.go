@@ -42,27 +42,33 @@ func (s *Passes) SnoozedMany(ctx context.Context, pairs []RuleAccount) ([]time.T
 // AcquireCooldowns is AcquireCooldown for each of pairs, with ttls[i] the
 // cooldown of pairs[i], in one round trip.
 func (s *Passes) AcquireCooldowns(ctx context.Context, pass string, pairs []RuleAccount, ttls []time.Duration) ([]bool, error) {
-	cmds := make([]*redis.Cmd, len(pairs))
-	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for i, p := range pairs {
-			if ttls[i] < time.Millisecond {
-				return errors.New("ttl must be at least 1ms")
+	out := make([]bool, 0, len(pairs))
+	for start := 0; start < len(pairs); start += cooldownBatch {
+		part := pairs[start:min(start+cooldownBatch, len(pairs))]
+		keys := make([]string, len(part))
+		args := []any{pass}
+		for i, p := range part {
+			ttl := ttls[start+i]
+			if ttl < time.Millisecond {
+				return nil, errors.New("store: acquire cooldowns: ttl must be at least 1ms")
 			}
-			cmds[i] = cooldownScript.Eval(ctx, pipe, []string{s.cooldownKey(p.Rule, p.Account)}, pass, ttls[i].Milliseconds())
+			keys[i] = s.cooldownKey(p.Rule, p.Account)
+			args = append(args, ttl.Milliseconds())
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: acquire cooldowns: %w", err)
-	}
-	out := make([]bool, len(pairs))
-	for i, c := range cmds {
-		if out[i], err = c.Bool(); err != nil {
+		got, err := cooldownScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+		if err != nil {
 			return nil, fmt.Errorf("store: acquire cooldowns: %w", err)
+		}
+		for _, v := range got {
+			out = append(out, v == 1)
 		}
 	}
 	return out, nil
 }
+
+// cooldownBatch is how many cooldowns one script call takes or gives
+// back.
+const cooldownBatch = 1000
 
 // Cooldowns is Cooldown for each of pairs: until when each runs, the zero
 // time when it does not.

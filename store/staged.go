@@ -79,30 +79,26 @@ func (s *Passes) StagedFull(ctx context.Context, pass string, fields []string) (
 	return out, nil
 }
 
-// releaseCooldown deletes KEYS[1] when it holds ARGV[1]. It runs with
-// EVAL in a pipeline, where EVALSHA cannot fall back on a missing script.
-const releaseCooldown = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+// releaseCooldownsScript deletes each key of KEYS that holds ARGV[1].
+var releaseCooldownsScript = redis.NewScript(`
+for _, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end
 end
 return 0
-`
+`)
 
 // ReleaseCooldowns gives back the cooldowns pass acquired for the matches
 // it deferred to a later pass, so that pass may act on them: matches are
 // rule and account id pairs. A cooldown held by another pass is left.
 func (s *Passes) ReleaseCooldowns(ctx context.Context, pass string, matches [][2]string) error {
-	if len(matches) == 0 {
-		return nil
-	}
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, m := range matches {
-			p.Eval(ctx, releaseCooldown, []string{s.cooldownKey(m[0], m[1])}, pass)
+	for part := range slices.Chunk(matches, cooldownBatch) {
+		keys := make([]string, len(part))
+		for i, m := range part {
+			keys[i] = s.cooldownKey(m[0], m[1])
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: release cooldowns: %w", err)
+		if err := releaseCooldownsScript.Run(ctx, s.rdb, keys, pass).Err(); err != nil {
+			return fmt.Errorf("store: release cooldowns: %w", err)
+		}
 	}
 	return nil
 }
