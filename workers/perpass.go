@@ -218,8 +218,8 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 // perPass is the per_pass stage of a pass whose shards staged their
 // candidates: it ranks them by their heads, gives back the cooldowns of
 // what it defers, then reads the whole candidates that go and batches
-// their messages, a part at a time (sendPicked); folded nudges join the
-// pass's digests.
+// their messages, a part at a time (eachPicked, sendPicked); folded
+// nudges join the pass's digests.
 func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) error {
 	var heads []*candidate
 	err := e.Passes.StagedHeads(ctx, doc.Pass, func(_ string, b []byte) error {
@@ -242,10 +242,11 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	}
 	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	asg := e.Limits.assigner()
-	for part := range slices.Chunk(going, summaryBatch) {
-		if err := e.sendPicked(ctx, doc, asg, part, out, rep); err != nil {
-			return err
-		}
+	err = e.eachPicked(ctx, doc.Pass, going, func(full []*candidate) error {
+		return e.sendPicked(ctx, doc, asg, full, out, rep)
+	})
+	if err != nil {
+		return err
 	}
 	if err := out.flush(); err != nil {
 		return err
@@ -256,14 +257,49 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	return e.Passes.AddDigestItems(ctx, doc.Pass, out.digests)
 }
 
-// sendPicked reads the whole candidates of heads, the next that go in
-// value order, renders their messages and batches them: a thousand at a
-// time, so that the per_pass stage holds no more whatever the portfolio.
-func (e *Evaluator) sendPicked(ctx context.Context, doc *passDoc, asg *assigner, heads []*candidate, out *batcher, rep *Report) error {
-	full, err := e.stagedFull(ctx, doc.Pass, heads)
-	if err != nil {
-		return err
+// eachPicked calls fn with the whole candidates of heads, in order, a
+// thousand at a time, so that the per_pass stage holds no more whatever
+// the portfolio; it reads the next thousand while fn works on the last.
+func (e *Evaluator) eachPicked(ctx context.Context, pass string, heads []*candidate, fn func(full []*candidate) error) error {
+	type part struct {
+		full []*candidate
+		err  error
 	}
+	parts := make(chan part, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		for range parts { // the reader has stopped
+		}
+	}()
+	go func() {
+		defer close(parts)
+		for heads := range slices.Chunk(heads, summaryBatch) {
+			full, err := e.stagedFull(ctx, pass, heads)
+			select {
+			case parts <- part{full, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for p := range parts {
+		if p.err != nil {
+			return p.err
+		}
+		if err := fn(p.full); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendPicked renders the messages of full, the next whole candidates
+// that go in value order, and batches them.
+func (e *Evaluator) sendPicked(ctx context.Context, doc *passDoc, asg *assigner, full []*candidate, out *batcher, rep *Report) error {
 	p := asg.assign(full)
 	for c, tos := range p.folded {
 		for range tos {

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -341,5 +342,46 @@ func TestDeferredMatchResolvesWithoutANote(t *testing.T) {
 	}
 	if rep.Resolved["quiet"] != 2 || !slices.Equal(notes, []string{"crm:1"}) {
 		t.Errorf("resolved %v, notes about %q; want 2 resolved and a note about crm:1 only", rep.Resolved, notes)
+	}
+}
+
+// TestEachPickedReadsInOrderAcrossParts: the whole candidates come in the
+// order of the heads, a thousand at most at a time, read ahead of fn; an
+// error of fn, or a head with nothing staged, stops it.
+func TestEachPickedReadsInOrderAcrossParts(t *testing.T) {
+	ctx := context.Background()
+	e := &Evaluator{Passes: testStore(t).Passes}
+	var cands []*candidate
+	for i := range 2500 {
+		cands = append(cands, &candidate{Rule: "quiet", Account: fmt.Sprintf("crm:%04d", i), ABC: "B", Revenue: float64(i)})
+	}
+	if err := e.stageCandidates(ctx, "p1", cands); err != nil {
+		t.Fatal(err)
+	}
+	heads := slices.Clone(cands)
+	slices.Reverse(heads)
+	var got []string
+	var sizes []int
+	err := e.eachPicked(ctx, "p1", heads, func(full []*candidate) error {
+		sizes = append(sizes, len(full))
+		for _, c := range full {
+			got = append(got, c.Account)
+		}
+		return nil
+	})
+	if err != nil || !slices.Equal(sizes, []int{1000, 1000, 500}) || len(got) != 2500 || got[0] != "crm:2499" || got[2499] != "crm:0000" {
+		t.Fatalf("parts %v, %d candidates from %v, %v", sizes, len(got), got[:min(1, len(got))], err)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	err = e.eachPicked(ctx, "p1", heads, func([]*candidate) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("fn failing: %v after %d calls", err, calls)
+	}
+	missing := append(slices.Clone(heads[:1500]), &candidate{Rule: "quiet", Account: "crm:never"})
+	calls = 0
+	err = e.eachPicked(ctx, "p1", missing, func([]*candidate) error { calls++; return nil })
+	if !errors.Is(err, store.ErrNotFound) || calls != 1 {
+		t.Errorf("a head never staged: %v after %d calls", err, calls)
 	}
 }
