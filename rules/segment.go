@@ -116,6 +116,18 @@ func (s *Samples) Add(id string, f *Features) {
 	s.recency = append(s.recency, rec)
 }
 
+// Append adds the accounts of o after those of s.
+func (s *Samples) Append(o *Samples) {
+	base := uint32(len(s.ids))
+	s.ids = append(s.ids, o.ids...)
+	for _, end := range o.ends {
+		s.ends = append(s.ends, base+end)
+	}
+	s.revenue = append(s.revenue, o.revenue...)
+	s.purchases = append(s.purchases, o.purchases...)
+	s.recency = append(s.recency, o.recency...)
+}
+
 // Len is the number of accounts.
 func (s *Samples) Len() int { return len(s.ends) }
 

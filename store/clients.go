@@ -170,6 +170,28 @@ func (s *Records) EachClient(ctx context.Context, batch int, fn func(model.Clien
 	}
 }
 
+// AccountIDsAt returns the ids at ranks (from 0, in id order) of the
+// account index, "" past its end, in one round trip.
+func (s *Records) AccountIDsAt(ctx context.Context, ranks []int64) ([]string, error) {
+	cmds := make([]*redis.StringSliceCmd, len(ranks))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, r := range ranks {
+			cmds[i] = p.ZRange(ctx, s.key("accounts"), r, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: account ids at ranks: %w", err)
+	}
+	out := make([]string, len(ranks))
+	for i, c := range cmds {
+		if v := c.Val(); len(v) > 0 {
+			out[i] = v[0]
+		}
+	}
+	return out, nil
+}
+
 // AccountIDRange returns the ids of the accounts from from (inclusive; ""
 // for the first) to to (exclusive; "" for no end), in id order, at most
 // limit of them. A shard of an evaluation pass is such a range, so an

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -23,6 +24,7 @@ type portfolio interface {
 	SummaryRange(ctx context.Context, from, to string, batch int, fn func(ids []string, sums []store.Summary) error) error
 	WonRange(ctx context.Context, from, to string, batch int, fn func(ids []string, won [][]store.WonDeal) error) error
 	CountAccounts(ctx context.Context) (int64, error)
+	AccountIDsAt(ctx context.Context, ranks []int64) ([]string, error)
 	AttachOwners(ctx context.Context, cs []model.Client) error
 	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
 	AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error)
@@ -361,37 +363,96 @@ func (e *Evaluator) plan(ctx context.Context, pass string, now time.Time) (*pass
 // planSamples reads the whole portfolio once for what segmentation needs
 // of each account, and sets doc's shard bounds every size accounts.
 func (e *Evaluator) planSamples(ctx context.Context, doc *passDoc, now time.Time, size int) (*rules.Samples, error) {
-	var samples rules.Samples
-	add := func(c *model.Client) {
-		if samples.Len()%size == 0 {
-			doc.Bounds = append(doc.Bounds, c.Account.ID)
-		}
-		f := rules.Compute(now, c)
-		samples.Add(c.Account.ID, &f)
-	}
 	if !e.compact(doc) {
+		var p samplesPart
 		err := e.portfolio(doc).EachClient(ctx, 500, func(c model.Client) error {
-			add(&c)
+			p.add(now, &c, size)
 			return nil
 		})
-		return &samples, err
+		doc.Bounds = p.bounds
+		return &p.samples, err
 	}
-	// The thresholds need the won deals only (store.WonRange).
+	// The thresholds need the won deals only (store.WonRange), read in
+	// planParts id ranges at once.
 	n, err := e.Records.CountAccounts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	samples.Grow(int(n + n/64)) // a few more may come meanwhile
+	var ranks []int64
+	if n >= planParts*wonBatch {
+		for k := int64(1); k < planParts; k++ {
+			ranks = append(ranks, n*k/planParts)
+		}
+	}
+	cuts, err := e.Records.AccountIDsAt(ctx, ranks)
+	if err != nil {
+		return nil, err
+	}
+	for k, c := range cuts {
+		if c == "" || k > 0 && c <= cuts[k-1] { // accounts went meanwhile
+			cuts = nil
+			break
+		}
+	}
+	parts := make([]samplesPart, len(cuts)+1)
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for k := range parts {
+		from, to := "", ""
+		if k > 0 {
+			from = cuts[k-1]
+		}
+		if k < len(cuts) {
+			to = cuts[k]
+		}
+		wg.Go(func() { errs[k] = parts[k].readWon(ctx, e.Records, from, to, now, size, n/int64(len(parts))) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	samples := &parts[0].samples
+	doc.Bounds = parts[0].bounds
+	for k := 1; k < len(parts); k++ {
+		samples.Append(&parts[k].samples)
+		doc.Bounds = append(doc.Bounds, parts[k].bounds...)
+	}
+	return samples, nil
+}
+
+// planParts is how many ranges of account ids planning reads at once, so
+// that scoring one range overlaps with Redis reading another.
+const planParts = 2
+
+// samplesPart is what planning read of one range of account ids: its
+// samples and the first id of each of its shards.
+type samplesPart struct {
+	samples rules.Samples
+	bounds  []string
+}
+
+// add adds the sample of c, starting a shard every size accounts.
+func (p *samplesPart) add(now time.Time, c *model.Client, size int) {
+	if p.samples.Len()%size == 0 {
+		p.bounds = append(p.bounds, c.Account.ID)
+	}
+	f := rules.Compute(now, c)
+	p.samples.Add(c.Account.ID, &f)
+}
+
+// readWon reads the won deals of the accounts from from to to (WonRange),
+// about n of them.
+func (p *samplesPart) readWon(ctx context.Context, recs portfolio, from, to string, now time.Time, size int, n int64) error {
+	p.samples.Grow(int(n + n/64)) // a few more may come meanwhile
 	var c model.Client
-	err = e.Records.WonRange(ctx, "", "", wonBatch, func(ids []string, won [][]store.WonDeal) error {
+	return recs.WonRange(ctx, from, to, wonBatch, func(ids []string, won [][]store.WonDeal) error {
 		for i := range ids {
 			c.Deals = store.AppendDeals(c.Deals[:0], won[i])
 			c.Account.ID = ids[i]
-			add(&c)
+			p.add(now, &c, size)
 		}
 		return nil
 	})
-	return &samples, err
 }
 
 // finish sums the shards' results into the pass's report, saves it and

@@ -562,3 +562,51 @@ func TestPreviewRendersDigests(t *testing.T) {
 		t.Fatalf("preview = %+v", flags)
 	}
 }
+
+// TestPlanReadsRangesAtOnce: a portfolio large enough to be planned in
+// planParts id ranges read at once gets the thresholds, ABC counts and
+// shards that one read of it in order gives (rules.ScorePortfolio).
+func TestPlanReadsRangesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	n := planParts*wonBatch + 1
+	var b model.Batch
+	var clients []model.Client
+	for i := range n {
+		a := model.Account{Ref: model.Ref{ID: model.ID("crm", fmt.Sprintf("a%05d", i)), Source: "crm", ExternalID: fmt.Sprintf("a%05d", i)}, Name: "A", Lifecycle: model.Customer, CreatedAt: evalNow.AddDate(-3, 0, 0)}
+		c := model.Client{Account: a}
+		if i%3 != 0 {
+			d := model.Deal{Ref: model.Ref{ID: model.ID("crm", fmt.Sprintf("d%05d", i)), Source: "crm", ExternalID: fmt.Sprintf("d%05d", i)}, AccountID: a.ID, Won: true, Amount: float64(i%97) * 100, ClosedAt: evalNow.AddDate(0, 0, -(i % 400))}
+			b.Deals = append(b.Deals, d)
+			c.Deals = []model.Deal{d}
+		}
+		b.Accounts = append(b.Accounts, a)
+		clients = append(clients, c)
+	}
+	if err := s.Records.StorePage(ctx, "crm", b, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	e := newEvaluator(t, s, &taskRecorder{}, &Planner{})
+	doc, err := e.plan(ctx, "p1", evalNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := rules.ScorePortfolio(evalNow, clients, e.Rules.Segmentation)
+	abc := map[string]int{}
+	for _, f := range want {
+		abc[f.ABC]++
+	}
+	if doc.Accounts != n || doc.ABC["A"].Accounts != abc["A"] || doc.ABC["B"].Accounts != abc["B"] || doc.ABC["C"].Accounts != abc["C"] {
+		t.Errorf("plan: %d accounts, ABC %d/%d/%d; want %d, %v", doc.Accounts, doc.ABC["A"].Accounts, doc.ABC["B"].Accounts, doc.ABC["C"].Accounts, n, abc)
+	}
+	for i := range clients {
+		f := rules.Compute(evalNow, &clients[i])
+		doc.Segmenter.Apply(clients[i].Account.ID, &f)
+		if f.ABC != want[i].ABC || f.RFM != want[i].RFM {
+			t.Fatalf("%s: ABC %s RFM %v from the plan, want %s %v", clients[i].Account.ID, f.ABC, f.RFM, want[i].ABC, want[i].RFM)
+		}
+	}
+	if !slices.IsSorted(doc.Bounds) || doc.Bounds[0] != clients[0].Account.ID || len(doc.Bounds) < n/DefaultShardSize || !slices.Contains(doc.Bounds, clients[n/planParts].Account.ID) {
+		t.Errorf("shard bounds %v: want sorted, from the first account, one at each range's start", doc.Bounds)
+	}
+}
