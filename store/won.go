@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/crmsync/crmsync/internal/readahead"
 	"github.com/crmsync/crmsync/model"
 )
 
@@ -84,46 +85,26 @@ func AppendDeals(dst []model.Deal, won []WonDeal) []model.Deal {
 // their won deals). The next batch is read while fn works on the last one.
 func (s *Records) WonRange(ctx context.Context, from, to string, batch int, fn func(ids []string, won [][]WonDeal) error) error {
 	batch = cmp.Or(batch, 1000)
-	type page struct {
-		ids []string
-		won [][]WonDeal
-		err error
+	lo, hi := lexRange(from, to)
+	done := false
+	read := func(ctx context.Context) (wonRead, bool, error) {
+		if done {
+			return wonRead{}, false, nil
+		}
+		ids, won, err := s.wonPage(ctx, lo, hi, batch)
+		if err != nil || len(ids) == 0 {
+			return wonRead{}, false, err
+		}
+		done, lo = len(ids) < batch, "("+ids[len(ids)-1]
+		return wonRead{ids, won}, true, nil
 	}
-	pages := make(chan page, 1)
-	ctx, cancel := context.WithCancel(ctx)
-	defer func() {
-		cancel()
-		for range pages { // the reader has stopped
-		}
-	}()
-	go func() {
-		defer close(pages)
-		lo, hi := lexRange(from, to)
-		for {
-			ids, won, err := s.wonPage(ctx, lo, hi, batch)
-			select {
-			case pages <- page{ids, won, err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil || len(ids) < batch {
-				return
-			}
-			lo = "(" + ids[len(ids)-1]
-		}
-	}()
-	for p := range pages {
-		if p.err != nil {
-			return p.err
-		}
-		if len(p.ids) == 0 {
-			return nil
-		}
-		if err := fn(p.ids, p.won); err != nil {
-			return err
-		}
-	}
-	return nil
+	return readahead.Each(ctx, read, func(b wonRead) error { return fn(b.ids, b.won) })
+}
+
+// wonRead is a batch of accounts' ids and won deals.
+type wonRead struct {
+	ids []string
+	won [][]WonDeal
 }
 
 // wonPage reads the ids of at most batch accounts of the index range lo

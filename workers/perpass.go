@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/crmsync/crmsync/internal/readahead"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/store"
 )
@@ -261,40 +262,16 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 // thousand at a time, so that the per_pass stage holds no more whatever
 // the portfolio; it reads the next thousand while fn works on the last.
 func (e *Evaluator) eachPicked(ctx context.Context, pass string, heads []*candidate, fn func(full []*candidate) error) error {
-	type part struct {
-		full []*candidate
-		err  error
+	read := func(ctx context.Context) ([]*candidate, bool, error) {
+		if len(heads) == 0 {
+			return nil, false, nil
+		}
+		part := heads[:min(summaryBatch, len(heads))]
+		heads = heads[len(part):]
+		full, err := e.stagedFull(ctx, pass, part)
+		return full, true, err
 	}
-	parts := make(chan part, 1)
-	ctx, cancel := context.WithCancel(ctx)
-	defer func() {
-		cancel()
-		for range parts { // the reader has stopped
-		}
-	}()
-	go func() {
-		defer close(parts)
-		for heads := range slices.Chunk(heads, summaryBatch) {
-			full, err := e.stagedFull(ctx, pass, heads)
-			select {
-			case parts <- part{full, err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	for p := range parts {
-		if p.err != nil {
-			return p.err
-		}
-		if err := fn(p.full); err != nil {
-			return err
-		}
-	}
-	return nil
+	return readahead.Each(ctx, read, fn)
 }
 
 // sendPicked renders the messages of full, the next whole candidates
