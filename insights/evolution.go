@@ -77,14 +77,7 @@ func (p *Portfolio) month(sel []bool, end time.Time, prev, cur []state) Month {
 			continue
 		}
 		n++
-		s := cur[i]
-		if s.buyer() {
-			m.Buyers++
-		}
-		m.Revenue += s.revenue
-		m.Classes[s.class].Accounts++
-		m.Classes[s.class].Revenue += s.revenue
-		m.Migration[prev[i].class][s.class]++
+		m.add(prev[i], cur[i])
 	}
 	for k := range m.Classes {
 		c := &m.Classes[k]
@@ -92,6 +85,18 @@ func (p *Portfolio) month(sel []bool, end time.Time, prev, cur []state) Month {
 		c.RevenueShare = share(c.Revenue, m.Revenue)
 	}
 	return m
+}
+
+// add counts an account, in state s at the month's end and prev a
+// month before, in the month's figures.
+func (m *Month) add(prev, s state) {
+	if s.buyer() {
+		m.Buyers++
+	}
+	m.Revenue += s.revenue
+	m.Classes[s.class].Accounts++
+	m.Classes[s.class].Revenue += s.revenue
+	m.Migration[prev.class][s.class]++
 }
 
 // addSnapshots counts the activity-based figures from the month's

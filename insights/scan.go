@@ -289,15 +289,8 @@ func (sc *scan) count(c model.Client) error {
 	for k, i := range sc.monthIdx {
 		m := &sc.months[k]
 		sc.monthSize[k]++
-		s := states[i]
-		countRetention(&m.Retention, states[prev], s)
-		if s.buyer() {
-			m.Buyers++
-		}
-		m.Revenue += s.revenue
-		m.Classes[s.class].Accounts++
-		m.Classes[s.class].Revenue += s.revenue
-		m.Migration[states[prev].class][s.class]++
+		countRetention(&m.Retention, states[prev], states[i])
+		m.add(states[prev], states[i])
 		if snaps := o.Snapshots[m.Month]; len(snaps) > 0 {
 			if snap, ok := snaps[a.ID]; ok {
 				m.Snapshots++
