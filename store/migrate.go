@@ -26,9 +26,9 @@ const schemaVersion = "4"
 // layout, once: it builds the bundle of every account (and of every id
 // that only contacts or deals are filed under) from the stored records,
 // moves the pointers into the filed buckets and removes the keys they
-// replace; then it packs every bundle's won deals. A store already at the current layout costs one GET. Run it
-// before syncs or passes start; bundles written meanwhile by a newer sync
-// are kept.
+// replace; then it packs every bundle's won deals. A store already at
+// the current layout costs one GET. Run it before syncs or passes start;
+// bundles written meanwhile by a newer sync are kept.
 func (s *Records) Migrate(ctx context.Context) error {
 	v, err := s.rdb.Get(ctx, s.key("schema")).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -44,18 +44,27 @@ func (s *Records) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	if n > 0 && v != "3" {
-		if err := s.migrateRecords(ctx); err != nil {
-			return fmt.Errorf("store: migrate: %w", err)
-		}
-	}
 	if n > 0 {
-		if err := s.buildWon(ctx); err != nil {
-			return fmt.Errorf("store: migrate: won deals: %w", err)
+		if err := s.migrateTo4(ctx, v); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
 		}
 	}
 	if err := s.rdb.Set(ctx, s.key("schema"), schemaVersion, 0).Err(); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// migrateTo4 brings records of layout v to layout 4: bundles (from a
+// layout before 3), then their won deals.
+func (s *Records) migrateTo4(ctx context.Context, v string) error {
+	if v != "3" {
+		if err := s.migrateRecords(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.buildWon(ctx); err != nil {
+		return fmt.Errorf("won deals: %w", err)
 	}
 	return nil
 }

@@ -39,9 +39,10 @@ return {b, ptrs, redis.call('EXISTS', ARGV[1] .. 'sweep:' .. ARGV[2])}
 // it had when read, and every record new to the store is still unfiled.
 // It returns 0, writing nothing, when one has changed, else 1. A record that
 // moves or goes needs no check of its own: its old account's bundle
-// changes with it, and that bundle's token is checked. KEYS[1] is the account index, KEYS[2]
-// <ns>:records, KEYS[3] <ns>:won (won.go); other keys are built from the prefix ARGV[1], so on
-// Redis Cluster the namespace needs a hash tag (store doc).
+// changes with it, and that bundle's token is checked. KEYS[1] is the
+// account index, KEYS[2] <ns>:records, KEYS[3] <ns>:won (won.go); other
+// keys are built from the prefix ARGV[1], so on Redis Cluster the
+// namespace needs a hash tag (store doc).
 var writeScript = redis.NewScript(`
 local p, src, REC = ARGV[1], ARGV[2], KEYS[2]
 local c = {}

@@ -144,7 +144,7 @@ type passOwners struct {
 // attach sets the owner of each client of cs, reading those not read yet
 // for pass in one round trip.
 func (po *passOwners) attach(ctx context.Context, recs portfolio, pass string, cs []model.Client) error {
-	unseen := po.known(pass, cs)
+	unseen := po.unread(pass, cs)
 	if len(unseen) > 0 {
 		if err := recs.AttachOwners(ctx, unseen); err != nil {
 			return err
@@ -163,9 +163,9 @@ func (po *passOwners) attach(ctx context.Context, recs portfolio, pass string, c
 	return nil
 }
 
-// known returns, as clients to read their owner into, the owners of cs
+// unread returns, as clients to read their owner into, the owners of cs
 // that pass has not read yet.
-func (po *passOwners) known(pass string, cs []model.Client) []model.Client {
+func (po *passOwners) unread(pass string, cs []model.Client) []model.Client {
 	po.mu.Lock()
 	defer po.mu.Unlock()
 	if po.pass != pass || po.m == nil {
