@@ -11,29 +11,6 @@ import (
 	"github.com/crmsync/crmsync/connectors"
 )
 
-// readScript reads bundles and filed pointers in one step. KEYS[1] is
-// <ns>:records; ARGV: the key prefix, the source, the number of ids, the
-// ids, then per bucket: the bucket, the number of fields and the fields.
-// It returns the ids' bundles (nil when none), the pointers in the order
-// asked ("" when none), and whether a sweep of the source is open.
-var readScript = redis.NewScript(`
-local n = tonumber(ARGV[3])
-local b = {}
-for s = 4, 3 + n, 1000 do
-  local part = redis.call('HMGET', KEYS[1], unpack(ARGV, s, math.min(s + 999, 3 + n)))
-  for _, v in ipairs(part) do b[#b + 1] = v end
-end
-local ptrs = {}
-local i = 4 + n
-while i <= #ARGV do
-  local k = tonumber(ARGV[i + 1])
-  local part = redis.call('HMGET', ARGV[1] .. 'filed:' .. ARGV[i], unpack(ARGV, i + 2, i + 1 + k))
-  for j = 1, k do ptrs[#ptrs + 1] = part[j] or '' end
-  i = i + 2 + k
-end
-return {b, ptrs, redis.call('EXISTS', ARGV[1] .. 'sweep:' .. ARGV[2])}
-`)
-
 // writeScript writes a change (see change.args) in one step, if nothing
 // it read has changed since: every bundle it writes still has the token
 // it had when read, and every record new to the store is still unfiled.
@@ -176,18 +153,18 @@ func newChange() *change {
 }
 
 // read reads the bundles of ids and the pointers of fields the change has
-// not read yet, in one round trip, and whether a sweep of source is open
-// (ch.sweeping).
+// not read yet, and whether a sweep of source is open (ch.sweeping), in
+// one transaction of plain commands: its reads are one snapshot, and
+// Redis hands the values straight back (Lua would copy every one into a
+// table of its own, which cost more than the reads).
 func (s *Records) read(ctx context.Context, ch *change, source string, ids, fields []string) error {
-	args := []any{s.key(), source, 0}
+	var ask []string
 	for _, id := range ids {
 		if _, ok := ch.tokens[id]; !ok {
 			ch.tokens[id] = "" // asked once
-			args = append(args, id)
+			ask = append(ask, id)
 		}
 	}
-	n := len(args) - 3
-	args[2] = n
 	var fresh []string
 	for _, f := range fields {
 		if _, ok := ch.ptrs[f]; !ok {
@@ -195,31 +172,48 @@ func (s *Records) read(ctx context.Context, ch *change, source string, ids, fiel
 			fresh = append(fresh, f)
 		}
 	}
-	asked, groups := byBucket(fresh)
-	args = append(args, groups...)
-	if n == 0 && len(asked) == 0 {
+	if len(ask) == 0 && len(fresh) == 0 {
 		return nil
 	}
-	res, err := readScript.Run(ctx, s.rdb, []string{s.key("records")}, args...).Slice()
+	asked, buckets := groupByBucket(fresh)
+	var bundles, ptrs []*redis.SliceCmd
+	var sweep *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for from := 0; from < len(ask); from += 1000 {
+			bundles = append(bundles, p.HMGet(ctx, s.key("records"), ask[from:min(from+1000, len(ask))]...))
+		}
+		for _, g := range buckets {
+			ptrs = append(ptrs, p.HMGet(ctx, s.key("filed", g.bucket), g.fields...))
+		}
+		sweep = p.Exists(ctx, s.key("sweep", source))
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	vals, ptrs := res[0].([]any), res[1].([]any)
-	ch.sweeping = res[2].(int64) == 1
-	for i, v := range vals {
-		id := args[3+i].(string)
-		raw, ok := v.(string)
-		if !ok {
-			continue
+	ch.sweeping = sweep.Val() == 1
+	i := 0
+	for _, c := range bundles {
+		for _, v := range c.Val() {
+			id := ask[i]
+			i++
+			raw, ok := v.(string)
+			if !ok {
+				continue
+			}
+			b, err := parseBundle(raw)
+			if err != nil {
+				return fmt.Errorf("%s: %w", id, err)
+			}
+			ch.bundles[id], ch.tokens[id] = b, b.token
 		}
-		b, err := parseBundle(raw)
-		if err != nil {
-			return fmt.Errorf("%s: %w", id, err)
-		}
-		ch.bundles[id], ch.tokens[id] = b, b.token
 	}
-	for i, v := range ptrs {
-		ch.ptrs[asked[i]], _ = v.(string)
+	i = 0
+	for _, c := range ptrs {
+		for _, v := range c.Val() {
+			ch.ptrs[asked[i]], _ = v.(string)
+			i++
+		}
 	}
 	return nil
 }
@@ -389,44 +383,44 @@ func (ch *change) args(prefix, source string) ([]any, error) {
 	return a, nil
 }
 
-// byBucket groups fields by bucket, as readScript takes them: per bucket,
-// the bucket, the number of fields and the fields. It returns the fields
-// in the order laid out.
-func byBucket(fields []string) (order []string, args []any) {
-	groups := map[string][]string{}
-	var buckets []string
+// bucketGroup is fields of the filed pointers that share a bucket.
+type bucketGroup struct {
+	bucket string
+	fields []string
+}
+
+// groupByBucket groups fields by bucket, buckets in the order first seen.
+// It returns the groups and the fields in the order they lay out.
+func groupByBucket(fields []string) (order []string, groups []bucketGroup) {
+	at := map[string]int{}
 	for _, f := range fields {
 		b := filedBucket(f)
-		if _, ok := groups[b]; !ok {
-			buckets = append(buckets, b)
+		i, ok := at[b]
+		if !ok {
+			i = len(groups)
+			at[b] = i
+			groups = append(groups, bucketGroup{bucket: b})
 		}
-		groups[b] = append(groups[b], f)
+		groups[i].fields = append(groups[i].fields, f)
 	}
-	for _, b := range buckets {
-		args = append(args, b, len(groups[b]))
-		for _, f := range groups[b] {
-			args = append(args, f)
-			order = append(order, f)
-		}
+	order = make([]string, 0, len(fields))
+	for _, g := range groups {
+		order = append(order, g.fields...)
 	}
-	return order, args
+	return order, groups
 }
 
 // pointerGroups lays out the new pointers of fields as writeScript takes
 // them: per bucket, the bucket, the number of fields, then field and
 // account pairs. It returns them and the number of buckets.
 func (ch *change) pointerGroups(fields []string) ([]any, int) {
-	_, grouped := byBucket(fields)
-	var out []any
-	n := 0
-	for i := 0; i < len(grouped); {
-		k := grouped[i+1].(int)
-		out = append(out, grouped[i], k)
-		for _, f := range grouped[i+2 : i+2+k] {
-			out = append(out, f, ch.newPtrs[f.(string)])
+	_, groups := groupByBucket(fields)
+	out := make([]any, 0, 2*len(groups)+2*len(fields))
+	for _, g := range groups {
+		out = append(out, g.bucket, len(g.fields))
+		for _, f := range g.fields {
+			out = append(out, f, ch.newPtrs[f])
 		}
-		i += 2 + k
-		n++
 	}
-	return out, n
+	return out, len(groups)
 }
