@@ -2,6 +2,7 @@ package insights
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -49,6 +50,9 @@ type Portfolio struct {
 
 	monthBefore     []state // every account's state a month before Now
 	monthBeforeOnce sync.Once
+
+	byID     map[string]int32 // index of each account (Scored)
+	byIDOnce sync.Once
 }
 
 // Builder builds a Portfolio one client at a time, so that a portfolio
@@ -70,13 +74,20 @@ func NewBuilder(now time.Time, seg rules.Segmentation) *Builder {
 func (b *Builder) Add(c *model.Client) {
 	f := rules.Compute(b.now, c)
 	b.samples = append(b.samples, f.Sample(c.Account.ID))
+	a := NewAccount(c, f)
+	a.sales = sales(c.Deals)
+	b.p.Accounts = append(b.p.Accounts, a)
+}
+
+// NewAccount returns client c as the figures read it, with its features
+// f (segmented or not: the caller's choice).
+func NewAccount(c *model.Client, f rules.Features) Account {
 	a := Account{ID: c.Account.ID, Name: c.Account.Name, OwnerID: c.Account.OwnerID, Lifecycle: c.Account.Lifecycle, Features: f}
 	if c.Owner != nil {
 		a.OwnerName, a.OwnerEmail = c.Owner.Name, c.Owner.Email
 	}
 	a.Sources = accountSources(&c.Account)
-	a.sales = sales(c.Deals)
-	b.p.Accounts = append(b.p.Accounts, a)
+	return a
 }
 
 // sales returns the won deals of deals that have a close date.
@@ -141,6 +152,33 @@ func NewPortfolio(now time.Time, seg rules.Segmentation, clients []model.Client)
 		b.Add(&clients[i])
 	}
 	return b.Portfolio()
+}
+
+// At returns the instant the portfolio is scored at (Now).
+func (p *Portfolio) At() time.Time { return p.Now }
+
+// Figures returns Compute's figures: the figures of the accounts f
+// selects, flagged being the accounts flagged now.
+func (p *Portfolio) Figures(_ context.Context, f Filter, flagged map[string]bool) (Figures, error) {
+	return p.Compute(f, flagged), nil
+}
+
+// Scored returns the accounts of ids that p holds, scored and segmented,
+// in the order of ids.
+func (p *Portfolio) Scored(_ context.Context, ids []string) ([]Account, error) {
+	p.byIDOnce.Do(func() {
+		p.byID = make(map[string]int32, len(p.Accounts))
+		for i := range p.Accounts {
+			p.byID[p.Accounts[i].ID] = int32(i)
+		}
+	})
+	var out []Account
+	for _, id := range ids {
+		if i, ok := p.byID[id]; ok {
+			out = append(out, p.Accounts[i])
+		}
+	}
+	return out, nil
 }
 
 // Filter selects accounts by their attributes at the portfolio's now. An

@@ -37,6 +37,34 @@ type ScanOptions struct {
 	// it, segmented at Now, whether the filter selects it or not, and its
 	// client; neither outlives the call.
 	Each func(a *Account, c *model.Client) error
+	// Thresholds, when set, are those an earlier Scan of the same
+	// portfolio found (Scanned.Thresholds): when they hold every instant
+	// this scan needs (the same Now and Ends), it reads the portfolio
+	// once, to count, instead of twice or three times.
+	Thresholds *Thresholds
+}
+
+// Thresholds are the segmentation thresholds of a portfolio at the
+// instants a Scan needed: Now, a month before, and the evolution's.
+type Thresholds struct {
+	instants []time.Time
+	segs     []*rules.Segmenter
+}
+
+// at returns the segmenters at instants, false unless th has them all.
+func (th *Thresholds) at(instants []time.Time) ([]*rules.Segmenter, bool) {
+	if th == nil {
+		return nil, false
+	}
+	out := make([]*rules.Segmenter, len(instants))
+	for i, t := range instants {
+		k := slices.IndexFunc(th.instants, t.Equal)
+		if k < 0 {
+			return nil, false
+		}
+		out[i] = th.segs[k]
+	}
+	return out, true
 }
 
 // Scanned are the figures of a Scan: what Portfolio.Compute and
@@ -44,6 +72,12 @@ type ScanOptions struct {
 type Scanned struct {
 	Figures   Figures
 	Evolution []Month
+	// Segmenter segments an account at Now over the whole portfolio,
+	// as the figures did (rules.Segmenter.Apply).
+	Segmenter *rules.Segmenter
+	// Thresholds are those of every instant the scan needed, for a
+	// later scan of the same portfolio (ScanOptions.Thresholds).
+	Thresholds *Thresholds
 }
 
 // scanBatch is how many clients Scan reads from the store at a time.
@@ -62,11 +96,15 @@ const scanBatch = 500
 // the same clients.
 func Scan(ctx context.Context, src Source, opts ScanOptions) (*Scanned, error) {
 	sc := newScan(opts)
-	if err := src.EachClient(ctx, scanBatch, sc.sample); err != nil {
-		return nil, fmt.Errorf("scanning the portfolio: %w", err)
-	}
-	if err := sc.bounds(ctx, src); err != nil {
-		return nil, err
+	if segs, ok := opts.Thresholds.at(sc.instants); ok {
+		sc.segs, sc.revenues, sc.recency, sc.frequency = segs, nil, nil, nil
+	} else {
+		if err := src.EachClient(ctx, scanBatch, sc.sample); err != nil {
+			return nil, fmt.Errorf("scanning the portfolio: %w", err)
+		}
+		if err := sc.bounds(ctx, src); err != nil {
+			return nil, err
+		}
 	}
 	if err := src.EachClient(ctx, scanBatch, sc.count); err != nil {
 		return nil, fmt.Errorf("scanning the portfolio: %w", err)
@@ -253,11 +291,7 @@ func (sc *scan) count(c model.Client) error {
 	}
 	f := rules.Compute(o.Now, &c)
 	sc.segs[0].Apply(c.Account.ID, &f)
-	a := Account{ID: c.Account.ID, Name: c.Account.Name, OwnerID: c.Account.OwnerID, Lifecycle: c.Account.Lifecycle, Features: f}
-	if c.Owner != nil {
-		a.OwnerName, a.OwnerEmail = c.Owner.Name, c.Owner.Email
-	}
-	a.Sources = accountSources(&c.Account)
+	a := NewAccount(&c, f)
 	if o.Each != nil {
 		if err := o.Each(&a, &c); err != nil {
 			return err
@@ -349,7 +383,7 @@ func (sc *scan) finish() *Scanned {
 	fig.finish()
 	finishRetention(&fig.Retention)
 	fig.Pareto = paretoOf(sc.buyers, sc.nA, sc.nB)
-	out := &Scanned{Figures: *fig}
+	out := &Scanned{Figures: *fig, Segmenter: sc.segs[0], Thresholds: &Thresholds{instants: sc.instants, segs: sc.segs}}
 	if len(sc.months) == 0 {
 		return out
 	}

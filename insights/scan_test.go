@@ -73,6 +73,10 @@ func TestScanIsThePortfolios(t *testing.T) {
 			}
 		}
 		months := map[string]map[string]Snapshot{MonthOf(ends[1]): snaps}
+		all, err := Scan(context.Background(), clientSource(clients), ScanOptions{Now: now, Segmentation: rules.DefaultSegmentation(), Ends: ends})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, f := range filters {
 			t.Run(fmt.Sprintf("%s %+v", name, f), func(t *testing.T) {
 				var seen int
@@ -99,8 +103,59 @@ func TestScanIsThePortfolios(t *testing.T) {
 				if want := p.Evolution(f, ends, months); !reflect.DeepEqual(got.Evolution, want) {
 					t.Errorf("evolution\n%+v\nwant\n%+v", got.Evolution, want)
 				}
+				// With the thresholds of an earlier scan at the same
+				// instants, one read gives the same figures.
+				src := &countedSource{clients: clients}
+				again, err := Scan(context.Background(), src, ScanOptions{
+					Now: now, Segmentation: rules.DefaultSegmentation(), Filter: f, Flagged: func(id string) bool { return flagged[id] },
+					Ends: ends, Snapshots: months, Thresholds: all.Thresholds,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if src.reads != 1 || !reflect.DeepEqual(again.Figures, got.Figures) || !reflect.DeepEqual(again.Evolution, got.Evolution) {
+					t.Errorf("with the thresholds: %d reads, figures equal %t, evolution equal %t; want 1 read and equal",
+						src.reads, reflect.DeepEqual(again.Figures, got.Figures), reflect.DeepEqual(again.Evolution, got.Evolution))
+				}
 			})
 		}
+	}
+}
+
+// countedSource is clients, counting its reads.
+type countedSource struct {
+	clients []model.Client
+	reads   int
+}
+
+func (s *countedSource) EachClient(ctx context.Context, batch int, fn func(model.Client) error) error {
+	s.reads++
+	return clientSource(s.clients).EachClient(ctx, batch, fn)
+}
+
+// TestScanThresholdsOtherInstants: thresholds found at other instants
+// (other month ends) are not taken; the scan reads the portfolio for its
+// own and finds the figures of a scan without them.
+func TestScanThresholdsOtherInstants(t *testing.T) {
+	clients := tiedPortfolio(3000, 1)
+	opts := ScanOptions{Now: now, Segmentation: rules.DefaultSegmentation(), Ends: MonthEnds(now.AddDate(0, -1, 0), 3, time.UTC)}
+	want, err := Scan(context.Background(), clientSource(clients), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := Scan(context.Background(), clientSource(clients), ScanOptions{Now: now, Segmentation: rules.DefaultSegmentation()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &countedSource{clients: clients}
+	opts.Thresholds = other.Thresholds
+	got, err := Scan(context.Background(), src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.reads < 2 || !reflect.DeepEqual(got.Figures, want.Figures) || !reflect.DeepEqual(got.Evolution, want.Evolution) {
+		t.Errorf("%d reads, figures equal %t, evolution equal %t; want at least 2 reads and equal",
+			src.reads, reflect.DeepEqual(got.Figures, want.Figures), reflect.DeepEqual(got.Evolution, want.Evolution))
 	}
 }
 
