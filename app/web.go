@@ -55,7 +55,7 @@ type webData struct {
 	a *App
 
 	mu   sync.Mutex
-	book *web.Book
+	book *web.Book // its Scores are a *storeScores
 	pass string    // the pass the book was built after
 	at   time.Time // when it was built
 
@@ -77,12 +77,11 @@ func (d *webData) Book(ctx context.Context) (*web.Book, error) {
 	if d.book != nil && d.pass == pass && time.Since(d.at) < bookMaxAge {
 		return d.book, nil
 	}
-	b, err := d.build(ctx, d.passTime(ctx, pass))
-	if err != nil {
+	if err := d.build(ctx, d.passTime(ctx, pass)); err != nil {
 		return nil, err
 	}
-	d.book, d.pass, d.at = b, pass, time.Now()
-	return b, nil
+	d.pass, d.at = pass, time.Now()
+	return d.book, nil
 }
 
 // passTime is the time the pass evaluated the portfolio at, so that the
@@ -99,30 +98,43 @@ func (d *webData) passTime(ctx context.Context, pass string) time.Time {
 	return r.Now
 }
 
-// build reads the portfolio as passes read it and scores it at now.
-func (d *webData) build(ctx context.Context, now time.Time) (*web.Book, error) {
+// build reads the portfolio as passes read it and scores it at now, in
+// one insights.Scan: the book keeps its thresholds (at now, and at the
+// ends of the evolution page's default months), its unfiltered figures,
+// the owners and the accounts per source, never the accounts
+// (storeScores reads them again when a page asks, once per filter).
+// d.mu is held.
+func (d *webData) build(ctx context.Context, now time.Time) error {
 	a := d.a
 	flagged, err := a.flaggedNow(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	view, err := a.Handlers.Evaluate.Portfolio(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b := insights.NewBuilder(now, a.Rules.Segmentation)
 	owners := map[string]web.Owner{}
-	err = view.EachClient(ctx, 500, func(c model.Client) error {
-		b.Add(&c)
-		if o := c.Owner; o != nil {
-			owners[o.ID] = web.Owner{ID: o.ID, Name: o.Name, Email: strings.ToLower(o.Email)}
-		}
-		return nil
+	bySource := map[string]int{}
+	sc, err := insights.Scan(ctx, view, insights.ScanOptions{
+		Now: now, Segmentation: a.Rules.Segmentation, Ends: web.DefaultMonthEnds(now, a.Config.Location()),
+		Flagged: func(id string) bool { _, ok := flagged[id]; return ok },
+		Each: func(acc *insights.Account, c *model.Client) error {
+			if o := c.Owner; o != nil {
+				owners[o.ID] = web.Owner{ID: o.ID, Name: o.Name, Email: strings.ToLower(o.Email)}
+			}
+			for _, s := range acc.Sources {
+				bySource[s]++
+			}
+			return nil
+		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("web: reading the portfolio: %w", err)
+		return fmt.Errorf("web: reading the portfolio: %w", err)
 	}
-	book := &web.Book{Portfolio: b.Portfolio(), Flagged: flagged, Rules: a.RuleNames()}
+	scores := newStoreScores(now, a.Rules.Segmentation, view, sc)
+	scores.bySource = bySource
+	book := &web.Book{Scores: scores, Flagged: flagged, Rules: a.RuleNames()}
 	for _, o := range owners {
 		book.Owners = append(book.Owners, o)
 	}
@@ -130,7 +142,8 @@ func (d *webData) build(ctx context.Context, now time.Time) (*web.Book, error) {
 	for _, s := range a.Config.Sources {
 		book.Sources = append(book.Sources, s.Name)
 	}
-	return book, nil
+	d.book = book
+	return nil
 }
 
 // isOwner tells whether email owns accounts, for sign-in.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -12,13 +13,16 @@ import (
 // Evolution implements web.EvolutionData over the book the dashboard
 // shows: revenue-based figures backfilled from its won deals, the
 // activity-based ones from the monthly snapshots in the store
-// (monthSnapshots). Months are kept for the book they were computed
-// over, since they change only when a pass runs.
+// (monthSnapshots), in one insights.Scan of the portfolio with the
+// book's thresholds (one read for the default months). Months are kept
+// for the book they were computed over, since they change only when a
+// pass runs.
 func (d *webData) Evolution(ctx context.Context, f insights.Filter, ends []time.Time) ([]insights.Month, error) {
 	book, err := d.Book(ctx)
 	if err != nil {
 		return nil, err
 	}
+	scores := book.Scores.(*storeScores)
 	key := evolutionKey{f: f, n: len(ends)}
 	if len(ends) > 0 {
 		key.first = ends[0].UnixNano()
@@ -30,9 +34,12 @@ func (d *webData) Evolution(ctx context.Context, f insights.Filter, ends []time.
 	if err != nil {
 		return nil, err
 	}
-	m := book.Portfolio.Evolution(f, ends, snaps)
-	d.evolutions.put(book, key, m)
-	return m, nil
+	sc, err := insights.Scan(ctx, scores.view, insights.ScanOptions{Now: scores.now, Segmentation: scores.seg, Filter: f, Ends: ends, Snapshots: snaps, Thresholds: scores.thresholds})
+	if err != nil {
+		return nil, fmt.Errorf("evolution: %w", err)
+	}
+	d.evolutions.put(book, key, sc.Evolution)
+	return sc.Evolution, nil
 }
 
 // Location is the time zone the dashboard cuts months in (config

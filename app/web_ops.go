@@ -76,13 +76,7 @@ func (d *webData) accountsBySource(ctx context.Context) (map[string]int, error) 
 	if err != nil {
 		return nil, err
 	}
-	n := map[string]int{}
-	for i := range b.Portfolio.Accounts {
-		for _, s := range b.Portfolio.Accounts[i].Sources {
-			n[s]++
-		}
-	}
-	return n, nil
+	return b.Scores.(*storeScores).bySource, nil
 }
 
 // opsQueues returns the counters of each of the deployment's queues

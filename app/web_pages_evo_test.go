@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"html"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -25,14 +26,9 @@ import (
 // same accounts in the same order, and their revenue is the portfolio
 // page's revenue at risk.
 func TestDashboardEvolutionAndAtRisk(t *testing.T) {
-	a := startApp(t, demoOnRedis(t, ""))
-	runDemo(t, a, 1)
+	a, book := demoBook(t)
 	ctx := t.Context()
-	book, err := a.webData().Book(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := book.Portfolio.Accounts[0].ID
+	first := slices.Sorted(maps.Keys(book.Flagged))[0] // an account of the portfolio
 	snap, _ := insights.Snapshot{DaysInactive: 120, Class: "C"}.MarshalBinary()
 	if err := a.Store.Passes.SaveSnapshots(ctx, "2026-09", store.SnapshotMonth{Accounts: map[string][]byte{first: snap}}); err != nil {
 		t.Fatal(err)

@@ -124,7 +124,12 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 	var unknown *UnknownAccountError
 	if errors.As(err, &unknown) {
 		v := accountView{Unknown: unknown}
-		for _, sg := range visibleSuggestions(book, u, unknown.Suggestions) {
+		sugg, err := visibleSuggestions(ctx, book, u, unknown.Suggestions)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, sg := range sugg {
 			id, _, _ := strings.Cut(sg, " (")
 			v.Suggest = append(v.Suggest, suggestion{sg, AccountURL(id)})
 		}
@@ -139,21 +144,28 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 		forbidden(w, "this account belongs to another rep")
 		return
 	}
-	v := accountViewOf(rec, book, r.URL.Query())
+	scored, err := book.Scores.Scored(ctx, []string{rec.Client.Account.ID})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := accountViewOf(rec, book, scored, r.URL.Query())
 	s.render(w, r, "account", page{Title: rec.Client.Account.Name, Nav: "account", Data: v})
 }
 
-// accountViewOf builds the account page of rec; q holds the page numbers
-// of its lists.
-func accountViewOf(rec *AccountRecord, book *Book, q url.Values) accountView {
+// accountViewOf builds the account page of rec; scored is the account as
+// the book scored it (none when the last pass did not read it), q holds
+// the page numbers of its lists.
+func accountViewOf(rec *AccountRecord, book *Book, scored []insights.Account, q url.Values) accountView {
 	c := &rec.Client
-	v := accountView{Acc: &c.Account, Owner: c.Owner, CRMLink: crmLink(c.Account.URL), AsOf: book.Portfolio.Now,
+	now := book.Scores.At()
+	v := accountView{Acc: &c.Account, Owner: c.Owner, CRMLink: crmLink(c.Account.URL), AsOf: now,
 		Contacts: c.Contacts, FlagsNow: book.Flagged[c.Account.ID]}
 	var f rules.Features
-	if acc := findAccount(book.Portfolio, c.Account.ID); acc != nil {
-		f, v.Scored = acc.Features, true
+	if len(scored) > 0 {
+		f, v.Scored = scored[0].Features, true
 	} else {
-		f = rules.Compute(book.Portfolio.Now, c) // not in the last pass: no segmentation
+		f = rules.Compute(now, c) // not in the last pass: no segmentation
 	}
 	v.Features = featureRows(f.Map())
 	for _, d := range c.Deals {
@@ -177,16 +189,6 @@ func accountViewOf(rec *AccountRecord, book *Book, q url.Values) accountView {
 	return v
 }
 
-// findAccount returns the account of p with id, nil when there is none.
-func findAccount(p *insights.Portfolio, id string) *insights.Account {
-	for i := range p.Accounts {
-		if p.Accounts[i].ID == id {
-			return &p.Accounts[i]
-		}
-	}
-	return nil
-}
-
 // owns tells whether u owns an account of owner o (or, o being nil, of
 // the portfolio account acc).
 func owns(u auth.User, o *model.Owner, acc *insights.Account) bool {
@@ -203,18 +205,25 @@ func owns(u auth.User, o *model.Owner, acc *insights.Account) bool {
 // visibleSuggestions keeps the suggestions u may see: all for an admin,
 // a rep's own accounts otherwise, so that a 404 does not name the
 // accounts of other reps.
-func visibleSuggestions(book *Book, u auth.User, sugg []string) []string {
+func visibleSuggestions(ctx context.Context, book *Book, u auth.User, sugg []string) ([]string, error) {
 	if u.Admin {
-		return sugg
+		return sugg, nil
+	}
+	ids := make([]string, len(sugg))
+	for i, s := range sugg {
+		ids[i], _, _ = strings.Cut(s, " (")
+	}
+	accts, err := book.Scores.Scored(ctx, ids)
+	if err != nil {
+		return nil, err
 	}
 	var out []string
-	for _, s := range sugg {
-		id, _, _ := strings.Cut(s, " (")
-		if acc := findAccount(book.Portfolio, id); acc != nil && owns(u, nil, acc) {
+	for i, s := range sugg {
+		if j := slices.IndexFunc(accts, func(a insights.Account) bool { return a.ID == ids[i] }); j >= 0 && owns(u, nil, &accts[j]) {
 			out = append(out, s)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // crmLink returns u when it is an http or https link, else "".

@@ -85,7 +85,7 @@ func accountBook() pagesData {
 		{Entry: store.Entry{Key: "k1", Rule: "upsell", AccountID: "crm:01", Status: store.StatusResolved, ClaimedAt: pageNow.AddDate(0, -2, 0)}, With: "revenue_12m=1000"},
 	}
 	return pagesData{
-		fakeData: fakeData{book: &Book{Portfolio: p, Flagged: map[string][]string{"crm:01": {"quiet"}}}},
+		fakeData: fakeData{book: &Book{Scores: p, Flagged: map[string][]string{"crm:01": {"quiet"}}}},
 		accounts: map[string]*AccountRecord{"crm:01": {Client: c1, Trail: trail}, "crm:02": {Client: c2},
 			"crm:03": {Client: client("03", "ann", 0, 0)}}, // stored since the pass
 	}
@@ -231,7 +231,7 @@ func BenchmarkAccountPage(b *testing.B) {
 			ClaimedAt: pageNow.Add(-time.Duration(i) * time.Hour), Expression: "days_inactive > 60"}, With: "days_inactive=75 revenue_12m=1000"})
 	}
 	d := pagesData{
-		fakeData: fakeData{book: &Book{Portfolio: insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs), Flagged: map[string][]string{last.Account.ID: {"quiet"}}}},
+		fakeData: fakeData{book: &Book{Scores: insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs), Flagged: map[string][]string{last.Account.ID: {"quiet"}}}},
 		accounts: map[string]*AccountRecord{last.Account.ID: {Client: last, Trail: trail}},
 	}
 	serve := pagesServer(b, d)

@@ -2,9 +2,11 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -96,24 +98,35 @@ func (o atRiskOrder) compare(a, b *atRiskRow) int {
 }
 
 // atRiskRows returns the accounts of book flagged now that f selects, in
-// order o.
-func atRiskRows(book *Book, f insights.Filter, o atRiskOrder) []atRiskRow {
-	p := book.Portfolio
+// order o. It reads the flagged accounts only, atRiskBatch at a time.
+func atRiskRows(ctx context.Context, book *Book, f insights.Filter, o atRiskOrder) ([]atRiskRow, error) {
+	ids := slices.Sorted(maps.Keys(book.Flagged))
 	var rows []atRiskRow
-	for i := range p.Accounts {
-		a := &p.Accounts[i]
-		ruleNames, ok := book.Flagged[a.ID]
-		if !ok || !f.Match(a) {
-			continue
+	for from := 0; from < len(ids); from += atRiskBatch {
+		accts, err := book.Scores.Scored(ctx, ids[from:min(from+atRiskBatch, len(ids))])
+		if err != nil {
+			return nil, err
 		}
-		ft := &a.Features
-		rows = append(rows, atRiskRow{ID: a.ID, Name: a.Name, Owner: cmp.Or(a.OwnerName, a.OwnerEmail, a.OwnerID),
-			OwnerEmail: a.OwnerEmail, Rules: ruleNames, DaysInactive: ft.DaysInactive, Revenue12m: ft.Revenue12m,
-			RevenueTrend: ft.RevenueTrend, ABC: ft.ABC, Segment: ft.RFM.Segment,
-			URL: template.URL("/accounts/" + url.PathEscape(a.ID))})
+		for i := range accts {
+			if a := &accts[i]; f.Match(a) {
+				rows = append(rows, atRiskRowOf(a, book.Flagged[a.ID]))
+			}
+		}
 	}
 	slices.SortFunc(rows, func(a, b atRiskRow) int { return o.compare(&a, &b) })
-	return rows
+	return rows, nil
+}
+
+// atRiskBatch is how many flagged accounts atRiskRows reads at a time.
+const atRiskBatch = 500
+
+// atRiskRowOf is the row of account a, flagged by ruleNames.
+func atRiskRowOf(a *insights.Account, ruleNames []string) atRiskRow {
+	ft := &a.Features
+	return atRiskRow{ID: a.ID, Name: a.Name, Owner: cmp.Or(a.OwnerName, a.OwnerEmail, a.OwnerID),
+		OwnerEmail: a.OwnerEmail, Rules: ruleNames, DaysInactive: ft.DaysInactive, Revenue12m: ft.Revenue12m,
+		RevenueTrend: ft.RevenueTrend, ABC: ft.ABC, Segment: ft.RFM.Segment,
+		URL: template.URL("/accounts/" + url.PathEscape(a.ID))}
 }
 
 // atRisk serves the at-risk page: the flagged accounts of the filtered
@@ -136,7 +149,11 @@ func (s *Server) atRisk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := filterOf(r)
-	rows := atRiskRows(book, f, o)
+	rows, err := atRiskRows(r.Context(), book, f, o)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	v := atRiskView{Book: book, Classes: insights.Classes[:], Total: len(rows), Sort: o.sort, Dir: o.dir, Pages: max(1, (len(rows)+atRiskPageSize-1)/atRiskPageSize)}
 	for i := range rows {
 		v.Revenue += rows[i].Revenue12m
@@ -200,7 +217,11 @@ func (s *Server) atRiskCSV(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rows := atRiskRows(book, filterOf(r), o)
+	rows, err := atRiskRows(r.Context(), book, filterOf(r), o)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="at-risk.csv"`)
 	w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -24,7 +24,7 @@ func atRiskBook() *Book {
 	cs[0].Account.Name = `Smith, "Jr"`
 	cs[1].Account.Name = `=cmd|' /C calc'!A0`
 	cs[2].Account.Name = "<script>alert(1)</script>"
-	return &Book{Portfolio: insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs),
+	return &Book{Scores: insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs),
 		Flagged: map[string][]string{"crm:01": {"quiet"}, "crm:02": {"quiet", "lapsed"}, "crm:03": {"lapsed"}}}
 }
 
@@ -103,7 +103,7 @@ func TestAtRiskCSV(t *testing.T) {
 	b := atRiskBook()
 	var args []any
 	for _, id := range []string{"crm:02", "crm:03", "crm:01"} {
-		f := b.Portfolio.Accounts[slices.IndexFunc(b.Portfolio.Accounts, func(a insights.Account) bool { return a.ID == id })].Features
+		f := b.Scores.(*insights.Portfolio).Accounts[slices.IndexFunc(b.Scores.(*insights.Portfolio).Accounts, func(a insights.Account) bool { return a.ID == id })].Features
 		args = append(args, fmt.Sprint(f.RevenueTrend), f.RFM.Segment)
 	}
 	if got := w.Body.String(); got != fmt.Sprintf(want, args...) {
@@ -123,7 +123,7 @@ func TestAtRiskPages(t *testing.T) {
 			book.Flagged[fmt.Sprintf("crm:%03d", i)] = []string{"quiet"}
 		}
 	}
-	book.Portfolio = insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs)
+	book.Scores = insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs)
 	s := testServer(t, book)
 	u := auth.User{Admin: true}
 	var pages []string

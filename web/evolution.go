@@ -2,15 +2,11 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
-	"runtime"
-	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/crmsync/crmsync/insights"
@@ -73,7 +69,7 @@ func (s *Server) evolution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := s.data.Location()
-	last := lastCompleteMonth(book.Portfolio.Now, loc)
+	last := lastCompleteMonth(book.Scores.At(), loc)
 	f := filterOf(r)
 	months, err := s.months(r.Context(), f, insights.MonthEnds(last, n, loc))
 	if err != nil {
@@ -107,34 +103,14 @@ func (s *Server) evolution(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "evolution", page{Title: "Evolution", Nav: "evolution", Filter: f, Data: v})
 }
 
-// minRun is the fewest months one call to Evolution computes when
-// months are computed in parallel.
-const minRun = 3
-
-// months returns the months ending at ends, asking Data for runs of at
-// least minRun of them at once, one per CPU: each month end costs a
-// ranking of the whole book, each run one more (the end before its
-// first), and runs are independent.
+// months returns the months ending at ends: one call to Data, which
+// reads the portfolio once for all of them.
 func (s *Server) months(ctx context.Context, f insights.Filter, ends []time.Time) ([]insights.Month, error) {
-	runs := max(1, min(runtime.GOMAXPROCS(0), len(ends)/minRun))
-	size := (len(ends) + runs - 1) / runs
-	parts := make([][]insights.Month, runs)
-	errs := make([]error, runs)
-	var wg sync.WaitGroup
-	for k := range runs {
-		lo, hi := min(len(ends), k*size), min(len(ends), (k+1)*size)
-		wg.Go(func() {
-			parts[k], errs[k] = s.data.Evolution(ctx, f, ends[lo:hi])
-			if errs[k] == nil && len(parts[k]) != hi-lo {
-				errs[k] = fmt.Errorf("evolution: %d months, want %d", len(parts[k]), hi-lo)
-			}
-		})
+	months, err := s.data.Evolution(ctx, f, ends)
+	if err == nil && len(months) != len(ends) {
+		err = fmt.Errorf("evolution: %d months, want %d", len(months), len(ends))
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return slices.Concat(parts...), nil
+	return months, err
 }
 
 // monthsParam reads ?months=, defaultMonths when absent.
@@ -147,6 +123,13 @@ func monthsParam(raw string) (int, error) {
 		return 0, fmt.Errorf("months: %q, want a number of months from 1 to %d", raw, maxMonths)
 	}
 	return n, nil
+}
+
+// DefaultMonthEnds returns the ends of the months the evolution page
+// shows by default for a book scored at now, in loc: the app prepares
+// their thresholds when it builds the book.
+func DefaultMonthEnds(now time.Time, loc *time.Location) []time.Time {
+	return insights.MonthEnds(lastCompleteMonth(now, loc), defaultMonths, loc)
 }
 
 // lastCompleteMonth returns an instant of the last month of loc that

@@ -3,9 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -20,7 +18,7 @@ import (
 
 // Evolution backfills the fake book's months, without snapshots.
 func (d fakeData) Evolution(_ context.Context, f insights.Filter, ends []time.Time) ([]insights.Month, error) {
-	return d.book.Portfolio.Evolution(f, ends, nil), nil
+	return d.book.Scores.(*insights.Portfolio).Evolution(f, ends, nil), nil
 }
 
 // Location cuts the fake book's months in UTC.
@@ -33,7 +31,7 @@ type snapFake struct {
 }
 
 func (d snapFake) Evolution(_ context.Context, f insights.Filter, ends []time.Time) ([]insights.Month, error) {
-	return d.book.Portfolio.Evolution(f, ends, d.snaps), nil
+	return d.book.Scores.(*insights.Portfolio).Evolution(f, ends, d.snaps), nil
 }
 
 // serverOf returns a Server over d, as testServer does over a book.
@@ -109,7 +107,7 @@ func evolutionBook(t testing.TB) *Book {
 		dealsClient(t, "x4", "bob", "2026-10-05", 1000.0),
 		dealsClient(t, "x5", "ann"),
 	}
-	return &Book{Portfolio: insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs),
+	return &Book{Scores: insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs),
 		Owners: []Owner{{ID: "crm:ann", Name: "<script>alert(1)</script>", Email: "ann@example.com"}, {ID: "crm:bob", Name: "bob", Email: "bob@example.com"}}}
 }
 
@@ -271,26 +269,9 @@ func benchBook() *Book {
 	for i := range cs {
 		cs[i] = client(fmt.Sprintf("%06d", i), fmt.Sprintf("rep%02d", i%40), float64(i%997)*37, i%400)
 	}
-	book := &Book{Portfolio: insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs), Flagged: map[string][]string{}}
+	book := &Book{Scores: insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs), Flagged: map[string][]string{}}
 	for i := range 5000 {
 		book.Flagged[fmt.Sprintf("crm:%06d", i*20)] = []string{"quiet"}
 	}
 	return book
-}
-
-// TestMonthsInRuns: months computed in parallel runs are those computed
-// in one go, whatever the number of CPUs.
-func TestMonthsInRuns(t *testing.T) {
-	book := evolutionBook(t)
-	s := testServer(t, book)
-	ends := insights.MonthEnds(time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), 14, time.UTC)
-	want := book.Portfolio.Evolution(insights.Filter{}, ends, nil)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	for _, procs := range []int{1, 2, 3, 4, 8} {
-		runtime.GOMAXPROCS(procs)
-		got, err := s.months(t.Context(), insights.Filter{}, ends)
-		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("%d CPUs: %v\ngot  %+v\nwant %+v", procs, err, got, want)
-		}
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync/insights"
 	"github.com/crmsync/crmsync/model"
@@ -20,13 +21,29 @@ type BookData interface {
 
 // Book is the portfolio scored now, and what the filters offer.
 type Book struct {
-	Portfolio *insights.Portfolio
+	Scores Scores
 	// Flagged maps the accounts flagged now (a rule fired and still
 	// holds) to those rules, in config order.
 	Flagged map[string][]string
 	Owners  []Owner  // every owner of an account, by name
 	Sources []string // configured sources
 	Rules   []string // configured rules, in order
+}
+
+// Scores is the portfolio scored at an instant, as the pages read it:
+// the figures of a filter and the accounts of given ids. An
+// *insights.Portfolio, held in memory, is one; the app's reads the store
+// for each filter instead, so that the dashboard never holds the whole
+// portfolio.
+type Scores interface {
+	// At is the instant the portfolio is scored at.
+	At() time.Time
+	// Figures returns the figures of the accounts f selects; flagged are
+	// the accounts flagged now.
+	Figures(ctx context.Context, f insights.Filter, flagged map[string]bool) (insights.Figures, error)
+	// Scored returns the accounts of ids that the portfolio holds,
+	// scored and segmented over the whole portfolio, in the order of ids.
+	Scored(ctx context.Context, ids []string) ([]insights.Account, error)
 }
 
 // Owner is a rep, as the owner filter lists them.
@@ -68,7 +85,11 @@ func (s *Server) portfolio(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := filterOf(r)
-	fig := book.Portfolio.Compute(f, book.flaggedSet())
+	fig, err := book.Scores.Figures(r.Context(), f, book.flaggedSet())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	v := portfolioView{Book: book, Fig: fig, Pareto: paretoSVG(fig.Pareto)}
 	sizes := make([]bar, len(fig.PMG))
 	for i, row := range fig.PMG {

@@ -76,7 +76,7 @@ func TestPortfolioPage(t *testing.T) {
 	}
 	cs[0].Owner.Name = "<script>alert(1)</script>"
 	p := insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs)
-	book := &Book{Portfolio: p, Flagged: map[string][]string{"crm:10": {"quiet"}},
+	book := &Book{Scores: p, Flagged: map[string][]string{"crm:10": {"quiet"}},
 		Owners: []Owner{{ID: "crm:ann", Name: "<script>alert(1)</script>", Email: "ann@example.com"}, {ID: "crm:bob", Name: "bob", Email: "bob@example.com"}}}
 	s := testServer(t, book)
 	admin := get(t, s, s.portfolio, "/portfolio", auth.User{Email: "boss@example.com", Admin: true}).Body.String()
@@ -109,7 +109,7 @@ func BenchmarkPortfolioPage(b *testing.B) {
 	for i := range cs {
 		cs[i] = client(fmt.Sprintf("%06d", i), fmt.Sprintf("rep%02d", i%40), float64(i%997)*37, i%400)
 	}
-	book := &Book{Portfolio: insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs), Flagged: map[string][]string{}}
+	book := &Book{Scores: insights.NewPortfolio(pageNow, rules.DefaultSegmentation(), cs), Flagged: map[string][]string{}}
 	for i := 0; i < 5000; i++ {
 		book.Flagged[fmt.Sprintf("crm:%06d", i*20)] = []string{"quiet"}
 	}

@@ -9,8 +9,10 @@
 // query parameters, so every view has a URL that can be shared.
 //
 // What the pages show comes from Data, which the app implements over the
-// store; the portfolio is scored once per pass and kept in memory, so a
-// page over 100,000 accounts renders in well under 200 ms.
+// store. The pages read the scored portfolio through Scores: the figures
+// of a filter, and the accounts of given ids (the at-risk list reads the
+// flagged ones only), so that an implementation need not hold the
+// portfolio; the app's streams it from the store and keeps the figures.
 package web
 
 import (
