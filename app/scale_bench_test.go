@@ -4,8 +4,12 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,7 +70,7 @@ func scalePortfolio(b *testing.B, n int) string {
 
 // scaleApp is an app whose source is a generated portfolio, on a fresh
 // namespace of the real Redis.
-func scaleApp(b *testing.B, dir string) *App {
+func scaleApp(b testing.TB, dir string) *App {
 	path, err := PrepareDemo(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -117,6 +121,13 @@ func BenchmarkScale(b *testing.B) {
 				b.Skip("needs sync/N first")
 			}
 			benchPass(b, v.(*App))
+		})
+		b.Run(fmt.Sprintf("dashboard/%d", n), func(b *testing.B) {
+			v, ok := synced.Load(n)
+			if !ok {
+				b.Skip("needs sync/N and pass/N first")
+			}
+			benchDashboard(b, v.(*App))
 		})
 	}
 }
@@ -173,6 +184,48 @@ func benchPass(b *testing.B, a *App) {
 		enq += v
 	}
 	b.ReportMetric(float64(enq), "enqueued")
+}
+
+// benchDashboard builds the dashboard's book after the last pass and
+// serves its portfolio, at-risk and evolution pages, as the first visit
+// after a pass does; book-B is what the book keeps on the heap.
+func benchDashboard(b *testing.B, a *App) {
+	srv := httptest.NewServer(a.HTTPHandler())
+	defer srv.Close()
+	get := func(path string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("GET %s: %s", path, resp.Status)
+		}
+	}
+	var kept uint64
+	for b.Loop() {
+		b.StopTimer()
+		d := a.webData()
+		d.mu.Lock()
+		d.book = nil // built again, as after a pass
+		d.mu.Unlock()
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.HeapInuse
+		b.StartTimer()
+		get("/portfolio")
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		kept = ms.HeapInuse - min(before, ms.HeapInuse)
+		b.StartTimer()
+		get("/portfolio?class=A")
+		get("/at-risk")
+		get("/evolution")
+	}
+	b.ReportMetric(float64(kept), "book-B")
 }
 
 // wipePasses removes what passes leave (flags, cooldowns, reports,
