@@ -131,28 +131,6 @@ func (a *App) Monthly(ctx context.Context, opts MonthlyOptions) (*Monthly, error
 	return m, nil
 }
 
-// portfolioAt reads the portfolio as a pass does and scores it at t; it
-// also returns the days_inactive at now of the accounts in flagged.
-func (a *App) portfolioAt(ctx context.Context, t, now time.Time, flagged map[string][]string) (*insights.Portfolio, map[string]int, error) {
-	view, err := a.Handlers.Evaluate.Portfolio(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("monthly review: %w", err)
-	}
-	b := insights.NewBuilder(t, a.Rules.Segmentation)
-	daysNow := map[string]int{}
-	err = view.EachClient(ctx, 500, func(c model.Client) error {
-		b.Add(&c)
-		if _, ok := flagged[c.Account.ID]; ok {
-			daysNow[c.Account.ID] = rules.Compute(now, &c).DaysInactive
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("monthly review: reading the portfolio: %w", err)
-	}
-	return b.Portfolio(), daysNow, nil
-}
-
 // flaggedNow returns the accounts some rule flags now (it fired and its
 // condition held at the last pass), with those rules in config order.
 func (a *App) flaggedNow(ctx context.Context) (map[string][]string, error) {
@@ -195,19 +173,6 @@ func (a *App) monthSnapshots(ctx context.Context, ends []time.Time) (map[string]
 		out[month] = snaps
 	}
 	return out, nil
-}
-
-// atRiskByOwner groups the accounts f selects that are flagged by owner,
-// the owner with the most revenue at risk first, each owner's accounts by
-// revenue_12m descending; daysNow gives their days_inactive now.
-func atRiskByOwner(p *insights.Portfolio, f insights.Filter, flagged map[string][]string, daysNow map[string]int) []OwnerAtRisk {
-	risk := newAtRisk(f, flagged)
-	for i := range p.Accounts {
-		if acc := &p.Accounts[i]; risk.wants(acc) {
-			risk.add(acc, daysNow[acc.ID])
-		}
-	}
-	return risk.groups()
 }
 
 // atRisk gathers the flagged accounts a filter selects by owner, one

@@ -2,7 +2,9 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"testing"
@@ -155,4 +157,41 @@ func TestMonthlyOnDemo(t *testing.T) {
 	if _, err := a.Monthly(ctx, MonthlyOptions{Now: examples.SampleAsOf, Month: examples.SampleAsOf}); err == nil {
 		t.Error("the month of now: no error")
 	}
+}
+
+// portfolioAt reads the portfolio as a pass does and scores it at t, held
+// in memory (the oracle the streaming review is checked against); it
+// also returns the days_inactive at now of the accounts in flagged.
+func (a *App) portfolioAt(ctx context.Context, t, now time.Time, flagged map[string][]string) (*insights.Portfolio, map[string]int, error) {
+	view, err := a.Handlers.Evaluate.Portfolio(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("monthly review: %w", err)
+	}
+	b := insights.NewBuilder(t, a.Rules.Segmentation)
+	daysNow := map[string]int{}
+	err = view.EachClient(ctx, 500, func(c model.Client) error {
+		b.Add(&c)
+		if _, ok := flagged[c.Account.ID]; ok {
+			daysNow[c.Account.ID] = rules.Compute(now, &c).DaysInactive
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("monthly review: reading the portfolio: %w", err)
+	}
+	return b.Portfolio(), daysNow, nil
+}
+
+// atRiskByOwner groups the accounts of p (in memory) that f selects and
+// that are flagged by owner,
+// the owner with the most revenue at risk first, each owner's accounts by
+// revenue_12m descending; daysNow gives their days_inactive now.
+func atRiskByOwner(p *insights.Portfolio, f insights.Filter, flagged map[string][]string, daysNow map[string]int) []OwnerAtRisk {
+	risk := newAtRisk(f, flagged)
+	for i := range p.Accounts {
+		if acc := &p.Accounts[i]; risk.wants(acc) {
+			risk.add(acc, daysNow[acc.ID])
+		}
+	}
+	return risk.groups()
 }
