@@ -102,17 +102,17 @@ func (a *App) Monthly(ctx context.Context, opts MonthlyOptions) (*Monthly, error
 		return nil, err
 	}
 	ends := insights.MonthEnds(start, 2, loc)
-	snaps, err := a.monthSnapshots(ctx, ends)
-	if err != nil {
-		return nil, err
-	}
 	view, err := a.Handlers.Evaluate.Portfolio(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("monthly review: %w", err)
 	}
+	src, err := newSnapshotReader(ctx, view, a.Store.Passes, ends)
+	if err != nil {
+		return nil, fmt.Errorf("monthly review: %w", err)
+	}
 	risk := newAtRisk(opts.Filter, flagged)
-	sc, err := insights.Scan(ctx, view, insights.ScanOptions{
-		Now: end, Segmentation: a.Rules.Segmentation, Filter: opts.Filter, Ends: ends, Snapshots: snaps,
+	sc, err := insights.Scan(ctx, src, insights.ScanOptions{
+		Now: end, Segmentation: a.Rules.Segmentation, Filter: opts.Filter, Ends: ends, Snapshots: src,
 		Flagged: func(id string) bool { _, ok := flagged[id]; return ok },
 		Each: func(acc *insights.Account, c *model.Client) error {
 			if risk.wants(acc) {
@@ -145,32 +145,6 @@ func (a *App) flaggedNow(ctx context.Context) (map[string][]string, error) {
 				out[id] = append(out[id], r.Name)
 			}
 		}
-	}
-	return out, nil
-}
-
-// monthSnapshots reads the snapshots kept for the months ending at ends,
-// by month; a month without any is left out.
-func (a *App) monthSnapshots(ctx context.Context, ends []time.Time) (map[string]map[string]insights.Snapshot, error) {
-	out := map[string]map[string]insights.Snapshot{}
-	for _, end := range ends {
-		month := insights.MonthOf(end)
-		sm, err := a.Store.Passes.Snapshots(ctx, month)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("monthly review: %w", err)
-		}
-		snaps := make(map[string]insights.Snapshot, len(sm.Accounts))
-		for id, b := range sm.Accounts {
-			var s insights.Snapshot
-			if err := s.UnmarshalBinary(b); err != nil {
-				return nil, fmt.Errorf("monthly review: snapshot %s of %s: %w", month, id, err)
-			}
-			snaps[id] = s
-		}
-		out[month] = snaps
 	}
 	return out, nil
 }

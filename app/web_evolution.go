@@ -13,7 +13,7 @@ import (
 // Evolution implements web.EvolutionData over the book the dashboard
 // shows: revenue-based figures backfilled from its won deals, the
 // activity-based ones from the monthly snapshots in the store
-// (monthSnapshots), in one insights.Scan of the portfolio with the
+// (snapshotReader), in one insights.Scan of the portfolio with the
 // book's thresholds (one read for the default months). Months are kept
 // for the book they were computed over, since they change only when a
 // pass runs.
@@ -30,11 +30,11 @@ func (d *webData) Evolution(ctx context.Context, f insights.Filter, ends []time.
 	if m, ok := d.evolutions.get(book, key); ok {
 		return m, nil
 	}
-	snaps, err := d.a.monthSnapshots(ctx, ends)
+	src, err := newSnapshotReader(ctx, scores.view, d.a.Store.Passes, ends)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("evolution: %w", err)
 	}
-	sc, err := insights.Scan(ctx, scores.view, insights.ScanOptions{Now: scores.now, Segmentation: scores.seg, Filter: f, Ends: ends, Snapshots: snaps, Thresholds: scores.thresholds})
+	sc, err := insights.Scan(ctx, src, insights.ScanOptions{Now: scores.now, Segmentation: scores.seg, Filter: f, Ends: ends, Snapshots: src, Thresholds: scores.thresholds})
 	if err != nil {
 		return nil, fmt.Errorf("evolution: %w", err)
 	}

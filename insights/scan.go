@@ -30,9 +30,9 @@ type ScanOptions struct {
 	// Ends are the month ends of the evolution (see MonthEnds); none
 	// leaves Scanned.Evolution nil.
 	Ends []time.Time
-	// Snapshots, keyed by month then account id, give the evolution's
-	// activity-based figures where they exist.
-	Snapshots map[string]map[string]Snapshot
+	// Snapshots give the evolution's activity-based figures where they
+	// exist; nil for none.
+	Snapshots Snapshots
 	// Each, when set, is called with every account as the figures read
 	// it, segmented at Now, whether the filter selects it or not, and its
 	// client; neither outlives the call.
@@ -42,6 +42,29 @@ type ScanOptions struct {
 	// this scan needs (the same Now and Ends), it reads the portfolio
 	// once, to count, instead of twice or three times.
 	Thresholds *Thresholds
+}
+
+// Snapshots are the monthly account snapshots (Snapshot) a Scan reads
+// the evolution's activity-based figures from, an account at a time, in
+// the order of the portfolio's read.
+type Snapshots interface {
+	// Kept reports whether snapshots of month ("2006-01") were kept.
+	Kept(month string) bool
+	// Snapshot returns the snapshot of account id in month; false when
+	// it has none.
+	Snapshot(month, id string) (Snapshot, bool)
+}
+
+// SnapshotMap is Snapshots held in memory, by month then account id.
+type SnapshotMap map[string]map[string]Snapshot
+
+// Kept reports whether m holds snapshots of month.
+func (m SnapshotMap) Kept(month string) bool { return len(m[month]) > 0 }
+
+// Snapshot returns the snapshot of id in month.
+func (m SnapshotMap) Snapshot(month, id string) (Snapshot, bool) {
+	s, ok := m[month][id]
+	return s, ok
 }
 
 // Thresholds are the segmentation thresholds of a portfolio at the
@@ -325,8 +348,8 @@ func (sc *scan) count(c model.Client) error {
 		sc.monthSize[k]++
 		countRetention(&m.Retention, states[prev], states[i])
 		m.add(states[prev], states[i])
-		if snaps := o.Snapshots[m.Month]; len(snaps) > 0 {
-			if snap, ok := snaps[a.ID]; ok {
+		if m.HasSnapshots {
+			if snap, ok := o.Snapshots.Snapshot(m.Month, a.ID); ok {
 				m.Snapshots++
 				if snap.DaysInactive >= 90 {
 					m.Inactive90++
@@ -352,7 +375,7 @@ func (sc *scan) start() {
 	sc.monthSize = make([]int, len(o.Ends))
 	for k, end := range o.Ends {
 		m := &sc.months[k]
-		*m = Month{Month: MonthOf(end), End: end, HasSnapshots: len(o.Snapshots[MonthOf(end)]) > 0}
+		*m = Month{Month: MonthOf(end), End: end, HasSnapshots: o.Snapshots != nil && o.Snapshots.Kept(MonthOf(end))}
 		for j, c := range Classes {
 			m.Classes[j].Class = c
 		}

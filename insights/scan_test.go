@@ -82,7 +82,7 @@ func TestScanIsThePortfolios(t *testing.T) {
 				var seen int
 				got, err := Scan(context.Background(), clientSource(clients), ScanOptions{
 					Now: now, Segmentation: rules.DefaultSegmentation(), Filter: f, Flagged: func(id string) bool { return flagged[id] },
-					Ends: ends, Snapshots: months,
+					Ends: ends, Snapshots: SnapshotMap(months),
 					Each: func(a *Account, _ *model.Client) error {
 						if want := &p.Accounts[seen]; a.ID != want.ID || !reflect.DeepEqual(a.Features, want.Features) {
 							t.Errorf("account %d: %s %+v, want %s %+v", seen, a.ID, a.Features, want.ID, want.Features)
@@ -108,7 +108,7 @@ func TestScanIsThePortfolios(t *testing.T) {
 				src := &countedSource{clients: clients}
 				again, err := Scan(context.Background(), src, ScanOptions{
 					Now: now, Segmentation: rules.DefaultSegmentation(), Filter: f, Flagged: func(id string) bool { return flagged[id] },
-					Ends: ends, Snapshots: months, Thresholds: all.Thresholds,
+					Ends: ends, Snapshots: SnapshotMap(months), Thresholds: all.Thresholds,
 				})
 				if err != nil {
 					t.Fatal(err)

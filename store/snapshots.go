@@ -94,6 +94,55 @@ func (s *Passes) Snapshots(ctx context.Context, month string) (*SnapshotMonth, e
 	return sm, nil
 }
 
+// SnapshotsKept reports, for each month of months ("2006-01"), whether
+// its snapshots were kept, in one round trip.
+func (s *Passes) SnapshotsKept(ctx context.Context, months []string) ([]bool, error) {
+	cmds := make([]*redis.IntCmd, len(months))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, m := range months {
+			cmds[i] = p.Exists(ctx, s.snapshotKey(m))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: snapshots kept: %w", err)
+	}
+	out := make([]bool, len(months))
+	for i, c := range cmds {
+		out[i] = c.Val() == 1
+	}
+	return out, nil
+}
+
+// SnapshotsOf returns the snapshots of the accounts ids in each month of
+// months, in one round trip: per month, per id in the order of ids, its
+// encoded snapshot, nil when it has none.
+func (s *Passes) SnapshotsOf(ctx context.Context, months, ids []string) ([][][]byte, error) {
+	if len(ids) == 0 {
+		return make([][][]byte, len(months)), nil
+	}
+	cmds := make([]*redis.SliceCmd, len(months))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, m := range months {
+			cmds[i] = p.HMGet(ctx, s.snapshotKey(m), ids...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: snapshots of accounts: %w", err)
+	}
+	out := make([][][]byte, len(months))
+	for i, c := range cmds {
+		out[i] = make([][]byte, len(ids))
+		for j, v := range c.Val() {
+			if str, ok := v.(string); ok {
+				out[i][j] = []byte(str)
+			}
+		}
+	}
+	return out, nil
+}
+
 // scanHash calls fn with every field of hash k and its value, a scan page
 // at a time. A field may come twice when the hash is rehashed meanwhile.
 func (s conn) scanHash(ctx context.Context, k string, fn func(field, value string) error) error {

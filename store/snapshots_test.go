@@ -44,6 +44,20 @@ func testSnapshots(t *testing.T, s *Store) {
 			t.Errorf("%s: TTL %v, want %v", k, ttl, SnapshotTTL)
 		}
 	}
+	kept, err := s.Passes.SnapshotsKept(ctx, []string{"2026-11", "2026-10"})
+	if err != nil || !slices.Equal(kept, []bool{true, false}) {
+		t.Errorf("kept %v, %v; want [true false]", kept, err)
+	}
+	of, err := s.Passes.SnapshotsOf(ctx, []string{"2026-11", "2026-10"}, []string{"crm:00001", "crm:99999", "crm:00002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%q", of); got != `[["replaced" "" "snapshot00002"] ["" "" ""]]` {
+		t.Errorf("snapshots of three accounts: %s", got)
+	}
+	if of[0][1] != nil || of[1][0] != nil {
+		t.Error("an account without a snapshot: not nil")
+	}
 	if _, err := s.Passes.Snapshots(ctx, "2026-10"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a month without snapshots: err = %v, want ErrNotFound", err)
 	}
