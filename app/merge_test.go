@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmsync/crmsync/insights"
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/notify"
 )
@@ -132,6 +133,23 @@ func TestMergeSources(t *testing.T) {
 	}
 	if got := a.ResolveAccount(t.Context(), "L1"); got != "invoicing:I1" {
 		t.Errorf("ResolveAccount(L1) = %q, want the merged account invoicing:I1", got)
+	}
+	// The dashboard reads the merged portfolio too: 4 accounts, Acme in A
+	// with its three sources.
+	book, err := a.webData().Book(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fig, err := book.Scores.Figures(t.Context(), insights.Filter{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acme, err := book.Scores.Scored(t.Context(), []string{"invoicing:I1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fig.Accounts != 4 || fig.ABC[0].Accounts != 1 || len(acme) != 1 || acme[0].Features.ABC != "A" || len(acme[0].Sources) != 3 {
+		t.Errorf("dashboard: %d accounts, %d in A, Acme %+v; want 4, 1, Acme in A from 3 sources", fig.Accounts, fig.ABC[0].Accounts, acme)
 	}
 
 	// legacy stops having Acme: only its part leaves

@@ -102,17 +102,17 @@ func (a *App) Monthly(ctx context.Context, opts MonthlyOptions) (*Monthly, error
 		return nil, err
 	}
 	ends := insights.MonthEnds(start, 2, loc)
-	view, err := a.Handlers.Evaluate.Portfolio(ctx)
+	reads, err := a.Handlers.Evaluate.FigureReads(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("monthly review: %w", err)
 	}
-	src, err := newSnapshotReader(ctx, view, a.Store.Passes, ends)
+	src, err := newSnapshotReader(ctx, reads.Features, a.Store.Passes, ends)
 	if err != nil {
 		return nil, fmt.Errorf("monthly review: %w", err)
 	}
 	risk := newAtRisk(opts.Filter, flagged)
 	sc, err := insights.Scan(ctx, src, insights.ScanOptions{
-		Now: end, Segmentation: a.Rules.Segmentation, Filter: opts.Filter, Ends: ends, Snapshots: src,
+		Now: end, Segmentation: a.Rules.Segmentation, Filter: opts.Filter, Ends: ends, Snapshots: src, Won: reads.Won,
 		Flagged: func(id string) bool { _, ok := flagged[id]; return ok },
 		Each: func(acc *insights.Account, c *model.Client) error {
 			if risk.wants(acc) {

@@ -110,14 +110,14 @@ func (d *webData) build(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	view, err := a.Handlers.Evaluate.Portfolio(ctx)
+	reads, err := a.Handlers.Evaluate.FigureReads(ctx)
 	if err != nil {
 		return err
 	}
 	owners := map[string]web.Owner{}
 	bySource := map[string]int{}
-	sc, err := insights.Scan(ctx, view, insights.ScanOptions{
-		Now: now, Segmentation: a.Rules.Segmentation, Ends: web.DefaultMonthEnds(now, a.Config.Location()),
+	sc, err := insights.Scan(ctx, reads.Features, insights.ScanOptions{
+		Now: now, Segmentation: a.Rules.Segmentation, Ends: web.DefaultMonthEnds(now, a.Config.Location()), Won: reads.Won,
 		Flagged: func(id string) bool { _, ok := flagged[id]; return ok },
 		Each: func(acc *insights.Account, c *model.Client) error {
 			if o := c.Owner; o != nil {
@@ -132,7 +132,7 @@ func (d *webData) build(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("web: reading the portfolio: %w", err)
 	}
-	scores := newStoreScores(now, a.Rules.Segmentation, view, sc)
+	scores := newStoreScores(now, a.Rules.Segmentation, reads, sc)
 	scores.bySource = bySource
 	book := &web.Book{Scores: scores, Flagged: flagged, Rules: a.RuleNames()}
 	for _, o := range owners {

@@ -30,11 +30,13 @@ func (d *webData) Evolution(ctx context.Context, f insights.Filter, ends []time.
 	if m, ok := d.evolutions.get(book, key); ok {
 		return m, nil
 	}
-	src, err := newSnapshotReader(ctx, scores.view, d.a.Store.Passes, ends)
+	src, err := newSnapshotReader(ctx, scores.reads.Features, d.a.Store.Passes, ends)
 	if err != nil {
 		return nil, fmt.Errorf("evolution: %w", err)
 	}
-	sc, err := insights.Scan(ctx, src, insights.ScanOptions{Now: scores.now, Segmentation: scores.seg, Filter: f, Ends: ends, Snapshots: src, Thresholds: scores.thresholds})
+	opts := scores.scanOptions(f, nil)
+	opts.Ends, opts.Snapshots = ends, src
+	sc, err := insights.Scan(ctx, src, opts)
 	if err != nil {
 		return nil, fmt.Errorf("evolution: %w", err)
 	}

@@ -6,29 +6,24 @@ import (
 	"time"
 
 	"github.com/crmsync/crmsync/insights"
-	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/rules"
+	"github.com/crmsync/crmsync/workers"
 )
 
 // maxFigures bounds the filters whose figures a book keeps.
 const maxFigures = 64
 
-// portfolioReader is the portfolio as passes read it (workers.Accounts).
-type portfolioReader interface {
-	insights.Source
-	Clients(ctx context.Context, ids []string) ([]model.Client, error)
-}
-
 // storeScores implements web.Scores over the store, holding no account:
-// the figures of a filter are one insights.Scan of the portfolio (kept,
-// up to maxFigures filters), and an account asked for by id is read and
-// segmented with the thresholds of the scan that built the book. Its
+// the figures of a filter are one insights.Scan of the portfolio's
+// summaries (kept, up to maxFigures filters), and an account asked for
+// by id is read whole and segmented with the thresholds of the scan that
+// built the book. Its
 // memory is that of a scan (8 bytes per account and instant while it
 // runs) and the figures kept, whatever the size of the portfolio.
 type storeScores struct {
 	now       time.Time
 	seg       rules.Segmentation
-	view      portfolioReader
+	reads     workers.FigureReads
 	segmenter *rules.Segmenter
 	// thresholds are the book scan's: a filter's figures, or the default
 	// months of its evolution, then read the portfolio once.
@@ -47,12 +42,12 @@ type figuresCall struct {
 	err  error
 }
 
-// newStoreScores returns the scores of view at now whose unfiltered
-// figures and thresholds a scan found already.
-func newStoreScores(now time.Time, seg rules.Segmentation, view portfolioReader, all *insights.Scanned) *storeScores {
+// newStoreScores returns the scores at now of the portfolio reads gives,
+// whose unfiltered figures and thresholds a scan found already.
+func newStoreScores(now time.Time, seg rules.Segmentation, reads workers.FigureReads, all *insights.Scanned) *storeScores {
 	done := make(chan struct{})
 	close(done)
-	return &storeScores{now: now, seg: seg, view: view, segmenter: all.Segmenter, thresholds: all.Thresholds,
+	return &storeScores{now: now, seg: seg, reads: reads, segmenter: all.Segmenter, thresholds: all.Thresholds,
 		figures: map[insights.Filter]*figuresCall{{}: {done: done, fig: all.Figures}}}
 }
 
@@ -80,8 +75,7 @@ func (s *storeScores) Figures(ctx context.Context, f insights.Filter, flagged ma
 			return insights.Figures{}, ctx.Err()
 		}
 	}
-	sc, err := insights.Scan(ctx, s.view, insights.ScanOptions{Now: s.now, Segmentation: s.seg, Filter: f,
-		Flagged: func(id string) bool { return flagged[id] }, Thresholds: s.thresholds})
+	sc, err := insights.Scan(ctx, s.reads.Features, s.scanOptions(f, func(id string) bool { return flagged[id] }))
 	if err == nil {
 		c.fig = sc.Figures
 	}
@@ -93,6 +87,11 @@ func (s *storeScores) Figures(ctx context.Context, f insights.Filter, flagged ma
 		s.mu.Unlock()
 	}
 	return c.fig, err
+}
+
+// scanOptions are the options of a scan of the figures f selects.
+func (s *storeScores) scanOptions(f insights.Filter, flagged func(string) bool) insights.ScanOptions {
+	return insights.ScanOptions{Now: s.now, Segmentation: s.seg, Filter: f, Flagged: flagged, Won: s.reads.Won, Thresholds: s.thresholds}
 }
 
 // forgetFiltered drops the figures kept for filters, keeping the
@@ -108,7 +107,7 @@ func (s *storeScores) forgetFiltered() {
 // Scored reads the accounts of ids and scores them at now, segmented
 // with the book's thresholds.
 func (s *storeScores) Scored(ctx context.Context, ids []string) ([]insights.Account, error) {
-	cs, err := s.view.Clients(ctx, ids)
+	cs, err := s.reads.Clients.Clients(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

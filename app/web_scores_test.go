@@ -36,7 +36,7 @@ func TestStoreScoresMatchPortfolio(t *testing.T) {
 	ctx := t.Context()
 	s := book.Scores.(*storeScores)
 	var clients []model.Client
-	if err := s.view.EachClient(ctx, 500, func(c model.Client) error { clients = append(clients, c); return nil }); err != nil {
+	if err := s.reads.Clients.EachClient(ctx, 500, func(c model.Client) error { clients = append(clients, c); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	p := insights.NewPortfolio(s.At(), a.Rules.Segmentation, clients)

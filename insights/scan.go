@@ -37,6 +37,11 @@ type ScanOptions struct {
 	// it, segmented at Now, whether the filter selects it or not, and its
 	// client; neither outlives the call.
 	Each func(a *Account, c *model.Client) error
+	// Won, when set, is a lighter read of the same portfolio, in the same
+	// order, whose clients carry at least their won deals: the reads for
+	// the thresholds take it (they read revenue, purchases and recency
+	// only).
+	Won Source
 	// Thresholds, when set, are those an earlier Scan of the same
 	// portfolio found (Scanned.Thresholds): when they hold every instant
 	// this scan needs (the same Now and Ends), it reads the portfolio
@@ -122,10 +127,14 @@ func Scan(ctx context.Context, src Source, opts ScanOptions) (*Scanned, error) {
 	if segs, ok := opts.Thresholds.at(sc.instants); ok {
 		sc.segs, sc.revenues, sc.recency, sc.frequency = segs, nil, nil, nil
 	} else {
-		if err := src.EachClient(ctx, scanBatch, sc.sample); err != nil {
+		won := src
+		if opts.Won != nil {
+			won = opts.Won
+		}
+		if err := won.EachClient(ctx, scanBatch, sc.sample); err != nil {
 			return nil, fmt.Errorf("scanning the portfolio: %w", err)
 		}
-		if err := sc.bounds(ctx, src); err != nil {
+		if err := sc.bounds(ctx, won); err != nil {
 			return nil, err
 		}
 	}

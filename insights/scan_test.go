@@ -103,6 +103,27 @@ func TestScanIsThePortfolios(t *testing.T) {
 				if want := p.Evolution(f, ends, months); !reflect.DeepEqual(got.Evolution, want) {
 					t.Errorf("evolution\n%+v\nwant\n%+v", got.Evolution, want)
 				}
+				// With the won deals only for the thresholds, the same.
+				wonOnly := make([]model.Client, len(clients))
+				for i, c := range clients {
+					wonOnly[i] = model.Client{Account: model.Account{Ref: c.Account.Ref}}
+					for _, d := range c.Deals {
+						if d.Won && !d.ClosedAt.IsZero() {
+							wonOnly[i].Deals = append(wonOnly[i].Deals, model.Deal{Won: true, Amount: d.Amount, ClosedAt: d.ClosedAt})
+						}
+					}
+				}
+				light, err := Scan(context.Background(), clientSource(clients), ScanOptions{
+					Now: now, Segmentation: rules.DefaultSegmentation(), Filter: f, Flagged: func(id string) bool { return flagged[id] },
+					Ends: ends, Snapshots: SnapshotMap(months), Won: clientSource(wonOnly),
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(light.Figures, got.Figures) || !reflect.DeepEqual(light.Evolution, got.Evolution) {
+					t.Errorf("with the won deals for the thresholds: figures equal %t, evolution equal %t",
+						reflect.DeepEqual(light.Figures, got.Figures), reflect.DeepEqual(light.Evolution, got.Evolution))
+				}
 				// With the thresholds of an earlier scan at the same
 				// instants, one read gives the same figures.
 				src := &countedSource{clients: clients}
