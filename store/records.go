@@ -78,17 +78,22 @@ func (s *Records) StorePage(ctx context.Context, source string, b model.Batch, r
 	if err != nil {
 		return fmt.Errorf("store: store page: %w", err)
 	}
+	return s.storeEncoded(ctx, source, &p, wm)
+}
+
+// storeEncoded stores an encoded page, planning it again after each
+// conflicting write.
+func (s *Records) storeEncoded(ctx context.Context, source string, p *page, wm connectors.Watermark) error {
 	for n := range storeAttempts {
 		if n > 0 {
 			if err := backoff(ctx, n); err != nil {
 				return fmt.Errorf("store: store page: %w", err)
 			}
 		}
-		ch, err := s.planPage(ctx, source, &p)
+		ch, err := s.planPage(ctx, source, p, wm, nil)
 		if err != nil {
 			return fmt.Errorf("store: store page: %w", err)
 		}
-		ch.wm, ch.setWM = wm, true
 		if err = s.write(ctx, source, ch); !errors.Is(err, errConflict) {
 			if err != nil {
 				return fmt.Errorf("store: store page: %w", err)
@@ -100,9 +105,12 @@ func (s *Records) StorePage(ctx context.Context, source string, b model.Batch, r
 }
 
 // planPage reads what the page touches and applies it, in the order the
-// page gives: accounts, contacts, deals, owners, then deletions.
-func (s *Records) planPage(ctx context.Context, source string, p *page) (*change, error) {
+// page gives: accounts, contacts, deals, owners, then deletions; the
+// change sets the watermark to wm. Its reads are overlaid with prev's
+// writes, when prev is being written meanwhile (PageWriter).
+func (s *Records) planPage(ctx context.Context, source string, p *page, wm connectors.Watermark, prev *change) (*change, error) {
 	ch := newChange()
+	ch.prev, ch.wm, ch.setWM = prev, wm, true
 	if err := s.read(ctx, ch, source, p.readIDs, p.readFields); err != nil {
 		return nil, err
 	}
@@ -145,6 +153,7 @@ func (s *Records) planPage(ctx context.Context, source string, p *page) (*change
 		ch.seen = p.seen
 	}
 	ch.rejects = p.rejects
+	ch.prev = nil // read: changes do not chain
 	return ch, nil
 }
 

@@ -72,52 +72,10 @@ func testSummariesFollowRecords(t *testing.T, s *Store) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 8))
 	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	when := func() time.Time {
-		if rng.IntN(5) == 0 {
-			return time.Time{}
-		}
-		return base.Add(time.Duration(rng.Int64N(int64(900 * 24 * time.Hour)))).Add(-600 * 24 * time.Hour)
-	}
-	acct := func() string { return model.ID("crm", fmt.Sprintf("a%d", rng.IntN(12))) }
+	g := pageGen{rng: rng, base: base}
 	m := newRefModel()
 	for step := range 60 {
-		var b model.Batch
-		for range rng.IntN(4) {
-			a := account(acct()[len("crm:"):], "crm:o1")
-			a.LastActivityAt = when()
-			if rng.IntN(3) == 0 {
-				a.Extra = map[string]string{"tier": fmt.Sprint(rng.IntN(3))}
-			}
-			b.Accounts = append(b.Accounts, a)
-		}
-		for range rng.IntN(6) {
-			id := fmt.Sprintf("c%d", rng.IntN(20))
-			filedUnder := acct()
-			if rng.IntN(10) == 0 {
-				filedUnder = ""
-			}
-			b.Contacts = append(b.Contacts, model.Contact{Ref: model.NewRef("crm", id), AccountID: filedUnder, Email: id + "@x.org",
-				OptOut: rng.IntN(4) == 0, LastActivityAt: when()})
-		}
-		for range rng.IntN(8) {
-			id := fmt.Sprintf("d%d", rng.IntN(30))
-			closed := when()
-			if rng.IntN(7) == 0 {
-				closed = closed.Add(123456789 * time.Nanosecond)
-			}
-			b.Deals = append(b.Deals, model.Deal{Ref: model.NewRef("crm", id), AccountID: acct(), Name: "deal " + id,
-				Won: rng.IntN(3) > 0, ClosedAt: closed, Amount: float64(rng.IntN(100000)) / 7})
-		}
-		for range rng.IntN(3) {
-			switch rng.IntN(3) {
-			case 0:
-				b.Deleted = append(b.Deleted, model.Deletion{Entity: "account", ID: acct()})
-			case 1:
-				b.Deleted = append(b.Deleted, model.Deletion{Entity: "contact", ID: model.ID("crm", fmt.Sprintf("c%d", rng.IntN(20)))})
-			default:
-				b.Deleted = append(b.Deleted, model.Deletion{Entity: "deal", ID: model.ID("crm", fmt.Sprintf("d%d", rng.IntN(30)))})
-			}
-		}
+		b := g.page()
 		sweep := step%10 == 9 // a full sync that sees only this page
 		if sweep {
 			if err := s.Records.BeginSweep(ctx, "crm", base); err != nil {
@@ -135,7 +93,7 @@ func testSummariesFollowRecords(t *testing.T, s *Store) {
 			m.sweep(b)
 		}
 		if rng.IntN(4) == 0 {
-			id, at := acct(), base.Add(time.Duration(rng.IntN(1000))*time.Hour)
+			id, at := g.acct(), base.Add(time.Duration(rng.IntN(1000))*time.Hour)
 			if err := s.Records.MarkContacted(ctx, id, at); err != nil {
 				t.Fatal(err)
 			}
@@ -145,6 +103,64 @@ func testSummariesFollowRecords(t *testing.T, s *Store) {
 		}
 		m.check(t, s, step)
 	}
+}
+
+// pageGen draws random pages of one source ("crm"): new, edited, moved,
+// unfiled and deleted records, contacts before their account, over a few
+// accounts, contacts and deals, so that pages touch each other's.
+type pageGen struct {
+	rng  *rand.Rand
+	base time.Time
+}
+
+func (g pageGen) acct() string { return model.ID("crm", fmt.Sprintf("a%d", g.rng.IntN(12))) }
+
+func (g pageGen) when() time.Time {
+	if g.rng.IntN(5) == 0 {
+		return time.Time{}
+	}
+	return g.base.Add(time.Duration(g.rng.Int64N(int64(900 * 24 * time.Hour)))).Add(-600 * 24 * time.Hour)
+}
+
+func (g pageGen) page() model.Batch {
+	var b model.Batch
+	for range g.rng.IntN(4) {
+		a := account(g.acct()[len("crm:"):], "crm:o1")
+		a.LastActivityAt = g.when()
+		if g.rng.IntN(3) == 0 {
+			a.Extra = map[string]string{"tier": fmt.Sprint(g.rng.IntN(3))}
+		}
+		b.Accounts = append(b.Accounts, a)
+	}
+	for range g.rng.IntN(6) {
+		id := fmt.Sprintf("c%d", g.rng.IntN(20))
+		filedUnder := g.acct()
+		if g.rng.IntN(10) == 0 {
+			filedUnder = ""
+		}
+		b.Contacts = append(b.Contacts, model.Contact{Ref: model.NewRef("crm", id), AccountID: filedUnder, Email: id + "@x.org",
+			OptOut: g.rng.IntN(4) == 0, LastActivityAt: g.when()})
+	}
+	for range g.rng.IntN(8) {
+		id := fmt.Sprintf("d%d", g.rng.IntN(30))
+		closed := g.when()
+		if g.rng.IntN(7) == 0 {
+			closed = closed.Add(123456789 * time.Nanosecond)
+		}
+		b.Deals = append(b.Deals, model.Deal{Ref: model.NewRef("crm", id), AccountID: g.acct(), Name: "deal " + id,
+			Won: g.rng.IntN(3) > 0, ClosedAt: closed, Amount: float64(g.rng.IntN(100000)) / 7})
+	}
+	for range g.rng.IntN(3) {
+		switch g.rng.IntN(3) {
+		case 0:
+			b.Deleted = append(b.Deleted, model.Deletion{Entity: "account", ID: g.acct()})
+		case 1:
+			b.Deleted = append(b.Deleted, model.Deletion{Entity: "contact", ID: model.ID("crm", fmt.Sprintf("c%d", g.rng.IntN(20)))})
+		default:
+			b.Deleted = append(b.Deleted, model.Deletion{Entity: "deal", ID: model.ID("crm", fmt.Sprintf("d%d", g.rng.IntN(30)))})
+		}
+	}
+	return b
 }
 
 // refModel is what the store promises, kept in maps: the accounts, and

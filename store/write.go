@@ -136,6 +136,14 @@ type change struct {
 	newPtrs map[string]string  // filed field → its account now ("" for none)
 	drops   map[string]string  // filed field → the account it goes from, if still there
 
+	// written holds, once args laid the change out, the value each
+	// edited bundle gets ("" when it goes): what a next page planned
+	// while this one is written takes as read (overlay).
+	written map[string]string
+	// prev is the change written just before this one was planned, whose
+	// writes this one's reads are overlaid with (nil for none).
+	prev *change
+
 	sweeping bool        // a sweep of the source is open: mark what is seen
 	owners   [][2]string // id, JSON
 	ownerDel []string
@@ -213,6 +221,41 @@ func (s *Records) read(ctx context.Context, ch *change, source string, ids, fiel
 		for _, v := range c.Val() {
 			ch.ptrs[asked[i]], _ = v.(string)
 			i++
+		}
+	}
+	return ch.overlay(ask, asked)
+}
+
+// overlay makes what the change read of ids and fields what ch.prev
+// leaves there once written: Redis may have run that write before this
+// read, or not yet. Only a page's own predecessor is overlaid: its write
+// is known to succeed before this change's is sent (PageWriter), and a
+// write that fails makes this change planned again without it.
+func (ch *change) overlay(ids, fields []string) error {
+	prev := ch.prev
+	if prev == nil {
+		return nil
+	}
+	for _, id := range ids {
+		v, ok := prev.written[id]
+		switch {
+		case !ok:
+		case v == "":
+			delete(ch.bundles, id)
+			ch.tokens[id] = ""
+		default:
+			b, err := parseBundle(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", id, err)
+			}
+			ch.bundles[id], ch.tokens[id] = b, b.token
+		}
+	}
+	for _, f := range fields {
+		if v, ok := prev.newPtrs[f]; ok {
+			ch.ptrs[f] = v
+		} else if old, ok := prev.drops[f]; ok && ch.ptrs[f] == old {
+			ch.ptrs[f] = ""
 		}
 	}
 	return nil
@@ -297,6 +340,11 @@ func (s *Records) write(ctx context.Context, source string, ch *change) error {
 	if err != nil {
 		return err
 	}
+	return s.runWrite(ctx, args)
+}
+
+// runWrite runs writeScript with the args of a change (change.args).
+func (s *Records) runWrite(ctx context.Context, args []any) error {
 	ok, err := writeScript.Run(ctx, s.rdb, []string{s.key("accounts"), s.key("records"), s.key("won")}, args...).Int()
 	if err != nil {
 		return err
@@ -311,6 +359,7 @@ func (s *Records) write(ctx context.Context, source string, ch *change) error {
 func (ch *change) args(prefix, source string) ([]any, error) {
 	var checks, sets, dels, pdels []any
 	var fresh, moved []string
+	ch.written = make(map[string]string, len(ch.edited))
 	for id := range ch.edited {
 		checks = append(checks, id, ch.tokens[id])
 		b := ch.bundles[id]
@@ -324,9 +373,14 @@ func (ch *change) args(prefix, source string) ([]any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", id, err)
 			}
-			sets = append(sets, id, b.encode(), indexed, won)
+			v := b.encode()
+			ch.written[id] = v
+			sets = append(sets, id, v, indexed, won)
 		case ch.tokens[id] != "":
 			dels = append(dels, id)
+			ch.written[id] = ""
+		default:
+			ch.written[id] = ""
 		}
 	}
 	for f, v := range ch.newPtrs {

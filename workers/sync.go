@@ -15,7 +15,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/crmsync/crmsync/connectors"
-	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/store"
 )
 
@@ -23,7 +22,7 @@ import (
 type pageStore interface {
 	Watermark(ctx context.Context, source string) (connectors.Watermark, error)
 	ResetWatermark(ctx context.Context, source string) error
-	StorePage(ctx context.Context, source string, b model.Batch, rejects []model.Reject, wm connectors.Watermark) error
+	PageWriter(source string) *store.PageWriter
 	BeginSweep(ctx context.Context, source string, at time.Time) error
 	EndSweep(ctx context.Context, source string) (store.SweepStats, error)
 	HasAccounts(ctx context.Context, source string) (bool, error)
@@ -162,7 +161,7 @@ func (y *Syncer) sync(ctx context.Context, source string, full bool, requested t
 	if err != nil || plan.covered {
 		return SyncStats{}, wrapSync(source, err)
 	}
-	run := &syncRun{y: y, source: source, st: SyncStats{Started: time.Now()}}
+	run := &syncRun{y: y, source: source, w: y.Records.PageWriter(source), st: SyncStats{Started: time.Now()}}
 	ahead := run.pipeline(ctx)
 	err = ahead.close(conn.Pull(run.traced(ctx), plan.wm, ahead.put))
 	if err != nil {
@@ -352,6 +351,7 @@ func covered(st store.SyncState, full bool, requested time.Time) bool {
 type syncRun struct {
 	y      *Syncer
 	source string
+	w      *store.PageWriter // stores the pages, one written while the next is planned
 
 	mu        sync.Mutex
 	st        SyncStats
@@ -367,9 +367,10 @@ func (r *syncRun) stats() SyncStats {
 	return r.st
 }
 
-// page stores one page and reports it.
+// page stores one page and reports it: its write is sent, and that of
+// the page before done (store.PageWriter).
 func (r *syncRun) page(ctx context.Context, p connectors.Page) error {
-	if err := r.y.Records.StorePage(ctx, r.source, p.Batch, p.Rejects, p.Watermark); err != nil {
+	if err := r.w.Put(ctx, p.Batch, p.Rejects, p.Watermark); err != nil {
 		return err
 	}
 	r.y.count(r.source, p)

@@ -11,8 +11,9 @@ import (
 
 // storeAhead stores a sync's pages on a goroutine of its own, one page
 // behind the connector: the connector reads and decodes the next page
-// while this one is written to Redis, so that a sync takes about the
-// longer of the two instead of their sum. Pages are stored in order, one
+// while this one is planned, and the one before written to Redis
+// (store.PageWriter), so that a sync takes about the longest of the
+// three instead of their sum. Pages are stored in order, one
 // at a time; the first error stops the sync (the connector's next page
 // gets it), and close waits for the page in flight, so a sync never ends
 // with a page unstored.
@@ -32,6 +33,7 @@ func (r *syncRun) pipeline(ctx context.Context) *storeAhead {
 				return
 			}
 		}
+		s.err = r.w.Flush(ctx) // the last page's write
 	}()
 	return s
 }
