@@ -20,6 +20,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/crmsync/crmsync/internal/gcfloor"
 	"github.com/crmsync/crmsync/internal/gensample"
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/workers"
@@ -97,7 +98,8 @@ func scaleApp(b testing.TB, dir string) *App {
 var synced sync.Map // int → *App
 
 func BenchmarkScale(b *testing.B) {
-	redistest.Client(b) // skips without a real Redis
+	redistest.Client(b)                              // skips without a real Redis
+	gcfloor.Start(b.Context(), gcfloor.DefaultFloor) // as cmd/crmsync does
 	for _, n := range scaleSizes(b) {
 		dir := scalePortfolio(b, n)
 		b.Run(fmt.Sprintf("floor/%d", n), func(b *testing.B) { benchFloor(b, dir) })

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/crmsync/crmsync/config"
+	"github.com/crmsync/crmsync/internal/gcfloor"
 )
 
 // Exit codes.
@@ -77,6 +78,7 @@ var errUsage = errors.New("usage")
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	gcfloor.Start(ctx, gcfloor.DefaultFloor)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
