@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/crmsync/crmsync/connectors"
+	"github.com/crmsync/crmsync/internal/gcfloor"
 	"github.com/crmsync/crmsync/internal/redistest"
 	"github.com/crmsync/crmsync/store"
 	"github.com/crmsync/crmsync/workers"
@@ -20,8 +21,11 @@ import (
 // SyncFake runs the sub-benchmarks of a full pull of a connector's fake:
 // "decode" drops the pages (Decode), "redis" stores them in a real Redis
 // through workers.Syncer (SyncRedis). Each gets its own connector from
-// newConnector; source names it.
+// newConnector; source names it. Both run with the GC floor of
+// cmd/crmsync (internal/gcfloor), so that they compare as the binary
+// runs.
 func SyncFake(b *testing.B, source string, newConnector func(testing.TB) connectors.Connector) {
+	gcfloor.Start(b.Context(), gcfloor.DefaultFloor)
 	b.Run("decode", func(b *testing.B) { Decode(b, newConnector(b)) })
 	b.Run("redis", func(b *testing.B) { SyncRedis(b, source, newConnector(b)) })
 }
@@ -43,9 +47,9 @@ func Decode(b *testing.B, c connectors.Connector) {
 }
 
 // SyncRedis syncs c in full b.N times the way crmsync does, through
-// workers.Syncer as source, each time into an empty namespace of a real
-// Redis (internal/redistest), and reports the records and rejects stored
-// per second.
+// workers.Syncer as source, each time into an empty namespace of a real Redis
+// (internal/redistest), and reports the records and rejects stored per
+// second.
 func SyncRedis(b *testing.B, source string, c connectors.Connector) {
 	rdb := redistest.Client(b)
 	y := &workers.Syncer{
