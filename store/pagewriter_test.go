@@ -29,25 +29,41 @@ func init() {
 // model applying the pages one after the other.
 func testPageWriterFollowsRecords(t *testing.T, s *Store) {
 	ctx := context.Background()
-	g := pageGen{rng: rand.New(rand.NewPCG(9, 10)), base: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
-	m := newRefModel()
-	w := s.Records.PageWriter("crm")
+	r := newPageRun(s, 9)
 	for step := range 90 {
-		b := g.page()
-		if err := w.Put(ctx, b, nil, nil); err != nil {
-			t.Fatalf("step %d: %v", step, err)
-		}
-		m.store(b)
+		r.put(t, r.g.page(), step)
 		if step%3 == 2 {
-			if err := w.Flush(ctx); err != nil {
+			if err := r.w.Flush(ctx); err != nil {
 				t.Fatalf("step %d: %v", step, err)
 			}
-			m.check(t, s, step)
+			r.m.check(t, s, step)
 		}
 	}
-	if w.redone != 0 {
-		t.Errorf("%d pages were stored again: the overlay of the page in flight let their writes conflict", w.redone)
+	if r.w.redone != 0 {
+		t.Errorf("%d pages were stored again: the overlay of the page in flight let their writes conflict", r.w.redone)
 	}
+}
+
+// pageRun is a PageWriter of source "crm", random pages for it, and the
+// model of what they store.
+type pageRun struct {
+	g pageGen
+	m *refModel
+	w *PageWriter
+}
+
+func newPageRun(s *Store, seed uint64) *pageRun {
+	g := pageGen{rng: rand.New(rand.NewPCG(seed, seed+1)), base: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	return &pageRun{g: g, m: newRefModel(), w: s.Records.PageWriter("crm")}
+}
+
+// put puts page b of step, and stores it in the model.
+func (r *pageRun) put(t *testing.T, b model.Batch, step int) {
+	t.Helper()
+	if err := r.w.Put(context.Background(), b, nil, nil); err != nil {
+		t.Fatalf("step %d: %v", step, err)
+	}
+	r.m.store(b)
 }
 
 // testPageWriterConflict: the page in flight turns out to have conflicted
@@ -56,16 +72,12 @@ func testPageWriterFollowsRecords(t *testing.T, s *Store) {
 // holds every page, in order.
 func testPageWriterConflict(t *testing.T, s *Store) {
 	ctx := context.Background()
-	g := pageGen{rng: rand.New(rand.NewPCG(11, 12)), base: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
-	m := newRefModel()
-	w := s.Records.PageWriter("crm")
+	r := newPageRun(s, 11)
+	g, m, w := r.g, r.m, r.w
 	for step := range 30 {
 		b := g.page()
 		if step%4 != 1 {
-			if err := w.Put(ctx, b, nil, nil); err != nil {
-				t.Fatalf("step %d: %v", step, err)
-			}
-			m.store(b)
+			r.put(t, b, step)
 			continue
 		}
 		// Plan b over the page in flight, as Put does, then let that one
