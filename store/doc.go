@@ -104,11 +104,14 @@
 // removes what the CRM no longer has.
 //
 // Atomicity: StorePage reads the bundles and pointers a page touches in
-// one round trip, builds the new bundles in Go, and writes them with the
-// page's pointers, owners, rejects and watermark in one Lua script that
-// first checks nothing it read has changed (the bundles' tokens), else
-// reads again: a source's watermark is never ahead of its stored records,
-// and two writers never lose each other's records.
+// one transaction (MULTI of HMGETs), builds the new bundles in Go, and
+// writes them with the page's pointers, owners, rejects and watermark in
+// one Lua script that first checks nothing it read has changed (the
+// bundles' tokens), else reads again: a source's watermark is never ahead
+// of its stored records, and two writers never lose each other's records.
+// A sync stores its pages through a PageWriter: the same, but a page is
+// planned while the one before is written, its reads overlaid with that
+// write, and its own write sent once that one succeeded.
 // Cooldowns and the ledger are Lua scripts. Reads of many accounts are
 // pipelined.
 //
