@@ -13,6 +13,10 @@ import (
 // maxFigures bounds the filters whose figures a book keeps.
 const maxFigures = 64
 
+// figuresTimeout bounds a scan for a filter's figures, which the pages
+// asking for them share.
+const figuresTimeout = 10 * time.Minute
+
 // storeScores implements web.Scores over the store, holding no account:
 // the figures of a filter are one insights.Scan of the portfolio's
 // summaries (kept, up to maxFigures filters), and an account asked for
@@ -75,7 +79,11 @@ func (s *storeScores) Figures(ctx context.Context, f insights.Filter, flagged ma
 			return insights.Figures{}, ctx.Err()
 		}
 	}
-	sc, err := insights.Scan(ctx, s.reads.Features, s.scanOptions(f, func(id string) bool { return flagged[id] }))
+	// The scan is shared: a page that goes away does not cancel it for
+	// the others waiting on it.
+	scanCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), figuresTimeout)
+	defer cancel()
+	sc, err := insights.Scan(scanCtx, s.reads.Features, s.scanOptions(f, func(id string) bool { return flagged[id] }))
 	if err == nil {
 		c.fig = sc.Figures
 	}

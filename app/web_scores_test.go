@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"maps"
 	"reflect"
 	"runtime"
@@ -101,6 +102,17 @@ func TestStoreScoresShareAScan(t *testing.T) {
 	}
 	if len(s.figures) != 2 || s.figures[f] == nil {
 		t.Errorf("kept figures for %v, want the unfiltered ones and %+v", slices.Collect(maps.Keys(s.figures)), f)
+	}
+	// A page gone before its scan ends does not cancel the scan that
+	// other pages may be waiting on: it completes and is kept.
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	b := insights.Filter{Class: "B"}
+	if _, err := s.Figures(gone, b, nil); err != nil {
+		t.Errorf("figures for a page gone: %v, want the scan done all the same", err)
+	}
+	if c := s.figures[b]; c == nil || c.err != nil {
+		t.Errorf("figures of %+v not kept after the page asking went away", b)
 	}
 }
 
