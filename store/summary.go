@@ -4,12 +4,12 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/crmsync/crmsync/internal/readahead"
 	"github.com/crmsync/crmsync/model"
 )
 
@@ -139,54 +139,65 @@ func decodeSummary(id, v, contacted string, out *Summary) (hasAccount bool, err 
 // SummaryRange calls fn with the summaries of the accounts from from
 // (inclusive; "" for the first) to to (exclusive; "" for no end), in id
 // order, reading batch of them per two round trips: their ids, then their
-// bundles and "contacted" marks. An account removed between the two is
-// left out. The slices fn gets are reused: fn must copy what it keeps.
+// bundles and "contacted" marks. The next batch is read while fn works on
+// the last. An account removed between the two is left out.
 func (s *Records) SummaryRange(ctx context.Context, from, to string, batch int, fn func(ids []string, sums []Summary) error) error {
 	lo, hi := lexRange(from, to)
 	batch = cmp.Or(batch, 1000)
-	var sums []Summary
-	for {
+	done := false
+	read := func(ctx context.Context) (summaryRead, bool, error) {
+		if done {
+			return summaryRead{}, false, nil
+		}
 		ids, err := s.idRange(ctx, lo, hi, batch)
 		if err != nil || len(ids) == 0 {
-			return err
+			return summaryRead{}, false, err
 		}
-		var vals, marks *redis.SliceCmd
-		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			keys := make([]string, len(ids))
-			for i, id := range ids {
-				keys[i] = s.key("contacted", id)
-			}
-			vals, marks = p.HMGet(ctx, s.key("records"), ids...), p.MGet(ctx, keys...)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("store: summaries: %w", err)
-		}
-		sums = slices.Grow(sums[:0], len(ids))[:len(ids)]
-		kept := ids[:0:0]
-		for i, v := range vals.Val() {
-			raw, ok := v.(string)
-			if !ok {
-				continue // removed meanwhile
-			}
-			mark, _ := marks.Val()[i].(string)
-			j := len(kept)
-			has, err := decodeSummary(ids[i], raw, mark, &sums[j])
-			if err != nil {
-				return fmt.Errorf("store: summaries: %s: %w", ids[i], err)
-			}
-			if has {
-				kept = append(kept, ids[i])
-			}
-		}
-		if err := fn(kept, sums[:len(kept)]); err != nil {
-			return err
-		}
-		if len(ids) < batch {
-			return nil
-		}
-		lo = "(" + ids[len(ids)-1]
+		done, lo = len(ids) < batch, "("+ids[len(ids)-1]
+		kept, sums, err := s.summaries(ctx, ids)
+		return summaryRead{kept, sums}, err == nil, err
 	}
+	return readahead.Each(ctx, read, func(r summaryRead) error { return fn(r.ids, r.sums) })
+}
+
+// summaryRead is a batch of accounts' ids and summaries.
+type summaryRead struct {
+	ids  []string
+	sums []Summary
+}
+
+// summaries reads and decodes the summaries of ids, in one round trip,
+// leaving out the ids whose bundle is gone or holds no account.
+func (s *Records) summaries(ctx context.Context, ids []string) ([]string, []Summary, error) {
+	var vals, marks *redis.SliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		keys := make([]string, len(ids))
+		for i, id := range ids {
+			keys[i] = s.key("contacted", id)
+		}
+		vals, marks = p.HMGet(ctx, s.key("records"), ids...), p.MGet(ctx, keys...)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: summaries: %w", err)
+	}
+	sums := make([]Summary, len(ids))
+	kept := make([]string, 0, len(ids))
+	for i, v := range vals.Val() {
+		raw, ok := v.(string)
+		if !ok {
+			continue // removed meanwhile
+		}
+		mark, _ := marks.Val()[i].(string)
+		has, err := decodeSummary(ids[i], raw, mark, &sums[len(kept)])
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: summaries: %s: %w", ids[i], err)
+		}
+		if has {
+			kept = append(kept, ids[i])
+		}
+	}
+	return kept, sums[:len(kept)], nil
 }
 
 // idRange returns the ids of at most batch accounts of the index range lo
