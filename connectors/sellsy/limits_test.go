@@ -89,7 +89,12 @@ func TestQuota429Waits(t *testing.T) {
 	s := seededFake(t, sellsyfake.Options{SecondQuota: 1e6, MinuteQuota: 30, Minute: minute})
 	opts := fakeOptions(s)
 	opts.Minute = minute
-	// The other integration spends the window (refused requests count).
+	// The other integration spends a window from its start (refused
+	// requests count), so that the pull's first request falls in that
+	// window whatever the machine's load: the fake counts calendar
+	// windows of its clock, and one that ended in between would let it
+	// through.
+	time.Sleep(time.Until(time.Now().Truncate(minute).Add(minute)))
 	for spent := false; !spent; {
 		resp, err := s.Client().Get(s.URL() + "/v2/staffs")
 		if err != nil {
