@@ -141,7 +141,7 @@ func (s *Records) sweepStep(ctx context.Context, source, lower, upper string) (s
 		if err != nil {
 			return "", st, fmt.Errorf("%s: %w", id, err)
 		}
-		ch.bundles[id], ch.tokens[id] = b, b.token
+		ch.readBundle(id, b)
 		for _, e := range b.contacts {
 			contacts = append(contacts, e.id)
 		}
@@ -201,6 +201,9 @@ func sweepEntries(ch *change, id string, seenC, seenD map[string]bool) {
 				keep = append(keep, e)
 			} else {
 				ch.drops[filedField(l.kind, e.id)] = id
+				if l.kind == 'd' {
+					ch.dealt[id] = true
+				}
 			}
 		}
 		*l.entries = keep

@@ -61,12 +61,14 @@ for _ = 1, c[3] do
   if ARGV[i + 2] == '1' then
     zadd[#zadd + 1] = 0
     zadd[#zadd + 1] = ARGV[i]
-  else
+  elseif ARGV[i + 2] == '0' then
     zrem[#zrem + 1] = ARGV[i]
   end
-  if ARGV[i + 3] ~= '' then
+  local w = ARGV[i + 3]
+  if w == '=' then
+  elseif w ~= '' then
     wset[#wset + 1] = ARGV[i]
-    wset[#wset + 1] = ARGV[i + 3]
+    wset[#wset + 1] = w
   else
     wdel[#wdel + 1] = ARGV[i]
   end
@@ -132,6 +134,8 @@ type change struct {
 	bundles map[string]*bundle // by account id, as read then edited
 	tokens  map[string]string  // the token of each bundle read ("" for none)
 	edited  map[string]bool    // bundles to write
+	indexed map[string]bool    // bundles read with an account (in the account index)
+	dealt   map[string]bool    // bundles whose deals the change edits (their won deals change)
 	ptrs    map[string]string  // filed field → the account read ("" for none)
 	newPtrs map[string]string  // filed field → its account now ("" for none)
 	drops   map[string]string  // filed field → the account it goes from, if still there
@@ -156,6 +160,7 @@ type change struct {
 func newChange() *change {
 	return &change{
 		bundles: map[string]*bundle{}, tokens: map[string]string{}, edited: map[string]bool{},
+		indexed: map[string]bool{}, dealt: map[string]bool{},
 		ptrs: map[string]string{}, newPtrs: map[string]string{}, drops: map[string]string{},
 	}
 }
@@ -213,7 +218,7 @@ func (s *Records) read(ctx context.Context, ch *change, source string, ids, fiel
 			if err != nil {
 				return fmt.Errorf("%s: %w", id, err)
 			}
-			ch.bundles[id], ch.tokens[id] = b, b.token
+			ch.readBundle(id, b)
 		}
 	}
 	i = 0
@@ -242,13 +247,14 @@ func (ch *change) overlay(ids, fields []string) error {
 		case !ok:
 		case v == "":
 			delete(ch.bundles, id)
+			delete(ch.indexed, id)
 			ch.tokens[id] = ""
 		default:
 			b, err := parseBundle(v)
 			if err != nil {
 				return fmt.Errorf("%s: %w", id, err)
 			}
-			ch.bundles[id], ch.tokens[id] = b, b.token
+			ch.readBundle(id, b)
 		}
 	}
 	for _, f := range fields {
@@ -259,6 +265,14 @@ func (ch *change) overlay(ids, fields []string) error {
 		}
 	}
 	return nil
+}
+
+// readBundle takes b as the stored bundle of id, as read.
+func (ch *change) readBundle(id string, b *bundle) {
+	ch.bundles[id], ch.tokens[id] = b, b.token
+	if b.account != "" {
+		ch.indexed[id] = true
+	}
 }
 
 // bundle returns the bundle of id to edit (read before), marking it
@@ -294,6 +308,7 @@ func (ch *change) file(kind byte, account string, e filedEntry) {
 			b.contacts = put(b.contacts, e)
 		} else {
 			b.deals = put(b.deals, e)
+			ch.dealt[account] = true
 		}
 	}
 	ch.newPtrs[field] = account
@@ -306,6 +321,7 @@ func (ch *change) unfile(kind byte, account, id string) {
 		b.contacts = remove(b.contacts, id)
 	} else {
 		b.deals = remove(b.deals, id)
+		ch.dealt[account] = true
 	}
 }
 
@@ -329,6 +345,7 @@ func (ch *change) dropBundle(id string) {
 		}
 	}
 	*b = bundle{token: b.token}
+	ch.dealt[id] = true
 }
 
 // errConflict is a write whose reads another writer changed meanwhile.
@@ -365,14 +382,11 @@ func (ch *change) args(prefix, source string) ([]any, error) {
 		b := ch.bundles[id]
 		switch {
 		case !b.empty():
-			indexed := "0"
-			if b.account != "" {
-				indexed = "1"
-			}
-			won, err := b.won()
+			won, err := ch.wonOf(id, b)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", id, err)
 			}
+			indexed := ch.indexChange(id, b)
 			v := b.encode()
 			ch.written[id] = v
 			sets = append(sets, id, v, indexed, won)
@@ -435,6 +449,29 @@ func (ch *change) args(prefix, source string) ([]any, error) {
 		}
 	}
 	return a, nil
+}
+
+// indexChange says what writeScript does to the account index for the
+// bundle b of id: "1" adds it (it has an account, and had none when
+// read), "0" removes it (the other way round), "-" leaves it.
+func (ch *change) indexChange(id string, b *bundle) string {
+	switch now := b.account != ""; {
+	case now && !ch.indexed[id]:
+		return "1"
+	case !now && ch.indexed[id]:
+		return "0"
+	}
+	return "-"
+}
+
+// wonOf returns the won deals writeScript stores for the bundle b of id:
+// "=" leaves them as stored, when the change edits none of its deals and
+// the bundle was stored before, else the packed won deals ("" for none).
+func (ch *change) wonOf(id string, b *bundle) (string, error) {
+	if !ch.dealt[id] && ch.tokens[id] != "" {
+		return "=", nil
+	}
+	return b.won()
 }
 
 // bucketGroup is fields of the filed pointers that share a bucket.
