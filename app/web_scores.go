@@ -91,7 +91,9 @@ func (s *storeScores) Figures(ctx context.Context, f insights.Filter, flagged ma
 	close(c.done)
 	if err != nil { // not kept: the next call tries again
 		s.mu.Lock()
-		delete(s.figures, f)
+		if s.figures[f] == c { // not forgotten and asked again meanwhile
+			delete(s.figures, f)
+		}
 		s.mu.Unlock()
 	}
 	return c.fig, err
