@@ -272,6 +272,8 @@ func (ch *change) readBundle(id string, b *bundle) {
 	ch.bundles[id], ch.tokens[id] = b, b.token
 	if b.account != "" {
 		ch.indexed[id] = true
+	} else {
+		delete(ch.indexed, id) // an overlay may follow a read that had one
 	}
 }
 
