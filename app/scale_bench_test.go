@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,16 +107,23 @@ func BenchmarkScale(b *testing.B) {
 		b.Run(fmt.Sprintf("floor/%d", n), func(b *testing.B) { benchFloor(b, dir) })
 		parent := b
 		b.Run(fmt.Sprintf("sync/%d", n), func(b *testing.B) {
+			var cpu, rcpu time.Duration
 			for b.Loop() {
 				b.StopTimer()
 				a := scaleApp(parent, dir) // lives on for pass/N
+				c, r := processCPU(), redisCPU(b, a)
 				b.StartTimer()
 				if _, err := a.Handlers.Sync.Sync(b.Context(), "sample", true); err != nil {
 					b.Fatal(err)
 				}
+				b.StopTimer()
+				cpu, rcpu = cpu+processCPU()-c, rcpu+redisCPU(b, a)-r
+				b.StartTimer()
 				synced.Store(n, a)
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "accounts/s")
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "go-cpu-s")
+			b.ReportMetric(rcpu.Seconds()/float64(b.N), "redis-cpu-s")
 			reportRedisMemory(b, &synced, n)
 		})
 		b.Run(fmt.Sprintf("pass/%d", n), func(b *testing.B) {
@@ -149,6 +158,9 @@ func benchPass(b *testing.B, a *App) {
 	if os.Getenv("CRMSYNC_SCALE_STATS") != "" {
 		a.Store.Redis().ConfigResetStat(context.Background())
 	}
+	stop := passProfile(b)
+	cpu, rcpu := processCPU(), redisCPU(b, a)
+	var passes time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		wipePasses(b, a)
@@ -162,7 +174,14 @@ func benchPass(b *testing.B, a *App) {
 		if rep, err = a.waitReport(b.Context(), pass); err != nil {
 			b.Fatal(err)
 		}
+		passes += rep.Duration
 	}
+	stop()
+	// What a pass costs the machine, less noisy than its duration on a
+	// shared one: CPU seconds of this process (the workers) and of Redis.
+	b.ReportMetric((processCPU()-cpu).Seconds()/float64(b.N), "go-cpu-s")
+	b.ReportMetric((redisCPU(b, a)-rcpu).Seconds()/float64(b.N), "redis-cpu-s")
+	b.ReportMetric(passes.Seconds()/float64(b.N), "mean-pass-s")
 	if os.Getenv("CRMSYNC_SCALE_STATS") != "" {
 		// What Redis spent on the passes, by command (CONFIG RESETSTAT
 		// was sent before them): the server's side of a pass, costliest
@@ -186,6 +205,68 @@ func benchPass(b *testing.B, a *App) {
 		enq += v
 	}
 	b.ReportMetric(float64(enq), "enqueued")
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the CPU time the Redis server has used (INFO cpu).
+func redisCPU(b *testing.B, a *App) time.Duration {
+	info, err := a.Store.Redis().Info(b.Context(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, l := range strings.Split(info, "\r\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
+
+// passProfile starts a CPU profile of the passes alone, without the sync
+// before them, when CRMSYNC_SCALE_CPUPROFILE names a file (suffixed with
+// the benchmark's size); the returned func stops it. It also writes the
+// allocation profiles before and after the passes (.allocs-before,
+// .allocs-after), whose difference is what the passes allocated:
+// go tool pprof -sample_index=alloc_space -diff_base F.allocs-before F.allocs-after.
+func passProfile(b *testing.B) func() {
+	path := os.Getenv("CRMSYNC_SCALE_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path + "." + filepath.Base(b.Name()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	allocs := func(suffix string) {
+		f, err := os.Create(path + "." + filepath.Base(b.Name()) + suffix)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	allocs(".allocs-before")
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		allocs(".allocs-after")
+	}
 }
 
 // benchDashboard builds the dashboard's book after the last pass and
