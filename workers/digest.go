@@ -9,29 +9,41 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/crmsync/crmsync/internal/parallel"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/slack"
 )
 
 // sendDigests renders and enqueues the digests a pass's shards gathered:
 // per rule and rep, one message listing the rep's flagged accounts, split
-// before Slack's limits. It returns the number of messages enqueued.
+// before Slack's limits. The digests are rendered on all cores, then
+// enqueued in recipient order. It returns the number of messages
+// enqueued.
 func (e *Evaluator) sendDigests(ctx context.Context, doc *passDoc) (int, error) {
 	raw, err := e.Passes.DigestItems(ctx, doc.Pass)
 	if err != nil || len(raw) == 0 {
 		return 0, err
 	}
+	keys := slices.Sorted(maps.Keys(raw))
+	msgs := make([][]notify.Message, len(keys))
+	err = parallel.Ranges(len(keys), 1, func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			items, err := decodeDigest(raw[keys[i]])
+			if err == nil {
+				msgs[i], err = digestMessages(doc, items)
+			}
+			if err != nil {
+				return fmt.Errorf("digest %s: %w", keys[i], err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
 	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
-	for _, key := range slices.Sorted(maps.Keys(raw)) {
-		items, err := decodeDigest(raw[key])
-		if err != nil {
-			return 0, fmt.Errorf("digest %s: %w", key, err)
-		}
-		msgs, err := digestMessages(doc, items)
-		if err != nil {
-			return 0, fmt.Errorf("digest %s: %w", key, err)
-		}
-		if err := out.add(msgs...); err != nil {
+	for i := range keys {
+		if err := out.add(msgs[i]...); err != nil {
 			return 0, err
 		}
 	}

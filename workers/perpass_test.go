@@ -1,9 +1,11 @@
 package workers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -383,5 +385,55 @@ func TestEachPickedReadsInOrderAcrossParts(t *testing.T) {
 	err = e.eachPicked(ctx, "p1", missing, func([]*candidate) error { calls++; return nil })
 	if !errors.Is(err, store.ErrNotFound) || calls != 1 {
 		t.Errorf("a head never staged: %v after %d calls", err, calls)
+	}
+}
+
+// TestPerPassRendersAsShardsDo: under limits.per_pass the picked
+// messages are rendered again when the pass completes, on every core;
+// each one must come out exactly as a pass without caps renders it at
+// shard time (same subject, bodies and blocks under the same ledger key),
+// and so must the digests, whatever the number of cores.
+func TestPerPassRendersAsShardsDo(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4)) // several render ranges even on one core
+	ctx := context.Background()
+	amounts := make([]float64, 150)
+	for i := range amounts {
+		amounts[i] = float64(100 * (i + 1))
+	}
+	byKey := func(q *taskRecorder) map[string]notify.Message {
+		out := map[string]notify.Message{}
+		for _, m := range q.messages() {
+			m.Features = nil // rendered at shard time only for previews and explain
+			out[m.LedgerKey] = m
+		}
+		return out
+	}
+	capped, ec := valuedPortfolio(t, PassLimits{Emails: 1000, SlackPerRep: 100}, amounts...)
+	if _, err := ec.Evaluate(ctx, "p1", evalNow); err != nil {
+		t.Fatal(err)
+	}
+	plain, ep := valuedPortfolio(t, PassLimits{}, amounts...)
+	if _, err := ep.Evaluate(ctx, "p1", evalNow); err != nil {
+		t.Fatal(err)
+	}
+	got, want := byKey(capped), byKey(plain)
+	emails := 0
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok {
+			if w.Channel == notify.Slack {
+				continue // the rep's nudges over 100 went into the digest
+			}
+			t.Fatalf("%s: not sent under per_pass", k)
+		}
+		if w.Channel == notify.Email {
+			emails++
+		}
+		if g.Subject != w.Subject || g.Text != w.Text || g.HTML != w.HTML || !bytes.Equal(g.Blocks, w.Blocks) || g.To != w.To {
+			t.Fatalf("%s rendered under per_pass:\n%+v\nwant, as a pass without caps renders it:\n%+v", k, g, w)
+		}
+	}
+	if emails != len(amounts) {
+		t.Fatalf("%d emails compared, want %d", emails, len(amounts))
 	}
 }

@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 
+	"github.com/crmsync/crmsync/internal/parallel"
 	"github.com/crmsync/crmsync/model"
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/rules"
@@ -53,26 +54,9 @@ func (e *Evaluator) renderPicked(ctx context.Context, doc *passDoc, msgs []notif
 			clients[cs[i].Account.ID] = &cs[i]
 		}
 	}
-	rendered := map[string]*notify.Message{}
-	pp := newPassPlan(doc.Pass, doc.Now)
-	pp.renderOnly = true
-	for _, m := range msgs {
-		if _, ok := rendered[m.LedgerKey]; ok {
-			continue
-		}
-		c, r := clients[m.AccountID], e.Rules.Rule(m.Rule)
-		if c == nil || r == nil {
-			continue
-		}
-		f := rules.Compute(doc.Now, c)
-		doc.Segmenter.Apply(c.Account.ID, &f)
-		pl, err := e.Planner.Plan(ctx, pp, c, f, rules.Match{Rule: r, Actions: r.Actions})
-		if err != nil {
-			return nil, nil, err
-		}
-		for i := range pl.msgs {
-			rendered[pl.msgs[i].LedgerKey] = &pl.msgs[i]
-		}
+	rendered, err := e.renderMatches(ctx, doc, clients, msgs)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, m := range msgs {
 		r, ok := rendered[m.LedgerKey]
@@ -85,4 +69,52 @@ func (e *Evaluator) renderPicked(ctx context.Context, doc *passDoc, msgs []notif
 		out = append(out, m)
 	}
 	return out, gone, nil
+}
+
+// pickedMatch is a match of renderPicked: a rule on a client.
+type pickedMatch struct {
+	c *model.Client
+	r *rules.Rule
+}
+
+// renderMatches plans again, by ledger key, the messages of the matches
+// behind msgs whose client is in clients, spread over the cores:
+// rendering templates is most of what the per_pass stage spends.
+func (e *Evaluator) renderMatches(ctx context.Context, doc *passDoc, clients map[string]*model.Client, msgs []notify.Message) (map[string]*notify.Message, error) {
+	var matches []pickedMatch
+	seen := map[[2]string]bool{}
+	for _, m := range msgs {
+		k := [2]string{m.AccountID, m.Rule}
+		c, r := clients[m.AccountID], e.Rules.Rule(m.Rule)
+		if seen[k] || c == nil || r == nil {
+			continue
+		}
+		seen[k] = true
+		matches = append(matches, pickedMatch{c, r})
+	}
+	plans := make([]planned, len(matches))
+	err := parallel.Ranges(len(matches), 32, func(lo, hi int) error {
+		pp := newPassPlan(doc.Pass, doc.Now)
+		pp.renderOnly = true
+		for i := lo; i < hi; i++ {
+			c, r := matches[i].c, matches[i].r
+			f := rules.Compute(doc.Now, c)
+			doc.Segmenter.Apply(c.Account.ID, &f)
+			var err error
+			if plans[i], err = e.Planner.Plan(ctx, pp, c, f, rules.Match{Rule: r, Actions: r.Actions}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rendered := map[string]*notify.Message{}
+	for i := range plans {
+		for j := range plans[i].msgs {
+			rendered[plans[i].msgs[j].LedgerKey] = &plans[i].msgs[j]
+		}
+	}
+	return rendered, nil
 }
