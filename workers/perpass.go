@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/crmsync/crmsync/internal/readahead"
 	"github.com/crmsync/crmsync/notify"
@@ -185,7 +186,7 @@ type stagedHead struct {
 }
 
 // candidate returns the head as a candidate without its messages, only
-// their channels: enough for split and releaseDeferred.
+// their channels: enough for split and countDeferred.
 func (h *stagedHead) candidate() *candidate {
 	return &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown, heads: h.Channels}
 }
@@ -217,10 +218,10 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 }
 
 // perPass is the per_pass stage of a pass whose shards staged their
-// candidates: it ranks them by their heads, gives back the cooldowns of
-// what it defers, then reads the whole candidates that go and batches
-// their messages, a part at a time (eachPicked, sendPicked); folded
-// nudges join the pass's digests.
+// candidates: it ranks them by their heads, then reads the whole
+// candidates that go and batches their messages, a part at a time
+// (eachPicked, sendPicked), while it gives back the cooldowns of what it
+// defers; folded nudges join the pass's digests.
 func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) error {
 	var heads []*candidate
 	err := e.Passes.StagedHeads(ctx, doc.Pass, func(_ string, b []byte) error {
@@ -235,9 +236,13 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 		return err
 	}
 	going, deferred := e.Limits.split(heads)
-	if err := e.releaseDeferred(ctx, doc.Pass, deferred, rep); err != nil {
-		return err
-	}
+	// The deferred matches' cooldowns are given back while the picked
+	// ones are sent: they are other matches, and at scale most of them.
+	release := e.countDeferred(deferred, rep)
+	var released sync.WaitGroup
+	var releaseErr error
+	released.Go(func() { releaseErr = e.Passes.ReleaseCooldowns(ctx, doc.Pass, release) })
+	defer released.Wait()
 	if err := e.openOutcomes(ctx, &passPlan{pass: doc.Pass, now: doc.Now}, store.GroupMessaged, going); err != nil {
 		return err
 	}
@@ -255,7 +260,11 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	for ch, n := range out.counts {
 		rep.Enqueued[ch] += n
 	}
-	return e.Passes.AddDigestItems(ctx, doc.Pass, out.digests)
+	if err := e.Passes.AddDigestItems(ctx, doc.Pass, out.digests); err != nil {
+		return err
+	}
+	released.Wait()
+	return releaseErr
 }
 
 // eachPicked calls fn with the whole candidates of heads, in order, a
@@ -318,10 +327,9 @@ func (e *Evaluator) stagedFull(ctx context.Context, pass string, heads []*candid
 	return out, nil
 }
 
-// releaseDeferred gives back the cooldowns of the deferred matches and
-// counts their messages.
-func (e *Evaluator) releaseDeferred(ctx context.Context, pass string, deferred []*candidate, rep *Report) error {
-	var release [][2]string
+// countDeferred counts the messages of the deferred matches in rep and
+// returns the matches whose cooldown to give back.
+func (e *Evaluator) countDeferred(deferred []*candidate, rep *Report) (release [][2]string) {
 	for _, c := range deferred {
 		if c.Cooldown {
 			release = append(release, [2]string{c.Rule, c.Account})
@@ -331,7 +339,7 @@ func (e *Evaluator) releaseDeferred(ctx context.Context, pass string, deferred [
 			e.countHold(rep.Skipped, c.Rule, SkipDeferred)
 		}
 	}
-	return e.Passes.ReleaseCooldowns(ctx, pass, release)
+	return release
 }
 
 // countMessages adds msgs to counts, by rule and channel.
