@@ -67,7 +67,8 @@ func testSummaryRangeSkipsRemoved(t *testing.T, s *Store) {
 // unfiled and deleted records, contacts before their account), sweeps
 // and contacted marks, applies the same steps to a plain in-memory model
 // of what the store promises, and checks after each step that the
-// clients, the summaries and the filed pointers are the model's.
+// clients, the summaries (in one ClientArena) and the filed pointers are
+// the model's.
 func testSummariesFollowRecords(t *testing.T, s *Store) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -170,10 +171,14 @@ type refModel struct {
 	contacts  map[string]model.Contact
 	deals     map[string]model.Deal
 	contacted map[string]time.Time
+	// arena holds the summaries' clients of every batch of every check,
+	// as a pass's shards share theirs: no batch may find anything of the
+	// one before it.
+	arena ClientArena
 }
 
 func newRefModel() *refModel {
-	return &refModel{map[string]model.Account{}, map[string]model.Contact{}, map[string]model.Deal{}, map[string]time.Time{}}
+	return &refModel{accounts: map[string]model.Account{}, contacts: map[string]model.Contact{}, deals: map[string]model.Deal{}, contacted: map[string]time.Time{}}
 }
 
 // store applies a page: upserts, then deletions.
@@ -276,7 +281,7 @@ func (m *refModel) check(t *testing.T, s *Store, step int) {
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	var listed []string
 	err = s.Records.SummaryRange(ctx, "", "", 5, func(sids []string, sums []Summary) error {
-		clients, err := SummaryClients(sums)
+		clients, err := m.arena.Clients(sums)
 		if err != nil {
 			return err
 		}

@@ -119,7 +119,14 @@ func (s *Records) wonPage(ctx context.Context, lo, hi string, batch int) ([]stri
 		return nil, nil, fmt.Errorf("store: won deals: %w", err)
 	}
 	starts := make([]int, 0, len(ids)+1)
-	var arena []WonDeal
+	size := 0
+	for _, v := range vals {
+		packed, _ := v.(string)
+		size += len(packed)
+	}
+	// A packed deal takes at least 9 bytes (a time's varint, an amount):
+	// enough room for all, without growing the arena as it fills.
+	arena := make([]WonDeal, 0, size/9)
 	for i, v := range vals {
 		starts = append(starts, len(arena))
 		packed, _ := v.(string)

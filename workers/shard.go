@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/crmsync/crmsync/model"
@@ -81,7 +82,8 @@ func (e *Evaluator) compact(doc *passDoc) bool {
 }
 
 // eachInShard calls fn with the accounts of shard i and their features, a
-// batch at a time.
+// batch at a time; fn must not keep a batch once it returns (eachSummary
+// reuses its arrays).
 func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn func([]scored) error) error {
 	from, to := doc.Bounds[i], ""
 	if i+1 < len(doc.Bounds) {
@@ -113,11 +115,19 @@ func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn fun
 }
 
 // eachSummary is eachInShard for a compact pass: it reads the summaries
-// of the accounts from from to to and their owners.
+// of the accounts from from to to and their owners. The batches share one
+// set of arrays (store.ClientArena): fn must not keep a batch's accounts
+// once it returns.
 func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to string, fn func([]scored) error) error {
+	bufs, _ := summaryBufs.Get().(*batchBufs)
+	if bufs == nil {
+		bufs = new(batchBufs)
+	}
+	defer summaryBufs.Put(bufs)
 	return e.Records.SummaryRange(ctx, from, to, summaryBatch, func(_ []string, sums []store.Summary) error {
-		batch := make([]scored, len(sums))
-		clients, err := store.SummaryClients(sums)
+		batch := slices.Grow(bufs.batch[:0], len(sums))[:len(sums)]
+		bufs.batch = batch
+		clients, err := bufs.arena.Clients(sums)
 		if err != nil {
 			return err
 		}
@@ -131,6 +141,16 @@ func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to stri
 		return fn(batch)
 	})
 }
+
+// batchBufs are the arrays of a compact pass's batches, which the shards
+// of a process take turns with (summaryBufs): a batch's accounts are
+// about two kilobytes each, allocated anew for each batch otherwise.
+type batchBufs struct {
+	arena store.ClientArena
+	batch []scored
+}
+
+var summaryBufs sync.Pool // of *batchBufs
 
 // passOwners keeps the owners that the shards of one pass have read in
 // this process: a rep owns many accounts, in many shards. A new pass
