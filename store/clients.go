@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -203,22 +202,4 @@ func (s *Records) AccountIDRange(ctx context.Context, from, to string, limit int
 		return nil, fmt.Errorf("store: account id range: %w", err)
 	}
 	return ids, nil
-}
-
-// contactedScript keeps the later of KEYS[1] and ARGV[1] (unix ms).
-var contactedScript = redis.NewScript(`
-local v = tonumber(redis.call('GET', KEYS[1]))
-if v and v >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
-return 1
-`)
-
-// MarkContacted records that a rep contacted the account at at (a click on
-// "Mark as contacted"): it counts as the account's latest activity, so
-// days_inactive starts again from it until the CRM reports a later one.
-func (s *Records) MarkContacted(ctx context.Context, accountID string, at time.Time) error {
-	if err := contactedScript.Run(ctx, s.rdb, []string{s.key("contacted", accountID)}, at.UnixMilli()).Err(); err != nil {
-		return fmt.Errorf("store: mark contacted: %w", err)
-	}
-	return nil
 }

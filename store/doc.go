@@ -76,6 +76,8 @@
 //	                               (':' and '%' in the rule name are %-escaped)
 //	<ns>:snooze:<rule>:<id>        integer, until (ms), expiring then: a rep snoozed it
 //	<ns>:contacted:<id>            integer, the latest "mark as contacted" click (ms)
+//	<ns>:contacted-marks           ZSET, "<id>\x00<ms>" per contacted mark, all scores 0: the
+//	                               marks of an id range in one ZRANGE BYLEX (contacted.go)
 //	<ns>:seen:<key>                a webhook event already handled (SendGrid's sg_event_id,
 //	                               a Slack request), expiring
 //	<ns>:channel:<channel>:paused  hash {reason, since_ms}: the channel's credentials were

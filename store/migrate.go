@@ -14,19 +14,21 @@ import (
 )
 
 // schemaVersion is the layout of the records Migrate brings a store to:
-// 4 keeps all the records of an account in its bundle (bundle.go) and its
+// 5 indexes the reps' "contacted" marks by account id (contacted.go); 4
+// keeps all the records of an account in its bundle (bundle.go) and its
 // won deals apart as well (won.go); 3 had the bundles only. The earlier
 // layouts kept a key per record: the account under
 // <ns>:acct:<id> (1) or in <ns>:summary (2), its contacts and deals in
 // <ns>:contacts:<id> and <ns>:deals:<id> hashes of JSON, and a pointer
 // per contact and deal (<ns>:contact:<id>, <ns>:deal:<id>).
-const schemaVersion = "4"
+const schemaVersion = "5"
 
 // Migrate brings records written by an earlier crmsync to the current
 // layout, once: it builds the bundle of every account (and of every id
 // that only contacts or deals are filed under) from the stored records,
 // moves the pointers into the filed buckets and removes the keys they
-// replace; then it packs every bundle's won deals. A store already at
+// replace; then it packs every bundle's won deals; then it indexes the
+// reps' "contacted" marks. A store already at
 // the current layout costs one GET. Run it before syncs or passes start;
 // bundles written meanwhile by a newer sync are kept.
 func (s *Records) Migrate(ctx context.Context) error {
@@ -44,9 +46,14 @@ func (s *Records) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	if n > 0 {
+	if n > 0 && v != "4" {
 		if err := s.migrateTo4(ctx, v); err != nil {
 			return fmt.Errorf("store: migrate: %w", err)
+		}
+	}
+	if n > 0 || v != "" {
+		if err := s.indexContacted(ctx); err != nil {
+			return fmt.Errorf("store: migrate: contacted marks: %w", err)
 		}
 	}
 	if err := s.rdb.Set(ctx, s.key("schema"), schemaVersion, 0).Err(); err != nil {

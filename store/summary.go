@@ -195,21 +195,21 @@ type summaryRead struct {
 	sums []Summary
 }
 
-// summaries reads and decodes the summaries of ids, in one round trip,
-// leaving out the ids whose bundle is gone or holds no account.
+// summaries reads and decodes the summaries of ids (in id order, one at
+// least), in one round trip, leaving out the ids whose bundle is gone or
+// holds no account.
 func (s *Records) summaries(ctx context.Context, ids []string) ([]string, []Summary, error) {
-	var vals, marks *redis.SliceCmd
+	var vals *redis.SliceCmd
+	var members *redis.StringSliceCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		keys := make([]string, len(ids))
-		for i, id := range ids {
-			keys[i] = s.key("contacted", id)
-		}
-		vals, marks = p.HMGet(ctx, s.key("records"), ids...), p.MGet(ctx, keys...)
+		vals = p.HMGet(ctx, s.key("records"), ids...)
+		members = s.queueMarks(ctx, p, ids[0], ids[len(ids)-1])
 		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: summaries: %w", err)
 	}
+	marks := parseMarks(members.Val())
 	sums := make([]Summary, len(ids))
 	kept := make([]string, 0, len(ids))
 	for i, v := range vals.Val() {
@@ -217,8 +217,7 @@ func (s *Records) summaries(ctx context.Context, ids []string) ([]string, []Summ
 		if !ok {
 			continue // removed meanwhile
 		}
-		mark, _ := marks.Val()[i].(string)
-		has, err := decodeSummary(ids[i], raw, mark, &sums[len(kept)])
+		has, err := decodeSummary(ids[i], raw, marks[ids[i]], &sums[len(kept)])
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: summaries: %s: %w", ids[i], err)
 		}

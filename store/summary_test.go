@@ -33,6 +33,10 @@ func init() {
 			name string
 			fn   func(t *testing.T, s *Store)
 		}{"SummaryRangeSkipsRemoved", testSummaryRangeSkipsRemoved},
+		struct {
+			name string
+			fn   func(t *testing.T, s *Store)
+		}{"ContactedMarksByRange", testContactedMarksByRange},
 	)
 }
 
@@ -444,6 +448,9 @@ func testMigrateLegacy(t *testing.T, s *Store) {
 	if len(got) != 3 || len(got[2].Won) != 1 || got[2].Won[0].Amount != 5 || got[0].Won[0].Amount != 1200.5 {
 		t.Errorf("summaries after the orphan's account arrived = %+v", got)
 	}
+	if !got[0].Contacted.Equal(contacted) || !got[1].Contacted.IsZero() {
+		t.Errorf("summaries' contacted marks = %v, %v; want the legacy mark of crm:m1 only", got[0].Contacted, got[1].Contacted)
+	}
 	if err := s.Records.Migrate(ctx); err != nil { // once only
 		t.Fatal(err)
 	}
@@ -464,5 +471,66 @@ func testMigrateLegacy(t *testing.T, s *Store) {
 	}
 	if got := wonOf(t, s); !reflect.DeepEqual(got, want) {
 		t.Errorf("won deals rebuilt from layout 3 = %+v, want %+v", got, want)
+	}
+}
+
+// testContactedMarksByRange: summaries read the reps' "contacted" marks by
+// id range (contacted-marks): the latest mark of each account, none of an
+// account whose id the other's extends, and the marks a layout 4 store
+// kept in its keys alone once Migrate has indexed them.
+func testContactedMarksByRange(t *testing.T, s *Store) {
+	ctx := context.Background()
+	var b model.Batch
+	for _, id := range []string{"a1", "a10", "a2"} {
+		b.Accounts = append(b.Accounts, account(id, ""))
+	}
+	if err := s.Records.StorePage(ctx, "crm", b, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int) time.Time { return time.Date(2026, 5, d, 9, 0, 0, 0, time.UTC) }
+	for _, m := range []struct {
+		id string
+		at time.Time
+	}{{"crm:a1", day(3)}, {"crm:a1", day(9)}, {"crm:a1", day(5)}, {"crm:a2", day(4)}} {
+		if err := s.Records.MarkContacted(ctx, m.id, m.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	marks := func() map[string]time.Time {
+		t.Helper()
+		out := map[string]time.Time{}
+		err := s.Records.SummaryRange(ctx, "", "", 2, func(ids []string, sums []Summary) error {
+			for i := range sums {
+				out[ids[i]] = sums[i].Contacted
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want := map[string]time.Time{"crm:a1": day(9), "crm:a10": {}, "crm:a2": day(4)}
+	if got := marks(); !reflect.DeepEqual(got, want) {
+		t.Errorf("contacted marks = %v, want %v", got, want)
+	}
+	if n := s.rdb.ZCard(ctx, s.contactedMarksKey()).Val(); n != 2 {
+		t.Errorf("%d indexed marks, want one per account marked", n)
+	}
+
+	// Layout 4 kept marks in their keys only.
+	pipe := s.rdb.Pipeline()
+	pipe.Del(ctx, s.contactedMarksKey())
+	pipe.Set(ctx, s.key("contacted", "crm:a10"), strconv.FormatInt(day(7).UnixMilli(), 10), 0)
+	pipe.Set(ctx, s.key("schema"), "4", 0)
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Records.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want["crm:a10"] = day(7)
+	if got := marks(); !reflect.DeepEqual(got, want) {
+		t.Errorf("contacted marks after Migrate from layout 4 = %v, want %v", got, want)
 	}
 }
