@@ -375,9 +375,14 @@ func (p *Planner) zoneOf(c *model.Client, ct *model.Contact) *time.Location {
 func (p *Planner) planSlack(out *planned, pp *passPlan, d notify.Data, c *model.Client, r *rules.Rule, a *rules.SlackAction) error {
 	pass := pp.pass
 	d.Contact = contactToCall(c)
-	text, err := a.Render(d)
-	if err != nil {
-		return err
+	// A nudge planned by reference is rendered when it is picked; its
+	// fold (planFolds) renders the same text now, and fails as it would.
+	var text string
+	if a.Digest || !pp.refsOnly {
+		var err error
+		if text, err = a.Render(d); err != nil {
+			return err
+		}
 	}
 	if a.Digest {
 		entry := slack.NewDigestEntry(d, text)
@@ -390,6 +395,7 @@ func (p *Planner) planSlack(out *planned, pp *passPlan, d notify.Data, c *model.
 		var fallback string
 		var blocks []byte
 		if !pp.refsOnly {
+			var err error
 			if fallback, blocks, err = slack.Render(d, text, slack.AudienceOf(to)); err != nil {
 				return err
 			}
