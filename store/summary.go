@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -148,13 +149,17 @@ func decodeSummary(id, v, contacted string, out *Summary) (hasAccount bool, err 
 	if out.Contacted, err = contactedAt(contacted); err != nil {
 		return false, err
 	}
-	for range r.uvarint() {
+	n := r.uvarint()
+	out.ContactActivity = slices.Grow(out.ContactActivity, int(min(n, uint64(len(r.s)))))
+	for range n {
 		r.str() // the id
 		body := rbuf{s: r.str()}
 		out.ContactActivity = append(out.ContactActivity, body.time())
 		r.err = cmp.Or(r.err, body.err)
 	}
-	for range r.uvarint() {
+	n = r.uvarint()
+	out.Won = slices.Grow(out.Won, int(min(n, uint64(len(r.s)))))
+	for range n {
 		r.str()
 		d, ok, err := readWonDeal(r.str())
 		r.err = cmp.Or(r.err, err)
