@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -220,8 +221,8 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 // perPass is the per_pass stage of a pass whose shards staged their
 // candidates: it ranks them by their heads, then reads the whole
 // candidates that go and batches their messages, a part at a time
-// (eachPicked, sendPicked), while it gives back the cooldowns of what it
-// defers; folded nudges join the pass's digests.
+// (eachPicked, sendPicked), while it opens their outcomes and gives back
+// the cooldowns of what it defers; folded nudges join the pass's digests.
 func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) error {
 	var heads []*candidate
 	err := e.Passes.StagedHeads(ctx, doc.Pass, func(_ string, b []byte) error {
@@ -236,16 +237,18 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 		return err
 	}
 	going, deferred := e.Limits.split(heads)
-	// The deferred matches' cooldowns are given back while the picked
-	// ones are sent: they are other matches, and at scale most of them.
+	// What the sends need not wait for runs meanwhile: giving back the
+	// cooldowns of the deferred matches (at scale, most of them) and
+	// opening the outcomes of those that go, as act does once it has
+	// enqueued their messages.
 	release := e.countDeferred(deferred, rep)
-	var released sync.WaitGroup
-	var releaseErr error
-	released.Go(func() { releaseErr = e.Passes.ReleaseCooldowns(ctx, doc.Pass, release) })
-	defer released.Wait()
-	if err := e.openOutcomes(ctx, &passPlan{pass: doc.Pass, now: doc.Now}, store.GroupMessaged, going); err != nil {
-		return err
-	}
+	var meanwhile sync.WaitGroup
+	var releaseErr, openErr error
+	meanwhile.Go(func() { releaseErr = e.Passes.ReleaseCooldowns(ctx, doc.Pass, release) })
+	meanwhile.Go(func() {
+		openErr = e.openOutcomes(ctx, &passPlan{pass: doc.Pass, now: doc.Now}, store.GroupMessaged, going)
+	})
+	defer meanwhile.Wait()
 	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	asg := e.Limits.assigner()
 	err = e.eachPicked(ctx, doc.Pass, going, func(full []*candidate) error {
@@ -263,8 +266,8 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	if err := e.Passes.AddDigestItems(ctx, doc.Pass, out.digests); err != nil {
 		return err
 	}
-	released.Wait()
-	return releaseErr
+	meanwhile.Wait()
+	return errors.Join(releaseErr, openErr)
 }
 
 // eachPicked calls fn with the whole candidates of heads, in order, a
