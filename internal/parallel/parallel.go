@@ -29,4 +29,3 @@ func Ranges(n, least int, fn func(lo, hi int) error) error {
 	wg.Wait()
 	return errors.Join(errs...)
 }
-
