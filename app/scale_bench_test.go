@@ -104,7 +104,7 @@ func BenchmarkScale(b *testing.B) {
 	gcfloor.Start(b.Context(), gcfloor.DefaultFloor) // as cmd/crmsync does
 	for _, n := range scaleSizes(b) {
 		dir := scalePortfolio(b, n)
-		b.Run(fmt.Sprintf("floor/%d", n), func(b *testing.B) { benchFloor(b, dir) })
+		b.Run(fmt.Sprintf("floor/%d", n), func(b *testing.B) { benchFloor(b, dir, n) })
 		parent := b
 		b.Run(fmt.Sprintf("sync/%d", n), func(b *testing.B) {
 			var cpu, rcpu time.Duration
@@ -131,7 +131,7 @@ func BenchmarkScale(b *testing.B) {
 			if !ok {
 				b.Skip("needs sync/N first")
 			}
-			benchPass(b, v.(*App))
+			benchPass(b, v.(*App), n)
 		})
 		b.Run(fmt.Sprintf("dashboard/%d", n), func(b *testing.B) {
 			v, ok := synced.Load(n)
@@ -145,7 +145,7 @@ func BenchmarkScale(b *testing.B) {
 
 // benchPass runs passes through a server that serves the evaluate queue
 // only, so that delivery tasks stay queued.
-func benchPass(b *testing.B, a *App) {
+func benchPass(b *testing.B, a *App, size int) {
 	cfg := a.serverConfig()
 	cfg.Queues = map[string]int{a.ns().Queue(workers.QueueEvaluate): 1}
 	srv := asynq.NewServerFromRedisClient(a.Store.Redis(), cfg)
@@ -182,6 +182,11 @@ func benchPass(b *testing.B, a *App) {
 	b.ReportMetric((processCPU()-cpu).Seconds()/float64(b.N), "go-cpu-s")
 	b.ReportMetric((redisCPU(b, a)-rcpu).Seconds()/float64(b.N), "redis-cpu-s")
 	b.ReportMetric(passes.Seconds()/float64(b.N), "mean-pass-s")
+	// x-floor is the pass against the floor of the same run (floor/N):
+	// the target is at most 1.5.
+	if f, ok := floors.Load(size); ok {
+		b.ReportMetric(passes.Seconds()/float64(b.N)/f.(time.Duration).Seconds(), "x-floor")
+	}
 	if os.Getenv("CRMSYNC_SCALE_STATS") != "" {
 		// What Redis spent on the passes, by command (CONFIG RESETSTAT
 		// was sent before them): the server's side of a pass, costliest
