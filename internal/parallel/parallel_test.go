@@ -8,9 +8,9 @@ import (
 
 func TestRanges(t *testing.T) {
 	tests := []struct {
-		name string
-		n    int
-		min  int
+		name  string
+		n     int
+		least int
 	}{
 		{"empty", 0, 1},
 		{"one", 1, 1},
@@ -21,9 +21,9 @@ func TestRanges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			seen := make([]int32, tt.n)
-			err := Ranges(tt.n, tt.min, func(lo, hi int) error {
-				if tt.min > 0 && hi-lo < tt.min && !(lo == 0 && hi == tt.n) {
-					t.Errorf("range [%d, %d) is below min %d", lo, hi, tt.min)
+			err := Ranges(tt.n, tt.least, func(lo, hi int) error {
+				if tt.least > 0 && hi-lo < tt.least && !(lo == 0 && hi == tt.n) {
+					t.Errorf("range [%d, %d) is below min %d", lo, hi, tt.least)
 				}
 				for i := lo; i < hi; i++ {
 					atomic.AddInt32(&seen[i], 1)
