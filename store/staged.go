@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/crmsync/crmsync/internal/readahead"
 )
 
 // StageCandidates keeps the planned messages of a pass's matches, by
@@ -38,24 +40,31 @@ func (s *Passes) StageCandidates(ctx context.Context, pass string, heads, full m
 }
 
 // StagedHeads calls fn with the head of every match staged by the pass,
-// a scan page at a time, in no particular order.
+// a scan page at a time (the next read while fn works on the last), in
+// no particular order.
 func (s *Passes) StagedHeads(ctx context.Context, pass string, fn func(field string, data []byte) error) error {
 	k := s.key("pass", pass, "heads")
 	var cursor uint64
-	for {
+	done := false
+	read := func(ctx context.Context) ([]string, bool, error) {
+		if done {
+			return nil, false, nil
+		}
 		kv, next, err := s.rdb.HScan(ctx, k, cursor, "", 1000).Result()
 		if err != nil {
-			return fmt.Errorf("store: staged candidates: %w", err)
+			return nil, false, fmt.Errorf("store: staged candidates: %w", err)
 		}
+		cursor, done = next, next == 0
+		return kv, true, nil
+	}
+	return readahead.Each(ctx, read, func(kv []string) error {
 		for i := 0; i+1 < len(kv); i += 2 {
 			if err := fn(kv[i], []byte(kv[i+1])); err != nil {
 				return err
 			}
 		}
-		if cursor = next; cursor == 0 {
-			return nil
-		}
-	}
+		return nil
+	})
 }
 
 // StagedFull returns the whole staged candidates of fields, in order, a
