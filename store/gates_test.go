@@ -8,10 +8,7 @@ import (
 )
 
 func init() {
-	coreTests = append(coreTests, struct {
-		name string
-		fn   func(t *testing.T, s *Store)
-	}{"GatesInBatches", testGatesInBatches})
+	coreTests = append(coreTests, coreTest{"GatesInBatches", testGatesInBatches})
 }
 
 // testGatesInBatches checks that each batch form of a pass's checks

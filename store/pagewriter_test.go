@@ -11,14 +11,8 @@ import (
 
 func init() {
 	coreTests = append(coreTests,
-		struct {
-			name string
-			fn   func(t *testing.T, s *Store)
-		}{"PageWriterFollowsRecords", testPageWriterFollowsRecords},
-		struct {
-			name string
-			fn   func(t *testing.T, s *Store)
-		}{"PageWriterConflict", testPageWriterConflict},
+		coreTest{"PageWriterFollowsRecords", testPageWriterFollowsRecords},
+		coreTest{"PageWriterConflict", testPageWriterConflict},
 	)
 }
 

@@ -18,12 +18,15 @@ import (
 	"github.com/crmsync/crmsync/model"
 )
 
-// coreTests run against miniredis here and against a real Redis in
-// redis_integration_test.go.
-var coreTests = []struct {
+// coreTest is a test that runs against miniredis and a real Redis.
+type coreTest struct {
 	name string
 	fn   func(t *testing.T, s *Store)
-}{
+}
+
+// coreTests run against miniredis here and against a real Redis in
+// redis_integration_test.go.
+var coreTests = []coreTest{
 	{"StorePageContactsBeforeAccount", testContactsBeforeAccount},
 	{"StorePageMovesRecords", testMoveRecords},
 	{"StorePageConcurrentMoves", testConcurrentMoves},

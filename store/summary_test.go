@@ -21,22 +21,10 @@ import (
 
 func init() {
 	coreTests = append(coreTests,
-		struct {
-			name string
-			fn   func(t *testing.T, s *Store)
-		}{"SummariesFollowRecords", testSummariesFollowRecords},
-		struct {
-			name string
-			fn   func(t *testing.T, s *Store)
-		}{"MigrateLegacy", testMigrateLegacy},
-		struct {
-			name string
-			fn   func(t *testing.T, s *Store)
-		}{"SummaryRangeSkipsRemoved", testSummaryRangeSkipsRemoved},
-		struct {
-			name string
-			fn   func(t *testing.T, s *Store)
-		}{"ContactedMarksByRange", testContactedMarksByRange},
+		coreTest{"SummariesFollowRecords", testSummariesFollowRecords},
+		coreTest{"MigrateLegacy", testMigrateLegacy},
+		coreTest{"SummaryRangeSkipsRemoved", testSummaryRangeSkipsRemoved},
+		coreTest{"ContactedMarksByRange", testContactedMarksByRange},
 	)
 }
 
