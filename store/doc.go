@@ -46,6 +46,8 @@
 //	<ns>:refresh-token:<source>    hash {from: sha256 of the configured token, token: the latest}
 //	<ns>:paused:<source>           hash {until (ms), reason}, expiring then: the CRM asked to wait
 //	<ns>:sync-lock:<source>        string, the running sync's holder, a 30-second lease it renews
+//	<ns>:sync-fence:<source>       string, the holder that took the sync lock last: a sync's
+//	                               writes WATCH it and stop once another holder took over (fenced.go)
 //	<ns>:sync-state:<source>       hash {first_attempt, ready, full, full_kind, running,
 //	                               last_success, last_success_end, last_full_success,
 //	                               last_error, last_attempt_end, failing_since (ms),

@@ -21,9 +21,15 @@ import (
 // page, in order, so that it is never ahead of the stored records.
 //
 // A PageWriter is not safe for concurrent use; Flush after the last Put.
+//
+// A PageWriter given the holder of the source's sync lock writes fenced
+// by it (fenced.go): a page in flight then never conflicts, and a write
+// the lock was lost before fails with ErrLockLost. Without a holder, a
+// write checks every bundle it read (writeScript).
 type PageWriter struct {
 	s        *Records
 	source   string
+	holder   string       // the sync lock's holder; "" when not fenced
 	inflight *pendingPage // nil when none
 	redone   int          // pages stored again after a conflict
 }
@@ -36,9 +42,10 @@ type pendingPage struct {
 	done chan error // gets the write's outcome
 }
 
-// PageWriter returns a writer of source's pages.
-func (s *Records) PageWriter(source string) *PageWriter {
-	return &PageWriter{s: s, source: source}
+// PageWriter returns a writer of source's pages, fenced by the sync lock
+// of holder (LockSync) unless holder is "".
+func (s *Records) PageWriter(source, holder string) *PageWriter {
+	return &PageWriter{s: s, source: source, holder: holder}
 }
 
 // Put stores the page after those put before: it plans the page, waits
@@ -54,7 +61,7 @@ func (w *PageWriter) Put(ctx context.Context, b model.Batch, rejects []model.Rej
 	if w.inflight != nil {
 		prev = w.inflight.ch
 	}
-	ch, args, err := w.plan(ctx, &p, wm, prev)
+	ch, write, err := w.plan(ctx, &p, wm, prev)
 	if err != nil {
 		return errors.Join(err, w.Flush(ctx))
 	}
@@ -63,12 +70,12 @@ func (w *PageWriter) Put(ctx context.Context, b model.Batch, rejects []model.Rej
 		return err
 	}
 	if redone && prev != nil { // planned over a write that did not happen
-		if ch, args, err = w.plan(ctx, &p, wm, nil); err != nil {
+		if ch, write, err = w.plan(ctx, &p, wm, nil); err != nil {
 			return err
 		}
 	}
 	done := make(chan error, 1)
-	go func() { done <- w.s.runWrite(ctx, args) }()
+	go func() { done <- write(ctx) }()
 	w.inflight = &pendingPage{page: p, wm: wm, ch: ch, done: done}
 	return nil
 }
@@ -80,17 +87,25 @@ func (w *PageWriter) Flush(ctx context.Context) error {
 	return err
 }
 
-// plan plans page p over prev's writes and lays its write out.
-func (w *PageWriter) plan(ctx context.Context, p *page, wm connectors.Watermark, prev *change) (*change, []any, error) {
+// plan plans page p over prev's writes and lays its write out: it
+// returns the change and what writes it.
+func (w *PageWriter) plan(ctx context.Context, p *page, wm connectors.Watermark, prev *change) (*change, func(context.Context) error, error) {
 	ch, err := w.s.planPage(ctx, w.source, p, wm, prev)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: store page: %w", err)
+	}
+	if w.holder != "" {
+		l, err := ch.lay()
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: store page: %w", err)
+		}
+		return ch, func(ctx context.Context) error { return w.s.writeFenced(ctx, w.source, w.holder, ch, &l) }, nil
 	}
 	args, err := ch.args(w.s.key(), w.source)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: store page: %w", err)
 	}
-	return ch, args, nil
+	return ch, func(ctx context.Context) error { return w.s.runWrite(ctx, args) }, nil
 }
 
 // wait waits for the write in flight. A write that conflicted is stored

@@ -374,26 +374,42 @@ func (s *Records) runWrite(ctx context.Context, args []any) error {
 	return nil
 }
 
-// args lays the change out as writeScript's ARGV.
-func (ch *change) args(prefix, source string) ([]any, error) {
-	var checks, sets, dels, pdels []any
-	var fresh, moved []string
+// layout is a change laid out once, for either way of writing it:
+// writeScript, which checks the tokens read, or a MULTI fenced by the
+// source's sync lock (fenced.go).
+type layout struct {
+	sets  []bundleSet
+	dels  []string      // bundles that go
+	fresh []string      // pointer fields new to the store
+	moved []string      // pointer fields that point elsewhere now
+	pdels []pointerDrop // pointers that go, if still where they were read
+}
+
+// bundleSet is a bundle written: its value, what happens to the account
+// index ("1" added, "0" removed, "-" left) and its won deals (wonOf).
+type bundleSet struct{ id, value, indexed, won string }
+
+// pointerDrop is a filed pointer that goes, while it still points at old.
+type pointerDrop struct{ bucket, field, old string }
+
+// lay lays the change out, and records in ch.written what each edited
+// bundle becomes.
+func (ch *change) lay() (layout, error) {
+	var l layout
 	ch.written = make(map[string]string, len(ch.edited))
 	for id := range ch.edited {
-		checks = append(checks, id, ch.tokens[id])
 		b := ch.bundles[id]
 		switch {
 		case !b.empty():
 			won, err := ch.wonOf(id, b)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", id, err)
+				return l, fmt.Errorf("%s: %w", id, err)
 			}
-			indexed := ch.indexChange(id, b)
 			v := b.encode()
 			ch.written[id] = v
-			sets = append(sets, id, v, indexed, won)
+			l.sets = append(l.sets, bundleSet{id: id, value: v, indexed: ch.indexChange(id, b), won: won})
 		case ch.tokens[id] != "":
-			dels = append(dels, id)
+			l.dels = append(l.dels, id)
 			ch.written[id] = ""
 		default:
 			ch.written[id] = ""
@@ -403,33 +419,52 @@ func (ch *change) args(prefix, source string) ([]any, error) {
 		switch old := ch.ptrs[f]; {
 		case v == old:
 		case old == "":
-			fresh = append(fresh, f)
+			l.fresh = append(l.fresh, f)
 		case v != "":
-			moved = append(moved, f)
+			l.moved = append(l.moved, f)
 		default:
-			pdels = append(pdels, filedBucket(f), f, old)
+			l.pdels = append(l.pdels, pointerDrop{filedBucket(f), f, old})
 		}
 	}
 	for f, v := range ch.drops {
 		if _, ok := ch.newPtrs[f]; !ok {
-			pdels = append(pdels, filedBucket(f), f, v)
+			l.pdels = append(l.pdels, pointerDrop{filedBucket(f), f, v})
 		}
+	}
+	return l, nil
+}
+
+// args lays the change out as writeScript's ARGV.
+func (ch *change) args(prefix, source string) ([]any, error) {
+	l, err := ch.lay()
+	if err != nil {
+		return nil, err
+	}
+	checks := make([]any, 0, 2*len(ch.edited))
+	for id := range ch.edited {
+		checks = append(checks, id, ch.tokens[id])
 	}
 	nwm := -1
 	if ch.setWM {
 		nwm = len(ch.wm)
 	}
-	freshArgs, nfresh := ch.pointerGroups(fresh)
-	movedArgs, nmoved := ch.pointerGroups(moved)
-	a := []any{prefix, source, len(checks) / 2, nfresh, len(sets) / 4, len(dels), nmoved,
-		len(pdels) / 3, len(ch.owners), len(ch.ownerDel), len(ch.seen[0]), len(ch.seen[1]), len(ch.seen[2]),
+	freshArgs, nfresh := ch.pointerGroups(l.fresh)
+	movedArgs, nmoved := ch.pointerGroups(l.moved)
+	a := []any{prefix, source, len(checks) / 2, nfresh, len(l.sets), len(l.dels), nmoved,
+		len(l.pdels), len(ch.owners), len(ch.ownerDel), len(ch.seen[0]), len(ch.seen[1]), len(ch.seen[2]),
 		len(ch.rejects), nwm}
 	a = append(a, checks...)
 	a = append(a, freshArgs...)
-	a = append(a, sets...)
-	a = append(a, dels...)
+	for _, s := range l.sets {
+		a = append(a, s.id, s.value, s.indexed, s.won)
+	}
+	for _, id := range l.dels {
+		a = append(a, id)
+	}
 	a = append(a, movedArgs...)
-	a = append(a, pdels...)
+	for _, d := range l.pdels {
+		a = append(a, d.bucket, d.field, d.old)
+	}
 	for _, o := range ch.owners {
 		a = append(a, o[0], o[1])
 	}

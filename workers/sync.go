@@ -22,7 +22,7 @@ import (
 type pageStore interface {
 	Watermark(ctx context.Context, source string) (connectors.Watermark, error)
 	ResetWatermark(ctx context.Context, source string) error
-	PageWriter(source string) *store.PageWriter
+	PageWriter(source, holder string) *store.PageWriter
 	BeginSweep(ctx context.Context, source string, at time.Time) error
 	EndSweep(ctx context.Context, source string) (store.SweepStats, error)
 	HasAccounts(ctx context.Context, source string) (bool, error)
@@ -152,7 +152,7 @@ func (y *Syncer) sync(ctx context.Context, source string, full bool, requested t
 	if !ok {
 		return SyncStats{}, fmt.Errorf("sync: unknown source %q", source)
 	}
-	ctx, unlock, err := y.lock(ctx, source)
+	ctx, holder, unlock, err := y.lock(ctx, source)
 	if err != nil {
 		return SyncStats{}, fmt.Errorf("sync %s: %w", source, err)
 	}
@@ -161,7 +161,7 @@ func (y *Syncer) sync(ctx context.Context, source string, full bool, requested t
 	if err != nil || plan.covered {
 		return SyncStats{}, wrapSync(source, err)
 	}
-	run := &syncRun{y: y, source: source, w: y.Records.PageWriter(source), st: SyncStats{Started: time.Now()}}
+	run := &syncRun{y: y, source: source, w: y.Records.PageWriter(source, holder), st: SyncStats{Started: time.Now()}}
 	ahead := run.pipeline(ctx)
 	err = ahead.close(conn.Pull(run.traced(ctx), plan.wm, ahead.put))
 	if err != nil {
@@ -241,16 +241,17 @@ func (y *Syncer) complete(ctx context.Context, run *syncRun, full bool) (SyncSta
 // lock makes this the one sync of source and keeps it so while it runs;
 // the returned context is cancelled if the lock is lost (Redis lost it,
 // or the process stalled past its lease), so that two pulls never run at
-// once. unlock releases it.
-func (y *Syncer) lock(ctx context.Context, source string) (context.Context, func(), error) {
+// once, and the sync's writes are fenced by holder (store.PageWriter).
+// unlock releases it.
+func (y *Syncer) lock(ctx context.Context, source string) (_ context.Context, holder string, unlock func(), _ error) {
 	host, _ := os.Hostname()
-	holder := fmt.Sprintf("%s pid %d since %s #%d", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339), rand.Int64())
+	holder = fmt.Sprintf("%s pid %d since %s #%d", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339), rand.Int64())
 	ok, current, err := y.Syncs.LockSync(ctx, source, holder, syncLockTTL)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	if !ok {
-		return nil, nil, fmt.Errorf("%w (%s)", ErrSyncRunning, current)
+		return nil, "", nil, fmt.Errorf("%w (%s)", ErrSyncRunning, current)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
@@ -269,14 +270,14 @@ func (y *Syncer) lock(ctx context.Context, source string) (context.Context, func
 			}
 		}
 	}()
-	unlock := func() {
+	unlock = func() {
 		close(done)
 		cancel(nil)
 		if err := y.Syncs.UnlockSync(context.WithoutCancel(ctx), source, holder); err != nil {
 			y.Logger.Warn("cannot release the sync lock; it expires on its own", "source", source, "err", err)
 		}
 	}
-	return ctx, unlock, nil
+	return ctx, holder, unlock, nil
 }
 
 // syncPlan is how a sync starts.

@@ -292,8 +292,11 @@ func stamp(t time.Time) string {
 
 // slug keeps the ASCII letters and digits of s, lower-cased, with accents
 // dropped.
+// unaccent folds the accented letters of the generator's names.
+var unaccent = strings.NewReplacer("é", "e", "è", "e", "ë", "e", "ï", "i", "ü", "u", "ö", "o", "ç", "c")
+
 func slug(s string) string {
-	s = strings.NewReplacer("é", "e", "è", "e", "ë", "e", "ï", "i", "ü", "u", "ö", "o", "ç", "c").Replace(strings.ToLower(s))
+	s = unaccent.Replace(strings.ToLower(s))
 	var b strings.Builder
 	for _, c := range s {
 		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {

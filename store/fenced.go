@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// A sync's pages are written fenced by the source's sync lock instead of
+// checked bundle by bundle. Every writer of a source's records in
+// crmsync is a sync of that source holding its lock (Syncs.LockSync),
+// so the only other writer a sync can meet is one that lost the lock
+// and does not know it yet (a process paused past its lease). Taking
+// the lock sets <ns>:sync-fence:<source> to the new holder; a fenced
+// write WATCHes that key, checks that it still names its holder, and
+// writes the change as plain commands in one MULTI. Redis then never
+// runs Lua over the bundles (writeScript copies each one in and out of
+// the interpreter, and read it back to check its token), which was most
+// of what a sync cost Redis.
+//
+// The fence key changes only when the lock changes hands, not when it
+// is renewed, so a write never fails because its own lease was extended.
+
+// ErrLockLost is a fenced write refused because its holder no longer
+// holds the source's sync lock: another sync took it over.
+var ErrLockLost = errors.New("sync lock lost to another sync")
+
+func (s conn) fenceKey(source string) string { return s.key("sync-fence", source) }
+
+// writeFenced writes the change laid out as l in one MULTI, if holder
+// still holds source's fence; ErrLockLost, writing nothing, otherwise.
+func (s *Records) writeFenced(ctx context.Context, source, holder string, ch *change, l *layout) error {
+	fence := s.fenceKey(source)
+	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		h, err := tx.Get(ctx, fence).Result()
+		switch {
+		case errors.Is(err, redis.Nil) || err == nil && h != holder:
+			return ErrLockLost
+		case err != nil:
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			s.queueChange(ctx, p, source, ch, l)
+			return nil
+		})
+		return err
+	}, fence)
+	if errors.Is(err, redis.TxFailedErr) { // the fence moved meanwhile
+		return ErrLockLost
+	}
+	return err
+}
+
+// queueChange queues what writeScript does for a change, without its
+// checks: the fence stands for them.
+func (s *Records) queueChange(ctx context.Context, p redis.Pipeliner, source string, ch *change, l *layout) {
+	s.queueBundles(ctx, p, l)
+	s.queuePointers(ctx, p, ch, l)
+	for _, o := range ch.owners {
+		p.Set(ctx, s.key("owner", o[0]), o[1], 0)
+	}
+	for _, id := range ch.ownerDel {
+		p.Del(ctx, s.key("owner", id))
+	}
+	for i, seen := range ch.seen {
+		if len(seen) > 0 {
+			p.SAdd(ctx, s.seenKeys(source)[i], strArgs(seen)...)
+		}
+	}
+	if len(ch.rejects) > 0 {
+		list := s.key("rejects", source)
+		p.LPush(ctx, list, ch.rejects...)
+		p.LTrim(ctx, list, 0, MaxRejects-1)
+		p.IncrBy(ctx, s.key("rejects-total", source), int64(len(ch.rejects)))
+	}
+	if ch.setWM {
+		wm := s.key("watermark", source)
+		p.Del(ctx, wm)
+		if len(ch.wm) > 0 {
+			p.HSet(ctx, wm, map[string]string(ch.wm))
+		}
+	}
+}
+
+// queueBundles queues the bundles' writes: the records, the account
+// index and the won deals.
+func (s *Records) queueBundles(ctx context.Context, p redis.Pipeliner, l *layout) {
+	var hset, wset, zrem []any
+	var zadd []redis.Z
+	wdel := append([]string(nil), l.dels...)
+	for _, b := range l.sets {
+		hset = append(hset, b.id, b.value)
+		switch b.indexed {
+		case "1":
+			zadd = append(zadd, redis.Z{Member: b.id})
+		case "0":
+			zrem = append(zrem, b.id)
+		}
+		switch b.won {
+		case "=":
+		case "":
+			wdel = append(wdel, b.id)
+		default:
+			wset = append(wset, b.id, b.won)
+		}
+	}
+	zrem = append(zrem, strArgs(l.dels)...)
+	if len(hset) > 0 {
+		p.HSet(ctx, s.key("records"), hset...)
+	}
+	if len(l.dels) > 0 {
+		p.HDel(ctx, s.key("records"), l.dels...)
+	}
+	if len(zadd) > 0 {
+		p.ZAdd(ctx, s.key("accounts"), zadd...)
+	}
+	if len(zrem) > 0 {
+		p.ZRem(ctx, s.key("accounts"), zrem...)
+	}
+	if len(wset) > 0 {
+		p.HSet(ctx, s.key("won"), wset...)
+	}
+	if len(wdel) > 0 {
+		p.HDel(ctx, s.key("won"), wdel...)
+	}
+}
+
+// queuePointers queues the filed pointers' writes, a bucket's new
+// pointers in one HSET. A pointer that goes is read under the fence, so
+// it goes without the check writeScript makes.
+func (s *Records) queuePointers(ctx context.Context, p redis.Pipeliner, ch *change, l *layout) {
+	_, groups := groupByBucket(append(l.fresh, l.moved...))
+	for _, g := range groups {
+		args := make([]any, 0, 2*len(g.fields))
+		for _, f := range g.fields {
+			args = append(args, f, ch.newPtrs[f])
+		}
+		p.HSet(ctx, s.key("filed", g.bucket), args...)
+	}
+	for _, d := range l.pdels {
+		p.HDel(ctx, s.key("filed", d.bucket), d.field)
+	}
+}
+
+// strArgs returns ss as command arguments.
+func strArgs(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, v := range ss {
+		out[i] = v
+	}
+	return out
+}
