@@ -2,127 +2,196 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/model"
 )
 
-// PageWriter stores a sync's pages in order, each as StorePage does, but
-// plans a page (reads what it touches, applies it, lays its write out)
-// while Redis writes the page before: a sync then takes about the longer
-// of its Go work and of Redis's, rather than their sum. A page's reads
-// are overlaid with the writes of the page in flight (change.overlay),
-// and its own write is sent only once that one succeeded. When it did
-// not, because another writer changed what it read, the page in flight
-// is stored again as StorePage does, and the next one planned again
-// without the overlay. The watermark of each page is written with the
-// page, in order, so that it is never ahead of the stored records.
+// PageWriter stores a sync's pages in order, each as StorePage does, for
+// the holder of the source's sync lock: its writes are fenced by that
+// lock (fenced.go), so no other writer can change what a page read.
+//
+// It keeps Redis and Go busy at once. A page's read is sent as soon as
+// the page is put, before the write of the page before is queued; that
+// page is planned (applied, laid out) while Redis runs the writes queued
+// earlier; writes run one after the other, in order, each with its
+// page's watermark, so that the watermark is never ahead of the stored
+// records. A read may see any prefix of the writes not yet known done,
+// so what it read is overlaid with all of them, oldest first
+// (change.overlay): every read then sees the store as the pages put
+// before it leave it.
 //
 // A PageWriter is not safe for concurrent use; Flush after the last Put.
-//
-// A PageWriter given the holder of the source's sync lock writes fenced
-// by it (fenced.go): a page in flight then never conflicts, and a write
-// the lock was lost before fails with ErrLockLost. Without a holder, a
-// write checks every bundle it read (writeScript).
 type PageWriter struct {
-	s        *Records
-	source   string
-	holder   string       // the sync lock's holder; "" when not fenced
-	inflight *pendingPage // nil when none
-	redone   int          // pages stored again after a conflict
+	s      *Records
+	source string
+	holder string       // the sync lock's holder (LockSync)
+	ahead  *pageRead    // the page put last: read sent, not planned yet
+	queued []*pageWrite // writes queued and not yet seen done, oldest first
 }
 
-// pendingPage is a page whose write was sent.
-type pendingPage struct {
-	page page
-	wm   connectors.Watermark
+// pageRead is a page whose read was sent.
+type pageRead struct {
+	page        page
+	wm          connectors.Watermark
+	ch          *change
+	ids, fields []string // what the read asked for
+	done        chan error
+}
+
+// pageWrite is a page's write, queued after the one before it.
+type pageWrite struct {
 	ch   *change
-	done chan error // gets the write's outcome
+	done chan struct{}
+	err  error // set before done is closed
 }
 
-// PageWriter returns a writer of source's pages, fenced by the sync lock
-// of holder (LockSync) unless holder is "".
+// maxQueued is how many writes may wait for Redis before Put waits too.
+const maxQueued = 4
+
+// PageWriter returns a writer of source's pages for holder, which must
+// hold source's sync lock (Syncs.LockSync): once another sync takes the
+// lock over, its writes fail with ErrLockLost.
 func (s *Records) PageWriter(source, holder string) *PageWriter {
 	return &PageWriter{s: s, source: source, holder: holder}
 }
 
-// Put stores the page after those put before: it plans the page, waits
-// for the page in flight, then sends this page's write, and returns. It
-// returns the error of storing the page in flight, or of planning this
-// one; this page is then not stored, and nothing is in flight.
+// Put stores the page after those put before: it sends its read, plans
+// the page put before and queues its write, and returns. It returns the
+// error of reading, planning or writing any page put before, or of
+// encoding this one; nothing is then in flight, and no page after the
+// failed one is written.
 func (w *PageWriter) Put(ctx context.Context, b model.Batch, rejects []model.Reject, wm connectors.Watermark) error {
 	p, err := encodePage(w.source, b, rejects)
 	if err != nil {
-		return errors.Join(fmt.Errorf("store: store page: %w", err), w.Flush(ctx))
+		return w.fail(fmt.Errorf("store: store page: %w", err))
 	}
-	var prev *change
-	if w.inflight != nil {
-		prev = w.inflight.ch
-	}
-	ch, write, err := w.plan(ctx, &p, wm, prev)
+	planned, err := w.planAhead(ctx)
 	if err != nil {
-		return errors.Join(err, w.Flush(ctx))
+		return w.fail(err)
 	}
-	redone, err := w.wait(ctx)
-	if err != nil {
-		return err
+	if err := w.reap(); err != nil {
+		return w.fail(err)
 	}
-	if redone && prev != nil { // planned over a write that did not happen
-		if ch, write, err = w.plan(ctx, &p, wm, nil); err != nil {
-			return err
-		}
+	w.ahead = w.s.readAhead(ctx, w.source, p, wm)
+	if planned != nil {
+		w.queue(ctx, planned)
 	}
-	done := make(chan error, 1)
-	go func() { done <- write(ctx) }()
-	w.inflight = &pendingPage{page: p, wm: wm, ch: ch, done: done}
+	if len(w.queued) > maxQueued {
+		<-w.queued[0].done // reaped at the next Put: a read is in flight
+	}
 	return nil
 }
 
-// Flush waits for the page in flight and returns the error of storing
-// it.
+// Flush plans and writes the page put last, waits for every write and
+// returns the first error.
 func (w *PageWriter) Flush(ctx context.Context) error {
-	_, err := w.wait(ctx)
+	planned, err := w.planAhead(ctx)
+	if err != nil {
+		return w.fail(err)
+	}
+	if planned != nil {
+		w.queue(ctx, planned)
+	}
+	for len(w.queued) > 0 {
+		<-w.queued[0].done
+		if err := w.reap(); err != nil {
+			return w.fail(err)
+		}
+	}
+	return nil
+}
+
+// fail waits for what is in flight, so that nothing is written once Put
+// or Flush returned, and returns err.
+func (w *PageWriter) fail(err error) error {
+	if w.ahead != nil {
+		<-w.ahead.done
+		w.ahead = nil
+	}
+	for _, q := range w.queued {
+		<-q.done
+	}
+	w.queued = nil
 	return err
 }
 
-// plan plans page p over prev's writes and lays its write out: it
-// returns the change and what writes it.
-func (w *PageWriter) plan(ctx context.Context, p *page, wm connectors.Watermark, prev *change) (*change, func(context.Context) error, error) {
-	ch, err := w.s.planPage(ctx, w.source, p, wm, prev)
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: store page: %w", err)
-	}
-	if w.holder != "" {
-		l, err := ch.lay()
-		if err != nil {
-			return nil, nil, fmt.Errorf("store: store page: %w", err)
-		}
-		return ch, func(ctx context.Context) error { return w.s.writeFenced(ctx, w.source, w.holder, ch, &l) }, nil
-	}
-	args, err := ch.args(w.s.key(), w.source)
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: store page: %w", err)
-	}
-	return ch, func(ctx context.Context) error { return w.s.runWrite(ctx, args) }, nil
+// readAhead sends the read of page p, which sees the store some time
+// after: planAhead overlays it.
+func (s *Records) readAhead(ctx context.Context, source string, p page, wm connectors.Watermark) *pageRead {
+	r := &pageRead{page: p, wm: wm, ch: newChange(), done: make(chan error, 1)}
+	go func() {
+		var err error
+		r.ids, r.fields, err = s.fetch(ctx, r.ch, source, p.readIDs, p.readFields)
+		r.done <- err
+	}()
+	return r
 }
 
-// wait waits for the write in flight. A write that conflicted is stored
-// again (redone); another error is returned.
-func (w *PageWriter) wait(ctx context.Context) (redone bool, err error) {
-	pp := w.inflight
-	if pp == nil {
-		return false, nil
+// planAhead plans the page whose read was sent last over the writes
+// queued since before that read, and lays its write out; nil when no
+// page is waiting.
+func (w *PageWriter) planAhead(ctx context.Context) (*change, error) {
+	r := w.ahead
+	if r == nil {
+		return nil, nil
 	}
-	w.inflight = nil
-	err = <-pp.done
-	if !errors.Is(err, errConflict) {
-		if err != nil {
-			return false, fmt.Errorf("store: store page: %w", err)
+	w.ahead = nil
+	if err := <-r.done; err != nil {
+		return nil, fmt.Errorf("store: store page: %w", err)
+	}
+	after := make([]*change, len(w.queued))
+	for i, q := range w.queued {
+		after[i] = q.ch
+	}
+	ch, err := w.s.planRead(ctx, r.ch, w.source, &r.page, r.wm, after, r.ids, r.fields)
+	if err != nil {
+		return nil, fmt.Errorf("store: store page: %w", err)
+	}
+	l, err := ch.lay()
+	if err != nil {
+		return nil, fmt.Errorf("store: store page: %w", err)
+	}
+	ch.laid = &l
+	return ch, nil
+}
+
+// queue queues ch's write after the writes queued before.
+func (w *PageWriter) queue(ctx context.Context, ch *change) {
+	q := &pageWrite{ch: ch, done: make(chan struct{})}
+	var prev *pageWrite
+	if n := len(w.queued); n > 0 {
+		prev = w.queued[n-1]
+	}
+	go func() {
+		defer close(q.done)
+		if prev != nil {
+			if <-prev.done; prev.err != nil {
+				q.err = prev.err // never write past a page not written
+				return
+			}
 		}
-		return false, nil
+		if err := w.s.writeFenced(ctx, w.source, w.holder, ch, ch.laid); err != nil {
+			q.err = fmt.Errorf("store: store page: %w", err)
+		}
+	}()
+	w.queued = append(w.queued, q)
+}
+
+// reap forgets the writes done, oldest first, and returns the error of
+// the first that failed.
+func (w *PageWriter) reap() error {
+	for len(w.queued) > 0 {
+		select {
+		case <-w.queued[0].done:
+		default:
+			return nil
+		}
+		if err := w.queued[0].err; err != nil {
+			return err
+		}
+		w.queued = w.queued[1:]
 	}
-	w.redone++
-	return true, w.s.storeEncoded(ctx, w.source, &pp.page, pp.wm)
+	return nil
 }

@@ -90,7 +90,7 @@ func (s *Records) storeEncoded(ctx context.Context, source string, p *page, wm c
 				return fmt.Errorf("store: store page: %w", err)
 			}
 		}
-		ch, err := s.planPage(ctx, source, p, wm, nil)
+		ch, err := s.planPage(ctx, source, p, wm)
 		if err != nil {
 			return fmt.Errorf("store: store page: %w", err)
 		}
@@ -106,12 +106,22 @@ func (s *Records) storeEncoded(ctx context.Context, source string, p *page, wm c
 
 // planPage reads what the page touches and applies it, in the order the
 // page gives: accounts, contacts, deals, owners, then deletions; the
-// change sets the watermark to wm. Its reads are overlaid with prev's
-// writes, when prev is being written meanwhile (PageWriter).
-func (s *Records) planPage(ctx context.Context, source string, p *page, wm connectors.Watermark, prev *change) (*change, error) {
+// change sets the watermark to wm.
+func (s *Records) planPage(ctx context.Context, source string, p *page, wm connectors.Watermark) (*change, error) {
 	ch := newChange()
-	ch.prev, ch.wm, ch.setWM = prev, wm, true
-	if err := s.read(ctx, ch, source, p.readIDs, p.readFields); err != nil {
+	ids, fields, err := s.fetch(ctx, ch, source, p.readIDs, p.readFields)
+	if err != nil {
+		return nil, err
+	}
+	return s.planRead(ctx, ch, source, p, wm, nil, ids, fields)
+}
+
+// planRead is planPage once ch fetched the ids and fields the page
+// touches: what it read is overlaid with the writes of after (PageWriter),
+// and so is what it reads next.
+func (s *Records) planRead(ctx context.Context, ch *change, source string, p *page, wm connectors.Watermark, after []*change, ids, fields []string) (*change, error) {
+	ch.after, ch.wm, ch.setWM = after, wm, true
+	if err := ch.overlay(ids, fields); err != nil {
 		return nil, err
 	}
 	// The accounts the records were filed under, when they move or go.
@@ -153,7 +163,7 @@ func (s *Records) planPage(ctx context.Context, source string, p *page, wm conne
 		ch.seen = p.seen
 	}
 	ch.rejects = p.rejects
-	ch.prev = nil // read: changes do not chain
+	ch.after = nil // read: changes do not chain
 	return ch, nil
 }
 

@@ -140,13 +140,15 @@ type change struct {
 	newPtrs map[string]string  // filed field → its account now ("" for none)
 	drops   map[string]string  // filed field → the account it goes from, if still there
 
-	// written holds, once args laid the change out, the value each
-	// edited bundle gets ("" when it goes): what a next page planned
-	// while this one is written takes as read (overlay).
+	// written holds, once laid out (lay), the value each edited bundle
+	// gets ("" when it goes): what a page planned while this one is
+	// written takes as read (overlay).
 	written map[string]string
-	// prev is the change written just before this one was planned, whose
-	// writes this one's reads are overlaid with (nil for none).
-	prev *change
+	// after are the changes queued before this one whose writes its
+	// reads may not have seen, oldest first (PageWriter); its reads are
+	// overlaid with them.
+	after []*change
+	laid  *layout // the change laid out, once planned by a PageWriter
 
 	sweeping bool        // a sweep of the source is open: mark what is seen
 	owners   [][2]string // id, JSON
@@ -171,7 +173,16 @@ func newChange() *change {
 // Redis hands the values straight back (Lua would copy every one into a
 // table of its own, which cost more than the reads).
 func (s *Records) read(ctx context.Context, ch *change, source string, ids, fields []string) error {
-	var ask []string
+	ask, asked, err := s.fetch(ctx, ch, source, ids, fields)
+	if err != nil {
+		return err
+	}
+	return ch.overlay(ask, asked)
+}
+
+// fetch is read without the overlay: it returns the ids and fields it
+// read, for overlay.
+func (s *Records) fetch(ctx context.Context, ch *change, source string, ids, fields []string) (ask, asked []string, _ error) {
 	for _, id := range ids {
 		if _, ok := ch.tokens[id]; !ok {
 			ch.tokens[id] = "" // asked once
@@ -186,7 +197,7 @@ func (s *Records) read(ctx context.Context, ch *change, source string, ids, fiel
 		}
 	}
 	if len(ask) == 0 && len(fresh) == 0 {
-		return nil
+		return nil, nil, nil
 	}
 	asked, buckets := groupByBucket(fresh)
 	var bundles, ptrs []*redis.SliceCmd
@@ -202,7 +213,7 @@ func (s *Records) read(ctx context.Context, ch *change, source string, ids, fiel
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	ch.sweeping = sweep.Val() == 1
 	i := 0
@@ -216,7 +227,7 @@ func (s *Records) read(ctx context.Context, ch *change, source string, ids, fiel
 			}
 			b, err := parseBundle(raw)
 			if err != nil {
-				return fmt.Errorf("%s: %w", id, err)
+				return nil, nil, fmt.Errorf("%s: %w", id, err)
 			}
 			ch.readBundle(id, b)
 		}
@@ -228,19 +239,26 @@ func (s *Records) read(ctx context.Context, ch *change, source string, ids, fiel
 			i++
 		}
 	}
-	return ch.overlay(ask, asked)
+	return ask, asked, nil
 }
 
-// overlay makes what the change read of ids and fields what ch.prev
-// leaves there once written: Redis may have run that write before this
-// read, or not yet. Only a page's own predecessor is overlaid: its write
-// is known to succeed before this change's is sent (PageWriter), and a
-// write that fails makes this change planned again without it.
+// overlay makes what the change read of ids and fields what the
+// changes in ch.after leave there once written, applied oldest first:
+// Redis may have run any number of their writes before the read (they
+// run in order), and a write leaves the same whether it ran before the
+// read or after.
 func (ch *change) overlay(ids, fields []string) error {
-	prev := ch.prev
-	if prev == nil {
-		return nil
+	for _, prev := range ch.after {
+		if err := ch.overlayOne(prev, ids, fields); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// overlayOne overlays what the change read of ids and fields with prev's
+// writes.
+func (ch *change) overlayOne(prev *change, ids, fields []string) error {
 	for _, id := range ids {
 		v, ok := prev.written[id]
 		switch {
