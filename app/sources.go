@@ -28,6 +28,25 @@ type refreshTokens interface {
 // that re-read a source in full after losing track of its deletions.
 type sweeps interface {
 	BeginSweep(ctx context.Context, source string, at time.Time) error
+	HasAccounts(ctx context.Context, source string) (bool, error)
+}
+
+// beginSweep is the hook a connector calls before it re-reads source in
+// full (nil when sw is): it opens a sweep of source's records, unless
+// the store holds no account of source. Such a sweep would remove
+// nothing, since every record stored meanwhile is seen, and marking
+// each one seen is most of what Redis does in a first sync.
+func beginSweep(sw sweeps, source string) func(context.Context, time.Time) error {
+	if sw == nil {
+		return nil
+	}
+	return func(ctx context.Context, at time.Time) error {
+		stored, err := sw.HasAccounts(ctx, source)
+		if err != nil || !stored {
+			return err
+		}
+		return sw.BeginSweep(ctx, source, at)
+	}
 }
 
 // buildConnectors builds one connector per configured source. With tokens
@@ -81,9 +100,7 @@ func newCSV(s config.Source, sw sweeps, log *slog.Logger) (connectors.Connector,
 	}
 	c := csv.New(s.Name, os.DirFS(s.Path), log)
 	c.Format = format
-	if sw != nil {
-		c.BeginSweep = func(ctx context.Context, at time.Time) error { return sw.BeginSweep(ctx, s.Name, at) }
-	}
+	c.BeginSweep = beginSweep(sw, s.Name)
 	return c, nil
 }
 
@@ -162,9 +179,7 @@ func newDynamics(s config.Source, sw sweeps, log *slog.Logger) (connectors.Conne
 		RequestsPer5Min: s.Limits.RequestsPer5Min,
 		Logger:          log,
 	}
-	if sw != nil {
-		opts.BeginSweep = func(ctx context.Context, at time.Time) error { return sw.BeginSweep(ctx, s.Name, at) }
-	}
+	opts.BeginSweep = beginSweep(sw, s.Name)
 	return dynamics.New(opts)
 }
 

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"text/tabwriter"
-	"time"
 
 	"github.com/crmsync/crmsync/config"
 	"github.com/crmsync/crmsync/connectors/monday"
@@ -32,9 +31,7 @@ func newMonday(s config.Source, sw sweeps, log *slog.Logger) (*monday.Connector,
 	if b := s.Boards; b != nil {
 		opts.Boards = monday.Boards{Accounts: mondayBoard(b.Accounts), Contacts: mondayBoard(b.Contacts), Deals: mondayBoard(b.Deals)}
 	}
-	if sw != nil {
-		opts.BeginSweep = func(ctx context.Context, at time.Time) error { return sw.BeginSweep(ctx, s.Name, at) }
-	}
+	opts.BeginSweep = beginSweep(sw, s.Name)
 	return monday.New(opts)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"time"
 
 	"github.com/crmsync/crmsync/config"
 	"github.com/crmsync/crmsync/connectors"
@@ -40,8 +39,6 @@ func newSellsy(ctx context.Context, s config.Source, tokens refreshTokens, sw sw
 		DailyReserve: reserve,
 		Logger:       log,
 	}
-	if sw != nil {
-		opts.BeginSweep = func(ctx context.Context, at time.Time) error { return sw.BeginSweep(ctx, s.Name, at) }
-	}
+	opts.BeginSweep = beginSweep(sw, s.Name)
 	return sellsy.New(opts)
 }

@@ -2,16 +2,20 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmsync/crmsync/config"
 	"github.com/crmsync/crmsync/internal/dynamicsfake"
 	"github.com/crmsync/crmsync/internal/salesforcefake"
+	"github.com/crmsync/crmsync/model"
 )
 
 // TestExampleCRMConfig loads examples/crm.yaml, which shows every auth
@@ -155,5 +159,82 @@ sources:
 	}
 	if fake.Count(dynamicsfake.KindToken) == 0 {
 		t.Error("no token was asked of the configured token_url")
+	}
+}
+
+// sweepLog is a store's sweeps that records the sweeps opened.
+type sweepLog struct {
+	stored bool
+	err    error
+	begun  []string
+}
+
+func (l *sweepLog) HasAccounts(context.Context, string) (bool, error) { return l.stored, l.err }
+
+func (l *sweepLog) BeginSweep(_ context.Context, source string, _ time.Time) error {
+	l.begun = append(l.begun, source)
+	return nil
+}
+
+func TestBeginSweepOnlyWhenStored(t *testing.T) {
+	broken := errors.New("redis down")
+	tests := []struct {
+		name      string
+		log       sweepLog
+		wantBegun int
+		wantErr   error
+	}{
+		{name: "first sync: nothing stored, nothing to sweep", log: sweepLog{stored: false}},
+		{name: "records stored: sweep", log: sweepLog{stored: true}, wantBegun: 1},
+		{name: "cannot tell: the pull fails", log: sweepLog{err: broken}, wantErr: broken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := beginSweep(&tt.log, "crm")(t.Context(), time.Now())
+			if !errors.Is(err, tt.wantErr) || len(tt.log.begun) != tt.wantBegun {
+				t.Errorf("err %v, sweeps %v; want %v, %d sweeps", err, tt.log.begun, tt.wantErr, tt.wantBegun)
+			}
+		})
+	}
+	if beginSweep(nil, "crm") != nil {
+		t.Error("without a store (config check), the hook must be nil")
+	}
+}
+
+// TestCSVResyncSweepsRemovedRows: once the sample is stored (its first
+// sync opened no sweep: beginSweep), a row removed from accounts.csv
+// takes its account out of the store at the next sync.
+func TestCSVResyncSweepsRemovedRows(t *testing.T) {
+	path, err := PrepareDemo(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, loadConfig(t, path), Options{})
+	ctx := t.Context()
+	if _, err := a.Handlers.Sync.Sync(ctx, "sample", false); err != nil {
+		t.Fatal(err)
+	}
+	gone := model.ID("sample", "A00002")
+	if _, ok, err := a.Store.Records.Client(ctx, gone); err != nil || !ok {
+		t.Fatalf("after the first sync, %s stored %v (%v), want stored", gone, ok, err)
+	}
+	file := filepath.Join(filepath.Dir(path), "sample", "accounts.csv")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	kept := slices.DeleteFunc(lines, func(l string) bool { return strings.HasPrefix(l, "A00002,") })
+	if err := os.WriteFile(file, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Handlers.Sync.Sync(ctx, "sample", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := a.Store.Records.Client(ctx, gone); err != nil || ok {
+		t.Errorf("after its row was removed, %s stored %v (%v), want swept", gone, ok, err)
+	}
+	if _, ok, _ := a.Store.Records.Client(ctx, model.ID("sample", "A00001")); !ok {
+		t.Error("A00001, still in the file, was swept")
 	}
 }
