@@ -113,9 +113,13 @@
 // one Lua script that first checks nothing it read has changed (the
 // bundles' tokens), else reads again: a source's watermark is never ahead
 // of its stored records, and two writers never lose each other's records.
-// A sync stores its pages through a PageWriter: the same, but a page is
-// planned while the one before is written, its reads overlaid with that
-// write, and its own write sent once that one succeeded.
+// A sync stores its pages through a PageWriter, fenced by its sync lock
+// instead (fenced.go): every writer of a source's records is that
+// source's sync, so a write only checks, with WATCH, that its sync still
+// holds the lock, and writes the change as plain commands in one MULTI.
+// It sends a page's read before queueing the write of the page before,
+// overlays what it read with the writes still queued, and runs the
+// writes one after the other, in page order.
 // Cooldowns and the ledger are Lua scripts. Reads of many accounts are
 // pipelined.
 //
