@@ -30,23 +30,54 @@ func (s conn) fenceKey(source string) string { return s.key("sync-fence", source
 
 // writeFenced writes the change laid out as l in one MULTI, if holder
 // still holds source's fence; ErrLockLost, writing nothing, otherwise.
-func (s *Records) writeFenced(ctx context.Context, source, holder string, ch *change, l *layout) error {
+// On c, a connection of its own (nil on a cluster, whose client gives
+// none), the write takes two round trips: WATCH and GET together, then
+// the MULTI, whose EXEC ends the WATCH. Without one it takes four
+// (redis.Client.Watch sends each and an UNWATCH).
+func (s *Records) writeFenced(ctx context.Context, source, holder string, ch *change, l *layout, c *redis.Conn) error {
 	fence := s.fenceKey(source)
-	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-		h, err := tx.Get(ctx, fence).Result()
-		switch {
-		case errors.Is(err, redis.Nil) || err == nil && h != holder:
-			return ErrLockLost
-		case err != nil:
-			return err
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			s.queueChange(ctx, p, source, ch, l)
-			return nil
-		})
+	if c == nil {
+		return lockLost(s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			return s.fencedTx(ctx, tx, tx.Get(ctx, fence), source, holder, ch, l)
+		}, fence))
+	}
+	var get *redis.StringCmd
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Do(ctx, "WATCH", fence)
+		get = p.Get(ctx, fence)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return err
-	}, fence)
-	if errors.Is(err, redis.TxFailedErr) { // the fence moved meanwhile
+	}
+	if err := lockLost(s.fencedTx(ctx, c, get, source, holder, ch, l)); err != nil {
+		c.Do(context.WithoutCancel(ctx), "UNWATCH") // a watch left set would fail the next write
+		return err
+	}
+	return nil
+}
+
+// fencedTx writes the change in a MULTI on tx if get, the fence read
+// under WATCH, names holder.
+func (s *Records) fencedTx(ctx context.Context, tx redis.StatefulCmdable, get *redis.StringCmd, source, holder string, ch *change, l *layout) error {
+	h, err := get.Result()
+	switch {
+	case errors.Is(err, redis.Nil) || err == nil && h != holder:
+		return ErrLockLost
+	case err != nil:
+		return err
+	}
+	_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		s.queueChange(ctx, p, source, ch, l)
+		return nil
+	})
+	return err
+}
+
+// lockLost is err, or ErrLockLost for a MULTI refused because the fence
+// it watched moved.
+func lockLost(err error) error {
+	if errors.Is(err, redis.TxFailedErr) {
 		return ErrLockLost
 	}
 	return err

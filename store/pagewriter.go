@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/crmsync/crmsync/connectors"
 	"github.com/crmsync/crmsync/model"
 )
@@ -29,6 +31,7 @@ type PageWriter struct {
 	holder string       // the sync lock's holder (LockSync)
 	ahead  *pageRead    // the page put last: read sent, not planned yet
 	queued []*pageWrite // writes queued and not yet seen done, oldest first
+	conn   *redis.Conn  // the writes' own connection, while any is queued; nil on a cluster
 }
 
 // pageRead is a page whose read was sent.
@@ -100,6 +103,7 @@ func (w *PageWriter) Flush(ctx context.Context) error {
 			return w.fail(err)
 		}
 	}
+	w.closeConn()
 	return nil
 }
 
@@ -114,7 +118,16 @@ func (w *PageWriter) fail(err error) error {
 		<-q.done
 	}
 	w.queued = nil
+	w.closeConn()
 	return err
+}
+
+// closeConn gives the writes' connection back, once no write is queued.
+func (w *PageWriter) closeConn() {
+	if w.conn != nil {
+		_ = w.conn.Close() // a connection that fails to close is dropped
+		w.conn = nil
+	}
 }
 
 // readAhead sends the read of page p, which sees the store some time
@@ -164,6 +177,10 @@ func (w *PageWriter) queue(ctx context.Context, ch *change) {
 	if n := len(w.queued); n > 0 {
 		prev = w.queued[n-1]
 	}
+	if c, ok := w.s.rdb.(interface{ Conn() *redis.Conn }); ok && w.conn == nil {
+		w.conn = c.Conn()
+	}
+	conn := w.conn
 	go func() {
 		defer close(q.done)
 		if prev != nil {
@@ -172,7 +189,7 @@ func (w *PageWriter) queue(ctx context.Context, ch *change) {
 				return
 			}
 		}
-		if err := w.s.writeFenced(ctx, w.source, w.holder, ch, ch.laid); err != nil {
+		if err := w.s.writeFenced(ctx, w.source, w.holder, ch, ch.laid, conn); err != nil {
 			q.err = fmt.Errorf("store: store page: %w", err)
 		}
 	}()
