@@ -27,25 +27,19 @@ type refreshTokens interface {
 // sweeps opens a sweep of a source's records (the store), for connectors
 // that re-read a source in full after losing track of its deletions.
 type sweeps interface {
-	BeginSweep(ctx context.Context, source string, at time.Time) error
-	HasAccounts(ctx context.Context, source string) (bool, error)
+	BeginSweepIfStored(ctx context.Context, source string, at time.Time) (bool, error)
 }
 
 // beginSweep is the hook a connector calls before it re-reads source in
-// full (nil when sw is): it opens a sweep of source's records, unless
-// the store holds no account of source. Such a sweep would remove
-// nothing, since every record stored meanwhile is seen, and marking
-// each one seen is most of what Redis does in a first sync.
+// full (nil when sw is): it opens a sweep of source's records unless the
+// store holds none of them (store.Records.BeginSweepIfStored).
 func beginSweep(sw sweeps, source string) func(context.Context, time.Time) error {
 	if sw == nil {
 		return nil
 	}
 	return func(ctx context.Context, at time.Time) error {
-		stored, err := sw.HasAccounts(ctx, source)
-		if err != nil || !stored {
-			return err
-		}
-		return sw.BeginSweep(ctx, source, at)
+		_, err := sw.BeginSweepIfStored(ctx, source, at)
+		return err
 	}
 }
 

@@ -162,37 +162,36 @@ sources:
 	}
 }
 
-// sweepLog is a store's sweeps that records the sweeps opened.
+// sweepLog is a store's sweeps that records the sweeps asked for.
 type sweepLog struct {
-	stored bool
-	err    error
-	begun  []string
+	err   error
+	asked []string
 }
 
-func (l *sweepLog) HasAccounts(context.Context, string) (bool, error) { return l.stored, l.err }
-
-func (l *sweepLog) BeginSweep(_ context.Context, source string, _ time.Time) error {
-	l.begun = append(l.begun, source)
-	return nil
+func (l *sweepLog) BeginSweepIfStored(_ context.Context, source string, _ time.Time) (bool, error) {
+	l.asked = append(l.asked, source)
+	return l.err == nil, l.err
 }
 
-func TestBeginSweepOnlyWhenStored(t *testing.T) {
+// TestBeginSweepHook: the connectors' hook asks the store for a sweep of
+// its own source (which opens one only when the source is stored:
+// store's BeginSweepIfStored), and a store that cannot answer fails the
+// pull.
+func TestBeginSweepHook(t *testing.T) {
 	broken := errors.New("redis down")
 	tests := []struct {
-		name      string
-		log       sweepLog
-		wantBegun int
-		wantErr   error
+		name    string
+		log     sweepLog
+		wantErr error
 	}{
-		{name: "first sync: nothing stored, nothing to sweep", log: sweepLog{stored: false}},
-		{name: "records stored: sweep", log: sweepLog{stored: true}, wantBegun: 1},
+		{name: "asked of the store", log: sweepLog{}},
 		{name: "cannot tell: the pull fails", log: sweepLog{err: broken}, wantErr: broken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := beginSweep(&tt.log, "crm")(t.Context(), time.Now())
-			if !errors.Is(err, tt.wantErr) || len(tt.log.begun) != tt.wantBegun {
-				t.Errorf("err %v, sweeps %v; want %v, %d sweeps", err, tt.log.begun, tt.wantErr, tt.wantBegun)
+			if !errors.Is(err, tt.wantErr) || !slices.Equal(tt.log.asked, []string{"crm"}) {
+				t.Errorf("err %v, asked %v; want %v, [crm]", err, tt.log.asked, tt.wantErr)
 			}
 		})
 	}

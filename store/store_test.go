@@ -67,6 +67,7 @@ var coreTests = []coreTest{
 	{"RefreshTokens", testRefreshTokens},
 	{"PauseSource", testPauseSource},
 	{"HasAccounts", testHasAccounts},
+	{"BeginSweepIfStored", testBeginSweepIfStored},
 	{"SyncLock", testSyncLock},
 }
 

@@ -42,6 +42,19 @@ func (s *Records) BeginSweep(ctx context.Context, source string, at time.Time) e
 	return nil
 }
 
+// BeginSweepIfStored opens a sweep for source (BeginSweep) when the
+// store holds an account of it, and reports whether it did. A sweep of
+// a source with nothing stored would remove nothing, since every record
+// stored meanwhile is seen, and marking each one seen is most of what
+// Redis does in a first sync.
+func (s *Records) BeginSweepIfStored(ctx context.Context, source string, at time.Time) (bool, error) {
+	stored, err := s.HasAccounts(ctx, source)
+	if err != nil || !stored {
+		return false, err
+	}
+	return true, s.BeginSweep(ctx, source, at)
+}
+
 // Sweeping reports whether a sweep is open for source.
 func (s *Records) Sweeping(ctx context.Context, source string) (bool, error) {
 	n, err := s.rdb.Exists(ctx, s.sweepKey(source)).Result()

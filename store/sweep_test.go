@@ -185,6 +185,26 @@ func testPauseSource(t *testing.T, s *Store) {
 	}
 }
 
+// testBeginSweepIfStored: a source with nothing stored gets no sweep,
+// not even when another source has accounts; once it has one, it does.
+func testBeginSweepIfStored(t *testing.T, s *Store) {
+	ctx := context.Background()
+	other := model.Account{Ref: model.NewRef("crm2", "z"), Name: "Other source"}
+	if err := s.Records.StorePage(ctx, "crm2", model.Batch{Accounts: []model.Account{other}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, stored := range []bool{false, true} {
+		if stored {
+			mustStore(t, s, model.Batch{Accounts: []model.Account{account("a1", "")}}, nil)
+		}
+		opened, err := s.Records.BeginSweepIfStored(ctx, "crm", time.Now())
+		sweeping, _ := s.Records.Sweeping(ctx, "crm")
+		if err != nil || opened != stored || sweeping != stored {
+			t.Errorf("crm stored %v: opened %v, sweeping %v (%v); want both %v", stored, opened, sweeping, err, stored)
+		}
+	}
+}
+
 func testHasAccounts(t *testing.T, s *Store) {
 	ctx := context.Background()
 	if ok, err := s.Records.HasAccounts(ctx, "crm"); ok || err != nil {

@@ -23,9 +23,8 @@ type pageStore interface {
 	Watermark(ctx context.Context, source string) (connectors.Watermark, error)
 	ResetWatermark(ctx context.Context, source string) error
 	PageWriter(source, holder string) *store.PageWriter
-	BeginSweep(ctx context.Context, source string, at time.Time) error
+	BeginSweepIfStored(ctx context.Context, source string, at time.Time) (bool, error)
 	EndSweep(ctx context.Context, source string) (store.SweepStats, error)
-	HasAccounts(ctx context.Context, source string) (bool, error)
 }
 
 // syncBook is the bookkeeping of sources' syncs: one at a time per source,
@@ -327,11 +326,8 @@ func (y *Syncer) start(ctx context.Context, source string, full bool, requested 
 	if len(wm) > 0 {
 		return plan, nil
 	}
-	stored, err := y.Records.HasAccounts(ctx, source)
-	if err != nil || !stored {
-		return plan, err
-	}
-	return plan, y.Records.BeginSweep(ctx, source, time.Now())
+	_, err = y.Records.BeginSweepIfStored(ctx, source, time.Now())
+	return plan, err
 }
 
 // covered reports whether a sync asked for at requested (zero: by hand,
