@@ -17,11 +17,7 @@ func (s *Passes) AddDigestItems(ctx context.Context, pass string, items map[stri
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for k, list := range items {
 			lk := s.key("pass", pass, "digest", k)
-			vals := make([]any, len(list))
-			for i, v := range list {
-				vals[i] = v
-			}
-			p.RPush(ctx, lk, vals...)
+			p.RPush(ctx, lk, anys(list)...)
 			p.Expire(ctx, lk, PassTTL)
 			p.SAdd(ctx, set, k)
 		}

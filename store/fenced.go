@@ -15,9 +15,9 @@ import (
 // the lock sets <ns>:sync-fence:<source> to the new holder; a fenced
 // write WATCHes that key, checks that it still names its holder, and
 // writes the change as plain commands in one MULTI. Redis then never
-// runs Lua over the bundles (writeScript copies each one in and out of
-// the interpreter, and read it back to check its token), which was most
-// of what a sync cost Redis.
+// runs Lua over the bundles (writeScript copied each one in and out of
+// the interpreter, and read each stored one back to check its token),
+// which was most of what a sync cost Redis.
 //
 // The fence key changes only when the lock changes hands, not when it
 // is renewed, so a write never fails because its own lease was extended.
@@ -96,7 +96,7 @@ func (s *Records) queueChange(ctx context.Context, p redis.Pipeliner, source str
 	}
 	for i, seen := range ch.seen {
 		if len(seen) > 0 {
-			p.SAdd(ctx, s.seenKeys(source)[i], strArgs(seen)...)
+			p.SAdd(ctx, s.seenKeys(source)[i], anys(seen)...)
 		}
 	}
 	if len(ch.rejects) > 0 {
@@ -136,7 +136,7 @@ func (s *Records) queueBundles(ctx context.Context, p redis.Pipeliner, l *layout
 			wset = append(wset, b.id, b.won)
 		}
 	}
-	zrem = append(zrem, strArgs(l.dels)...)
+	zrem = append(zrem, anys(l.dels)...)
 	if len(hset) > 0 {
 		p.HSet(ctx, s.key("records"), hset...)
 	}
@@ -174,10 +174,10 @@ func (s *Records) queuePointers(ctx context.Context, p redis.Pipeliner, ch *chan
 	}
 }
 
-// strArgs returns ss as command arguments.
-func strArgs(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, v := range ss {
+// anys returns xs as command arguments.
+func anys[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, v := range xs {
 		out[i] = v
 	}
 	return out

@@ -46,6 +46,7 @@ type pageRead struct {
 // pageWrite is a page's write, queued after the one before it.
 type pageWrite struct {
 	ch   *change
+	l    layout
 	done chan struct{}
 	err  error // set before done is closed
 }
@@ -143,9 +144,9 @@ func (s *Records) readAhead(ctx context.Context, source string, p page, wm conne
 }
 
 // planAhead plans the page whose read was sent last over the writes
-// queued since before that read, and lays its write out; nil when no
-// page is waiting.
-func (w *PageWriter) planAhead(ctx context.Context) (*change, error) {
+// queued since before that read, and lays its write out, to queue; nil
+// when no page is waiting.
+func (w *PageWriter) planAhead(ctx context.Context) (*pageWrite, error) {
 	r := w.ahead
 	if r == nil {
 		return nil, nil
@@ -166,13 +167,11 @@ func (w *PageWriter) planAhead(ctx context.Context) (*change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: store page: %w", err)
 	}
-	ch.laid = &l
-	return ch, nil
+	return &pageWrite{ch: ch, l: l, done: make(chan struct{})}, nil
 }
 
-// queue queues ch's write after the writes queued before.
-func (w *PageWriter) queue(ctx context.Context, ch *change) {
-	q := &pageWrite{ch: ch, done: make(chan struct{})}
+// queue queues q's write after the writes queued before.
+func (w *PageWriter) queue(ctx context.Context, q *pageWrite) {
 	var prev *pageWrite
 	if n := len(w.queued); n > 0 {
 		prev = w.queued[n-1]
@@ -189,7 +188,7 @@ func (w *PageWriter) queue(ctx context.Context, ch *change) {
 				return
 			}
 		}
-		if err := w.s.writeFenced(ctx, w.source, w.holder, ch, ch.laid, conn); err != nil {
+		if err := w.s.writeFenced(ctx, w.source, w.holder, q.ch, &q.l, conn); err != nil {
 			q.err = fmt.Errorf("store: store page: %w", err)
 		}
 	}()

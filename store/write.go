@@ -148,7 +148,6 @@ type change struct {
 	// reads may not have seen, oldest first (PageWriter); its reads are
 	// overlaid with them.
 	after []*change
-	laid  *layout // the change laid out, once planned by a PageWriter
 
 	sweeping bool        // a sweep of the source is open: mark what is seen
 	owners   [][2]string // id, JSON
