@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -159,13 +160,14 @@ func benchPass(b *testing.B, a *App, size int) {
 		a.Store.Redis().ConfigResetStat(context.Background())
 	}
 	stop := passProfile(b)
-	cpu, rcpu := processCPU(), redisCPU(b, a)
-	var passes time.Duration
+	slow := passSlowlog(b, a)
+	var passes, cpu, rcpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		wipePasses(b, a)
 		i++
 		pass := fmt.Sprintf("bench-%d", i)
+		c, r := processCPU(), redisCPU(b, a)
 		b.StartTimer()
 		if err := a.EnqueueEvaluate(b.Context(), pass, gensample.AsOf); err != nil {
 			b.Fatal(err)
@@ -174,13 +176,18 @@ func benchPass(b *testing.B, a *App, size int) {
 		if rep, err = a.waitReport(b.Context(), pass); err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
+		cpu, rcpu = cpu+processCPU()-c, rcpu+redisCPU(b, a)-r
+		b.StartTimer()
 		passes += rep.Duration
 	}
 	stop()
+	slow()
 	// What a pass costs the machine, less noisy than its duration on a
-	// shared one: CPU seconds of this process (the workers) and of Redis.
-	b.ReportMetric((processCPU()-cpu).Seconds()/float64(b.N), "go-cpu-s")
-	b.ReportMetric((redisCPU(b, a)-rcpu).Seconds()/float64(b.N), "redis-cpu-s")
+	// shared one: CPU seconds of this process (the workers) and of Redis,
+	// without the wipe between passes.
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "go-cpu-s")
+	b.ReportMetric(rcpu.Seconds()/float64(b.N), "redis-cpu-s")
 	b.ReportMetric(passes.Seconds()/float64(b.N), "mean-pass-s")
 	// x-floor is the pass against the floor of the same run (floor/N):
 	// the target is at most 1.5.
@@ -416,4 +423,79 @@ func topCommands(info string, n int) string {
 		out = append(out, s.line)
 	}
 	return strings.Join(out, "\n")
+}
+
+// passSlowlog logs every command Redis runs during the passes in its
+// slow log, when CRMSYNC_SCALE_SLOWLOG names a file, and the returned
+// func writes there Redis's time by command and kind of key (the key's
+// first part after the namespace; a pass's keys by their last part),
+// costliest first: what commandstats cannot tell apart (an HSET of
+// snapshots from one of staged matches). Redis keeps a few hundred bytes
+// per command meanwhile.
+func passSlowlog(b *testing.B, a *App) func() {
+	path := os.Getenv("CRMSYNC_SCALE_SLOWLOG")
+	if path == "" {
+		return func() {}
+	}
+	ctx, rdb := context.Background(), a.Store.Redis()
+	old, err := rdb.ConfigGet(ctx, "slowlog-*").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rdb.ConfigSet(ctx, "slowlog-max-len", "4000000")
+	rdb.ConfigSet(ctx, "slowlog-log-slower-than", "0")
+	rdb.SlowLogReset(ctx)
+	return func() {
+		rdb.ConfigSet(ctx, "slowlog-log-slower-than", "-1")
+		logs, err := rdb.SlowLogGet(ctx, -1).Result()
+		for k, v := range old {
+			rdb.ConfigSet(ctx, k, v)
+		}
+		rdb.SlowLogReset(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		type stat struct {
+			calls int
+			d     time.Duration
+		}
+		by := map[string]*stat{}
+		var total time.Duration
+		for _, l := range logs {
+			k := strings.ToLower(l.Args[0])
+			if len(l.Args) > 1 {
+				k += " " + keyKind(a.Store.Namespace()+":", l.Args[1])
+			}
+			if by[k] == nil {
+				by[k] = &stat{}
+			}
+			by[k].calls++
+			by[k].d += l.Duration
+			total += l.Duration
+		}
+		keys := slices.Collect(maps.Keys(by))
+		slices.SortFunc(keys, func(x, y string) int { return cmp.Compare(by[y].d, by[x].d) })
+		var out strings.Builder
+		fmt.Fprintf(&out, "%d commands, %v\n", len(logs), total)
+		for _, k := range keys {
+			fmt.Fprintf(&out, "%-40s %9d calls %12v %5.1f%%\n", k, by[k].calls, by[k].d, 100*by[k].d.Seconds()/total.Seconds())
+		}
+		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// keyKind is the kind of key k: its first part after prefix, or a pass's
+// key by its last part.
+func keyKind(prefix, k string) string {
+	rest, ok := strings.CutPrefix(k, prefix)
+	if !ok {
+		return "(other)"
+	}
+	first, after, _ := strings.Cut(rest, ":")
+	if first == "pass" {
+		return "pass:" + after[strings.LastIndex(after, ":")+1:]
+	}
+	return first
 }

@@ -32,7 +32,8 @@
 //	<ns>:won                       hash, account id → its won deals' close dates and amounts,
 //	                               packed (won.go), written with the bundle; what a pass plans from
 //	<ns>:filed:<bucket>            hash, "c<contact id>" or "d<deal id>" → the account it is
-//	                               filed under; 65,536 buckets (hex) by FNV-1a of the field but its last byte
+//	                               filed under; 1,048,576 buckets (five hex digits) by FNV-1a of the
+//	                               field but its last byte (up to layout 5: 65,536, hex without leading zeros)
 //	<ns>:schema                    string, the layout version of the records (Migrate)
 //	<ns>:acct:<id>, <ns>:summary, <ns>:contacts:<id>, <ns>:deals:<id>, <ns>:contact:<id>,
 //	<ns>:deal:<id>                 the layouts before 3 (a key per record): read and removed

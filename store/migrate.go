@@ -14,22 +14,24 @@ import (
 )
 
 // schemaVersion is the layout of the records Migrate brings a store to:
-// 5 indexes the reps' "contacted" marks by account id (contacted.go); 4
+// 6 spreads the filed pointers over 1,048,576 buckets, named by five hex
+// digits (bundle.go), where 5 and earlier had 65,536, named by their
+// number in hex without leading zeros; 5 indexes the reps' "contacted" marks by account id (contacted.go); 4
 // keeps all the records of an account in its bundle (bundle.go) and its
 // won deals apart as well (won.go); 3 had the bundles only. The earlier
 // layouts kept a key per record: the account under
 // <ns>:acct:<id> (1) or in <ns>:summary (2), its contacts and deals in
 // <ns>:contacts:<id> and <ns>:deals:<id> hashes of JSON, and a pointer
 // per contact and deal (<ns>:contact:<id>, <ns>:deal:<id>).
-const schemaVersion = "5"
+const schemaVersion = "6"
 
 // Migrate brings records written by an earlier crmsync to the current
 // layout, once: it builds the bundle of every account (and of every id
 // that only contacts or deals are filed under) from the stored records,
 // moves the pointers into the filed buckets and removes the keys they
 // replace; then it packs every bundle's won deals; then it indexes the
-// reps' "contacted" marks. A store already at
-// the current layout costs one GET. Run it before syncs or passes start;
+// reps' "contacted" marks; then it moves the pointers into the current
+// buckets (rebucket). A store already at the current layout costs one GET. Run it before syncs or passes start;
 // bundles written meanwhile by a newer sync are kept.
 func (s *Records) Migrate(ctx context.Context) error {
 	v, err := s.rdb.Get(ctx, s.key("schema")).Result()
@@ -46,14 +48,21 @@ func (s *Records) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	if n > 0 && v != "4" {
+	ver, _ := strconv.Atoi(v) // 0: none, a store never migrated
+	stored := n > 0 || ver > 0
+	if n > 0 && ver < 4 {
 		if err := s.migrateTo4(ctx, v); err != nil {
 			return fmt.Errorf("store: migrate: %w", err)
 		}
 	}
-	if n > 0 || v != "" {
+	if stored && ver < 5 {
 		if err := s.indexContacted(ctx); err != nil {
 			return fmt.Errorf("store: migrate: contacted marks: %w", err)
+		}
+	}
+	if stored && ver < 6 {
+		if err := s.rebucket(ctx); err != nil {
+			return fmt.Errorf("store: migrate: filed pointers: %w", err)
 		}
 	}
 	if err := s.rdb.Set(ctx, s.key("schema"), schemaVersion, 0).Err(); err != nil {
@@ -237,4 +246,45 @@ func (s *Records) movePointers(ctx context.Context, kind string, ids []string) e
 		return nil
 	})
 	return err
+}
+
+// legacyBuckets is how many buckets the filed pointers had up to layout 5.
+const legacyBuckets = 1 << 16
+
+// rebucket moves the filed pointers of layout 5 into the current buckets:
+// it reads the old buckets whole, 256 at a time (their names are known,
+// so no SCAN walks the key space), sets each pointer in its bucket unless
+// one is there already (a newer write), and removes the old bucket. Run
+// again after a crash, it goes on where it stopped.
+func (s *Records) rebucket(ctx context.Context) error {
+	const per = 256
+	keys := make([]string, per)
+	olds := make([]*redis.MapStringStringCmd, per)
+	for from := 0; from < legacyBuckets; from += per {
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := range keys {
+				keys[i] = s.key("filed", strconv.FormatUint(uint64(from+i), 16))
+				olds[i] = p.HGetAll(ctx, keys[i])
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, old := range olds {
+				for f, acct := range old.Val() {
+					p.HSetNX(ctx, s.key("filed", filedBucket(f)), f, acct)
+				}
+				if len(old.Val()) > 0 {
+					p.Unlink(ctx, keys[i])
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -25,6 +25,7 @@ func init() {
 		coreTest{"MigrateLegacy", testMigrateLegacy},
 		coreTest{"SummaryRangeSkipsRemoved", testSummaryRangeSkipsRemoved},
 		coreTest{"ContactedMarksByRange", testContactedMarksByRange},
+		coreTest{"MigrateRebucket", testMigrateRebucket},
 	)
 }
 
@@ -520,5 +521,70 @@ func testContactedMarksByRange(t *testing.T, s *Store) {
 	want["crm:a10"] = day(7)
 	if got := marks(); !reflect.DeepEqual(got, want) {
 		t.Errorf("contacted marks after Migrate from layout 4 = %v, want %v", got, want)
+	}
+}
+
+// testMigrateRebucket: the pointers of a layout 5 store, in 65,536 buckets
+// named by their number in hex, move into the current buckets; a pointer
+// already in its current bucket (a newer write) stays; a contact then
+// moves between accounts as it would have before.
+func testMigrateRebucket(t *testing.T, s *Store) {
+	ctx := context.Background()
+	var b model.Batch
+	b.Accounts = []model.Account{account("a1", ""), account("a2", "")}
+	for i := range 25 {
+		b.Contacts = append(b.Contacts, contact(fmt.Sprintf("c%d", i), "a1", ""))
+	}
+	b.Deals = []model.Deal{deal("d1", "a2", 10)}
+	mustStore(t, s, b, nil)
+
+	// Back to layout 5: every pointer in its legacy bucket, one of them
+	// also, with a newer value, in its current one.
+	fields := []string{"dcrm:d1"}
+	for _, c := range b.Contacts {
+		fields = append(fields, filedField('c', c.ID))
+	}
+	legacy := func(f string) string {
+		return s.key("filed", strconv.FormatUint(uint64(fieldHash(f)%legacyBuckets), 16))
+	}
+	pipe := s.rdb.Pipeline()
+	for _, f := range fields {
+		acct := s.rdb.HGet(ctx, s.key("filed", filedBucket(f)), f).Val()
+		pipe.HDel(ctx, s.key("filed", filedBucket(f)), f)
+		pipe.HSet(ctx, legacy(f), f, acct)
+	}
+	pipe.HSet(ctx, s.key("filed", filedBucket("ccrm:c7")), "ccrm:c7", "crm:newer")
+	pipe.Set(ctx, s.key("schema"), "5", 0)
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Records.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fields {
+		want := "crm:a1"
+		switch f {
+		case "dcrm:d1":
+			want = "crm:a2"
+		case "ccrm:c7":
+			want = "crm:newer"
+		}
+		if got := s.rdb.HGet(ctx, s.key("filed", filedBucket(f)), f).Val(); got != want {
+			t.Errorf("pointer %s = %q, want %q", f, got, want)
+		}
+		if n := s.rdb.Exists(ctx, legacy(f)).Val(); n != 0 {
+			t.Errorf("the legacy bucket of %s is still there", f)
+		}
+	}
+	if v := s.rdb.Get(ctx, s.key("schema")).Val(); v != schemaVersion {
+		t.Errorf("schema = %q, want %q", v, schemaVersion)
+	}
+
+	mustStore(t, s, model.Batch{Contacts: []model.Contact{contact("c3", "a2", "")}}, nil)
+	if got := contactIDs(mustClient(t, s, "crm:a1")); len(got) != 24 || slices.Contains(got, "crm:c3") {
+		t.Errorf("a1's contacts after c3 moved = %v", got)
+	}
+	if got := contactIDs(mustClient(t, s, "crm:a2")); !reflect.DeepEqual(got, []string{"crm:c3"}) {
+		t.Errorf("a2's contacts after c3 moved = %v", got)
 	}
 }
