@@ -72,14 +72,15 @@ func inhibit(matches []Match) {
 		for _, target := range m.Rule.Inhibits {
 			i := slices.IndexFunc(matches, func(o Match) bool { return o.Rule.Name == target })
 			if i >= 0 {
-				matches[i].Actions = withoutSlack(matches[i].Actions)
+				matches[i].Actions = WithoutSlack(matches[i].Actions)
 			}
 		}
 	}
 }
 
-// withoutSlack returns a copy of actions without Slack actions.
-func withoutSlack(actions []Action) []Action {
+// WithoutSlack returns a copy of actions without Slack actions: what a
+// match keeps of its rule's actions when a more urgent rule inhibits it.
+func WithoutSlack(actions []Action) []Action {
 	out := make([]Action, 0, len(actions))
 	for _, a := range actions {
 		if a.Slack == nil {

@@ -59,10 +59,11 @@
 //	<ns>:pass:<pass>:plan          string, the pass's plan (thresholds, shards), 48 h
 //	<ns>:pass:<pass>:shards        hash, shard → its result, 48 h
 //	<ns>:pass:<pass>:digests       set of the pass's digest keys; :digest:<key> list of items
-//	<ns>:pass:<pass>:staged        hash, "rule|account" → a match's planned messages, until the
-//	                               pass picks what goes now under limits.per_pass, 48 h
-//	<ns>:pass:<pass>:heads         hash, "rule|account" → what the pick ranks and defers that
-//	                               match by (value, channels), 48 h
+//	<ns>:pass:<pass>:heads         hash, "rule|account" → a match's head, until the pass picks what
+//	                               goes now under limits.per_pass: what the pick ranks and defers
+//	                               it by (value, channels), and what the messages that go are planned
+//	                               again from (ledger keys), 48 h. (:staged, whole matches, is what
+//	                               earlier versions kept besides; reports.go removes it with the pass)
 //	<ns>:merge-groups              hash, account id → the ids of the accounts the latest pass
 //	                               merged it with, primary first, "\n"-separated (config merge)
 //	<ns>:merge-groups:new          the same, being written before it replaces merge-groups

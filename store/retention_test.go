@@ -79,13 +79,15 @@ func TestReportRetentionKeepsLatest(t *testing.T) {
 }
 
 // savePassKeys writes the per-pass keys a pass leaves: plan, shard
-// results, staged matches and a digest.
+// results, staged matches and a digest, and the whole staged matches an
+// earlier crmsync kept besides their heads.
 func savePassKeys(t *testing.T, s *Store, pass string) {
 	t.Helper()
 	ctx := context.Background()
 	err := errors.Join(
 		s.Passes.SavePassPlan(ctx, pass, []byte("plan")),
-		s.Passes.StageCandidates(ctx, pass, map[string][]byte{"r|a": []byte("h")}, map[string][]byte{"r|a": []byte("m")}),
+		s.Passes.StageCandidates(ctx, pass, map[string][]byte{"r|a": []byte("h")}),
+		s.rdb.HSet(ctx, s.key("pass", pass, "staged"), "r|a", "m").Err(),
 		s.Passes.AddDigestItems(ctx, pass, map[string][][]byte{"rule|rep": {[]byte("item")}}),
 	)
 	if _, e := s.Passes.SaveShardResult(ctx, pass, 0, []byte("shard")); e != nil {

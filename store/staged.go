@@ -10,27 +10,23 @@ import (
 	"github.com/crmsync/crmsync/internal/readahead"
 )
 
-// StageCandidates keeps the planned messages of a pass's matches, by
-// match (rule and account), until the shard that completes the pass picks
-// which go now under limits.per_pass: heads holds what the pick ranks and
-// defers by, full the whole candidates, under the same fields. A retried
-// shard writes the same fields again.
-func (s *Passes) StageCandidates(ctx context.Context, pass string, heads, full map[string][]byte) error {
-	if len(heads) == 0 && len(full) == 0 {
+// StageCandidates keeps the heads of a pass's matches, by match (rule
+// and account), until the shard that completes the pass picks which go
+// now under limits.per_pass: what the pick ranks and defers by, and what
+// the messages that go are planned again from. A retried shard writes the
+// same fields again.
+func (s *Passes) StageCandidates(ctx context.Context, pass string, heads map[string][]byte) error {
+	if len(heads) == 0 {
 		return nil
 	}
+	k := s.key("pass", pass, "heads")
+	vals := make([]any, 0, 2*len(heads))
+	for f, v := range heads {
+		vals = append(vals, f, v)
+	}
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for k, items := range map[string]map[string][]byte{s.key("pass", pass, "heads"): heads, s.key("pass", pass, "staged"): full} {
-			if len(items) == 0 {
-				continue
-			}
-			vals := make([]any, 0, 2*len(items))
-			for f, v := range items {
-				vals = append(vals, f, v)
-			}
-			p.HSet(ctx, k, vals...)
-			p.Expire(ctx, k, PassTTL)
-		}
+		p.HSet(ctx, k, vals...)
+		p.Expire(ctx, k, PassTTL)
 		return nil
 	})
 	if err != nil {
@@ -65,27 +61,6 @@ func (s *Passes) StagedHeads(ctx context.Context, pass string, fn func(field str
 		}
 		return nil
 	})
-}
-
-// StagedFull returns the whole staged candidates of fields, in order, a
-// thousand per round trip; an error names a field that has none.
-func (s *Passes) StagedFull(ctx context.Context, pass string, fields []string) ([][]byte, error) {
-	k := s.key("pass", pass, "staged")
-	out := make([][]byte, 0, len(fields))
-	for part := range slices.Chunk(fields, 1000) {
-		vals, err := s.rdb.HMGet(ctx, k, part...).Result()
-		if err != nil {
-			return nil, fmt.Errorf("store: staged candidates: %w", err)
-		}
-		for i, v := range vals {
-			str, ok := v.(string)
-			if !ok {
-				return nil, fmt.Errorf("store: staged candidate %s: %w", part[i], ErrNotFound)
-			}
-			out = append(out, []byte(str))
-		}
-	}
-	return out, nil
 }
 
 // releaseCooldownsScript deletes each key of KEYS that holds ARGV[1].

@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"errors"
 	"maps"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -22,15 +19,13 @@ func TestStagedCandidatesAndCooldowns(t *testing.T) {
 func testStaged(t *testing.T, s *Store) {
 	ctx := context.Background()
 	want := map[string]string{}
-	heads, items := map[string][]byte{}, map[string][]byte{}
-	var fields []string
+	heads := map[string][]byte{}
 	for i := range 2500 {
 		f := "r|crm:" + time.Duration(i).String()
-		want[f], heads[f], items[f] = f+"-head", []byte(f+"-head"), []byte(f+"-data")
-		fields = append(fields, f)
+		want[f], heads[f] = f+"-head", []byte(f+"-head")
 	}
 	for range 2 { // a retried shard stages the same matches again
-		if err := s.Passes.StageCandidates(ctx, "p1", heads, items); err != nil {
+		if err := s.Passes.StageCandidates(ctx, "p1", heads); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -42,18 +37,8 @@ func testStaged(t *testing.T, s *Store) {
 	if err != nil || !maps.Equal(got, want) {
 		t.Fatalf("staged: %d matches, %v; want the %d staged", len(got), err, len(want))
 	}
-	slices.Reverse(fields)
-	full, err := s.Passes.StagedFull(ctx, "p1", fields)
-	if err != nil || len(full) != len(fields) {
-		t.Fatalf("full: %d, %v", len(full), err)
-	}
-	for i, f := range fields {
-		if string(full[i]) != f+"-data" {
-			t.Fatalf("full[%d] = %q, want %s's", i, full[i], f)
-		}
-	}
-	if _, err := s.Passes.StagedFull(ctx, "p1", []string{fields[0], "r|never"}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "r|never") {
-		t.Errorf("full of a field never staged: %v", err)
+	if ttl := s.rdb.PTTL(ctx, s.key("pass", "p1", "heads")).Val(); ttl <= 0 || ttl > PassTTL {
+		t.Errorf("staged heads expire in %v, want within %v", ttl, PassTTL)
 	}
 
 	for _, acct := range []string{"a", "b"} {

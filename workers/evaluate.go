@@ -71,9 +71,8 @@ type passBook interface {
 	SnoozedMany(ctx context.Context, pairs []store.RuleAccount) ([]time.Time, error)
 	AcquireCooldowns(ctx context.Context, pass string, pairs []store.RuleAccount, ttls []time.Duration) ([]bool, error)
 	Cooldowns(ctx context.Context, pairs []store.RuleAccount) ([]time.Time, error)
-	StageCandidates(ctx context.Context, pass string, heads, full map[string][]byte) error
+	StageCandidates(ctx context.Context, pass string, heads map[string][]byte) error
 	StagedHeads(ctx context.Context, pass string, fn func(field string, data []byte) error) error
-	StagedFull(ctx context.Context, pass string, fields []string) ([][]byte, error)
 	ReleaseCooldowns(ctx context.Context, pass string, matches [][2]string) error
 	ActivateRule(ctx context.Context, rule, pass string) (string, error)
 	RuleActivated(ctx context.Context, rule string) (bool, error)

@@ -174,63 +174,75 @@ func (l PassLimits) foldHold(to string) hold {
 	return hold{reason: SkipDigest, detail: fmt.Sprintf("to %s: over limits.per_pass.%s (%d)", to, key, max)}
 }
 
-// stagedHead is what the per_pass stage ranks and defers a candidate by:
-// the match, its value, its cooldown and the channels of its messages.
-// The pick reads every head but only the whole candidates that go.
+// stagedHead is what the per_pass stage keeps of a candidate until the
+// pass's last shard picks what goes: what it ranks and defers by (the
+// match, its value, its cooldown and the channels of its messages), and
+// what the messages of a match that goes are planned again from
+// (replan): their ledger keys, which the rails let through at shard
+// time, and whether a more urgent rule inhibited its Slack actions.
 type stagedHead struct {
-	Rule     string           `json:"r"`
-	Account  string           `json:"a"`
-	ABC      string           `json:"c"`
-	Revenue  float64          `json:"v"`
-	Channels []notify.Channel `json:"m,omitempty"`
-	Cooldown bool             `json:"k,omitempty"`
+	Rule      string           `json:"r"`
+	Account   string           `json:"a"`
+	ABC       string           `json:"c"`
+	Revenue   float64          `json:"v"`
+	Channels  []notify.Channel `json:"m,omitempty"`
+	Cooldown  bool             `json:"k,omitempty"`
+	Keys      []string         `json:"l,omitempty"`
+	Inhibited bool             `json:"i,omitempty"`
 }
 
 // candidate returns the head as a candidate without its messages, only
-// their channels: enough for split and countDeferred.
+// their channels and ledger keys: enough for split and countDeferred,
+// and for replan.
 func (h *stagedHead) candidate() *candidate {
-	return &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown, heads: h.Channels}
+	return &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown,
+		heads: h.Channels, keys: h.Keys, inhibited: h.Inhibited}
 }
 
-// stageCandidates keeps a shard's candidates in the pass's staging
-// hashes: their heads, and the candidates whose messages are stripped of
-// what renderPicked renders again.
+// stale reports whether the head was staged by an earlier crmsync, which
+// kept its messages apart and not their ledger keys in it: such a match
+// cannot be planned again as it was, and waits for a later pass.
+func (h *stagedHead) stale() bool { return len(h.Channels) > 0 && len(h.Keys) == 0 }
+
+// stageCandidates keeps the heads of a shard's candidates in the pass's
+// staging hash.
 func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*candidate) error {
 	if len(cands) == 0 {
 		return nil
 	}
 	heads := make(map[string][]byte, len(cands))
-	items := make(map[string][]byte, len(cands))
 	for _, c := range cands {
-		ref := *c
-		ref.Msgs = stripped(c.Msgs)
-		b, err := json.Marshal(&ref)
+		h := stagedHead{Rule: c.Rule, Account: c.Account, ABC: c.ABC, Revenue: c.Revenue, Cooldown: c.Cooldown,
+			Channels: c.channels(), Keys: make([]string, len(c.Msgs)), Inhibited: c.inhibited}
+		for i, m := range c.Msgs {
+			h.Keys[i] = m.LedgerKey
+		}
+		b, err := json.Marshal(&h)
 		if err != nil {
 			return fmt.Errorf("stage %s: %w", c.field(), err)
 		}
-		h := stagedHead{Rule: c.Rule, Account: c.Account, ABC: c.ABC, Revenue: c.Revenue, Cooldown: c.Cooldown, Channels: c.channels()}
-		hb, err := json.Marshal(&h)
-		if err != nil {
-			return fmt.Errorf("stage %s: %w", c.field(), err)
-		}
-		items[c.field()], heads[c.field()] = b, hb
+		heads[c.field()] = b
 	}
-	return e.Passes.StageCandidates(ctx, pass, heads, items)
+	return e.Passes.StageCandidates(ctx, pass, heads)
 }
 
 // perPass is the per_pass stage of a pass whose shards staged their
-// candidates: it ranks them by their heads, then reads the whole
-// candidates that go and batches their messages, a part at a time
+// candidates' heads: it ranks them, then plans again, rendered, the
+// matches that go and batches their messages, a part at a time
 // (eachPicked, sendPicked), while it opens their outcomes and gives back
 // the cooldowns of what it defers; folded nudges join the pass's digests.
 func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) error {
-	var heads []*candidate
+	var heads, stale []*candidate
 	err := e.Passes.StagedHeads(ctx, doc.Pass, func(_ string, b []byte) error {
 		var h stagedHead
 		if err := json.Unmarshal(b, &h); err != nil {
 			return fmt.Errorf("decode staged match: %w", err)
 		}
-		heads = append(heads, h.candidate())
+		if h.stale() {
+			stale = append(stale, h.candidate())
+		} else {
+			heads = append(heads, h.candidate())
+		}
 		return nil
 	})
 	if err != nil {
@@ -241,7 +253,7 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	// cooldowns of the deferred matches (at scale, most of them) and
 	// opening the outcomes of those that go, as act does once it has
 	// enqueued their messages.
-	release := e.countDeferred(deferred, rep)
+	release := e.countDeferred(append(deferred, stale...), rep)
 	var meanwhile sync.WaitGroup
 	var releaseErr, openErr error
 	meanwhile.Go(func() { releaseErr = e.Passes.ReleaseCooldowns(ctx, doc.Pass, release) })
@@ -251,7 +263,7 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	defer meanwhile.Wait()
 	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	asg := e.Limits.assigner()
-	err = e.eachPicked(ctx, doc.Pass, going, func(full []*candidate) error {
+	err = e.eachPicked(ctx, doc, going, func(full []*candidate) error {
 		return e.sendPicked(ctx, doc, asg, full, out, rep)
 	})
 	if err != nil {
@@ -270,24 +282,25 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	return errors.Join(releaseErr, openErr)
 }
 
-// eachPicked calls fn with the whole candidates of heads, in order, a
-// thousand at a time, so that the per_pass stage holds no more whatever
-// the portfolio; it reads the next thousand while fn works on the last.
-func (e *Evaluator) eachPicked(ctx context.Context, pass string, heads []*candidate, fn func(full []*candidate) error) error {
+// eachPicked calls fn with the matches of heads planned again, rendered
+// (replan), in order, a thousand at a time, so that the per_pass stage
+// holds no more whatever the portfolio; it plans the next thousand while
+// fn works on the last.
+func (e *Evaluator) eachPicked(ctx context.Context, doc *passDoc, heads []*candidate, fn func(full []*candidate) error) error {
 	read := func(ctx context.Context) ([]*candidate, bool, error) {
 		if len(heads) == 0 {
 			return nil, false, nil
 		}
 		part := heads[:min(summaryBatch, len(heads))]
 		heads = heads[len(part):]
-		full, err := e.stagedFull(ctx, pass, part)
+		full, err := e.replan(ctx, doc, part)
 		return full, true, err
 	}
 	return readahead.Each(ctx, read, fn)
 }
 
 // sendPicked renders the messages of full, the next whole candidates
-// that go in value order, and batches them.
+// that go in value order, that are sent and not folded, and batches them.
 func (e *Evaluator) sendPicked(ctx context.Context, doc *passDoc, asg *assigner, full []*candidate, out *batcher, rep *Report) error {
 	p := asg.assign(full)
 	for c, tos := range p.folded {
@@ -295,12 +308,9 @@ func (e *Evaluator) sendPicked(ctx context.Context, doc *passDoc, asg *assigner,
 			e.countHold(rep.Skipped, c.Rule, SkipDigest)
 		}
 	}
-	msgs, gone, err := e.renderPicked(ctx, doc, p.msgs)
+	msgs, err := e.renderPicked(ctx, doc, full, p.msgs)
 	if err != nil {
 		return err
-	}
-	for _, m := range gone {
-		e.Logger.Warn("message dropped: its account or recipient left the portfolio during the pass", "pass", doc.Pass, "rule", m.Rule, "account", m.AccountID, "channel", m.Channel)
 	}
 	out.addDigest(p.digests...)
 	if err := out.add(msgs...); err != nil {
@@ -308,26 +318,6 @@ func (e *Evaluator) sendPicked(ctx context.Context, doc *passDoc, asg *assigner,
 	}
 	countMessages(rep.Messages, msgs)
 	return nil
-}
-
-// stagedFull reads the whole staged candidates of heads, in their order.
-func (e *Evaluator) stagedFull(ctx context.Context, pass string, heads []*candidate) ([]*candidate, error) {
-	fields := make([]string, len(heads))
-	for i, h := range heads {
-		fields[i] = h.field()
-	}
-	raw, err := e.Passes.StagedFull(ctx, pass, fields)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*candidate, len(raw))
-	for i, b := range raw {
-		out[i] = &candidate{}
-		if err := json.Unmarshal(b, out[i]); err != nil {
-			return nil, fmt.Errorf("decode staged match %s: %w", fields[i], err)
-		}
-	}
-	return out, nil
 }
 
 // countDeferred counts the messages of the deferred matches in rep and

@@ -3,6 +3,7 @@ package workers
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -347,27 +348,53 @@ func TestDeferredMatchResolvesWithoutANote(t *testing.T) {
 	}
 }
 
-// TestEachPickedReadsInOrderAcrossParts: the whole candidates come in the
-// order of the heads, a thousand at most at a time, read ahead of fn; an
-// error of fn, or a head with nothing staged, stops it.
+// TestEachPickedReadsInOrderAcrossParts: the matches picked come planned
+// again, in the order of the heads, a thousand at most at a time, planned
+// ahead of fn: the messages its head names, by reference, and its folds,
+// rendered; a match whose account is gone is dropped; an error of fn
+// stops it.
 func TestEachPickedReadsInOrderAcrossParts(t *testing.T) {
 	ctx := context.Background()
-	e := &Evaluator{Passes: testStore(t).Passes}
-	var cands []*candidate
+	s := testStore(t)
+	var b model.Batch
+	var heads []*candidate
 	for i := range 2500 {
-		cands = append(cands, &candidate{Rule: "quiet", Account: fmt.Sprintf("crm:%04d", i), ABC: "B", Revenue: float64(i)})
+		id := fmt.Sprintf("%04d", i)
+		acct := model.Account{Ref: model.NewRef("crm", id), Name: "Acme " + id, Lifecycle: model.Customer, OwnerID: "crm:o1", CreatedAt: evalNow.AddDate(-2, 0, 0)}
+		b.Accounts = append(b.Accounts, acct)
+		b.Contacts = append(b.Contacts, model.Contact{Ref: model.NewRef("crm", "c"+id), AccountID: acct.ID, Email: "c" + id + "@example.com", Primary: true})
+		h := &candidate{Rule: "quiet", Account: acct.ID, heads: []notify.Channel{notify.Email},
+			keys: []string{LedgerKey("quiet", acct.ID, notify.Email, "c"+id+"@example.com", "p1")}}
+		if i%2 == 1 { // and its nudge
+			h.heads = append(h.heads, notify.Slack)
+			h.keys = append(h.keys, LedgerKey("quiet", acct.ID, notify.Slack, "rep@example.com", "p1"))
+		}
+		heads = append(heads, h)
 	}
-	if err := e.stageCandidates(ctx, "p1", cands); err != nil {
+	b.Owners = []model.Owner{{Ref: model.NewRef("crm", "o1"), Name: "Rep", Email: "rep@example.com"}}
+	if err := s.Records.StorePage(ctx, "crm", b, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	heads := slices.Clone(cands)
+	e := newEvaluatorRules(t, s, &taskRecorder{}, &Planner{}, capRules)
+	doc, err := e.plan(ctx, "p1", evalNow)
+	if err != nil {
+		t.Fatal(err)
+	}
 	slices.Reverse(heads)
+	heads = append(heads, &candidate{Rule: "quiet", Account: "crm:gone", keys: []string{"quiet|crm:gone|email|x@example.com|p1"}})
 	var got []string
 	var sizes []int
-	err := e.eachPicked(ctx, "p1", heads, func(full []*candidate) error {
+	err = e.eachPicked(ctx, doc, heads, func(full []*candidate) error {
 		sizes = append(sizes, len(full))
 		for _, c := range full {
 			got = append(got, c.Account)
+			want := 1 + int(c.Account[len(c.Account)-1]-'0')%2 // odd ids have their nudge too
+			if len(c.Msgs) != want || c.Msgs[0].Subject != "" || c.Msgs[0].LedgerKey != heads[len(got)-1].keys[0] {
+				t.Fatalf("%s planned again: %+v; want its %d messages, by reference", c.Account, c.Msgs, want)
+			}
+			if len(c.Folds) != 1 || c.Folds[0].Entry.AccountName != "Acme "+c.Account[4:] {
+				t.Fatalf("%s planned again with folds %+v; want its nudge's, rendered", c.Account, c.Folds)
+			}
 		}
 		return nil
 	})
@@ -376,15 +403,9 @@ func TestEachPickedReadsInOrderAcrossParts(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	calls := 0
-	err = e.eachPicked(ctx, "p1", heads, func([]*candidate) error { calls++; return stop })
+	err = e.eachPicked(ctx, doc, heads, func([]*candidate) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("fn failing: %v after %d calls", err, calls)
-	}
-	missing := append(slices.Clone(heads[:1500]), &candidate{Rule: "quiet", Account: "crm:never"})
-	calls = 0
-	err = e.eachPicked(ctx, "p1", missing, func([]*candidate) error { calls++; return nil })
-	if !errors.Is(err, store.ErrNotFound) || calls != 1 {
-		t.Errorf("a head never staged: %v after %d calls", err, calls)
 	}
 }
 
@@ -435,5 +456,55 @@ func TestPerPassRendersAsShardsDo(t *testing.T) {
 	}
 	if emails != len(amounts) {
 		t.Fatalf("%d emails compared, want %d", emails, len(amounts))
+	}
+}
+
+// TestPerPassPlansPickedMatchesAsStaged: a match planned again keeps the
+// actions it kept at shard time (inhibited: no nudge, no fold), and a head
+// staged by an earlier crmsync (no ledger keys) waits for a later pass,
+// its cooldown given back, while the others go.
+func TestPerPassPlansPickedMatchesAsStaged(t *testing.T) {
+	ctx := context.Background()
+	q, e := valuedPortfolio(t, PassLimits{Emails: 10}, 1000, 2000)
+	doc, err := e.plan(ctx, "p1", evalNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(id string, ch notify.Channel, to string) string { return LedgerKey("quiet", id, ch, to, "p1") }
+	inhibited := &candidate{Rule: "quiet", Account: "crm:1", inhibited: true,
+		keys: []string{key("crm:1", notify.Email, "c1@example.com")}}
+	whole := &candidate{Rule: "quiet", Account: "crm:1", keys: inhibited.keys}
+	full, err := e.replan(ctx, doc, []*candidate{inhibited, whole})
+	if err != nil || len(full) != 2 {
+		t.Fatalf("replan: %d, %v", len(full), err)
+	}
+	if len(full[0].Msgs) != 1 || len(full[0].Folds) != 0 || len(full[1].Folds) != 1 {
+		t.Errorf("inhibited: %d messages, %d folds; not inhibited: %d folds; want 1, 0 and 1", len(full[0].Msgs), len(full[0].Folds), len(full[1].Folds))
+	}
+
+	heads := map[string][]byte{}
+	for _, h := range []stagedHead{
+		{Rule: "quiet", Account: "crm:1", ABC: "B", Revenue: 1000, Channels: []notify.Channel{notify.Email}, Cooldown: true}, // staged whole, by an earlier crmsync
+		{Rule: "quiet", Account: "crm:2", ABC: "A", Revenue: 2000, Channels: []notify.Channel{notify.Email}, Cooldown: true,
+			Keys: []string{key("crm:2", notify.Email, "c2@example.com")}},
+	} {
+		if _, err := e.Passes.AcquireCooldowns(ctx, "p1", []store.RuleAccount{{Rule: h.Rule, Account: h.Account}}, []time.Duration{time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+		heads[h.Rule+"|"+h.Account], _ = json.Marshal(&h)
+	}
+	if err := e.Passes.StageCandidates(ctx, "p1", heads); err != nil {
+		t.Fatal(err)
+	}
+	rep := newReport("p1", evalNow)
+	if err := e.perPass(ctx, doc, rep); err != nil {
+		t.Fatal(err)
+	}
+	if got := emailedAccounts(q, 0); !slices.Equal(got, []string{"crm:2"}) || rep.Deferred[notify.Email] != 1 {
+		t.Errorf("emailed %v, deferred %v; want crm:2 emailed and crm:1 deferred", got, rep.Deferred)
+	}
+	until, err := e.Passes.Cooldowns(ctx, []store.RuleAccount{{Rule: "quiet", Account: "crm:1"}, {Rule: "quiet", Account: "crm:2"}})
+	if err != nil || !until[0].IsZero() || until[1].IsZero() {
+		t.Errorf("cooldowns %v, %v; want crm:1's given back, crm:2's kept", until, err)
 	}
 }

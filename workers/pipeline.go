@@ -248,6 +248,7 @@ func (e *Evaluator) stagePlan(ctx context.Context, r *matchRun) (bool, error) {
 		r.cand = &candidate{
 			Rule: r.m.Rule.Name, Account: r.s.c.Account.ID, ABC: r.s.f.ABC, Revenue: r.s.f.Revenue12m,
 			Msgs: pl.msgs, Digests: pl.digests, Folds: pl.folds, Cooldown: !r.pp.dryRun,
+			inhibited: len(r.m.Actions) < len(r.m.Rule.Actions),
 		}
 	}
 	return r.cand == nil, nil
@@ -269,6 +270,11 @@ type candidate struct {
 	Cooldown bool `json:"cooldown,omitempty"`
 
 	heads []notify.Channel // a head's (stagedHead) channels of its messages, which it does not hold
+	keys  []string         // a head's ledger keys of its messages
+	// inhibited is set when a more urgent rule replaced the match's Slack
+	// actions (rules.Firing): planned again, it keeps the others only.
+	inhibited bool
+	picked    *pickedMatch // what replan planned it from, to render its messages
 }
 
 // channels returns the channels of the candidate's messages, one per

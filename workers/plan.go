@@ -70,18 +70,25 @@ type passPlan struct {
 	pass   string
 	now    time.Time
 	dryRun bool // a preview: cooldowns are read, not acquired
-	// renderOnly renders again messages already planned (renderPicked):
-	// no rail holds them back a second time.
+	// renderOnly renders again messages already planned (replan): no
+	// rail holds them back a second time.
 	renderOnly bool
 	// refsOnly plans messages without rendering them: a pass under
-	// limits.per_pass renders only those it picks (render.go).
+	// limits.per_pass renders only those it sends (render.go). Nor are
+	// the digest items (digests, folds) a match would add rendered,
+	// unless items is set: a shard needs none, the pick folds nudges
+	// over their cap into them.
 	refsOnly bool
+	items    bool
 	emailed  map[string]int
 	baseline map[string]bool // rules whose activation baseline this pass records
 	cands    []*candidate    // matches waiting for the per_pass stage
 	cache    *planCache      // what the plan stage prefetched for the runs at hand
 	digests  []DigestItem    // gathered by a preview, which renders them at its end
 }
+
+// rendersItems reports whether digest items and folds are rendered.
+func (pp *passPlan) rendersItems() bool { return !pp.refsOnly || pp.items }
 
 func newPassPlan(pass string, now time.Time) *passPlan {
 	return &passPlan{pass: pass, now: now, emailed: map[string]int{}}
@@ -115,9 +122,12 @@ func (it DigestItem) key() string { return strings.ToLower(it.To) }
 func (p *Planner) Plan(ctx context.Context, pp *passPlan, c *model.Client, f rules.Features, m rules.Match) (planned, error) {
 	var out planned
 	pass, now := pp.pass, pp.now
-	base, err := p.data(now, c, f, m.Rule)
-	if err != nil {
-		return out, fmt.Errorf("account %s: %w", c.Account.ID, err)
+	var base notify.Data // what is rendered from: nothing, by reference
+	if pp.rendersItems() {
+		var err error
+		if base, err = p.data(now, c, f, m.Rule); err != nil {
+			return out, fmt.Errorf("account %s: %w", c.Account.ID, err)
+		}
 	}
 	for _, a := range m.Actions {
 		var err error
@@ -126,7 +136,7 @@ func (p *Planner) Plan(ctx context.Context, pp *passPlan, c *model.Client, f rul
 			err = p.planEmail(ctx, &out, pp, base, c, m.Rule, a.Email)
 		case a.Slack != nil:
 			err = p.planSlack(&out, pp, base, c, m.Rule, a.Slack)
-			if err == nil && !a.Slack.Digest {
+			if err == nil && !a.Slack.Digest && pp.rendersItems() {
 				err = p.planFolds(&out, pp, base, c, m.Rule, *a.Slack)
 			}
 		}
@@ -375,17 +385,20 @@ func (p *Planner) zoneOf(c *model.Client, ct *model.Contact) *time.Location {
 func (p *Planner) planSlack(out *planned, pp *passPlan, d notify.Data, c *model.Client, r *rules.Rule, a *rules.SlackAction) error {
 	pass := pp.pass
 	d.Contact = contactToCall(c)
-	// A nudge planned by reference is rendered when it is picked; its
-	// fold (planFolds) renders the same text now, and fails as it would.
+	// Planned by reference, a nudge is rendered once it is sent, and a
+	// digest item unrendered only tells that the match has one.
 	var text string
-	if a.Digest || !pp.refsOnly {
+	if !pp.refsOnly || a.Digest && pp.items {
 		var err error
 		if text, err = a.Render(d); err != nil {
 			return err
 		}
 	}
 	if a.Digest {
-		entry := slack.NewDigestEntry(d, text)
+		var entry slack.DigestEntry
+		if pp.rendersItems() {
+			entry = slack.NewDigestEntry(d, text)
+		}
 		for _, to := range p.slackTargets(out, c, a) {
 			out.digests = append(out.digests, DigestItem{Rule: r.Name, Severity: r.Severity, To: to, Entry: entry})
 		}

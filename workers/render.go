@@ -2,6 +2,8 @@ package workers
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"github.com/crmsync/crmsync/internal/parallel"
 	"github.com/crmsync/crmsync/model"
@@ -11,97 +13,81 @@ import (
 
 // Under limits.per_pass a pass stages every match it would send about
 // until its last shard picks what goes now; most of them (emails over the
-// cap) are left to later passes. Matches are therefore staged with their
-// messages' references (channel, recipient, ledger key, when), not their
-// rendered copies, and only the messages picked are rendered again, from
-// the accounts' records, when the pass completes: a pass that flags tens
-// of thousands of accounts does not carry tens of thousands of rendered
-// emails through Redis and memory.
+// cap) are left to later passes. Shards therefore plan matches by
+// reference: who gets what (the rails applied, the ledger keys), nothing
+// rendered, and they stage only a head per match (stagedHead). When the
+// pass completes, the matches that go are planned again from the
+// accounts' records scored with the pass's thresholds: by reference with
+// their digest items and folds (replan), which the pick folds nudges over
+// their cap into, then rendered, only those whose messages are sent
+// (renderPicked). A pass that flags tens of thousands of accounts neither
+// renders nor carries through Redis the emails, nudges and digest items
+// of those it defers or folds.
 
-// stripped returns msgs without what rendering fills in: the bodies and
-// the feature values, which renderPicked restores.
-func stripped(msgs []notify.Message) []notify.Message {
-	out := make([]notify.Message, len(msgs))
-	for i, m := range msgs {
-		m.Subject, m.Text, m.HTML, m.Blocks = "", "", "", nil
-		m.TemplateID, m.TemplateData, m.Features = "", nil, nil
-		out[i] = m
-	}
-	return out
-}
-
-// renderPicked renders again the messages of msgs, which stageCandidates
-// stripped, from their accounts' records scored with doc's thresholds:
-// the same match planned again gives the same messages under the same
-// ledger keys. A message whose account or recipient is gone since is
-// dropped and returned in gone.
-func (e *Evaluator) renderPicked(ctx context.Context, doc *passDoc, msgs []notify.Message) (out, gone []notify.Message, err error) {
-	var ids []string
-	seen := map[string]bool{}
-	for _, m := range msgs {
-		if !seen[m.AccountID] {
-			seen[m.AccountID] = true
-			ids = append(ids, m.AccountID)
-		}
-	}
-	clients := map[string]*model.Client{}
-	for start := 0; start < len(ids); start += summaryBatch {
-		cs, err := e.portfolio(doc).Clients(ctx, ids[start:min(start+summaryBatch, len(ids))])
-		if err != nil {
-			return nil, nil, err
-		}
-		for i := range cs {
-			clients[cs[i].Account.ID] = &cs[i]
-		}
-	}
-	rendered, err := e.renderMatches(ctx, doc, clients, msgs)
+// replan plans again the matches of heads (picked, in value order) and
+// returns them in that order as whole candidates: the messages of each
+// whose ledger key its head holds (what the rails let through at shard
+// time), by reference, and its digest items and folds, rendered. A match
+// whose account, or a message whose recipient, left the portfolio during
+// the pass is dropped, with a warning.
+func (e *Evaluator) replan(ctx context.Context, doc *passDoc, heads []*candidate) ([]*candidate, error) {
+	clients, err := e.pickedClients(ctx, doc, heads)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	for _, m := range msgs {
-		r, ok := rendered[m.LedgerKey]
-		if !ok {
-			gone = append(gone, m)
-			continue
+	plans := make([]*planned, len(heads))
+	picked := make([]pickedMatch, len(heads))
+	err = parallel.Ranges(len(heads), 32, func(lo, hi int) error {
+		pp := newPassPlan(doc.Pass, doc.Now)
+		pp.renderOnly, pp.refsOnly, pp.items = true, true, true
+		for i := lo; i < hi; i++ {
+			picked[i] = e.pickedMatch(doc, clients[heads[i].Account], heads[i])
+			if picked[i].c == nil {
+				continue
+			}
+			var err error
+			if plans[i], err = picked[i].plan(ctx, e.Planner, pp); err != nil {
+				return err
+			}
 		}
-		m.Subject, m.Text, m.HTML, m.Blocks = r.Subject, r.Text, r.HTML, r.Blocks
-		m.TemplateID, m.TemplateData, m.Features = r.TemplateID, r.TemplateData, r.Features
-		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, gone, nil
+	out := make([]*candidate, 0, len(heads))
+	for i, h := range heads {
+		if c := e.pickedCandidate(doc, h, plans[i]); c != nil {
+			c.picked = &picked[i]
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
-// pickedMatch is a match of renderPicked: a rule on a client.
-type pickedMatch struct {
-	c *model.Client
-	r *rules.Rule
-}
-
-// renderMatches plans again, by ledger key, the messages of the matches
-// behind msgs whose client is in clients, spread over the cores:
-// rendering templates is most of what the per_pass stage spends.
-func (e *Evaluator) renderMatches(ctx context.Context, doc *passDoc, clients map[string]*model.Client, msgs []notify.Message) (map[string]*notify.Message, error) {
-	var matches []pickedMatch
-	seen := map[[2]string]bool{}
-	for _, m := range msgs {
-		k := [2]string{m.AccountID, m.Rule}
-		c, r := clients[m.AccountID], e.Rules.Rule(m.Rule)
-		if seen[k] || c == nil || r == nil {
-			continue
-		}
-		seen[k] = true
-		matches = append(matches, pickedMatch{c, r})
+// renderPicked renders msgs, messages of the candidates full planned by
+// reference (replan): it plans their matches again, rendered, on every
+// core, and returns each message as rendered under its ledger key.
+func (e *Evaluator) renderPicked(ctx context.Context, doc *passDoc, full []*candidate, msgs []notify.Message) ([]notify.Message, error) {
+	byMatch := make(map[[2]string]*pickedMatch, len(full))
+	for _, c := range full {
+		byMatch[[2]string{c.Account, c.Rule}] = c.picked
 	}
-	plans := make([]planned, len(matches))
-	err := parallel.Ranges(len(matches), 32, func(lo, hi int) error {
+	var todo []*pickedMatch
+	seen := map[*pickedMatch]bool{}
+	for _, m := range msgs {
+		if pm := byMatch[[2]string{m.AccountID, m.Rule}]; pm != nil && !seen[pm] {
+			seen[pm] = true
+			todo = append(todo, pm)
+		}
+	}
+	plans := make([]*planned, len(todo))
+	err := parallel.Ranges(len(todo), 32, func(lo, hi int) error {
 		pp := newPassPlan(doc.Pass, doc.Now)
 		pp.renderOnly = true
 		for i := lo; i < hi; i++ {
-			c, r := matches[i].c, matches[i].r
-			f := rules.Compute(doc.Now, c)
-			doc.Segmenter.Apply(c.Account.ID, &f)
 			var err error
-			if plans[i], err = e.Planner.Plan(ctx, pp, c, f, rules.Match{Rule: r, Actions: r.Actions}); err != nil {
+			if plans[i], err = todo[i].plan(ctx, e.Planner, pp); err != nil {
 				return err
 			}
 		}
@@ -111,10 +97,100 @@ func (e *Evaluator) renderMatches(ctx context.Context, doc *passDoc, clients map
 		return nil, err
 	}
 	rendered := map[string]*notify.Message{}
-	for i := range plans {
-		for j := range plans[i].msgs {
-			rendered[plans[i].msgs[j].LedgerKey] = &plans[i].msgs[j]
+	for _, pl := range plans {
+		for j := range pl.msgs {
+			rendered[pl.msgs[j].LedgerKey] = &pl.msgs[j]
 		}
 	}
-	return rendered, nil
+	out := make([]notify.Message, len(msgs))
+	for i, m := range msgs {
+		r := rendered[m.LedgerKey]
+		if r == nil {
+			return nil, fmt.Errorf("render %s: not planned again from the same records", m.LedgerKey)
+		}
+		out[i] = *r
+	}
+	return out, nil
+}
+
+// pickedClients reads the whole records of the accounts of heads.
+func (e *Evaluator) pickedClients(ctx context.Context, doc *passDoc, heads []*candidate) (map[string]*model.Client, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, h := range heads {
+		if !seen[h.Account] {
+			seen[h.Account] = true
+			ids = append(ids, h.Account)
+		}
+	}
+	clients := make(map[string]*model.Client, len(ids))
+	for part := range slices.Chunk(ids, summaryBatch) {
+		cs, err := e.portfolio(doc).Clients(ctx, part)
+		if err != nil {
+			return nil, err
+		}
+		for i := range cs {
+			clients[cs[i].Account.ID] = &cs[i]
+		}
+	}
+	return clients, nil
+}
+
+// pickedMatch is a match picked, as its head kept it, on its account
+// scored with the pass's thresholds; c is nil when the account or the
+// rule is gone.
+type pickedMatch struct {
+	c *model.Client
+	f rules.Features
+	m rules.Match
+}
+
+// pickedMatch is the match of head h on client c, with the actions the
+// match kept.
+func (e *Evaluator) pickedMatch(doc *passDoc, c *model.Client, h *candidate) pickedMatch {
+	r := e.Rules.Rule(h.Rule)
+	if c == nil || r == nil {
+		return pickedMatch{}
+	}
+	pm := pickedMatch{c: c, f: rules.Compute(doc.Now, c), m: rules.Match{Rule: r, Actions: r.Actions}}
+	doc.Segmenter.Apply(c.Account.ID, &pm.f)
+	if h.inhibited {
+		pm.m.Actions = rules.WithoutSlack(r.Actions)
+	}
+	return pm
+}
+
+// plan plans the match in pp.
+func (pm *pickedMatch) plan(ctx context.Context, p *Planner, pp *passPlan) (*planned, error) {
+	pl, err := p.Plan(ctx, pp, pm.c, pm.f, pm.m)
+	return &pl, err
+}
+
+// pickedCandidate is the whole candidate of head h from its plan pl: nil,
+// with a warning, when pl is (its account is gone).
+func (e *Evaluator) pickedCandidate(doc *passDoc, h *candidate, pl *planned) *candidate {
+	gone := func(key string) {
+		e.Logger.Warn("message dropped: its account or recipient left the portfolio during the pass", "pass", doc.Pass, "rule", h.Rule, "account", h.Account, "key", key)
+	}
+	if pl == nil {
+		for _, k := range h.keys {
+			gone(k)
+		}
+		return nil
+	}
+	byKey := make(map[string]*notify.Message, len(pl.msgs))
+	for i := range pl.msgs {
+		byKey[pl.msgs[i].LedgerKey] = &pl.msgs[i]
+	}
+	c := &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown,
+		Digests: pl.digests, Folds: pl.folds}
+	c.Msgs = make([]notify.Message, 0, len(h.keys))
+	for _, k := range h.keys {
+		if m := byKey[k]; m != nil {
+			c.Msgs = append(c.Msgs, *m)
+		} else {
+			gone(k)
+		}
+	}
+	return c
 }
