@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,26 +39,24 @@ func checkMonth(month string) error {
 }
 
 // SaveSnapshots stores the snapshots of month ("2006-01"), keyed by
-// account id, and the rules their flag bits stand for, in one pipeline
-// of HSETs of snapshotBatch fields; both expire SnapshotTTL after. Saving
-// a month again replaces the snapshots of the accounts given, and its
-// rules.
+// account id, and the rules their flag bits stand for; both expire
+// SnapshotTTL after. Saving a month again replaces the snapshots of the
+// accounts given, and its rules. Only the snapshots that differ from
+// those stored are written (changedSnapshots), in HSETs of snapshotBatch
+// fields.
 func (s *Passes) SaveSnapshots(ctx context.Context, month string, sm SnapshotMonth) error {
 	if err := checkMonth(month); err != nil {
 		return fmt.Errorf("store: save snapshots: %w", err)
 	}
 	k := s.snapshotKey(month)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	fields, err := s.changedSnapshots(ctx, k, sm.Accounts)
+	if err != nil {
+		return fmt.Errorf("store: save snapshots %s: %w", month, err)
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.snapshotRulesKey(month), strings.Join(sm.Rules, "\n"), SnapshotTTL)
-		fields := make([]any, 0, 2*min(len(sm.Accounts), snapshotBatch))
-		for id, b := range sm.Accounts {
-			if fields = append(fields, id, b); len(fields) == 2*snapshotBatch {
-				p.HSet(ctx, k, fields...)
-				fields = fields[:0:0]
-			}
-		}
-		if len(fields) > 0 {
-			p.HSet(ctx, k, fields...)
+		for part := range slices.Chunk(fields, 2*snapshotBatch) {
+			p.HSet(ctx, k, part...)
 		}
 		p.Expire(ctx, k, SnapshotTTL)
 		return nil
@@ -65,6 +65,36 @@ func (s *Passes) SaveSnapshots(ctx context.Context, month string, sm SnapshotMon
 		return fmt.Errorf("store: save snapshots %s: %w", month, err)
 	}
 	return nil
+}
+
+// changedSnapshots returns, as HSET arguments, the snapshots of accounts
+// that differ from those stored in k. A pass saves its month's snapshots
+// at every pass and most accounts' do not change from one to the next:
+// reading a snapshot back costs Redis less than writing it again.
+func (s *Passes) changedSnapshots(ctx context.Context, k string, accounts map[string][]byte) ([]any, error) {
+	ids := slices.Collect(maps.Keys(accounts))
+	var reads []*redis.SliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for part := range slices.Chunk(ids, snapshotBatch) {
+			reads = append(reads, p.HMGet(ctx, k, part...))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var fields []any
+	i := 0
+	for _, r := range reads {
+		for _, v := range r.Val() {
+			id := ids[i]
+			i++
+			if old, ok := v.(string); !ok || old != string(accounts[id]) {
+				fields = append(fields, id, accounts[id])
+			}
+		}
+	}
+	return fields, nil
 }
 
 // Snapshots returns the snapshots of month ("2006-01"), read a scan page
