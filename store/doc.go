@@ -130,7 +130,8 @@
 // once, and StorePage and the sweep build key names from the namespace, so
 // every key of a namespace must hash to one slot. On a *redis.ClusterClient,
 // New uses a namespace without a hash tag as "{namespace}", and SCAN
-// (PassEntries, RecentReports) goes to the primary holding that slot.
+// (Migrate's steps, once) goes to the primary holding that slot. Nothing a
+// sync, a pass or the dashboard does walks the key space.
 // Redis replicates asynchronously: a write acknowledged by a primary that
 // dies before replicating it is lost, so stop primaries with SHUTDOWN or
 // pause writes before a SENTINEL FAILOVER.

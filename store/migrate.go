@@ -16,7 +16,8 @@ import (
 // schemaVersion is the layout of the records Migrate brings a store to:
 // 6 spreads the filed pointers over 1,048,576 buckets, named by five hex
 // digits (bundle.go), where 5 and earlier had 65,536, named by their
-// number in hex without leading zeros; 5 indexes the reps' "contacted" marks by account id (contacted.go); 4
+// number in hex without leading zeros, and indexes the pass reports saved
+// before the reports index (reportlist.go); 5 indexes the reps' "contacted" marks by account id (contacted.go); 4
 // keeps all the records of an account in its bundle (bundle.go) and its
 // won deals apart as well (won.go); 3 had the bundles only. The earlier
 // layouts kept a key per record: the account under
@@ -31,7 +32,8 @@ const schemaVersion = "6"
 // moves the pointers into the filed buckets and removes the keys they
 // replace; then it packs every bundle's won deals; then it indexes the
 // reps' "contacted" marks; then it moves the pointers into the current
-// buckets (rebucket). A store already at the current layout costs one GET. Run it before syncs or passes start;
+// buckets (rebucket) and indexes the pass reports saved before the
+// reports index. A store already at the current layout costs one GET. Run it before syncs or passes start;
 // bundles written meanwhile by a newer sync are kept.
 func (s *Records) Migrate(ctx context.Context) error {
 	v, err := s.rdb.Get(ctx, s.key("schema")).Result()
@@ -63,6 +65,9 @@ func (s *Records) Migrate(ctx context.Context) error {
 	if stored && ver < 6 {
 		if err := s.rebucket(ctx); err != nil {
 			return fmt.Errorf("store: migrate: filed pointers: %w", err)
+		}
+		if err := s.indexReports(ctx); err != nil {
+			return fmt.Errorf("store: migrate: reports: %w", err)
 		}
 	}
 	if err := s.rdb.Set(ctx, s.key("schema"), schemaVersion, 0).Err(); err != nil {

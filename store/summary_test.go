@@ -527,7 +527,8 @@ func testContactedMarksByRange(t *testing.T, s *Store) {
 // testMigrateRebucket: the pointers of a layout 5 store, in 65,536 buckets
 // named by their number in hex, move into the current buckets; a pointer
 // already in its current bucket (a newer write) stays; a contact then
-// moves between accounts as it would have before.
+// moves between accounts as it would have before. Reports saved before
+// the reports index get indexed by when they were saved.
 func testMigrateRebucket(t *testing.T, s *Store) {
 	ctx := context.Background()
 	var b model.Batch
@@ -555,7 +556,13 @@ func testMigrateRebucket(t *testing.T, s *Store) {
 	}
 	pipe.HSet(ctx, s.key("filed", filedBucket("ccrm:c7")), "ccrm:c7", "crm:newer")
 	pipe.Set(ctx, s.key("schema"), "5", 0)
+	// Reports saved before the reports index: two days and a day ago.
+	pipe.Set(ctx, s.key("report", "old"), "{}", ReportTTL-48*time.Hour)
+	pipe.Set(ctx, s.key("report", "new"), "{}", ReportTTL-24*time.Hour)
 	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Passes.SaveReport(ctx, "indexed", []byte("{}")); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Records.Migrate(ctx); err != nil {
@@ -578,6 +585,9 @@ func testMigrateRebucket(t *testing.T, s *Store) {
 	}
 	if v := s.rdb.Get(ctx, s.key("schema")).Val(); v != schemaVersion {
 		t.Errorf("schema = %q, want %q", v, schemaVersion)
+	}
+	if passes, _, err := s.Passes.RecentReports(ctx, 10); err != nil || !slices.Equal(passes, []string{"indexed", "new", "old"}) {
+		t.Errorf("reports after Migrate: %v, %v; want the indexed one, then those saved before the index, newest first", passes, err)
 	}
 
 	mustStore(t, s, model.Batch{Contacts: []model.Contact{contact("c3", "a2", "")}}, nil)
