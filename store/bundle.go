@@ -135,9 +135,11 @@ func filedField(kind byte, id string) string { return string(kind) + id }
 
 // filedBucket is the bucket of a pointer's field, five hex digits: its
 // fieldHash modulo filedBuckets.
-func filedBucket(field string) string {
+func filedBucket(field string) string { return bucketName(fieldHash(field) % filedBuckets) }
+
+// bucketName is the name of bucket number h, five hex digits.
+func bucketName(h uint32) string {
 	const digits = "0123456789abcdef"
-	h := fieldHash(field) % filedBuckets
 	var b [5]byte
 	for i := len(b) - 1; i >= 0; i-- {
 		b[i], h = digits[h&15], h>>4

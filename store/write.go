@@ -537,14 +537,14 @@ type bucketGroup struct {
 // groupByBucket groups fields by bucket, buckets in the order first seen.
 // It returns the groups and the fields in the order they lay out.
 func groupByBucket(fields []string) (order []string, groups []bucketGroup) {
-	at := map[string]int{}
+	at := make(map[uint32]int, len(fields)/4)
 	for _, f := range fields {
-		b := filedBucket(f)
-		i, ok := at[b]
+		h := fieldHash(f) % filedBuckets
+		i, ok := at[h]
 		if !ok {
 			i = len(groups)
-			at[b] = i
-			groups = append(groups, bucketGroup{bucket: b})
+			at[h] = i
+			groups = append(groups, bucketGroup{bucket: bucketName(h)})
 		}
 		groups[i].fields = append(groups[i].fields, f)
 	}
