@@ -1,7 +1,7 @@
 package app
 
 import (
-	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,10 +9,14 @@ import (
 	"github.com/crmsync/crmsync/internal/gensample"
 )
 
+// floors holds, per size, the floor's mean duration in this run, which
+// pass/N divides its own by (x-floor).
+var floors sync.Map // int → time.Duration
+
 // benchFloor is the floor the scale benchmarks compare with: a plain Go
 // program reading the same CSV files and computing the same features and
 // matches (internal/floor).
-func benchFloor(b *testing.B, dir string) {
+func benchFloor(b *testing.B, dir string, size int) {
 	var res floor.Result
 	for b.Loop() {
 		var err error
@@ -20,23 +24,11 @@ func benchFloor(b *testing.B, dir string) {
 			b.Fatal(err)
 		}
 	}
+	floors.Store(size, b.Elapsed()/time.Duration(b.N))
 	n := 0
 	for _, v := range res.Flags {
 		n += v
 	}
 	b.ReportMetric(float64(res.Scored), "accounts")
 	b.ReportMetric(float64(n), "flags")
-}
-
-// floorNow runs the floor over the portfolio in dir once and returns
-// how long it took: what a pass/N compares each pass with. It collects
-// the floor's garbage after, so that the pass does not.
-func floorNow(b *testing.B, dir string) time.Duration {
-	start := time.Now()
-	if _, err := floor.Run(dir, gensample.AsOf); err != nil {
-		b.Fatal(err)
-	}
-	d := time.Since(start)
-	runtime.GC()
-	return d
 }

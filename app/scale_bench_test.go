@@ -105,7 +105,7 @@ func BenchmarkScale(b *testing.B) {
 	gcfloor.Start(b.Context(), gcfloor.DefaultFloor) // as cmd/crmsync does
 	for _, n := range scaleSizes(b) {
 		dir := scalePortfolio(b, n)
-		b.Run(fmt.Sprintf("floor/%d", n), func(b *testing.B) { benchFloor(b, dir) })
+		b.Run(fmt.Sprintf("floor/%d", n), func(b *testing.B) { benchFloor(b, dir, n) })
 		parent := b
 		b.Run(fmt.Sprintf("sync/%d", n), func(b *testing.B) {
 			var cpu, rcpu time.Duration
@@ -132,7 +132,7 @@ func BenchmarkScale(b *testing.B) {
 			if !ok {
 				b.Skip("needs sync/N first")
 			}
-			benchPass(b, v.(*App), dir)
+			benchPass(b, v.(*App), n)
 		})
 		b.Run(fmt.Sprintf("dashboard/%d", n), func(b *testing.B) {
 			v, ok := synced.Load(n)
@@ -146,7 +146,7 @@ func BenchmarkScale(b *testing.B) {
 
 // benchPass runs passes through a server that serves the evaluate queue
 // only, so that delivery tasks stay queued.
-func benchPass(b *testing.B, a *App, dir string) {
+func benchPass(b *testing.B, a *App, size int) {
 	cfg := a.serverConfig()
 	cfg.Queues = map[string]int{a.ns().Queue(workers.QueueEvaluate): 1}
 	srv := asynq.NewServerFromRedisClient(a.Store.Redis(), cfg)
@@ -162,11 +162,9 @@ func benchPass(b *testing.B, a *App, dir string) {
 	stop := passProfile(b)
 	slow := passSlowlog(b, a)
 	var passes, cpu, rcpu time.Duration
-	var ratios []float64
 	for b.Loop() {
 		b.StopTimer()
 		wipePasses(b, a)
-		fl := floorNow(b, dir)
 		i++
 		pass := fmt.Sprintf("bench-%d", i)
 		c, r := processCPU(), redisCPU(b, a)
@@ -182,7 +180,6 @@ func benchPass(b *testing.B, a *App, dir string) {
 		cpu, rcpu = cpu+processCPU()-c, rcpu+redisCPU(b, a)-r
 		b.StartTimer()
 		passes += rep.Duration
-		ratios = append(ratios, rep.Duration.Seconds()/fl.Seconds())
 	}
 	stop()
 	slow()
@@ -192,12 +189,11 @@ func benchPass(b *testing.B, a *App, dir string) {
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "go-cpu-s")
 	b.ReportMetric(rcpu.Seconds()/float64(b.N), "redis-cpu-s")
 	b.ReportMetric(passes.Seconds()/float64(b.N), "mean-pass-s")
-	// x-floor is the median, over the passes, of a pass against the
-	// floor run just before it, so that both met the machine at one
-	// speed (a shared machine's varies by a third within minutes): the
-	// issue's target is at most 1.5.
-	slices.Sort(ratios)
-	b.ReportMetric(ratios[len(ratios)/2], "x-floor")
+	// x-floor is the pass against the floor of the same run (floor/N):
+	// the target is at most 1.5.
+	if f, ok := floors.Load(size); ok {
+		b.ReportMetric(passes.Seconds()/float64(b.N)/f.(time.Duration).Seconds(), "x-floor")
+	}
 	if os.Getenv("CRMSYNC_SCALE_STATS") != "" {
 		// What Redis spent on the passes, by command (CONFIG RESETSTAT
 		// was sent before them): the server's side of a pass, costliest
