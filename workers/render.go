@@ -35,34 +35,46 @@ func (e *Evaluator) replan(ctx context.Context, doc *passDoc, heads []*candidate
 	if err != nil {
 		return nil, err
 	}
-	plans := make([]*planned, len(heads))
-	picked := make([]pickedMatch, len(heads))
-	err = parallel.Ranges(len(heads), 32, func(lo, hi int) error {
-		pp := newPassPlan(doc.Pass, doc.Now)
-		pp.renderOnly, pp.refsOnly, pp.items = true, true, true
-		for i := lo; i < hi; i++ {
-			picked[i] = e.pickedMatch(doc, clients[heads[i].Account], heads[i])
-			if picked[i].c == nil {
-				continue
-			}
-			var err error
-			if plans[i], err = picked[i].plan(ctx, e.Planner, pp); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	picked := make([]*pickedMatch, len(heads))
+	for i, h := range heads {
+		picked[i] = e.pickedMatch(doc, clients[h.Account], h)
+	}
+	plans, err := e.planPicked(ctx, doc, picked, func(pp *passPlan) { pp.refsOnly, pp.items = true, true })
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*candidate, 0, len(heads))
 	for i, h := range heads {
 		if c := e.pickedCandidate(doc, h, plans[i]); c != nil {
-			c.picked = &picked[i]
+			c.picked = picked[i]
 			out = append(out, c)
 		}
 	}
 	return out, nil
+}
+
+// planPicked plans the matches ms again on every core, with the rails
+// they passed at shard time (renderOnly) and how set tells; nil for a
+// nil match (its account or rule gone).
+func (e *Evaluator) planPicked(ctx context.Context, doc *passDoc, ms []*pickedMatch, set func(*passPlan)) ([]*planned, error) {
+	plans := make([]*planned, len(ms))
+	err := parallel.Ranges(len(ms), 32, func(lo, hi int) error {
+		pp := newPassPlan(doc.Pass, doc.Now)
+		pp.renderOnly = true
+		set(pp)
+		for i := lo; i < hi; i++ {
+			if ms[i] == nil {
+				continue
+			}
+			pl, err := e.Planner.Plan(ctx, pp, ms[i].c, ms[i].f, ms[i].m)
+			if err != nil {
+				return err
+			}
+			plans[i] = &pl
+		}
+		return nil
+	})
+	return plans, err
 }
 
 // renderPicked renders msgs, messages of the candidates full planned by
@@ -81,18 +93,7 @@ func (e *Evaluator) renderPicked(ctx context.Context, doc *passDoc, full []*cand
 			todo = append(todo, pm)
 		}
 	}
-	plans := make([]*planned, len(todo))
-	err := parallel.Ranges(len(todo), 32, func(lo, hi int) error {
-		pp := newPassPlan(doc.Pass, doc.Now)
-		pp.renderOnly = true
-		for i := lo; i < hi; i++ {
-			var err error
-			if plans[i], err = todo[i].plan(ctx, e.Planner, pp); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	plans, err := e.planPicked(ctx, doc, todo, func(*passPlan) {})
 	if err != nil {
 		return nil, err
 	}
@@ -137,8 +138,7 @@ func (e *Evaluator) pickedClients(ctx context.Context, doc *passDoc, heads []*ca
 }
 
 // pickedMatch is a match picked, as its head kept it, on its account
-// scored with the pass's thresholds; c is nil when the account or the
-// rule is gone.
+// scored with the pass's thresholds.
 type pickedMatch struct {
 	c *model.Client
 	f rules.Features
@@ -146,24 +146,18 @@ type pickedMatch struct {
 }
 
 // pickedMatch is the match of head h on client c, with the actions the
-// match kept.
-func (e *Evaluator) pickedMatch(doc *passDoc, c *model.Client, h *candidate) pickedMatch {
+// match kept; nil when c or the rule is gone.
+func (e *Evaluator) pickedMatch(doc *passDoc, c *model.Client, h *candidate) *pickedMatch {
 	r := e.Rules.Rule(h.Rule)
 	if c == nil || r == nil {
-		return pickedMatch{}
+		return nil
 	}
-	pm := pickedMatch{c: c, f: rules.Compute(doc.Now, c), m: rules.Match{Rule: r, Actions: r.Actions}}
+	pm := &pickedMatch{c: c, f: rules.Compute(doc.Now, c), m: rules.Match{Rule: r, Actions: r.Actions}}
 	doc.Segmenter.Apply(c.Account.ID, &pm.f)
 	if h.inhibited {
 		pm.m.Actions = rules.WithoutSlack(r.Actions)
 	}
 	return pm
-}
-
-// plan plans the match in pp.
-func (pm *pickedMatch) plan(ctx context.Context, p *Planner, pp *passPlan) (*planned, error) {
-	pl, err := p.Plan(ctx, pp, pm.c, pm.f, pm.m)
-	return &pl, err
 }
 
 // pickedCandidate is the whole candidate of head h from its plan pl: nil,
