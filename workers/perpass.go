@@ -227,8 +227,8 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 }
 
 // perPass is the per_pass stage of a pass whose shards staged their
-// candidates' heads: it ranks them, then plans again, rendered, the
-// matches that go and batches their messages, a part at a time
+// candidates' heads: it ranks them, then plans again the matches that go
+// and batches their messages, rendering those it sends, a part at a time
 // (eachPicked, sendPicked), while it opens their outcomes and gives back
 // the cooldowns of what it defers; folded nudges join the pass's digests.
 func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) error {
@@ -282,10 +282,10 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 	return errors.Join(releaseErr, openErr)
 }
 
-// eachPicked calls fn with the matches of heads planned again, rendered
-// (replan), in order, a thousand at a time, so that the per_pass stage
-// holds no more whatever the portfolio; it plans the next thousand while
-// fn works on the last.
+// eachPicked calls fn with the matches of heads planned again by
+// reference (replan), in order, a thousand at a time, so that the
+// per_pass stage holds no more whatever the portfolio; it plans the next
+// thousand while fn works on the last.
 func (e *Evaluator) eachPicked(ctx context.Context, doc *passDoc, heads []*candidate, fn func(full []*candidate) error) error {
 	read := func(ctx context.Context) ([]*candidate, bool, error) {
 		if len(heads) == 0 {

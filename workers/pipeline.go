@@ -24,7 +24,8 @@ import (
 //     a pass acquires the cooldown, a preview only reads it
 //  6. plan       recipients and per-contact rails: opted_out, suppressed,
 //     no_contact, no_owner, invalid_email, frequency_cap; quiet
-//     hours delay emails; the messages are rendered
+//     hours delay emails; the messages are rendered (under
+//     limits.per_pass, only those sent, when the pass completes)
 //  7. holdout    the account is in the rule's holdout: its messages are
 //     dropped, the ledger records holdout and its outcome opens
 //     (outcome.go); per-pass caps never count it

@@ -70,8 +70,8 @@ type passPlan struct {
 	pass   string
 	now    time.Time
 	dryRun bool // a preview: cooldowns are read, not acquired
-	// renderOnly renders again messages already planned (replan): no
-	// rail holds them back a second time.
+	// renderOnly plans again matches already planned (planPicked): no
+	// rail holds their messages back a second time.
 	renderOnly bool
 	// refsOnly plans messages without rendering them: a pass under
 	// limits.per_pass renders only those it sends (render.go). Nor are
