@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if st.Embedded() {
 		log.Warn("no redis.url configured: using an embedded in-memory Redis; state is lost on exit")
 	}
-	if err := st.Records.Migrate(ctx); err != nil {
+	if err := migrate(ctx, st, log); err != nil {
 		st.Close()
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/crmsync/crmsync/config"
 	"github.com/crmsync/crmsync/store"
@@ -14,6 +16,23 @@ import (
 // deployment works everywhere.
 func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 	return store.Dial(ctx, redisTarget(&cfg.Redis), cfg.Redis.Namespace)
+}
+
+// migrate brings the store's records to the current layout
+// (store.Records.Migrate), saying so before and after when there is
+// anything to migrate: at a million accounts it takes a while, once.
+func migrate(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	pending, err := st.Records.MigrationPending(ctx)
+	if err != nil || !pending {
+		return err
+	}
+	log.Info("migrating the stored records to the current layout: once, about 10-15 s a million accounts")
+	start := time.Now()
+	if err := st.Records.Migrate(ctx); err != nil {
+		return err
+	}
+	log.Info("records migrated", "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // redisTarget turns the redis section into the store's Target.

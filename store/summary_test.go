@@ -531,6 +531,9 @@ func testContactedMarksByRange(t *testing.T, s *Store) {
 // the reports index get indexed by when they were saved.
 func testMigrateRebucket(t *testing.T, s *Store) {
 	ctx := context.Background()
+	if p, err := s.Records.MigrationPending(ctx); err != nil || p {
+		t.Errorf("an empty store: migration pending %v, %v; want false", p, err)
+	}
 	var b model.Batch
 	b.Accounts = []model.Account{account("a1", ""), account("a2", "")}
 	for i := range 25 {
@@ -565,8 +568,14 @@ func testMigrateRebucket(t *testing.T, s *Store) {
 	if err := s.Passes.SaveReport(ctx, "indexed", []byte("{}")); err != nil {
 		t.Fatal(err)
 	}
+	if p, err := s.Records.MigrationPending(ctx); err != nil || !p {
+		t.Errorf("a layout 5 store: migration pending %v, %v; want true", p, err)
+	}
 	if err := s.Records.Migrate(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if p, err := s.Records.MigrationPending(ctx); err != nil || p {
+		t.Errorf("after Migrate: migration pending %v, %v; want false", p, err)
 	}
 	for _, f := range fields {
 		want := "crm:a1"
