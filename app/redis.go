@@ -19,12 +19,16 @@ func OpenStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
 }
 
 // migrate brings the store's records to the current layout
-// (store.Records.Migrate), saying so before and after when there is
-// anything to migrate: at a million accounts it takes a while, once.
+// (store.Records.Migrate; on a new store it records the layout), saying
+// so before and after when there is anything to migrate: at a million
+// accounts it takes a while, once.
 func migrate(ctx context.Context, st *store.Store, log *slog.Logger) error {
 	pending, err := st.Records.MigrationPending(ctx)
-	if err != nil || !pending {
+	if err != nil {
 		return err
+	}
+	if !pending {
+		return st.Records.Migrate(ctx)
 	}
 	log.Info("migrating the stored records to the current layout: once, about 10-15 s a million accounts")
 	start := time.Now()
