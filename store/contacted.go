@@ -67,9 +67,6 @@ func parseMarks(members []string) map[string]string {
 // are indexed again, harmlessly.
 func (s *Records) indexContacted(ctx context.Context) error {
 	return s.scanIDs(ctx, "contacted", func(ctx context.Context, ids []string) error {
-		if len(ids) == 0 {
-			return nil // MGET needs a key
-		}
 		keys := make([]string, len(ids))
 		for i, id := range ids {
 			keys[i] = s.key("contacted", id)

@@ -44,7 +44,7 @@ func (s *Records) Migrate(ctx context.Context) error {
 		return nil
 	}
 	ver, _ := strconv.Atoi(v) // 0: none, a store never migrated
-	stored := n > 0 || ver > 0
+	stored := pending(v, n)
 	if n > 0 && ver < 4 {
 		if err := s.migrateTo4(ctx, v); err != nil {
 			return fmt.Errorf("store: migrate: %w", err)
@@ -78,8 +78,13 @@ func (s *Records) MigrationPending(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("store: migrate: %w", err)
 	}
-	return v != schemaVersion && (n > 0 || v != ""), nil
+	return pending(v, n), nil
 }
+
+// pending tells, from the records' layout v and whether the account
+// index exists (n), whether a store holds anything to migrate: it is not
+// at the current layout, and holds accounts or was migrated before.
+func pending(v string, n int64) bool { return v != schemaVersion && (n > 0 || v != "") }
 
 // layout returns the layout version of the records ("" for none) and
 // whether the account index exists (1) or not (0): a store with no
@@ -146,7 +151,7 @@ func (s *Records) migrateRecords(ctx context.Context) error {
 }
 
 // scanIDs calls fn with the ids of the keys <ns>:<kind>:<id>, 500 at a
-// time.
+// time; never with none.
 func (s *Records) scanIDs(ctx context.Context, kind string, fn func(context.Context, []string) error) error {
 	prefix := s.key(kind) + ":"
 	iter := s.rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
@@ -160,7 +165,7 @@ func (s *Records) scanIDs(ctx context.Context, kind string, fn func(context.Cont
 			ids = ids[:0]
 		}
 	}
-	if err := iter.Err(); err != nil {
+	if err := iter.Err(); err != nil || len(ids) == 0 {
 		return err
 	}
 	return fn(ctx, ids)
@@ -250,9 +255,6 @@ func legacyBundle(acct string, contacts, deals map[string]string) (*bundle, erro
 // movePointers moves the legacy pointers <ns>:<kind>:<id> of ids into
 // the filed buckets.
 func (s *Records) movePointers(ctx context.Context, kind string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		keys[i] = s.key(kind, id)
