@@ -14,19 +14,43 @@ import (
 	"github.com/crmsync/crmsync/notify/slack"
 )
 
-// sendDigests renders and enqueues the digests a pass's shards gathered:
-// per rule and rep, one message listing the rep's flagged accounts, split
-// before Slack's limits. The digests are rendered on all cores, then
-// enqueued in recipient order. It returns the number of messages
-// enqueued.
-func (e *Evaluator) sendDigests(ctx context.Context, doc *passDoc) (int, error) {
-	raw, err := e.Passes.DigestItems(ctx, doc.Pass)
-	if err != nil || len(raw) == 0 {
-		return 0, err
+// sendDigests renders and enqueues the digests of a pass: raw are their
+// encoded items by digest key (a rule and a recipient), one message per
+// rule and rep listing the rep's flagged accounts, split before Slack's
+// limits. The digests are rendered on all cores, a part at a time, and
+// enqueued in recipient order while the next part renders. It returns
+// the number of messages enqueued.
+func (e *Evaluator) sendDigests(ctx context.Context, doc *passDoc, raw map[string][][]byte) (int, error) {
+	if len(raw) == 0 {
+		return 0, nil
 	}
 	keys := slices.Sorted(maps.Keys(raw))
+	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
+	for part := range slices.Chunk(keys, digestPart) {
+		msgs, err := renderDigests(doc, raw, part)
+		if err == nil {
+			err = out.add(slices.Concat(msgs...)...)
+		}
+		if err != nil {
+			out.wait()
+			return 0, err
+		}
+	}
+	if err := out.flush(); err != nil {
+		return 0, err
+	}
+	return out.counts[notify.Slack], nil
+}
+
+// digestPart is how many digests sendDigests renders before it hands
+// their messages to be enqueued.
+const digestPart = 128
+
+// renderDigests renders the digests of keys on every core, each digest's
+// messages at its key's index.
+func renderDigests(doc *passDoc, raw map[string][][]byte, keys []string) ([][]notify.Message, error) {
 	msgs := make([][]notify.Message, len(keys))
-	err = parallel.Ranges(len(keys), 1, func(lo, hi int) error {
+	err := parallel.Ranges(len(keys), 1, func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			items, err := decodeDigest(raw[keys[i]])
 			if err == nil {
@@ -38,19 +62,7 @@ func (e *Evaluator) sendDigests(ctx context.Context, doc *passDoc) (int, error) 
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, err
-	}
-	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
-	for i := range keys {
-		if err := out.add(msgs[i]...); err != nil {
-			return 0, err
-		}
-	}
-	if err := out.flush(); err != nil {
-		return 0, err
-	}
-	return out.counts[notify.Slack], nil
+	return msgs, err
 }
 
 // decodeDigest decodes the items of one digest (see digestOrder).

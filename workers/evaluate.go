@@ -474,12 +474,11 @@ func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardRe
 		addCounts(rep.Skipped, r.Skipped)
 		addCounts(rep.Messages, r.Messages)
 	}
-	if e.Limits.active() {
-		if err := e.perPass(ctx, doc, rep); err != nil {
-			return nil, fmt.Errorf("evaluate %s: %w", doc.Pass, err)
-		}
+	items, err := e.pickAndGather(ctx, doc, rep)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s: %w", doc.Pass, err)
 	}
-	digests, err := e.sendDigests(ctx, doc)
+	digests, err := e.sendDigests(ctx, doc, items)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s: %w", doc.Pass, err)
 	}
@@ -498,6 +497,35 @@ func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardRe
 	}
 	e.Logger.Info("evaluation done", "pass", doc.Pass, "accounts", rep.Accounts, "flags", rep.Flags, "enqueued", rep.Enqueued, "deferred", rep.Deferred, "duration", rep.Duration)
 	return rep, nil
+}
+
+// pickAndGather runs the per_pass stage when limits are set (perPass)
+// and returns the items of the pass's digests, by digest key: the shards'
+// items, read meanwhile, then the nudges the stage folded.
+func (e *Evaluator) pickAndGather(ctx context.Context, doc *passDoc, rep *Report) (map[string][][]byte, error) {
+	var items map[string][][]byte
+	var itemsErr error
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		items, itemsErr = e.Passes.DigestItems(ctx, doc.Pass)
+	}()
+	var folded map[string][][]byte
+	var err error
+	if e.Limits.active() {
+		folded, err = e.perPass(ctx, doc, rep)
+	}
+	<-read
+	if err = cmp.Or(err, itemsErr); err != nil {
+		return nil, err
+	}
+	for k, v := range folded {
+		if items == nil {
+			items = map[string][][]byte{}
+		}
+		items[k] = append(items[k], v...)
+	}
+	return items, nil
 }
 
 // DigestRule is the rule under which reports count digests: one digest

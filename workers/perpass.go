@@ -3,7 +3,6 @@ package workers
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -217,11 +216,7 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 		for i, m := range c.Msgs {
 			h.Keys[i] = m.LedgerKey
 		}
-		b, err := json.Marshal(&h)
-		if err != nil {
-			return fmt.Errorf("stage %s: %w", c.field(), err)
-		}
-		heads[c.field()] = b
+		heads[c.field()] = appendHead(nil, &h)
 	}
 	return e.Passes.StageCandidates(ctx, pass, heads)
 }
@@ -230,12 +225,13 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 // candidates' heads: it ranks them, then plans again the matches that go
 // and batches their messages, rendering those it sends, a part at a time
 // (eachPicked, sendPicked), while it opens their outcomes and gives back
-// the cooldowns of what it defers; folded nudges join the pass's digests.
-func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) error {
+// the cooldowns of what it defers. It returns the digest items of the
+// nudges it folded, by digest key, for the pass's digests.
+func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) (map[string][][]byte, error) {
 	var heads, stale []*candidate
 	err := e.Passes.StagedHeads(ctx, doc.Pass, func(_ string, b []byte) error {
 		var h stagedHead
-		if err := json.Unmarshal(b, &h); err != nil {
+		if err := decodeHead(b, &h); err != nil {
 			return fmt.Errorf("decode staged match: %w", err)
 		}
 		if h.stale() {
@@ -246,7 +242,7 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	going, deferred := e.Limits.split(heads)
 	// What the sends need not wait for runs meanwhile: giving back the
@@ -267,19 +263,17 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) erro
 		return e.sendPicked(ctx, doc, asg, full, out, rep)
 	})
 	if err != nil {
-		return err
+		out.wait()
+		return nil, err
 	}
 	if err := out.flush(); err != nil {
-		return err
+		return nil, err
 	}
 	for ch, n := range out.counts {
 		rep.Enqueued[ch] += n
 	}
-	if err := e.Passes.AddDigestItems(ctx, doc.Pass, out.digests); err != nil {
-		return err
-	}
 	meanwhile.Wait()
-	return errors.Join(releaseErr, openErr)
+	return out.digests, errors.Join(releaseErr, openErr)
 }
 
 // eachPicked calls fn with the matches of heads planned again by

@@ -497,7 +497,7 @@ func TestPerPassPlansPickedMatchesAsStaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := newReport("p1", evalNow)
-	if err := e.perPass(ctx, doc, rep); err != nil {
+	if _, err := e.perPass(ctx, doc, rep); err != nil {
 		t.Fatal(err)
 	}
 	if got := emailedAccounts(q, 0); !slices.Equal(got, []string{"crm:2"}) || rep.Deferred[notify.Email] != 1 {

@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -143,12 +144,17 @@ func NewDeliverTask(ns Namespace, ch notify.Channel, p DeliverPayload, opts ...a
 	return newTask(typ, p, append(base, opts...)...)
 }
 
+// newTask encodes payload as JSON, leaving '<', '>' and '&' as they are:
+// escaping them, as json.Marshal does for HTML, made a task of rendered
+// emails larger and slower to encode for nothing.
 func newTask(typ string, payload any, opts ...asynq.Option) (*asynq.Task, error) {
-	b, err := json.Marshal(payload)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(payload); err != nil {
 		return nil, fmt.Errorf("encode %s payload: %w", typ, err)
 	}
-	return asynq.NewTask(typ, b, opts...), nil
+	return asynq.NewTask(typ, bytes.TrimSuffix(b.Bytes(), []byte("\n")), opts...), nil
 }
 
 // decode reads a task payload; a payload that does not decode will never

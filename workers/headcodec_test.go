@@ -1,0 +1,55 @@
+package workers
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/crmsync/crmsync/notify"
+)
+
+func TestHeadCodec(t *testing.T) {
+	heads := []stagedHead{
+		{Rule: "quiet", Account: "hubspot:1", ABC: "A", Revenue: 1234.5, Channels: []notify.Channel{notify.Email, notify.Slack},
+			Cooldown: true, Keys: []string{"k1", "k2"}, Inhibited: true},
+		{Rule: "r", Account: "csv:é<!channel>", ABC: "", Revenue: 0},
+		{Rule: "r", Account: "a", ABC: "C", Revenue: -0.25, Channels: []notify.Channel{notify.Slack}}, // staged whole: no keys
+	}
+	for _, h := range heads {
+		t.Run(h.Account, func(t *testing.T) {
+			var got stagedHead
+			if err := decodeHead(appendHead(nil, &h), &got); err != nil || !reflect.DeepEqual(got, h) {
+				t.Errorf("compact: got %+v, %v; want %+v", got, err, h)
+			}
+			js, _ := json.Marshal(&h) // an earlier crmsync's head
+			got = stagedHead{}
+			if err := decodeHead(js, &got); err != nil || !reflect.DeepEqual(got, h) {
+				t.Errorf("JSON: got %+v, %v; want %+v", got, err, h)
+			}
+		})
+	}
+}
+
+func TestHeadCodecCorrupt(t *testing.T) {
+	whole := appendHead(nil, &stagedHead{Rule: "quiet", Account: "a", ABC: "B", Revenue: 1, Keys: []string{"key"}})
+	tests := []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"unknown version", append([]byte{9}, whole[1:]...)},
+		{"truncated in the revenue", whole[:10]},
+		{"truncated in a key", whole[:len(whole)-1]},
+		{"trailing bytes", append(append([]byte{}, whole...), 0)},
+		{"count beyond the end", append(append([]byte{}, whole[:len(whole)-5]...), 0xff, 0x7f)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h stagedHead
+			if err := decodeHead(tt.b, &h); !errors.Is(err, errHeadCorrupt) {
+				t.Errorf("decodeHead = %v, want errHeadCorrupt", err)
+			}
+		})
+	}
+}
