@@ -76,6 +76,9 @@
 //	<ns>:snapshot:<month>          hash, account id → insights.Snapshot (13 bytes) at the end
 //	                               of month (YYYY-MM), expires after 800 days
 //	<ns>:snapshot-rules:<month>    string, the rules a snapshot's flag bits stand for, "\n"-separated
+//	<ns>:snapshot-day:<month>      string, the day (YYYY-MM-DD) of the latest pass that saved the
+//	                               month's snapshots: a pass the same day reads them back and writes
+//	                               only those that changed, the first of a day writes them all
 //	<ns>:cooldown:<rule>:<id>      string holding the pass that acquired it, with a TTL
 //	                               (':' and '%' in the rule name are %-escaped)
 //	<ns>:snooze:<rule>:<id>        integer, until (ms), expiring then: a rep snoozed it

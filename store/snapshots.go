@@ -24,9 +24,27 @@ const snapshotBatch = 1000
 type SnapshotMonth struct {
 	Rules    []string
 	Accounts map[string][]byte // account id → encoded snapshot
+	// Compare has SaveSnapshots read the stored snapshots first and write
+	// only those that differ: what a pass does when an earlier pass saved
+	// the month's snapshots the same day (SnapshotDay). On a new day every
+	// account's days_inactive moved, and reading them back is wasted.
+	Compare bool
 }
 
 func (s conn) snapshotKey(month string) string { return s.key("snapshot", month) }
+
+func (s conn) snapshotDayKey(month string) string { return s.key("snapshot-day", month) }
+
+// SnapshotDay records day ("2006-01-02") as the latest day a pass saves
+// the snapshots of month, and reports whether it already was: then the
+// pass's snapshots mostly equal those stored (SnapshotMonth.Compare).
+func (s *Passes) SnapshotDay(ctx context.Context, month, day string) (same bool, err error) {
+	old, err := s.rdb.SetArgs(ctx, s.snapshotDayKey(month), day, redis.SetArgs{Get: true, TTL: SnapshotTTL}).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("store: snapshot day %s: %w", month, err)
+	}
+	return old == day, nil
+}
 
 func (s conn) snapshotRulesKey(month string) string { return s.key("snapshot-rules", month) }
 
@@ -41,19 +59,27 @@ func checkMonth(month string) error {
 // SaveSnapshots stores the snapshots of month ("2006-01"), keyed by
 // account id, and the rules their flag bits stand for; both expire
 // SnapshotTTL after. Saving a month again replaces the snapshots of the
-// accounts given, and its rules. Only the snapshots that differ from
-// those stored are written (changedSnapshots), in HSETs of snapshotBatch
-// fields.
+// accounts given, and its rules. With sm.Compare, only the snapshots that
+// differ from those stored are written (changedSnapshots). They are
+// written in HSETs of snapshotBatch fields.
 func (s *Passes) SaveSnapshots(ctx context.Context, month string, sm SnapshotMonth) error {
 	if err := checkMonth(month); err != nil {
 		return fmt.Errorf("store: save snapshots: %w", err)
 	}
 	k := s.snapshotKey(month)
-	fields, err := s.changedSnapshots(ctx, k, sm.Accounts)
-	if err != nil {
-		return fmt.Errorf("store: save snapshots %s: %w", month, err)
+	var fields []any
+	if sm.Compare {
+		var err error
+		if fields, err = s.changedSnapshots(ctx, k, sm.Accounts); err != nil {
+			return fmt.Errorf("store: save snapshots %s: %w", month, err)
+		}
+	} else {
+		fields = make([]any, 0, 2*len(sm.Accounts))
+		for id, v := range sm.Accounts {
+			fields = append(fields, id, v)
+		}
 	}
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.snapshotRulesKey(month), strings.Join(sm.Rules, "\n"), SnapshotTTL)
 		for part := range slices.Chunk(fields, 2*snapshotBatch) {
 			p.HSet(ctx, k, part...)
@@ -69,8 +95,9 @@ func (s *Passes) SaveSnapshots(ctx context.Context, month string, sm SnapshotMon
 
 // changedSnapshots returns, as HSET arguments, the snapshots of accounts
 // that differ from those stored in k. A pass saves its month's snapshots
-// at every pass and most accounts' do not change from one to the next:
-// reading a snapshot back costs Redis less than writing it again.
+// at every pass and, within a day, most accounts' do not change from one
+// to the next: reading a snapshot back costs Redis less than writing it
+// again.
 func (s *Passes) changedSnapshots(ctx context.Context, k string, accounts map[string][]byte) ([]any, error) {
 	ids := slices.Collect(maps.Keys(accounts))
 	var reads []*redis.SliceCmd

@@ -71,6 +71,59 @@ func testSnapshots(t *testing.T, s *Store) {
 	}
 }
 
+func TestSnapshotDay(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) { testSnapshotDay(t, open(t)) })
+	}
+}
+
+// testSnapshotDay: a month's first pass of a day writes every snapshot;
+// a later pass the same day compares them and writes only what changed.
+func testSnapshotDay(t *testing.T, s *Store) {
+	ctx := context.Background()
+	for i, step := range []struct {
+		month, day string
+		same       bool
+	}{
+		{"2026-11", "2026-11-20", false},
+		{"2026-11", "2026-11-20", true},
+		{"2026-12", "2026-12-01", false}, // another month
+		{"2026-11", "2026-11-21", false},
+		{"2026-11", "2026-11-21", true},
+	} {
+		same, err := s.Passes.SnapshotDay(ctx, step.month, step.day)
+		if err != nil || same != step.same {
+			t.Errorf("step %d: SnapshotDay(%s, %s) = %v, %v; want %v", i, step.month, step.day, same, err, step.same)
+		}
+	}
+	if ttl := s.rdb.TTL(ctx, s.snapshotDayKey("2026-11")).Val(); ttl <= SnapshotTTL-time.Minute || ttl > SnapshotTTL {
+		t.Errorf("TTL %v, want %v", ttl, SnapshotTTL)
+	}
+	k := s.snapshotKey("2026-11")
+	first := SnapshotMonth{Accounts: map[string][]byte{"crm:1": []byte("a"), "crm:2": []byte("b")}}
+	if err := s.Passes.SaveSnapshots(ctx, "2026-11", first); err != nil {
+		t.Fatal(err)
+	}
+	later := map[string][]byte{"crm:1": []byte("a"), "crm:2": []byte("B"), "crm:3": []byte("c")}
+	fields, err := s.Passes.changedSnapshots(ctx, k, later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := map[any]any{}
+	for i := 0; i+1 < len(fields); i += 2 {
+		changed[fields[i]] = string(fields[i+1].([]byte))
+	}
+	if fmt.Sprint(changed) != "map[crm:2:B crm:3:c]" {
+		t.Errorf("changed %v, want crm:2 and crm:3 only", changed)
+	}
+	if err := s.Passes.SaveSnapshots(ctx, "2026-11", SnapshotMonth{Accounts: later, Compare: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.rdb.HGetAll(ctx, k).Val(); fmt.Sprint(got) != "map[crm:1:a crm:2:B crm:3:c]" {
+		t.Errorf("stored %v after a compared save", got)
+	}
+}
+
 func TestFlags(t *testing.T) {
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) { testFlags(t, open(t)) })

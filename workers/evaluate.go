@@ -281,6 +281,9 @@ func (e *Evaluator) begin(ctx context.Context, pass string, now time.Time) (*pas
 	if doc.Baseline, err = e.activate(ctx, pass); err != nil {
 		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
 	}
+	if err := e.snapshotDay(ctx, doc); err != nil {
+		return nil, false, fmt.Errorf("evaluate %s: %w", pass, err)
+	}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return nil, false, fmt.Errorf("evaluate %s: encode plan: %w", pass, err)
@@ -323,6 +326,10 @@ type passDoc struct {
 	// Merge), fixed at planning so that every shard merges alike.
 	Merge      merge.Groups `json:"merge,omitempty"`
 	MergeStats *merge.Stats `json:"merge_stats,omitempty"`
+	// SnapshotCompare: an earlier pass saved this month's snapshots the
+	// same day, so the shards write only those that changed
+	// (store.SnapshotMonth.Compare).
+	SnapshotCompare bool `json:"snapshot_compare,omitempty"`
 
 	view *merge.View // the portfolio through Merge, built once per process
 }

@@ -85,6 +85,10 @@ type passPlan struct {
 	cands    []*candidate    // matches waiting for the per_pass stage
 	cache    *planCache      // what the plan stage prefetched for the runs at hand
 	digests  []DigestItem    // gathered by a preview, which renders them at its end
+
+	// compareSnapshots: an earlier pass saved the month's snapshots the
+	// same day; only those that changed are written (passDoc).
+	compareSnapshots bool
 }
 
 // rendersItems reports whether digest items and folds are rendered.

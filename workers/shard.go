@@ -35,6 +35,7 @@ func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardRe
 	pp := newPassPlan(doc.Pass, doc.Now)
 	pp.baseline = doc.Baseline
 	pp.refsOnly = e.Limits.active() // perPass renders what it picks
+	pp.compareSnapshots = doc.SnapshotCompare
 	err := e.eachInShard(ctx, doc, i, func(batch []scored) error {
 		res.Accounts += len(batch)
 		if err := e.evaluateBatch(ctx, pp, batch, res, out); err != nil {
@@ -46,6 +47,8 @@ func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardRe
 	})
 	if err == nil {
 		err = out.flush()
+	} else {
+		out.wait()
 	}
 	if err == nil {
 		err = e.Passes.AddDigestItems(ctx, doc.Pass, out.digests)

@@ -11,6 +11,7 @@ import (
 // snapshotBook keeps each month's account snapshots (the store's Passes).
 type snapshotBook interface {
 	SaveSnapshots(ctx context.Context, month string, sm store.SnapshotMonth) error
+	SnapshotDay(ctx context.Context, month, day string) (same bool, err error)
 }
 
 // saveSnapshots records what the batch's accounts are at this pass in the
@@ -23,7 +24,7 @@ func (e *Evaluator) saveSnapshots(ctx context.Context, pp *passPlan, batch []sco
 		return nil
 	}
 	names := e.Rules.Names()
-	sm := store.SnapshotMonth{Rules: names, Accounts: make(map[string][]byte, len(batch))}
+	sm := store.SnapshotMonth{Rules: names, Accounts: make(map[string][]byte, len(batch)), Compare: pp.compareSnapshots}
 	var flagged []string
 	for j := range batch {
 		flagged = flagged[:0]
@@ -40,6 +41,16 @@ func (e *Evaluator) saveSnapshots(ctx context.Context, pp *passPlan, batch []sco
 		sm.Accounts[s.c.Account.ID] = b
 	}
 	return e.Passes.SaveSnapshots(ctx, pp.now.In(e.location()).Format("2006-01"), sm)
+}
+
+// snapshotDay records the day of pass doc as the latest its month's
+// snapshots are saved, and sets doc.SnapshotCompare when an earlier pass
+// saved them the same day.
+func (e *Evaluator) snapshotDay(ctx context.Context, doc *passDoc) error {
+	now := doc.Now.In(e.location())
+	same, err := e.Passes.SnapshotDay(ctx, now.Format("2006-01"), now.Format(time.DateOnly))
+	doc.SnapshotCompare = same
+	return err
 }
 
 // location is the time zone months are cut in.
