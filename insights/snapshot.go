@@ -71,14 +71,17 @@ func FlagBits(names []string, flagged []string) uint32 {
 
 // MarshalBinary encodes s in SnapshotSize bytes.
 func (s Snapshot) MarshalBinary() ([]byte, error) {
-	b := make([]byte, SnapshotSize)
-	b[0] = lifecycleCode(s.Lifecycle)<<6 | byte(codeOf(s.Class, Classes[:]))<<4 | byte(codeOf(s.PMG, Sizes[:]))<<2
-	b[1] = s.R<<4 | s.F&0x0f
-	b[2] = s.M << 4
-	binary.BigEndian.PutUint32(b[3:], s.Revenue12m)
-	binary.BigEndian.PutUint16(b[7:], s.DaysInactive)
-	binary.BigEndian.PutUint32(b[9:], s.Flags)
-	return b, nil
+	return s.AppendBinary(make([]byte, 0, SnapshotSize))
+}
+
+// AppendBinary appends the snapshot, encoded as MarshalBinary does, to b:
+// a pass encodes a batch's snapshots into one array.
+func (s Snapshot) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, lifecycleCode(s.Lifecycle)<<6|byte(codeOf(s.Class, Classes[:]))<<4|byte(codeOf(s.PMG, Sizes[:]))<<2,
+		s.R<<4|s.F&0x0f, s.M<<4)
+	b = binary.BigEndian.AppendUint32(b, s.Revenue12m)
+	b = binary.BigEndian.AppendUint16(b, s.DaysInactive)
+	return binary.BigEndian.AppendUint32(b, s.Flags), nil
 }
 
 // errSnapshotSize reports an encoded snapshot of the wrong size.

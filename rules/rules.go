@@ -79,6 +79,11 @@ type RuleSet struct {
 // features are computed from.
 func (rs *RuleSet) ReadsContacts() bool { return rs.needs.contacts }
 
+// ReadsAccount reports whether a rule's expression names account: an
+// evaluation then needs the account's whole record (its extra fields,
+// name, domain, sources), not only what the features read.
+func (rs *RuleSet) ReadsAccount() bool { return rs.needs.account }
+
 // Names returns the rules' names, in file order.
 func (rs *RuleSet) Names() []string {
 	names := make([]string, len(rs.Rules))

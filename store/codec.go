@@ -199,6 +199,13 @@ func encodeAccount(a *model.Account) string {
 
 // decodeAccount decodes the account id's record.
 func decodeAccount(id, v string, a *model.Account) error {
+	return decodeAccountExtra(id, v, a, true)
+}
+
+// decodeAccountExtra decodes the account id's record, its Extra fields
+// only when extra is set: a map per account is most of what decoding
+// costs, and a pass whose rules do not read account has no use for it.
+func decodeAccountExtra(id, v string, a *model.Account, extra bool) error {
 	r := rbuf{s: v}
 	*a = model.Account{Ref: r.ref(id)}
 	for _, p := range []*string{&a.Name, &a.Domain, &a.OwnerID, &a.PrimaryContactID, (*string)(&a.Lifecycle), &a.TimeZone, &a.Language, &a.URL} {
@@ -208,10 +215,14 @@ func decodeAccount(id, v string, a *model.Account) error {
 	a.LastActivityAt = r.time()
 	a.UpdatedAt = r.time()
 	if n := r.uvarint(); n > 0 && n <= uint64(len(r.s)) {
-		a.Extra = make(map[string]string, n)
+		if extra {
+			a.Extra = make(map[string]string, n)
+		}
 		for range n {
-			k := r.str()
-			a.Extra[k] = r.str()
+			k, v := r.str(), r.str()
+			if extra {
+				a.Extra[k] = v
+			}
 		}
 	}
 	if n := r.uvarint(); n > 0 && n <= uint64(len(r.s)) {

@@ -55,6 +55,10 @@ func SummaryClients(sums []Summary) ([]model.Client, error) {
 // pass allocating a kilobyte per account. What one call returns is valid
 // until the next.
 type ClientArena struct {
+	// SkipExtra leaves the accounts' Extra fields out: for a pass whose
+	// rules do not read account (rules.RuleSet.ReadsAccount).
+	SkipExtra bool
+
 	clients  []model.Client
 	contacts []model.Contact
 	deals    []model.Deal
@@ -73,7 +77,7 @@ func (a *ClientArena) Clients(sums []Summary) ([]model.Client, error) {
 	for i := range sums {
 		s := &sums[i]
 		nc, nd = len(s.ContactActivity), len(s.Won)
-		if err := s.fill(&out[i], contacts[:nc:nc], deals[:nd:nd]); err != nil {
+		if err := s.fill(&out[i], contacts[:nc:nc], deals[:nd:nd], !a.SkipExtra); err != nil {
 			return nil, err
 		}
 		contacts, deals = contacts[nc:], deals[nd:]
@@ -95,8 +99,8 @@ func reuse[T any](s []T, n int) []T {
 
 // fill sets c from the summary, its contacts and deals into the zeroed
 // contacts and deals, as long as its contact activities and won deals.
-func (s *Summary) fill(c *model.Client, contacts []model.Contact, deals []model.Deal) error {
-	if err := s.decodeAccount(&c.Account); err != nil {
+func (s *Summary) fill(c *model.Client, contacts []model.Contact, deals []model.Deal, extra bool) error {
+	if err := s.decodeAccount(&c.Account, extra); err != nil {
 		return err
 	}
 	if s.Contacted.After(c.Account.LastActivityAt) {
@@ -114,12 +118,13 @@ func (s *Summary) fill(c *model.Client, contacts []model.Contact, deals []model.
 	return nil
 }
 
-// decodeAccount decodes the account's record into a.
-func (s *Summary) decodeAccount(a *model.Account) error {
+// decodeAccount decodes the account's record into a, its Extra fields
+// when extra is set.
+func (s *Summary) decodeAccount(a *model.Account, extra bool) error {
 	if s.account == "" {
 		return nil
 	}
-	if err := decodeAccount(s.id, s.account, a); err != nil {
+	if err := decodeAccountExtra(s.id, s.account, a, extra); err != nil {
 		return fmt.Errorf("decode account: %w", err)
 	}
 	return nil

@@ -24,6 +24,7 @@ func init() {
 		coreTest{"SummariesFollowRecords", testSummariesFollowRecords},
 		coreTest{"MigrateLegacy", testMigrateLegacy},
 		coreTest{"SummaryRangeSkipsRemoved", testSummaryRangeSkipsRemoved},
+		coreTest{"SummaryClientsSkipExtra", testSummaryClientsSkipExtra},
 		coreTest{"ContactedMarksByRange", testContactedMarksByRange},
 		coreTest{"MigrateRebucket", testMigrateRebucket},
 	)
@@ -53,6 +54,39 @@ func testSummaryRangeSkipsRemoved(t *testing.T, s *Store) {
 	})
 	if err != nil || !slices.Equal(got, []string{"crm:a1", "crm:a3"}) {
 		t.Fatalf("summaries of %v, %v; want crm:a1 and crm:a3", got, err)
+	}
+}
+
+// testSummaryClientsSkipExtra: an arena told to skip the accounts' extra
+// fields leaves them out and decodes the rest of the record as a whole
+// one, the fields after the extra ones (sources) included.
+func testSummaryClientsSkipExtra(t *testing.T, s *Store) {
+	ctx := context.Background()
+	a := account("a1", "crm:o1")
+	a.Extra = map[string]string{"industry": "saas", "tier": "gold"}
+	a.Sources = []model.Ref{model.NewRef("crm", "a1"), model.NewRef("erp", "7")}
+	a.TimeZone, a.LastActivityAt = "Europe/Paris", t0.Add(time.Hour)
+	if err := s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{a}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, skip := range []bool{false, true} {
+		err := s.Records.SummaryRange(ctx, "", "", 10, func(_ []string, sums []Summary) error {
+			cs, err := (&ClientArena{SkipExtra: skip}).Clients(sums)
+			if err != nil || len(cs) != 1 {
+				return fmt.Errorf("%d clients, %v", len(cs), err)
+			}
+			want := a
+			if skip {
+				want.Extra = nil
+			}
+			if got := cs[0].Account; !reflect.DeepEqual(got, want) {
+				return fmt.Errorf("skip %v: account\n%+v\nwant\n%+v", skip, got, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
 	}
 }
 

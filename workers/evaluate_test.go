@@ -610,3 +610,28 @@ func TestPlanReadsRangesAtOnce(t *testing.T) {
 		t.Errorf("shard bounds %v: want sorted, from the first account, one at each range's start", doc.Bounds)
 	}
 }
+
+// TestCompactPassReadsAccountExtraWhenRulesDo: a pass that reads
+// summaries leaves accounts' extra fields out only when no rule reads
+// account; a rule on account.extra still sees them.
+func TestCompactPassReadsAccountExtraWhenRulesDo(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	for _, id := range []string{"1", "2"} {
+		storeClient(t, s, id, "c"+id+"@example.com", "")
+	}
+	gold := model.Account{Ref: model.NewRef("crm", "1"), Name: "Acme 1", Lifecycle: model.Customer, OwnerID: "crm:o1",
+		CreatedAt: evalNow.AddDate(-2, 0, 0), Extra: map[string]string{"tier": "gold"}}
+	if err := s.Records.StorePage(ctx, "crm", model.Batch{Accounts: []model.Account{gold}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	e := newEvaluatorRules(t, s, &taskRecorder{}, &Planner{},
+		"rules:\n  - name: gold\n    when: account.extra.tier == \"gold\" && days_inactive >= 90\n    actions:\n      - slack: {to: owner}\n")
+	rep, err := e.Evaluate(ctx, "p1", evalNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.compact(&passDoc{}) || rep.Flags["gold"] != 1 {
+		t.Errorf("compact %v, flags %v; want a compact pass flagging crm:1 only", e.compact(&passDoc{}), rep.Flags)
+	}
+}

@@ -130,6 +130,7 @@ func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to stri
 	return e.Records.SummaryRange(ctx, from, to, summaryBatch, func(_ []string, sums []store.Summary) error {
 		batch := slices.Grow(bufs.batch[:0], len(sums))[:len(sums)]
 		bufs.batch = batch
+		bufs.arena.SkipExtra = !e.Rules.ReadsAccount()
 		clients, err := bufs.arena.Clients(sums)
 		if err != nil {
 			return err
@@ -165,45 +166,56 @@ type passOwners struct {
 }
 
 // attach sets the owner of each client of cs, reading those not read yet
-// for pass in one round trip.
+// for pass in one round trip. It looks each client's owner up once: the
+// owner ids of a batch's accounts are in their records, a megabyte apart,
+// and reading them costs more than the lookup.
 func (po *passOwners) attach(ctx context.Context, recs portfolio, pass string, cs []model.Client) error {
-	unseen := po.unread(pass, cs)
-	if len(unseen) > 0 {
-		if err := recs.AttachOwners(ctx, unseen); err != nil {
-			return err
-		}
-		po.mu.Lock()
-		for _, c := range unseen {
-			po.m[c.Account.OwnerID] = c.Owner
-		}
-		po.mu.Unlock()
+	unseen, missing := po.known(pass, cs)
+	if len(unseen) == 0 {
+		return nil
 	}
+	if err := recs.AttachOwners(ctx, unseen); err != nil {
+		return err
+	}
+	read := make(map[string]*model.Owner, len(unseen))
 	po.mu.Lock()
-	defer po.mu.Unlock()
-	for i := range cs {
-		cs[i].Owner = po.m[cs[i].Account.OwnerID]
+	for _, c := range unseen {
+		po.m[c.Account.OwnerID] = c.Owner
+		read[c.Account.OwnerID] = c.Owner
+	}
+	po.mu.Unlock()
+	for _, i := range missing {
+		cs[i].Owner = read[cs[i].Account.OwnerID]
 	}
 	return nil
 }
 
-// unread returns, as clients to read their owner into, the owners of cs
-// that pass has not read yet.
-func (po *passOwners) unread(pass string, cs []model.Client) []model.Client {
+// known sets the owner of each client of cs that pass has read already,
+// and returns, as clients to read their owner into, the owners it has
+// not, and the indexes in cs of the clients they are missing from.
+func (po *passOwners) known(pass string, cs []model.Client) (unseen []model.Client, missing []int) {
 	po.mu.Lock()
 	defer po.mu.Unlock()
 	if po.pass != pass || po.m == nil {
 		po.pass, po.m = pass, map[string]*model.Owner{}
 	}
-	var unseen []model.Client
-	asked := map[string]bool{}
+	var asked map[string]bool
 	for i := range cs {
 		id := cs[i].Account.OwnerID
-		if _, ok := po.m[id]; !ok && id != "" && !asked[id] {
+		if o, ok := po.m[id]; ok || id == "" {
+			cs[i].Owner = o
+			continue
+		}
+		missing = append(missing, i)
+		if !asked[id] {
+			if asked == nil {
+				asked = map[string]bool{}
+			}
 			asked[id] = true
 			unseen = append(unseen, model.Client{Account: model.Account{OwnerID: id}})
 		}
 	}
-	return unseen
+	return unseen, missing
 }
 
 // loadFull replaces the summaries of the accounts of batch that want

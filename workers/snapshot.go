@@ -26,6 +26,7 @@ func (e *Evaluator) saveSnapshots(ctx context.Context, pp *passPlan, batch []sco
 	names := e.Rules.Names()
 	sm := store.SnapshotMonth{Rules: names, Accounts: make(map[string][]byte, len(batch)), Compare: pp.compareSnapshots}
 	var flagged []string
+	all := make([]byte, 0, len(batch)*insights.SnapshotSize) // one array for the batch's snapshots
 	for j := range batch {
 		flagged = flagged[:0]
 		for _, n := range names {
@@ -34,11 +35,12 @@ func (e *Evaluator) saveSnapshots(ctx context.Context, pp *passPlan, batch []sco
 			}
 		}
 		s := &batch[j]
-		b, err := insights.NewSnapshot(s.c.Account.Lifecycle, &s.f, insights.FlagBits(names, flagged)).MarshalBinary()
-		if err != nil {
+		n := len(all)
+		var err error
+		if all, err = insights.NewSnapshot(s.c.Account.Lifecycle, &s.f, insights.FlagBits(names, flagged)).AppendBinary(all); err != nil {
 			return err
 		}
-		sm.Accounts[s.c.Account.ID] = b
+		sm.Accounts[s.c.Account.ID] = all[n:len(all):len(all)]
 	}
 	return e.Passes.SaveSnapshots(ctx, pp.now.In(e.location()).Format("2006-01"), sm)
 }
