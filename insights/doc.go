@@ -72,7 +72,9 @@
 // per-field overhead), for 800 days. A pass that keeps them builds each
 // account's with NewSnapshot(lifecycle, &features, FlagBits(names, fired))
 // and saves them under the month of its now; the last pass of a month
-// leaves that month's end state.
+// leaves that month's end state. The first pass of a day writes them all
+// (every days_inactive moved); a later pass the same day writes only
+// those that changed (store.Passes.SnapshotDay).
 //
 // # Memory
 //

@@ -167,8 +167,8 @@ type passOwners struct {
 
 // attach sets the owner of each client of cs, reading those not read yet
 // for pass in one round trip. It looks each client's owner up once: the
-// owner ids of a batch's accounts are in their records, a megabyte apart,
-// and reading them costs more than the lookup.
+// owner ids are in the batch's records, which no longer fit in the CPU's
+// cache, so a lookup costs mostly the read of its key.
 func (po *passOwners) attach(ctx context.Context, recs portfolio, pass string, cs []model.Client) error {
 	unseen, missing := po.known(pass, cs)
 	if len(unseen) == 0 {
