@@ -14,20 +14,20 @@ import (
 	"github.com/crmsync/crmsync/notify/slack"
 )
 
-// sendDigests renders and enqueues the digests of a pass: raw are their
-// encoded items by digest key (a rule and a recipient), one message per
+// sendDigests renders and enqueues the digests of a pass: items are
+// their items by digest key (a rule and a recipient), one message per
 // rule and rep listing the rep's flagged accounts, split before Slack's
 // limits. The digests are rendered on all cores, a part at a time, and
 // enqueued in recipient order while the next part renders. It returns
 // the number of messages enqueued.
-func (e *Evaluator) sendDigests(ctx context.Context, doc *passDoc, raw map[string][][]byte) (int, error) {
-	if len(raw) == 0 {
+func (e *Evaluator) sendDigests(ctx context.Context, doc *passDoc, items map[string][]DigestItem) (int, error) {
+	if len(items) == 0 {
 		return 0, nil
 	}
-	keys := slices.Sorted(maps.Keys(raw))
+	keys := slices.Sorted(maps.Keys(items))
 	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	for part := range slices.Chunk(keys, digestPart) {
-		msgs, err := renderDigests(doc, raw, part)
+		msgs, err := renderDigests(doc, items, part)
 		if err == nil {
 			err = out.add(slices.Concat(msgs...)...)
 		}
@@ -48,15 +48,12 @@ const digestPart = 128
 
 // renderDigests renders the digests of keys on every core, each digest's
 // messages at its key's index.
-func renderDigests(doc *passDoc, raw map[string][][]byte, keys []string) ([][]notify.Message, error) {
+func renderDigests(doc *passDoc, items map[string][]DigestItem, keys []string) ([][]notify.Message, error) {
 	msgs := make([][]notify.Message, len(keys))
 	err := parallel.Ranges(len(keys), 1, func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
-			items, err := decodeDigest(raw[keys[i]])
-			if err == nil {
-				msgs[i], err = digestMessages(doc, items)
-			}
-			if err != nil {
+			var err error
+			if msgs[i], err = digestMessages(doc, digestOrder(items[keys[i]])); err != nil {
 				return fmt.Errorf("digest %s: %w", keys[i], err)
 			}
 		}
@@ -65,15 +62,25 @@ func renderDigests(doc *passDoc, raw map[string][][]byte, keys []string) ([][]no
 	return msgs, err
 }
 
-// decodeDigest decodes the items of one digest (see digestOrder).
-func decodeDigest(raw [][]byte) ([]DigestItem, error) {
-	items := make([]DigestItem, len(raw))
-	for i, b := range raw {
-		if err := json.Unmarshal(b, &items[i]); err != nil {
-			return nil, err
-		}
+// decodeDigests decodes digest items encoded by batcher.addDigest, by
+// digest key, into dst (made when nil), after those it holds; it returns
+// dst.
+func decodeDigests(dst map[string][]DigestItem, raw map[string][][]byte) (map[string][]DigestItem, error) {
+	if dst == nil && len(raw) > 0 {
+		dst = make(map[string][]DigestItem, len(raw))
 	}
-	return digestOrder(items), nil
+	for k, list := range raw {
+		items := slices.Grow(dst[k], len(list))
+		for _, b := range list {
+			var it DigestItem
+			if err := json.Unmarshal(b, &it); err != nil {
+				return nil, fmt.Errorf("digest %s: %w", k, err)
+			}
+			items = append(items, it)
+		}
+		dst[k] = items
+	}
+	return dst, nil
 }
 
 // digestOrder returns the items of one digest with each account once (a

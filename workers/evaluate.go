@@ -508,14 +508,18 @@ func (e *Evaluator) finish(ctx context.Context, doc *passDoc, results []*shardRe
 
 // pickAndGather runs the per_pass stage when limits are set (perPass)
 // and returns the items of the pass's digests, by digest key: the shards'
-// items, read meanwhile, then the nudges the stage folded.
-func (e *Evaluator) pickAndGather(ctx context.Context, doc *passDoc, rep *Report) (map[string][][]byte, error) {
-	var items map[string][][]byte
+// items, read and decoded meanwhile, then the nudges the stage folded.
+func (e *Evaluator) pickAndGather(ctx context.Context, doc *passDoc, rep *Report) (map[string][]DigestItem, error) {
+	var items map[string][]DigestItem
 	var itemsErr error
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
-		items, itemsErr = e.Passes.DigestItems(ctx, doc.Pass)
+		raw, err := e.Passes.DigestItems(ctx, doc.Pass)
+		if err == nil {
+			items, err = decodeDigests(nil, raw)
+		}
+		itemsErr = err
 	}()
 	var folded map[string][][]byte
 	var err error
@@ -526,13 +530,7 @@ func (e *Evaluator) pickAndGather(ctx context.Context, doc *passDoc, rep *Report
 	if err = cmp.Or(err, itemsErr); err != nil {
 		return nil, err
 	}
-	for k, v := range folded {
-		if items == nil {
-			items = map[string][][]byte{}
-		}
-		items[k] = append(items[k], v...)
-	}
-	return items, nil
+	return decodeDigests(items, folded)
 }
 
 // DigestRule is the rule under which reports count digests: one digest
