@@ -105,6 +105,17 @@ func (r *rbuf) str() string {
 	return v
 }
 
+// count reads how many items follow, each at least a byte long: a count
+// beyond what is left is corrupt.
+func (r *rbuf) count() int {
+	n := r.uvarint()
+	if n > uint64(len(r.s)) {
+		r.fail()
+		return 0
+	}
+	return int(n)
+}
+
 func (r *rbuf) byte() byte {
 	if len(r.s) == 0 {
 		r.fail()

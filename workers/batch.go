@@ -3,7 +3,6 @@ package workers
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -28,8 +27,8 @@ type batcher struct {
 	ns      Namespace
 	pass    string
 	pending map[batchKey][]notify.Message
-	counts  map[notify.Channel]int // read once flush or wait returned
-	digests map[string][][]byte    // digest key → encoded DigestItems
+	counts  map[notify.Channel]int  // read once flush or wait returned
+	digests map[string][]DigestItem // by digest key
 
 	jobs     chan *batchJob // to the sending goroutine, in order; nil while none runs
 	done     chan struct{}  // closed once it stopped
@@ -84,11 +83,10 @@ func (b *batcher) add(msgs ...notify.Message) error {
 // addDigest keeps items for the digests sent when the pass completes.
 func (b *batcher) addDigest(items ...DigestItem) {
 	for _, it := range items {
-		v, _ := json.Marshal(it) // strings only: always encodes
 		if b.digests == nil {
-			b.digests = map[string][][]byte{}
+			b.digests = map[string][]DigestItem{}
 		}
-		b.digests[it.key()] = append(b.digests[it.key()], v)
+		b.digests[it.key()] = append(b.digests[it.key()], it)
 	}
 }
 

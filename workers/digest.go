@@ -62,25 +62,33 @@ func renderDigests(doc *passDoc, items map[string][]DigestItem, keys []string) (
 	return msgs, err
 }
 
-// decodeDigests decodes digest items encoded by batcher.addDigest, by
-// digest key, into dst (made when nil), after those it holds; it returns
-// dst.
-func decodeDigests(dst map[string][]DigestItem, raw map[string][][]byte) (map[string][]DigestItem, error) {
-	if dst == nil && len(raw) > 0 {
-		dst = make(map[string][]DigestItem, len(raw))
+// encodeDigests encodes digest items, by digest key, for the pass's
+// digests in Redis (store.Passes.AddDigestItems).
+func encodeDigests(items map[string][]DigestItem) map[string][][]byte {
+	out := make(map[string][][]byte, len(items))
+	for k, list := range items {
+		for _, it := range list {
+			b, _ := json.Marshal(it) // strings only: always encodes
+			out[k] = append(out[k], b)
+		}
 	}
+	return out
+}
+
+// decodeDigests decodes digest items encoded by encodeDigests, by digest
+// key.
+func decodeDigests(raw map[string][][]byte) (map[string][]DigestItem, error) {
+	out := make(map[string][]DigestItem, len(raw))
 	for k, list := range raw {
-		items := slices.Grow(dst[k], len(list))
-		for _, b := range list {
-			var it DigestItem
-			if err := json.Unmarshal(b, &it); err != nil {
+		items := make([]DigestItem, len(list))
+		for i, b := range list {
+			if err := json.Unmarshal(b, &items[i]); err != nil {
 				return nil, fmt.Errorf("digest %s: %w", k, err)
 			}
-			items = append(items, it)
 		}
-		dst[k] = items
+		out[k] = items
 	}
-	return dst, nil
+	return out, nil
 }
 
 // digestOrder returns the items of one digest with each account once (a

@@ -517,11 +517,11 @@ func (e *Evaluator) pickAndGather(ctx context.Context, doc *passDoc, rep *Report
 		defer close(read)
 		raw, err := e.Passes.DigestItems(ctx, doc.Pass)
 		if err == nil {
-			items, err = decodeDigests(nil, raw)
+			items, err = decodeDigests(raw)
 		}
 		itemsErr = err
 	}()
-	var folded map[string][][]byte
+	var folded map[string][]DigestItem
 	var err error
 	if e.Limits.active() {
 		folded, err = e.perPass(ctx, doc, rep)
@@ -530,7 +530,13 @@ func (e *Evaluator) pickAndGather(ctx context.Context, doc *passDoc, rep *Report
 	if err = cmp.Or(err, itemsErr); err != nil {
 		return nil, err
 	}
-	return decodeDigests(items, folded)
+	for k, v := range folded {
+		if items == nil {
+			items = map[string][]DigestItem{}
+		}
+		items[k] = append(items[k], v...)
+	}
+	return items, nil
 }
 
 // DigestRule is the rule under which reports count digests: one digest

@@ -74,7 +74,7 @@ func (l PassLimits) pick(cands []*candidate) picked {
 
 // split sorts cands by value and parts them into the matches that go and
 // those deferred: what pick decides by the emails of each, which a
-// candidate's head (stagedHead) tells.
+// candidate's head (store.StagedHead) tells.
 func (l PassLimits) split(cands []*candidate) (going, deferred []*candidate) {
 	slices.SortFunc(cands, rankOrder)
 	emailsLeft, full := l.Emails, false
@@ -173,35 +173,18 @@ func (l PassLimits) foldHold(to string) hold {
 	return hold{reason: SkipDigest, detail: fmt.Sprintf("to %s: over limits.per_pass.%s (%d)", to, key, max)}
 }
 
-// stagedHead is what the per_pass stage keeps of a candidate until the
-// pass's last shard picks what goes: what it ranks and defers by (the
-// match, its value, its cooldown and the channels of its messages), and
-// what the messages of a match that goes are planned again from
-// (replan): their ledger keys, which the rails let through at shard
-// time, and whether a more urgent rule inhibited its Slack actions.
-type stagedHead struct {
-	Rule      string           `json:"r"`
-	Account   string           `json:"a"`
-	ABC       string           `json:"c"`
-	Revenue   float64          `json:"v"`
-	Channels  []notify.Channel `json:"m,omitempty"`
-	Cooldown  bool             `json:"k,omitempty"`
-	Keys      []string         `json:"l,omitempty"`
-	Inhibited bool             `json:"i,omitempty"`
-}
-
-// candidate returns the head as a candidate without its messages, only
-// their channels and ledger keys: enough for split and countDeferred,
-// and for replan.
-func (h *stagedHead) candidate() *candidate {
+// headCandidate returns head h as a candidate without its messages, only
+// their channels and ledger keys: enough for split and countDeferred, and
+// for replan.
+func headCandidate(h *store.StagedHead) *candidate {
 	return &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown,
 		heads: h.Channels, keys: h.Keys, inhibited: h.Inhibited}
 }
 
-// stale reports whether the head was staged by an earlier crmsync, which
+// staleHead reports whether h was staged by an earlier crmsync, which
 // kept its messages apart and not their ledger keys in it: such a match
 // cannot be planned again as it was, and waits for a later pass.
-func (h *stagedHead) stale() bool { return len(h.Channels) > 0 && len(h.Keys) == 0 }
+func staleHead(h *store.StagedHead) bool { return len(h.Channels) > 0 && len(h.Keys) == 0 }
 
 // stageCandidates keeps the heads of a shard's candidates in the pass's
 // staging hash.
@@ -211,12 +194,16 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 	}
 	heads := make(map[string][]byte, len(cands))
 	for _, c := range cands {
-		h := stagedHead{Rule: c.Rule, Account: c.Account, ABC: c.ABC, Revenue: c.Revenue, Cooldown: c.Cooldown,
+		h := store.StagedHead{Rule: c.Rule, Account: c.Account, ABC: c.ABC, Revenue: c.Revenue, Cooldown: c.Cooldown,
 			Channels: c.channels(), Keys: make([]string, len(c.Msgs)), Inhibited: c.inhibited}
 		for i, m := range c.Msgs {
 			h.Keys[i] = m.LedgerKey
 		}
-		heads[c.field()] = appendHead(nil, &h)
+		b, err := h.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("stage %s: %w", c.field(), err)
+		}
+		heads[c.field()] = b
 	}
 	return e.Passes.StageCandidates(ctx, pass, heads)
 }
@@ -227,17 +214,17 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 // (eachPicked, sendPicked), while it opens their outcomes and gives back
 // the cooldowns of what it defers. It returns the digest items of the
 // nudges it folded, by digest key, for the pass's digests.
-func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) (map[string][][]byte, error) {
+func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) (map[string][]DigestItem, error) {
 	var heads, stale []*candidate
 	err := e.Passes.StagedHeads(ctx, doc.Pass, func(_ string, b []byte) error {
-		var h stagedHead
-		if err := decodeHead(b, &h); err != nil {
+		var h store.StagedHead
+		if err := h.UnmarshalBinary(b); err != nil {
 			return fmt.Errorf("decode staged match: %w", err)
 		}
-		if h.stale() {
-			stale = append(stale, h.candidate())
+		if staleHead(&h) {
+			stale = append(stale, headCandidate(&h))
 		} else {
-			heads = append(heads, h.candidate())
+			heads = append(heads, headCandidate(&h))
 		}
 		return nil
 	})

@@ -483,7 +483,7 @@ func TestPerPassPlansPickedMatchesAsStaged(t *testing.T) {
 	}
 
 	heads := map[string][]byte{}
-	for _, h := range []stagedHead{
+	for _, h := range []store.StagedHead{
 		{Rule: "quiet", Account: "crm:1", ABC: "B", Revenue: 1000, Channels: []notify.Channel{notify.Email}, Cooldown: true}, // staged whole, by an earlier crmsync
 		{Rule: "quiet", Account: "crm:2", ABC: "A", Revenue: 2000, Channels: []notify.Channel{notify.Email}, Cooldown: true,
 			Keys: []string{key("crm:2", notify.Email, "c2@example.com")}},

@@ -270,7 +270,7 @@ type candidate struct {
 	// account: a deferred match gives it back.
 	Cooldown bool `json:"cooldown,omitempty"`
 
-	heads []notify.Channel // a head's (stagedHead) channels of its messages, which it does not hold
+	heads []notify.Channel // a head's (store.StagedHead) channels of its messages, which it does not hold
 	keys  []string         // a head's ledger keys of its messages
 	// inhibited is set when a more urgent rule replaced the match's Slack
 	// actions (rules.Firing): planned again, it keeps the others only.

@@ -15,7 +15,7 @@ import (
 // until its last shard picks what goes now; most of them (emails over the
 // cap) are left to later passes. Shards therefore plan matches by
 // reference: who gets what (the rails applied, the ledger keys), nothing
-// rendered, and they stage only a head per match (stagedHead). When the
+// rendered, and they stage only a head per match (store.StagedHead). When the
 // pass completes, the matches that go are planned again from the
 // accounts' records scored with the pass's thresholds: by reference with
 // their digest items and folds (replan), which the pick folds nudges over

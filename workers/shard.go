@@ -51,7 +51,7 @@ func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardRe
 		out.wait()
 	}
 	if err == nil {
-		err = e.Passes.AddDigestItems(ctx, doc.Pass, out.digests)
+		err = e.Passes.AddDigestItems(ctx, doc.Pass, encodeDigests(out.digests))
 	}
 	res.Enqueued = out.counts
 	return res, err

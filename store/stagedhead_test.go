@@ -1,4 +1,4 @@
-package workers
+package store
 
 import (
 	"encoding/json"
@@ -9,8 +9,8 @@ import (
 	"github.com/crmsync/crmsync/notify"
 )
 
-func TestHeadCodec(t *testing.T) {
-	heads := []stagedHead{
+func TestStagedHeadCodec(t *testing.T) {
+	heads := []StagedHead{
 		{Rule: "quiet", Account: "hubspot:1", ABC: "A", Revenue: 1234.5, Channels: []notify.Channel{notify.Email, notify.Slack},
 			Cooldown: true, Keys: []string{"k1", "k2"}, Inhibited: true},
 		{Rule: "r", Account: "csv:é<!channel>", ABC: "", Revenue: 0},
@@ -18,21 +18,25 @@ func TestHeadCodec(t *testing.T) {
 	}
 	for _, h := range heads {
 		t.Run(h.Account, func(t *testing.T) {
-			var got stagedHead
-			if err := decodeHead(appendHead(nil, &h), &got); err != nil || !reflect.DeepEqual(got, h) {
+			b, err := h.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got StagedHead
+			if err := got.UnmarshalBinary(b); err != nil || !reflect.DeepEqual(got, h) {
 				t.Errorf("compact: got %+v, %v; want %+v", got, err, h)
 			}
 			js, _ := json.Marshal(&h) // an earlier crmsync's head
-			got = stagedHead{}
-			if err := decodeHead(js, &got); err != nil || !reflect.DeepEqual(got, h) {
+			got = StagedHead{}
+			if err := got.UnmarshalBinary(js); err != nil || !reflect.DeepEqual(got, h) {
 				t.Errorf("JSON: got %+v, %v; want %+v", got, err, h)
 			}
 		})
 	}
 }
 
-func TestHeadCodecCorrupt(t *testing.T) {
-	whole := appendHead(nil, &stagedHead{Rule: "quiet", Account: "a", ABC: "B", Revenue: 1, Keys: []string{"key"}})
+func TestStagedHeadCodecCorrupt(t *testing.T) {
+	whole, _ := (&StagedHead{Rule: "quiet", Account: "a", ABC: "B", Revenue: 1, Keys: []string{"key"}}).MarshalBinary()
 	tests := []struct {
 		name string
 		b    []byte
@@ -46,9 +50,9 @@ func TestHeadCodecCorrupt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var h stagedHead
-			if err := decodeHead(tt.b, &h); !errors.Is(err, errHeadCorrupt) {
-				t.Errorf("decodeHead = %v, want errHeadCorrupt", err)
+			var h StagedHead
+			if err := h.UnmarshalBinary(tt.b); !errors.Is(err, errCorrupt) {
+				t.Errorf("UnmarshalBinary = %v, want errCorrupt", err)
 			}
 		})
 	}
