@@ -134,7 +134,7 @@ func (w *PageWriter) closeConn() {
 // readAhead sends the read of page p, which sees the store some time
 // after: planAhead overlays it.
 func (s *Records) readAhead(ctx context.Context, source string, p page, wm connectors.Watermark) *pageRead {
-	r := &pageRead{page: p, wm: wm, ch: newChange(), done: make(chan error, 1)}
+	r := &pageRead{page: p, wm: wm, ch: newChange(len(p.readIDs), len(p.readFields)), done: make(chan error, 1)}
 	go func() {
 		var err error
 		r.ids, r.fields, err = s.fetch(ctx, r.ch, source, p.readIDs, p.readFields)

@@ -108,7 +108,7 @@ func (s *Records) storeEncoded(ctx context.Context, source string, p *page, wm c
 // page gives: accounts, contacts, deals, owners, then deletions; the
 // change sets the watermark to wm.
 func (s *Records) planPage(ctx context.Context, source string, p *page, wm connectors.Watermark) (*change, error) {
-	ch := newChange()
+	ch := newChange(len(p.readIDs), len(p.readFields))
 	ids, fields, err := s.fetch(ctx, ch, source, p.readIDs, p.readFields)
 	if err != nil {
 		return nil, err
@@ -169,7 +169,7 @@ func (s *Records) planRead(ctx context.Context, ch *change, source string, p *pa
 
 func encodePage(source string, b model.Batch, rejects []model.Reject) (page, error) {
 	var p page
-	ids := map[string]bool{}
+	ids := make(map[string]bool, len(b.Accounts)+len(b.Contacts)+len(b.Deals))
 	want := func(id string) {
 		if id != "" && !ids[id] {
 			ids[id] = true

@@ -141,7 +141,7 @@ func (s *Records) sweepStep(ctx context.Context, source, lower, upper string) (s
 	if len(ids) == 0 {
 		return "", st, nil
 	}
-	ch := newChange()
+	ch := newChange(len(ids), 0)
 	var contacts, deals []any
 	for i, v := range ids {
 		id := v.(string)
