@@ -73,6 +73,9 @@
 //	                               the rule's closed outcomes
 //	<ns>:rule-activated:<rule>     string, the pass that first evaluated the rule (baseline)
 //	<ns>:flags:<rule>              hash, account id → FlagState JSON (pending or firing)
+//	<ns>:flagged:<rule>            sorted set (all scores 0), the account ids that have a flag state
+//	                               or an open outcome of the rule, and maybe some that had: what a
+//	                               pass reads a batch's states through, by id range (flagindex.go)
 //	<ns>:snapshot:<month>          hash, account id → insights.Snapshot (13 bytes) at the end
 //	                               of month (YYYY-MM), expires after 800 days
 //	<ns>:snapshot-rules:<month>    string, the rules a snapshot's flag bits stand for, "\n"-separated

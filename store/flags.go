@@ -51,42 +51,21 @@ func decodeFlagStates(ids []string, vals []any) ([]*FlagState, error) {
 		if !ok {
 			continue
 		}
-		var st FlagState
-		if err := json.Unmarshal([]byte(str), &st); err != nil {
+		var err error
+		if out[i], err = decodeFlagState(str); err != nil {
 			return nil, fmt.Errorf("store: flag states: %s: %w", ids[i], err)
 		}
-		out[i] = &st
 	}
 	return out, nil
 }
 
-// RuleStates returns, for each rule of names, the flag state and the open
-// outcome of each account of ids (nil where there is none), in one round
-// trip: what a pass reads before it moves a batch's flags forward.
-func (s *Passes) RuleStates(ctx context.Context, names, ids []string) (flags [][]*FlagState, open [][]*Outcome, err error) {
-	if len(ids) == 0 || len(names) == 0 {
-		return make([][]*FlagState, len(names)), make([][]*Outcome, len(names)), nil
+// decodeFlagState decodes a stored flag state.
+func decodeFlagState(raw string) (*FlagState, error) {
+	var st FlagState
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return nil, err
 	}
-	cmds := make([]*redis.SliceCmd, 0, 2*len(names))
-	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, r := range names {
-			cmds = append(cmds, p.HMGet(ctx, s.flagKey(r), ids...), p.HMGet(ctx, s.outcomesKey(r), ids...))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: rule states: %w", err)
-	}
-	flags, open = make([][]*FlagState, len(names)), make([][]*Outcome, len(names))
-	for i := range names {
-		if flags[i], err = decodeFlagStates(ids, cmds[2*i].Val()); err != nil {
-			return nil, nil, err
-		}
-		if open[i], err = decodeOutcomes(ids, cmds[2*i+1].Val()); err != nil {
-			return nil, nil, err
-		}
-	}
-	return flags, open, nil
+	return &st, nil
 }
 
 // RuleUpdate is what a pass changes of one rule's state on a batch of
@@ -122,24 +101,38 @@ func (s *Passes) SaveRuleStates(ctx context.Context, updates []RuleUpdate) error
 	return nil
 }
 
-// queueRuleUpdate queues the commands of u on p.
+// queueRuleUpdate queues the commands of u on p, and those that keep the
+// rule's flagged index (flagindex.go): the accounts given a flag state or
+// an outcome join it, those cleared or closed leave it when they have
+// neither left.
 func (s *Passes) queueRuleUpdate(ctx context.Context, p redis.Pipeliner, u *RuleUpdate) error {
 	k := s.flagKey(u.Rule)
 	if len(u.Set) > 0 {
 		fields := make([]any, 0, 2*len(u.Set))
+		ids := make([]string, 0, len(u.Set))
 		for id, st := range u.Set {
 			b, err := json.Marshal(st)
 			if err != nil {
 				return err
 			}
 			fields = append(fields, id, b)
+			ids = append(ids, id)
 		}
 		p.HSet(ctx, k, fields...)
+		s.queueFlagged(ctx, p, u.Rule, ids)
 	}
 	if len(u.Clear) > 0 {
 		p.HDel(ctx, k, u.Clear...)
 	}
-	return s.queueOutcomes(ctx, p, u.Rule, u.Open, u.Closed)
+	if err := s.queueOutcomes(ctx, p, u.Rule, u.Open, u.Closed); err != nil {
+		return err
+	}
+	gone := slices.Clip(u.Clear)
+	for _, c := range u.Closed {
+		gone = append(gone, c.AccountID)
+	}
+	s.queueUnflagged(ctx, p, u.Rule, gone)
+	return nil
 }
 
 // RecordResolved writes a ledger entry with status resolved at at, so an

@@ -50,20 +50,13 @@ func (s *Passes) outcomeStatsKey(rule string) string {
 	return s.key("outcome-stats", ruleEscaper.Replace(rule))
 }
 
-func decodeOutcomes(ids []string, vals []any) ([]*Outcome, error) {
-	out := make([]*Outcome, len(ids))
-	for i, v := range vals {
-		raw, ok := v.(string)
-		if !ok {
-			continue
-		}
-		var o Outcome
-		if err := json.Unmarshal([]byte(raw), &o); err != nil {
-			return nil, fmt.Errorf("store: outcome of %s: %w", ids[i], err)
-		}
-		out[i] = &o
+// decodeOutcome decodes a stored open outcome.
+func decodeOutcome(raw string) (*Outcome, error) {
+	var o Outcome
+	if err := json.Unmarshal([]byte(raw), &o); err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &o, nil
 }
 
 // queueOutcomes queues on p the commands that open and close rule's
@@ -77,13 +70,16 @@ func (s *Passes) queueOutcomes(ctx context.Context, p redis.Pipeliner, rule stri
 			p.HIncrBy(ctx, stats, c.Group+"_reengaged", 1)
 		}
 	}
+	ids := make([]string, 0, len(open))
 	for id, o := range open {
 		data, err := json.Marshal(o)
 		if err != nil {
 			return err
 		}
 		p.HSet(ctx, k, id, data)
+		ids = append(ids, id)
 	}
+	s.queueFlagged(ctx, p, rule, ids)
 	return nil
 }
 
