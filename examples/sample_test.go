@@ -71,6 +71,9 @@ func TestSampleRejectsExactlyThePlantedRows(t *testing.T) {
 	for _, r := range all.Rejects {
 		got = append(got, [3]string{r.Entity, r.Where, r.Reason})
 	}
+	// The connector pages accounts with their contacts and deals: rejects
+	// come in that order, not file by file.
+	slices.SortFunc(got, func(a, b [3]string) int { return strings.Compare(a[1], b[1]) })
 	want := [][3]string{
 		{"account", "accounts.csv:" + lineOf(t, "accounts.csv", "A03001,"),
 			`created_at: invalid date "31/12/2024" (want YYYY-MM-DD or RFC 3339)`},

@@ -111,8 +111,10 @@ func New(source string, fsys fs.FS, logger *slog.Logger) *Connector {
 	}
 }
 
-// Pull reads owners.csv, accounts.csv, contacts.csv and deals.csv in that
-// order and calls fn with pages of at most PageSize rows, each of one file.
+// Pull reads owners.csv, then accounts.csv, contacts.csv and deals.csv
+// side by side, and calls fn with pages of at most PageSize rows: each
+// account with its contacts and deals as far as the files are sorted by
+// account (merge.go).
 // Files whose content and position match from are skipped, so when nothing
 // changed fn is not called at all.
 func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn connectors.PageFunc) error {
@@ -130,11 +132,20 @@ func (c *Connector) Pull(ctx context.Context, from connectors.Watermark, fn conn
 		}
 		wm = connectors.Watermark{versionKey: version}
 	}
+	// Owners first, then accounts with their contacts and deals.
+	var owners, rest []csvFile
 	for _, f := range files {
+		if f.schema.accountColumn == "" {
+			owners = append(owners, f)
+		} else {
+			rest = append(rest, f)
+		}
+	}
+	for _, group := range [][]csvFile{owners, rest} {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := c.pullFile(ctx, f, wm, fn); err != nil {
+		if err := c.pullFiles(ctx, group, wm, fn); err != nil {
 			return err
 		}
 	}
@@ -192,44 +203,6 @@ func (c *Connector) hash(s *schema) (string, bool, error) {
 			"file", s.file, "line", n)
 	}
 	return sha, true, nil
-}
-
-// pullFile delivers the rows of one file not yet covered by wm, and
-// checks that the file read is the one hashed.
-func (c *Connector) pullFile(ctx context.Context, cf csvFile, wm connectors.Watermark, fn connectors.PageFunc) error {
-	s := cf.schema
-	raw, err := c.open(s)
-	if err != nil {
-		return err
-	}
-	if raw == nil {
-		return fmt.Errorf("read %s: %w", s.file, fs.ErrNotExist)
-	}
-	defer raw.Close()
-	h := sha256.New()
-	f, err := c.openText(s, io.TeeReader(raw, h))
-	if err != nil {
-		return err
-	}
-	p := &pager{
-		fn:   fn,
-		file: s.file,
-		sha:  cf.sha,
-		wm:   wm,
-		size: c.pageSize(),
-		skip: resumeAt(wm[s.file], cf.sha),
-	}
-	if err := f.each(ctx, p); err != nil {
-		return err
-	}
-	if _, err := io.Copy(h, raw); err != nil {
-		return fmt.Errorf("read %s: %w", s.file, err)
-	}
-	if c.checksum(h) != cf.sha {
-		return fmt.Errorf("csv: %s changed while it was read: the next pull reads it again", s.file)
-	}
-	c.warnLanguages(s.file, cf.sha, f.langs)
-	return nil
 }
 
 // openText starts reading raw, the content of s's file, parsing its

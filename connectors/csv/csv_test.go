@@ -104,14 +104,9 @@ func TestPullMapsEveryColumn(t *testing.T) {
 	if !reflect.DeepEqual(got.Batch, want.Batch) || len(got.Rejects) != 0 {
 		t.Errorf("records:\n got %+v\nwant %+v\nrejects %+v", got.Batch, want.Batch, got.Rejects)
 	}
-	if len(pages) != 4 {
-		t.Errorf("got %d pages, want one per file", len(pages))
-	}
-	for _, p := range pages {
-		if n := len(p.Owners) + len(p.Accounts) + len(p.Contacts) + len(p.Deals); n != p.Len() || n == 0 ||
-			(len(p.Owners) != n && len(p.Accounts) != n && len(p.Contacts) != n && len(p.Deals) != n) {
-			t.Errorf("page mixes files or is empty: %+v", p.Batch)
-		}
+	// The owners, then the accounts with their contacts and deals.
+	if len(pages) != 2 || len(pages[0].Owners) != 1 || pages[0].Len() != 1 || len(pages[1].Owners) != 0 || pages[1].Len() != 6 {
+		t.Errorf("got %d pages (%v), want the owners' then the accounts'", len(pages), pageSizes(pages))
 	}
 }
 
@@ -137,7 +132,8 @@ func TestPullPagesResume(t *testing.T) {
 	if err != nil {
 		t.Fatalf("resume: %v", err)
 	}
-	if got, want := pageSizes(append(first, rest...)), []int{2, 2, 1, 2, 1}; !reflect.DeepEqual(got, want) {
+	// A1 C1 | C2 A2 | C3 A3 | A4 A5: accounts with their contacts.
+	if got, want := pageSizes(append(first, rest...)), []int{2, 2, 2, 2}; !reflect.DeepEqual(got, want) {
 		t.Errorf("page sizes = %v, want %v", got, want)
 	}
 	if got, want := ids(append(first, rest...)), "A1 A2 A3 A4 A5 C1 C2 C3"; got != want {

@@ -168,35 +168,6 @@ func (f *file) readHeader() error {
 	return nil
 }
 
-// each maps every data row and hands the results to p, which pages them.
-// A row the CSV reader cannot parse is a reject of its first line.
-func (f *file) each(ctx context.Context, p *pager) error {
-	for {
-		rec, line, err := f.rs.next()
-		switch {
-		case err == nil:
-			rej, err := f.mapRow(p.batch(), rec, line)
-			if err != nil {
-				return err
-			}
-			if rej != nil {
-				p.reject(*rej)
-			}
-		case errors.Is(err, io.EOF):
-			return p.flush(ctx)
-		default:
-			rej, err := f.unparsed(line, err)
-			if err != nil {
-				return err
-			}
-			p.reject(*rej)
-		}
-		if err := p.advance(ctx); err != nil {
-			return err
-		}
-	}
-}
-
 // unparsed returns the Reject of the row at line that the CSV reader
 // could not parse, or an error when reading failed for another reason.
 func (f *file) unparsed(line int, err error) (*model.Reject, error) {
@@ -289,16 +260,24 @@ func truncate(s string) string {
 	return s[:cut]
 }
 
-// pager groups the rows of one file into pages and advances the watermark.
-type pager struct {
-	fn   connectors.PageFunc
+// filePos is how far a pull has read one file: the data rows mapped so
+// far, and those an earlier pull delivered already (skipped).
+type filePos struct {
 	file string
 	sha  string
-	wm   connectors.Watermark
-	size int // maximum rows per page
-	skip int // rows delivered by an earlier pull
+	skip int
+	read int
+}
 
-	read    int // data rows read so far
+// pager groups rows into pages and advances the watermark of the files
+// they come from.
+type pager struct {
+	fn    connectors.PageFunc
+	wm    connectors.Watermark
+	size  int        // maximum rows per page
+	files []*filePos // the files the pages hold rows of
+	at    *filePos   // the file of the row being mapped
+
 	rows    int // rows in page
 	page    connectors.Page
 	scratch model.Batch // receives the rows that are skipped
@@ -307,7 +286,7 @@ type pager struct {
 // batch returns where the next row's record goes: the page, or a scratch
 // batch when an earlier pull delivered that row.
 func (p *pager) batch() *model.Batch {
-	if p.read >= p.skip {
+	if p.at.read >= p.at.skip {
 		return &p.page.Batch
 	}
 	p.scratch = model.Batch{
@@ -321,15 +300,15 @@ func (p *pager) batch() *model.Batch {
 
 // reject adds r to the page unless its row was delivered earlier.
 func (p *pager) reject(r model.Reject) {
-	if p.read >= p.skip {
+	if p.at.read >= p.at.skip {
 		p.page.Rejects = append(p.page.Rejects, r)
 	}
 }
 
 // advance counts the row just mapped and sends the page when it is full.
 func (p *pager) advance(ctx context.Context) error {
-	p.read++
-	if p.read <= p.skip {
+	p.at.read++
+	if p.at.read <= p.at.skip {
 		return nil
 	}
 	p.rows++
@@ -339,7 +318,9 @@ func (p *pager) advance(ctx context.Context) error {
 	return p.flush(ctx)
 }
 
-// flush sends the page, if it has rows, with the watermark after them.
+// flush sends the page, if it has rows, with the watermark after them:
+// each file's position after its rows in this page and those before, or
+// after those an earlier pull delivered (none for a file not read yet).
 func (p *pager) flush(ctx context.Context) error {
 	if p.rows == 0 {
 		return nil
@@ -347,7 +328,11 @@ func (p *pager) flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	p.wm[p.file] = position(p.sha, p.read)
+	for _, f := range p.files {
+		if n := max(f.read, f.skip); n > 0 {
+			p.wm[f.file] = position(f.sha, n)
+		}
+	}
 	page := p.page
 	page.Watermark = p.wm.Clone()
 	p.page, p.rows = connectors.Page{}, 0

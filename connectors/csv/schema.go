@@ -15,6 +15,9 @@ type schema struct {
 	columns  []string // documented columns
 	required []string // columns the header must have
 	mapRow   func(r *row, b *model.Batch)
+	// accountColumn names the account a row belongs to, "" for none: a
+	// pull merges the files by account (merge.go).
+	accountColumn string
 }
 
 // knows reports whether column name is documented for the file.
@@ -38,8 +41,9 @@ var schemas = []*schema{
 		entity: "account",
 		columns: []string{"id", "name", "owner_id", "lifecycle", "domain", "timezone", "language",
 			"created_at", "last_activity_at", "primary_contact_id", "url"},
-		required: []string{"id", "name", "created_at"},
-		mapRow:   mapAccount,
+		required:      []string{"id", "name", "created_at"},
+		mapRow:        mapAccount,
+		accountColumn: "id",
 	},
 	{
 		file:     "contacts.csv",
@@ -47,16 +51,18 @@ var schemas = []*schema{
 		optional: true,
 		columns: []string{"id", "account_id", "first_name", "last_name", "email", "phone",
 			"title", "timezone", "language", "opt_out", "primary", "last_activity_at"},
-		required: []string{"id", "account_id"},
-		mapRow:   mapContact,
+		required:      []string{"id", "account_id"},
+		mapRow:        mapContact,
+		accountColumn: "account_id",
 	},
 	{
-		file:     "deals.csv",
-		entity:   "deal",
-		optional: true,
-		columns:  []string{"id", "account_id", "name", "amount", "currency", "won", "closed_at"},
-		required: []string{"id", "account_id", "amount", "won"},
-		mapRow:   mapDeal,
+		file:          "deals.csv",
+		entity:        "deal",
+		optional:      true,
+		columns:       []string{"id", "account_id", "name", "amount", "currency", "won", "closed_at"},
+		required:      []string{"id", "account_id", "amount", "won"},
+		mapRow:        mapDeal,
+		accountColumn: "account_id",
 	},
 }
 
