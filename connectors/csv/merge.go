@@ -37,7 +37,8 @@ type stream struct {
 	line int
 	err  error  // the head row's: a *badRecord, or a read error
 	eof  bool   // no row left
-	last string // the account of the last row taken that named one
+	acct string // the account the head row names, "" for none
+	last string // the account of the last row taken in order
 }
 
 // newStream starts streaming f's rows, keyed by the column key ("" for
@@ -48,29 +49,24 @@ func newStream(f *file, pos *filePos, key string) *stream {
 	return s
 }
 
-// read reads the next row into the head.
+// read reads the next row into the head, and the account it names: none
+// for a row that could not be parsed.
 func (s *stream) read() {
 	s.rec, s.line, s.err = s.f.rs.next()
 	s.eof = errors.Is(s.err, io.EOF)
-}
-
-// account returns the account the head row names, false for a row that
-// names none or could not be parsed.
-func (s *stream) account() (string, bool) {
-	if s.err != nil || s.key == "" {
-		return "", false
+	s.acct = ""
+	if s.err == nil && s.key != "" {
+		r := row{rec: s.rec, cols: s.f.cols}
+		s.acct = r.str(s.key)
 	}
-	r := row{rec: s.rec, cols: s.f.cols}
-	v := r.str(s.key)
-	return v, v != ""
 }
 
 // take maps the head row into p's page (a reject when it is not a valid
 // row), reads the next and counts the row taken.
 func (s *stream) take(ctx context.Context, p *pager) error {
 	p.at = s.pos
-	if acct, ok := s.account(); ok && !s.stray(acct) {
-		s.last = acct
+	if s.acct != "" && !s.stray(s.acct) {
+		s.last = s.acct
 	}
 	var rej *model.Reject
 	var err error
@@ -119,12 +115,11 @@ func pick(ss []*stream) *stream {
 		if s.eof {
 			continue
 		}
-		acct, ok := s.account()
-		if !ok || s.stray(acct) {
+		if s.acct == "" || s.stray(s.acct) {
 			return s
 		}
-		if next == nil || before(acct, first) {
-			next, first = s, acct
+		if next == nil || before(s.acct, first) {
+			next, first = s, s.acct
 		}
 	}
 	return next
