@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -157,17 +156,17 @@ func decodeRuleStates(v any, at map[string]int, n int) ([]*FlagState, []*Outcome
 
 // indexFlags builds the flagged index of every rule that has flag states
 // or open outcomes stored (layout 7).
-func (s conn) indexFlags(ctx context.Context) error {
+func (s *Records) indexFlags(ctx context.Context) error {
 	for _, kind := range []string{"flags", "outcomes"} {
-		prefix := s.key(kind) + ":"
-		iter := s.rdb.Scan(ctx, 0, globEscaper.Replace(prefix)+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rule := strings.TrimPrefix(iter.Val(), prefix) // escaped already
-			if err := s.indexHash(ctx, iter.Val(), s.key("flagged", rule)); err != nil {
-				return fmt.Errorf("%s: %w", iter.Val(), err)
+		err := s.scanIDs(ctx, kind, func(ctx context.Context, rules []string) error {
+			for _, rule := range rules { // escaped already
+				if err := s.indexHash(ctx, s.key(kind, rule), s.key("flagged", rule)); err != nil {
+					return fmt.Errorf("%s %s: %w", kind, rule, err)
+				}
 			}
-		}
-		if err := iter.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}

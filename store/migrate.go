@@ -161,7 +161,7 @@ func (s *Records) migrateRecords(ctx context.Context) error {
 // time; never with none.
 func (s *Records) scanIDs(ctx context.Context, kind string, fn func(context.Context, []string) error) error {
 	prefix := s.key(kind) + ":"
-	iter := s.rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	iter := s.rdb.Scan(ctx, 0, globEscaper.Replace(prefix)+"*", 1000).Iterator()
 	var ids []string
 	for iter.Next(ctx) {
 		ids = append(ids, strings.TrimPrefix(iter.Val(), prefix))
