@@ -35,6 +35,9 @@
 //	                               filed under; 1,048,576 buckets (five hex digits) by FNV-1a of the
 //	                               field but its last byte (up to layout 5: 65,536, hex without leading zeros)
 //	<ns>:schema                    string, the layout version of the records (Migrate)
+//	<ns>:stored:<source>           string "1": the source may hold records. Set before a sync's first
+//	                               page is written; a sync that finds it unset asks Redis only about
+//	                               what its own pages wrote (stored.go, PageWriter)
 //	<ns>:acct:<id>, <ns>:summary, <ns>:contacts:<id>, <ns>:deals:<id>, <ns>:contact:<id>,
 //	<ns>:deal:<id>                 the layouts before 3 (a key per record): read and removed
 //	                               by Migrate
@@ -127,7 +130,9 @@
 // holds the lock, and writes the change as plain commands in one MULTI.
 // It sends a page's read before queueing the write of the page before,
 // overlays what it read with the writes still queued, and runs the
-// writes one after the other, in page order.
+// writes one after the other, in page order. The first sync of a source
+// (no stored:<source> mark) reads only what its own pages wrote, as a
+// Bloom filter of their ids tells (knownids.go).
 // Cooldowns and the ledger are Lua scripts. Reads of many accounts are
 // pipelined.
 //

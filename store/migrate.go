@@ -14,7 +14,7 @@ import (
 )
 
 // schemaVersion is the layout of the records Migrate brings a store to:
-// 7 indexes the accounts that have a rule's flag state or open outcome
+// 8 marks each source that holds records (stored.go); 7 indexes the accounts that have a rule's flag state or open outcome
 // (flagindex.go); 6 spreads the filed pointers over 1,048,576 buckets, named by five hex
 // digits (bundle.go), where 5 and earlier had 65,536, named by their
 // number in hex without leading zeros, and indexes the pass reports saved
@@ -25,7 +25,7 @@ import (
 // <ns>:acct:<id> (1) or in <ns>:summary (2), its contacts and deals in
 // <ns>:contacts:<id> and <ns>:deals:<id> hashes of JSON, and a pointer
 // per contact and deal (<ns>:contact:<id>, <ns>:deal:<id>).
-const schemaVersion = "7"
+const schemaVersion = "8"
 
 // Migrate brings records written by an earlier crmsync to the current
 // layout, once: it builds the bundle of every account (and of every id
@@ -35,8 +35,9 @@ const schemaVersion = "7"
 // reps' "contacted" marks; then it moves the pointers into the current
 // buckets (rebucket) and indexes the pass reports saved before the
 // reports index; then it indexes the accounts that have a rule's flag
-// state or open outcome. A store already at the current layout costs one GET. Run it before syncs or passes start;
-// bundles written meanwhile by a newer sync are kept.
+// state or open outcome; then it marks the sources that hold records. A
+// store already at the current layout costs one GET. Run it before syncs
+// or passes start; bundles written meanwhile by a newer sync are kept.
 func (s *Records) Migrate(ctx context.Context) error {
 	v, n, err := s.layout(ctx)
 	if err != nil {
@@ -68,6 +69,11 @@ func (s *Records) Migrate(ctx context.Context) error {
 	if stored && ver < 7 {
 		if err := s.indexFlags(ctx); err != nil {
 			return fmt.Errorf("store: migrate: flagged index: %w", err)
+		}
+	}
+	if stored && ver < 8 {
+		if err := s.markStored(ctx); err != nil {
+			return fmt.Errorf("store: migrate: stored marks: %w", err)
 		}
 	}
 	if err := s.rdb.Set(ctx, s.key("schema"), schemaVersion, 0).Err(); err != nil {

@@ -25,14 +25,30 @@ func init() {
 // those of the model applying the pages one after the other. Flushing
 // rarely lets up to maxQueued writes wait while a page is planned; the
 // lock is renewed on the way, which must not refuse a write.
+//
+// Each runs twice: on a source never written, whose pages ask Redis only
+// about what the pages before them wrote (PageWriter.known), and on one
+// marked stored, whose pages read everything.
 func testPageWriterFollowsRecords(t *testing.T, s *Store) {
 	ctx := context.Background()
-	for _, every := range []int{1, 3, 17} {
-		s := New(s.rdb, fmt.Sprintf("%s:every%d", s.ns, every))
+	for _, run := range []struct {
+		every  int
+		stored bool
+	}{{1, false}, {3, false}, {17, false}, {1, true}, {3, true}, {17, true}} {
+		every := run.every
+		s := New(s.rdb, fmt.Sprintf("%s:every%d:%v", s.ns, every, run.stored))
+		if run.stored {
+			if err := s.rdb.Set(ctx, s.key("stored", "crm"), "1", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
 		holder := lockCRM(t, s, "sync")
 		r := newPageRun(s, uint64(9+every), holder)
 		for step := range 60 {
 			r.put(t, r.g.page(), step)
+			if step == 0 && (r.w.known == nil) != run.stored {
+				t.Fatalf("stored %v: known = %v after the first page", run.stored, r.w.known)
+			}
 			if step == 30 {
 				if ok, err := s.Syncs.RenewSync(ctx, "crm", holder, time.Minute); err != nil || !ok {
 					t.Fatalf("renew: %v, %v", ok, err)

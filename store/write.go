@@ -51,6 +51,7 @@ local function setGroups(from, groups)
   return at
 end
 setGroups(fresh, c[2])
+redis.call('SET', p .. 'stored:' .. src, '1')
 local function chunked(cmd, key, list)
   for s = 1, #list, 1000 do redis.call(cmd, key, unpack(list, s, math.min(s + 999, #list))) end
 end
@@ -149,13 +150,15 @@ type change struct {
 	// overlaid with them.
 	after []*change
 
-	sweeping bool        // a sweep of the source is open: mark what is seen
-	owners   [][2]string // id, JSON
-	ownerDel []string
-	seen     [3][]string // accounts, contacts, deals
-	rejects  []any
-	wm       connectors.Watermark
-	setWM    bool
+	sweeping  bool        // a sweep of the source is open: mark what is seen
+	sweepRead bool        // sweeping was read
+	known     *knownIDs   // what the sync wrote, when nothing else is stored (fetch); nil: read all
+	owners    [][2]string // id, JSON
+	ownerDel  []string
+	seen      [3][]string // accounts, contacts, deals
+	rejects   []any
+	wm        connectors.Watermark
+	setWM     bool
 }
 
 // newChange returns an empty change sized for a page that reads ids
@@ -183,24 +186,32 @@ func (s *Records) read(ctx context.Context, ch *change, source string, ids, fiel
 }
 
 // fetch is read without the overlay: it returns the ids and fields it
-// read, for overlay.
+// read, for overlay. With ch.known, it asks Redis only about those known
+// may have written, and takes the others as absent: the source held no
+// records before the sync that knows them (PageWriter.claim), so only
+// what the sync wrote is there, and what it has queued (the overlay).
 func (s *Records) fetch(ctx context.Context, ch *change, source string, ids, fields []string) (ask, asked []string, _ error) {
 	for _, id := range ids {
 		if _, ok := ch.tokens[id]; !ok {
 			ch.tokens[id] = "" // asked once
-			ask = append(ask, id)
+			if ch.known == nil || ch.known.has(id) {
+				ask = append(ask, id)
+			}
 		}
 	}
 	var fresh []string
 	for _, f := range fields {
 		if _, ok := ch.ptrs[f]; !ok {
 			ch.ptrs[f] = ""
-			fresh = append(fresh, f)
+			if ch.known == nil || ch.known.has(f) {
+				fresh = append(fresh, f)
+			}
 		}
 	}
-	if len(ask) == 0 && len(fresh) == 0 {
+	if len(ask) == 0 && len(fresh) == 0 && (ch.sweepRead || len(ids)+len(fields) == 0) {
 		return nil, nil, nil
 	}
+	ch.sweepRead = true // even when known leaves nothing to ask: the page's seen marks need it
 	asked, buckets := groupByBucket(fresh)
 	var bundles, ptrs []*redis.SliceCmd
 	var sweep *redis.IntCmd
@@ -403,6 +414,22 @@ type layout struct {
 	fresh []string      // pointer fields new to the store
 	moved []string      // pointer fields that point elsewhere now
 	pdels []pointerDrop // pointers that go, if still where they were read
+}
+
+// remember adds to known every bundle and pointer the layout writes or
+// removes.
+func (l *layout) remember(known *knownIDs) {
+	for _, b := range l.sets {
+		known.add(b.id)
+	}
+	for _, list := range [][]string{l.dels, l.fresh, l.moved} {
+		for _, id := range list {
+			known.add(id)
+		}
+	}
+	for _, d := range l.pdels {
+		known.add(d.field)
+	}
 }
 
 // bundleSet is a bundle written: its value, what happens to the account
