@@ -21,9 +21,13 @@ func TestStoreRedis(t *testing.T) {
 	}
 }
 
-func benchPage(n int) model.Batch {
+func benchPage(n int) model.Batch { return recordsPage(n, 100) }
+
+// recordsPage is page n of accounts records new to the store, each with
+// two contacts and three deals.
+func recordsPage(n, accounts int) model.Batch {
 	var b model.Batch
-	for i := range 100 {
+	for i := range accounts {
 		a := fmt.Sprintf("a%d-%d", n, i)
 		b.Accounts = append(b.Accounts, account(a, "crm:o1"))
 		for j := range 2 {

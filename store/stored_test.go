@@ -63,23 +63,6 @@ func countingStore(t *testing.T, s *Store) (*Store, *readCount) {
 	return New(rdb, s.ns), rc
 }
 
-// freshPage is page i of accounts new to the store, each with two
-// contacts and three deals.
-func freshPage(i int) model.Batch {
-	var b model.Batch
-	for j := range 5 {
-		a := fmt.Sprintf("a%d-%d", i, j)
-		b.Accounts = append(b.Accounts, account(a, ""))
-		for k := range 2 {
-			b.Contacts = append(b.Contacts, contact(fmt.Sprintf("%s-c%d", a, k), a, fmt.Sprintf("%s-%d@x.io", a, k)))
-		}
-		for k := range 3 {
-			b.Deals = append(b.Deals, deal(fmt.Sprintf("%s-d%d", a, k), a, float64(100*(k+1))))
-		}
-	}
-	return b
-}
-
 // testFreshSourceReadsOwnWrites: the first sync of a source asks Redis
 // nothing about records its pages did not write, and what it did write
 // is read back: a contact that moves to an account of an earlier page,
@@ -90,7 +73,7 @@ func testFreshSourceReadsOwnWrites(t *testing.T, s *Store) {
 	s, rc := countingStore(t, s)
 	w := s.Records.PageWriter("crm", lockCRM(t, s, "first"))
 	for i := range 3 {
-		if err := w.Put(ctx, freshPage(i), nil, nil); err != nil {
+		if err := w.Put(ctx, recordsPage(i, 5), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -123,7 +106,7 @@ func testFreshSourceReadsOwnWrites(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	second := s.Records.PageWriter("crm", lockCRM(t, s, "second"))
-	if err := second.Put(ctx, freshPage(9), nil, nil); err != nil {
+	if err := second.Put(ctx, recordsPage(9, 5), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := second.Flush(ctx); err != nil {
@@ -152,7 +135,7 @@ func testFreshSourceSweep(t *testing.T, s *Store) {
 	}
 	w := s.Records.PageWriter("crm", lockCRM(t, s, "sync"))
 	for i := range 2 {
-		if err := w.Put(ctx, freshPage(i), nil, nil); err != nil {
+		if err := w.Put(ctx, recordsPage(i, 5), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
