@@ -14,8 +14,9 @@ import (
 )
 
 // schemaVersion is the layout of the records Migrate brings a store to:
-// 8 marks each source that holds records (stored.go); 7 indexes the accounts that have a rule's flag state or open outcome
-// (flagindex.go); 6 spreads the filed pointers over 1,048,576 buckets, named by five hex
+// 8 marks each source that holds records (stored.go); 7 indexes the
+// accounts that have a rule's flag state or open outcome (flagindex.go);
+// 6 spreads the filed pointers over 1,048,576 buckets, named by five hex
 // digits (bundle.go), where 5 and earlier had 65,536, named by their
 // number in hex without leading zeros, and indexes the pass reports saved
 // before the reports index (reportlist.go); 5 indexes the reps' "contacted" marks by account id (contacted.go); 4
