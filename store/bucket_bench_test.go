@@ -5,14 +5,14 @@ import (
 	"testing"
 )
 
-// BenchmarkGroupByBucket groups a page's worth of pointer fields (500
-// consecutive contact ids) by bucket, as a page's read and write do.
-func BenchmarkGroupByBucket(b *testing.B) {
-	fields := make([]string, 500)
-	for i := range fields {
-		fields[i] = filedField('c', fmt.Sprintf("portfolio:C%07d", 123456+i))
+// BenchmarkGroupPacks groups a page's worth of pointer packs (those of
+// 5,000 consecutive contact ids) by bucket, as a page's read does.
+func BenchmarkGroupPacks(b *testing.B) {
+	prefixes := make([]string, 500)
+	for i := range prefixes {
+		prefixes[i] = packPrefix(filedField('c', fmt.Sprintf("portfolio:C%07d", 1234560+10*i)))
 	}
 	for b.Loop() {
-		groupByBucket(fields)
+		groupPacks(prefixes)
 	}
 }

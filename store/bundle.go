@@ -131,13 +131,15 @@ func remove(l []filedEntry, id string) []filedEntry {
 	return slices.Delete(l, i, i+1)
 }
 
-// filedBuckets is how many hashes the filed pointers are spread over.
+// filedBuckets is how many hashes the filed pointers (their packs) are
+// spread over.
 const filedBuckets = 1 << 20
 
 // filedField is the field of a contact's ('c') or deal's ('d') pointer.
 func filedField(kind byte, id string) string { return string(kind) + id }
 
-// filedBucket is the bucket of a pointer's field, five hex digits: its
+// filedBucket is the bucket of a pointer's field in layouts 6 and 7
+// (<ns>:filed:<bucket>, which Migrate packs), five hex digits: its
 // fieldHash modulo filedBuckets.
 func filedBucket(field string) string { return bucketName(fieldHash(field) % filedBuckets) }
 
@@ -151,13 +153,14 @@ func bucketName(h uint32) string {
 	return string(b[:])
 }
 
-// fieldHash is FNV-1a of a pointer's field but its last byte, so that ids
-// that differ only there (ten consecutive CRM ids, mostly) share a bucket
-// and a page reads or writes their pointers in one command.
-func fieldHash(field string) uint32 {
+// fieldHash is FNV-1a of s but its last byte, so that strings that
+// differ only there share a bucket: the packs of a hundred consecutive
+// CRM ids (packBucket), or the pointers of ten (layouts 6 and 7,
+// filedBucket), which a page then reads or writes in one command.
+func fieldHash(s string) uint32 {
 	h := uint32(2166136261)
-	for i := 0; i < len(field)-1; i++ {
-		h ^= uint32(field[i])
+	for i := 0; i < len(s)-1; i++ {
+		h ^= uint32(s[i])
 		h *= 16777619
 	}
 	return h

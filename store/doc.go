@@ -31,9 +31,13 @@
 //	                               with a token every write changes; what a pass's shards read
 //	<ns>:won                       hash, account id → its won deals' close dates and amounts,
 //	                               packed (won.go), written with the bundle; what a pass plans from
-//	<ns>:filed:<bucket>            hash, "c<contact id>" or "d<deal id>" → the account it is
-//	                               filed under; 1,048,576 buckets (five hex digits) by FNV-1a of the
-//	                               field but its last byte (up to layout 5: 65,536, hex without leading zeros)
+//	<ns>:ptrs:<bucket>             hash, a pointer pack (packs.go): "c<contact id>" or "d<deal id>" but
+//	                               its last byte → for each such id, its last byte and the account it
+//	                               is filed under; 1,048,576 buckets (five hex digits) by FNV-1a of the
+//	                               pack's field but its last byte: a hundred consecutive ids share one
+//	<ns>:filed:<bucket>            the pointers of layouts 6 and 7, a field per pointer, by FNV-1a of the
+//	                               field but its last byte (up to layout 5: 65,536 buckets, hex without
+//	                               leading zeros): packed by Migrate
 //	<ns>:schema                    string, the layout version of the records (Migrate)
 //	<ns>:stored:<source>           string "1": the source may hold records. Set before a sync's first
 //	                               page is written; a sync that finds it unset asks Redis only about

@@ -87,7 +87,7 @@ func lockLost(err error) error {
 // checks: the fence stands for them.
 func (s *Records) queueChange(ctx context.Context, p redis.Pipeliner, source string, ch *change, l *layout) {
 	s.queueBundles(ctx, p, l)
-	s.queuePointers(ctx, p, ch, l)
+	s.queuePointers(ctx, p, l)
 	for _, o := range ch.owners {
 		p.Set(ctx, s.key("owner", o[0]), o[1], 0)
 	}
@@ -157,20 +157,31 @@ func (s *Records) queueBundles(ctx context.Context, p redis.Pipeliner, l *layout
 	}
 }
 
-// queuePointers queues the filed pointers' writes, a bucket's new
-// pointers in one HSET. A pointer that goes is read under the fence, so
-// it goes without the check writeScript makes.
-func (s *Records) queuePointers(ctx context.Context, p redis.Pipeliner, ch *change, l *layout) {
-	_, groups := groupByBucket(append(l.fresh, l.moved...))
-	for _, g := range groups {
-		args := make([]any, 0, 2*len(g.fields))
-		for _, f := range g.fields {
-			args = append(args, f, ch.newPtrs[f])
+// queuePointers queues the pointer packs' writes, a bucket's in one
+// HSET (and one HDEL for those that go). A pack is read under the fence,
+// so it is written without the check writeScript makes.
+func (s *Records) queuePointers(ctx context.Context, p redis.Pipeliner, l *layout) {
+	sets, dels := map[string][]any{}, map[string][]string{}
+	var order []string
+	for _, w := range l.packs {
+		if _, ok := sets[w.bucket]; !ok {
+			if _, ok := dels[w.bucket]; !ok {
+				order = append(order, w.bucket)
+			}
 		}
-		p.HSet(ctx, s.key("filed", g.bucket), args...)
+		if w.value == "" {
+			dels[w.bucket] = append(dels[w.bucket], w.prefix)
+		} else {
+			sets[w.bucket] = append(sets[w.bucket], w.prefix, w.value)
+		}
 	}
-	for _, d := range l.pdels {
-		p.HDel(ctx, s.key("filed", d.bucket), d.field)
+	for _, b := range order {
+		if args := sets[b]; len(args) > 0 {
+			p.HSet(ctx, s.key("ptrs", b), args...)
+		}
+		if fields := dels[b]; len(fields) > 0 {
+			p.HDel(ctx, s.key("ptrs", b), fields...)
+		}
 	}
 }
 

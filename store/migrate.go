@@ -73,6 +73,9 @@ func (s *Records) Migrate(ctx context.Context) error {
 		}
 	}
 	if stored && ver < 8 {
+		if err := s.packFilled(ctx); err != nil {
+			return fmt.Errorf("store: migrate: pointer packs: %w", err)
+		}
 		if err := s.markStored(ctx); err != nil {
 			return fmt.Errorf("store: migrate: stored marks: %w", err)
 		}

@@ -163,6 +163,9 @@ func (s *Records) planRead(ctx context.Context, ch *change, source string, p *pa
 		ch.seen = p.seen
 	}
 	ch.rejects = p.rejects
+	if err := s.readDrops(ctx, ch, source); err != nil { // a dropped account's contacts and deals
+		return nil, err
+	}
 	ch.after = nil // read: changes do not chain
 	return ch, nil
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -391,9 +390,8 @@ func (m *refModel) checkPointers(t *testing.T, s *Store, step int) {
 			} else {
 				want = m.deals[id].AccountID
 			}
-			f := filedField(k.kind, id)
-			got, err := s.rdb.HGet(ctx, s.key("filed", filedBucket(f)), f).Result()
-			if err != nil && !errors.Is(err, redis.Nil) {
+			got, err := filedPointer(ctx, s, filedField(k.kind, id))
+			if err != nil {
 				t.Fatal(err)
 			}
 			if got != want {
@@ -450,7 +448,7 @@ func testMigrateLegacy(t *testing.T, s *Store) {
 	if n := s.rdb.Exists(ctx, s.key("contacts", "crm:m1"), s.key("deals", "crm:m1"), s.key("deals", "crm:m9"), s.key("contact", "crm:c1"), s.key("summary")).Val(); n != 0 {
 		t.Errorf("%d legacy keys are still there", n)
 	}
-	if got := s.rdb.HGet(ctx, s.key("filed", filedBucket("ccrm:c1")), "ccrm:c1").Val(); got != "crm:m1" {
+	if got, _ := filedPointer(ctx, s, "ccrm:c1"); got != "crm:m1" {
 		t.Errorf("the contact's pointer = %q, want crm:m1", got)
 	}
 	// The account arrives for the orphan deal: its summary keeps the deal.
@@ -587,8 +585,11 @@ func testMigrateRebucket(t *testing.T, s *Store) {
 	}
 	pipe := s.rdb.Pipeline()
 	for _, f := range fields {
-		acct := s.rdb.HGet(ctx, s.key("filed", filedBucket(f)), f).Val()
-		pipe.HDel(ctx, s.key("filed", filedBucket(f)), f)
+		acct, err := filedPointer(ctx, s, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pipe.HDel(ctx, s.key("ptrs", packBucket(packPrefix(f))), packPrefix(f))
 		pipe.HSet(ctx, legacy(f), f, acct)
 	}
 	pipe.HSet(ctx, s.key("filed", filedBucket("ccrm:c7")), "ccrm:c7", "crm:newer")
@@ -619,8 +620,11 @@ func testMigrateRebucket(t *testing.T, s *Store) {
 		case "ccrm:c7":
 			want = "crm:newer"
 		}
-		if got := s.rdb.HGet(ctx, s.key("filed", filedBucket(f)), f).Val(); got != want {
-			t.Errorf("pointer %s = %q, want %q", f, got, want)
+		if got, err := filedPointer(ctx, s, f); got != want || err != nil {
+			t.Errorf("pointer %s = %q, %v; want %q", f, got, err, want)
+		}
+		if n := s.rdb.Exists(ctx, s.key("filed", filedBucket(f))).Val(); n != 0 {
+			t.Errorf("the layout 6 bucket of %s is still there", f)
 		}
 		if n := s.rdb.Exists(ctx, legacy(f)).Val(); n != 0 {
 			t.Errorf("the legacy bucket of %s is still there", f)

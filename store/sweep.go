@@ -193,6 +193,9 @@ func (s *Records) sweepStep(ctx context.Context, source, lower, upper string) (s
 		}
 	}
 	if len(ch.edited) > 0 {
+		if err := s.readDrops(ctx, ch, source); err != nil {
+			return "", SweepStats{}, err
+		}
 		if err := s.write(ctx, source, ch); err != nil {
 			return "", SweepStats{}, err
 		}

@@ -40,7 +40,7 @@ func testDeletions(t *testing.T, s *Store) {
 	if n, _ := s.Records.CountAccounts(context.Background()); n != 2 {
 		t.Errorf("CountAccounts = %d, want 2", n)
 	}
-	if n, _ := s.rdb.HExists(context.Background(), s.key("filed", filedBucket("ccrm:c3")), "ccrm:c3").Result(); n {
+	if acct, err := filedPointer(context.Background(), s, "ccrm:c3"); acct != "" || err != nil {
 		t.Error("the deleted account's contact still has its pointer")
 	}
 	// A deleted contact that comes back is filed again.

@@ -13,45 +13,35 @@ import (
 
 // writeScript writes a change (see change.args) in one step, if nothing
 // it read has changed since: every bundle it writes still has the token
-// it had when read, and every record new to the store is still unfiled.
-// It returns 0, writing nothing, when one has changed, else 1. A record that
-// moves or goes needs no check of its own: its old account's bundle
-// changes with it, and that bundle's token is checked. KEYS[1] is the
-// account index, KEYS[2] <ns>:records, KEYS[3] <ns>:won (won.go); other
-// keys are built from the prefix ARGV[1], so on Redis Cluster the
+// it had when read, and every pointer pack it writes is still as read.
+// It returns 0, writing nothing, when one has changed, else 1. KEYS[1] is
+// the account index, KEYS[2] <ns>:records, KEYS[3] <ns>:won (won.go);
+// other keys are built from the prefix ARGV[1], so on Redis Cluster the
 // namespace needs a hash tag (store doc).
 var writeScript = redis.NewScript(`
 local p, src, REC = ARGV[1], ARGV[2], KEYS[2]
 local c = {}
-for j = 1, 13 do c[j] = tonumber(ARGV[2 + j]) end
-local i = 16
+for j = 1, 11 do c[j] = tonumber(ARGV[2 + j]) end
+local i = 14
 for _ = 1, c[1] do
   local v = redis.call('HGET', REC, ARGV[i])
   if (v and string.sub(v, 1, 8) or '') ~= ARGV[i + 1] then return 0 end
   i = i + 2
 end
-local fresh = i
+local packs = i
 for _ = 1, c[2] do
-  local k = tonumber(ARGV[i + 1])
-  local fields = {}
-  for j = 1, k do fields[j] = ARGV[i + 2 * j] end
-  local now = redis.call('HMGET', p .. 'filed:' .. ARGV[i], unpack(fields))
-  for j = 1, k do
-    if now[j] then return 0 end
-  end
-  i = i + 2 + 2 * k
+  if (redis.call('HGET', p .. 'ptrs:' .. ARGV[i], ARGV[i + 1]) or '') ~= ARGV[i + 2] then return 0 end
+  i = i + 4
 end
-local function setGroups(from, groups)
-  local at = from
-  for _ = 1, groups do
-    local k = tonumber(ARGV[at + 1])
-    redis.call('HSET', p .. 'filed:' .. ARGV[at], unpack(ARGV, at + 2, at + 1 + 2 * k))
-    at = at + 2 + 2 * k
-  end
-  return at
-end
-setGroups(fresh, c[2])
 redis.call('SET', p .. 'stored:' .. src, '1')
+for j = packs, i - 1, 4 do
+  local k = p .. 'ptrs:' .. ARGV[j]
+  if ARGV[j + 3] == '' then
+    redis.call('HDEL', k, ARGV[j + 1])
+  else
+    redis.call('HSET', k, ARGV[j + 1], ARGV[j + 3])
+  end
+end
 local function chunked(cmd, key, list)
   for s = 1, #list, 1000 do redis.call(cmd, key, unpack(list, s, math.min(s + 999, #list))) end
 end
@@ -87,23 +77,17 @@ chunked('ZADD', KEYS[1], zadd)
 chunked('ZREM', KEYS[1], zrem)
 chunked('HSET', KEYS[3], wset)
 chunked('HDEL', KEYS[3], wdel)
-i = setGroups(i, c[5])
-for _ = 1, c[6] do
-  local k = p .. 'filed:' .. ARGV[i]
-  if redis.call('HGET', k, ARGV[i + 1]) == ARGV[i + 2] then redis.call('HDEL', k, ARGV[i + 1]) end
-  i = i + 3
-end
-for _ = 1, c[7] do
+for _ = 1, c[5] do
   redis.call('SET', p .. 'owner:' .. ARGV[i], ARGV[i + 1])
   i = i + 2
 end
-for _ = 1, c[8] do
+for _ = 1, c[6] do
   redis.call('DEL', p .. 'owner:' .. ARGV[i])
   i = i + 1
 end
-local sweeping = c[9] + c[10] + c[11] > 0 and redis.call('EXISTS', p .. 'sweep:' .. src) == 1
+local sweeping = c[7] + c[8] + c[9] > 0 and redis.call('EXISTS', p .. 'sweep:' .. src) == 1
 for j, e in ipairs({'a', 'c', 'd'}) do
-  local n = c[8 + j]
+  local n = c[6 + j]
   if sweeping and n > 0 then
     for s = i, i + n - 1, 1000 do
       redis.call('SADD', p .. 'sweep:' .. src .. ':seen:' .. e, unpack(ARGV, s, math.min(s + 999, i + n - 1)))
@@ -111,19 +95,19 @@ for j, e in ipairs({'a', 'c', 'd'}) do
   end
   i = i + n
 end
-if c[12] > 0 then
+if c[10] > 0 then
   local list = p .. 'rejects:' .. src
-  for s = i, i + c[12] - 1, 500 do
-    redis.call('LPUSH', list, unpack(ARGV, s, math.min(s + 499, i + c[12] - 1)))
+  for s = i, i + c[10] - 1, 500 do
+    redis.call('LPUSH', list, unpack(ARGV, s, math.min(s + 499, i + c[10] - 1)))
   end
-  redis.call('LTRIM', list, 0, tonumber(ARGV[i + c[12]]) - 1)
-  redis.call('INCRBY', p .. 'rejects-total:' .. src, c[12])
-  i = i + c[12] + 1
+  redis.call('LTRIM', list, 0, tonumber(ARGV[i + c[10]]) - 1)
+  redis.call('INCRBY', p .. 'rejects-total:' .. src, c[10])
+  i = i + c[10] + 1
 end
-if c[13] >= 0 then
+if c[11] >= 0 then
   local wm = p .. 'watermark:' .. src
   redis.call('DEL', wm)
-  if c[13] > 0 then redis.call('HSET', wm, unpack(ARGV, i, i + 2 * c[13] - 1)) end
+  if c[11] > 0 then redis.call('HSET', wm, unpack(ARGV, i, i + 2 * c[11] - 1)) end
 end
 return 1
 `)
@@ -140,6 +124,15 @@ type change struct {
 	ptrs    map[string]string  // filed field → the account read ("" for none)
 	newPtrs map[string]string  // filed field → its account now ("" for none)
 	drops   map[string]string  // filed field → the account it goes from, if still there
+
+	// packs holds each pointer pack read (packs.go), as read then
+	// overlaid ("" for none); packFields the fields read of each, whose
+	// ptrs an overlay sets again; writtenPacks, once laid out, what each
+	// pack edited becomes ("" when it goes), for the overlay of pages
+	// planned while this one is written.
+	packs        map[string]string
+	packFields   map[string][]string
+	writtenPacks map[string]string
 
 	// written holds, once laid out (lay), the value each edited bundle
 	// gets ("" when it goes): what a page planned while this one is
@@ -169,6 +162,7 @@ func newChange(ids, fields int) *change {
 		bundles: make(map[string]*bundle, ids), tokens: make(map[string]string, ids), edited: make(map[string]bool, ids),
 		indexed: make(map[string]bool, ids), dealt: make(map[string]bool, ids),
 		ptrs: make(map[string]string, fields), newPtrs: make(map[string]string, fields), drops: map[string]string{},
+		packs: make(map[string]string, fields/4), packFields: make(map[string][]string, fields/4),
 	}
 }
 
@@ -185,11 +179,13 @@ func (s *Records) read(ctx context.Context, ch *change, source string, ids, fiel
 	return ch.overlay(ask, asked)
 }
 
-// fetch is read without the overlay: it returns the ids and fields it
-// read, for overlay. With ch.known, it asks Redis only about those known
-// may have written, and takes the others as absent: the source held no
-// records before the sync that knows them (PageWriter.claim), so only
-// what the sync wrote is there, and what it has queued (the overlay).
+// fetch is read without the overlay: it returns the ids of the bundles
+// and the prefixes of the pointer packs it asked Redis about, for overlay.
+// A pointer is read with its pack, once per change. With ch.known, it asks
+// only about those known may have written, and takes the others as
+// absent: the source held no records before the sync that knows them
+// (PageWriter.claim), so only what the sync wrote is there, and what it
+// has queued (the overlay).
 func (s *Records) fetch(ctx context.Context, ch *change, source string, ids, fields []string) (ask, asked []string, _ error) {
 	for _, id := range ids {
 		if _, ok := ch.tokens[id]; !ok {
@@ -199,40 +195,59 @@ func (s *Records) fetch(ctx context.Context, ch *change, source string, ids, fie
 			}
 		}
 	}
-	var fresh []string
+	var fresh []string // the fields read now
 	for _, f := range fields {
-		if _, ok := ch.ptrs[f]; !ok {
-			ch.ptrs[f] = ""
-			if ch.known == nil || ch.known.has(f) {
-				fresh = append(fresh, f)
+		if _, ok := ch.ptrs[f]; ok {
+			continue
+		}
+		fresh = append(fresh, f)
+		p := packPrefix(f)
+		if _, ok := ch.packs[p]; !ok {
+			ch.packs[p] = ""
+			if ch.known == nil || ch.known.has(p) {
+				asked = append(asked, p)
 			}
 		}
+		ch.packFields[p] = append(ch.packFields[p], f)
 	}
-	if len(ask) == 0 && len(fresh) == 0 && (ch.sweepRead || len(ids)+len(fields) == 0) {
-		return nil, nil, nil
+	if len(ask) > 0 || len(asked) > 0 || !ch.sweepRead && len(ids)+len(fields) > 0 {
+		ch.sweepRead = true // even when known leaves nothing to ask: the page's seen marks need it
+		if err := s.fetchRedis(ctx, ch, source, ask, asked); err != nil {
+			return nil, nil, err
+		}
 	}
-	ch.sweepRead = true // even when known leaves nothing to ask: the page's seen marks need it
-	asked, buckets := groupByBucket(fresh)
-	var bundles, ptrs []*redis.SliceCmd
+	for _, f := range fresh {
+		if err := ch.readPtr(f); err != nil {
+			return nil, nil, err
+		}
+	}
+	return ask, asked, nil
+}
+
+// fetchRedis reads the bundles of ids and the packs of prefixes into
+// ch, and whether a sweep of source is open, in one transaction.
+func (s *Records) fetchRedis(ctx context.Context, ch *change, source string, ids, prefixes []string) error {
+	order, buckets := groupPacks(prefixes)
+	var bundles, packs []*redis.SliceCmd
 	var sweep *redis.IntCmd
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for from := 0; from < len(ask); from += 1000 {
-			bundles = append(bundles, p.HMGet(ctx, s.key("records"), ask[from:min(from+1000, len(ask))]...))
+		for from := 0; from < len(ids); from += 1000 {
+			bundles = append(bundles, p.HMGet(ctx, s.key("records"), ids[from:min(from+1000, len(ids))]...))
 		}
 		for _, g := range buckets {
-			ptrs = append(ptrs, p.HMGet(ctx, s.key("filed", g.bucket), g.fields...))
+			packs = append(packs, p.HMGet(ctx, s.key("ptrs", g.bucket), g.prefixes...))
 		}
 		sweep = p.Exists(ctx, s.key("sweep", source))
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	ch.sweeping = sweep.Val() == 1
 	i := 0
 	for _, c := range bundles {
 		for _, v := range c.Val() {
-			id := ask[i]
+			id := ids[i]
 			i++
 			raw, ok := v.(string)
 			if !ok {
@@ -240,38 +255,48 @@ func (s *Records) fetch(ctx context.Context, ch *change, source string, ids, fie
 			}
 			b, err := parseBundle(raw)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", id, err)
+				return fmt.Errorf("%s: %w", id, err)
 			}
 			ch.readBundle(id, b)
 		}
 	}
 	i = 0
-	for _, c := range ptrs {
+	for _, c := range packs {
 		for _, v := range c.Val() {
-			ch.ptrs[asked[i]], _ = v.(string)
+			ch.packs[order[i]], _ = v.(string)
 			i++
 		}
 	}
-	return ask, asked, nil
+	return nil
 }
 
-// overlay makes what the change read of ids and fields what the
-// changes in ch.after leave there once written, applied oldest first:
-// Redis may have run any number of their writes before the read (they
-// run in order), and a write leaves the same whether it ran before the
-// read or after.
-func (ch *change) overlay(ids, fields []string) error {
+// readPtr sets the account field f was read filed under from its pack.
+func (ch *change) readPtr(f string) error {
+	acct, err := packLookup(ch.packs[packPrefix(f)], f[len(f)-1])
+	if err != nil {
+		return fmt.Errorf("%s: %w", f, err)
+	}
+	ch.ptrs[f] = acct
+	return nil
+}
+
+// overlay makes what the change read of ids (bundles) and prefixes
+// (pointer packs) what the changes in ch.after leave there once written,
+// applied oldest first: Redis may have run any number of their writes
+// before the read (they run in order), and a write leaves the same
+// whether it ran before the read or after.
+func (ch *change) overlay(ids, prefixes []string) error {
 	for _, prev := range ch.after {
-		if err := ch.overlayOne(prev, ids, fields); err != nil {
+		if err := ch.overlayOne(prev, ids, prefixes); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// overlayOne overlays what the change read of ids and fields with prev's
-// writes.
-func (ch *change) overlayOne(prev *change, ids, fields []string) error {
+// overlayOne overlays what the change read of ids and prefixes with
+// prev's writes.
+func (ch *change) overlayOne(prev *change, ids, prefixes []string) error {
 	for _, id := range ids {
 		v, ok := prev.written[id]
 		switch {
@@ -288,11 +313,16 @@ func (ch *change) overlayOne(prev *change, ids, fields []string) error {
 			ch.readBundle(id, b)
 		}
 	}
-	for _, f := range fields {
-		if v, ok := prev.newPtrs[f]; ok {
-			ch.ptrs[f] = v
-		} else if old, ok := prev.drops[f]; ok && ch.ptrs[f] == old {
-			ch.ptrs[f] = ""
+	for _, p := range prefixes {
+		v, ok := prev.writtenPacks[p]
+		if !ok {
+			continue
+		}
+		ch.packs[p] = v
+		for _, f := range ch.packFields[p] {
+			if err := ch.readPtr(f); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -410,34 +440,27 @@ func (s *Records) runWrite(ctx context.Context, args []any) error {
 // source's sync lock (fenced.go).
 type layout struct {
 	sets  []bundleSet
-	dels  []string      // bundles that go
-	fresh []string      // pointer fields new to the store
-	moved []string      // pointer fields that point elsewhere now
-	pdels []pointerDrop // pointers that go, if still where they were read
+	dels  []string    // bundles that go
+	packs []packWrite // pointer packs written
 }
 
-// remember adds to known every bundle and pointer the layout writes or
-// removes.
+// remember adds to known every bundle and pointer pack the layout
+// writes or removes.
 func (l *layout) remember(known *knownIDs) {
 	for _, b := range l.sets {
 		known.add(b.id)
 	}
-	for _, list := range [][]string{l.dels, l.fresh, l.moved} {
-		for _, id := range list {
-			known.add(id)
-		}
+	for _, id := range l.dels {
+		known.add(id)
 	}
-	for _, d := range l.pdels {
-		known.add(d.field)
+	for _, p := range l.packs {
+		known.add(p.prefix)
 	}
 }
 
 // bundleSet is a bundle written: its value, what happens to the account
 // index ("1" added, "0" removed, "-" left) and its won deals (wonOf).
 type bundleSet struct{ id, value, indexed, won string }
-
-// pointerDrop is a filed pointer that goes, while it still points at old.
-type pointerDrop struct{ bucket, field, old string }
 
 // lay lays the change out, and records in ch.written what each edited
 // bundle becomes.
@@ -462,22 +485,11 @@ func (ch *change) lay() (layout, error) {
 			ch.written[id] = ""
 		}
 	}
-	for f, v := range ch.newPtrs {
-		switch old := ch.ptrs[f]; {
-		case v == old:
-		case old == "":
-			l.fresh = append(l.fresh, f)
-		case v != "":
-			l.moved = append(l.moved, f)
-		default:
-			l.pdels = append(l.pdels, pointerDrop{filedBucket(f), f, old})
-		}
+	packs, err := ch.layPacks()
+	if err != nil {
+		return l, err
 	}
-	for f, v := range ch.drops {
-		if _, ok := ch.newPtrs[f]; !ok {
-			l.pdels = append(l.pdels, pointerDrop{filedBucket(f), f, v})
-		}
-	}
+	l.packs = packs
 	return l, nil
 }
 
@@ -495,22 +507,18 @@ func (ch *change) args(prefix, source string) ([]any, error) {
 	if ch.setWM {
 		nwm = len(ch.wm)
 	}
-	freshArgs, nfresh := ch.pointerGroups(l.fresh)
-	movedArgs, nmoved := ch.pointerGroups(l.moved)
-	a := []any{prefix, source, len(checks) / 2, nfresh, len(l.sets), len(l.dels), nmoved,
-		len(l.pdels), len(ch.owners), len(ch.ownerDel), len(ch.seen[0]), len(ch.seen[1]), len(ch.seen[2]),
+	a := []any{prefix, source, len(checks) / 2, len(l.packs), len(l.sets), len(l.dels),
+		len(ch.owners), len(ch.ownerDel), len(ch.seen[0]), len(ch.seen[1]), len(ch.seen[2]),
 		len(ch.rejects), nwm}
 	a = append(a, checks...)
-	a = append(a, freshArgs...)
+	for _, p := range l.packs {
+		a = append(a, p.bucket, p.prefix, p.read, p.value)
+	}
 	for _, s := range l.sets {
 		a = append(a, s.id, s.value, s.indexed, s.won)
 	}
 	for _, id := range l.dels {
 		a = append(a, id)
-	}
-	a = append(a, movedArgs...)
-	for _, d := range l.pdels {
-		a = append(a, d.bucket, d.field, d.old)
 	}
 	for _, o := range ch.owners {
 		a = append(a, o[0], o[1])
@@ -558,44 +566,29 @@ func (ch *change) wonOf(id string, b *bundle) (string, error) {
 	return b.won()
 }
 
-// bucketGroup is fields of the filed pointers that share a bucket.
-type bucketGroup struct {
-	bucket string
-	fields []string
+// packGroup is pointer packs that share a bucket.
+type packGroup struct {
+	bucket   string
+	prefixes []string
 }
 
-// groupByBucket groups fields by bucket, buckets in the order first seen.
-// It returns the groups and the fields in the order they lay out.
-func groupByBucket(fields []string) (order []string, groups []bucketGroup) {
-	at := make(map[uint32]int, len(fields)/4)
-	for _, f := range fields {
-		h := fieldHash(f) % filedBuckets
+// groupPacks groups the packs of prefixes by bucket, buckets in the order
+// first seen. It returns the groups and the prefixes in their order.
+func groupPacks(prefixes []string) (order []string, groups []packGroup) {
+	at := make(map[uint32]int, len(prefixes)/4)
+	for _, p := range prefixes {
+		h := fieldHash(p) % filedBuckets
 		i, ok := at[h]
 		if !ok {
 			i = len(groups)
 			at[h] = i
-			groups = append(groups, bucketGroup{bucket: bucketName(h)})
+			groups = append(groups, packGroup{bucket: bucketName(h)})
 		}
-		groups[i].fields = append(groups[i].fields, f)
+		groups[i].prefixes = append(groups[i].prefixes, p)
 	}
-	order = make([]string, 0, len(fields))
+	order = make([]string, 0, len(prefixes))
 	for _, g := range groups {
-		order = append(order, g.fields...)
+		order = append(order, g.prefixes...)
 	}
 	return order, groups
-}
-
-// pointerGroups lays out the new pointers of fields as writeScript takes
-// them: per bucket, the bucket, the number of fields, then field and
-// account pairs. It returns them and the number of buckets.
-func (ch *change) pointerGroups(fields []string) ([]any, int) {
-	_, groups := groupByBucket(fields)
-	out := make([]any, 0, 2*len(groups)+2*len(fields))
-	for _, g := range groups {
-		out = append(out, g.bucket, len(g.fields))
-		for _, f := range g.fields {
-			out = append(out, f, ch.newPtrs[f])
-		}
-	}
-	return out, len(groups)
 }
