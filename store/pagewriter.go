@@ -42,11 +42,11 @@ type PageWriter struct {
 
 // pageRead is a page whose read was sent.
 type pageRead struct {
-	page        page
-	wm          connectors.Watermark
-	ch          *change
-	ids, fields []string // what the read asked for
-	done        chan error
+	page       page
+	wm         connectors.Watermark
+	ch         *change
+	ids, packs []string // the bundles and pointer packs the read asked Redis for
+	done       chan error
 }
 
 // pageWrite is a page's write, queued after the one before it.
@@ -169,7 +169,7 @@ func (s *Records) readAhead(ctx context.Context, source string, p page, wm conne
 	r.ch.known = known
 	go func() {
 		var err error
-		r.ids, r.fields, err = s.fetch(ctx, r.ch, source, p.readIDs, p.readFields)
+		r.ids, r.packs, err = s.fetch(ctx, r.ch, source, p.readIDs, p.readFields)
 		r.done <- err
 	}()
 	return r
@@ -191,7 +191,7 @@ func (w *PageWriter) planAhead(ctx context.Context) (*pageWrite, error) {
 	for i, q := range w.queued {
 		after[i] = q.ch
 	}
-	ch, err := w.s.planRead(ctx, r.ch, w.source, &r.page, r.wm, after, r.ids, r.fields)
+	ch, err := w.s.planRead(ctx, r.ch, w.source, &r.page, r.wm, after, r.ids, r.packs)
 	if err != nil {
 		return nil, fmt.Errorf("store: store page: %w", err)
 	}

@@ -109,19 +109,19 @@ func (s *Records) storeEncoded(ctx context.Context, source string, p *page, wm c
 // change sets the watermark to wm.
 func (s *Records) planPage(ctx context.Context, source string, p *page, wm connectors.Watermark) (*change, error) {
 	ch := newChange(len(p.readIDs), len(p.readFields))
-	ids, fields, err := s.fetch(ctx, ch, source, p.readIDs, p.readFields)
+	ids, packs, err := s.fetch(ctx, ch, source, p.readIDs, p.readFields)
 	if err != nil {
 		return nil, err
 	}
-	return s.planRead(ctx, ch, source, p, wm, nil, ids, fields)
+	return s.planRead(ctx, ch, source, p, wm, nil, ids, packs)
 }
 
-// planRead is planPage once ch fetched the ids and fields the page
+// planRead is planPage once ch fetched the bundles (ids) and pointer packs the page
 // touches: what it read is overlaid with the writes of after (PageWriter),
 // and so is what it reads next.
-func (s *Records) planRead(ctx context.Context, ch *change, source string, p *page, wm connectors.Watermark, after []*change, ids, fields []string) (*change, error) {
+func (s *Records) planRead(ctx context.Context, ch *change, source string, p *page, wm connectors.Watermark, after []*change, ids, packs []string) (*change, error) {
 	ch.after, ch.wm, ch.setWM = after, wm, true
-	if err := ch.overlay(ids, fields); err != nil {
+	if err := ch.overlay(ids, packs); err != nil {
 		return nil, err
 	}
 	// The accounts the records were filed under, when they move or go.
