@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -34,17 +33,17 @@ type packEntry struct {
 	account string
 }
 
-// encodePack packs es, ordered by last byte; "" for none.
+// encodePack packs es, ordered by last byte, in the records' codec
+// (codec.go); "" for none.
 func encodePack(es []packEntry) string {
 	if len(es) == 0 {
 		return ""
 	}
 	slices.SortFunc(es, func(a, b packEntry) int { return cmp.Compare(a.last, b.last) })
-	var b []byte
+	var b wbuf
 	for _, e := range es {
-		b = append(b, e.last)
-		b = binary.AppendUvarint(b, uint64(len(e.account)))
-		b = append(b, e.account...)
+		b.byte(e.last)
+		b.str(e.account)
 	}
 	return string(b)
 }
@@ -52,31 +51,42 @@ func encodePack(es []packEntry) string {
 // errBadPack is a pack that does not decode.
 var errBadPack = errors.New("malformed pointer pack")
 
+// eachInPack calls fn with each pointer of the pack v until fn returns
+// false.
+func eachInPack(v string, fn func(e packEntry) bool) error {
+	r := rbuf{s: v}
+	for r.s != "" && r.err == nil {
+		e := packEntry{last: r.byte()}
+		if e.account = r.str(); r.err == nil && !fn(e) {
+			return nil
+		}
+	}
+	if r.err != nil {
+		return errBadPack
+	}
+	return nil
+}
+
 // decodePack returns the pointers of the pack v.
 func decodePack(v string) ([]packEntry, error) {
 	var es []packEntry
-	for len(v) > 0 {
-		last := v[0]
-		n, k := binary.Uvarint([]byte(v[1:min(len(v), 11)]))
-		if k <= 0 || uint64(len(v)-1-k) < n {
-			return nil, errBadPack
-		}
-		es = append(es, packEntry{last, v[1+k : 1+k+int(n)]})
-		v = v[1+k+int(n):]
-	}
-	return es, nil
+	err := eachInPack(v, func(e packEntry) bool {
+		es = append(es, e)
+		return true
+	})
+	return es, err
 }
 
 // packLookup is the account of the pointer whose field ends in last in
 // the pack v, "" for none.
-func packLookup(v string, last byte) (string, error) {
-	es, err := decodePack(v)
-	for _, e := range es {
+func packLookup(v string, last byte) (acct string, err error) {
+	err = eachInPack(v, func(e packEntry) bool {
 		if e.last == last {
-			return e.account, err
+			acct = e.account
 		}
-	}
-	return "", err
+		return e.last != last
+	})
+	return acct, err
 }
 
 // packWrite is a pack a change writes: what it was read as, what it
