@@ -161,26 +161,27 @@ func (s *Records) queueBundles(ctx context.Context, p redis.Pipeliner, l *layout
 // HSET (and one HDEL for those that go). A pack is read under the fence,
 // so it is written without the check writeScript makes.
 func (s *Records) queuePointers(ctx context.Context, p redis.Pipeliner, l *layout) {
-	sets, dels := map[string][]any{}, map[string][]string{}
-	var order []string
-	for _, w := range l.packs {
-		if _, ok := sets[w.bucket]; !ok {
-			if _, ok := dels[w.bucket]; !ok {
-				order = append(order, w.bucket)
+	prefixes := make([]string, len(l.packs))
+	values := make(map[string]string, len(l.packs))
+	for i, w := range l.packs {
+		prefixes[i], values[w.prefix] = w.prefix, w.value
+	}
+	_, groups := groupPacks(prefixes)
+	for _, g := range groups {
+		var sets []any
+		var dels []string
+		for _, prefix := range g.prefixes {
+			if v := values[prefix]; v != "" {
+				sets = append(sets, prefix, v)
+			} else {
+				dels = append(dels, prefix)
 			}
 		}
-		if w.value == "" {
-			dels[w.bucket] = append(dels[w.bucket], w.prefix)
-		} else {
-			sets[w.bucket] = append(sets[w.bucket], w.prefix, w.value)
+		if len(sets) > 0 {
+			p.HSet(ctx, s.key("ptrs", g.bucket), sets...)
 		}
-	}
-	for _, b := range order {
-		if args := sets[b]; len(args) > 0 {
-			p.HSet(ctx, s.key("ptrs", b), args...)
-		}
-		if fields := dels[b]; len(fields) > 0 {
-			p.HDel(ctx, s.key("ptrs", b), fields...)
+		if len(dels) > 0 {
+			p.HDel(ctx, s.key("ptrs", g.bucket), dels...)
 		}
 	}
 }
