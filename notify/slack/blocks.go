@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strings"
 
-	slackapi "github.com/slack-go/slack"
-
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/locale"
 )
@@ -52,9 +50,9 @@ func why(d notify.Data, line string) string {
 	return line + "\n" + escapeControl(desc)
 }
 
-// figures is the section of the account's numbers. A channel copy names
-// the owner with a mention.
-func figures(d notify.Data, l locale.Locale, aud Audience) slackapi.Block {
+// figures appends the section of the account's numbers. A channel copy
+// names the owner with a mention.
+func figures(list *blockList, d notify.Data, l locale.Locale, aud Audience) {
 	t := l.T()
 	fields := []string{
 		field(t.LabelRevenue, l.Money(d.Revenue12m, d.Currency)),
@@ -71,12 +69,16 @@ func figures(d notify.Data, l locale.Locale, aud Audience) slackapi.Block {
 			fields = append(fields, field(t.LabelOwner, escapeName(o.Name)))
 		}
 	}
-	fields = fields[:min(len(fields), maxFields)]
-	objs := make([]*slackapi.TextBlockObject, len(fields))
-	for i, f := range fields {
-		objs[i] = mrkdwn(f, maxField)
+	list.begin("section")
+	list.raw(`,"fields":[`)
+	for i, f := range fields[:min(len(fields), maxFields)] {
+		if i > 0 {
+			list.raw(",")
+		}
+		list.mrkdwn(f, maxField)
 	}
-	return slackapi.NewSectionBlock(nil, objs, nil)
+	list.raw("]")
+	list.end()
 }
 
 // field is a section field: a bold label over a value.
@@ -100,11 +102,12 @@ func lastPurchase(days *int, l locale.Locale) string {
 	return fmt.Sprintf(l.T().Ago, l.Days(*days))
 }
 
-// contactBlock is the section naming the contact to call, or nil.
-func contactBlock(d notify.Data, l locale.Locale) slackapi.Block {
+// contactText is the text of the section naming the contact to call, or
+// "" when there is none.
+func contactText(d notify.Data, l locale.Locale) string {
 	c := d.Contact
 	if c == nil {
-		return nil
+		return ""
 	}
 	who := escapeName(c.Name())
 	if t := strings.TrimSpace(c.Title); t != "" {
@@ -117,7 +120,7 @@ func contactBlock(d notify.Data, l locale.Locale) slackapi.Block {
 	if p := strings.TrimSpace(c.Phone); p != "" {
 		parts = append(parts, escapeName(p))
 	}
-	return section(strings.Join(parts, "\n"))
+	return strings.Join(parts, "\n")
 }
 
 // emailLink is a mailto link to addr when addr is a plain address, else the
@@ -130,34 +133,34 @@ func emailLink(addr string) string {
 	return "<mailto:" + addr + "|" + Escape(addr) + ">"
 }
 
-// footer is the context block with the rule and its severity.
-func footer(d notify.Data, l locale.Locale) slackapi.Block {
+// footer appends the context block with the rule and its severity.
+func footer(list *blockList, d notify.Data, l locale.Locale) {
 	s := fmt.Sprintf(l.T().FooterRule, escapeName(d.Rule))
 	if d.Severity != "" {
 		s += " · " + fmt.Sprintf(l.T().FooterSeverity, escapeName(d.Severity))
 	}
-	return slackapi.NewContextBlock("", mrkdwn(s, maxText))
+	list.context(s)
 }
 
-// crmButton is a "View in CRM" link button, or nil when the account has no
-// usable URL (see crmURL).
-func crmButton(d notify.Data, l locale.Locale) slackapi.Block {
-	if b := crmLink(d, l); b != nil {
-		return slackapi.NewActionBlock("", b)
+// crmButton appends an actions block of the "View in CRM" link button,
+// unless the account has no usable URL (see crmURL).
+func crmButton(list *blockList, d notify.Data, l locale.Locale) {
+	if b, ok := crmLink(d, l); ok {
+		list.actions(b)
 	}
-	return nil
 }
 
-// crmLink is the "View in CRM" link button element, or nil (see crmURL).
-func crmLink(d notify.Data, l locale.Locale) *slackapi.ButtonBlockElement {
+// crmLink is the "View in CRM" link button; false when the account has
+// no usable URL (see crmURL).
+func crmLink(d notify.Data, l locale.Locale) (button, bool) {
 	if !crmURL(d.Account.URL) {
-		return nil
+		return button{}, false
 	}
 	value := d.Account.ID
 	if len(value) > maxValue {
 		value = ""
 	}
-	return slackapi.NewButtonBlockElement(ActionOpenCRM, value, plain(l.T().ViewInCRM)).WithURL(d.Account.URL)
+	return button{actionID: ActionOpenCRM, text: l.T().ViewInCRM, url: d.Account.URL, value: value}, true
 }
 
 // crmURL reports whether raw is an absolute http(s) URL Slack accepts in a

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	slackapi "github.com/slack-go/slack"
-
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/locale"
 )
@@ -73,50 +71,47 @@ func Chosen(actionID, value, option string) (string, string) {
 	return v.Do, option
 }
 
-// actions is the row of buttons of a nudge: snooze, mark as contacted, and
-// the link to the CRM record when the account has a usable URL.
-func actions(d notify.Data, l locale.Locale) slackapi.Block {
+// actions appends the row of buttons of a nudge: snooze, mark as
+// contacted, and the link to the CRM record when the account has a usable
+// URL.
+func actions(list *blockList, d notify.Data, l locale.Locale) {
 	value := ButtonValue(d.Account.ID, d.Rule)
 	if len(value) > maxValue {
-		return crmButton(d, l) // ids too long for a button value: the link only
+		crmButton(list, d, l) // ids too long for a button value: the link only
+		return
 	}
 	t := l.T()
-	elems := []slackapi.BlockElement{
-		slackapi.NewButtonBlockElement(ActionSnooze, value, plain(t.Snooze)),
-		slackapi.NewButtonBlockElement(ActionContacted, value, plain(t.Contacted)).WithStyle(slackapi.StylePrimary),
+	bts := []button{
+		{actionID: ActionSnooze, text: t.Snooze, value: value},
+		{actionID: ActionContacted, text: t.Contacted, value: value, style: "primary"},
 	}
-	if link := crmLink(d, l); link != nil {
-		elems = append(elems, link)
+	if link, ok := crmLink(d, l); ok {
+		bts = append(bts, link)
 	}
-	return slackapi.NewActionBlock("", elems...)
+	list.actions(bts...)
 }
 
-// menu is the accessory of an account in a digest: one overflow menu
-// (snooze, mark as contacted, view in the CRM) instead of three buttons.
-// Without a CRM link or with ids too long for an option's value it falls
-// back to what fits: the link alone as a button, or nothing.
-func menu(e DigestEntry, l locale.Locale) *slackapi.Accessory {
+// menu appends the accessory of an account in a digest, as a section's
+// `,"accessory":` field: one overflow menu (snooze, mark as contacted,
+// view in the CRM) instead of three buttons. Without a CRM link or with
+// ids too long for an option's value it falls back to what fits: the
+// link alone as a button, or nothing.
+func menu(list *blockList, e DigestEntry, l locale.Locale) {
 	t := l.T()
-	var opts []*slackapi.OptionBlockObject
+	var opts []option
 	if v := MenuValue(ActionContacted, e.AccountID, e.Rule); len(v) <= maxOptionValue {
-		opts = append(opts,
-			slackapi.NewOptionBlockObject(MenuValue(ActionSnooze, e.AccountID, e.Rule), plain(t.Snooze), nil),
-			slackapi.NewOptionBlockObject(v, plain(t.Contacted), nil))
+		opts = append(opts, option{text: t.Snooze, value: MenuValue(ActionSnooze, e.AccountID, e.Rule)}, option{text: t.Contacted, value: v})
 	}
-	if !crmURL(e.URL) {
-		if len(opts) == 0 {
-			return nil
-		}
-		return slackapi.NewAccessory(slackapi.NewOverflowBlockElement(ActionMenu, opts...))
+	switch {
+	case crmURL(e.URL) && len(opts) == 0:
+		list.raw(`,"accessory":`)
+		list.button(button{actionID: ActionOpenCRM, text: t.ViewInCRM, url: e.URL})
+		return
+	case crmURL(e.URL):
+		opts = append(opts, option{text: t.ViewInCRM, value: MenuValue(ActionOpenCRM, e.AccountID, e.Rule), url: e.URL})
+	case len(opts) == 0:
+		return
 	}
-	if len(opts) == 0 {
-		return slackapi.NewAccessory(slackapi.NewButtonBlockElement(ActionOpenCRM, "", plain(t.ViewInCRM)).WithURL(e.URL))
-	}
-	open := slackapi.NewOptionBlockObject(MenuValue(ActionOpenCRM, e.AccountID, e.Rule), plain(t.ViewInCRM), nil)
-	open.URL = e.URL
-	return slackapi.NewAccessory(slackapi.NewOverflowBlockElement(ActionMenu, append(opts, open)...))
-}
-
-func plain(s string) *slackapi.TextBlockObject {
-	return slackapi.NewTextBlockObject(slackapi.PlainTextType, s, false, false)
+	list.raw(`,"accessory":`)
+	list.overflow(ActionMenu, opts)
 }

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	slackapi "github.com/slack-go/slack"
-
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/locale"
 )
@@ -109,17 +107,17 @@ func RenderDigest(dg Digest) ([]Rendered, error) {
 }
 
 func renderDigestPart(dg Digest, l locale.Locale, head string, part []DigestEntry) (Rendered, error) {
-	list := make([]slackapi.Block, 0, len(part)+2)
-	list = append(list, slackapi.NewHeaderBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(head, maxHeader), true, false)))
+	list := newBlockList(512 + 1024*len(part))
+	list.header(head)
 	for _, e := range part {
-		list = append(list, slackapi.NewSectionBlock(mrkdwn(digestText(e, l, dg.Channel), maxText), nil, menu(e, l)))
+		list.begin("section")
+		list.raw(`,"text":`)
+		list.mrkdwn(digestText(e, l, dg.Channel), maxText)
+		menu(list, e, l)
+		list.end()
 	}
-	list = append(list, slackapi.NewContextBlock("", mrkdwn(l.T().DigestFooter, maxText)))
-	blocks, err := marshal(list)
-	if err != nil {
-		return Rendered{}, fmt.Errorf("render slack digest: %w", err)
-	}
-	return Rendered{Fallback: truncate(head, maxText), Blocks: blocks}, nil
+	list.context(l.T().DigestFooter)
+	return Rendered{Fallback: truncate(head, maxText), Blocks: list.json()}, nil
 }
 
 // Lengths, in characters, an entry's CRM-supplied parts are cut to so

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	slackapi "github.com/slack-go/slack"
-
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/locale"
 )
@@ -20,13 +18,9 @@ func RenderResolved(d notify.Data, text string) (fallback string, blocks json.Ra
 	if line == "" {
 		line = fmt.Sprintf(l.T().Resolved, "*"+escapeName(d.Account.Name)+"*", escapeName(d.Rule))
 	}
-	list := []slackapi.Block{section(line), footer(d, l)}
-	if b := crmButton(d, l); b != nil {
-		list = append(list, b)
-	}
-	blocks, err = marshal(list)
-	if err != nil {
-		return "", nil, fmt.Errorf("render slack note: %w", err)
-	}
-	return truncate(line, maxText), blocks, nil
+	list := newBlockList(1024)
+	list.section(line)
+	footer(list, d, l)
+	crmButton(list, d, l)
+	return truncate(line, maxText), list.json(), nil
 }

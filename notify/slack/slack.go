@@ -11,13 +11,10 @@
 package slack
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
-
-	slackapi "github.com/slack-go/slack"
 
 	"github.com/crmsync/crmsync/notify"
 	"github.com/crmsync/crmsync/notify/locale"
@@ -76,35 +73,16 @@ func AudienceOf(to string) Audience {
 func Render(d notify.Data, text string, aud Audience) (fallback string, blocks json.RawMessage, err error) {
 	l := locale.For(d.Locale)
 	line := whyLine(d, l, text)
-	list := []slackapi.Block{
-		header(d, l),
-		section(why(d, line)),
-		figures(d, l, aud),
+	list := newBlockList(2048)
+	list.header(emoji(d.Severity) + " " + escapeControl(headline(d, l)))
+	list.section(why(d, line))
+	figures(list, d, l, aud)
+	if s := contactText(d, l); s != "" {
+		list.section(s)
 	}
-	if b := contactBlock(d, l); b != nil {
-		list = append(list, b)
-	}
-	list = append(list, footer(d, l))
-	if b := actions(d, l); b != nil {
-		list = append(list, b)
-	}
-	blocks, err = marshal(list)
-	if err != nil {
-		return "", nil, fmt.Errorf("render slack blocks: %w", err)
-	}
-	return truncate(escapeControl(headline(d, l))+" — "+line, maxText), blocks, nil
-}
-
-// marshal encodes blocks without Go's HTML escaping of <, > and &, which
-// Slack does not need and which makes outbox files hard to read.
-func marshal(blocks []slackapi.Block) (json.RawMessage, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(blocks); err != nil {
-		return nil, err
-	}
-	return json.RawMessage(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), nil
+	footer(list, d, l)
+	actions(list, d, l)
+	return truncate(escapeControl(headline(d, l))+" — "+line, maxText), list.json(), nil
 }
 
 // headline is the plain-text summary: the rule's title for the account,
@@ -121,13 +99,6 @@ func headline(d notify.Data, l locale.Locale) string {
 		return t + l.T().Colon + name
 	}
 	return t
-}
-
-// header is the header block: the severity's emoji and the headline, in
-// plain text.
-func header(d notify.Data, l locale.Locale) slackapi.Block {
-	t := truncate(emoji(d.Severity)+" "+escapeControl(headline(d, l)), maxHeader)
-	return slackapi.NewHeaderBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, t, true, false))
 }
 
 // emoji is how a severity is shown; unknown ones look like info.
@@ -153,17 +124,6 @@ func SeverityRank(severity string) int {
 	default:
 		return 2
 	}
-}
-
-// mrkdwn returns a mrkdwn text object of at most max characters. Verbatim
-// stops Slack from turning bare URLs and #names of CRM data into links.
-func mrkdwn(s string, max int) *slackapi.TextBlockObject {
-	return slackapi.NewTextBlockObject(slackapi.MarkdownType, truncate(s, max), false, true)
-}
-
-// section is a section block holding the mrkdwn text s.
-func section(s string) slackapi.Block {
-	return slackapi.NewSectionBlock(mrkdwn(s, maxText), nil, nil)
 }
 
 // oneLine joins the words of s with single spaces.
