@@ -463,8 +463,13 @@ func passSlowlog(b *testing.B, a *App) func() {
 		var total time.Duration
 		for _, l := range logs {
 			k := strings.ToLower(l.Args[0])
-			if len(l.Args) > 1 {
-				k += " " + keyKind(a.Store.Namespace()+":", l.Args[1])
+			switch key := 1; {
+			case (k == "evalsha" || k == "eval") && len(l.Args) > 3:
+				k += " " + l.Args[1][:min(8, len(l.Args[1]))] // which script
+				key = 3
+				fallthrough
+			case len(l.Args) > key:
+				k += " " + keyKind(a.Store.Namespace()+":", l.Args[key])
 			}
 			if by[k] == nil {
 				by[k] = &stat{}

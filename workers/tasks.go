@@ -141,7 +141,53 @@ func NewDeliverTask(ns Namespace, ch notify.Channel, p DeliverPayload, opts ...a
 	}
 	id := "deliver:" + hex.EncodeToString(h.Sum(nil))[:32]
 	base := []asynq.Option{asynq.Queue(ns.Queue(queue)), ns.TaskID(id), asynq.MaxRetry(8), asynq.Timeout(5 * time.Minute)}
-	return newTask(typ, p, append(base, opts...)...)
+	b, err := deliverJSON(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s payload: %w", typ, err)
+	}
+	return asynq.NewTask(typ, b, append(base, opts...)...), nil
+}
+
+// deliverJSON encodes p as newTask does, but copies each message's
+// Blocks as they are: encoding/json validates and compacts a RawMessage
+// byte by byte, which made encoding a batch of Slack nudges cost twice
+// what rendering them did. Blocks are always JSON written by package
+// slack, or read back from a payload that held them.
+func deliverJSON(p DeliverPayload) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(512 + 2048*len(p.Messages))
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	b.WriteString(`{"pass":`)
+	if err := enc.Encode(p.Pass); err != nil {
+		return nil, err
+	}
+	b.Truncate(b.Len() - 1) // Encode's newline
+	if p.Messages == nil {
+		b.WriteString(`,"messages":null}`)
+		return b.Bytes(), nil
+	}
+	b.WriteString(`,"messages":[`)
+	for i := range p.Messages {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		m := p.Messages[i]
+		blocks := m.Blocks
+		m.Blocks = nil
+		if err := enc.Encode(&m); err != nil {
+			return nil, err
+		}
+		b.Truncate(b.Len() - 1)
+		if len(blocks) > 0 {
+			b.Truncate(b.Len() - 1) // the message's closing brace
+			b.WriteString(`,"blocks":`)
+			b.Write(blocks)
+			b.WriteByte('}')
+		}
+	}
+	b.WriteString("]}")
+	return b.Bytes(), nil
 }
 
 // newTask encodes payload as JSON, leaving '<', '>' and '&' as they are:
