@@ -93,8 +93,8 @@ func days(params ...any) (any, error) {
 }
 
 // needs tells which parts of the env the rules of a set read, so that
-// Evaluate does not build the others.
-type needs struct{ account, owner, contacts bool }
+// Evaluate does not build the others. extra: the account's extra fields.
+type needs struct{ account, owner, contacts, extra bool }
 
 // needsOf returns what the expressions of rules read.
 func needsOf(rules []*Rule) needs {
@@ -105,22 +105,36 @@ func needsOf(rules []*Rule) needs {
 			ast.Walk(&node, &v)
 		}
 	}
+	v.extra = v.accounts > v.accountFields
 	return v.needs
 }
 
-// identVisitor records which env parts an expression names.
-type identVisitor struct{ needs }
+// identVisitor records which env parts an expression names. The
+// account's extra fields are read unless every use of account is one of
+// its other fields (account.lifecycle).
+type identVisitor struct {
+	needs
+	accounts, accountFields int
+}
 
 // Visit implements ast.Visitor.
 func (v *identVisitor) Visit(node *ast.Node) {
-	if id, ok := (*node).(*ast.IdentifierNode); ok {
-		switch id.Value {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		switch n.Value {
 		case "account":
 			v.account = true
+			v.accounts++
 		case "owner":
 			v.owner = true
 		case "contacts":
 			v.contacts = true
+		}
+	case *ast.MemberNode:
+		id, ok := n.Node.(*ast.IdentifierNode)
+		field, named := n.Property.(*ast.StringNode)
+		if ok && id.Value == "account" && named && field.Value != "extra" {
+			v.accountFields++
 		}
 	}
 }

@@ -170,6 +170,43 @@ func TestExpressionEnv(t *testing.T) {
 			if (len(got) == 1) != tt.want {
 				t.Errorf("matched = %v, want %v", len(got) == 1, tt.want)
 			}
+			if rs.ReadsAccountExtra() {
+				return
+			}
+			// A rule that does not read the extra fields finds the same
+			// without them: what a pass relies on to skip decoding them.
+			bare := *tt.client
+			bare.Account.Extra = nil
+			if got, _ := rs.Evaluate(testNow, &bare, f); (len(got) == 1) != tt.want {
+				t.Errorf("without extra fields: matched = %v, want %v", len(got) == 1, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadsAccountExtra(t *testing.T) {
+	tests := []struct {
+		when string
+		want bool
+	}{
+		{`days_inactive > 90`, false},
+		{`account.lifecycle == "customer" && account.name != ""`, false},
+		{`account?.lifecycle == "customer"`, false},
+		{`account["lifecycle"] == "customer"`, false},
+		{`account.extra.industry == "saas"`, true},
+		{`account.extra["industry"] == "saas"`, true},
+		{`account.lifecycle == "customer" && "saas" in values(account.extra)`, true},
+		{`toJSON(account) contains "saas"`, true}, // the whole account
+	}
+	for _, tt := range tests {
+		t.Run(tt.when, func(t *testing.T) {
+			rs, err := Parse("env.yaml", []byte("rules:\n  - name: r\n    when: '"+strings.ReplaceAll(tt.when, "'", "''")+"'\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rs.ReadsAccountExtra(); got != tt.want {
+				t.Errorf("ReadsAccountExtra() = %v, want %v", got, tt.want)
+			}
 		})
 	}
 }

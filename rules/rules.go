@@ -79,10 +79,11 @@ type RuleSet struct {
 // features are computed from.
 func (rs *RuleSet) ReadsContacts() bool { return rs.needs.contacts }
 
-// ReadsAccount reports whether a rule's expression names account: an
-// evaluation then needs the account's whole record (its extra fields,
-// name, domain, sources), not only what the features read.
-func (rs *RuleSet) ReadsAccount() bool { return rs.needs.account }
+// ReadsAccountExtra reports whether a rule's expression may read the
+// account's extra fields (account.extra, or account as a whole): an
+// evaluation then needs them decoded, which is most of what decoding an
+// account costs.
+func (rs *RuleSet) ReadsAccountExtra() bool { return rs.needs.extra }
 
 // Names returns the rules' names, in file order.
 func (rs *RuleSet) Names() []string {

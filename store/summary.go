@@ -56,7 +56,7 @@ func SummaryClients(sums []Summary) ([]model.Client, error) {
 // until the next.
 type ClientArena struct {
 	// SkipExtra leaves the accounts' Extra fields out: for a pass whose
-	// rules do not read account (rules.RuleSet.ReadsAccount).
+	// rules do not read them (rules.RuleSet.ReadsAccountExtra).
 	SkipExtra bool
 
 	clients  []model.Client

@@ -130,7 +130,7 @@ func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to stri
 	return e.Records.SummaryRange(ctx, from, to, summaryBatch, func(_ []string, sums []store.Summary) error {
 		batch := slices.Grow(bufs.batch[:0], len(sums))[:len(sums)]
 		bufs.batch = batch
-		bufs.arena.SkipExtra = !e.Rules.ReadsAccount()
+		bufs.arena.SkipExtra = !e.Rules.ReadsAccountExtra()
 		clients, err := bufs.arena.Clients(sums)
 		if err != nil {
 			return err
