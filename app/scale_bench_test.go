@@ -330,7 +330,7 @@ func wipePasses(b *testing.B, a *App) {
 	ctx := context.Background()
 	rdb := a.Store.Redis()
 	ns := a.Store.Namespace()
-	keep := []string{"records", "won", "ptrs:", "stored:", "owner:", "accounts", "watermark:", "sync-state:", "schema", "rejects"}
+	keep := []string{"records", "features", "ptrs:", "stored:", "owner:", "accounts", "watermark:", "sync-state:", "schema", "rejects"}
 	for _, pattern := range []string{ns + ":*", "asynq:{" + ns + ":*"} {
 		iter := rdb.Scan(ctx, 0, pattern, 5000).Iterator()
 		var batch []string

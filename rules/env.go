@@ -2,6 +2,7 @@ package rules
 
 import (
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -93,8 +94,15 @@ func days(params ...any) (any, error) {
 }
 
 // needs tells which parts of the env the rules of a set read, so that
-// Evaluate does not build the others. extra: the account's extra fields.
-type needs struct{ account, owner, contacts, extra bool }
+// Evaluate does not build the others. extra: the account's extra fields;
+// record: any of its fields but those of a features record
+// (featureFields).
+type needs struct{ account, owner, contacts, extra, record bool }
+
+// featureFields are the account's fields a features record holds
+// (store.FeatureRange): a pass whose rules read no others reads that
+// record instead of the account's.
+var featureFields = map[string]bool{"id": true, "lifecycle": true, "created_at": true, "last_activity_at": true}
 
 // needsOf returns what the expressions of rules read.
 func needsOf(rules []*Rule) needs {
@@ -105,16 +113,20 @@ func needsOf(rules []*Rule) needs {
 			ast.Walk(&node, &v)
 		}
 	}
-	v.extra = v.accounts > v.accountFields
+	whole := v.accounts > len(v.accountFields) // account used other than by a named field
+	v.extra = whole || slices.Contains(v.accountFields, "extra")
+	v.record = whole || slices.ContainsFunc(v.accountFields, func(f string) bool { return !featureFields[f] })
 	return v.needs
 }
 
 // identVisitor records which env parts an expression names. The
 // account's extra fields are read unless every use of account is one of
-// its other fields (account.lifecycle).
+// its other fields (account.lifecycle): accountFields holds the field of
+// each such use.
 type identVisitor struct {
 	needs
-	accounts, accountFields int
+	accounts      int
+	accountFields []string
 }
 
 // Visit implements ast.Visitor.
@@ -133,8 +145,8 @@ func (v *identVisitor) Visit(node *ast.Node) {
 	case *ast.MemberNode:
 		id, ok := n.Node.(*ast.IdentifierNode)
 		field, named := n.Property.(*ast.StringNode)
-		if ok && id.Value == "account" && named && field.Value != "extra" {
-			v.accountFields++
+		if ok && id.Value == "account" && named {
+			v.accountFields = append(v.accountFields, field.Value)
 		}
 	}
 }

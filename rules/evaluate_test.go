@@ -170,33 +170,44 @@ func TestExpressionEnv(t *testing.T) {
 			if (len(got) == 1) != tt.want {
 				t.Errorf("matched = %v, want %v", len(got) == 1, tt.want)
 			}
-			if rs.ReadsAccountExtra() {
-				return
+			// A rule that does not read the extra fields, or the record
+			// beyond a features record, finds the same without them:
+			// what a pass relies on to read less.
+			if !rs.ReadsAccountExtra() {
+				bare := *tt.client
+				bare.Account.Extra = nil
+				if got, _ := rs.Evaluate(testNow, &bare, f); (len(got) == 1) != tt.want {
+					t.Errorf("without extra fields: matched = %v, want %v", len(got) == 1, tt.want)
+				}
 			}
-			// A rule that does not read the extra fields finds the same
-			// without them: what a pass relies on to skip decoding them.
-			bare := *tt.client
-			bare.Account.Extra = nil
-			if got, _ := rs.Evaluate(testNow, &bare, f); (len(got) == 1) != tt.want {
-				t.Errorf("without extra fields: matched = %v, want %v", len(got) == 1, tt.want)
+			if !rs.ReadsAccountRecord() {
+				a := tt.client.Account
+				bare := *tt.client
+				bare.Account = model.Account{Ref: model.Ref{ID: a.ID}, Lifecycle: a.Lifecycle, OwnerID: a.OwnerID, CreatedAt: a.CreatedAt, LastActivityAt: a.LastActivityAt}
+				if got, _ := rs.Evaluate(testNow, &bare, f); (len(got) == 1) != tt.want {
+					t.Errorf("with a features record's account: matched = %v, want %v", len(got) == 1, tt.want)
+				}
 			}
 		})
 	}
 }
 
-func TestReadsAccountExtra(t *testing.T) {
+func TestReadsAccount(t *testing.T) {
 	tests := []struct {
-		when string
-		want bool
+		when          string
+		extra, record bool
 	}{
-		{`days_inactive > 90`, false},
-		{`account.lifecycle == "customer" && account.name != ""`, false},
-		{`account?.lifecycle == "customer"`, false},
-		{`account["lifecycle"] == "customer"`, false},
-		{`account.extra.industry == "saas"`, true},
-		{`account.extra["industry"] == "saas"`, true},
-		{`account.lifecycle == "customer" && "saas" in values(account.extra)`, true},
-		{`toJSON(account) contains "saas"`, true}, // the whole account
+		{`days_inactive > 90`, false, false},
+		{`account.lifecycle == "customer" && days_since(account.created_at) > 30`, false, false},
+		{`account.id != "" && days_since(account.last_activity_at) > 30`, false, false},
+		{`account.lifecycle == "customer" && account.name != ""`, false, true},
+		{`account?.lifecycle == "customer"`, false, false},
+		{`account["lifecycle"] == "customer"`, false, false},
+		{`account.timezone == "Europe/Paris"`, false, true},
+		{`account.extra.industry == "saas"`, true, true},
+		{`account.extra["industry"] == "saas"`, true, true},
+		{`account.lifecycle == "customer" && "saas" in values(account.extra)`, true, true},
+		{`toJSON(account) contains "saas"`, true, true}, // the whole account
 	}
 	for _, tt := range tests {
 		t.Run(tt.when, func(t *testing.T) {
@@ -204,8 +215,11 @@ func TestReadsAccountExtra(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := rs.ReadsAccountExtra(); got != tt.want {
-				t.Errorf("ReadsAccountExtra() = %v, want %v", got, tt.want)
+			if got := rs.ReadsAccountExtra(); got != tt.extra {
+				t.Errorf("ReadsAccountExtra() = %v, want %v", got, tt.extra)
+			}
+			if got := rs.ReadsAccountRecord(); got != tt.record {
+				t.Errorf("ReadsAccountRecord() = %v, want %v", got, tt.record)
 			}
 		})
 	}

@@ -85,6 +85,12 @@ func (rs *RuleSet) ReadsContacts() bool { return rs.needs.contacts }
 // account costs.
 func (rs *RuleSet) ReadsAccountExtra() bool { return rs.needs.extra }
 
+// ReadsAccountRecord reports whether a rule's expression may read more of
+// the account than its id, lifecycle, creation and last activity: an
+// evaluation then needs the account's record, not only its features
+// record (store.FeatureRange).
+func (rs *RuleSet) ReadsAccountRecord() bool { return rs.needs.record }
+
 // Names returns the rules' names, in file order.
 func (rs *RuleSet) Names() []string {
 	names := make([]string, len(rs.Rules))

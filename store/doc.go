@@ -29,8 +29,12 @@
 //	<ns>:records                   hash, account id → its bundle (bundle.go): the account's record
 //	                               and its contacts' and deals', compactly encoded (codec.go),
 //	                               with a token every write changes; what a pass's shards read
-//	<ns>:won                       hash, account id → its won deals' close dates and amounts,
-//	                               packed (won.go), written with the bundle; what a pass plans from
+//	<ns>:features                  hash, account id → its features record (features.go): what the
+//	                               features read of the account, its contacts' last activity, its
+//	                               won deals' close dates and amounts, packed, written with the
+//	                               bundle; what a pass plans from, and its shards read when their
+//	                               rules read no more of an account
+//	<ns>:won                       the won deals of layouts 4 to 8: dropped by Migrate
 //	<ns>:ptrs:<bucket>             hash, a pointer pack (packs.go): "c<contact id>" or "d<deal id>" but
 //	                               its last byte → for each such id, its last byte and the account it
 //	                               is filed under; 1,048,576 buckets (five hex digits) by FNV-1a of the

@@ -115,7 +115,7 @@ func (s *Records) queueChange(ctx context.Context, p redis.Pipeliner, source str
 }
 
 // queueBundles queues the bundles' writes: the records, the account
-// index and the won deals.
+// index and the features records.
 func (s *Records) queueBundles(ctx context.Context, p redis.Pipeliner, l *layout) {
 	var hset, wset, zrem []any
 	var zadd []redis.Z
@@ -128,12 +128,10 @@ func (s *Records) queueBundles(ctx context.Context, p redis.Pipeliner, l *layout
 		case "0":
 			zrem = append(zrem, b.id)
 		}
-		switch b.won {
-		case "=":
-		case "":
+		if b.features == "" {
 			wdel = append(wdel, b.id)
-		default:
-			wset = append(wset, b.id, b.won)
+		} else {
+			wset = append(wset, b.id, b.features)
 		}
 	}
 	zrem = append(zrem, anys(l.dels)...)
@@ -150,10 +148,10 @@ func (s *Records) queueBundles(ctx context.Context, p redis.Pipeliner, l *layout
 		p.ZRem(ctx, s.key("accounts"), zrem...)
 	}
 	if len(wset) > 0 {
-		p.HSet(ctx, s.key("won"), wset...)
+		p.HSet(ctx, s.key("features"), wset...)
 	}
 	if len(wdel) > 0 {
-		p.HDel(ctx, s.key("won"), wdel...)
+		p.HDel(ctx, s.key("features"), wdel...)
 	}
 }
 

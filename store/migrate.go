@@ -14,7 +14,8 @@ import (
 )
 
 // schemaVersion is the layout of the records Migrate brings a store to:
-// 8 marks each source that holds records (stored.go); 7 indexes the
+// 9 keeps each account's features record (features.go) where 4 to 8 kept
+// its won deals (<ns>:won); 8 marks each source that holds records (stored.go); 7 indexes the
 // accounts that have a rule's flag state or open outcome (flagindex.go);
 // 6 spreads the filed pointers over 1,048,576 buckets, named by five hex
 // digits (bundle.go), where 5 and earlier had 65,536, named by their
@@ -26,7 +27,7 @@ import (
 // <ns>:acct:<id> (1) or in <ns>:summary (2), its contacts and deals in
 // <ns>:contacts:<id> and <ns>:deals:<id> hashes of JSON, and a pointer
 // per contact and deal (<ns>:contact:<id>, <ns>:deal:<id>).
-const schemaVersion = "8"
+const schemaVersion = "9"
 
 // Migrate brings records written by an earlier crmsync to the current
 // layout, once: it builds the bundle of every account (and of every id
@@ -80,6 +81,11 @@ func (s *Records) Migrate(ctx context.Context) error {
 			return fmt.Errorf("store: migrate: stored marks: %w", err)
 		}
 	}
+	if stored && ver < 9 {
+		if err := s.buildFeatures(ctx); err != nil {
+			return fmt.Errorf("store: migrate: features records: %w", err)
+		}
+	}
 	if err := s.rdb.Set(ctx, s.key("schema"), schemaVersion, 0).Err(); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
@@ -119,16 +125,13 @@ func (s *Records) layout(ctx context.Context) (string, int64, error) {
 	return v, n, err
 }
 
-// migrateTo4 brings records of layout v to layout 4: bundles (from a
-// layout before 3), then their won deals.
+// migrateTo4 brings records of layout v to bundles (from a layout before
+// 3); layout 9 builds their features records.
 func (s *Records) migrateTo4(ctx context.Context, v string) error {
 	if v != "3" {
 		if err := s.migrateRecords(ctx); err != nil {
 			return err
 		}
-	}
-	if err := s.buildWon(ctx); err != nil {
-		return fmt.Errorf("won deals: %w", err)
 	}
 	return nil
 }

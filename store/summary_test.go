@@ -329,10 +329,53 @@ func (m *refModel) check(t *testing.T, s *Store, step int) {
 	if !slices.Equal(listed, ids) {
 		t.Fatalf("step %d: summaries of %v, want %v", step, listed, ids)
 	}
+	m.checkFeatures(t, s, step, now, ids)
 	if got := wonOf(t, s); !reflect.DeepEqual(got, m.won()) {
 		t.Fatalf("step %d: won deals\n got %+v\nwant %+v", step, got, m.won())
 	}
 	m.checkPointers(t, s, step)
+}
+
+// checkFeatures compares the summaries read from the features records
+// (FeatureRange) with the model: the part of the account they hold, each
+// contact's last activity, the won deals and the features.
+func (m *refModel) checkFeatures(t *testing.T, s *Store, step int, now time.Time, ids []string) {
+	t.Helper()
+	var listed []string
+	err := s.Records.FeatureRange(context.Background(), "", "", 5, func(sids []string, sums []Summary) error {
+		clients, err := m.arena.Clients(sums)
+		if err != nil {
+			return err
+		}
+		for j, c := range clients {
+			listed = append(listed, sids[j])
+			want := m.client(sids[j])
+			a := want.Account
+			if w := (model.Account{Ref: model.Ref{ID: a.ID}, Lifecycle: a.Lifecycle, OwnerID: a.OwnerID, CreatedAt: a.CreatedAt, LastActivityAt: a.LastActivityAt}); !reflect.DeepEqual(c.Account, w) {
+				return fmt.Errorf("features record's account %s = %+v, want %+v", sids[j], c.Account, w)
+			}
+			var got, wantTimes []time.Time
+			for _, ct := range c.Contacts {
+				got = append(got, ct.LastActivityAt)
+			}
+			for _, ct := range want.Contacts {
+				wantTimes = append(wantTimes, ct.LastActivityAt)
+			}
+			if !slices.EqualFunc(got, wantTimes, time.Time.Equal) {
+				return fmt.Errorf("features record's contacts of %s = %v, want %v", sids[j], got, wantTimes)
+			}
+			if g, w := rules.Compute(now, &c), rules.Compute(now, &want); !reflect.DeepEqual(g, w) {
+				return fmt.Errorf("features of %s's record = %+v, want %+v", sids[j], g, w)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("step %d: %v", step, err)
+	}
+	if !slices.Equal(listed, ids) {
+		t.Fatalf("step %d: features records of %v, want %v", step, listed, ids)
+	}
 }
 
 // won is what WonRange must list: per account, its won deals with a
@@ -479,19 +522,26 @@ func testMigrateLegacy(t *testing.T, s *Store) {
 		t.Errorf("won deals after Migrate = %+v", w)
 	}
 
-	// A store of layout 3 has bundles but no won deals: Migrate packs them.
+	// A store of layout 3 has bundles only, one of layout 4 to 8 their won
+	// deals apart (<ns>:won): Migrate builds the features records and
+	// drops <ns>:won.
 	want := wonOf(t, s)
-	pipe = s.rdb.Pipeline()
-	pipe.Del(ctx, s.key("won"))
-	pipe.Set(ctx, s.key("schema"), "3", 0)
-	if _, err := pipe.Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Records.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := wonOf(t, s); !reflect.DeepEqual(got, want) {
-		t.Errorf("won deals rebuilt from layout 3 = %+v, want %+v", got, want)
+	for _, layout := range []string{"3", "8"} {
+		pipe = s.rdb.Pipeline()
+		pipe.Rename(ctx, s.key("features"), s.key("won"))
+		pipe.Set(ctx, s.key("schema"), layout, 0)
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Records.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := wonOf(t, s); !reflect.DeepEqual(got, want) {
+			t.Errorf("won deals rebuilt from layout %s = %+v, want %+v", layout, got, want)
+		}
+		if n := s.rdb.Exists(ctx, s.key("won")).Val(); n != 0 {
+			t.Errorf("layout %s: <ns>:won left after Migrate", layout)
+		}
 	}
 }
 

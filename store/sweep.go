@@ -217,9 +217,6 @@ func sweepEntries(ch *change, id string, seenC, seenD map[string]bool) {
 				keep = append(keep, e)
 			} else {
 				ch.drops[filedField(l.kind, e.id)] = id
-				if l.kind == 'd' {
-					ch.dealt[id] = true
-				}
 			}
 		}
 		*l.entries = keep

@@ -15,7 +15,7 @@ import (
 // it read has changed since: every bundle it writes still has the token
 // it had when read, and every pointer pack it writes is still as read.
 // It returns 0, writing nothing, when one has changed, else 1. KEYS[1] is
-// the account index, KEYS[2] <ns>:records, KEYS[3] <ns>:won (won.go);
+// the account index, KEYS[2] <ns>:records, KEYS[3] <ns>:features (features.go);
 // other keys are built from the prefix ARGV[1], so on Redis Cluster the
 // namespace needs a hash tag (store doc).
 var writeScript = redis.NewScript(`
@@ -56,8 +56,7 @@ for _ = 1, c[3] do
     zrem[#zrem + 1] = ARGV[i]
   end
   local w = ARGV[i + 3]
-  if w == '=' then
-  elseif w ~= '' then
+  if w ~= '' then
     wset[#wset + 1] = ARGV[i]
     wset[#wset + 1] = w
   else
@@ -120,7 +119,6 @@ type change struct {
 	tokens  map[string]string  // the token of each bundle read ("" for none)
 	edited  map[string]bool    // bundles to write
 	indexed map[string]bool    // bundles read with an account (in the account index)
-	dealt   map[string]bool    // bundles whose deals the change edits (their won deals change)
 	ptrs    map[string]string  // filed field → the account read ("" for none)
 	newPtrs map[string]string  // filed field → its account now ("" for none)
 	drops   map[string]string  // filed field → the account it goes from, if still there
@@ -160,8 +158,8 @@ type change struct {
 func newChange(ids, fields int) *change {
 	return &change{
 		bundles: make(map[string]*bundle, ids), tokens: make(map[string]string, ids), edited: make(map[string]bool, ids),
-		indexed: make(map[string]bool, ids), dealt: make(map[string]bool, ids),
-		ptrs: make(map[string]string, fields), newPtrs: make(map[string]string, fields), drops: map[string]string{},
+		indexed: make(map[string]bool, ids),
+		ptrs:    make(map[string]string, fields), newPtrs: make(map[string]string, fields), drops: map[string]string{},
 		packs: make(map[string]string, fields/4), packFields: make(map[string][]string, fields/4),
 	}
 }
@@ -371,7 +369,6 @@ func (ch *change) file(kind byte, account string, e filedEntry) {
 			b.contacts = put(b.contacts, e)
 		} else {
 			b.deals = put(b.deals, e)
-			ch.dealt[account] = true
 		}
 	}
 	ch.newPtrs[field] = account
@@ -384,7 +381,6 @@ func (ch *change) unfile(kind byte, account, id string) {
 		b.contacts = remove(b.contacts, id)
 	} else {
 		b.deals = remove(b.deals, id)
-		ch.dealt[account] = true
 	}
 }
 
@@ -408,7 +404,6 @@ func (ch *change) dropBundle(id string) {
 		}
 	}
 	*b = bundle{token: b.token}
-	ch.dealt[id] = true
 }
 
 // errConflict is a write whose reads another writer changed meanwhile.
@@ -425,7 +420,7 @@ func (s *Records) write(ctx context.Context, source string, ch *change) error {
 
 // runWrite runs writeScript with the args of a change (change.args).
 func (s *Records) runWrite(ctx context.Context, args []any) error {
-	ok, err := writeScript.Run(ctx, s.rdb, []string{s.key("accounts"), s.key("records"), s.key("won")}, args...).Int()
+	ok, err := writeScript.Run(ctx, s.rdb, []string{s.key("accounts"), s.key("records"), s.key("features")}, args...).Int()
 	if err != nil {
 		return err
 	}
@@ -459,8 +454,9 @@ func (l *layout) remember(known *knownIDs) {
 }
 
 // bundleSet is a bundle written: its value, what happens to the account
-// index ("1" added, "0" removed, "-" left) and its won deals (wonOf).
-type bundleSet struct{ id, value, indexed, won string }
+// index ("1" added, "0" removed, "-" left) and its features record
+// (features.go; "" for none).
+type bundleSet struct{ id, value, indexed, features string }
 
 // lay lays the change out, and records in ch.written what each edited
 // bundle becomes.
@@ -471,13 +467,13 @@ func (ch *change) lay() (layout, error) {
 		b := ch.bundles[id]
 		switch {
 		case !b.empty():
-			won, err := ch.wonOf(id, b)
+			f, err := b.features(id)
 			if err != nil {
 				return l, fmt.Errorf("%s: %w", id, err)
 			}
 			v := b.encode()
 			ch.written[id] = v
-			l.sets = append(l.sets, bundleSet{id: id, value: v, indexed: ch.indexChange(id, b), won: won})
+			l.sets = append(l.sets, bundleSet{id: id, value: v, indexed: ch.indexChange(id, b), features: f})
 		case ch.tokens[id] != "":
 			l.dels = append(l.dels, id)
 			ch.written[id] = ""
@@ -515,7 +511,7 @@ func (ch *change) args(prefix, source string) ([]any, error) {
 		a = append(a, p.bucket, p.prefix, p.read, p.value)
 	}
 	for _, s := range l.sets {
-		a = append(a, s.id, s.value, s.indexed, s.won)
+		a = append(a, s.id, s.value, s.indexed, s.features)
 	}
 	for _, id := range l.dels {
 		a = append(a, id)
@@ -554,16 +550,6 @@ func (ch *change) indexChange(id string, b *bundle) string {
 		return "0"
 	}
 	return "-"
-}
-
-// wonOf returns the won deals writeScript stores for the bundle b of id:
-// "=" leaves them as stored, when the change edits none of its deals and
-// the bundle was stored before, else the packed won deals ("" for none).
-func (ch *change) wonOf(id string, b *bundle) (string, error) {
-	if !ch.dealt[id] && ch.tokens[id] != "" {
-		return "=", nil
-	}
-	return b.won()
 }
 
 // packGroup is pointer packs that share a bucket.

@@ -22,6 +22,7 @@ import (
 // portfolio is the synced portfolio a pass reads.
 type portfolio interface {
 	SummaryRange(ctx context.Context, from, to string, batch int, fn func(ids []string, sums []store.Summary) error) error
+	FeatureRange(ctx context.Context, from, to string, batch int, fn func(ids []string, sums []store.Summary) error) error
 	WonRange(ctx context.Context, from, to string, batch int, fn func(ids []string, won [][]store.WonDeal) error) error
 	CountAccounts(ctx context.Context) (int64, error)
 	AccountIDsAt(ctx context.Context, ranks []int64) ([]string, error)

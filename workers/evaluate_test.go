@@ -1,12 +1,16 @@
 package workers
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -633,5 +637,103 @@ func TestCompactPassReadsAccountExtraWhenRulesDo(t *testing.T) {
 	}
 	if !e.compact(&passDoc{}) || rep.Flags["gold"] != 1 {
 		t.Errorf("compact %v, flags %v; want a compact pass flagging crm:1 only", e.compact(&passDoc{}), rep.Flags)
+	}
+}
+
+// TestPassFromFeaturesRecords: a pass whose rules read no more of an
+// account than its features record (store.FeatureRange) flags the same
+// accounts and enqueues the same messages, word for word, as one whose
+// rules make it read the accounts' bundles, on a random portfolio.
+func TestPassFromFeaturesRecords(t *testing.T) {
+	const src = `rules:
+  - name: quiet
+    when: account.lifecycle == "customer" && days_inactive >= 90%s
+    actions:
+      - slack: {to: owner, text: "{{ .Account.Name }} is quiet"}
+  - name: churning
+    when: abc == "A" && days_since_purchase >= 60 && days_since(account.created_at) > 30%s
+    actions:
+      - slack: {to: owner, channel: "#key-accounts"}
+`
+	run := func(bundles bool) (*Report, []notify.Message) {
+		ctx := context.Background()
+		s := testStore(t)
+		storeRandomPortfolio(t, s, 80)
+		more := ""
+		if bundles {
+			more = ` && account.name == account.name` // reads the record: bundles
+		}
+		q := &taskRecorder{}
+		e := newEvaluatorRules(t, s, q, &Planner{}, fmt.Sprintf(src, more, more))
+		if e.Rules.ReadsAccountRecord() != bundles {
+			t.Fatalf("ReadsAccountRecord() = %v, want %v", e.Rules.ReadsAccountRecord(), bundles)
+		}
+		rep, err := e.Evaluate(ctx, "p1", evalNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []notify.Message
+		for _, task := range q.tasks {
+			for _, m := range task.payload.Messages {
+				m.CreatedAt, m.Expression = time.Time{}, ""
+				msgs = append(msgs, m)
+			}
+		}
+		slices.SortFunc(msgs, func(a, b notify.Message) int { return cmp.Compare(a.LedgerKey, b.LedgerKey) })
+		return rep, msgs
+	}
+	feat, featMsgs := run(false)
+	full, fullMsgs := run(true)
+	if feat.Flags["quiet"] == 0 || feat.Flags["churning"] == 0 {
+		t.Fatalf("flags %v: want both rules to fire on the portfolio", feat.Flags)
+	}
+	if !reflect.DeepEqual(feat.Flags, full.Flags) || !reflect.DeepEqual(feat.Enqueued, full.Enqueued) || !reflect.DeepEqual(feat.ABC, full.ABC) {
+		t.Errorf("from features records: flags %v, enqueued %v; from bundles: %v, %v", feat.Flags, feat.Enqueued, full.Flags, full.Enqueued)
+	}
+	if len(featMsgs) != len(fullMsgs) {
+		t.Fatalf("%d messages from features records, %d from bundles", len(featMsgs), len(fullMsgs))
+	}
+	for i := range featMsgs {
+		if g, w := featMsgs[i], fullMsgs[i]; !reflect.DeepEqual(g, w) {
+			t.Fatalf("message %d from features records:\n%s %s %v\nfrom bundles:\n%s %s %v", i, g.LedgerKey, g.Text, g.Features, w.LedgerKey, w.Text, w.Features)
+		}
+	}
+}
+
+// storeRandomPortfolio stores n accounts with random lifecycles, dates,
+// contacts, deals and owners (a fixed seed).
+func storeRandomPortfolio(t *testing.T, s *store.Store, n int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(3, 4))
+	ago := func(maxDays int) time.Time { return evalNow.Add(-time.Duration(rng.IntN(maxDays*24)) * time.Hour) }
+	b := model.Batch{Owners: []model.Owner{
+		{Ref: model.NewRef("crm", "o1"), Name: "Rita Rep", Email: "rita@example.com"},
+		{Ref: model.NewRef("crm", "o2"), Name: "Sam Rep", Email: "sam@example.com"},
+	}}
+	lifecycles := []model.Lifecycle{model.Customer, model.Customer, model.Lifecycle("lead")}
+	for i := range n {
+		a := model.Account{Ref: model.NewRef("crm", strconv.Itoa(i)), Name: fmt.Sprintf("Acme %d", i), Lifecycle: lifecycles[i%3],
+			OwnerID: fmt.Sprintf("crm:o%d", 1+i%2), CreatedAt: ago(900), URL: fmt.Sprintf("https://crm.example/%d", i)}
+		if rng.IntN(2) == 0 {
+			a.LastActivityAt = ago(400)
+		}
+		b.Accounts = append(b.Accounts, a)
+		for c := range rng.IntN(4) {
+			ct := model.Contact{Ref: model.NewRef("crm", fmt.Sprintf("c%d-%d", i, c)), AccountID: a.ID, FirstName: "Ann", Email: fmt.Sprintf("c%d-%d@example.com", i, c), Primary: c == 0}
+			if rng.IntN(3) > 0 {
+				ct.LastActivityAt = ago(300)
+			}
+			b.Contacts = append(b.Contacts, ct)
+		}
+		for d := range rng.IntN(6) {
+			deal := model.Deal{Ref: model.NewRef("crm", fmt.Sprintf("d%d-%d", i, d)), AccountID: a.ID, Amount: float64(100 + rng.IntN(20000)), Won: rng.IntN(4) > 0}
+			if rng.IntN(5) > 0 {
+				deal.ClosedAt = ago(800)
+			}
+			b.Deals = append(b.Deals, deal)
+		}
+	}
+	if err := s.Records.StorePage(context.Background(), "crm", b, nil, nil); err != nil {
+		t.Fatal(err)
 	}
 }

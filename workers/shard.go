@@ -64,9 +64,11 @@ type scored struct {
 	f       rules.Features
 	matches []rules.Match
 	// light is set while c holds only the account's summary (compact
-	// passes): its contacts and deals carry dates and amounts only, which
-	// the features and the rules read; full records are loaded before
-	// anything is sent about the account (loadFull).
+	// passes): its contacts and deals carry dates and amounts only, and,
+	// read from its features record, its account only its id, lifecycle,
+	// owner, creation and last activity: what the features and the rules
+	// read; full records are loaded before anything is sent about the
+	// account (loadFull).
 	light bool
 }
 
@@ -118,16 +120,21 @@ func (e *Evaluator) eachInShard(ctx context.Context, doc *passDoc, i int, fn fun
 }
 
 // eachSummary is eachInShard for a compact pass: it reads the summaries
-// of the accounts from from to to and their owners. The batches share one
-// set of arrays (store.ClientArena): fn must not keep a batch's accounts
-// once it returns.
+// of the accounts from from to to and their owners: from the accounts'
+// features records when the rules read no more of an account, else from
+// their bundles. The batches share one set of arrays (store.ClientArena):
+// fn must not keep a batch's accounts once it returns.
 func (e *Evaluator) eachSummary(ctx context.Context, doc *passDoc, from, to string, fn func([]scored) error) error {
 	bufs, _ := summaryBufs.Get().(*batchBufs)
 	if bufs == nil {
 		bufs = new(batchBufs)
 	}
 	defer summaryBufs.Put(bufs)
-	return e.Records.SummaryRange(ctx, from, to, summaryBatch, func(_ []string, sums []store.Summary) error {
+	read := e.Records.FeatureRange
+	if e.Rules.ReadsAccountRecord() {
+		read = e.Records.SummaryRange
+	}
+	return read(ctx, from, to, summaryBatch, func(_ []string, sums []store.Summary) error {
 		batch := slices.Grow(bufs.batch[:0], len(sums))[:len(sums)]
 		bufs.batch = batch
 		bufs.arena.SkipExtra = !e.Rules.ReadsAccountExtra()

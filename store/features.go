@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -11,33 +12,60 @@ import (
 	"github.com/crmsync/crmsync/model"
 )
 
-// An account's won deals are also kept apart, packed, in <ns>:won: account
-// id → the close date and amount of each won deal that has a close date.
-// The portfolio-wide thresholds of a pass (ABC, RFM: revenue_12m,
-// purchases_12m, days_since_purchase) need nothing else, so planning a
-// pass reads a few bytes per account instead of its bundle. Every write
-// of a bundle writes its won deals in the same step (write.go); an
-// account without any has no field.
+// An account's features record is kept apart from its bundle, packed, in
+// <ns>:features: account id → what the features of rules.Compute read of
+// the account, its contacts and its won deals. A pass reads it instead of
+// the bundle, a few dozen bytes instead of a kilobyte, unless its rules
+// read more of the account (rules.RuleSet.ReadsAccountRecord) or its
+// contacts: planning reads the won deals of every account (the
+// portfolio-wide thresholds: ABC, RFM), and each shard the whole record
+// of its accounts (FeatureRange). Every write of a bundle writes its
+// record in the same step (write.go); an id without an account has none.
+//
+//	version   1 byte, featuresVersion
+//	account   its lifecycle and owner id (strings), creation and last
+//	          activity (times, codec.go)
+//	contacts  count, then each contact's last activity
+//	won deals to the end: each won deal's close date and amount, for the
+//	          won deals that have a close date
+//
+// Layouts before 9 kept only the won deals, in <ns>:won.
 
-// wonVersion starts a packed value, so that its layout can change.
-const wonVersion = 1
+// featuresVersion starts a record, so that its layout can change.
+const featuresVersion = 2
 
-// won packs the won deals of b with a close date: "" when there are none.
-func (b *bundle) won() (string, error) {
-	var out wbuf
+// features packs the features record of b: "" when b holds no account.
+func (b *bundle) features(id string) (string, error) {
+	if b.account == "" {
+		return "", nil
+	}
+	var a model.Account
+	if err := decodeAccountExtra(id, b.account, &a, false); err != nil {
+		return "", fmt.Errorf("account: %w", err)
+	}
+	out := make(wbuf, 0, 32+8*len(b.contacts)+16*len(b.deals))
+	out.byte(featuresVersion)
+	out.str(string(a.Lifecycle))
+	out.str(a.OwnerID)
+	out.time(a.CreatedAt)
+	out.time(a.LastActivityAt)
+	out.uvarint(uint64(len(b.contacts)))
+	for _, e := range b.contacts {
+		body := rbuf{s: e.body}
+		out.time(body.time())
+		if body.err != nil {
+			return "", fmt.Errorf("contact %s: %w", e.id, body.err)
+		}
+	}
 	for _, e := range b.deals {
 		d, ok, err := readWonDeal(e.body)
 		if err != nil {
 			return "", fmt.Errorf("deal %s: %w", e.id, err)
 		}
-		if !ok {
-			continue
+		if ok {
+			out.time(d.ClosedAt)
+			out.float(d.Amount)
 		}
-		if len(out) == 0 {
-			out.byte(wonVersion)
-		}
-		out.time(d.ClosedAt)
-		out.float(d.Amount)
 	}
 	return string(out), nil
 }
@@ -53,15 +81,49 @@ func readWonDeal(body string) (d WonDeal, ok bool, err error) {
 	return d, won && !d.ClosedAt.IsZero(), r.err
 }
 
-// parseWon appends the won deals packed in v to dst.
+// featureHead is the account's part of a features record.
+type featureHead struct {
+	lifecycle, owner  string
+	created, activity time.Time
+}
+
+// readFeatures reads the record v up to its won deals: its account part,
+// and each contact's last activity, appended to contacts when keep is
+// set.
+func readFeatures(v string, contacts []time.Time, keep bool) (featureHead, []time.Time, rbuf, error) {
+	if v == "" || v[0] != featuresVersion {
+		return featureHead{}, contacts, rbuf{}, errCorrupt
+	}
+	r := rbuf{s: v[1:]}
+	h := featureHead{lifecycle: r.str(), owner: r.str(), created: r.time(), activity: r.time()}
+	n := r.uvarint()
+	if n > uint64(len(r.s)) {
+		r.fail()
+		n = 0
+	}
+	for range n {
+		if t := r.time(); keep {
+			contacts = append(contacts, t)
+		}
+	}
+	return h, contacts, r, r.err
+}
+
+// parseWon appends the won deals of the features record v to dst.
 func parseWon(v string, dst []WonDeal) ([]WonDeal, error) {
 	if v == "" {
 		return dst, nil
 	}
-	if v[0] != wonVersion {
-		return dst, errCorrupt
+	_, _, r, err := readFeatures(v, nil, false)
+	if err != nil {
+		return dst, err
 	}
-	r := rbuf{s: v[1:]}
+	return readWon(r, dst)
+}
+
+// readWon appends the won deals left in r, a features record read up to
+// them, to dst.
+func readWon(r rbuf, dst []WonDeal) ([]WonDeal, error) {
 	for r.s != "" && r.err == nil {
 		d := WonDeal{ClosedAt: r.time()}
 		d.Amount = r.float()
@@ -81,8 +143,8 @@ func AppendDeals(dst []model.Deal, won []WonDeal) []model.Deal {
 
 // WonRange calls fn with the ids of the accounts from from (inclusive; ""
 // for the first) to to (exclusive; "" for no end), in id order, and the
-// won deals of each, batch accounts per two round trips (their ids, then
-// their won deals). The next batch is read while fn works on the last one.
+// won deals of each (from their features records), batch accounts per two
+// round trips (their ids, then their records). The next batch is read while fn works on the last one.
 func (s *Records) WonRange(ctx context.Context, from, to string, batch int, fn func(ids []string, won [][]WonDeal) error) error {
 	batch = cmp.Or(batch, 1000)
 	lo, hi := lexRange(from, to)
@@ -114,7 +176,7 @@ func (s *Records) wonPage(ctx context.Context, lo, hi string, batch int) ([]stri
 	if err != nil || len(ids) == 0 {
 		return nil, nil, err
 	}
-	vals, err := s.rdb.HMGet(ctx, s.key("won"), ids...).Result()
+	vals, err := s.rdb.HMGet(ctx, s.key("features"), ids...).Result()
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: won deals: %w", err)
 	}
@@ -125,7 +187,8 @@ func (s *Records) wonPage(ctx context.Context, lo, hi string, batch int) ([]stri
 		size += len(packed)
 	}
 	// A packed deal takes at least 9 bytes (a time's varint, an amount):
-	// enough room for all, without growing the arena as it fills.
+	// enough room for all (the records hold more), without growing the
+	// arena as it fills.
 	arena := make([]WonDeal, 0, size/9)
 	for i, v := range vals {
 		starts = append(starts, len(arena))
@@ -155,10 +218,10 @@ func lexRange(from, to string) (lo, hi string) {
 	return lo, hi
 }
 
-// wonFromScript writes the packed won deals of bundles read earlier,
-// unless a bundle changed since: ARGV holds id, the bundle's token and its
-// won deals ("" for none), for each.
-var wonFromScript = redis.NewScript(`
+// featuresFromScript writes the features records of bundles read
+// earlier, unless a bundle changed since: ARGV holds id, the bundle's
+// token and its record ("" for none), for each.
+var featuresFromScript = redis.NewScript(`
 for i = 1, #ARGV, 3 do
   local v = redis.call('HGET', KEYS[1], ARGV[i])
   if v and string.sub(v, 1, 8) == ARGV[i + 1] then
@@ -172,18 +235,19 @@ end
 return 0
 `)
 
-// buildWon writes the won deals of every bundle of the store (Migrate:
-// stores written before <ns>:won), a batch at a time; a bundle a sync
-// rewrote meanwhile keeps the won deals that sync wrote.
-func (s *Records) buildWon(ctx context.Context) error {
-	keys := []string{s.key("records"), s.key("won")}
+// buildFeatures writes the features record of every bundle of the store
+// (Migrate: stores written before <ns>:features), a batch at a time, and
+// drops the won deals layouts 4 to 8 kept in <ns>:won; a bundle a sync
+// rewrote meanwhile keeps the record that sync wrote.
+func (s *Records) buildFeatures(ctx context.Context) error {
+	keys := []string{s.key("records"), s.key("features")}
 	iter := s.rdb.HScan(ctx, keys[0], 0, "", 1000).Iterator()
 	var args []any
 	flush := func() error {
 		if len(args) == 0 {
 			return nil
 		}
-		err := wonFromScript.Run(ctx, s.rdb, keys, args...).Err()
+		err := featuresFromScript.Run(ctx, s.rdb, keys, args...).Err()
 		args = args[:0]
 		return err
 	}
@@ -196,11 +260,11 @@ func (s *Records) buildWon(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", id, err)
 		}
-		w, err := b.won()
+		f, err := b.features(id)
 		if err != nil {
 			return fmt.Errorf("%s: %w", id, err)
 		}
-		if args = append(args, id, b.token, w); len(args) >= 1500 {
+		if args = append(args, id, b.token, f); len(args) >= 1500 {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -209,5 +273,8 @@ func (s *Records) buildWon(ctx context.Context) error {
 	if err := iter.Err(); err != nil {
 		return err
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	return s.rdb.Unlink(ctx, s.key("won")).Err()
 }
