@@ -40,6 +40,20 @@ func (s *Records) accountIDsAfter(ctx context.Context, after string, limit int64
 // unknown). Ids without an account are skipped. It takes two round trips
 // however many ids it gets.
 func (s *Records) Clients(ctx context.Context, ids []string) ([]model.Client, error) {
+	out, err := s.ClientRecords(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.AttachOwners(ctx, out); err != nil {
+		return nil, fmt.Errorf("store: clients: %w", err)
+	}
+	return out, nil
+}
+
+// ClientRecords is Clients without the owners (Owner is nil), in one
+// round trip: for a caller that keeps the owners it read already, as a
+// pass does.
+func (s *Records) ClientRecords(ctx context.Context, ids []string) ([]model.Client, error) {
 	if len(ids) == 0 {
 		return []model.Client{}, nil
 	}
@@ -70,9 +84,6 @@ func (s *Records) Clients(ctx context.Context, ids []string) ([]model.Client, er
 		if ok {
 			out = append(out, c)
 		}
-	}
-	if err := s.AttachOwners(ctx, out); err != nil {
-		return nil, fmt.Errorf("store: clients: %w", err)
 	}
 	return out, nil
 }

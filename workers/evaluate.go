@@ -30,6 +30,7 @@ type portfolio interface {
 	EachClient(ctx context.Context, batch int, fn func(model.Client) error) error
 	AccountIDRange(ctx context.Context, from, to string, limit int64) ([]string, error)
 	Clients(ctx context.Context, ids []string) ([]model.Client, error)
+	ClientRecords(ctx context.Context, ids []string) ([]model.Client, error)
 	SaveMergeGroups(ctx context.Context, g map[string][]string) error
 }
 

@@ -737,3 +737,33 @@ func storeRandomPortfolio(t *testing.T, s *store.Store, n int) {
 		t.Fatal(err)
 	}
 }
+
+// TestLoadFullKeepsOwners: loading whole records keeps the owner a
+// summary had, without reading it again, and reads the owner of an
+// account that changed owner since its summary was read.
+func TestLoadFullKeepsOwners(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	storeClient(t, s, "1", "ann@example.com", "")
+	storeClient(t, s, "2", "bob@example.com", "")
+	moved := model.Account{Ref: model.NewRef("crm", "2"), Name: "Acme 2", Lifecycle: model.Customer, OwnerID: "crm:o2", CreatedAt: evalNow.AddDate(-2, 0, 0)}
+	b := model.Batch{Accounts: []model.Account{moved}, Owners: []model.Owner{{Ref: model.NewRef("crm", "o2"), Name: "New Rep", Email: "new@example.com"}}}
+	if err := s.Records.StorePage(ctx, "crm", b, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	kept := &model.Owner{Ref: model.NewRef("crm", "o1"), Name: "Rep as the summary had it"}
+	batch := []scored{
+		{c: model.Client{Account: model.Account{Ref: model.Ref{ID: "crm:1"}, OwnerID: "crm:o1"}, Owner: kept}, light: true},
+		{c: model.Client{Account: model.Account{Ref: model.Ref{ID: "crm:2"}, OwnerID: "crm:o1"}, Owner: kept}, light: true},
+	}
+	e := newEvaluator(t, s, &taskRecorder{}, &Planner{})
+	if err := e.loadFull(ctx, batch, func(int) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if batch[0].light || batch[0].c.Account.Name != "Acme 1" || batch[0].c.Owner != kept {
+		t.Errorf("crm:1: light %v, name %q, owner %+v; want its record with the summary's owner", batch[0].light, batch[0].c.Account.Name, batch[0].c.Owner)
+	}
+	if o := batch[1].c.Owner; batch[1].light || o == nil || o.Email != "new@example.com" {
+		t.Errorf("crm:2: light %v, owner %+v; want its record with its new owner", batch[1].light, o)
+	}
+}

@@ -126,7 +126,7 @@ func (e *Evaluator) pickedClients(ctx context.Context, doc *passDoc, heads []*ca
 	}
 	clients := make(map[string]*model.Client, len(ids))
 	for part := range slices.Chunk(ids, summaryBatch) {
-		cs, err := e.portfolio(doc).Clients(ctx, part)
+		cs, err := e.readPicked(ctx, doc, part)
 		if err != nil {
 			return nil, err
 		}
@@ -135,6 +135,19 @@ func (e *Evaluator) pickedClients(ctx context.Context, doc *passDoc, heads []*ca
 		}
 	}
 	return clients, nil
+}
+
+// readPicked reads the clients of ids. A compact pass takes their owners
+// from those its shards read in this process (passOwners).
+func (e *Evaluator) readPicked(ctx context.Context, doc *passDoc, ids []string) ([]model.Client, error) {
+	if !e.compact(doc) {
+		return e.portfolio(doc).Clients(ctx, ids)
+	}
+	cs, err := e.Records.ClientRecords(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return cs, e.owners.attach(ctx, e.Records, doc.Pass, cs)
 }
 
 // pickedMatch is a match picked, as its head kept it, on its account

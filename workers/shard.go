@@ -229,6 +229,8 @@ func (po *passOwners) known(pass string, cs []model.Client) (unseen []model.Clie
 // (want[j]) with their whole records, in one round trip: what is sent
 // about an account (rendered messages, digests) reads its contacts and
 // deals. The features stay those computed from the summary: the same.
+// The owners are those the summaries have, unless an account changed
+// owner meanwhile.
 func (e *Evaluator) loadFull(ctx context.Context, batch []scored, want func(j int) bool) error {
 	var ids []string
 	var idx []int
@@ -241,7 +243,7 @@ func (e *Evaluator) loadFull(ctx context.Context, batch []scored, want func(j in
 	if len(ids) == 0 {
 		return nil
 	}
-	full, err := e.Records.Clients(ctx, ids)
+	full, err := e.Records.ClientRecords(ctx, ids)
 	if err != nil {
 		return err
 	}
@@ -249,10 +251,37 @@ func (e *Evaluator) loadFull(ctx context.Context, batch []scored, want func(j in
 	for k := range full {
 		byID[full[k].Account.ID] = &full[k]
 	}
+	var moved []int // indexes in batch of the accounts whose owner changed
 	for _, j := range idx {
-		if c := byID[batch[j].c.Account.ID]; c != nil {
-			batch[j].c, batch[j].light = *c, false
+		c := byID[batch[j].c.Account.ID]
+		if c == nil {
+			continue
 		}
+		if c.Account.OwnerID == batch[j].c.Account.OwnerID {
+			c.Owner = batch[j].c.Owner
+		} else {
+			moved = append(moved, j)
+		}
+		batch[j].c, batch[j].light = *c, false
+	}
+	return e.attachMoved(ctx, batch, moved)
+}
+
+// attachMoved reads the owners of the accounts of batch at moved, whose
+// owner changed since their summary was read.
+func (e *Evaluator) attachMoved(ctx context.Context, batch []scored, moved []int) error {
+	if len(moved) == 0 {
+		return nil
+	}
+	cs := make([]model.Client, len(moved))
+	for k, j := range moved {
+		cs[k] = batch[j].c
+	}
+	if err := e.Records.AttachOwners(ctx, cs); err != nil {
+		return err
+	}
+	for k, j := range moved {
+		batch[j].c.Owner = cs[k].Owner
 	}
 	return nil
 }
