@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/text/currency"
@@ -83,7 +84,24 @@ func (l Locale) symbol(code string) string {
 	if err != nil {
 		return code
 	}
-	return message.NewPrinter(language.Make(l.Lang())).Sprint(currency.Symbol(unit))
+	k := symbolKey{l.Lang(), unit}
+	if s, ok := symbols.Load(k); ok {
+		return s.(string)
+	}
+	s := message.NewPrinter(language.Make(l.Lang())).Sprint(currency.Symbol(unit))
+	symbols.Store(k, s)
+	return s
+}
+
+// symbols holds the symbols found so far, by language and currency:
+// finding one parses the language's tag and formats through a printer,
+// which made a pass's digests spend a tenth of their time on "€". There
+// are a few hundred ISO 4217 currencies.
+var symbols sync.Map // symbolKey → string
+
+type symbolKey struct {
+	lang string
+	unit currency.Unit
 }
 
 // Percent formats a revenue trend, a ratio to the previous period, as a
