@@ -30,16 +30,22 @@ type buttonValue struct {
 
 // ButtonValue is the value of a nudge button about accountID (the internal
 // id) flagged by rule: {"account":"<id>","rule":"<name>"}.
-func ButtonValue(accountID, rule string) string {
-	b, _ := json.Marshal(buttonValue{Account: accountID, Rule: rule}) // strings always encode
-	return string(b)
-}
+func ButtonValue(accountID, rule string) string { return MenuValue("", accountID, rule) }
 
 // MenuValue is the value of the option of a digest's menu that stands for
-// the button actionID: ButtonValue with the action id under "do".
+// the button actionID: ButtonValue with the action id under "do". It is
+// written by hand, as the blocks are: a digest has three per account.
 func MenuValue(actionID, accountID, rule string) string {
-	b, _ := json.Marshal(buttonValue{Account: accountID, Rule: rule, Do: actionID}) // strings always encode
-	return string(b)
+	b := make([]byte, 0, 32+len(accountID)+len(rule)+len(actionID))
+	b = append(b, `{"account":`...)
+	b = appendString(b, accountID)
+	b = append(b, `,"rule":`...)
+	b = appendString(b, rule)
+	if actionID != "" {
+		b = append(b, `,"do":`...)
+		b = appendString(b, actionID)
+	}
+	return string(append(b, '}'))
 }
 
 // ParseButtonValue reads a value made by ButtonValue or MenuValue; both
@@ -92,22 +98,22 @@ func actions(list *blockList, d notify.Data, l locale.Locale) {
 }
 
 // menu appends the accessory of an account in a digest, as a section's
-// `,"accessory":` field: one overflow menu (snooze, mark as contacted,
+// `,"accessory":` field (link: its URL is usable, crmURL): one overflow menu (snooze, mark as contacted,
 // view in the CRM) instead of three buttons. Without a CRM link or with
 // ids too long for an option's value it falls back to what fits: the
 // link alone as a button, or nothing.
-func menu(list *blockList, e DigestEntry, l locale.Locale) {
+func menu(list *blockList, e DigestEntry, l locale.Locale, link bool) {
 	t := l.T()
 	var opts []option
 	if v := MenuValue(ActionContacted, e.AccountID, e.Rule); len(v) <= maxOptionValue {
 		opts = append(opts, option{text: t.Snooze, value: MenuValue(ActionSnooze, e.AccountID, e.Rule)}, option{text: t.Contacted, value: v})
 	}
 	switch {
-	case crmURL(e.URL) && len(opts) == 0:
+	case link && len(opts) == 0:
 		list.raw(`,"accessory":`)
 		list.button(button{actionID: ActionOpenCRM, text: t.ViewInCRM, url: e.URL})
 		return
-	case crmURL(e.URL):
+	case link:
 		opts = append(opts, option{text: t.ViewInCRM, value: MenuValue(ActionOpenCRM, e.AccountID, e.Rule), url: e.URL})
 	case len(opts) == 0:
 		return

@@ -112,8 +112,9 @@ func renderDigestPart(dg Digest, l locale.Locale, head string, part []DigestEntr
 	for _, e := range part {
 		list.begin("section")
 		list.raw(`,"text":`)
-		list.mrkdwn(digestText(e, l, dg.Channel), maxText)
-		menu(list, e, l)
+		link := crmURL(e.URL)
+		list.mrkdwn(digestText(e, l, dg.Channel, link), maxText)
+		menu(list, e, l, link)
 		list.end()
 	}
 	list.context(l.T().DigestFooter)
@@ -133,10 +134,10 @@ const (
 //	*<url|Acme>* · class A · €12,346 · 97 days inactive · owner: @Sam
 //	:wave: Upsell: Acme
 //	the rule's own line, if any
-func digestText(e DigestEntry, l locale.Locale, channel bool) string {
+func digestText(e DigestEntry, l locale.Locale, channel, link bool) string {
 	t := l.T()
 	name := truncate(escapeName(e.AccountName), maxEntryName)
-	if crmURL(e.URL) {
+	if link {
 		name = "<" + escapeControl(e.URL) + "|" + name + ">"
 	}
 	facts := []string{"*" + name + "*"}

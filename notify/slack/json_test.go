@@ -48,3 +48,28 @@ func TestBlockListEmpty(t *testing.T) {
 		t.Errorf("empty blocks = %s, want []", got)
 	}
 }
+
+// TestMenuValue checks that button and menu values read as encoding/json
+// would write them and parse back, hostile ids and all.
+func TestMenuValue(t *testing.T) {
+	for _, ids := range [][2]string{{"hubspot:42", "quiet"}, {`<script>"x"\&`, "r\n\u2028"}, {"é:€", "règle"}} {
+		for _, do := range []string{"", ActionSnooze} {
+			got := MenuValue(do, ids[0], ids[1])
+			want, _ := json.Marshal(buttonValue{Account: ids[0], Rule: ids[1], Do: do})
+			var g, w buttonValue
+			if err := json.Unmarshal([]byte(got), &g); err != nil {
+				t.Fatalf("MenuValue(%q, %q, %q) = %s: %v", do, ids[0], ids[1], got, err)
+			}
+			json.Unmarshal(want, &w)
+			if g != w {
+				t.Errorf("MenuValue(%q, %q, %q) reads %+v, want %+v", do, ids[0], ids[1], g, w)
+			}
+			if acct, rule, err := ParseButtonValue(got); err != nil || acct != ids[0] || rule != ids[1] {
+				t.Errorf("ParseButtonValue(%s) = %q, %q, %v", got, acct, rule, err)
+			}
+		}
+	}
+	if got := ButtonValue("a", "r"); got != `{"account":"a","rule":"r"}` {
+		t.Errorf("ButtonValue = %s", got)
+	}
+}
