@@ -22,7 +22,7 @@ import (
 // number in hex without leading zeros, and indexes the pass reports saved
 // before the reports index (reportlist.go); 5 indexes the reps' "contacted" marks by account id (contacted.go); 4
 // keeps all the records of an account in its bundle (bundle.go) and its
-// won deals apart as well (won.go); 3 had the bundles only. The earlier
+// won deals apart as well; 3 had the bundles only. The earlier
 // layouts kept a key per record: the account under
 // <ns>:acct:<id> (1) or in <ns>:summary (2), its contacts and deals in
 // <ns>:contacts:<id> and <ns>:deals:<id> hashes of JSON, and a pointer
@@ -33,11 +33,12 @@ const schemaVersion = "9"
 // layout, once: it builds the bundle of every account (and of every id
 // that only contacts or deals are filed under) from the stored records,
 // moves the pointers into the filed buckets and removes the keys they
-// replace; then it packs every bundle's won deals; then it indexes the
-// reps' "contacted" marks; then it moves the pointers into the current
-// buckets (rebucket) and indexes the pass reports saved before the
-// reports index; then it indexes the accounts that have a rule's flag
-// state or open outcome; then it marks the sources that hold records. A
+// replace; then it indexes the reps' "contacted" marks; then it moves the
+// pointers into the current buckets (rebucket) and indexes the pass
+// reports saved before the reports index; then it indexes the accounts
+// that have a rule's flag state or open outcome; then it packs the
+// pointers and marks the sources that hold records; then it writes every
+// account's features record (and drops the won deals kept before). A
 // store already at the current layout costs one GET. Run it before syncs
 // or passes start; bundles written meanwhile by a newer sync are kept.
 func (s *Records) Migrate(ctx context.Context) error {
