@@ -211,10 +211,10 @@ type summaryArena struct {
 }
 
 // newSummaryArena returns an arena for the summaries of n accounts, with
-// room for four contacts and four won deals each (the sample portfolio
-// has 2.2 contacts and 3.5 deals per account); it grows past that.
+// room for three contacts and three won deals each (the sample portfolio
+// has 2.2 contacts and 2.5 won deals per account); it grows past that.
 func newSummaryArena(n int) *summaryArena {
-	return &summaryArena{times: make([]time.Time, 0, 4*n), won: make([]WonDeal, 0, 4*n)}
+	return &summaryArena{times: make([]time.Time, 0, 3*n), won: make([]WonDeal, 0, 3*n)}
 }
 
 // cut gives out the activities and won deals appended since times and
