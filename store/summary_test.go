@@ -305,44 +305,22 @@ func (m *refModel) check(t *testing.T, s *Store, step int) {
 		}
 	}
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	var listed []string
-	err = s.Records.SummaryRange(ctx, "", "", 5, func(sids []string, sums []Summary) error {
-		clients, err := m.arena.Clients(sums)
-		if err != nil {
-			return err
-		}
-		for j, c := range clients {
-			listed = append(listed, sids[j])
-			want := m.client(sids[j])
-			if !reflect.DeepEqual(c.Account, want.Account) {
-				return fmt.Errorf("summary account %s = %+v, want %+v", sids[j], c.Account, want.Account)
-			}
-			if g, w := rules.Compute(now, &c), rules.Compute(now, &want); !reflect.DeepEqual(g, w) {
-				return fmt.Errorf("features of %s's summary = %+v, want %+v", sids[j], g, w)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("step %d: %v", step, err)
-	}
-	if !slices.Equal(listed, ids) {
-		t.Fatalf("step %d: summaries of %v, want %v", step, listed, ids)
-	}
-	m.checkFeatures(t, s, step, now, ids)
+	m.checkSummaries(t, "summaries", s.Records.SummaryRange, func(a model.Account) model.Account { return a }, step, now, ids)
+	m.checkSummaries(t, "features records", s.Records.FeatureRange, featureAccount, step, now, ids)
 	if got := wonOf(t, s); !reflect.DeepEqual(got, m.won()) {
 		t.Fatalf("step %d: won deals\n got %+v\nwant %+v", step, got, m.won())
 	}
 	m.checkPointers(t, s, step)
 }
 
-// checkFeatures compares the summaries read from the features records
-// (FeatureRange) with the model: the part of the account they hold, each
-// contact's last activity, the won deals and the features.
-func (m *refModel) checkFeatures(t *testing.T, s *Store, step int, now time.Time, ids []string) {
+// checkSummaries compares the summaries that read (SummaryRange or
+// FeatureRange) lists with the model: each account as account shows it,
+// each contact's last activity and the features.
+func (m *refModel) checkSummaries(t *testing.T, what string, read func(context.Context, string, string, int, func([]string, []Summary) error) error,
+	account func(model.Account) model.Account, step int, now time.Time, ids []string) {
 	t.Helper()
 	var listed []string
-	err := s.Records.FeatureRange(context.Background(), "", "", 5, func(sids []string, sums []Summary) error {
+	err := read(context.Background(), "", "", 5, func(sids []string, sums []Summary) error {
 		clients, err := m.arena.Clients(sums)
 		if err != nil {
 			return err
@@ -350,22 +328,20 @@ func (m *refModel) checkFeatures(t *testing.T, s *Store, step int, now time.Time
 		for j, c := range clients {
 			listed = append(listed, sids[j])
 			want := m.client(sids[j])
-			a := want.Account
-			if w := (model.Account{Ref: model.Ref{ID: a.ID}, Lifecycle: a.Lifecycle, OwnerID: a.OwnerID, CreatedAt: a.CreatedAt, LastActivityAt: a.LastActivityAt}); !reflect.DeepEqual(c.Account, w) {
-				return fmt.Errorf("features record's account %s = %+v, want %+v", sids[j], c.Account, w)
+			if w := account(want.Account); !reflect.DeepEqual(c.Account, w) {
+				return fmt.Errorf("%s: account %s = %+v, want %+v", what, sids[j], c.Account, w)
 			}
-			var got, wantTimes []time.Time
-			for _, ct := range c.Contacts {
-				got = append(got, ct.LastActivityAt)
+			activity := func(cs []model.Contact) (out []time.Time) {
+				for _, ct := range cs {
+					out = append(out, ct.LastActivityAt)
+				}
+				return out
 			}
-			for _, ct := range want.Contacts {
-				wantTimes = append(wantTimes, ct.LastActivityAt)
-			}
-			if !slices.EqualFunc(got, wantTimes, time.Time.Equal) {
-				return fmt.Errorf("features record's contacts of %s = %v, want %v", sids[j], got, wantTimes)
+			if g, w := activity(c.Contacts), activity(want.Contacts); !slices.EqualFunc(g, w, time.Time.Equal) {
+				return fmt.Errorf("%s: contacts of %s = %v, want %v", what, sids[j], g, w)
 			}
 			if g, w := rules.Compute(now, &c), rules.Compute(now, &want); !reflect.DeepEqual(g, w) {
-				return fmt.Errorf("features of %s's record = %+v, want %+v", sids[j], g, w)
+				return fmt.Errorf("%s: features of %s = %+v, want %+v", what, sids[j], g, w)
 			}
 		}
 		return nil
@@ -374,8 +350,13 @@ func (m *refModel) checkFeatures(t *testing.T, s *Store, step int, now time.Time
 		t.Fatalf("step %d: %v", step, err)
 	}
 	if !slices.Equal(listed, ids) {
-		t.Fatalf("step %d: features records of %v, want %v", step, listed, ids)
+		t.Fatalf("step %d: %s of %v, want %v", step, what, listed, ids)
 	}
+}
+
+// featureAccount is what a features record holds of account a.
+func featureAccount(a model.Account) model.Account {
+	return model.Account{Ref: model.Ref{ID: a.ID}, Lifecycle: a.Lifecycle, OwnerID: a.OwnerID, CreatedAt: a.CreatedAt, LastActivityAt: a.LastActivityAt}
 }
 
 // won is what WonRange must list: per account, its won deals with a

@@ -102,6 +102,14 @@ func newEvaluatorRules(t testing.TB, s *store.Store, q *taskRecorder, p *Planner
 	return &Evaluator{Records: s.Records, Passes: s.Passes, Syncs: s.Syncs, Rules: rs, Planner: p, Queue: q, Metrics: NewMetrics(prometheus.NewRegistry()), Logger: testLogger()}
 }
 
+// storeBatch stores b as a page of the source "crm".
+func storeBatch(t testing.TB, s *store.Store, b model.Batch) {
+	t.Helper()
+	if err := s.Records.StorePage(context.Background(), "crm", b, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // storeClient stores one quiet account with a contact and an owner.
 func storeClient(t testing.TB, s *store.Store, id, contactEmail, tz string) {
 	t.Helper()
@@ -111,9 +119,7 @@ func storeClient(t testing.TB, s *store.Store, id, contactEmail, tz string) {
 		Contacts: []model.Contact{{Ref: model.NewRef("crm", "c"+id), AccountID: acct.ID, FirstName: "Ann", Email: contactEmail, TimeZone: tz, Primary: true}},
 		Owners:   []model.Owner{{Ref: model.NewRef("crm", "o1"), Name: "Rep", Email: "rep@example.com"}},
 	}
-	if err := s.Records.StorePage(context.Background(), "crm", b, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	storeBatch(t, s, b)
 }
 
 func TestEvaluateCapsEmailsPerContact(t *testing.T) {
@@ -227,9 +233,7 @@ func storeQuietClients(t *testing.T, s *store.Store, n int) {
 		b.Contacts = append(b.Contacts, model.Contact{Ref: model.NewRef("crm", "c"+id), AccountID: "crm:" + id, Email: "c" + id + "@example.com", Primary: true})
 		b.Deals = append(b.Deals, model.Deal{Ref: model.NewRef("crm", "d"+id), AccountID: "crm:" + id, Amount: float64(1 + i*i), Won: true, ClosedAt: evalNow.AddDate(0, -4, 0)})
 	}
-	if err := s.Records.StorePage(context.Background(), "crm", b, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	storeBatch(t, s, b)
 }
 
 func TestEvaluateShardSizeDoesNotChangeTheResult(t *testing.T) {
@@ -587,9 +591,7 @@ func TestPlanReadsRangesAtOnce(t *testing.T) {
 		b.Accounts = append(b.Accounts, a)
 		clients = append(clients, c)
 	}
-	if err := s.Records.StorePage(ctx, "crm", b, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	storeBatch(t, s, b)
 	e := newEvaluator(t, s, &taskRecorder{}, &Planner{})
 	doc, err := e.plan(ctx, "p1", evalNow)
 	if err != nil {
@@ -733,9 +735,7 @@ func storeRandomPortfolio(t *testing.T, s *store.Store, n int) {
 			b.Deals = append(b.Deals, deal)
 		}
 	}
-	if err := s.Records.StorePage(context.Background(), "crm", b, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	storeBatch(t, s, b)
 }
 
 // TestLoadFullKeepsOwners: loading whole records keeps the owner a
@@ -748,9 +748,7 @@ func TestLoadFullKeepsOwners(t *testing.T) {
 	storeClient(t, s, "2", "bob@example.com", "")
 	moved := model.Account{Ref: model.NewRef("crm", "2"), Name: "Acme 2", Lifecycle: model.Customer, OwnerID: "crm:o2", CreatedAt: evalNow.AddDate(-2, 0, 0)}
 	b := model.Batch{Accounts: []model.Account{moved}, Owners: []model.Owner{{Ref: model.NewRef("crm", "o2"), Name: "New Rep", Email: "new@example.com"}}}
-	if err := s.Records.StorePage(ctx, "crm", b, nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	storeBatch(t, s, b)
 	kept := &model.Owner{Ref: model.NewRef("crm", "o1"), Name: "Rep as the summary had it"}
 	batch := []scored{
 		{c: model.Client{Account: model.Account{Ref: model.Ref{ID: "crm:1"}, OwnerID: "crm:o1"}, Owner: kept}, light: true},
