@@ -23,11 +23,13 @@ import (
 // record in the same step (write.go); an id without an account has none.
 //
 //	version   1 byte, featuresVersion
+//	won deals count, then each won deal's close date and amount (time,
+//	          codec.go; float), for the won deals that have a close date
 //	account   its lifecycle and owner id (strings), creation and last
-//	          activity (times, codec.go)
+//	          activity (times)
 //	contacts  count, then each contact's last activity
-//	won deals to the end: each won deal's close date and amount, for the
-//	          won deals that have a close date
+//
+// The won deals come first: planning reads them and stops.
 //
 // Layouts before 9 kept only the won deals, in <ns>:won.
 
@@ -43,8 +45,23 @@ func (b *bundle) features(id string) (string, error) {
 	if err := decodeAccountExtra(id, b.account, &a, false); err != nil {
 		return "", fmt.Errorf("account: %w", err)
 	}
-	out := make(wbuf, 0, 32+8*len(b.contacts)+16*len(b.deals))
+	won := make([]WonDeal, 0, len(b.deals))
+	for _, e := range b.deals {
+		d, ok, err := readWonDeal(e.body)
+		if err != nil {
+			return "", fmt.Errorf("deal %s: %w", e.id, err)
+		}
+		if ok {
+			won = append(won, d)
+		}
+	}
+	out := make(wbuf, 0, 32+8*len(b.contacts)+16*len(won))
 	out.byte(featuresVersion)
+	out.uvarint(uint64(len(won)))
+	for _, d := range won {
+		out.time(d.ClosedAt)
+		out.float(d.Amount)
+	}
 	out.str(string(a.Lifecycle))
 	out.str(a.OwnerID)
 	out.time(a.CreatedAt)
@@ -55,16 +72,6 @@ func (b *bundle) features(id string) (string, error) {
 		out.time(body.time())
 		if body.err != nil {
 			return "", fmt.Errorf("contact %s: %w", e.id, body.err)
-		}
-	}
-	for _, e := range b.deals {
-		d, ok, err := readWonDeal(e.body)
-		if err != nil {
-			return "", fmt.Errorf("deal %s: %w", e.id, err)
-		}
-		if ok {
-			out.time(d.ClosedAt)
-			out.float(d.Amount)
 		}
 	}
 	return string(out), nil
@@ -87,26 +94,29 @@ type featureHead struct {
 	created, activity time.Time
 }
 
-// readFeatures reads the record v up to its won deals: its account part,
-// and each contact's last activity, appended to contacts when keep is
-// set.
-func readFeatures(v string, contacts []time.Time, keep bool) (featureHead, []time.Time, rbuf, error) {
+// readWon appends the won deals of the features record v to dst, and
+// returns the rest of the record: the account's part.
+func readWon(v string, dst []WonDeal) ([]WonDeal, rbuf, error) {
 	if v == "" || v[0] != featuresVersion {
-		return featureHead{}, contacts, rbuf{}, errCorrupt
+		return dst, rbuf{}, errCorrupt
 	}
 	r := rbuf{s: v[1:]}
+	for range r.count() {
+		d := WonDeal{ClosedAt: r.time()}
+		d.Amount = r.float()
+		dst = append(dst, d)
+	}
+	return dst, r, r.err
+}
+
+// readHead reads the account's part of a features record from r, what
+// readWon left, and appends each contact's last activity to contacts.
+func readHead(r rbuf, contacts []time.Time) (featureHead, []time.Time, error) {
 	h := featureHead{lifecycle: r.str(), owner: r.str(), created: r.time(), activity: r.time()}
-	n := r.uvarint()
-	if n > uint64(len(r.s)) {
-		r.fail()
-		n = 0
+	for range r.count() {
+		contacts = append(contacts, r.time())
 	}
-	for range n {
-		if t := r.time(); keep {
-			contacts = append(contacts, t)
-		}
-	}
-	return h, contacts, r, r.err
+	return h, contacts, r.done()
 }
 
 // parseWon appends the won deals of the features record v to dst.
@@ -114,22 +124,8 @@ func parseWon(v string, dst []WonDeal) ([]WonDeal, error) {
 	if v == "" {
 		return dst, nil
 	}
-	_, _, r, err := readFeatures(v, nil, false)
-	if err != nil {
-		return dst, err
-	}
-	return readWon(r, dst)
-}
-
-// readWon appends the won deals left in r, a features record read up to
-// them, to dst.
-func readWon(r rbuf, dst []WonDeal) ([]WonDeal, error) {
-	for r.s != "" && r.err == nil {
-		d := WonDeal{ClosedAt: r.time()}
-		d.Amount = r.float()
-		dst = append(dst, d)
-	}
-	return dst, r.err
+	dst, _, err := readWon(v, dst)
+	return dst, err
 }
 
 // AppendDeals appends won to dst as the won deals they are, with only

@@ -195,9 +195,9 @@ func decodeFeatures(id, v, contacted string, out *Summary, ar *summaryArena) (ha
 	}
 	times, won := len(ar.times), len(ar.won)
 	var r rbuf
-	out.head, ar.times, r, err = readFeatures(v, ar.times, true)
+	ar.won, r, err = readWon(v, ar.won)
 	if err == nil {
-		ar.won, err = readWon(r, ar.won)
+		out.head, ar.times, err = readHead(r, ar.times)
 	}
 	ar.cut(out, times, won)
 	return err == nil, err
