@@ -140,7 +140,8 @@ func AppendDeals(dst []model.Deal, won []WonDeal) []model.Deal {
 // WonRange calls fn with the ids of the accounts from from (inclusive; ""
 // for the first) to to (exclusive; "" for no end), in id order, and the
 // won deals of each (from their features records), batch accounts per two
-// round trips (their ids, then their records). The next batch is read while fn works on the last one.
+// round trips (their ids, then their records). The next batch is read
+// while fn works on the last one.
 func (s *Records) WonRange(ctx context.Context, from, to string, batch int, fn func(ids []string, won [][]WonDeal) error) error {
 	batch = cmp.Or(batch, 1000)
 	lo, hi := lexRange(from, to)
