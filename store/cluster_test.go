@@ -120,6 +120,10 @@ func TestScriptsOnRedisCluster(t *testing.T) {
 			ok, err := s.Passes.AcquireCooldown(ctx, "r", "src:A1", "p1", time.Hour)
 			return want(ok, true, err)
 		}},
+		{"cooldowns free", func() error {
+			free, err := s.Passes.CooldownsFree(ctx, "p2", []RuleAccount{{"r", "src:A1"}, {"r", "src:A2"}})
+			return want(fmt.Sprint(free), "[false true]", err)
+		}},
 		{"release cooldowns", func() error { return s.Passes.ReleaseCooldowns(ctx, "p1", [][2]string{{"r", "src:A1"}}) }},
 		{"cooldown released", func() error { _, ok, err := s.Passes.Cooldown(ctx, "r", "src:A1"); return want(ok, false, err) }},
 		{"mark contacted", func() error { return s.Records.MarkContacted(ctx, "src:A1", now) }},

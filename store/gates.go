@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -67,8 +68,32 @@ func (s *Passes) AcquireCooldowns(ctx context.Context, pass string, pairs []Rule
 }
 
 // cooldownBatch is how many cooldowns one script call takes or gives
-// back.
+// back, or one MGET reads.
 const cooldownBatch = 1000
+
+// CooldownsFree reports, for each of pairs, whether pass may take its
+// cooldown (AcquireCooldowns would answer true): none runs, or pass took
+// it. It changes nothing: a pass under limits.per_pass asks first and
+// takes only the cooldowns of the matches that go.
+func (s *Passes) CooldownsFree(ctx context.Context, pass string, pairs []RuleAccount) ([]bool, error) {
+	out := make([]bool, 0, len(pairs))
+	keys := make([]string, 0, min(len(pairs), cooldownBatch))
+	for part := range slices.Chunk(pairs, cooldownBatch) {
+		keys = keys[:0]
+		for _, p := range part {
+			keys = append(keys, s.cooldownKey(p.Rule, p.Account))
+		}
+		held, err := s.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, fmt.Errorf("store: cooldowns free: %w", err)
+		}
+		for _, v := range held {
+			holder, ok := v.(string)
+			out = append(out, !ok || holder == pass)
+		}
+	}
+	return out, nil
+}
 
 // Cooldowns is Cooldown for each of pairs: until when each runs, the zero
 // time when it does not.

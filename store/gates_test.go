@@ -52,6 +52,10 @@ func testGatesInBatches(t *testing.T, s *Store) {
 		}
 	}
 
+	free, err := s.Passes.CooldownsFree(ctx, "p1", pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err := s.Passes.AcquireCooldowns(ctx, "p1", pairs, []time.Duration{time.Hour, time.Hour, time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +65,16 @@ func testGatesInBatches(t *testing.T, s *Store) {
 	}
 	if again, _ := s.Passes.AcquireCooldowns(ctx, "p1", pairs, []time.Duration{time.Hour, time.Hour, time.Minute}); !reflect.DeepEqual(again, got) {
 		t.Errorf("AcquireCooldowns retried by the same pass = %v, want %v", again, got)
+	}
+	if !reflect.DeepEqual(free, got) {
+		t.Errorf("CooldownsFree before AcquireCooldowns = %v, want what it answered: %v", free, got)
+	}
+	for _, pass := range []string{"p1", "p2"} {
+		free, err := s.Passes.CooldownsFree(ctx, pass, pairs)
+		want := []bool{pass == "p1", false, pass == "p1"} // p1 holds two, p0 one
+		if err != nil || !reflect.DeepEqual(free, want) {
+			t.Errorf("CooldownsFree(%s) after = %v %v, want %v", pass, free, err, want)
+		}
 	}
 
 	emails := []string{"ann@x.io", "bob@x.io", " ANN@x.io "}

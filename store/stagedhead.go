@@ -26,9 +26,12 @@ type StagedHead struct {
 	ABC       string           `json:"c"`
 	Revenue   float64          `json:"v"`
 	Channels  []notify.Channel `json:"m,omitempty"`
-	Cooldown  bool             `json:"k,omitempty"`
+	Cooldown  bool             `json:"k,omitempty"` // the pass took the match's cooldown
 	Keys      []string         `json:"l,omitempty"`
 	Inhibited bool             `json:"i,omitempty"`
+	// CooldownDue: the match's cooldown was free at shard time, and the
+	// pass takes it if the match goes.
+	CooldownDue bool `json:"d,omitempty"`
 }
 
 // headVersion is the first byte of a head encoded by MarshalBinary.
@@ -36,8 +39,9 @@ const headVersion = 1
 
 // Flag bits of an encoded head.
 const (
-	headCooldown  = 1 << 0
-	headInhibited = 1 << 1
+	headCooldown    = 1 << 0
+	headInhibited   = 1 << 1
+	headCooldownDue = 1 << 2
 )
 
 // MarshalBinary encodes h compactly.
@@ -53,6 +57,9 @@ func (h *StagedHead) MarshalBinary() ([]byte, error) {
 	}
 	if h.Inhibited {
 		flags |= headInhibited
+	}
+	if h.CooldownDue {
+		flags |= headCooldownDue
 	}
 	b.byte(flags)
 	b.uvarint(uint64(len(h.Channels)))
@@ -78,7 +85,7 @@ func (h *StagedHead) UnmarshalBinary(b []byte) error {
 	r := rbuf{s: string(b[1:])}
 	*h = StagedHead{Rule: r.str(), Account: r.str(), ABC: r.str(), Revenue: r.float()}
 	flags := r.byte()
-	h.Cooldown, h.Inhibited = flags&headCooldown != 0, flags&headInhibited != 0
+	h.Cooldown, h.Inhibited, h.CooldownDue = flags&headCooldown != 0, flags&headInhibited != 0, flags&headCooldownDue != 0
 	for range r.count() {
 		h.Channels = append(h.Channels, notify.Channel(r.str()))
 	}

@@ -15,6 +15,7 @@ func TestStagedHeadCodec(t *testing.T) {
 			Cooldown: true, Keys: []string{"k1", "k2"}, Inhibited: true},
 		{Rule: "r", Account: "csv:é<!channel>", ABC: "", Revenue: 0},
 		{Rule: "r", Account: "a", ABC: "C", Revenue: -0.25, Channels: []notify.Channel{notify.Slack}}, // staged whole: no keys
+		{Rule: "r", Account: "b", ABC: "B", Revenue: 7, Channels: []notify.Channel{notify.Email}, Keys: []string{"k"}, CooldownDue: true},
 	}
 	for _, h := range heads {
 		t.Run(h.Account, func(t *testing.T) {

@@ -72,6 +72,7 @@ type passBook interface {
 	snapshotBook
 	SnoozedMany(ctx context.Context, pairs []store.RuleAccount) ([]time.Time, error)
 	AcquireCooldowns(ctx context.Context, pass string, pairs []store.RuleAccount, ttls []time.Duration) ([]bool, error)
+	CooldownsFree(ctx context.Context, pass string, pairs []store.RuleAccount) ([]bool, error)
 	Cooldowns(ctx context.Context, pairs []store.RuleAccount) ([]time.Time, error)
 	StageCandidates(ctx context.Context, pass string, heads map[string][]byte) error
 	StagedHeads(ctx context.Context, pass string, fn func(field string, data []byte) error) error

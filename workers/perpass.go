@@ -3,7 +3,6 @@ package workers
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -31,7 +30,7 @@ func (l PassLimits) active() bool { return l.Emails > 0 || l.SlackPerRep > 0 || 
 type picked struct {
 	msgs     []notify.Message // to batch now
 	digests  []DigestItem     // the rules' own digest items and the folded nudges
-	deferred []*candidate     // left to a later pass, cooldown given back
+	deferred []*candidate     // left to a later pass, holding no cooldown
 	// folded holds, per candidate, the recipients whose nudge went into
 	// their digest.
 	folded map[*candidate][]string
@@ -177,7 +176,7 @@ func (l PassLimits) foldHold(to string) hold {
 // their channels and ledger keys: enough for split and countDeferred, and
 // for replan.
 func headCandidate(h *store.StagedHead) *candidate {
-	return &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown,
+	return &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown, CooldownDue: h.CooldownDue,
 		heads: h.Channels, keys: h.Keys, inhibited: h.Inhibited}
 }
 
@@ -194,7 +193,7 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 	}
 	heads := make(map[string][]byte, len(cands))
 	for _, c := range cands {
-		h := store.StagedHead{Rule: c.Rule, Account: c.Account, ABC: c.ABC, Revenue: c.Revenue, Cooldown: c.Cooldown,
+		h := store.StagedHead{Rule: c.Rule, Account: c.Account, ABC: c.ABC, Revenue: c.Revenue, Cooldown: c.Cooldown, CooldownDue: c.CooldownDue,
 			Channels: c.channels(), Keys: make([]string, len(c.Msgs)), Inhibited: c.inhibited}
 		for i, m := range c.Msgs {
 			h.Keys[i] = m.LedgerKey
@@ -209,10 +208,11 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 }
 
 // perPass is the per_pass stage of a pass whose shards staged their
-// candidates' heads: it ranks them, then plans again the matches that go
-// and batches their messages, rendering those it sends, a part at a time
-// (eachPicked, sendPicked), while it opens their outcomes and gives back
-// the cooldowns of what it defers. It returns the digest items of the
+// candidates' heads: it ranks them, then takes the cooldowns of the
+// matches that go, opens their outcomes, plans them again and batches
+// their messages, rendering those it sends, a part at a time
+// (eachPicked, sendPicked), while it gives back the cooldowns of what it
+// defers that an earlier crmsync took. It returns the digest items of the
 // nudges it folded, by digest key, for the pass's digests.
 func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) (map[string][]DigestItem, error) {
 	var heads, stale []*candidate
@@ -232,22 +232,21 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) (map
 		return nil, err
 	}
 	going, deferred := e.Limits.split(heads)
-	// What the sends need not wait for runs meanwhile: giving back the
-	// cooldowns of the deferred matches (at scale, most of them) and
-	// opening the outcomes of those that go, as act does once it has
-	// enqueued their messages.
+	// Giving back the cooldowns of deferred matches that an earlier
+	// crmsync's shards took (this one's take only those that go) runs
+	// meanwhile: the sends need not wait for it.
 	release := e.countDeferred(append(deferred, stale...), rep)
 	var meanwhile sync.WaitGroup
-	var releaseErr, openErr error
+	var releaseErr error
 	meanwhile.Go(func() { releaseErr = e.Passes.ReleaseCooldowns(ctx, doc.Pass, release) })
-	meanwhile.Go(func() {
-		openErr = e.openOutcomes(ctx, &passPlan{pass: doc.Pass, now: doc.Now}, store.GroupMessaged, going)
-	})
 	defer meanwhile.Wait()
 	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	asg := e.Limits.assigner()
-	err = e.eachPicked(ctx, doc, going, func(full []*candidate) error {
-		return e.sendPicked(ctx, doc, asg, full, out, rep)
+	err = e.eachPicked(ctx, doc, going, func(p pickedPart) error {
+		for _, c := range p.refused {
+			e.countHold(rep.Skipped, c.Rule, SkipCooldown)
+		}
+		return e.sendPicked(ctx, doc, asg, p.full, out, rep)
 	})
 	if err != nil {
 		out.wait()
@@ -260,30 +259,72 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) (map
 		rep.Enqueued[ch] += n
 	}
 	meanwhile.Wait()
-	return out.digests, errors.Join(releaseErr, openErr)
+	return out.digests, releaseErr
 }
 
-// eachPicked calls fn with the matches of heads planned again by
-// reference (replan), in order, pickedPart at a time, so that the
-// per_pass stage holds no more whatever the portfolio; it plans the next
-// part while fn works on the last.
-// pickedPart is how many matches the per_pass stage plans at a time:
+// pickedSize is how many matches the per_pass stage plans at a time:
 // small enough that rendering the first part starts soon and planning the
 // next overlaps it, on the pass's critical path (a thousand left the
 // cores idle for a fifth of the stage).
-const pickedPart = 250
+const pickedSize = 250
 
-func (e *Evaluator) eachPicked(ctx context.Context, doc *passDoc, heads []*candidate, fn func(full []*candidate) error) error {
-	read := func(ctx context.Context) ([]*candidate, bool, error) {
+// pickedPart is a part of the matches that go, as eachPicked prepared
+// them: full, planned again, in order; refused, those whose cooldown
+// another pass took meanwhile, which do not go.
+type pickedPart struct {
+	full, refused []*candidate
+}
+
+// eachPicked calls fn with the matches of heads, pickedSize at a time,
+// in order, prepared to go: their cooldowns taken (refused when another
+// pass took one meanwhile), their outcomes opened, as act does for
+// what it enqueues, and planned again by reference (replan). The
+// per_pass stage thus holds no more whatever the portfolio; it prepares
+// the next part while fn works on the last.
+func (e *Evaluator) eachPicked(ctx context.Context, doc *passDoc, heads []*candidate, fn func(pickedPart) error) error {
+	read := func(ctx context.Context) (pickedPart, bool, error) {
 		if len(heads) == 0 {
-			return nil, false, nil
+			return pickedPart{}, false, nil
 		}
-		part := heads[:min(pickedPart, len(heads))]
+		part := heads[:min(pickedSize, len(heads))]
 		heads = heads[len(part):]
-		full, err := e.replan(ctx, doc, part)
-		return full, true, err
+		p, err := e.preparePicked(ctx, doc, part)
+		return p, true, err
 	}
 	return readahead.Each(ctx, read, fn)
+}
+
+// preparePicked takes the cooldowns of the matches of part that are due
+// one, opens the outcomes of those that go, and plans them again.
+func (e *Evaluator) preparePicked(ctx context.Context, doc *passDoc, part []*candidate) (pickedPart, error) {
+	var due []store.RuleAccount
+	for _, c := range part {
+		if c.CooldownDue {
+			due = append(due, store.RuleAccount{Rule: c.Rule, Account: c.Account})
+		}
+	}
+	got, err := e.takeCooldowns(ctx, doc.Pass, due)
+	if err != nil {
+		return pickedPart{}, err
+	}
+	var p pickedPart
+	going := make([]*candidate, 0, len(part))
+	for _, c := range part {
+		if c.CooldownDue {
+			ok := got[0]
+			got = got[1:]
+			if !ok {
+				p.refused = append(p.refused, c)
+				continue
+			}
+		}
+		going = append(going, c)
+	}
+	if err := e.openOutcomes(ctx, &passPlan{pass: doc.Pass, now: doc.Now}, store.GroupMessaged, going); err != nil {
+		return pickedPart{}, err
+	}
+	p.full, err = e.replan(ctx, doc, going)
+	return p, err
 }
 
 // sendPicked renders the messages of full, the next whole candidates

@@ -384,9 +384,9 @@ func TestEachPickedReadsInOrderAcrossParts(t *testing.T) {
 	heads = append(heads, &candidate{Rule: "quiet", Account: "crm:gone", keys: []string{"quiet|crm:gone|email|x@example.com|p1"}})
 	var got []string
 	var sizes []int
-	err = e.eachPicked(ctx, doc, heads, func(full []*candidate) error {
-		sizes = append(sizes, len(full))
-		for _, c := range full {
+	err = e.eachPicked(ctx, doc, heads, func(p pickedPart) error {
+		sizes = append(sizes, len(p.full))
+		for _, c := range p.full {
 			got = append(got, c.Account)
 			want := 1 + int(c.Account[len(c.Account)-1]-'0')%2 // odd ids have their nudge too
 			if len(c.Msgs) != want || c.Msgs[0].Subject != "" || c.Msgs[0].LedgerKey != heads[len(got)-1].keys[0] {
@@ -398,9 +398,9 @@ func TestEachPickedReadsInOrderAcrossParts(t *testing.T) {
 		}
 		return nil
 	})
-	var wantSizes []int // parts of pickedPart, the last one without crm:gone
-	for off := 0; off < len(heads); off += pickedPart {
-		n := min(pickedPart, len(heads)-off)
+	var wantSizes []int // parts of pickedSize, the last one without crm:gone
+	for off := 0; off < len(heads); off += pickedSize {
+		n := min(pickedSize, len(heads)-off)
 		if off+n == len(heads) {
 			n--
 		}
@@ -411,7 +411,7 @@ func TestEachPickedReadsInOrderAcrossParts(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	calls := 0
-	err = e.eachPicked(ctx, doc, heads, func([]*candidate) error { calls++; return stop })
+	err = e.eachPicked(ctx, doc, heads, func(pickedPart) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("fn failing: %v after %d calls", err, calls)
 	}
@@ -514,5 +514,86 @@ func TestPerPassPlansPickedMatchesAsStaged(t *testing.T) {
 	until, err := e.Passes.Cooldowns(ctx, []store.RuleAccount{{Rule: "quiet", Account: "crm:1"}, {Rule: "quiet", Account: "crm:2"}})
 	if err != nil || !until[0].IsZero() || until[1].IsZero() {
 		t.Errorf("cooldowns %v, %v; want crm:1's given back, crm:2's kept", until, err)
+	}
+}
+
+// TestPerPassTakesCooldownsOfWhatGoes: under limits.per_pass the shards
+// only read whether each match's cooldown is free. A match a rail holds
+// whole takes its cooldown there; the matches that go take theirs when
+// the pass completes, and the deferred ones never hold one. A match
+// whose cooldown another pass took between its shard and the pick does
+// not go, nor does its outcome open.
+func TestPerPassTakesCooldownsOfWhatGoes(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	for i, amount := range []float64{50000, 9000, 7000, 3000, 1000} {
+		storeValued(t, s, fmt.Sprint(i+1), amount)
+	}
+	if err := s.Suppressions.Suppress(ctx, "c1@example.com", "unsubscribed", evalNow); err != nil {
+		t.Fatal(err)
+	}
+	q := &taskRecorder{}
+	e := newEvaluatorRules(t, s, q, &Planner{}, `
+rules:
+  - name: quiet
+    when: days_inactive >= 90
+    cooldown: 30d
+    actions:
+      - email: {to: primary_contact, template: reengage-90d}
+`)
+	e.Limits = PassLimits{Emails: 2}
+	doc, err := e.plan(ctx, "p1", evalNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range doc.Bounds {
+		if _, err := e.runShard(ctx, doc, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := []string{"crm:1", "crm:2", "crm:3", "crm:4", "crm:5"}
+	free := func(pass string) []bool {
+		t.Helper()
+		ps := make([]store.RuleAccount, len(ids))
+		for i, id := range ids {
+			ps[i] = store.RuleAccount{Rule: "quiet", Account: id}
+		}
+		got, err := s.Passes.CooldownsFree(ctx, pass, ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got, want := free("px"), []bool{false, true, true, true, true}; !slices.Equal(got, want) {
+		t.Fatalf("after the shards, cooldowns free to another pass: %v, want %v (only crm:1's, held by its suppression, taken)", got, want)
+	}
+	// Another pass takes crm:2's, the most valuable that goes, meanwhile.
+	if ok, err := s.Passes.AcquireCooldown(ctx, "quiet", "crm:2", "p0", time.Hour); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	rep := newReport("p1", evalNow)
+	if _, err := e.perPass(ctx, doc, rep); err != nil {
+		t.Fatal(err)
+	}
+	if got := emailedAccounts(q, 0); !slices.Equal(got, []string{"crm:3"}) {
+		t.Errorf("emailed %v, want crm:3 only: crm:2's cooldown went to another pass", got)
+	}
+	if rep.Skipped["quiet"][string(SkipCooldown)] != 1 || rep.Deferred[notify.Email] != 2 {
+		t.Errorf("skipped %v, deferred %v; want crm:2 held by its cooldown, crm:4 and crm:5 deferred", rep.Skipped["quiet"], rep.Deferred)
+	}
+	if got, want := free("p1"), []bool{true, false, true, true, true}; !slices.Equal(got, want) {
+		t.Errorf("after the pick, cooldowns free to p1: %v, want %v (p0 holds crm:2's)", got, want)
+	}
+	if got, want := free("px"), []bool{false, false, false, true, true}; !slices.Equal(got, want) {
+		t.Errorf("after the pick, cooldowns free to another pass: %v, want %v (the deferred hold none)", got, want)
+	}
+	_, open, err := s.Passes.RuleStates(ctx, []string{"quiet"}, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range open[0] {
+		if opened := o != nil && o.Pass == "p1" && o.Group == store.GroupMessaged; opened != (ids[i] == "crm:3") {
+			t.Errorf("%s: outcome %+v; want one opened by p1 for crm:3 only", ids[i], o)
+		}
 	}
 }

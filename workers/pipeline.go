@@ -21,7 +21,10 @@ import (
 //     actions
 //  4. snoozed    a rep snoozed the rule for the account
 //  5. cooldown   the rule acted on the account less than its cooldown ago;
-//     a pass acquires the cooldown, a preview only reads it
+//     a pass acquires the cooldown (under limits.per_pass it
+//     reads it, and takes it at stage 8 if the match goes, or
+//     once the batch is through when a later stage holds the
+//     match whole), a preview only reads it
 //  6. plan       recipients and per-contact rails: opted_out, suppressed,
 //     no_contact, no_owner, invalid_email, frequency_cap; quiet
 //     hours delay emails; the messages are rendered (under
@@ -89,7 +92,7 @@ type matchRun struct {
 	// What the stages' prefetches read for the run.
 	snoozedUntil  time.Time // until when a rep snoozed it; zero: not snoozed
 	cooldownUntil time.Time // a preview: until when its cooldown runs; zero: it does not
-	acquired      bool      // a pass: it acquired its cooldown
+	acquired      bool      // a pass: it acquired its cooldown, or may take it (passPlan.takeLater)
 }
 
 func (r *matchRun) hold(reason Hold, detail string) { r.holds = append(r.holds, hold{reason, detail}) }
@@ -168,9 +171,20 @@ func (e *Evaluator) prefetchSnoozed(ctx context.Context, runs []*matchRun) error
 }
 
 // prefetchCooldown acquires the cooldowns of the runs in a pass, and
-// reads them in a preview.
+// reads them in a preview; under limits.per_pass, a pass reads whether
+// it may take them (passPlan.takeLater).
 func (e *Evaluator) prefetchCooldown(ctx context.Context, runs []*matchRun) error {
 	ps := pairs(runs)
+	if pp := runs[0].pp; pp.takeLater && !pp.dryRun {
+		free, err := e.Passes.CooldownsFree(ctx, pp.pass, ps)
+		if err != nil {
+			return err
+		}
+		for i, r := range runs {
+			r.acquired = free[i]
+		}
+		return nil
+	}
 	if runs[0].pp.dryRun {
 		until, err := e.Passes.Cooldowns(ctx, ps)
 		if err != nil {
@@ -181,11 +195,7 @@ func (e *Evaluator) prefetchCooldown(ctx context.Context, runs []*matchRun) erro
 		}
 		return nil
 	}
-	ttls := make([]time.Duration, len(runs))
-	for i, r := range runs {
-		ttls[i] = r.m.Rule.Cooldown
-	}
-	ok, err := e.Passes.AcquireCooldowns(ctx, runs[0].pp.pass, ps, ttls)
+	ok, err := e.takeCooldowns(ctx, runs[0].pp.pass, ps)
 	if err != nil {
 		return err
 	}
@@ -193,6 +203,53 @@ func (e *Evaluator) prefetchCooldown(ctx context.Context, runs []*matchRun) erro
 		r.acquired = ok[i]
 	}
 	return nil
+}
+
+// takeCooldowns acquires for pass the cooldowns of the matches ps, each
+// for its rule's cooldown, and reports which it holds: false where
+// another pass holds it, or the rule is gone.
+func (e *Evaluator) takeCooldowns(ctx context.Context, pass string, ps []store.RuleAccount) ([]bool, error) {
+	out := make([]bool, len(ps))
+	var ask []store.RuleAccount
+	var ttls []time.Duration
+	var at []int
+	for i, p := range ps {
+		if r := e.Rules.Rule(p.Rule); r != nil {
+			ask, ttls, at = append(ask, p), append(ttls, r.Cooldown), append(at, i)
+		}
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	ok, err := e.Passes.AcquireCooldowns(ctx, pass, ask, ttls)
+	if err != nil {
+		return nil, err
+	}
+	for k, i := range at {
+		out[i] = ok[k]
+	}
+	return out, nil
+}
+
+// takeHeld takes, under passPlan.takeLater, the cooldowns of the runs
+// that found theirs free and that a later stage held whole (the rails,
+// the holdout): they keep it, as when a pass takes cooldowns up front.
+// The runs that became candidates take theirs if they go (perPass).
+func (e *Evaluator) takeHeld(ctx context.Context, pp *passPlan, runs []*matchRun) error {
+	if !pp.takeLater || pp.dryRun {
+		return nil
+	}
+	var held []*matchRun
+	for _, r := range runs {
+		if r.acquired && r.cand == nil {
+			held = append(held, r)
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	_, err := e.takeCooldowns(ctx, pp.pass, pairs(held))
+	return err
 }
 
 func (e *Evaluator) prefetchPlan(ctx context.Context, runs []*matchRun) error {
@@ -223,7 +280,8 @@ func (e *Evaluator) stageSnoozed(_ context.Context, r *matchRun) (bool, error) {
 }
 
 // stageCooldown holds the match when its rule's cooldown for the account
-// runs: acquired by its prefetch in a pass, read in a preview.
+// runs: acquired by its prefetch in a pass (or found free, to take
+// later), read in a preview.
 func (e *Evaluator) stageCooldown(_ context.Context, r *matchRun) (bool, error) {
 	if r.pp.dryRun {
 		if !r.cooldownUntil.After(r.pp.now) {
@@ -248,7 +306,8 @@ func (e *Evaluator) stagePlan(ctx context.Context, r *matchRun) (bool, error) {
 	if len(pl.msgs) > 0 || len(pl.digests) > 0 {
 		r.cand = &candidate{
 			Rule: r.m.Rule.Name, Account: r.s.c.Account.ID, ABC: r.s.f.ABC, Revenue: r.s.f.Revenue12m,
-			Msgs: pl.msgs, Digests: pl.digests, Folds: pl.folds, Cooldown: !r.pp.dryRun,
+			Msgs: pl.msgs, Digests: pl.digests, Folds: pl.folds,
+			Cooldown: !r.pp.dryRun && !r.pp.takeLater, CooldownDue: r.pp.takeLater && !r.pp.dryRun,
 			inhibited: len(r.m.Actions) < len(r.m.Rule.Actions),
 		}
 	}
@@ -267,8 +326,10 @@ type candidate struct {
 	// what replaces a nudge over its recipient's cap.
 	Folds []DigestItem `json:"folds,omitempty"`
 	// Cooldown is set when the pass acquired the rule's cooldown for the
-	// account: a deferred match gives it back.
-	Cooldown bool `json:"cooldown,omitempty"`
+	// account: a deferred match gives it back. CooldownDue is set when
+	// the pass found it free and takes it if the match goes (perPass).
+	Cooldown    bool `json:"cooldown,omitempty"`
+	CooldownDue bool `json:"cooldown_due,omitempty"`
 
 	heads []notify.Channel // a head's (store.StagedHead) channels of its messages, which it does not hold
 	keys  []string         // a head's ledger keys of its messages

@@ -80,6 +80,14 @@ type passPlan struct {
 	// over their cap into them.
 	refsOnly bool
 	items    bool
+	// takeLater: the shards of a pass under limits.per_pass only read
+	// whether each match's cooldown is free; the matches that go take it
+	// when the pass completes (perPass), and those a later stage holds
+	// whole once their batch went through the stages (takeHeld). Most
+	// are deferred under the caps, and a cooldown taken then given back
+	// cost Redis two scripts a match.
+	takeLater bool
+
 	emailed  map[string]int
 	baseline map[string]bool // rules whose activation baseline this pass records
 	cands    []*candidate    // matches waiting for the per_pass stage

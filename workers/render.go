@@ -189,7 +189,7 @@ func (e *Evaluator) pickedCandidate(doc *passDoc, h *candidate, pl *planned) *ca
 	for i := range pl.msgs {
 		byKey[pl.msgs[i].LedgerKey] = &pl.msgs[i]
 	}
-	c := &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown,
+	c := &candidate{Rule: h.Rule, Account: h.Account, ABC: h.ABC, Revenue: h.Revenue, Cooldown: h.Cooldown, CooldownDue: h.CooldownDue,
 		Digests: pl.digests, Folds: pl.folds}
 	c.Msgs = make([]notify.Message, 0, len(h.keys))
 	for _, k := range h.keys {

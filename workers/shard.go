@@ -35,6 +35,7 @@ func (e *Evaluator) runShard(ctx context.Context, doc *passDoc, i int) (*shardRe
 	pp := newPassPlan(doc.Pass, doc.Now)
 	pp.baseline = doc.Baseline
 	pp.refsOnly = e.Limits.active() // perPass renders what it picks
+	pp.takeLater = e.Limits.active()
 	pp.compareSnapshots = doc.SnapshotCompare
 	err := e.eachInShard(ctx, doc, i, func(batch []scored) error {
 		res.Accounts += len(batch)
@@ -351,6 +352,9 @@ func (e *Evaluator) evaluateBatch(ctx context.Context, pp *passPlan, batch []sco
 		}
 	}
 	if err := e.runMatches(ctx, runs); err != nil {
+		return err
+	}
+	if err := e.takeHeld(ctx, pp, runs); err != nil {
 		return err
 	}
 	if err := e.act(ctx, pp, runs, res, out); err != nil {
