@@ -596,4 +596,14 @@ rules:
 			t.Errorf("%s: outcome %+v; want one opened by p1 for crm:3 only", ids[i], o)
 		}
 	}
+	// The stage retried (its task failed after enqueueing) takes the same
+	// cooldowns and plans the same message, under the same ledger key.
+	first := q.messages()
+	if _, err := e.perPass(ctx, doc, newReport("p1", evalNow)); err != nil {
+		t.Fatal(err)
+	}
+	again := q.messages()[len(first):]
+	if len(again) != 1 || again[0].LedgerKey != first[0].LedgerKey {
+		t.Errorf("retried: %d messages %+v, want crm:3's again under key %s", len(again), again, first[0].LedgerKey)
+	}
 }
