@@ -103,15 +103,18 @@ func TestPassLimitsPick(t *testing.T) {
 	}
 }
 
-const capRules = `
+// emailRules emails quiet accounts; capRules nudges their rep too.
+const (
+	emailRules = `
 rules:
   - name: quiet
     when: days_inactive >= 90
     cooldown: 30d
     actions:
       - email: {to: primary_contact, template: reengage-90d}
-      - slack: {to: owner}
 `
+	capRules = emailRules + "      - slack: {to: owner}\n"
+)
 
 // storeValued stores a quiet account whose only won deal, of amount,
 // closed 200 days before evalNow.
@@ -533,14 +536,7 @@ func TestPerPassTakesCooldownsOfWhatGoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := &taskRecorder{}
-	e := newEvaluatorRules(t, s, q, &Planner{}, `
-rules:
-  - name: quiet
-    when: days_inactive >= 90
-    cooldown: 30d
-    actions:
-      - email: {to: primary_contact, template: reengage-90d}
-`)
+	e := newEvaluatorRules(t, s, q, &Planner{}, emailRules)
 	e.Limits = PassLimits{Emails: 2}
 	doc, err := e.plan(ctx, "p1", evalNow)
 	if err != nil {
