@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -601,5 +602,22 @@ func TestPerPassTakesCooldownsOfWhatGoes(t *testing.T) {
 	again := q.messages()[len(first):]
 	if len(again) != 1 || again[0].LedgerKey != first[0].LedgerKey {
 		t.Errorf("retried: %d messages %+v, want crm:3's again under key %s", len(again), again, first[0].LedgerKey)
+	}
+}
+
+// BenchmarkSplit ranks the heads of a pass that flags 100,000 accounts,
+// as the per_pass stage does on the pass's critical path.
+func BenchmarkSplit(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	heads := make([]*candidate, 100000)
+	for i := range heads {
+		heads[i] = &candidate{Rule: "quiet", Account: fmt.Sprintf("crm:%07d", rng.IntN(1e7)), ABC: string(rune('A' + rng.IntN(3))),
+			Revenue: float64(rng.IntN(1000)) * 100, heads: []notify.Channel{notify.Email, notify.Slack}}
+	}
+	l := PassLimits{Emails: 200, SlackPerRep: 5}
+	cands := make([]*candidate, len(heads))
+	for b.Loop() {
+		copy(cands, heads)
+		l.split(cands)
 	}
 }
