@@ -3,6 +3,7 @@ package workers
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -229,10 +230,10 @@ func (e *Evaluator) stageCandidates(ctx context.Context, pass string, cands []*c
 }
 
 // perPass is the per_pass stage of a pass whose shards staged their
-// candidates' heads: it ranks them, then takes the cooldowns of the
-// matches that go, opens their outcomes, plans them again and batches
-// their messages, rendering those it sends, a part at a time
-// (eachPicked, sendPicked), while it gives back the cooldowns of what it
+// candidates' heads: it ranks them, takes the cooldowns of the matches
+// that go (takeGoing), then plans them again and batches their messages,
+// rendering those it sends, a part at a time (eachPicked, sendPicked),
+// while it opens their outcomes and gives back the cooldowns of what it
 // defers that an earlier crmsync took. It returns the digest items of the
 // nudges it folded, by digest key, for the pass's digests.
 func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) (map[string][]DigestItem, error) {
@@ -253,21 +254,27 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) (map
 		return nil, err
 	}
 	going, deferred := e.Limits.split(heads)
-	// Giving back the cooldowns of deferred matches that an earlier
-	// crmsync's shards took (this one's take only those that go) runs
-	// meanwhile: the sends need not wait for it.
+	// What the sends need not wait for runs meanwhile: giving back the
+	// cooldowns of deferred matches that an earlier crmsync's shards took
+	// (this one's take only those that go), and opening the outcomes of
+	// the matches that go, as act does once it has enqueued their
+	// messages.
 	release := e.countDeferred(append(deferred, stale...), rep)
 	var meanwhile sync.WaitGroup
-	var releaseErr error
+	var releaseErr, openErr error
 	meanwhile.Go(func() { releaseErr = e.Passes.ReleaseCooldowns(ctx, doc.Pass, release) })
 	defer meanwhile.Wait()
+	going, err = e.takeGoing(ctx, doc.Pass, going, rep)
+	if err != nil {
+		return nil, err
+	}
+	meanwhile.Go(func() {
+		openErr = e.openOutcomes(ctx, &passPlan{pass: doc.Pass, now: doc.Now}, store.GroupMessaged, going)
+	})
 	out := newBatcher(ctx, e.Queue, e.NS, doc.Pass)
 	asg := e.Limits.assigner()
-	err = e.eachPicked(ctx, doc, going, func(p pickedPart) error {
-		for _, c := range p.refused {
-			e.countHold(rep.Skipped, c.Rule, SkipCooldown)
-		}
-		return e.sendPicked(ctx, doc, asg, p.full, out, rep)
+	err = e.eachPicked(ctx, doc, going, func(full []*candidate) error {
+		return e.sendPicked(ctx, doc, asg, full, out, rep)
 	})
 	if err != nil {
 		out.wait()
@@ -280,7 +287,54 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) (map
 		rep.Enqueued[ch] += n
 	}
 	meanwhile.Wait()
-	return out.digests, releaseErr
+	return out.digests, errors.Join(releaseErr, openErr)
+}
+
+// takeGoing takes the cooldowns of the matches of going that are due
+// one (candidate.CooldownDue), in batches, and returns going without
+// those whose cooldown another pass took since their shard: they do not
+// go, and rep counts them held by their cooldown.
+func (e *Evaluator) takeGoing(ctx context.Context, pass string, going []*candidate, rep *Report) ([]*candidate, error) {
+	var due []store.RuleAccount
+	for _, c := range going {
+		if c.CooldownDue {
+			due = append(due, store.RuleAccount{Rule: c.Rule, Account: c.Account})
+		}
+	}
+	got, err := e.takeCooldowns(ctx, pass, due)
+	if err != nil {
+		return nil, err
+	}
+	kept := going[:0]
+	for _, c := range going {
+		if c.CooldownDue {
+			ok := got[0]
+			got = got[1:]
+			if !ok {
+				e.countHold(rep.Skipped, c.Rule, SkipCooldown)
+				continue
+			}
+		}
+		kept = append(kept, c)
+	}
+	return kept, nil
+}
+
+// eachPicked calls fn with the matches of heads planned again by
+// reference (replan), in order, pickedSize at a time, so that the
+// per_pass stage holds no more whatever the portfolio; it plans the next
+// part while fn works on the last.
+func (e *Evaluator) eachPicked(ctx context.Context, doc *passDoc, heads []*candidate, fn func(full []*candidate) error) error {
+	read := func(ctx context.Context) ([]*candidate, bool, error) {
+		if len(heads) == 0 {
+			return nil, false, nil
+		}
+		part := heads[:min(pickedSize, len(heads))]
+		heads = heads[len(part):]
+		full, err := e.replan(ctx, doc, part)
+		return full, true, err
+	}
+	return readahead.Each(ctx, read, fn)
 }
 
 // pickedSize is how many matches the per_pass stage plans at a time:
@@ -288,65 +342,6 @@ func (e *Evaluator) perPass(ctx context.Context, doc *passDoc, rep *Report) (map
 // next overlaps it, on the pass's critical path (a thousand left the
 // cores idle for a fifth of the stage).
 const pickedSize = 250
-
-// pickedPart is a part of the matches that go, as eachPicked prepared
-// them: full, planned again, in order; refused, those whose cooldown
-// another pass took meanwhile, which do not go.
-type pickedPart struct {
-	full, refused []*candidate
-}
-
-// eachPicked calls fn with the matches of heads, pickedSize at a time,
-// in order, prepared to go: their cooldowns taken (refused when another
-// pass took one meanwhile), their outcomes opened, as act does for
-// what it enqueues, and planned again by reference (replan). The
-// per_pass stage thus holds no more whatever the portfolio; it prepares
-// the next part while fn works on the last.
-func (e *Evaluator) eachPicked(ctx context.Context, doc *passDoc, heads []*candidate, fn func(pickedPart) error) error {
-	read := func(ctx context.Context) (pickedPart, bool, error) {
-		if len(heads) == 0 {
-			return pickedPart{}, false, nil
-		}
-		part := heads[:min(pickedSize, len(heads))]
-		heads = heads[len(part):]
-		p, err := e.preparePicked(ctx, doc, part)
-		return p, true, err
-	}
-	return readahead.Each(ctx, read, fn)
-}
-
-// preparePicked takes the cooldowns of the matches of part that are due
-// one, opens the outcomes of those that go, and plans them again.
-func (e *Evaluator) preparePicked(ctx context.Context, doc *passDoc, part []*candidate) (pickedPart, error) {
-	var due []store.RuleAccount
-	for _, c := range part {
-		if c.CooldownDue {
-			due = append(due, store.RuleAccount{Rule: c.Rule, Account: c.Account})
-		}
-	}
-	got, err := e.takeCooldowns(ctx, doc.Pass, due)
-	if err != nil {
-		return pickedPart{}, err
-	}
-	var p pickedPart
-	going := make([]*candidate, 0, len(part))
-	for _, c := range part {
-		if c.CooldownDue {
-			ok := got[0]
-			got = got[1:]
-			if !ok {
-				p.refused = append(p.refused, c)
-				continue
-			}
-		}
-		going = append(going, c)
-	}
-	if err := e.openOutcomes(ctx, &passPlan{pass: doc.Pass, now: doc.Now}, store.GroupMessaged, going); err != nil {
-		return pickedPart{}, err
-	}
-	p.full, err = e.replan(ctx, doc, going)
-	return p, err
-}
 
 // sendPicked renders the messages of full, the next whole candidates
 // that go in value order, that are sent and not folded, and batches them.

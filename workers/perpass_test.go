@@ -388,9 +388,9 @@ func TestEachPickedReadsInOrderAcrossParts(t *testing.T) {
 	heads = append(heads, &candidate{Rule: "quiet", Account: "crm:gone", keys: []string{"quiet|crm:gone|email|x@example.com|p1"}})
 	var got []string
 	var sizes []int
-	err = e.eachPicked(ctx, doc, heads, func(p pickedPart) error {
-		sizes = append(sizes, len(p.full))
-		for _, c := range p.full {
+	err = e.eachPicked(ctx, doc, heads, func(full []*candidate) error {
+		sizes = append(sizes, len(full))
+		for _, c := range full {
 			got = append(got, c.Account)
 			want := 1 + int(c.Account[len(c.Account)-1]-'0')%2 // odd ids have their nudge too
 			if len(c.Msgs) != want || c.Msgs[0].Subject != "" || c.Msgs[0].LedgerKey != heads[len(got)-1].keys[0] {
@@ -415,7 +415,7 @@ func TestEachPickedReadsInOrderAcrossParts(t *testing.T) {
 	}
 	stop := errors.New("stop")
 	calls := 0
-	err = e.eachPicked(ctx, doc, heads, func(pickedPart) error { calls++; return stop })
+	err = e.eachPicked(ctx, doc, heads, func([]*candidate) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("fn failing: %v after %d calls", err, calls)
 	}
