@@ -174,18 +174,8 @@ func (e *Evaluator) prefetchSnoozed(ctx context.Context, runs []*matchRun) error
 // reads them in a preview; under limits.per_pass, a pass reads whether
 // it may take them (passPlan.takeLater).
 func (e *Evaluator) prefetchCooldown(ctx context.Context, runs []*matchRun) error {
-	ps := pairs(runs)
-	if pp := runs[0].pp; pp.takeLater && !pp.dryRun {
-		free, err := e.Passes.CooldownsFree(ctx, pp.pass, ps)
-		if err != nil {
-			return err
-		}
-		for i, r := range runs {
-			r.acquired = free[i]
-		}
-		return nil
-	}
-	if runs[0].pp.dryRun {
+	pp, ps := runs[0].pp, pairs(runs)
+	if pp.dryRun {
 		until, err := e.Passes.Cooldowns(ctx, ps)
 		if err != nil {
 			return err
@@ -195,7 +185,11 @@ func (e *Evaluator) prefetchCooldown(ctx context.Context, runs []*matchRun) erro
 		}
 		return nil
 	}
-	ok, err := e.takeCooldowns(ctx, runs[0].pp.pass, ps)
+	take := e.takeCooldowns
+	if pp.takeLater {
+		take = e.Passes.CooldownsFree
+	}
+	ok, err := take(ctx, pp.pass, ps)
 	if err != nil {
 		return err
 	}
